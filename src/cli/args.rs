@@ -1,0 +1,134 @@
+//! Command-line arguments (clap).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Pseudonymize HR and collaboration data before it leaves your hands.
+///
+/// psoxy reads CSV, TSV or NDJSON (optionally gzipped), replaces identifiers with salted
+/// SHA-256 pseudonyms that are byte-identical to Worklytics Psoxy's, drops or redacts what the
+/// rules say, and writes the sanitized copy. Rule files are Psoxy's own YAML.
+#[derive(Debug, Parser)]
+#[command(name = "psoxy", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Sanitize a file, a directory (recursively) or stdin.
+    ///
+    /// Examples:
+    ///   psoxy sanitize --rules transforms/hris.yaml -o out/hris.csv sample-data/hris.csv
+    ///   psoxy sanitize --rules transforms/hris.yaml -o out/ exports/      (mirrors the tree)
+    ///   PSOXY_SALT=... psoxy sanitize -p EMPLOYEE_ID -p EMPLOYEE_EMAIL -r SALARY hris.csv
+    ///   gzip -dc hris.csv.gz | psoxy sanitize --rules hris.yaml - > sanitized.csv
+    ///
+    /// The salt must be the one your cloud deployment uses (its PSOXY_SALT parameter) for the
+    /// pseudonyms to join. Output files are written to a temporary name and renamed only when
+    /// complete: on error no output file is left behind.
+    #[command(verbatim_doc_comment)]
+    Sanitize(SanitizeArgs),
+    /// Validate a rules file and, given a sample, show what happens to each column.
+    ///
+    /// Prints which columns are pseudonymized, redacted, renamed or passed in clear, and warns
+    /// about clear columns whose names or values look like emails or other identifiers.
+    /// Exit status: 0 valid, 1 invalid rules or sample, 3 warnings with --strict.
+    Check(CheckArgs),
+}
+
+/// Settings that decide the pseudonyms.
+#[derive(Debug, Args, Clone)]
+pub struct PseudonymArgs {
+    /// Salt for the hashes; must match your deployment's PSOXY_SALT. [env: PSOXY_SALT]
+    #[arg(short = 's', long, env = "PSOXY_SALT", hide_env = true, hide_env_values = true)]
+    pub salt: Option<String>,
+    /// Key for reversible `p~` tokens (rules with `tokenize`). [env: PSOXY_ENCRYPTION_KEY]
+    #[arg(long, env = "PSOXY_ENCRYPTION_KEY", hide_env = true, hide_env_values = true)]
+    pub encryption_key: Option<String>,
+    /// How email local parts are canonicalized before hashing. [env: EMAIL_CANONICALIZATION]
+    #[arg(long, env = "EMAIL_CANONICALIZATION", hide_env = true, value_name = "MODE", default_value = "STRICT", value_parser = ["STRICT", "IGNORE_DOTS", "strict", "ignore_dots"])]
+    pub email_canonicalization: String,
+    /// What is reported beside an email's hash: the domain as written, nothing, a hash
+    /// (`h~`) or a reversible token (`e~`). [env: EMAIL_DOMAIN_HANDLING]
+    #[arg(long, env = "EMAIL_DOMAIN_HANDLING", hide_env = true, value_name = "MODE", default_value = "PRESERVE", value_parser = ["PRESERVE", "REDACT", "TOKENIZE", "ENCRYPT", "preserve", "redact", "tokenize", "encrypt"])]
+    pub email_domain_handling: String,
+}
+
+/// `psoxy sanitize`.
+#[derive(Debug, Args)]
+pub struct SanitizeArgs {
+    /// Input file, directory (processed recursively) or `-` for stdin. Gzip is detected.
+    pub input: PathBuf,
+    /// Rules file (Psoxy YAML; base64 and base64-gzip also accepted).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// Output file, or directory when INPUT is a directory. Default: stdout.
+    /// A name ending in `.gz` is gzipped.
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Psoxy-style: pseudonymize this column (repeatable; adds to --rules).
+    #[arg(short = 'p', long = "pseudonymize", value_name = "COLUMN")]
+    pub pseudonymize: Vec<String>,
+    /// Psoxy-style: drop this column (repeatable; adds to --rules).
+    #[arg(short = 'r', long = "redact", value_name = "COLUMN")]
+    pub redact: Vec<String>,
+    /// Pseudonym encoding for -p columns when no --rules set one.
+    #[arg(long, value_name = "FORMAT", value_parser = ["JSON", "URL_SAFE_TOKEN", "URL_SAFE_HASH_ONLY"])]
+    pub pseudonym_format: Option<String>,
+    /// Input format; default: from the rules and the file extension.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub input_format: Option<InputFormatArg>,
+    /// Keep the input's row order (by default rows are shuffled within 500-row chunks,
+    /// deterministically, so the order of an export sorted by name cannot leak).
+    #[arg(long)]
+    pub no_shuffle: bool,
+    /// Gzip every output file (adds `.gz` to names that lack it).
+    #[arg(long)]
+    pub gzip: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+    /// No progress output.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Pseudonym settings.
+    #[command(flatten)]
+    pub pseudonym: PseudonymArgs,
+}
+
+/// `--input-format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputFormatArg {
+    /// Decide by extension (`.csv`, `.tsv`, `.ndjson`, `.jsonl`, each optionally `.gz`).
+    Auto,
+    /// Comma-separated values with a header row.
+    Csv,
+    /// Tab-separated values with a header row.
+    Tsv,
+    /// One JSON object per line.
+    Ndjson,
+}
+
+/// `psoxy check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Rules file to validate.
+    #[arg(long, value_name = "FILE")]
+    pub rules: PathBuf,
+    /// Optional sample input (CSV/TSV/NDJSON, optionally gzipped) to check the rules against.
+    pub sample: Option<PathBuf>,
+    /// Rows of the sample to scan for identifiers.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub rows: usize,
+    /// Exit with status 3 when there are warnings.
+    #[arg(long)]
+    pub strict: bool,
+    /// Input format of the sample; default: from the rules and the extension.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub input_format: Option<InputFormatArg>,
+}

@@ -1,0 +1,344 @@
+//! `psoxy check`: validate rules and preview their effect on a sample.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::Path;
+use std::sync::OnceLock;
+
+use regex::Regex;
+use serde_json::Value;
+
+use super::{format_override, pseudonymizer, shown, CheckArgs, CliError, PseudonymArgs, EXIT_OK, EXIT_WARNINGS};
+use crate::format::compression::decoded_reader;
+use crate::format::csv::CsvBatchReader;
+use crate::format::ndjson::NdjsonBatchReader;
+use crate::format::DataFormat;
+use crate::pseudonym::Pseudonymizer;
+use crate::rules::{load_rules_file, BulkRules, ColumnarRules};
+use crate::sanitize::{Sanitizer, StreamOptions};
+use crate::transform::columnar::{java_trim, ColumnAction};
+use crate::transform::{ColumnarPlan, RecordPlan};
+
+/// Runs `psoxy check`.
+pub fn run(args: CheckArgs) -> Result<i32, CliError> {
+    let rules = load_rules_file(&args.rules).map_err(|e| CliError(format!("{}: {e}", shown(&args.rules))))?;
+    // The preview never shows pseudonyms, so any salt will do; a key lets `tokenize` compile.
+    let preview = PseudonymArgs {
+        salt: None,
+        encryption_key: Some("psoxy-check-preview".into()),
+        email_canonicalization: "STRICT".into(),
+        email_domain_handling: "PRESERVE".into(),
+    };
+    let p = pseudonymizer(&preview, "psoxy-check-preview".into())?;
+    validate(&rules, &p).map_err(|e| CliError(format!("{}: {e}", shown(&args.rules))))?;
+    println!("{}: valid {}", shown(&args.rules), rules.kind());
+    let Some(sample) = &args.sample else {
+        if let BulkRules::MultiType(m) = &rules {
+            for (template, r) in &m.file_rules {
+                println!("  {template} -> {}", r.kind());
+            }
+        }
+        return Ok(EXIT_OK);
+    };
+    let sanitizer = Sanitizer::new(&rules, p.clone(), 1)
+        .map_err(|e| CliError(format!("{}: {e}", shown(&args.rules))))?;
+    let key = sample.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let opts = StreamOptions { object_key: key, format: format_override(args.input_format), shuffle: false, gzip_output: false };
+    let format = sanitizer.resolve_format(&opts).map_err(|e| CliError(format!("{}: {e}", shown(sample))))?;
+    let warnings = match (&rules, format) {
+        (BulkRules::Columnar(c), DataFormat::Csv { delimiter }) => check_columnar(c, sample, delimiter, args.rows, &p)?,
+        (BulkRules::Record(r), format) => {
+            let plan = RecordPlan::compile(r, &p)?;
+            check_records(&plan, sample, format, args.rows, &p)?
+        }
+        _ => return Err(CliError(format!("{}: rules and sample format do not fit", shown(sample)))),
+    };
+    if warnings.is_empty() {
+        println!("no warnings");
+        Ok(EXIT_OK)
+    } else {
+        for w in &warnings {
+            eprintln!("WARNING: {w}");
+        }
+        eprintln!("{} warning(s): review them before sending this data anywhere", warnings.len());
+        Ok(if args.strict { EXIT_WARNINGS } else { EXIT_OK })
+    }
+}
+
+/// Compiles everything that can be compiled without data: JSONPaths, regexes, schemas.
+fn validate(rules: &BulkRules, p: &Pseudonymizer) -> Result<(), crate::transform::PlanError> {
+    match rules {
+        BulkRules::Record(r) => RecordPlan::compile(r, p).map(|_| ()),
+        BulkRules::Columnar(c) => {
+            // A header holding every column the rules name lets the plan compile fully.
+            let mut header: Vec<String> = c
+                .columns_to_pseudonymize
+                .iter()
+                .chain(&c.columns_to_pseudonymize_if_present)
+                .chain(c.columns_to_rename.keys())
+                .chain(c.columns_to_duplicate.keys())
+                .cloned()
+                .collect();
+            for (field, spec) in &c.fields_to_transform {
+                header.push(spec.source_column.clone().unwrap_or_else(|| field.clone()));
+            }
+            ColumnarPlan::compile(c, &header).map(|_| ())
+        }
+        BulkRules::MultiType(m) => m.file_rules.values().try_for_each(|r| validate(r, p)),
+    }
+}
+
+fn open(sample: &Path) -> Result<Box<dyn std::io::BufRead + Send>, CliError> {
+    let file = File::open(sample).map_err(|e| CliError(format!("{}: {e}", shown(sample))))?;
+    decoded_reader(file).map_err(|e| CliError(format!("{}: {e}", shown(sample))))
+}
+
+fn check_columnar(
+    rules: &ColumnarRules,
+    sample: &Path,
+    delimiter: u8,
+    max_rows: usize,
+    p: &Pseudonymizer,
+) -> Result<Vec<String>, CliError> {
+    let err = |e: &dyn std::fmt::Display| CliError(format!("{}: {e}", shown(sample)));
+    let mut reader = CsvBatchReader::new(open(sample)?, delimiter).map_err(|e| err(&e))?;
+    let header: Vec<String> = reader.header().iter().map(|h| java_trim(h).to_string()).collect();
+    let plan = ColumnarPlan::compile(rules, reader.header()).map_err(|e| err(&e))?;
+    let described = plan.describe();
+    let mut clear_values: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    let mut scanned = 0;
+    let mut cells = Vec::new();
+    'rows: while let Some(batch) = reader.next_batch().map_err(|e| err(&e))? {
+        for (line, record) in &batch.rows {
+            if scanned >= max_rows {
+                break 'rows;
+            }
+            plan.transform_row(record, *line, p, &mut cells).map_err(|e| err(&e))?;
+            for (i, (_, _, action)) in described.iter().enumerate() {
+                if *action == ColumnAction::Clear {
+                    clear_values.entry(i).or_default().push(cells[i].clone());
+                }
+            }
+            scanned += 1;
+        }
+    }
+    println!("{}: {} columns, {} rows scanned", shown(sample), header.len(), scanned);
+    println!();
+    println!("  {:<32} ACTION", "INPUT COLUMN");
+    for name in &header {
+        let outs: Vec<String> = described
+            .iter()
+            .filter(|(_, src, _)| src == name)
+            .map(|(out, _, action)| {
+                let verb = match action {
+                    ColumnAction::Clear => "clear",
+                    ColumnAction::Pseudonymized => "pseudonymized",
+                    ColumnAction::Derived => "derived",
+                };
+                if out == name { verb.to_string() } else { format!("{verb} as {out}") }
+            })
+            .collect();
+        let action = if outs.is_empty() { "dropped (redacted / not included)".to_string() } else { outs.join(", ") };
+        println!("  {name:<32} {action}");
+    }
+    println!();
+    let mut warnings = Vec::new();
+    for (i, (out, src, action)) in described.iter().enumerate() {
+        if *action != ColumnAction::Clear {
+            continue;
+        }
+        if let Some(kind) = identifier_name(src) {
+            warnings.push(format!("column `{out}` passes through in clear and its name suggests {kind}"));
+        }
+        let values = clear_values.get(&i).map(Vec::as_slice).unwrap_or_default();
+        if let Some(w) = value_warning(values) {
+            warnings.push(format!("column `{out}` passes through in clear and {w}"));
+        }
+    }
+    Ok(warnings)
+}
+
+fn check_records(
+    plan: &RecordPlan,
+    sample: &Path,
+    format: DataFormat,
+    max_rows: usize,
+    p: &Pseudonymizer,
+) -> Result<Vec<String>, CliError> {
+    let err = |e: &dyn std::fmt::Display| CliError(format!("{}: {e}", shown(sample)));
+    let mut originals: Vec<(u64, Value)> = Vec::new();
+    match format {
+        DataFormat::Ndjson => {
+            let mut reader = NdjsonBatchReader::new(open(sample)?);
+            'outer: while let Some(batch) = reader.next_batch().map_err(|e| err(&e))? {
+                for (line, text) in batch.iter() {
+                    if originals.len() >= max_rows {
+                        break 'outer;
+                    }
+                    if text.iter().all(u8::is_ascii_whitespace) {
+                        continue;
+                    }
+                    let v: Value = serde_json::from_slice(text)
+                        .map_err(|e| err(&format!("line {line}: invalid JSON at column {}", e.column())))?;
+                    originals.push((line, v));
+                }
+            }
+        }
+        DataFormat::Csv { delimiter } => {
+            let mut reader = CsvBatchReader::new(open(sample)?, delimiter).map_err(|e| err(&e))?;
+            let header: Vec<String> = reader.header().iter().map(|h| java_trim(h).to_string()).collect();
+            'rows: while let Some(batch) = reader.next_batch().map_err(|e| err(&e))? {
+                for (line, record) in &batch.rows {
+                    if originals.len() >= max_rows {
+                        break 'rows;
+                    }
+                    let obj = header
+                        .iter()
+                        .zip(record.iter())
+                        .map(|(h, v)| (h.clone(), Value::String(String::from_utf8_lossy(v).trim().to_string())))
+                        .collect();
+                    originals.push((*line, Value::Object(obj)));
+                }
+            }
+        }
+    }
+    println!("{}: {} records scanned", shown(sample), originals.len());
+    println!();
+    println!("  {:<48} TRANSFORM  MATCHES", "JSONPATH");
+    let mut warnings = Vec::new();
+    for (path, op) in plan.describe() {
+        let parsed = crate::jsonpath::JsonPath::parse(&path).map_err(|e| err(&e))?;
+        let matches: usize = originals.iter().map(|(_, v)| parsed.select(v).len()).sum();
+        println!("  {path:<48} {op:<10} {matches}");
+        if matches == 0 && !originals.is_empty() {
+            warnings.push(format!("{op} path `{path}` matched nothing in the sample (typo?)"));
+        }
+    }
+    println!();
+    let mut clear: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (line, mut v) in originals {
+        plan.apply(&mut v, p).map_err(|e| err(&format!("line {line}: {e}")))?;
+        collect_strings(&v, "$".to_string(), &mut clear);
+    }
+    for (path, values) in &clear {
+        let leaf = path.rsplit(['.', '[']).next().unwrap_or(path);
+        if let Some(kind) = identifier_name(leaf) {
+            warnings.push(format!("`{path}` passes through in clear and its name suggests {kind}"));
+        }
+        if let Some(w) = value_warning(values) {
+            warnings.push(format!("`{path}` passes through in clear and {w}"));
+        }
+    }
+    Ok(warnings)
+}
+
+/// Clear string leaves by normalized path (`$.a[*].b`); pseudonym tokens are skipped.
+fn collect_strings(v: &Value, path: String, out: &mut BTreeMap<String, Vec<String>>) {
+    match v {
+        Value::String(s) if !(s.starts_with("t~") || s.starts_with("p~")) => {
+            out.entry(path).or_default().push(s.clone());
+        }
+        Value::Object(m) => {
+            for (k, child) in m {
+                collect_strings(child, format!("{path}.{k}"), out);
+            }
+        }
+        Value::Array(a) => {
+            for child in a {
+                collect_strings(child, format!("{path}[*]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// What a column or field name suggests it holds, if it looks like personal data.
+fn identifier_name(name: &str) -> Option<&'static str> {
+    // Split camelCase too (`employeeId` -> `employee_Id`) so whole-word tests work.
+    let mut split = String::with_capacity(name.len() + 4);
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if prev_lower && c.is_uppercase() {
+            split.push('_');
+        }
+        prev_lower = c.is_lowercase() || c.is_ascii_digit();
+        split.push(c);
+    }
+    let upper = split.to_uppercase();
+    let tokens: Vec<&str> = upper.split(|c: char| !c.is_alphanumeric()).filter(|t| !t.is_empty()).collect();
+    let has = |words: &[&str]| tokens.iter().any(|t| words.iter().any(|w| t.contains(w)));
+    if has(&["EMAIL", "MAIL"]) {
+        Some("email addresses")
+    } else if has(&["PHONE", "MOBILE"]) {
+        Some("phone numbers")
+    } else if has(&["SSN", "PASSPORT", "NATIONAL"]) {
+        Some("government identifiers")
+    } else if has(&["NAME"]) || has(&["FIRST", "LAST", "SURNAME"]) && !has(&["DATE"]) {
+        Some("personal names")
+    } else if has(&["ADDRESS", "BIRTH", "DOB"]) {
+        Some("personal details")
+    } else if tokens.iter().any(|t| matches!(*t, "ID" | "IDS" | "IDENTIFIER" | "GUID" | "UPN" | "LOGIN" | "USERNAME")) {
+        Some("an identifier")
+    } else {
+        None
+    }
+}
+
+fn email_anywhere() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}").expect("valid regex"))
+}
+
+fn phone_like() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"^\+?[0-9][0-9 ().-]{6,}[0-9]$").expect("valid regex"))
+}
+
+/// A warning about sampled clear values that look like emails or phone numbers.
+fn value_warning(values: &[String]) -> Option<String> {
+    let non_empty = values.iter().filter(|v| !v.is_empty()).count();
+    let emails = values.iter().filter(|v| email_anywhere().is_match(v)).count();
+    if emails > 0 {
+        return Some(format!("{emails} of {non_empty} sampled values contain email addresses"));
+    }
+    let phones = values
+        .iter()
+        .filter(|v| phone_like().is_match(v) && v.chars().filter(char::is_ascii_digit).count() >= 7)
+        .filter(|v| !looks_like_date(v))
+        .count();
+    if phones > 0 && phones * 2 >= non_empty {
+        return Some(format!("{phones} of {non_empty} sampled values look like phone numbers"));
+    }
+    None
+}
+
+fn looks_like_date(v: &str) -> bool {
+    let b = v.as_bytes();
+    b.len() >= 10 && b[4] == b'-' && b[7] == b'-'
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_suggest_identifiers() {
+        assert_eq!(identifier_name("MANAGER_EMAIL"), Some("email addresses"));
+        assert_eq!(identifier_name("employee id"), Some("an identifier"));
+        assert_eq!(identifier_name("EMPLOYEE_ID"), Some("an identifier"));
+        assert_eq!(identifier_name("BADGE_ID"), Some("an identifier"));
+        assert_eq!(identifier_name("Full Name"), Some("personal names"));
+        assert_eq!(identifier_name("DEPARTMENT"), None);
+        assert_eq!(identifier_name("JOIN_DATE"), None);
+        assert_eq!(identifier_name("VALID"), None);
+        assert_eq!(identifier_name("employeeId"), Some("an identifier"));
+    }
+
+    #[test]
+    fn value_warnings() {
+        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert!(value_warning(&v(&["ok", "contact bob@acme.com please"])).unwrap().contains("1 of 2"));
+        assert!(value_warning(&v(&["+1 415 555 0100", "(415) 555-0101"])).unwrap().contains("phone"));
+        assert!(value_warning(&v(&["2024-01-01", "Engineering"])).is_none());
+    }
+}

@@ -1,0 +1,95 @@
+//! Output destinations: stdout, or a file written under a temporary name and renamed into
+//! place only on success, so a failed run never leaves a partial output file.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Where sanitized bytes go.
+pub enum Destination {
+    /// Standard output (streamed; on error the exit status is non-zero).
+    Stdout(std::io::StdoutLock<'static>),
+    /// A temporary file beside the final path.
+    File {
+        /// The temporary file.
+        temp: tempfile::NamedTempFile,
+        /// Where it goes on success.
+        path: PathBuf,
+    },
+}
+
+impl Destination {
+    /// Standard output.
+    pub fn stdout() -> Self {
+        Destination::Stdout(std::io::stdout().lock())
+    }
+
+    /// A new temporary file in `path`'s folder (created if missing).
+    pub fn file(path: &Path) -> std::io::Result<Self> {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&dir)?;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let temp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".psoxy-partial")
+            .tempfile_in(&dir)?;
+        Ok(Destination::File { temp, path: path.to_path_buf() })
+    }
+
+    /// Makes the output visible: renames the temporary file into place.
+    pub fn commit(self) -> std::io::Result<()> {
+        match self {
+            Destination::Stdout(mut s) => s.flush(),
+            Destination::File { temp, path } => {
+                temp.as_file().sync_all()?;
+                temp.persist(&path).map_err(|e| e.error)?;
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Write for Destination {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Destination::Stdout(s) => s.write(buf),
+            Destination::File { temp, .. } => temp.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Destination::Stdout(s) => s.flush(),
+            Destination::File { temp, .. } => temp.flush(),
+        }
+    }
+}
+
+/// A buffered writer over a destination that can hand the destination back for commit.
+pub struct Buffered {
+    inner: std::io::BufWriter<Destination>,
+}
+
+impl Buffered {
+    /// Buffers `dest` with a 1 MiB buffer.
+    pub fn new(dest: Destination) -> Self {
+        Buffered { inner: std::io::BufWriter::with_capacity(1 << 20, dest) }
+    }
+
+    /// Flushes and commits.
+    pub fn commit(self) -> std::io::Result<()> {
+        self.inner.into_inner().map_err(|e| e.into_error())?.commit()
+    }
+}
+
+impl Write for &mut Buffered {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}

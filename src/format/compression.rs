@@ -1,0 +1,92 @@
+//! Transparent gzip input (by magic bytes) and UTF-8 BOM removal.
+
+use std::io::{self, BufRead, BufReader, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Read buffer size for inputs.
+const BUF: usize = 256 * 1024;
+
+/// True when `bytes` start with the gzip magic number.
+pub fn is_gzip(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0x1f, 0x8b])
+}
+
+/// Wraps `input` so that gzip (detected by its magic bytes, whatever the name says, and
+/// including multi-member files) is decompressed and a leading UTF-8 BOM is dropped.
+pub fn decoded_reader<'a>(input: impl Read + Send + 'a) -> io::Result<Box<dyn BufRead + Send + 'a>> {
+    let mut raw = BufReader::with_capacity(BUF, input);
+    // The buffer is far larger than the 2- and 3-byte signatures, so one fill shows them
+    // unless the input itself is shorter.
+    let head = raw.fill_buf()?;
+    let mut decoded: Box<dyn BufRead + Send + 'a> = if is_gzip(head) {
+        Box::new(BufReader::with_capacity(BUF, flate2::bufread::MultiGzDecoder::new(raw)))
+    } else {
+        Box::new(raw)
+    };
+    if decoded.fill_buf()?.starts_with(b"\xEF\xBB\xBF") {
+        decoded.consume(3);
+    }
+    Ok(decoded)
+}
+
+/// A reader that counts the bytes read through it (shared with a progress reporter).
+pub struct CountingReader<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R> CountingReader<R> {
+    /// Wraps `inner`; the returned counter tracks bytes read.
+    pub fn new(inner: R) -> (Self, Arc<AtomicU64>) {
+        let count = Arc::new(AtomicU64::new(0));
+        (CountingReader { inner, count: count.clone() }, count)
+    }
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn gz(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn read_all(bytes: Vec<u8>) -> Vec<u8> {
+        let mut out = Vec::new();
+        decoded_reader(std::io::Cursor::new(bytes)).unwrap().read_to_end(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn plain_gzip_bom_and_multimember() {
+        assert_eq!(read_all(b"a,b\n".to_vec()), b"a,b\n");
+        assert_eq!(read_all(gz(b"a,b\n")), b"a,b\n");
+        assert_eq!(read_all(b"\xEF\xBB\xBFa,b\n".to_vec()), b"a,b\n");
+        assert_eq!(read_all(gz(b"\xEF\xBB\xBFa,b\n")), b"a,b\n");
+        let mut two = gz(b"a,");
+        two.extend(gz(b"b\n"));
+        assert_eq!(read_all(two), b"a,b\n");
+        assert_eq!(read_all(Vec::new()), b"");
+    }
+
+    #[test]
+    fn truncated_gzip_is_an_error() {
+        let mut g = gz(&vec![b'x'; 10_000]);
+        g.truncate(g.len() / 2);
+        let mut out = Vec::new();
+        let r = decoded_reader(std::io::Cursor::new(g)).unwrap().read_to_end(&mut out);
+        assert!(r.is_err());
+    }
+}

@@ -1,0 +1,48 @@
+//! Streaming readers and writers: compression and BOM handling, CSV/TSV and NDJSON batching.
+
+pub mod compression;
+pub mod csv;
+pub mod ndjson;
+
+/// The data format of one input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataFormat {
+    /// Delimited text with a header row (`,` for CSV, `\t` for TSV, or the rules' delimiter).
+    Csv {
+        /// Field delimiter byte.
+        delimiter: u8,
+    },
+    /// One JSON value per line.
+    Ndjson,
+}
+
+impl DataFormat {
+    /// Infers the format from a file name's extension, ignoring a trailing `.gz`.
+    /// `.csv` -> CSV, `.tsv` -> TSV, `.ndjson` / `.jsonl` -> NDJSON; anything else -> `None`.
+    pub fn from_name(name: &str) -> Option<DataFormat> {
+        let lower = name.to_ascii_lowercase();
+        let stem = lower.strip_suffix(".gz").unwrap_or(&lower);
+        let ext = stem.rsplit_once('.').map(|(_, e)| e)?;
+        match ext {
+            "csv" => Some(DataFormat::Csv { delimiter: b',' }),
+            "tsv" => Some(DataFormat::Csv { delimiter: b'\t' }),
+            "ndjson" | "jsonl" => Some(DataFormat::Ndjson),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_from_name() {
+        assert_eq!(DataFormat::from_name("a/b/HRIS.CSV"), Some(DataFormat::Csv { delimiter: b',' }));
+        assert_eq!(DataFormat::from_name("x.tsv.gz"), Some(DataFormat::Csv { delimiter: b'\t' }));
+        assert_eq!(DataFormat::from_name("e.jsonl"), Some(DataFormat::Ndjson));
+        assert_eq!(DataFormat::from_name("e.ndjson.gz"), Some(DataFormat::Ndjson));
+        assert_eq!(DataFormat::from_name("readme"), None);
+        assert_eq!(DataFormat::from_name("x.parquet"), None);
+    }
+}

@@ -1,0 +1,15 @@
+//! psoxy: a streaming pseudonymizing sanitizer for HR and collaboration data.
+//!
+//! Data flows one way: read -> sanitize -> write. Every entry point (the CLI, the
+//! storage-triggered function, the HTTP proxy) is a thin shell over the same core:
+//! [`rules`] are loaded and compiled by [`transform`] into plans that [`pipeline`] runs over
+//! the streaming readers and writers of [`format`], producing the pseudonyms of [`pseudonym`].
+
+pub mod pseudonym;
+pub mod rules;
+pub mod jsonpath;
+pub mod transform;
+pub mod format;
+pub mod pipeline;
+pub mod sanitize;
+pub mod cli;

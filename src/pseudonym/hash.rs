@@ -1,0 +1,122 @@
+//! Salted SHA-256 hashing and the base64url encoding used by every pseudonym.
+//!
+//! `hash(v) = base64url_nopad(SHA-256(utf8(canonical(v) + SALT)))`: always 43
+//! characters. The salt is appended with no separator.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+
+/// Length in bytes of a SHA-256 digest.
+pub const DIGEST_LEN: usize = 32;
+
+/// Length in characters of an encoded hash (base64url of 32 bytes, no padding).
+pub const HASH_LEN: usize = 43;
+
+/// A raw SHA-256 digest.
+pub type Digest32 = [u8; DIGEST_LEN];
+
+/// SHA-256 of `value` immediately followed by `salt`, without building a
+/// concatenated string.
+#[inline]
+pub fn digest_salted(value: &str, salt: &str) -> Digest32 {
+    let mut hasher = Sha256::new();
+    hasher.update(value.as_bytes());
+    hasher.update(salt.as_bytes());
+    hasher.finalize().into()
+}
+
+/// Encodes a digest as unpadded base64url into a stack buffer and returns it.
+///
+/// The returned array holds exactly [`HASH_LEN`] ASCII bytes; see
+/// [`encoded_str`] to view it as `&str`.
+#[inline]
+pub fn encode_digest(digest: &Digest32) -> [u8; HASH_LEN] {
+    let mut buf = [0u8; HASH_LEN];
+    let written = URL_SAFE_NO_PAD
+        .encode_slice(digest, &mut buf)
+        .expect("43 bytes always fit the base64 of a 32-byte digest");
+    debug_assert_eq!(written, HASH_LEN);
+    buf
+}
+
+/// Views an encoded hash buffer produced by [`encode_digest`] as a string slice.
+#[inline]
+pub fn encoded_str(buf: &[u8; HASH_LEN]) -> &str {
+    // base64url output is always ASCII.
+    std::str::from_utf8(buf).expect("base64 output is ASCII")
+}
+
+/// `base64url_nopad(SHA-256(value + salt))`: the 43-character hash of an
+/// already canonical value.
+pub fn hash(value: &str, salt: &str) -> String {
+    let buf = encode_digest(&digest_salted(value, salt));
+    encoded_str(&buf).to_owned()
+}
+
+/// Java's `Character.isWhitespace`: ASCII controls TAB..CR and FS..US, plus the
+/// Unicode space, line and paragraph separators except the no-break spaces
+/// (U+00A0, U+2007, U+202F).
+#[inline]
+pub fn is_java_whitespace(c: char) -> bool {
+    matches!(
+        c,
+        '\t'..='\r'
+            | '\u{1C}'..='\u{20}'
+            | '\u{1680}'
+            | '\u{2000}'..='\u{2006}'
+            | '\u{2008}'..='\u{200A}'
+            | '\u{2028}'
+            | '\u{2029}'
+            | '\u{205F}'
+            | '\u{3000}'
+    )
+}
+
+/// True when `value` is empty or consists only of whitespace (Java
+/// `StringUtils.isBlank` semantics); such values are never pseudonymized.
+#[inline]
+pub fn is_blank(value: &str) -> bool {
+    // Fast path: the first non-space ASCII byte decides.
+    for &b in value.as_bytes() {
+        match b {
+            b'\t'..=b'\r' | 0x1C..=0x20 => continue,
+            0x21..=0x7F | 0x00..=0x08 | 0x0E..=0x1B => return false,
+            _ => return value.chars().all(is_java_whitespace),
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_hash() {
+        assert_eq!(
+            hash("alice@acme.com", "salt"),
+            "UFdK0TvVTvZ23c6QslyCy0o2MSq2DRtDjEXfTPJyyMk"
+        );
+        assert_eq!(hash("1", "salt").len(), HASH_LEN);
+    }
+
+    #[test]
+    fn salt_is_appended_without_separator() {
+        assert_eq!(hash("ab", "c"), hash("a", "bc"));
+    }
+
+    #[test]
+    fn blank_detection() {
+        assert!(is_blank(""));
+        assert!(is_blank(" \t\r\n"));
+        assert!(is_blank("\u{3000}\u{2028}"));
+        assert!(
+            !is_blank("\u{00A0}"),
+            "Java does not treat NBSP as whitespace"
+        );
+        assert!(!is_blank(" x "));
+        assert!(!is_blank("\u{0}"));
+        assert!(!is_blank("  é"));
+    }
+}

@@ -1,0 +1,136 @@
+//! ColumnarRules: column-level rules for CSV/TSV files.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+use crate::pseudonym::PseudonymFormat;
+
+/// Column-level rules (Psoxy's `ColumnarRules`). Column names are matched to the file's header
+/// after trimming, case-insensitively.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ColumnarRules {
+    /// Columns whose values are replaced by pseudonyms; each must exist in the file.
+    #[serde(default)]
+    pub columns_to_pseudonymize: Vec<String>,
+    /// Columns pseudonymized when the file has them; absent ones are ignored.
+    #[serde(default)]
+    pub columns_to_pseudonymize_if_present: Vec<String>,
+    /// Columns dropped from the output.
+    #[serde(default)]
+    pub columns_to_redact: Vec<String>,
+    /// Allow-list of columns to output; `None` keeps all.
+    #[serde(default)]
+    pub columns_to_include: Option<Vec<String>>,
+    /// Old name -> new name; the renamed column keeps its position.
+    #[serde(default)]
+    pub columns_to_rename: IndexMap<String, String>,
+    /// Original column -> name of an added copy (placed after the file's columns).
+    #[serde(default)]
+    pub columns_to_duplicate: IndexMap<String, String>,
+    /// How pseudonyms are written (default `JSON`).
+    #[serde(default)]
+    pub pseudonym_format: PseudonymFormat,
+    /// Input field delimiter (default `,`); a single character.
+    #[serde(default)]
+    pub delimiter: Option<String>,
+    /// Derived output columns computed by a chain of transforms.
+    #[serde(default)]
+    pub fields_to_transform: IndexMap<String, FieldTransform>,
+}
+
+/// One entry of `fieldsToTransform`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FieldTransform {
+    /// Name of the output column (default: the entry's key).
+    #[serde(default)]
+    pub new_name: Option<String>,
+    /// Column read (default: the entry's key).
+    #[serde(default)]
+    pub source_column: Option<String>,
+    /// Steps applied in order to the source column's original value.
+    #[serde(default)]
+    pub transforms: Vec<FieldTransformStep>,
+}
+
+/// One step of a `fieldsToTransform` chain.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "RawStep")]
+pub enum FieldTransformStep {
+    /// Whole-match regex; value becomes group 1 when the regex has a group; no match -> empty.
+    Filter(String),
+    /// `%s` in the template is replaced by the value.
+    FormatString(String),
+    /// Replace, only when `reg_exp` matches the whole value (`$1` refers to groups).
+    JavaRegExpReplace(RegexReplace),
+    /// Pseudonymize with the rules' `pseudonymFormat`.
+    Pseudonymize,
+}
+
+/// Arguments of `javaRegExpReplace`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RegexReplace {
+    /// Java-syntax regular expression.
+    pub reg_exp: String,
+    /// Replacement with `$n` group references.
+    pub replace: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawStep {
+    filter: Option<String>,
+    format_string: Option<String>,
+    java_reg_exp_replace: Option<RegexReplace>,
+    pseudonymize: Option<bool>,
+}
+
+impl TryFrom<RawStep> for FieldTransformStep {
+    type Error = String;
+
+    fn try_from(raw: RawStep) -> Result<Self, String> {
+        let mut steps = Vec::new();
+        if let Some(f) = raw.filter {
+            steps.push(FieldTransformStep::Filter(f));
+        }
+        if let Some(f) = raw.format_string {
+            steps.push(FieldTransformStep::FormatString(f));
+        }
+        if let Some(r) = raw.java_reg_exp_replace {
+            steps.push(FieldTransformStep::JavaRegExpReplace(r));
+        }
+        match raw.pseudonymize {
+            Some(true) => steps.push(FieldTransformStep::Pseudonymize),
+            Some(false) => {
+                return Err("`pseudonymize: false` is not a transform; remove the step".into())
+            }
+            None => {}
+        }
+        match steps.len() {
+            1 => Ok(steps.remove(0)),
+            0 => Err("a transform step needs one of filter, formatString, javaRegExpReplace, pseudonymize".into()),
+            _ => Err("each transform step must have exactly one key; write one list item per step".into()),
+        }
+    }
+}
+
+/// Keys valid at the top level of ColumnarRules.
+pub(crate) const COLUMNAR_KEYS: &[&str] = &[
+    "columnsToPseudonymize",
+    "columnsToPseudonymizeIfPresent",
+    "columnsToRedact",
+    "columnsToInclude",
+    "columnsToRename",
+    "columnsToDuplicate",
+    "pseudonymFormat",
+    "delimiter",
+    "fieldsToTransform",
+];
+/// Keys valid in a `fieldsToTransform` entry.
+pub(crate) const FIELD_TRANSFORM_KEYS: &[&str] = &["newName", "sourceColumn", "transforms"];
+/// Keys valid in a `fieldsToTransform` step.
+pub(crate) const STEP_KEYS: &[&str] = &["filter", "formatString", "javaRegExpReplace", "pseudonymize"];
+/// Keys valid in `javaRegExpReplace`.
+pub(crate) const REPLACE_KEYS: &[&str] = &["regExp", "replace"];

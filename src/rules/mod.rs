@@ -1,0 +1,89 @@
+//! Rule files: serde models of every bulk rule shape and their loading.
+//!
+//! A rules file is YAML (or base64 of YAML, or base64 of gzipped YAML, as the `RULES` setting
+//! may hold). The shape is told apart by its keys: `fileRules` makes a [`MultiTypeRules`],
+//! `format` / `transforms` / `outputSchemaFilter` a [`RecordRules`], anything else a
+//! [`ColumnarRules`]. Unknown keys are errors that name the key and the nearest valid one.
+
+mod columnar;
+mod load;
+mod record;
+mod suggest;
+
+pub use columnar::{ColumnarRules, FieldTransform, FieldTransformStep, RegexReplace};
+pub use load::{load_rules_bytes, load_rules_file, parse_rules_yaml};
+pub use record::{
+    JsonPaths, RecordFormat, RecordRules, RecordTransform, SchemaFilter, TextDigestKeywords,
+};
+
+use indexmap::IndexMap;
+
+/// Any bulk rules file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BulkRules {
+    /// Column-level rules for CSV/TSV.
+    Columnar(ColumnarRules),
+    /// JSONPath transforms for record formats (NDJSON, CSV, ...).
+    Record(RecordRules),
+    /// Rules chosen per object key by path templates.
+    MultiType(MultiTypeRules),
+}
+
+impl BulkRules {
+    /// The shape's name as users write it in docs and errors.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            BulkRules::Columnar(_) => "ColumnarRules",
+            BulkRules::Record(_) => "RecordRules",
+            BulkRules::MultiType(_) => "MultiTypeBulkDataRules",
+        }
+    }
+}
+
+/// `fileRules: { "<path template>": <rules> }`; the first matching template wins.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MultiTypeRules {
+    /// Path template -> rules, in file order.
+    pub file_rules: IndexMap<String, BulkRules>,
+}
+
+/// Why a rules file could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum RulesError {
+    /// The file could not be read.
+    #[error("cannot read rules file {path}: {source}")]
+    Read {
+        /// The file's path.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Not valid YAML, or not of a rules shape.
+    #[error("invalid rules: {0}")]
+    Invalid(String),
+    /// A key no rule shape knows.
+    #[error("unknown rules key `{key}`{}{}", at_clause(.at), suggestion_clause(.suggestion))]
+    UnknownKey {
+        /// The offending key.
+        key: String,
+        /// Where it was found (e.g. `fieldsToTransform.GITHUB.transforms[0]`), empty at top level.
+        at: String,
+        /// The nearest valid key, when one is close.
+        suggestion: Option<String>,
+    },
+}
+
+fn at_clause(at: &str) -> String {
+    if at.is_empty() {
+        String::new()
+    } else {
+        format!(" in {at}")
+    }
+}
+
+fn suggestion_clause(s: &Option<String>) -> String {
+    match s {
+        Some(s) => format!(" (did you mean `{s}`?)"),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,467 @@
+//! One input stream -> one sanitized output stream: the core every shell (CLI, function) calls.
+
+use std::io::{BufRead, Read, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use sha2::{Digest, Sha256};
+
+use crate::format::compression::{decoded_reader, CountingReader};
+use crate::format::csv::{writer, CsvBatchReader, CsvReadError};
+use crate::format::ndjson::NdjsonBatchReader;
+use crate::format::DataFormat;
+use crate::pipeline::{run_ordered, WorkerPanic};
+use crate::pseudonym::Pseudonymizer;
+use crate::rules::{BulkRules, ColumnarRules, RecordFormat};
+use crate::transform::columnar::java_trim_bytes;
+use crate::transform::{ColumnarPlan, PlanError, RecordPlan, RowError};
+
+/// Rows shuffled together (Psoxy's chunk size): row order can't leak beyond a chunk.
+pub const SHUFFLE_CHUNK: usize = 500;
+
+/// Why an input could not be sanitized. Messages name the line and column, never a value or a
+/// secret. The caller adds the object's name.
+#[derive(Debug, thiserror::Error)]
+pub enum SanitizeError {
+    /// The rules cannot be applied to this input.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// A row or record is bad.
+    #[error(transparent)]
+    Row(#[from] RowError),
+    /// The input could not be read (I/O, gzip, CSV structure).
+    #[error("cannot read input: {0}")]
+    Read(String),
+    /// The output could not be written.
+    #[error("cannot write output: {0}")]
+    Write(std::io::Error),
+    /// A bug: a worker panicked.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<WorkerPanic> for SanitizeError {
+    fn from(p: WorkerPanic) -> Self {
+        SanitizeError::Internal(format!("worker panicked: {}", p.0))
+    }
+}
+
+impl From<CsvReadError> for SanitizeError {
+    fn from(e: CsvReadError) -> Self {
+        SanitizeError::Read(e.to_string())
+    }
+}
+
+/// Counters of one run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Rows (CSV, excluding the header) or records (NDJSON) written.
+    pub rows: u64,
+    /// Bytes read from the input as stored (compressed size for gzip).
+    pub bytes_in: u64,
+    /// Bytes written (compressed size when gzipping).
+    pub bytes_out: u64,
+}
+
+/// Per-input options.
+#[derive(Debug, Clone)]
+pub struct StreamOptions {
+    /// The input's name or object key: seeds the row shuffle and picks the format by extension.
+    pub object_key: String,
+    /// Format override; `None` decides from the rules and `object_key`.
+    pub format: Option<DataFormat>,
+    /// Shuffle rows within 500-row chunks (columnar rules only), deterministically.
+    pub shuffle: bool,
+    /// Gzip the output.
+    pub gzip_output: bool,
+}
+
+/// A compiled rule set with its pseudonymizer and thread pool, reusable across inputs.
+pub struct Sanitizer {
+    rules: SingleRules,
+    pseudonymizer: Arc<Pseudonymizer>,
+    pool: rayon::ThreadPool,
+    threads: usize,
+}
+
+enum SingleRules {
+    Columnar(ColumnarRules),
+    Record(RecordPlan, RecordFormat),
+}
+
+impl Sanitizer {
+    /// Compiles `rules` (columnar or record rules; multi-type rules are resolved per object by
+    /// the caller). `threads == 0` uses every core.
+    pub fn new(
+        rules: &BulkRules,
+        pseudonymizer: Arc<Pseudonymizer>,
+        threads: usize,
+    ) -> Result<Self, PlanError> {
+        let rules = match rules {
+            BulkRules::Columnar(c) => SingleRules::Columnar(c.clone()),
+            BulkRules::Record(r) => {
+                SingleRules::Record(RecordPlan::compile(r, &pseudonymizer)?, r.format)
+            }
+            BulkRules::MultiType(_) => {
+                return Err(PlanError::Unsupported(
+                    "multi-type rules (fileRules) pick rules per object; pass the rules of one file".into(),
+                ))
+            }
+        };
+        let threads = if threads == 0 {
+            std::thread::available_parallelism().map_or(2, |n| n.get())
+        } else {
+            threads
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("psoxy-worker-{i}"))
+            .build()
+            .map_err(|e| PlanError::Unsupported(format!("cannot start worker threads: {e}")))?;
+        Ok(Sanitizer { rules, pseudonymizer, pool, threads })
+    }
+
+    /// The pseudonymizer in use.
+    pub fn pseudonymizer(&self) -> &Pseudonymizer {
+        &self.pseudonymizer
+    }
+
+    /// The format this input will be read as.
+    pub fn resolve_format(&self, opts: &StreamOptions) -> Result<DataFormat, PlanError> {
+        let by_name = DataFormat::from_name(&opts.object_key);
+        match &self.rules {
+            SingleRules::Columnar(c) => {
+                let rules_delim = c.delimiter.as_ref().and_then(|d| d.bytes().next());
+                match opts.format.or(by_name) {
+                    Some(DataFormat::Ndjson) => Err(PlanError::Unsupported(
+                        "columnar rules apply to CSV/TSV input, not NDJSON; use record rules (transforms) for JSON".into(),
+                    )),
+                    Some(DataFormat::Csv { delimiter }) => Ok(DataFormat::Csv {
+                        delimiter: if opts.format.is_none() { rules_delim.unwrap_or(delimiter) } else { delimiter },
+                    }),
+                    None => Ok(DataFormat::Csv { delimiter: rules_delim.unwrap_or(b',') }),
+                }
+            }
+            SingleRules::Record(_, format) => match (opts.format, format) {
+                (Some(f), _) => Ok(f),
+                (None, RecordFormat::Ndjson) => Ok(DataFormat::Ndjson),
+                (None, RecordFormat::Csv) => Ok(DataFormat::Csv { delimiter: b',' }),
+                (None, RecordFormat::Auto) => Ok(by_name.unwrap_or(DataFormat::Ndjson)),
+                (None, RecordFormat::JsonArray | RecordFormat::Parquet) => Err(PlanError::Unsupported(format!(
+                    "record format {format:?} is not supported yet; NDJSON and CSV are"
+                ))),
+            },
+        }
+    }
+
+    /// Sanitizes `input` (plain or gzip, BOM dropped) into `output`. `progress` is called after
+    /// each batch is written. Output written before an error must be discarded by the caller
+    /// (write to a temporary file / multipart upload and commit only on `Ok`).
+    pub fn sanitize_stream(
+        &self,
+        input: impl Read + Send,
+        output: impl Write,
+        opts: &StreamOptions,
+        progress: &mut dyn FnMut(&Stats),
+    ) -> Result<Stats, SanitizeError> {
+        let format = self.resolve_format(opts)?;
+        let (counting, bytes_in) = CountingReader::new(input);
+        let decoded = decoded_reader(counting).map_err(|e| SanitizeError::Read(e.to_string()))?;
+        let mut out = CountingWriter::new(output, opts.gzip_output);
+        let mut stats = Stats::default();
+        let mut emit = |bytes: &[u8], rows: u64, out: &mut CountingWriter<_>| -> Result<(), SanitizeError> {
+            out.write_all(bytes).map_err(SanitizeError::Write)?;
+            stats.rows += rows;
+            stats.bytes_in = bytes_in.load(Ordering::Relaxed);
+            stats.bytes_out = out.count();
+            progress(&stats);
+            Ok(())
+        };
+        match (&self.rules, format) {
+            (SingleRules::Columnar(rules), DataFormat::Csv { delimiter }) => {
+                self.columnar_csv(rules, decoded, delimiter, opts, &mut out, &mut emit)?
+            }
+            (SingleRules::Record(plan, _), DataFormat::Ndjson) => {
+                self.record_ndjson(plan, decoded, &mut out, &mut emit)?
+            }
+            (SingleRules::Record(plan, _), DataFormat::Csv { delimiter }) => {
+                self.record_csv(plan, decoded, delimiter, &mut out, &mut emit)?
+            }
+            (SingleRules::Columnar(_), DataFormat::Ndjson) => unreachable!("rejected by resolve_format"),
+        }
+        out.finish().map_err(SanitizeError::Write)?;
+        stats.bytes_in = bytes_in.load(Ordering::Relaxed);
+        stats.bytes_out = out.count();
+        Ok(stats)
+    }
+
+    fn max_in_flight(&self) -> usize {
+        self.threads * 3 + 2
+    }
+
+    fn columnar_csv<W: Write>(
+        &self,
+        rules: &ColumnarRules,
+        input: Box<dyn BufRead + Send + '_>,
+        delimiter: u8,
+        opts: &StreamOptions,
+        out: &mut CountingWriter<W>,
+        emit: &mut dyn FnMut(&[u8], u64, &mut CountingWriter<W>) -> Result<(), SanitizeError>,
+    ) -> Result<(), SanitizeError> {
+        let mut reader = CsvBatchReader::new(input, delimiter)?;
+        if reader.header().is_empty() {
+            return Ok(()); // empty input -> empty output
+        }
+        let plan = ColumnarPlan::compile(rules, reader.header())?;
+        let crlf = reader.crlf();
+        let mut header = writer(crlf, 256);
+        header
+            .write_record(plan.output_header())
+            .map_err(|e| SanitizeError::Internal(e.to_string()))?;
+        emit(&header.into_inner().map_err(|e| SanitizeError::Internal(e.to_string()))?, 0, out)?;
+        let shuffle_seed = opts.shuffle.then(|| shuffle_seed(&self.pseudonymizer, &opts.object_key));
+        let p = &*self.pseudonymizer;
+        run_ordered(
+            &self.pool,
+            self.max_in_flight(),
+            || reader.next_batch().map_err(SanitizeError::from),
+            |seq, batch| {
+                let mut cells: Vec<String> = Vec::with_capacity(plan.width());
+                let mut w = writer(crlf, batch.rows.len() * 64);
+                // Row i of the batch is bytes ends[i-1]..ends[i] of the writer's buffer.
+                let mut ends: Vec<usize> = Vec::with_capacity(batch.rows.len());
+                for (line, record) in &batch.rows {
+                    plan.transform_row(record, *line, p, &mut cells)?;
+                    w.write_record(cells.iter().map(String::as_bytes))
+                        .map_err(|e| SanitizeError::Internal(e.to_string()))?;
+                    if shuffle_seed.is_some() {
+                        w.flush().map_err(SanitizeError::Write)?;
+                        ends.push(w.get_ref().len());
+                    }
+                }
+                let bytes = w.into_inner().map_err(|e| SanitizeError::Internal(e.to_string()))?;
+                let n = batch.rows.len() as u64;
+                match &shuffle_seed {
+                    Some(seed) => Ok((shuffled(&bytes, &ends, seed, seq), n)),
+                    None => Ok((bytes, n)),
+                }
+            },
+            |(bytes, n)| emit(&bytes, n, out),
+        )
+    }
+
+    fn record_ndjson<W: Write>(
+        &self,
+        plan: &RecordPlan,
+        input: Box<dyn BufRead + Send + '_>,
+        out: &mut CountingWriter<W>,
+        emit: &mut dyn FnMut(&[u8], u64, &mut CountingWriter<W>) -> Result<(), SanitizeError>,
+    ) -> Result<(), SanitizeError> {
+        let mut reader = NdjsonBatchReader::new(input);
+        let p = &*self.pseudonymizer;
+        run_ordered(
+            &self.pool,
+            self.max_in_flight(),
+            || reader.next_batch().map_err(|e| SanitizeError::Read(e.to_string())),
+            |_, batch| {
+                let mut buf = Vec::with_capacity(batch.data.len() + batch.data.len() / 4);
+                let mut n = 0;
+                for (line, text) in batch.iter() {
+                    if text.iter().all(u8::is_ascii_whitespace) {
+                        continue;
+                    }
+                    let mut value: serde_json::Value = serde_json::from_slice(text).map_err(|e| RowError {
+                        line,
+                        column: None,
+                        message: format!("invalid JSON: {}", json_error_text(&e)),
+                    })?;
+                    plan.apply(&mut value, p).map_err(|e| RowError {
+                        line,
+                        column: Some(e.path),
+                        message: e.message,
+                    })?;
+                    serde_json::to_writer(&mut buf, &value).map_err(|e| SanitizeError::Internal(e.to_string()))?;
+                    buf.push(b'\n');
+                    n += 1;
+                }
+                Ok((buf, n))
+            },
+            |(bytes, n)| emit(&bytes, n, out),
+        )
+    }
+
+    fn record_csv<W: Write>(
+        &self,
+        plan: &RecordPlan,
+        input: Box<dyn BufRead + Send + '_>,
+        delimiter: u8,
+        out: &mut CountingWriter<W>,
+        emit: &mut dyn FnMut(&[u8], u64, &mut CountingWriter<W>) -> Result<(), SanitizeError>,
+    ) -> Result<(), SanitizeError> {
+        let mut reader = CsvBatchReader::new(input, delimiter)?;
+        if reader.header().is_empty() {
+            return Ok(());
+        }
+        let header: Vec<String> = reader
+            .header()
+            .iter()
+            .map(|h| String::from_utf8_lossy(java_trim_bytes(h.as_bytes())).into_owned())
+            .collect();
+        let columns: Vec<String> = match plan.output_properties() {
+            Some(props) => header.iter().filter(|h| props.contains(h)).cloned().collect(),
+            None => header.clone(),
+        };
+        let crlf = reader.crlf();
+        let mut w = writer(crlf, 256);
+        w.write_record(&columns).map_err(|e| SanitizeError::Internal(e.to_string()))?;
+        emit(&w.into_inner().map_err(|e| SanitizeError::Internal(e.to_string()))?, 0, out)?;
+        let p = &*self.pseudonymizer;
+        run_ordered(
+            &self.pool,
+            self.max_in_flight(),
+            || reader.next_batch().map_err(SanitizeError::from),
+            |_, batch| {
+                let mut w = writer(crlf, 0);
+                let mut cells: Vec<String> = Vec::with_capacity(columns.len());
+                for (line, record) in &batch.rows {
+                    if record.len() < header.len() {
+                        return Err(RowError {
+                            line: *line,
+                            column: None,
+                            message: format!("row {line} has {} fields, header has {}", record.len(), header.len()),
+                        }
+                        .into());
+                    }
+                    let mut object = serde_json::Map::with_capacity(header.len());
+                    for (name, raw) in header.iter().zip(record.iter()) {
+                        let text = std::str::from_utf8(java_trim_bytes(raw)).map_err(|_| RowError {
+                            line: *line,
+                            column: Some(name.clone()),
+                            message: "value is not valid UTF-8".into(),
+                        })?;
+                        object.insert(name.clone(), serde_json::Value::String(text.to_string()));
+                    }
+                    let mut value = serde_json::Value::Object(object);
+                    plan.apply(&mut value, p).map_err(|e| RowError {
+                        line: *line,
+                        column: Some(e.path),
+                        message: e.message,
+                    })?;
+                    cells.clear();
+                    cells.extend(columns.iter().map(|c| cell_text(value.get(c))));
+                    w.write_record(&cells).map_err(|e| SanitizeError::Internal(e.to_string()))?;
+                }
+                let n = batch.rows.len() as u64;
+                Ok((w.into_inner().map_err(|e| SanitizeError::Internal(e.to_string()))?, n))
+            },
+            |(bytes, n)| emit(&bytes, n, out),
+        )
+    }
+}
+
+/// A CSV cell for a JSON value: strings as they are, null/missing empty, others as JSON.
+fn cell_text(v: Option<&serde_json::Value>) -> String {
+    match v {
+        None | Some(serde_json::Value::Null) => String::new(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// serde_json's message without any echoed content (it only reports positions and kinds).
+fn json_error_text(e: &serde_json::Error) -> String {
+    format!("{:?} error at column {}", e.classify(), e.column())
+}
+
+/// Seed material for one object's shuffle: secret (the salt) and specific to the object.
+fn shuffle_seed(p: &Pseudonymizer, object_key: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"psoxy-row-shuffle\0");
+    h.update(p.settings().salt.as_bytes());
+    h.update(b"\0");
+    h.update(object_key.as_bytes());
+    h.finalize().into()
+}
+
+/// Reorders the rows of a batch (`bytes`, row i ending at `ends[i]`), shuffling each 500-row
+/// chunk with a generator seeded by (object seed, batch number, chunk number): the same input
+/// always gives the same bytes, whatever the number of threads.
+fn shuffled(bytes: &[u8], ends: &[usize], seed: &[u8; 32], batch_seq: u64) -> Vec<u8> {
+    let mut order: Vec<usize> = (0..ends.len()).collect();
+    for (chunk_no, chunk) in order.chunks_mut(SHUFFLE_CHUNK).enumerate() {
+        let mut h = Sha256::new();
+        h.update(seed);
+        h.update(batch_seq.to_le_bytes());
+        h.update((chunk_no as u64).to_le_bytes());
+        let mut rng = rand_chacha::ChaCha8Rng::from_seed(h.finalize().into());
+        chunk.shuffle(&mut rng);
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    for i in order {
+        let start = if i == 0 { 0 } else { ends[i - 1] };
+        out.extend_from_slice(&bytes[start..ends[i]]);
+    }
+    out
+}
+
+/// Output sink: optional gzip, counting the bytes that reach the underlying writer.
+struct CountingWriter<W: Write> {
+    inner: Option<Sink<W>>,
+    count: Arc<AtomicU64>,
+}
+
+enum Sink<W: Write> {
+    Plain(Counted<W>),
+    Gzip(flate2::write::GzEncoder<Counted<W>>),
+}
+
+struct Counted<W> {
+    inner: W,
+    count: Arc<AtomicU64>,
+}
+
+impl<W: Write> Write for Counted<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl<W: Write> CountingWriter<W> {
+    fn new(inner: W, gzip: bool) -> Self {
+        let count = Arc::new(AtomicU64::new(0));
+        let counted = Counted { inner, count: count.clone() };
+        let sink = if gzip {
+            Sink::Gzip(flate2::write::GzEncoder::new(counted, flate2::Compression::default()))
+        } else {
+            Sink::Plain(counted)
+        };
+        CountingWriter { inner: Some(sink), count }
+    }
+
+    fn count(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match self.inner.as_mut() {
+            Some(Sink::Plain(w)) => w.write_all(bytes),
+            Some(Sink::Gzip(w)) => w.write_all(bytes),
+            None => Err(std::io::Error::other("output already finished")),
+        }
+    }
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        match self.inner.take() {
+            Some(Sink::Plain(mut w)) => w.flush(),
+            Some(Sink::Gzip(w)) => w.finish()?.flush(),
+            None => Ok(()),
+        }
+    }
+}

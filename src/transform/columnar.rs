@@ -1,0 +1,391 @@
+//! ColumnarRules compiled against a file's header into a per-column plan.
+
+use std::collections::HashMap;
+
+use super::cell::Step;
+use super::{PlanError, RowError};
+use crate::pseudonym::{PseudonymFormat, Pseudonymizer};
+use crate::rules::ColumnarRules;
+
+/// What happens to one output cell.
+#[derive(Debug, Clone)]
+enum CellOp {
+    /// The trimmed value, unchanged.
+    Clear,
+    /// Pseudonymized with the plan's format.
+    Pseudonymize,
+    /// A chain of `fieldsToTransform` steps.
+    Derive(Vec<Step>),
+}
+
+/// What a column of the output is, for reports (`psoxy check`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnAction {
+    /// Passed through in clear.
+    Clear,
+    /// Pseudonymized.
+    Pseudonymized,
+    /// Computed by `fieldsToTransform`.
+    Derived,
+}
+
+#[derive(Debug, Clone)]
+struct OutputColumn {
+    name: String,
+    source: usize,
+    op: CellOp,
+}
+
+/// A compiled columnar plan: the output header and, per output column, its source column and
+/// operation. Built once per file; [`ColumnarPlan::transform_row`] runs per row.
+#[derive(Debug, Clone)]
+pub struct ColumnarPlan {
+    columns: Vec<OutputColumn>,
+    input_header: Vec<String>,
+    format: PseudonymFormat,
+}
+
+/// Trims like Java's `String.trim()`: every char <= U+0020 at either end.
+pub fn java_trim(s: &str) -> &str {
+    s.trim_matches(|c: char| c <= '\u{20}')
+}
+
+/// [`java_trim`] on bytes (UTF-8 safe: bytes <= 0x20 are always single ASCII chars).
+pub fn java_trim_bytes(b: &[u8]) -> &[u8] {
+    let start = b.iter().position(|c| *c > 0x20).unwrap_or(b.len());
+    let end = b.iter().rposition(|c| *c > 0x20).map_or(start, |e| e + 1);
+    &b[start..end]
+}
+
+fn key(name: &str) -> String {
+    java_trim(name).to_lowercase()
+}
+
+impl ColumnarPlan {
+    /// Compiles `rules` for a file whose header is `header` (raw names; trimmed here).
+    pub fn compile(rules: &ColumnarRules, header: &[String]) -> Result<Self, PlanError> {
+        let header: Vec<String> = header.iter().map(|h| java_trim(h).to_string()).collect();
+        let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, h) in header.iter().enumerate() {
+            by_name.entry(key(h)).or_default().push(i);
+        }
+        let available = header.join(", ");
+        let missing = |column: &str, rule: &'static str| PlanError::MissingColumn {
+            column: column.to_string(),
+            rule,
+            available: available.clone(),
+        };
+        let duplicates: Vec<(usize, String)> = rules
+            .columns_to_duplicate
+            .iter()
+            .map(|(orig, copy)| {
+                by_name
+                    .get(&key(orig))
+                    .map(|idx| (idx[0], java_trim(copy).to_string()))
+                    .ok_or_else(|| missing(orig, "columnsToDuplicate"))
+            })
+            .collect::<Result<_, _>>()?;
+        let is_duplicate_name = |n: &str| duplicates.iter().any(|(_, c)| key(c) == key(n));
+
+        let mut pseudonymized = vec![false; header.len()];
+        let mut pseudonymized_copies: Vec<String> = Vec::new();
+        for (names, required) in [
+            (&rules.columns_to_pseudonymize, true),
+            (&rules.columns_to_pseudonymize_if_present, false),
+        ] {
+            for name in names {
+                match by_name.get(&key(name)) {
+                    Some(idx) => idx.iter().for_each(|i| pseudonymized[*i] = true),
+                    None if is_duplicate_name(name) => pseudonymized_copies.push(key(name)),
+                    None if required => return Err(missing(name, "columnsToPseudonymize")),
+                    None => {}
+                }
+            }
+        }
+        let redacted: Vec<String> = rules.columns_to_redact.iter().map(|n| key(n)).collect();
+        let include: Option<Vec<String>> = rules
+            .columns_to_include
+            .as_ref()
+            .map(|names| names.iter().map(|n| key(n)).collect());
+        let mut renamed: Vec<Option<String>> = vec![None; header.len()];
+        for (old, new) in &rules.columns_to_rename {
+            let idx = by_name.get(&key(old)).ok_or_else(|| missing(old, "columnsToRename"))?;
+            idx.iter().for_each(|i| renamed[*i] = Some(java_trim(new).to_string()));
+        }
+        let kept = |names: &[&str]| {
+            !names.iter().any(|n| redacted.contains(&key(n)))
+                && include
+                    .as_ref()
+                    .is_none_or(|inc| names.iter().any(|n| inc.contains(&key(n))))
+        };
+
+        let mut columns = Vec::new();
+        for (i, h) in header.iter().enumerate() {
+            let new_name = renamed[i].clone();
+            let mut names = vec![h.as_str()];
+            if let Some(n) = &new_name {
+                names.push(n);
+            }
+            if !kept(&names) {
+                continue;
+            }
+            columns.push(OutputColumn {
+                name: new_name.unwrap_or_else(|| h.clone()),
+                source: i,
+                op: if pseudonymized[i] { CellOp::Pseudonymize } else { CellOp::Clear },
+            });
+        }
+        let mut extras = Vec::new();
+        for (source, copy) in duplicates {
+            if !kept(&[copy.as_str()]) {
+                continue;
+            }
+            let op = if pseudonymized_copies.contains(&key(&copy)) {
+                CellOp::Pseudonymize
+            } else {
+                CellOp::Clear
+            };
+            extras.push(OutputColumn { name: copy, source, op });
+        }
+        for (field, spec) in &rules.fields_to_transform {
+            let source_name = spec.source_column.as_deref().unwrap_or(field);
+            let source = by_name
+                .get(&key(source_name))
+                .ok_or_else(|| missing(source_name, "fieldsToTransform"))?[0];
+            let steps = spec
+                .transforms
+                .iter()
+                .enumerate()
+                .map(|(i, s)| Step::compile(s, &format!("fieldsToTransform.{field}.transforms[{i}]")))
+                .collect::<Result<Vec<_>, _>>()?;
+            let name = java_trim(spec.new_name.as_deref().unwrap_or(field)).to_string();
+            let derived = OutputColumn { name, source, op: CellOp::Derive(steps) };
+            // A derived column named like a kept file column replaces it in place.
+            match columns.iter_mut().find(|c| key(&c.name) == key(&derived.name)) {
+                Some(existing) => *existing = derived,
+                None => extras.push(derived),
+            }
+        }
+        extras.sort_by(|a, b| a.name.cmp(&b.name));
+        columns.extend(extras);
+
+        // Duplicate names the file itself has are kept; rules must not create new clashes.
+        let mut seen = std::collections::HashSet::new();
+        for c in &columns {
+            let file_has_twice = by_name.get(&key(&c.name)).is_some_and(|idx| idx.len() > 1);
+            if !seen.insert(key(&c.name)) && !file_has_twice {
+                return Err(PlanError::DuplicateOutputColumn(c.name.clone()));
+            }
+        }
+        Ok(ColumnarPlan { columns, input_header: header, format: rules.pseudonym_format })
+    }
+
+    /// Names of the output columns, in order.
+    pub fn output_header(&self) -> impl Iterator<Item = &str> {
+        self.columns.iter().map(|c| c.name.as_str())
+    }
+
+    /// Number of output columns.
+    pub fn width(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// Number of input columns every row must have.
+    pub fn input_width(&self) -> usize {
+        self.input_header.len()
+    }
+
+    /// For each output column: its name, source column name and action.
+    pub fn describe(&self) -> Vec<(String, String, ColumnAction)> {
+        self.columns
+            .iter()
+            .map(|c| {
+                let action = match c.op {
+                    CellOp::Clear => ColumnAction::Clear,
+                    CellOp::Pseudonymize => ColumnAction::Pseudonymized,
+                    CellOp::Derive(_) => ColumnAction::Derived,
+                };
+                (c.name.clone(), self.input_header[c.source].clone(), action)
+            })
+            .collect()
+    }
+
+    /// Transforms one row. `fields` are the raw (untrimmed) cells; `out` receives one string per
+    /// output column (its previous contents are overwritten). Rows with fewer fields than the
+    /// header are an error; extra fields are ignored.
+    pub fn transform_row(
+        &self,
+        fields: &csv::ByteRecord,
+        line: u64,
+        pseudonymizer: &Pseudonymizer,
+        out: &mut Vec<String>,
+    ) -> Result<(), RowError> {
+        let n = fields.len();
+        if n < self.input_header.len() {
+            return Err(RowError {
+                line,
+                column: None,
+                message: format!("row {line} has {n} fields, header has {}", self.input_header.len()),
+            });
+        }
+        out.resize_with(self.columns.len(), String::new);
+        for (col, cell_out) in self.columns.iter().zip(out.iter_mut()) {
+            cell_out.clear();
+            let raw = fields.get(col.source).unwrap_or_default();
+            let value = std::str::from_utf8(java_trim_bytes(raw)).map_err(|_| RowError {
+                line,
+                column: Some(self.input_header[col.source].clone()),
+                message: "value is not valid UTF-8".into(),
+            })?;
+            if value.is_empty() {
+                continue;
+            }
+            match &col.op {
+                CellOp::Clear => cell_out.push_str(value),
+                CellOp::Pseudonymize => {
+                    pseudonymizer.pseudonymize_into(value, self.format, cell_out);
+                }
+                CellOp::Derive(steps) => self.derive(steps, value, pseudonymizer, cell_out),
+            }
+        }
+        Ok(())
+    }
+
+    fn derive(&self, steps: &[Step], value: &str, p: &Pseudonymizer, out: &mut String) {
+        let mut current = value.to_string();
+        for step in steps {
+            if let Step::Pseudonymize = step {
+                match p.pseudonymize(&current, self.format) {
+                    Some(v) => current = v,
+                    None => return,
+                }
+                continue;
+            }
+            match step.apply_text(&current) {
+                Some(v) => current = v,
+                None => return,
+            }
+        }
+        out.push_str(&current);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pseudonym::PseudonymSettings;
+    use crate::rules::{parse_rules_yaml, BulkRules};
+
+    fn rules(yaml: &str) -> ColumnarRules {
+        match parse_rules_yaml(yaml).unwrap() {
+            BulkRules::Columnar(c) => c,
+            other => panic!("not columnar: {other:?}"),
+        }
+    }
+
+    fn header(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn names(plan: &ColumnarPlan) -> Vec<&str> {
+        plan.output_header().collect()
+    }
+
+    fn run(plan: &ColumnarPlan, cells: &[&str]) -> Vec<String> {
+        let p = Pseudonymizer::new(&PseudonymSettings { salt: "salt".into(), ..Default::default() }).unwrap();
+        let mut out = Vec::new();
+        plan.transform_row(&csv::ByteRecord::from(cells.to_vec()), 2, &p, &mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn missing_required_columns_are_errors_naming_rule_and_column() {
+        let h = header(&["ID", "EMAIL"]);
+        for (yaml, col, rule) in [
+            ("columnsToPseudonymize: [MAIL]", "MAIL", "columnsToPseudonymize"),
+            ("columnsToRename: {X: Y}", "X", "columnsToRename"),
+            ("columnsToDuplicate: {X: Y}", "X", "columnsToDuplicate"),
+            ("fieldsToTransform: {X: {newName: Y, transforms: []}}", "X", "fieldsToTransform"),
+        ] {
+            match ColumnarPlan::compile(&rules(yaml), &h) {
+                Err(PlanError::MissingColumn { column, rule: r, .. }) => {
+                    assert_eq!((column.as_str(), r), (col, rule), "{yaml}");
+                }
+                other => panic!("{yaml}: expected a missing-column error, got {other:?}"),
+            }
+        }
+        // The lenient form and redaction of absent columns are fine.
+        assert!(ColumnarPlan::compile(&rules("columnsToPseudonymizeIfPresent: [MAIL]\ncolumnsToRedact: [NOPE]"), &h).is_ok());
+    }
+
+    #[test]
+    fn output_order_rename_duplicate_and_derived() {
+        let plan = ColumnarPlan::compile(
+            &rules("columnsToRename: {b: B2}\ncolumnsToDuplicate: {a: Z_COPY, c: A_COPY}\nfieldsToTransform: {c: {newName: M_DERIVED, transforms: [{formatString: 'x%s'}]}}"),
+            &header(&[" a ", "b", "c"]),
+        )
+        .unwrap();
+        assert_eq!(names(&plan), ["a", "B2", "c", "A_COPY", "M_DERIVED", "Z_COPY"]);
+        assert_eq!(run(&plan, &["1", "2", " 3 "]), ["1", "2", "3", "3", "x3", "1"]);
+    }
+
+    #[test]
+    fn redact_and_include_filter_file_columns() {
+        let plan = ColumnarPlan::compile(
+            &rules("columnsToPseudonymize: [a]\ncolumnsToRedact: [A, d]\ncolumnsToInclude: [a, new_b, c, d]\ncolumnsToRename: {b: NEW_B}"),
+            &header(&["a", "b", "c", "d", "e"]),
+        )
+        .unwrap();
+        assert_eq!(names(&plan), ["NEW_B", "c"], "redact wins over pseudonymize; include matches new names");
+    }
+
+    #[test]
+    fn pseudonymizing_a_duplicate_copy() {
+        let plan = ColumnarPlan::compile(
+            &rules("columnsToDuplicate: {ID: ID_HASHED}\ncolumnsToPseudonymize: [id_hashed]\npseudonymFormat: URL_SAFE_HASH_ONLY"),
+            &header(&["ID"]),
+        )
+        .unwrap();
+        assert_eq!(run(&plan, &["1"]), ["1", "0zPKqEd-CtbCLB1ZSwX6Zo7uAWUvkpfHGzv9-cuYwZc"]);
+    }
+
+    #[test]
+    fn derived_column_with_a_file_columns_name_replaces_it() {
+        let plan = ColumnarPlan::compile(
+            &rules("fieldsToTransform: {EMAIL: {transforms: [{filter: '(.*)@old\\.com'}, {formatString: '%s@new.com'}]}}"),
+            &header(&["ID", "EMAIL"]),
+        )
+        .unwrap();
+        assert_eq!(names(&plan), ["ID", "EMAIL"]);
+        assert_eq!(run(&plan, &["1", "bo@old.com"]), ["1", "bo@new.com"]);
+        assert_eq!(run(&plan, &["1", "bo@x.com"]), ["1", ""], "no filter match -> empty");
+    }
+
+    #[test]
+    fn rules_must_not_create_duplicate_output_names() {
+        let err = ColumnarPlan::compile(&rules("columnsToRename: {a: B}"), &header(&["a", "b"])).unwrap_err();
+        assert_eq!(err, PlanError::DuplicateOutputColumn("b".into()));
+        // Duplicate names the file already has are kept as they are.
+        assert!(ColumnarPlan::compile(&rules("columnsToPseudonymize: [x]"), &header(&["x", "x"])).is_ok());
+    }
+
+    #[test]
+    fn short_rows_blank_cells_and_invalid_utf8() {
+        let plan = ColumnarPlan::compile(&rules("columnsToPseudonymize: [a]"), &header(&["a", "b"])).unwrap();
+        let p = Pseudonymizer::new(&PseudonymSettings { salt: "salt".into(), ..Default::default() }).unwrap();
+        let mut out = Vec::new();
+        let err = plan.transform_row(&csv::ByteRecord::from(vec!["1"]), 7, &p, &mut out).unwrap_err();
+        assert_eq!(err.to_string(), "line 7: row 7 has 1 fields, header has 2");
+        assert_eq!(run(&plan, &["  ", "x", "extra"]), ["", "x"]);
+        let bad = csv::ByteRecord::from(vec![&b"1"[..], &b"\xff"[..]]);
+        let err = plan.transform_row(&bad, 3, &p, &mut out).unwrap_err();
+        assert_eq!(err.column.as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn java_trim_semantics() {
+        assert_eq!(java_trim("\t x \u{1}"), "x");
+        assert_eq!(java_trim("\u{a0}x\u{a0}"), "\u{a0}x\u{a0}");
+        assert_eq!(java_trim_bytes(b"  \r\n"), b"");
+    }
+}

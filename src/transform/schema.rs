@@ -1,0 +1,248 @@
+//! `outputSchemaFilter`: a JSON-Schema-like allow-list applied to records after transforms.
+
+use indexmap::IndexMap;
+use serde_json::Value;
+
+use super::PlanError;
+use crate::rules::SchemaFilter;
+
+/// Schema types the filter understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SchemaType {
+    Object,
+    Array,
+    String,
+    Integer,
+    Number,
+    Boolean,
+    Null,
+}
+
+#[derive(Debug, Clone)]
+enum Node {
+    /// `$ref` to `#` (index 0) or a definition (index into `nodes`).
+    Ref(usize),
+    Typed {
+        ty: Option<SchemaType>,
+        properties: Option<IndexMap<String, usize>>,
+        items: Option<usize>,
+    },
+}
+
+/// A compiled schema: nodes in an arena so `$ref` cycles (recursive schemas) are plain indexes.
+#[derive(Debug, Clone)]
+pub struct CompiledSchema {
+    nodes: Vec<Node>,
+}
+
+/// Deepest nesting the filter follows; deeper values are replaced by `null` (fail closed).
+const MAX_DEPTH: usize = 512;
+
+impl CompiledSchema {
+    /// Compiles a schema, resolving `$ref`s to `#` and `#/definitions/<name>`.
+    pub fn compile(root: &SchemaFilter) -> Result<Self, PlanError> {
+        let mut c = Compiler { nodes: Vec::new(), definitions: IndexMap::new() };
+        c.nodes.push(Node::Ref(0)); // placeholder for the root
+        if let Some(defs) = &root.definitions {
+            for name in defs.keys() {
+                let idx = c.nodes.len();
+                c.nodes.push(Node::Ref(0));
+                c.definitions.insert(name.clone(), idx);
+            }
+            for (name, def) in defs {
+                let node = c.node(def)?;
+                let idx = c.definitions[name];
+                c.nodes[idx] = node;
+            }
+        }
+        let root_node = c.node(root)?;
+        c.nodes[0] = root_node;
+        Ok(CompiledSchema { nodes: c.nodes })
+    }
+
+    /// Returns `value` filtered by the schema.
+    pub fn filter(&self, value: Value) -> Value {
+        self.apply(0, value, 0)
+    }
+
+    /// Names of the root object's declared properties, if the root declares them.
+    pub fn top_level_properties(&self) -> Option<Vec<String>> {
+        match self.resolve(0) {
+            Node::Typed { properties: Some(p), .. } => Some(p.keys().cloned().collect()),
+            _ => None,
+        }
+    }
+
+    fn resolve(&self, mut idx: usize) -> &Node {
+        for _ in 0..self.nodes.len() + 1 {
+            match &self.nodes[idx] {
+                Node::Ref(target) if *target != idx => idx = *target,
+                node => return node,
+            }
+        }
+        &self.nodes[idx]
+    }
+
+    fn apply(&self, idx: usize, value: Value, depth: usize) -> Value {
+        if depth > MAX_DEPTH {
+            return Value::Null;
+        }
+        let Node::Typed { ty, properties, items } = self.resolve(idx) else {
+            return Value::Null; // a self-referencing `$ref` allows nothing
+        };
+        let ty = ty.or(if properties.is_some() {
+            Some(SchemaType::Object)
+        } else if items.is_some() {
+            Some(SchemaType::Array)
+        } else {
+            None
+        });
+        match (ty, value) {
+            (None, v) => v,
+            (Some(SchemaType::Boolean), Value::Null) => Value::Bool(false),
+            (Some(SchemaType::Object), Value::Object(map)) => match properties {
+                None => Value::Object(map),
+                Some(props) => Value::Object(
+                    map.into_iter()
+                        .filter_map(|(k, v)| {
+                            props.get(&k).map(|p| {
+                                let filtered = self.apply(*p, v, depth + 1);
+                                (k, filtered)
+                            })
+                        })
+                        .collect(),
+                ),
+            },
+            (Some(SchemaType::Array), Value::Array(list)) => match items {
+                None => Value::Array(list),
+                Some(item) => Value::Array(
+                    list.into_iter()
+                        .map(|v| self.apply(*item, v, depth + 1))
+                        .filter(|v| !v.is_null())
+                        .collect(),
+                ),
+            },
+            (Some(t), v) if matches_type(t, &v) => v,
+            _ => Value::Null,
+        }
+    }
+}
+
+fn matches_type(t: SchemaType, v: &Value) -> bool {
+    match (t, v) {
+        (SchemaType::String, Value::String(_)) => true,
+        (SchemaType::Number, Value::Number(_)) => true,
+        (SchemaType::Integer, Value::Number(n)) => is_integer_text(&n.to_string()),
+        (SchemaType::Boolean, Value::Bool(_)) => true,
+        (SchemaType::Null, Value::Null) => true,
+        _ => false,
+    }
+}
+
+/// True for `-?[0-9]+` (JSON integer text).
+pub(crate) fn is_integer_text(s: &str) -> bool {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+struct Compiler {
+    nodes: Vec<Node>,
+    definitions: IndexMap<String, usize>,
+}
+
+impl Compiler {
+    fn node(&mut self, s: &SchemaFilter) -> Result<Node, PlanError> {
+        if let Some(r) = &s.reference {
+            let target = if r == "#" {
+                0
+            } else if let Some(name) = r.strip_prefix("#/definitions/") {
+                *self
+                    .definitions
+                    .get(name)
+                    .ok_or_else(|| PlanError::BadSchema(format!("`$ref: {r}` names no definition")))?
+            } else {
+                return Err(PlanError::BadSchema(format!(
+                    "`$ref: {r}` is not supported (use `#` or `#/definitions/<name>`)"
+                )));
+            };
+            return Ok(Node::Ref(target));
+        }
+        let ty = match s.schema_type.as_deref() {
+            None => None,
+            Some("object") => Some(SchemaType::Object),
+            Some("array") => Some(SchemaType::Array),
+            Some("string") => Some(SchemaType::String),
+            Some("integer") => Some(SchemaType::Integer),
+            Some("number") => Some(SchemaType::Number),
+            Some("boolean") => Some(SchemaType::Boolean),
+            Some("null") => Some(SchemaType::Null),
+            Some(other) => {
+                return Err(PlanError::BadSchema(format!("unknown type `{other}`")));
+            }
+        };
+        let properties = match &s.properties {
+            None => None,
+            Some(props) => {
+                let mut out = IndexMap::new();
+                for (name, p) in props {
+                    let node = self.node(p)?;
+                    out.insert(name.clone(), self.push(node));
+                }
+                Some(out)
+            }
+        };
+        let items = match &s.items {
+            None => None,
+            Some(i) => {
+                let node = self.node(i)?;
+                Some(self.push(node))
+            }
+        };
+        Ok(Node::Typed { ty, properties, items })
+    }
+
+    fn push(&mut self, node: Node) -> usize {
+        self.nodes.push(node);
+        self.nodes.len() - 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn schema(yaml: &str) -> CompiledSchema {
+        let s: SchemaFilter = serde_yaml::from_str(yaml).unwrap();
+        CompiledSchema::compile(&s).unwrap()
+    }
+
+    #[test]
+    fn drops_undeclared_and_nulls_wrong_types() {
+        let s = schema("type: object\nproperties:\n  id: {type: string}\n  n: {type: integer}\n  ok: {type: boolean}\n  tags: {type: array, items: {type: string}}\n");
+        let out = s.filter(json!({"id": "a", "secret": "x", "n": "12", "ok": null, "tags": ["a", 1, "b"]}));
+        assert_eq!(out, json!({"id": "a", "n": null, "ok": false, "tags": ["a", "b"]}));
+    }
+
+    #[test]
+    fn refs_to_definitions_and_root() {
+        let s = schema("type: object\nproperties:\n  user: {$ref: '#/definitions/User'}\n  child: {$ref: '#'}\ndefinitions:\n  User:\n    type: object\n    properties:\n      email: {type: string}\n");
+        let out = s.filter(json!({"user": {"email": "e", "name": "n"}, "child": {"user": {"name": "x"}, "other": 1}}));
+        assert_eq!(out, json!({"user": {"email": "e"}, "child": {"user": {}}}));
+    }
+
+    #[test]
+    fn bad_refs_are_errors() {
+        let s: SchemaFilter = serde_yaml::from_str("$ref: '#/definitions/Nope'").unwrap();
+        assert!(CompiledSchema::compile(&s).is_err());
+        let s: SchemaFilter = serde_yaml::from_str("type: tuple").unwrap();
+        assert!(CompiledSchema::compile(&s).is_err());
+    }
+
+    #[test]
+    fn integer_text() {
+        assert!(is_integer_text("-12"));
+        assert!(!is_integer_text("1.0"));
+        assert!(!is_integer_text("-"));
+    }
+}
