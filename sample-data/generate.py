@@ -506,7 +506,7 @@ def write_events(people: list[Person]) -> None:
             guests = [person_ref(x) for x in rng.sample(pool, k)]
             if summary.startswith(("Customer call", "Vendor demo", "Interview")) or rng.random() < 0.08:
                 guests += rng.sample(externals, rng.randint(1, 2))
-            summary = summary.format(dept=org.dept, title=rng.choice(DEPARTMENTS[org.dept][2]),
+            summary = summary.format(dept=org.dept, title=rng.choice(DEPARTMENTS.get(org.dept, DEPARTMENTS["Finance"])[2]),
                                      customer=rng.choice(CUSTOMERS), topic=rng.choice(TOPICS))
         if n == 17 and ("Zoë Ångström", "zoe.angstrom@example.org") not in guests:
             guests.append(("Zoë Ångström", "zoe.angstrom@example.org"))
