@@ -5,11 +5,11 @@
 //! [`rules`] are loaded and compiled by [`transform`] into plans that [`pipeline`] runs over
 //! the streaming readers and writers of [`format`], producing the pseudonyms of [`pseudonym`].
 
+pub mod cli;
+pub mod format;
+pub mod jsonpath;
+pub mod pipeline;
 pub mod pseudonym;
 pub mod rules;
-pub mod jsonpath;
-pub mod transform;
-pub mod format;
-pub mod pipeline;
 pub mod sanitize;
-pub mod cli;
+pub mod transform;

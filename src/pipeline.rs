@@ -47,7 +47,9 @@ where
                         let seq = next_seq;
                         scope.spawn(move |_| {
                             let result = catch_unwind(AssertUnwindSafe(|| work(seq, batch)))
-                                .unwrap_or_else(|panic| Err(E::from(WorkerPanic(panic_text(&panic)))));
+                                .unwrap_or_else(|panic| {
+                                    Err(E::from(WorkerPanic(panic_text(&panic))))
+                                });
                             let _ = tx.send((seq, result));
                         });
                         next_seq += 1;
@@ -73,7 +75,9 @@ where
                 }
             }
             while error.as_ref().is_none_or(|(s, _)| next_write < *s) {
-                let Some(r) = done.remove(&next_write) else { break };
+                let Some(r) = done.remove(&next_write) else {
+                    break;
+                };
                 if let Err(e) = sink(r) {
                     error = Some((next_write, e));
                     break;
@@ -115,7 +119,10 @@ mod tests {
     }
 
     fn pool(n: usize) -> rayon::ThreadPool {
-        rayon::ThreadPoolBuilder::new().num_threads(n).build().unwrap()
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .unwrap()
     }
 
     #[test]
@@ -155,7 +162,13 @@ mod tests {
                 i += 1;
                 Ok((i <= 20).then_some(i))
             },
-            |_, b| if b == 7 || b == 9 { Err(E::At(b)) } else { Ok(b) },
+            |_, b| {
+                if b == 7 || b == 9 {
+                    Err(E::At(b))
+                } else {
+                    Ok(b)
+                }
+            },
             |r| {
                 out.push(r);
                 Ok(())
@@ -189,7 +202,11 @@ mod tests {
             2,
             || {
                 i += 1;
-                if i == 5 { Err(E::At(99)) } else { Ok(Some(i)) }
+                if i == 5 {
+                    Err(E::At(99))
+                } else {
+                    Ok(Some(i))
+                }
             },
             |_, b| Ok(b),
             |_| Ok(()),

@@ -87,7 +87,7 @@ pub struct Sanitizer {
 }
 
 enum SingleRules {
-    Columnar(ColumnarRules),
+    Columnar(Box<ColumnarRules>),
     Record(RecordPlan, RecordFormat),
 }
 
@@ -100,15 +100,14 @@ impl Sanitizer {
         threads: usize,
     ) -> Result<Self, PlanError> {
         let rules = match rules {
-            BulkRules::Columnar(c) => SingleRules::Columnar(c.clone()),
+            BulkRules::Columnar(c) => SingleRules::Columnar(Box::new(c.clone())),
             BulkRules::Record(r) => {
                 SingleRules::Record(RecordPlan::compile(r, &pseudonymizer)?, r.format)
             }
-            BulkRules::MultiType(_) => {
-                return Err(PlanError::Unsupported(
-                    "multi-type rules (fileRules) pick rules per object; pass the rules of one file".into(),
-                ))
-            }
+            BulkRules::MultiType(_) => return Err(PlanError::Unsupported(
+                "multi-type rules (fileRules) pick rules per object; pass the rules of one file"
+                    .into(),
+            )),
         };
         let threads = if threads == 0 {
             std::thread::available_parallelism().map_or(2, |n| n.get())
@@ -120,7 +119,12 @@ impl Sanitizer {
             .thread_name(|i| format!("psoxy-worker-{i}"))
             .build()
             .map_err(|e| PlanError::Unsupported(format!("cannot start worker threads: {e}")))?;
-        Ok(Sanitizer { rules, pseudonymizer, pool, threads })
+        Ok(Sanitizer {
+            rules,
+            pseudonymizer,
+            pool,
+            threads,
+        })
     }
 
     /// The pseudonymizer in use.
@@ -149,9 +153,11 @@ impl Sanitizer {
                 (None, RecordFormat::Ndjson) => Ok(DataFormat::Ndjson),
                 (None, RecordFormat::Csv) => Ok(DataFormat::Csv { delimiter: b',' }),
                 (None, RecordFormat::Auto) => Ok(by_name.unwrap_or(DataFormat::Ndjson)),
-                (None, RecordFormat::JsonArray | RecordFormat::Parquet) => Err(PlanError::Unsupported(format!(
-                    "record format {format:?} is not supported yet; NDJSON and CSV are"
-                ))),
+                (None, RecordFormat::JsonArray | RecordFormat::Parquet) => {
+                    Err(PlanError::Unsupported(format!(
+                        "record format {format:?} is not supported yet; NDJSON and CSV are"
+                    )))
+                }
             },
         }
     }
@@ -169,32 +175,27 @@ impl Sanitizer {
         let format = self.resolve_format(opts)?;
         let (counting, bytes_in) = CountingReader::new(input);
         let decoded = decoded_reader(counting).map_err(|e| SanitizeError::Read(e.to_string()))?;
-        let mut out = CountingWriter::new(output, opts.gzip_output);
-        let mut stats = Stats::default();
-        let mut emit = |bytes: &[u8], rows: u64, out: &mut CountingWriter<_>| -> Result<(), SanitizeError> {
-            out.write_all(bytes).map_err(SanitizeError::Write)?;
-            stats.rows += rows;
-            stats.bytes_in = bytes_in.load(Ordering::Relaxed);
-            stats.bytes_out = out.count();
-            progress(&stats);
-            Ok(())
+        let mut out = Emitter {
+            out: CountingWriter::new(output, opts.gzip_output),
+            stats: Stats::default(),
+            bytes_in,
+            progress,
         };
         match (&self.rules, format) {
             (SingleRules::Columnar(rules), DataFormat::Csv { delimiter }) => {
-                self.columnar_csv(rules, decoded, delimiter, opts, &mut out, &mut emit)?
+                self.columnar_csv(rules, decoded, delimiter, opts, &mut out)?
             }
             (SingleRules::Record(plan, _), DataFormat::Ndjson) => {
-                self.record_ndjson(plan, decoded, &mut out, &mut emit)?
+                self.record_ndjson(plan, decoded, &mut out)?
             }
             (SingleRules::Record(plan, _), DataFormat::Csv { delimiter }) => {
-                self.record_csv(plan, decoded, delimiter, &mut out, &mut emit)?
+                self.record_csv(plan, decoded, delimiter, &mut out)?
             }
-            (SingleRules::Columnar(_), DataFormat::Ndjson) => unreachable!("rejected by resolve_format"),
+            (SingleRules::Columnar(_), DataFormat::Ndjson) => {
+                unreachable!("rejected by resolve_format")
+            }
         }
-        out.finish().map_err(SanitizeError::Write)?;
-        stats.bytes_in = bytes_in.load(Ordering::Relaxed);
-        stats.bytes_out = out.count();
-        Ok(stats)
+        out.finish()
     }
 
     fn max_in_flight(&self) -> usize {
@@ -207,8 +208,7 @@ impl Sanitizer {
         input: Box<dyn BufRead + Send + '_>,
         delimiter: u8,
         opts: &StreamOptions,
-        out: &mut CountingWriter<W>,
-        emit: &mut dyn FnMut(&[u8], u64, &mut CountingWriter<W>) -> Result<(), SanitizeError>,
+        out: &mut Emitter<'_, W>,
     ) -> Result<(), SanitizeError> {
         let mut reader = CsvBatchReader::new(input, delimiter)?;
         if reader.header().is_empty() {
@@ -216,12 +216,10 @@ impl Sanitizer {
         }
         let plan = ColumnarPlan::compile(rules, reader.header())?;
         let crlf = reader.crlf();
-        let mut header = writer(crlf, 256);
-        header
-            .write_record(plan.output_header())
-            .map_err(|e| SanitizeError::Internal(e.to_string()))?;
-        emit(&header.into_inner().map_err(|e| SanitizeError::Internal(e.to_string()))?, 0, out)?;
-        let shuffle_seed = opts.shuffle.then(|| shuffle_seed(&self.pseudonymizer, &opts.object_key));
+        out.emit(&csv_header(crlf, plan.output_header())?, 0)?;
+        let shuffle_seed = opts
+            .shuffle
+            .then(|| shuffle_seed(&self.pseudonymizer, &opts.object_key));
         let p = &*self.pseudonymizer;
         run_ordered(
             &self.pool,
@@ -241,14 +239,16 @@ impl Sanitizer {
                         ends.push(w.get_ref().len());
                     }
                 }
-                let bytes = w.into_inner().map_err(|e| SanitizeError::Internal(e.to_string()))?;
+                let bytes = w
+                    .into_inner()
+                    .map_err(|e| SanitizeError::Internal(e.to_string()))?;
                 let n = batch.rows.len() as u64;
                 match &shuffle_seed {
                     Some(seed) => Ok((shuffled(&bytes, &ends, seed, seq), n)),
                     None => Ok((bytes, n)),
                 }
             },
-            |(bytes, n)| emit(&bytes, n, out),
+            |(bytes, n)| out.emit(&bytes, n),
         )
     }
 
@@ -256,15 +256,18 @@ impl Sanitizer {
         &self,
         plan: &RecordPlan,
         input: Box<dyn BufRead + Send + '_>,
-        out: &mut CountingWriter<W>,
-        emit: &mut dyn FnMut(&[u8], u64, &mut CountingWriter<W>) -> Result<(), SanitizeError>,
+        out: &mut Emitter<'_, W>,
     ) -> Result<(), SanitizeError> {
         let mut reader = NdjsonBatchReader::new(input);
         let p = &*self.pseudonymizer;
         run_ordered(
             &self.pool,
             self.max_in_flight(),
-            || reader.next_batch().map_err(|e| SanitizeError::Read(e.to_string())),
+            || {
+                reader
+                    .next_batch()
+                    .map_err(|e| SanitizeError::Read(e.to_string()))
+            },
             |_, batch| {
                 let mut buf = Vec::with_capacity(batch.data.len() + batch.data.len() / 4);
                 let mut n = 0;
@@ -272,23 +275,25 @@ impl Sanitizer {
                     if text.iter().all(u8::is_ascii_whitespace) {
                         continue;
                     }
-                    let mut value: serde_json::Value = serde_json::from_slice(text).map_err(|e| RowError {
-                        line,
-                        column: None,
-                        message: format!("invalid JSON: {}", json_error_text(&e)),
-                    })?;
+                    let mut value: serde_json::Value =
+                        serde_json::from_slice(text).map_err(|e| RowError {
+                            line,
+                            column: None,
+                            message: format!("invalid JSON: {}", json_error_text(&e)),
+                        })?;
                     plan.apply(&mut value, p).map_err(|e| RowError {
                         line,
                         column: Some(e.path),
                         message: e.message,
                     })?;
-                    serde_json::to_writer(&mut buf, &value).map_err(|e| SanitizeError::Internal(e.to_string()))?;
+                    serde_json::to_writer(&mut buf, &value)
+                        .map_err(|e| SanitizeError::Internal(e.to_string()))?;
                     buf.push(b'\n');
                     n += 1;
                 }
                 Ok((buf, n))
             },
-            |(bytes, n)| emit(&bytes, n, out),
+            |(bytes, n)| out.emit(&bytes, n),
         )
     }
 
@@ -297,8 +302,7 @@ impl Sanitizer {
         plan: &RecordPlan,
         input: Box<dyn BufRead + Send + '_>,
         delimiter: u8,
-        out: &mut CountingWriter<W>,
-        emit: &mut dyn FnMut(&[u8], u64, &mut CountingWriter<W>) -> Result<(), SanitizeError>,
+        out: &mut Emitter<'_, W>,
     ) -> Result<(), SanitizeError> {
         let mut reader = CsvBatchReader::new(input, delimiter)?;
         if reader.header().is_empty() {
@@ -310,13 +314,15 @@ impl Sanitizer {
             .map(|h| String::from_utf8_lossy(java_trim_bytes(h.as_bytes())).into_owned())
             .collect();
         let columns: Vec<String> = match plan.output_properties() {
-            Some(props) => header.iter().filter(|h| props.contains(h)).cloned().collect(),
+            Some(props) => header
+                .iter()
+                .filter(|h| props.contains(h))
+                .cloned()
+                .collect(),
             None => header.clone(),
         };
         let crlf = reader.crlf();
-        let mut w = writer(crlf, 256);
-        w.write_record(&columns).map_err(|e| SanitizeError::Internal(e.to_string()))?;
-        emit(&w.into_inner().map_err(|e| SanitizeError::Internal(e.to_string()))?, 0, out)?;
+        out.emit(&csv_header(crlf, &columns)?, 0)?;
         let p = &*self.pseudonymizer;
         run_ordered(
             &self.pool,
@@ -330,17 +336,22 @@ impl Sanitizer {
                         return Err(RowError {
                             line: *line,
                             column: None,
-                            message: format!("row {line} has {} fields, header has {}", record.len(), header.len()),
+                            message: format!(
+                                "row {line} has {} fields, header has {}",
+                                record.len(),
+                                header.len()
+                            ),
                         }
                         .into());
                     }
                     let mut object = serde_json::Map::with_capacity(header.len());
                     for (name, raw) in header.iter().zip(record.iter()) {
-                        let text = std::str::from_utf8(java_trim_bytes(raw)).map_err(|_| RowError {
-                            line: *line,
-                            column: Some(name.clone()),
-                            message: "value is not valid UTF-8".into(),
-                        })?;
+                        let text =
+                            std::str::from_utf8(java_trim_bytes(raw)).map_err(|_| RowError {
+                                line: *line,
+                                column: Some(name.clone()),
+                                message: "value is not valid UTF-8".into(),
+                            })?;
                         object.insert(name.clone(), serde_json::Value::String(text.to_string()));
                     }
                     let mut value = serde_json::Value::Object(object);
@@ -351,14 +362,32 @@ impl Sanitizer {
                     })?;
                     cells.clear();
                     cells.extend(columns.iter().map(|c| cell_text(value.get(c))));
-                    w.write_record(&cells).map_err(|e| SanitizeError::Internal(e.to_string()))?;
+                    w.write_record(&cells)
+                        .map_err(|e| SanitizeError::Internal(e.to_string()))?;
                 }
                 let n = batch.rows.len() as u64;
-                Ok((w.into_inner().map_err(|e| SanitizeError::Internal(e.to_string()))?, n))
+                Ok((
+                    w.into_inner()
+                        .map_err(|e| SanitizeError::Internal(e.to_string()))?,
+                    n,
+                ))
             },
-            |(bytes, n)| emit(&bytes, n, out),
+            |(bytes, n)| out.emit(&bytes, n),
         )
     }
+}
+
+/// The header line of a CSV output.
+fn csv_header<I>(crlf: bool, names: I) -> Result<Vec<u8>, SanitizeError>
+where
+    I: IntoIterator,
+    I::Item: AsRef<[u8]>,
+{
+    let mut w = writer(crlf, 256);
+    w.write_record(names)
+        .map_err(|e| SanitizeError::Internal(e.to_string()))?;
+    w.into_inner()
+        .map_err(|e| SanitizeError::Internal(e.to_string()))
 }
 
 /// A CSV cell for a JSON value: strings as they are, null/missing empty, others as JSON.
@@ -406,6 +435,32 @@ fn shuffled(bytes: &[u8], ends: &[usize], seed: &[u8; 32], batch_seq: u64) -> Ve
     out
 }
 
+/// Writes output batches, keeps the counters and reports progress.
+struct Emitter<'p, W: Write> {
+    out: CountingWriter<W>,
+    stats: Stats,
+    bytes_in: Arc<AtomicU64>,
+    progress: &'p mut dyn FnMut(&Stats),
+}
+
+impl<W: Write> Emitter<'_, W> {
+    fn emit(&mut self, bytes: &[u8], rows: u64) -> Result<(), SanitizeError> {
+        self.out.write_all(bytes).map_err(SanitizeError::Write)?;
+        self.stats.rows += rows;
+        self.stats.bytes_in = self.bytes_in.load(Ordering::Relaxed);
+        self.stats.bytes_out = self.out.count();
+        (self.progress)(&self.stats);
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<Stats, SanitizeError> {
+        self.out.finish().map_err(SanitizeError::Write)?;
+        self.stats.bytes_in = self.bytes_in.load(Ordering::Relaxed);
+        self.stats.bytes_out = self.out.count();
+        Ok(self.stats)
+    }
+}
+
 /// Output sink: optional gzip, counting the bytes that reach the underlying writer.
 struct CountingWriter<W: Write> {
     inner: Option<Sink<W>>,
@@ -414,7 +469,7 @@ struct CountingWriter<W: Write> {
 
 enum Sink<W: Write> {
     Plain(Counted<W>),
-    Gzip(flate2::write::GzEncoder<Counted<W>>),
+    Gzip(Box<flate2::write::GzEncoder<Counted<W>>>),
 }
 
 struct Counted<W> {
@@ -436,13 +491,22 @@ impl<W: Write> Write for Counted<W> {
 impl<W: Write> CountingWriter<W> {
     fn new(inner: W, gzip: bool) -> Self {
         let count = Arc::new(AtomicU64::new(0));
-        let counted = Counted { inner, count: count.clone() };
+        let counted = Counted {
+            inner,
+            count: count.clone(),
+        };
         let sink = if gzip {
-            Sink::Gzip(flate2::write::GzEncoder::new(counted, flate2::Compression::default()))
+            Sink::Gzip(Box::new(flate2::write::GzEncoder::new(
+                counted,
+                flate2::Compression::default(),
+            )))
         } else {
             Sink::Plain(counted)
         };
-        CountingWriter { inner: Some(sink), count }
+        CountingWriter {
+            inner: Some(sink),
+            count,
+        }
     }
 
     fn count(&self) -> u64 {

@@ -16,20 +16,50 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 
 fn gunzip(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    flate2::read::MultiGzDecoder::new(bytes).read_to_end(&mut out).unwrap();
+    flate2::read::MultiGzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .unwrap();
     out
 }
 
 #[test]
 fn psoxy_style_flags_write_csv_to_stdout() {
     let o = run(psoxy()
-        .args(["sanitize", "-s", "salt", "-p", "EMPLOYEE_ID", "-p", "EMPLOYEE_EMAIL", "-r", "SALARY", "--no-shuffle"])
+        .args([
+            "sanitize",
+            "-s",
+            "salt",
+            "-p",
+            "EMPLOYEE_ID",
+            "-p",
+            "EMPLOYEE_EMAIL",
+            "-r",
+            "SALARY",
+            "--no-shuffle",
+        ])
         .arg(fixture(HRIS)));
     assert!(o.status.success(), "{}", stderr(&o));
     let rows = parse_csv(&o.stdout);
-    assert_eq!(rows[0], ["EMPLOYEE_ID", "EMPLOYEE_EMAIL", "DEPARTMENT", "SNAPSHOT", "MANAGER_ID", "MANAGER_EMAIL", "JOIN_DATE"]);
-    assert_eq!(rows[1][0], r#"{"hash":"0zPKqEd-CtbCLB1ZSwX6Zo7uAWUvkpfHGzv9-cuYwZc"}"#);
-    assert_eq!(rows[1][1], r#"{"domain":"acme.com","hash":"UFdK0TvVTvZ23c6QslyCy0o2MSq2DRtDjEXfTPJyyMk"}"#);
+    assert_eq!(
+        rows[0],
+        [
+            "EMPLOYEE_ID",
+            "EMPLOYEE_EMAIL",
+            "DEPARTMENT",
+            "SNAPSHOT",
+            "MANAGER_ID",
+            "MANAGER_EMAIL",
+            "JOIN_DATE"
+        ]
+    );
+    assert_eq!(
+        rows[1][0],
+        r#"{"hash":"0zPKqEd-CtbCLB1ZSwX6Zo7uAWUvkpfHGzv9-cuYwZc"}"#
+    );
+    assert_eq!(
+        rows[1][1],
+        r#"{"domain":"acme.com","hash":"UFdK0TvVTvZ23c6QslyCy0o2MSq2DRtDjEXfTPJyyMk"}"#
+    );
     // MANAGER_ID was not named: it passes through in clear.
     assert_eq!(rows[2][4], "1");
 }
@@ -37,14 +67,27 @@ fn psoxy_style_flags_write_csv_to_stdout() {
 #[test]
 fn salt_from_environment_and_stdin_input() {
     let mut child = psoxy()
-        .args(["sanitize", "-p", "EMPLOYEE_ID", "--no-shuffle", "--pseudonym-format", "URL_SAFE_HASH_ONLY", "-"])
+        .args([
+            "sanitize",
+            "-p",
+            "EMPLOYEE_ID",
+            "--no-shuffle",
+            "--pseudonym-format",
+            "URL_SAFE_HASH_ONLY",
+            "-",
+        ])
         .env("PSOXY_SALT", "salt")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(b"EMPLOYEE_ID,X\n1,a\n2,b\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"EMPLOYEE_ID,X\n1,a\n2,b\n")
+        .unwrap();
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
@@ -55,7 +98,9 @@ fn salt_from_environment_and_stdin_input() {
 
 #[test]
 fn missing_salt_and_missing_rules_are_clear_errors() {
-    let o = run(psoxy().args(["sanitize", "-p", "EMPLOYEE_ID"]).arg(fixture(HRIS)));
+    let o = run(psoxy()
+        .args(["sanitize", "-p", "EMPLOYEE_ID"])
+        .arg(fixture(HRIS)));
     assert!(!o.status.success());
     assert!(stderr(&o).contains("no salt"), "{}", stderr(&o));
     let o = run(psoxy().args(["sanitize", "-s", "x"]).arg(fixture(HRIS)));
@@ -68,10 +113,17 @@ fn unknown_rule_key_is_named_with_suggestion() {
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("r.yaml");
     std::fs::write(&rules, "columnsToPseudonymise: [EMPLOYEE_ID]\n").unwrap();
-    let o = run(psoxy().args(["sanitize", "-s", "x", "--rules"]).arg(&rules).arg(fixture(HRIS)));
+    let o = run(psoxy()
+        .args(["sanitize", "-s", "x", "--rules"])
+        .arg(&rules)
+        .arg(fixture(HRIS)));
     assert!(!o.status.success());
     let err = stderr(&o);
-    assert!(err.contains("columnsToPseudonymise") && err.contains("did you mean `columnsToPseudonymize`"), "{err}");
+    assert!(
+        err.contains("columnsToPseudonymise")
+            && err.contains("did you mean `columnsToPseudonymize`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -80,11 +132,25 @@ fn gzip_in_by_magic_bytes_and_gzip_out_by_name() {
     let input = dir.path().join("hris.csv"); // gzip content under a plain name
     std::fs::write(&input, gzip(&std::fs::read(fixture(HRIS)).unwrap())).unwrap();
     let out = dir.path().join("out.csv.gz");
-    let o = run(psoxy().args(["sanitize", "-s", "salt", "-p", "EMPLOYEE_ID", "--no-shuffle", "-o"]).arg(&out).arg(&input));
+    let o = run(psoxy()
+        .args([
+            "sanitize",
+            "-s",
+            "salt",
+            "-p",
+            "EMPLOYEE_ID",
+            "--no-shuffle",
+            "-o",
+        ])
+        .arg(&out)
+        .arg(&input));
     assert!(o.status.success(), "{}", stderr(&o));
     let rows = parse_csv(&gunzip(&std::fs::read(&out).unwrap()));
     assert_eq!(rows.len(), 6);
-    assert_eq!(rows[1][0], r#"{"hash":"0zPKqEd-CtbCLB1ZSwX6Zo7uAWUvkpfHGzv9-cuYwZc"}"#);
+    assert_eq!(
+        rows[1][0],
+        r#"{"hash":"0zPKqEd-CtbCLB1ZSwX6Zo7uAWUvkpfHGzv9-cuYwZc"}"#
+    );
 }
 
 #[test]
@@ -107,7 +173,9 @@ fn directory_is_mirrored_and_unknown_files_skipped() {
     assert_eq!(files_below(&out), ["2024/06/hris.csv", "2024/hris.csv.gz"]);
     assert!(stderr(&o).contains("skipping notes.txt"), "{}", stderr(&o));
     let plain = parse_csv(&std::fs::read(out.join("2024/06/hris.csv")).unwrap());
-    let zipped = parse_csv(&gunzip(&std::fs::read(out.join("2024/hris.csv.gz")).unwrap()));
+    let zipped = parse_csv(&gunzip(
+        &std::fs::read(out.join("2024/hris.csv.gz")).unwrap(),
+    ));
     assert_eq!(plain.len(), 6);
     assert_eq!(plain[0], zipped[0]);
     let mut a = plain[1..].to_vec();
@@ -131,12 +199,31 @@ fn short_row_deep_in_a_file_names_file_and_line_and_leaves_nothing() {
     }
     std::fs::write(&input, text).unwrap();
     let out = dir.path().join("out").join("big.csv");
-    let o = run(psoxy().args(["sanitize", "-s", "salt", "-p", "EMPLOYEE_ID", "-p", "EMAIL", "-o"]).arg(&out).arg(&input));
+    let o = run(psoxy()
+        .args([
+            "sanitize",
+            "-s",
+            "salt",
+            "-p",
+            "EMPLOYEE_ID",
+            "-p",
+            "EMAIL",
+            "-o",
+        ])
+        .arg(&out)
+        .arg(&input));
     assert!(!o.status.success());
     let err = stderr(&o);
-    assert!(err.contains("big.csv") && err.contains("line 12347"), "{err}");
+    assert!(
+        err.contains("big.csv") && err.contains("line 12347"),
+        "{err}"
+    );
     assert!(err.contains("2 fields, header has 3"), "{err}");
-    assert_eq!(files_below(&dir.path().join("out")), Vec::<String>::new(), "no output or temp file");
+    assert_eq!(
+        files_below(&dir.path().join("out")),
+        Vec::<String>::new(),
+        "no output or temp file"
+    );
 }
 
 #[test]
@@ -145,10 +232,16 @@ fn invalid_utf8_names_line_and_column() {
     let input = dir.path().join("bad.csv");
     std::fs::write(&input, b"ID,NAME\n1,ok\n2,caf\xe9\n").unwrap();
     let out = dir.path().join("out.csv");
-    let o = run(psoxy().args(["sanitize", "-s", "salt", "-p", "ID", "-o"]).arg(&out).arg(&input));
+    let o = run(psoxy()
+        .args(["sanitize", "-s", "salt", "-p", "ID", "-o"])
+        .arg(&out)
+        .arg(&input));
     assert!(!o.status.success());
     let err = stderr(&o);
-    assert!(err.contains("line 3") && err.contains("column `NAME`"), "{err}");
+    assert!(
+        err.contains("line 3") && err.contains("column `NAME`"),
+        "{err}"
+    );
     assert!(!err.contains("caf"), "error must not echo data: {err}");
     assert!(!out.exists());
 }
@@ -184,9 +277,18 @@ fn invalid_json_line_is_named() {
     let input = dir.path().join("e.ndjson");
     std::fs::write(&input, "{\"a\":1}\n{\"a\":\n").unwrap();
     let out = dir.path().join("out.ndjson");
-    let o = run(psoxy().args(["sanitize", "-s", "salt", "--rules"]).arg(repo("transforms/events.yaml")).arg("-o").arg(&out).arg(&input));
+    let o = run(psoxy()
+        .args(["sanitize", "-s", "salt", "--rules"])
+        .arg(repo("transforms/events.yaml"))
+        .arg("-o")
+        .arg(&out)
+        .arg(&input));
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("e.ndjson: line 2: invalid JSON"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("e.ndjson: line 2: invalid JSON"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!out.exists());
 }
 
@@ -201,37 +303,71 @@ fn shuffle_is_deterministic_across_runs_and_threads() {
     std::fs::write(&input, &text).unwrap();
     let mut outputs = Vec::new();
     for threads in ["1", "2", "4", "4"] {
-        let o = run(psoxy().args(["sanitize", "-s", "salt", "-p", "EMPLOYEE_ID", "--threads", threads]).arg(&input));
+        let o = run(psoxy()
+            .args([
+                "sanitize",
+                "-s",
+                "salt",
+                "-p",
+                "EMPLOYEE_ID",
+                "--threads",
+                threads,
+            ])
+            .arg(&input));
         assert!(o.status.success(), "{}", stderr(&o));
         outputs.push(o.stdout);
     }
-    assert!(outputs.windows(2).all(|w| w[0] == w[1]), "identical bytes for any thread count");
+    assert!(
+        outputs.windows(2).all(|w| w[0] == w[1]),
+        "identical bytes for any thread count"
+    );
     let rows = parse_csv(&outputs[0]);
     let order: Vec<String> = rows[1..].iter().map(|r| r[1].clone()).collect();
     let mut sorted = order.clone();
     sorted.sort();
     assert_ne!(order, sorted, "rows are shuffled");
-    assert_eq!(sorted, (0..3_000).map(|i| format!("{i:05}")).collect::<Vec<_>>(), "no row lost");
+    assert_eq!(
+        sorted,
+        (0..3_000).map(|i| format!("{i:05}")).collect::<Vec<_>>(),
+        "no row lost"
+    );
     // Shuffling stays within 500-row chunks: row 0..500 of the output come from input rows 0..500.
     assert!(order[..500].iter().all(|v| v.as_str() < "00500"));
 }
 
 #[test]
 fn check_lists_actions_and_warns_about_clear_identifiers() {
-    let o = run(psoxy().args(["check", "--rules"]).arg(repo("transforms/hris.yaml")).arg(fixture(HRIS)));
+    let o = run(psoxy()
+        .args(["check", "--rules"])
+        .arg(repo("transforms/hris.yaml"))
+        .arg(fixture(HRIS)));
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(out.contains("valid ColumnarRules"), "{out}");
-    assert!(out.lines().any(|l| l.contains("EMPLOYEE_EMAIL") && l.contains("pseudonymized")), "{out}");
-    assert!(out.lines().any(|l| l.contains("DEPARTMENT") && l.contains("clear")), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.contains("EMPLOYEE_EMAIL") && l.contains("pseudonymized")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.contains("DEPARTMENT") && l.contains("clear")),
+        "{out}"
+    );
     // A rules file that forgets the email column: loud warning, and --strict fails.
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("weak.yaml");
     std::fs::write(&rules, "columnsToPseudonymize: [EMPLOYEE_ID]\n").unwrap();
-    let o = run(psoxy().args(["check", "--strict", "--rules"]).arg(&rules).arg(fixture(HRIS)));
+    let o = run(psoxy()
+        .args(["check", "--strict", "--rules"])
+        .arg(&rules)
+        .arg(fixture(HRIS)));
     assert_eq!(o.status.code(), Some(3));
     let err = stderr(&o);
-    assert!(err.contains("WARNING: column `EMPLOYEE_EMAIL` passes through in clear"), "{err}");
+    assert!(
+        err.contains("WARNING: column `EMPLOYEE_EMAIL` passes through in clear"),
+        "{err}"
+    );
     assert!(err.contains("WARNING: column `MANAGER_ID`"), "{err}");
 }
 
@@ -240,11 +376,17 @@ fn check_rejects_missing_column_and_bad_rules() {
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("typo.yaml");
     std::fs::write(&rules, "columnsToPseudonymize: [EMPLOYE_EMAIL]\n").unwrap();
-    let o = run(psoxy().args(["check", "--rules"]).arg(&rules).arg(fixture(HRIS)));
+    let o = run(psoxy()
+        .args(["check", "--rules"])
+        .arg(&rules)
+        .arg(fixture(HRIS)));
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("EMPLOYE_EMAIL"), "{}", stderr(&o));
     std::fs::write(&rules, "transforms:\n  - redact: \"$.[\"\n").unwrap();
-    let o = run(psoxy().args(["check", "--rules"]).arg(&rules).arg(fixture(HRIS)));
+    let o = run(psoxy()
+        .args(["check", "--rules"])
+        .arg(&rules)
+        .arg(fixture(HRIS)));
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
 }
 
@@ -252,7 +394,10 @@ fn check_rejects_missing_column_and_bad_rules() {
 fn help_teaches() {
     let o = run(psoxy().args(["sanitize", "--help"]));
     let text = stdout(&o);
-    assert!(text.contains("Examples:") && text.contains("--rules") && text.contains("PSOXY_SALT"), "{text}");
+    assert!(
+        text.contains("Examples:") && text.contains("--rules") && text.contains("PSOXY_SALT"),
+        "{text}"
+    );
     let o = run(psoxy().arg("--version"));
     assert!(stdout(&o).starts_with("psoxy "));
 }

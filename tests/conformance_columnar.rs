@@ -36,9 +36,13 @@ fn every_columnar_case() {
         if let Some(expected_error) = case["expectedError"].as_str() {
             let err = stderr(&output);
             if output.status.success() {
-                failures.push(format!("{name}: succeeded, expected an error naming {expected_error}"));
+                failures.push(format!(
+                    "{name}: succeeded, expected an error naming {expected_error}"
+                ));
             } else if !err.contains(expected_error) {
-                failures.push(format!("{name}: error does not contain {expected_error:?}: {err}"));
+                failures.push(format!(
+                    "{name}: error does not contain {expected_error:?}: {err}"
+                ));
             }
             if out_path.exists() {
                 failures.push(format!("{name}: output file left behind after an error"));
@@ -62,13 +66,26 @@ fn every_columnar_case() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|r| r.as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect())
+            .map(|r| {
+                r.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| c.as_str().unwrap().to_string())
+                    .collect()
+            })
             .collect();
         if got != expected {
-            failures.push(format!("{name}:\n  got      {got:?}\n  expected {expected:?}"));
+            failures.push(format!(
+                "{name}:\n  got      {got:?}\n  expected {expected:?}"
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} case(s) failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -76,13 +93,25 @@ fn crlf_input_keeps_crlf_and_drops_bom() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.csv");
     let o = run(psoxy()
-        .args(["sanitize", "--salt", "salt", "--no-shuffle", "-p", "EMAIL", "-o"])
+        .args([
+            "sanitize",
+            "--salt",
+            "salt",
+            "--no-shuffle",
+            "-p",
+            "EMAIL",
+            "-o",
+        ])
         .arg(&out)
         .arg(fixture("columnar/crlf-bom-cased-headers.csv")));
     assert!(o.status.success(), "{}", stderr(&o));
     let bytes = std::fs::read(&out).unwrap();
     assert!(!bytes.starts_with(b"\xEF\xBB\xBF"), "BOM must be dropped");
-    assert!(bytes.starts_with(b"Employee Id,Email,Team\r\n"), "{:?}", String::from_utf8_lossy(&bytes));
+    assert!(
+        bytes.starts_with(b"Employee Id,Email,Team\r\n"),
+        "{:?}",
+        String::from_utf8_lossy(&bytes)
+    );
     assert_eq!(bytes.iter().filter(|b| **b == b'\n').count(), 3);
     assert_eq!(bytes.windows(2).filter(|w| w == b"\r\n").count(), 3);
 }

@@ -18,7 +18,12 @@ struct Generated {
 
 impl Generated {
     fn new(rows: u64) -> Self {
-        Generated { rows, next: 0, buf: b"EMPLOYEE_ID,EMPLOYEE_EMAIL,MANAGER_ID,DEPARTMENT,JOIN_DATE\n".to_vec(), pos: 0 }
+        Generated {
+            rows,
+            next: 0,
+            buf: b"EMPLOYEE_ID,EMPLOYEE_EMAIL,MANAGER_ID,DEPARTMENT,JOIN_DATE\n".to_vec(),
+            pos: 0,
+        }
     }
 }
 
@@ -33,7 +38,12 @@ impl Read for Generated {
             for _ in 0..1000.min(self.rows - self.next) {
                 let i = self.next;
                 self.buf.extend_from_slice(
-                    format!("E{i:08},first.last{i}@acme.com,E{:08},Engineering,2020-01-{:02}\n", i / 10, i % 28 + 1).as_bytes(),
+                    format!(
+                        "E{i:08},first.last{i}@acme.com,E{:08},Engineering,2020-01-{:02}\n",
+                        i / 10,
+                        i % 28 + 1
+                    )
+                    .as_bytes(),
                 );
                 self.next += 1;
             }
@@ -56,10 +66,23 @@ fn peak_rss_kb() -> u64 {
 
 #[test]
 fn peak_memory_does_not_grow_with_input_size() {
-    let rules = parse_rules_yaml("columnsToPseudonymize: [EMPLOYEE_ID, EMPLOYEE_EMAIL, MANAGER_ID]\n").unwrap();
-    let p = Arc::new(Pseudonymizer::new(&PseudonymSettings { salt: "m".into(), ..Default::default() }).unwrap());
+    let rules =
+        parse_rules_yaml("columnsToPseudonymize: [EMPLOYEE_ID, EMPLOYEE_EMAIL, MANAGER_ID]\n")
+            .unwrap();
+    let p = Arc::new(
+        Pseudonymizer::new(&PseudonymSettings {
+            salt: "m".into(),
+            ..Default::default()
+        })
+        .unwrap(),
+    );
     let sanitizer = Sanitizer::new(&rules, p, 2).unwrap();
-    let opts = StreamOptions { object_key: "hris.csv".into(), format: None, shuffle: true, gzip_output: true };
+    let opts = StreamOptions {
+        object_key: "hris.csv".into(),
+        format: None,
+        shuffle: true,
+        gzip_output: true,
+    };
     let run = |rows: u64| {
         let stats = sanitizer
             .sanitize_stream(Generated::new(rows), std::io::sink(), &opts, &mut |_| {})

@@ -26,8 +26,14 @@ fn pseudonymizer() -> Arc<Pseudonymizer> {
 fn sanitize(rules: &BulkRules, input: &[u8], name: &str, threads: usize, shuffle: bool) -> Vec<u8> {
     let s = Sanitizer::new(rules, pseudonymizer(), threads).unwrap();
     let mut out = Vec::new();
-    let opts = StreamOptions { object_key: name.into(), format: None, shuffle, gzip_output: false };
-    s.sanitize_stream(input, &mut out, &opts, &mut |_| {}).unwrap();
+    let opts = StreamOptions {
+        object_key: name.into(),
+        format: None,
+        shuffle,
+        gzip_output: false,
+    };
+    s.sanitize_stream(input, &mut out, &opts, &mut |_| {})
+        .unwrap();
     out
 }
 
@@ -49,7 +55,8 @@ fn row() -> impl Strategy<Value = Row> {
 
 fn csv_of(rows: &[Row]) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["EMPLOYEE_ID", "EMPLOYEE_EMAIL", "NOTE"]).unwrap();
+    w.write_record(["EMPLOYEE_ID", "EMPLOYEE_EMAIL", "NOTE"])
+        .unwrap();
     for r in rows {
         w.write_record([&r.id, &r.email, &r.note]).unwrap();
     }

@@ -10,7 +10,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// SHA-256 pseudonyms that are byte-identical to Worklytics Psoxy's, drops or redacts what the
 /// rules say, and writes the sanitized copy. Rule files are Psoxy's own YAML.
 #[derive(Debug, Parser)]
-#[command(name = "psoxy", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "psoxy",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -45,10 +50,21 @@ pub enum Command {
 #[derive(Debug, Args, Clone)]
 pub struct PseudonymArgs {
     /// Salt for the hashes; must match your deployment's PSOXY_SALT. [env: PSOXY_SALT]
-    #[arg(short = 's', long, env = "PSOXY_SALT", hide_env = true, hide_env_values = true)]
+    #[arg(
+        short = 's',
+        long,
+        env = "PSOXY_SALT",
+        hide_env = true,
+        hide_env_values = true
+    )]
     pub salt: Option<String>,
     /// Key for reversible `p~` tokens (rules with `tokenize`). [env: PSOXY_ENCRYPTION_KEY]
-    #[arg(long, env = "PSOXY_ENCRYPTION_KEY", hide_env = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "PSOXY_ENCRYPTION_KEY",
+        hide_env = true,
+        hide_env_values = true
+    )]
     pub encryption_key: Option<String>,
     /// How email local parts are canonicalized before hashing. [env: EMAIL_CANONICALIZATION]
     #[arg(long, env = "EMAIL_CANONICALIZATION", hide_env = true, value_name = "MODE", default_value = "STRICT", value_parser = ["STRICT", "IGNORE_DOTS", "strict", "ignore_dots"])]

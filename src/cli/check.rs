@@ -8,7 +8,10 @@ use std::sync::OnceLock;
 use regex::Regex;
 use serde_json::Value;
 
-use super::{format_override, pseudonymizer, shown, CheckArgs, CliError, PseudonymArgs, EXIT_OK, EXIT_WARNINGS};
+use super::{
+    format_override, pseudonymizer, shown, CheckArgs, CliError, PseudonymArgs, EXIT_OK,
+    EXIT_WARNINGS,
+};
 use crate::format::compression::decoded_reader;
 use crate::format::csv::CsvBatchReader;
 use crate::format::ndjson::NdjsonBatchReader;
@@ -21,7 +24,8 @@ use crate::transform::{ColumnarPlan, RecordPlan};
 
 /// Runs `psoxy check`.
 pub fn run(args: CheckArgs) -> Result<i32, CliError> {
-    let rules = load_rules_file(&args.rules).map_err(|e| CliError(format!("{}: {e}", shown(&args.rules))))?;
+    let rules = load_rules_file(&args.rules)
+        .map_err(|e| CliError(format!("{}: {e}", shown(&args.rules))))?;
     // The preview never shows pseudonyms, so any salt will do; a key lets `tokenize` compile.
     let preview = PseudonymArgs {
         salt: None,
@@ -42,16 +46,33 @@ pub fn run(args: CheckArgs) -> Result<i32, CliError> {
     };
     let sanitizer = Sanitizer::new(&rules, p.clone(), 1)
         .map_err(|e| CliError(format!("{}: {e}", shown(&args.rules))))?;
-    let key = sample.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let opts = StreamOptions { object_key: key, format: format_override(args.input_format), shuffle: false, gzip_output: false };
-    let format = sanitizer.resolve_format(&opts).map_err(|e| CliError(format!("{}: {e}", shown(sample))))?;
+    let key = sample
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let opts = StreamOptions {
+        object_key: key,
+        format: format_override(args.input_format),
+        shuffle: false,
+        gzip_output: false,
+    };
+    let format = sanitizer
+        .resolve_format(&opts)
+        .map_err(|e| CliError(format!("{}: {e}", shown(sample))))?;
     let warnings = match (&rules, format) {
-        (BulkRules::Columnar(c), DataFormat::Csv { delimiter }) => check_columnar(c, sample, delimiter, args.rows, &p)?,
+        (BulkRules::Columnar(c), DataFormat::Csv { delimiter }) => {
+            check_columnar(c, sample, delimiter, args.rows, &p)?
+        }
         (BulkRules::Record(r), format) => {
             let plan = RecordPlan::compile(r, &p)?;
             check_records(&plan, sample, format, args.rows, &p)?
         }
-        _ => return Err(CliError(format!("{}: rules and sample format do not fit", shown(sample)))),
+        _ => {
+            return Err(CliError(format!(
+                "{}: rules and sample format do not fit",
+                shown(sample)
+            )))
+        }
     };
     if warnings.is_empty() {
         println!("no warnings");
@@ -60,7 +81,10 @@ pub fn run(args: CheckArgs) -> Result<i32, CliError> {
         for w in &warnings {
             eprintln!("WARNING: {w}");
         }
-        eprintln!("{} warning(s): review them before sending this data anywhere", warnings.len());
+        eprintln!(
+            "{} warning(s): review them before sending this data anywhere",
+            warnings.len()
+        );
         Ok(if args.strict { EXIT_WARNINGS } else { EXIT_OK })
     }
 }
@@ -102,7 +126,11 @@ fn check_columnar(
 ) -> Result<Vec<String>, CliError> {
     let err = |e: &dyn std::fmt::Display| CliError(format!("{}: {e}", shown(sample)));
     let mut reader = CsvBatchReader::new(open(sample)?, delimiter).map_err(|e| err(&e))?;
-    let header: Vec<String> = reader.header().iter().map(|h| java_trim(h).to_string()).collect();
+    let header: Vec<String> = reader
+        .header()
+        .iter()
+        .map(|h| java_trim(h).to_string())
+        .collect();
     let plan = ColumnarPlan::compile(rules, reader.header()).map_err(|e| err(&e))?;
     let described = plan.describe();
     let mut clear_values: BTreeMap<usize, Vec<String>> = BTreeMap::new();
@@ -113,7 +141,8 @@ fn check_columnar(
             if scanned >= max_rows {
                 break 'rows;
             }
-            plan.transform_row(record, *line, p, &mut cells).map_err(|e| err(&e))?;
+            plan.transform_row(record, *line, p, &mut cells)
+                .map_err(|e| err(&e))?;
             for (i, (_, _, action)) in described.iter().enumerate() {
                 if *action == ColumnAction::Clear {
                     clear_values.entry(i).or_default().push(cells[i].clone());
@@ -122,7 +151,12 @@ fn check_columnar(
             scanned += 1;
         }
     }
-    println!("{}: {} columns, {} rows scanned", shown(sample), header.len(), scanned);
+    println!(
+        "{}: {} columns, {} rows scanned",
+        shown(sample),
+        header.len(),
+        scanned
+    );
     println!();
     println!("  {:<32} ACTION", "INPUT COLUMN");
     for name in &header {
@@ -135,10 +169,18 @@ fn check_columnar(
                     ColumnAction::Pseudonymized => "pseudonymized",
                     ColumnAction::Derived => "derived",
                 };
-                if out == name { verb.to_string() } else { format!("{verb} as {out}") }
+                if out == name {
+                    verb.to_string()
+                } else {
+                    format!("{verb} as {out}")
+                }
             })
             .collect();
-        let action = if outs.is_empty() { "dropped (redacted / not included)".to_string() } else { outs.join(", ") };
+        let action = if outs.is_empty() {
+            "dropped (redacted / not included)".to_string()
+        } else {
+            outs.join(", ")
+        };
         println!("  {name:<32} {action}");
     }
     println!();
@@ -147,10 +189,12 @@ fn check_columnar(
         if *action != ColumnAction::Clear {
             continue;
         }
-        if let Some(kind) = identifier_name(src) {
-            warnings.push(format!("column `{out}` passes through in clear and its name suggests {kind}"));
-        }
         let values = clear_values.get(&i).map(Vec::as_slice).unwrap_or_default();
+        if let Some(kind) = identifier_name(src).filter(|k| name_warning_applies(k, values)) {
+            warnings.push(format!(
+                "column `{out}` passes through in clear and its name suggests {kind}"
+            ));
+        }
         if let Some(w) = value_warning(values) {
             warnings.push(format!("column `{out}` passes through in clear and {w}"));
         }
@@ -178,15 +222,23 @@ fn check_records(
                     if text.iter().all(u8::is_ascii_whitespace) {
                         continue;
                     }
-                    let v: Value = serde_json::from_slice(text)
-                        .map_err(|e| err(&format!("line {line}: invalid JSON at column {}", e.column())))?;
+                    let v: Value = serde_json::from_slice(text).map_err(|e| {
+                        err(&format!(
+                            "line {line}: invalid JSON at column {}",
+                            e.column()
+                        ))
+                    })?;
                     originals.push((line, v));
                 }
             }
         }
         DataFormat::Csv { delimiter } => {
             let mut reader = CsvBatchReader::new(open(sample)?, delimiter).map_err(|e| err(&e))?;
-            let header: Vec<String> = reader.header().iter().map(|h| java_trim(h).to_string()).collect();
+            let header: Vec<String> = reader
+                .header()
+                .iter()
+                .map(|h| java_trim(h).to_string())
+                .collect();
             'rows: while let Some(batch) = reader.next_batch().map_err(|e| err(&e))? {
                 for (line, record) in &batch.rows {
                     if originals.len() >= max_rows {
@@ -195,7 +247,12 @@ fn check_records(
                     let obj = header
                         .iter()
                         .zip(record.iter())
-                        .map(|(h, v)| (h.clone(), Value::String(String::from_utf8_lossy(v).trim().to_string())))
+                        .map(|(h, v)| {
+                            (
+                                h.clone(),
+                                Value::String(String::from_utf8_lossy(v).trim().to_string()),
+                            )
+                        })
                         .collect();
                     originals.push((*line, Value::Object(obj)));
                 }
@@ -204,26 +261,31 @@ fn check_records(
     }
     println!("{}: {} records scanned", shown(sample), originals.len());
     println!();
-    println!("  {:<48} TRANSFORM  MATCHES", "JSONPATH");
+    println!("  {:<48} {:<18} MATCHES", "JSONPATH", "TRANSFORM");
     let mut warnings = Vec::new();
     for (path, op) in plan.describe() {
         let parsed = crate::jsonpath::JsonPath::parse(&path).map_err(|e| err(&e))?;
         let matches: usize = originals.iter().map(|(_, v)| parsed.select(v).len()).sum();
-        println!("  {path:<48} {op:<10} {matches}");
+        println!("  {path:<48} {op:<18} {matches}");
         if matches == 0 && !originals.is_empty() {
-            warnings.push(format!("{op} path `{path}` matched nothing in the sample (typo?)"));
+            warnings.push(format!(
+                "{op} path `{path}` matched nothing in the sample (typo?)"
+            ));
         }
     }
     println!();
     let mut clear: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (line, mut v) in originals {
-        plan.apply(&mut v, p).map_err(|e| err(&format!("line {line}: {e}")))?;
+        plan.apply(&mut v, p)
+            .map_err(|e| err(&format!("line {line}: {e}")))?;
         collect_strings(&v, "$".to_string(), &mut clear);
     }
     for (path, values) in &clear {
         let leaf = path.rsplit(['.', '[']).next().unwrap_or(path);
-        if let Some(kind) = identifier_name(leaf) {
-            warnings.push(format!("`{path}` passes through in clear and its name suggests {kind}"));
+        if let Some(kind) = identifier_name(leaf).filter(|k| name_warning_applies(k, values)) {
+            warnings.push(format!(
+                "`{path}` passes through in clear and its name suggests {kind}"
+            ));
         }
         if let Some(w) = value_warning(values) {
             warnings.push(format!("`{path}` passes through in clear and {w}"));
@@ -265,7 +327,10 @@ fn identifier_name(name: &str) -> Option<&'static str> {
         split.push(c);
     }
     let upper = split.to_uppercase();
-    let tokens: Vec<&str> = upper.split(|c: char| !c.is_alphanumeric()).filter(|t| !t.is_empty()).collect();
+    let tokens: Vec<&str> = upper
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .collect();
     let has = |words: &[&str]| tokens.iter().any(|t| words.iter().any(|w| t.contains(w)));
     if has(&["EMAIL", "MAIL"]) {
         Some("email addresses")
@@ -277,16 +342,38 @@ fn identifier_name(name: &str) -> Option<&'static str> {
         Some("personal names")
     } else if has(&["ADDRESS", "BIRTH", "DOB"]) {
         Some("personal details")
-    } else if tokens.iter().any(|t| matches!(*t, "ID" | "IDS" | "IDENTIFIER" | "GUID" | "UPN" | "LOGIN" | "USERNAME")) {
+    } else if tokens.iter().any(|t| {
+        matches!(
+            *t,
+            "ID" | "IDS" | "IDENTIFIER" | "GUID" | "UPN" | "LOGIN" | "USERNAME"
+        )
+    }) {
         Some("an identifier")
     } else {
         None
     }
 }
 
+/// A generic "identifier" name (`SURVEY_ID`, `BUILDING_ID`) only warns when its values are
+/// varied enough to single people out; names suggesting emails, phones or names always warn.
+fn name_warning_applies(kind: &str, values: &[String]) -> bool {
+    if kind != "an identifier" {
+        return true;
+    }
+    let distinct: std::collections::HashSet<&str> = values
+        .iter()
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
+        .collect();
+    distinct.len() >= 20 || distinct.len() * 10 > values.len()
+}
+
 fn email_anywhere() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}").expect("valid regex"))
+    RE.get_or_init(|| {
+        Regex::new(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+            .expect("valid regex")
+    })
 }
 
 fn phone_like() -> &'static Regex {
@@ -297,9 +384,14 @@ fn phone_like() -> &'static Regex {
 /// A warning about sampled clear values that look like emails or phone numbers.
 fn value_warning(values: &[String]) -> Option<String> {
     let non_empty = values.iter().filter(|v| !v.is_empty()).count();
-    let emails = values.iter().filter(|v| email_anywhere().is_match(v)).count();
+    let emails = values
+        .iter()
+        .filter(|v| email_anywhere().is_match(v))
+        .count();
     if emails > 0 {
-        return Some(format!("{emails} of {non_empty} sampled values contain email addresses"));
+        return Some(format!(
+            "{emails} of {non_empty} sampled values contain email addresses"
+        ));
     }
     let phones = values
         .iter()
@@ -307,7 +399,9 @@ fn value_warning(values: &[String]) -> Option<String> {
         .filter(|v| !looks_like_date(v))
         .count();
     if phones > 0 && phones * 2 >= non_empty {
-        return Some(format!("{phones} of {non_empty} sampled values look like phone numbers"));
+        return Some(format!(
+            "{phones} of {non_empty} sampled values look like phone numbers"
+        ));
     }
     None
 }
@@ -335,10 +429,23 @@ mod tests {
     }
 
     #[test]
+    fn generic_id_names_need_varied_values() {
+        let few: Vec<String> = (0..200).map(|i| format!("S{}", i % 2)).collect();
+        let many: Vec<String> = (0..200).map(|i| format!("E{i}")).collect();
+        assert!(!name_warning_applies("an identifier", &few));
+        assert!(name_warning_applies("an identifier", &many));
+        assert!(name_warning_applies("email addresses", &few));
+    }
+
+    #[test]
     fn value_warnings() {
         let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        assert!(value_warning(&v(&["ok", "contact bob@acme.com please"])).unwrap().contains("1 of 2"));
-        assert!(value_warning(&v(&["+1 415 555 0100", "(415) 555-0101"])).unwrap().contains("phone"));
+        assert!(value_warning(&v(&["ok", "contact bob@acme.com please"]))
+            .unwrap()
+            .contains("1 of 2"));
+        assert!(value_warning(&v(&["+1 415 555 0100", "(415) 555-0101"]))
+            .unwrap()
+            .contains("phone"));
         assert!(value_warning(&v(&["2024-01-01", "Engineering"])).is_none());
     }
 }

@@ -62,7 +62,10 @@ fn init_logging() {
 
 /// Builds the pseudonymizer from flags and the environment (`SALT_EMAIL_DOMAINS`,
 /// `ENCRYPTION_KEY_EMAIL_DOMAINS`, `SALT_IP`, `ENCRYPTION_KEY_IP`).
-pub(crate) fn pseudonymizer(args: &PseudonymArgs, salt: String) -> Result<Arc<Pseudonymizer>, CliError> {
+pub(crate) fn pseudonymizer(
+    args: &PseudonymArgs,
+    salt: String,
+) -> Result<Arc<Pseudonymizer>, CliError> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let settings = PseudonymSettings {
         salt,

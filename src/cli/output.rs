@@ -30,12 +30,18 @@ impl Destination {
             _ => PathBuf::from("."),
         };
         std::fs::create_dir_all(&dir)?;
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let temp = tempfile::Builder::new()
             .prefix(&format!(".{name}."))
             .suffix(".psoxy-partial")
             .tempfile_in(&dir)?;
-        Ok(Destination::File { temp, path: path.to_path_buf() })
+        Ok(Destination::File {
+            temp,
+            path: path.to_path_buf(),
+        })
     }
 
     /// Makes the output visible: renames the temporary file into place.
@@ -75,12 +81,17 @@ pub struct Buffered {
 impl Buffered {
     /// Buffers `dest` with a 1 MiB buffer.
     pub fn new(dest: Destination) -> Self {
-        Buffered { inner: std::io::BufWriter::with_capacity(1 << 20, dest) }
+        Buffered {
+            inner: std::io::BufWriter::with_capacity(1 << 20, dest),
+        }
     }
 
     /// Flushes and commits.
     pub fn commit(self) -> std::io::Result<()> {
-        self.inner.into_inner().map_err(|e| e.into_error())?.commit()
+        self.inner
+            .into_inner()
+            .map_err(|e| e.into_error())?
+            .commit()
     }
 }
 

@@ -8,7 +8,10 @@ use super::progress::Progress;
 use super::{format_override, pseudonymizer, shown, CliError, SanitizeArgs, EXIT_FAILED, EXIT_OK};
 use crate::format::DataFormat;
 use crate::rules::{load_rules_file, BulkRules, ColumnarRules};
-use crate::sanitize::{Sanitizer, StreamOptions};
+use crate::sanitize::{SanitizeError, Sanitizer, StreamOptions};
+
+/// Exit status when stdout is closed early (128 + SIGPIPE, what a shell reports for it).
+const EXIT_BROKEN_PIPE: i32 = 141;
 
 /// Runs `psoxy sanitize`.
 pub fn run(args: SanitizeArgs) -> Result<i32, CliError> {
@@ -21,7 +24,10 @@ pub fn run(args: SanitizeArgs) -> Result<i32, CliError> {
         .ok_or_else(|| CliError("no salt: pass --salt or set PSOXY_SALT (use your deployment's salt so pseudonyms match)".into()))?;
     let pseudonymizer = pseudonymizer(&args.pseudonym, salt)?;
     let sanitizer = Sanitizer::new(&rules, pseudonymizer, args.threads)?;
-    let job = Job { args: &args, sanitizer: &sanitizer };
+    let job = Job {
+        args: &args,
+        sanitizer: &sanitizer,
+    };
     if args.input.as_os_str() == "-" {
         job.one(None, "stdin", args.output.as_deref())?;
         return Ok(EXIT_OK);
@@ -31,7 +37,11 @@ pub fn run(args: SanitizeArgs) -> Result<i32, CliError> {
     if meta.is_dir() {
         return job.directory();
     }
-    let name = args.input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = args
+        .input
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     job.one(Some(&args.input), &name, args.output.as_deref())?;
     Ok(EXIT_OK)
 }
@@ -39,21 +49,30 @@ pub fn run(args: SanitizeArgs) -> Result<i32, CliError> {
 /// Rules from `--rules` plus Psoxy-style `-p` / `-r` columns.
 fn effective_rules(args: &SanitizeArgs) -> Result<BulkRules, CliError> {
     let mut rules = match &args.rules {
-        Some(path) => load_rules_file(path).map_err(|e| CliError(format!("{}: {e}", shown(path))))?,
+        Some(path) => {
+            load_rules_file(path).map_err(|e| CliError(format!("{}: {e}", shown(path))))?
+        }
         None if args.pseudonymize.is_empty() && args.redact.is_empty() => {
             return Err(CliError(
-                "no rules: pass --rules FILE, or columns with -p COLUMN / -r COLUMN (see --help)".into(),
+                "no rules: pass --rules FILE, or columns with -p COLUMN / -r COLUMN (see --help)"
+                    .into(),
             ))
         }
         None => BulkRules::Columnar(ColumnarRules::default()),
     };
     if let BulkRules::Columnar(c) = &mut rules {
-        c.columns_to_pseudonymize.extend(args.pseudonymize.iter().cloned());
+        c.columns_to_pseudonymize
+            .extend(args.pseudonymize.iter().cloned());
         c.columns_to_redact.extend(args.redact.iter().cloned());
         if let Some(f) = &args.pseudonym_format {
-            c.pseudonym_format = f.parse().map_err(|_| CliError(format!("invalid --pseudonym-format {f}")))?;
+            c.pseudonym_format = f
+                .parse()
+                .map_err(|_| CliError(format!("invalid --pseudonym-format {f}")))?;
         }
-    } else if !args.pseudonymize.is_empty() || !args.redact.is_empty() || args.pseudonym_format.is_some() {
+    } else if !args.pseudonymize.is_empty()
+        || !args.redact.is_empty()
+        || args.pseudonym_format.is_some()
+    {
         return Err(CliError(format!(
             "-p, -r and --pseudonym-format apply to columnar rules; the rules file holds {}",
             rules.kind()
@@ -77,7 +96,8 @@ impl Job<'_> {
                 return Err(fail(&"output would overwrite the input; choose another -o"));
             }
         }
-        let gzip_output = self.args.gzip || output.is_some_and(|o| o.to_string_lossy().ends_with(".gz"));
+        let gzip_output =
+            self.args.gzip || output.is_some_and(|o| o.to_string_lossy().ends_with(".gz"));
         let opts = StreamOptions {
             object_key: key.to_string(),
             format: format_override(self.args.input_format),
@@ -86,7 +106,12 @@ impl Job<'_> {
         };
         self.sanitizer.resolve_format(&opts).map_err(|e| fail(&e))?;
         let dest = match output {
-            Some(path) => Destination::file(path).map_err(|e| fail(&format!("cannot create output next to {}: {e}", shown(path))))?,
+            Some(path) => Destination::file(path).map_err(|e| {
+                fail(&format!(
+                    "cannot create output next to {}: {e}",
+                    shown(path)
+                ))
+            })?,
             None => Destination::stdout(),
         };
         let mut out = Buffered::new(dest);
@@ -94,17 +119,27 @@ impl Job<'_> {
         let result = match input {
             Some(path) => {
                 let file = File::open(path).map_err(|e| fail(&e))?;
-                self.sanitizer.sanitize_stream(file, &mut out, &opts, &mut |s| progress.update(s))
+                self.sanitizer
+                    .sanitize_stream(file, &mut out, &opts, &mut |s| progress.update(s))
             }
             None => self
                 .sanitizer
-                .sanitize_stream(std::io::stdin(), &mut out, &opts, &mut |s| progress.update(s)),
+                .sanitize_stream(std::io::stdin(), &mut out, &opts, &mut |s| {
+                    progress.update(s)
+                }),
         };
         match result {
             Ok(stats) => {
-                out.commit().map_err(|e| fail(&format!("cannot write output: {e}")))?;
+                out.commit()
+                    .map_err(|e| fail(&format!("cannot write output: {e}")))?;
                 progress.finish(&stats);
                 Ok(())
+            }
+            Err(SanitizeError::Write(e))
+                if output.is_none() && e.kind() == std::io::ErrorKind::BrokenPipe =>
+            {
+                // The reader of stdout went away (`| head`): stop quietly, as Unix tools do.
+                std::process::exit(EXIT_BROKEN_PIPE)
             }
             Err(e) => {
                 progress.abandon();
@@ -118,7 +153,10 @@ impl Job<'_> {
     fn directory(&self) -> Result<i32, CliError> {
         let root = &self.args.input;
         let out_root = self.args.output.as_deref().ok_or_else(|| {
-            CliError(format!("{} is a directory: give -o DIR for the sanitized copies", shown(root)))
+            CliError(format!(
+                "{} is a directory: give -o DIR for the sanitized copies",
+                shown(root)
+            ))
         })?;
         if same_file(root, out_root) {
             return Err(CliError("-o must not be the input directory".into()));
@@ -131,7 +169,12 @@ impl Job<'_> {
         for rel in files {
             let key = rel.to_string_lossy().replace('\\', "/");
             let format = forced.or_else(|| DataFormat::from_name(&key));
-            let opts = StreamOptions { object_key: key.clone(), format, shuffle: false, gzip_output: false };
+            let opts = StreamOptions {
+                object_key: key.clone(),
+                format,
+                shuffle: false,
+                gzip_output: false,
+            };
             if format.is_none() {
                 eprintln!("skipping {key}: not a .csv, .tsv, .ndjson or .jsonl file (use --input-format to force one)");
                 skipped += 1;
@@ -162,7 +205,12 @@ impl Job<'_> {
 }
 
 /// Regular files below `dir`, relative to `root`, sorted; skips hidden entries and `exclude`.
-fn collect_files(root: &Path, dir: &Path, exclude: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+fn collect_files(
+    root: &Path,
+    dir: &Path,
+    exclude: &Path,
+    out: &mut Vec<PathBuf>,
+) -> std::io::Result<()> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {

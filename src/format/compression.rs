@@ -14,13 +14,18 @@ pub fn is_gzip(bytes: &[u8]) -> bool {
 
 /// Wraps `input` so that gzip (detected by its magic bytes, whatever the name says, and
 /// including multi-member files) is decompressed and a leading UTF-8 BOM is dropped.
-pub fn decoded_reader<'a>(input: impl Read + Send + 'a) -> io::Result<Box<dyn BufRead + Send + 'a>> {
+pub fn decoded_reader<'a>(
+    input: impl Read + Send + 'a,
+) -> io::Result<Box<dyn BufRead + Send + 'a>> {
     let mut raw = BufReader::with_capacity(BUF, input);
     // The buffer is far larger than the 2- and 3-byte signatures, so one fill shows them
     // unless the input itself is shorter.
     let head = raw.fill_buf()?;
     let mut decoded: Box<dyn BufRead + Send + 'a> = if is_gzip(head) {
-        Box::new(BufReader::with_capacity(BUF, flate2::bufread::MultiGzDecoder::new(raw)))
+        Box::new(BufReader::with_capacity(
+            BUF,
+            flate2::bufread::MultiGzDecoder::new(raw),
+        ))
     } else {
         Box::new(raw)
     };
@@ -40,7 +45,13 @@ impl<R> CountingReader<R> {
     /// Wraps `inner`; the returned counter tracks bytes read.
     pub fn new(inner: R) -> (Self, Arc<AtomicU64>) {
         let count = Arc::new(AtomicU64::new(0));
-        (CountingReader { inner, count: count.clone() }, count)
+        (
+            CountingReader {
+                inner,
+                count: count.clone(),
+            },
+            count,
+        )
     }
 }
 
@@ -65,7 +76,10 @@ mod tests {
 
     fn read_all(bytes: Vec<u8>) -> Vec<u8> {
         let mut out = Vec::new();
-        decoded_reader(std::io::Cursor::new(bytes)).unwrap().read_to_end(&mut out).unwrap();
+        decoded_reader(std::io::Cursor::new(bytes))
+            .unwrap()
+            .read_to_end(&mut out)
+            .unwrap();
         out
     }
 
@@ -86,7 +100,9 @@ mod tests {
         let mut g = gz(&vec![b'x'; 10_000]);
         g.truncate(g.len() / 2);
         let mut out = Vec::new();
-        let r = decoded_reader(std::io::Cursor::new(g)).unwrap().read_to_end(&mut out);
+        let r = decoded_reader(std::io::Cursor::new(g))
+            .unwrap()
+            .read_to_end(&mut out);
         assert!(r.is_err());
     }
 }

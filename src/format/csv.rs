@@ -70,7 +70,11 @@ impl<R: BufRead> CsvBatchReader<R> {
         } else {
             Vec::new()
         };
-        Ok(CsvBatchReader { reader, header, crlf })
+        Ok(CsvBatchReader {
+            reader,
+            header,
+            crlf,
+        })
     }
 
     /// The header's raw (untrimmed) names.
@@ -99,7 +103,11 @@ impl<R: BufRead> CsvBatchReader<R> {
             bytes += record.as_slice().len() + record.len();
             rows.push((line, record));
         }
-        Ok(if rows.is_empty() { None } else { Some(CsvBatch { rows }) })
+        Ok(if rows.is_empty() {
+            None
+        } else {
+            Some(CsvBatch { rows })
+        })
     }
 }
 
@@ -119,7 +127,11 @@ fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
 /// A CSV writer into memory with `,`, minimal quoting and the given line ending.
 pub fn writer(crlf: bool, capacity: usize) -> csv::Writer<Vec<u8>> {
     csv::WriterBuilder::new()
-        .terminator(if crlf { Terminator::CRLF } else { Terminator::Any(b'\n') })
+        .terminator(if crlf {
+            Terminator::CRLF
+        } else {
+            Terminator::Any(b'\n')
+        })
         .from_writer(Vec::with_capacity(capacity))
 }
 

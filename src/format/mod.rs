@@ -38,10 +38,19 @@ mod tests {
 
     #[test]
     fn format_from_name() {
-        assert_eq!(DataFormat::from_name("a/b/HRIS.CSV"), Some(DataFormat::Csv { delimiter: b',' }));
-        assert_eq!(DataFormat::from_name("x.tsv.gz"), Some(DataFormat::Csv { delimiter: b'\t' }));
+        assert_eq!(
+            DataFormat::from_name("a/b/HRIS.CSV"),
+            Some(DataFormat::Csv { delimiter: b',' })
+        );
+        assert_eq!(
+            DataFormat::from_name("x.tsv.gz"),
+            Some(DataFormat::Csv { delimiter: b'\t' })
+        );
         assert_eq!(DataFormat::from_name("e.jsonl"), Some(DataFormat::Ndjson));
-        assert_eq!(DataFormat::from_name("e.ndjson.gz"), Some(DataFormat::Ndjson));
+        assert_eq!(
+            DataFormat::from_name("e.ndjson.gz"),
+            Some(DataFormat::Ndjson)
+        );
         assert_eq!(DataFormat::from_name("readme"), None);
         assert_eq!(DataFormat::from_name("x.parquet"), None);
     }

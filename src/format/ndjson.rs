@@ -50,7 +50,11 @@ impl<R: BufRead> NdjsonBatchReader<R> {
             data.truncate(end);
             lines.push((self.line, start, end));
         }
-        Ok(if lines.is_empty() { None } else { Some(NdjsonBatch { data, lines }) })
+        Ok(if lines.is_empty() {
+            None
+        } else {
+            Some(NdjsonBatch { data, lines })
+        })
     }
 }
 
@@ -63,7 +67,14 @@ mod tests {
         let mut r = NdjsonBatchReader::new(&b"{\"a\":1}\r\n\n{\"b\":2}"[..]);
         let b = r.next_batch().unwrap().unwrap();
         let got: Vec<(u64, &[u8])> = b.iter().collect();
-        assert_eq!(got, vec![(1, &b"{\"a\":1}"[..]), (2, &b""[..]), (3, &b"{\"b\":2}"[..])]);
+        assert_eq!(
+            got,
+            vec![
+                (1, &b"{\"a\":1}"[..]),
+                (2, &b""[..]),
+                (3, &b"{\"b\":2}"[..])
+            ]
+        );
         assert!(r.next_batch().unwrap().is_none());
     }
 }

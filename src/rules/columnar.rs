@@ -131,6 +131,11 @@ pub(crate) const COLUMNAR_KEYS: &[&str] = &[
 /// Keys valid in a `fieldsToTransform` entry.
 pub(crate) const FIELD_TRANSFORM_KEYS: &[&str] = &["newName", "sourceColumn", "transforms"];
 /// Keys valid in a `fieldsToTransform` step.
-pub(crate) const STEP_KEYS: &[&str] = &["filter", "formatString", "javaRegExpReplace", "pseudonymize"];
+pub(crate) const STEP_KEYS: &[&str] = &[
+    "filter",
+    "formatString",
+    "javaRegExpReplace",
+    "pseudonymize",
+];
 /// Keys valid in `javaRegExpReplace`.
 pub(crate) const REPLACE_KEYS: &[&str] = &["regExp", "replace"];

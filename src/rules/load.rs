@@ -62,7 +62,9 @@ fn decode_envelope(bytes: &[u8]) -> Result<String, RulesError> {
         let mut out = Vec::new();
         flate2::read::MultiGzDecoder::new(raw.as_slice())
             .read_to_end(&mut out)
-            .map_err(|e| RulesError::Invalid(format!("rules are gzip but cannot be decompressed: {e}")))?;
+            .map_err(|e| {
+                RulesError::Invalid(format!("rules are gzip but cannot be decompressed: {e}"))
+            })?;
         raw = out;
     }
     let mut text = String::from_utf8(raw)
@@ -75,8 +77,8 @@ fn decode_envelope(bytes: &[u8]) -> Result<String, RulesError> {
 
 /// Parses YAML text into rules of the shape its keys indicate.
 pub fn parse_rules_yaml(text: &str) -> Result<BulkRules, RulesError> {
-    let value: Value =
-        serde_yaml::from_str(text).map_err(|e| RulesError::Invalid(format!("not valid YAML: {e}")))?;
+    let value: Value = serde_yaml::from_str(text)
+        .map_err(|e| RulesError::Invalid(format!("not valid YAML: {e}")))?;
     from_value(value, "")
 }
 
@@ -103,7 +105,9 @@ fn from_value(value: Value, at: &str) -> Result<BulkRules, RulesError> {
         let mut out = MultiTypeRules::default();
         for (template, rules) in templates {
             let Value::String(template) = template else {
-                return Err(RulesError::Invalid("fileRules keys must be path templates".into()));
+                return Err(RulesError::Invalid(
+                    "fileRules keys must be path templates".into(),
+                ));
             };
             let inner_at = join(at, &format!("fileRules['{template}']"));
             let rules = from_value(rules, &inner_at)?;
@@ -126,7 +130,14 @@ fn from_value(value: Value, at: &str) -> Result<BulkRules, RulesError> {
 }
 
 fn invalid(at: &str, e: serde_yaml::Error) -> RulesError {
-    RulesError::Invalid(format!("{}{e}", if at.is_empty() { String::new() } else { format!("{at}: ") }))
+    RulesError::Invalid(format!(
+        "{}{e}",
+        if at.is_empty() {
+            String::new()
+        } else {
+            format!("{at}: ")
+        }
+    ))
 }
 
 fn validate_columnar(map: &Mapping, at: &str) -> Result<(), RulesError> {
@@ -143,7 +154,11 @@ fn validate_columnar(map: &Mapping, at: &str) -> Result<(), RulesError> {
                             let step_at = format!("{entry_at}.transforms[{i}]");
                             check_keys(step, STEP_KEYS, &step_at)?;
                             if let Some(Value::Mapping(r)) = step.get("javaRegExpReplace") {
-                                check_keys(r, REPLACE_KEYS, &format!("{step_at}.javaRegExpReplace"))?;
+                                check_keys(
+                                    r,
+                                    REPLACE_KEYS,
+                                    &format!("{step_at}.javaRegExpReplace"),
+                                )?;
                             }
                         }
                     }
@@ -177,7 +192,11 @@ fn validate_record(map: &Mapping, at: &str) -> Result<(), RulesError> {
                         )));
                     }
                     if let Some(Value::Mapping(k)) = t.get("textDigestKeywords") {
-                        check_keys(k, DIGEST_KEYWORDS_KEYS, &format!("{t_at}.textDigestKeywords"))?;
+                        check_keys(
+                            k,
+                            DIGEST_KEYWORDS_KEYS,
+                            &format!("{t_at}.textDigestKeywords"),
+                        )?;
                     }
                 }
                 other => {
@@ -278,7 +297,10 @@ mod tests {
         let BulkRules::Columnar(r) = parse_rules_yaml(HRIS).unwrap() else {
             panic!("not columnar")
         };
-        assert_eq!(r.columns_to_pseudonymize, vec!["EMPLOYEE_ID", "EMPLOYEE_EMAIL"]);
+        assert_eq!(
+            r.columns_to_pseudonymize,
+            vec!["EMPLOYEE_ID", "EMPLOYEE_EMAIL"]
+        );
         assert_eq!(r.columns_to_redact, vec!["SALARY"]);
     }
 
@@ -290,7 +312,10 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         gz.write_all(HRIS.as_bytes()).unwrap();
         let gz64 = base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap());
-        assert_eq!(load_rules_bytes(format!("{gz64}\n").as_bytes()).unwrap(), plain);
+        assert_eq!(
+            load_rules_bytes(format!("{gz64}\n").as_bytes()).unwrap(),
+            plain
+        );
     }
 
     #[test]
@@ -298,7 +323,10 @@ mod tests {
         let err = parse_rules_yaml("columnsToPseudonymise: [A]\n").unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("`columnsToPseudonymise`"), "{msg}");
-        assert!(msg.contains("did you mean `columnsToPseudonymize`"), "{msg}");
+        assert!(
+            msg.contains("did you mean `columnsToPseudonymize`"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -308,9 +336,14 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(msg.contains("`filtr`") && msg.contains("fieldsToTransform.X.transforms[0]"), "{msg}");
+        assert!(
+            msg.contains("`filtr`") && msg.contains("fieldsToTransform.X.transforms[0]"),
+            "{msg}"
+        );
         assert!(msg.contains("`filter`"), "{msg}");
-        let msg = parse_rules_yaml("transforms:\n  - pseudonymise: $.a\n").unwrap_err().to_string();
+        let msg = parse_rules_yaml("transforms:\n  - pseudonymise: $.a\n")
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("did you mean `pseudonymize`"), "{msg}");
         let msg = parse_rules_yaml("outputSchemaFilter:\n  type: object\n  propertys: {}\n")
             .unwrap_err()
@@ -329,7 +362,10 @@ mod tests {
         let steps = &r.fields_to_transform["GH"].transforms;
         assert_eq!(steps.len(), 4);
         assert_eq!(steps[3], FieldTransformStep::Pseudonymize);
-        assert!(parse_rules_yaml("fieldsToTransform:\n  GH:\n    transforms:\n      - {filter: a, formatString: b}\n").is_err());
+        assert!(parse_rules_yaml(
+            "fieldsToTransform:\n  GH:\n    transforms:\n      - {filter: a, formatString: b}\n"
+        )
+        .is_err());
     }
 
     #[test]
@@ -341,7 +377,10 @@ mod tests {
             panic!()
         };
         assert_eq!(r.format, RecordFormat::Csv);
-        assert_eq!(r.transforms[0], RecordTransform::Redact(JsonPaths::One("$.a".into())));
+        assert_eq!(
+            r.transforms[0],
+            RecordTransform::Redact(JsonPaths::One("$.a".into()))
+        );
         assert_eq!(r.transforms.len(), 3);
     }
 
@@ -354,7 +393,9 @@ mod tests {
             panic!()
         };
         assert_eq!(m.file_rules.len(), 2);
-        let msg = parse_rules_yaml("fileRules:\n  a.csv:\n    columnsToRedakt: [A]\n").unwrap_err().to_string();
+        let msg = parse_rules_yaml("fileRules:\n  a.csv:\n    columnsToRedakt: [A]\n")
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("fileRules['a.csv']"), "{msg}");
     }
 

@@ -118,8 +118,13 @@ pub struct SchemaFilter {
 /// Keys valid at the top level of RecordRules.
 pub(crate) const RECORD_KEYS: &[&str] = &["format", "transforms", "outputSchemaFilter"];
 /// Transform types of RecordRules.
-pub(crate) const RECORD_TRANSFORM_KEYS: &[&str] =
-    &["redact", "pseudonymize", "tokenize", "textDigest", "textDigestKeywords"];
+pub(crate) const RECORD_TRANSFORM_KEYS: &[&str] = &[
+    "redact",
+    "pseudonymize",
+    "tokenize",
+    "textDigest",
+    "textDigestKeywords",
+];
 /// Keys valid in `textDigestKeywords`.
 pub(crate) const DIGEST_KEYWORDS_KEYS: &[&str] = &["keywords", "jsonPaths"];
 /// Keys valid in a schema node.

@@ -35,7 +35,10 @@ mod tests {
     #[test]
     fn suggests_close_keys_only() {
         let keys = ["columnsToPseudonymize", "columnsToRedact", "delimiter"];
-        assert_eq!(nearest("columnsToPseudonymise", &keys), Some("columnsToPseudonymize"));
+        assert_eq!(
+            nearest("columnsToPseudonymise", &keys),
+            Some("columnsToPseudonymize")
+        );
         assert_eq!(nearest("columnstoredact", &keys), Some("columnsToRedact"));
         assert_eq!(nearest("delimeter", &keys), Some("delimiter"));
         assert_eq!(nearest("somethingElse", &keys), None);

@@ -129,7 +129,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.apply_text("bob@old.com").as_deref(), Some("bob@new.com"));
-        assert_eq!(r.apply_text("x bob@old.com").as_deref(), Some("x bob@old.com"));
+        assert_eq!(
+            r.apply_text("x bob@old.com").as_deref(),
+            Some("x bob@old.com")
+        );
     }
 
     #[test]

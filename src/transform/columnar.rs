@@ -109,8 +109,11 @@ impl ColumnarPlan {
             .map(|names| names.iter().map(|n| key(n)).collect());
         let mut renamed: Vec<Option<String>> = vec![None; header.len()];
         for (old, new) in &rules.columns_to_rename {
-            let idx = by_name.get(&key(old)).ok_or_else(|| missing(old, "columnsToRename"))?;
-            idx.iter().for_each(|i| renamed[*i] = Some(java_trim(new).to_string()));
+            let idx = by_name
+                .get(&key(old))
+                .ok_or_else(|| missing(old, "columnsToRename"))?;
+            idx.iter()
+                .for_each(|i| renamed[*i] = Some(java_trim(new).to_string()));
         }
         let kept = |names: &[&str]| {
             !names.iter().any(|n| redacted.contains(&key(n)))
@@ -132,7 +135,11 @@ impl ColumnarPlan {
             columns.push(OutputColumn {
                 name: new_name.unwrap_or_else(|| h.clone()),
                 source: i,
-                op: if pseudonymized[i] { CellOp::Pseudonymize } else { CellOp::Clear },
+                op: if pseudonymized[i] {
+                    CellOp::Pseudonymize
+                } else {
+                    CellOp::Clear
+                },
             });
         }
         let mut extras = Vec::new();
@@ -145,7 +152,11 @@ impl ColumnarPlan {
             } else {
                 CellOp::Clear
             };
-            extras.push(OutputColumn { name: copy, source, op });
+            extras.push(OutputColumn {
+                name: copy,
+                source,
+                op,
+            });
         }
         for (field, spec) in &rules.fields_to_transform {
             let source_name = spec.source_column.as_deref().unwrap_or(field);
@@ -156,12 +167,21 @@ impl ColumnarPlan {
                 .transforms
                 .iter()
                 .enumerate()
-                .map(|(i, s)| Step::compile(s, &format!("fieldsToTransform.{field}.transforms[{i}]")))
+                .map(|(i, s)| {
+                    Step::compile(s, &format!("fieldsToTransform.{field}.transforms[{i}]"))
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             let name = java_trim(spec.new_name.as_deref().unwrap_or(field)).to_string();
-            let derived = OutputColumn { name, source, op: CellOp::Derive(steps) };
+            let derived = OutputColumn {
+                name,
+                source,
+                op: CellOp::Derive(steps),
+            };
             // A derived column named like a kept file column replaces it in place.
-            match columns.iter_mut().find(|c| key(&c.name) == key(&derived.name)) {
+            match columns
+                .iter_mut()
+                .find(|c| key(&c.name) == key(&derived.name))
+            {
                 Some(existing) => *existing = derived,
                 None => extras.push(derived),
             }
@@ -177,7 +197,11 @@ impl ColumnarPlan {
                 return Err(PlanError::DuplicateOutputColumn(c.name.clone()));
             }
         }
-        Ok(ColumnarPlan { columns, input_header: header, format: rules.pseudonym_format })
+        Ok(ColumnarPlan {
+            columns,
+            input_header: header,
+            format: rules.pseudonym_format,
+        })
     }
 
     /// Names of the output columns, in order.
@@ -225,7 +249,10 @@ impl ColumnarPlan {
             return Err(RowError {
                 line,
                 column: None,
-                message: format!("row {line} has {n} fields, header has {}", self.input_header.len()),
+                message: format!(
+                    "row {line} has {n} fields, header has {}",
+                    self.input_header.len()
+                ),
             });
         }
         out.resize_with(self.columns.len(), String::new);
@@ -292,9 +319,14 @@ mod tests {
     }
 
     fn run(plan: &ColumnarPlan, cells: &[&str]) -> Vec<String> {
-        let p = Pseudonymizer::new(&PseudonymSettings { salt: "salt".into(), ..Default::default() }).unwrap();
+        let p = Pseudonymizer::new(&PseudonymSettings {
+            salt: "salt".into(),
+            ..Default::default()
+        })
+        .unwrap();
         let mut out = Vec::new();
-        plan.transform_row(&csv::ByteRecord::from(cells.to_vec()), 2, &p, &mut out).unwrap();
+        plan.transform_row(&csv::ByteRecord::from(cells.to_vec()), 2, &p, &mut out)
+            .unwrap();
         out
     }
 
@@ -302,20 +334,34 @@ mod tests {
     fn missing_required_columns_are_errors_naming_rule_and_column() {
         let h = header(&["ID", "EMAIL"]);
         for (yaml, col, rule) in [
-            ("columnsToPseudonymize: [MAIL]", "MAIL", "columnsToPseudonymize"),
+            (
+                "columnsToPseudonymize: [MAIL]",
+                "MAIL",
+                "columnsToPseudonymize",
+            ),
             ("columnsToRename: {X: Y}", "X", "columnsToRename"),
             ("columnsToDuplicate: {X: Y}", "X", "columnsToDuplicate"),
-            ("fieldsToTransform: {X: {newName: Y, transforms: []}}", "X", "fieldsToTransform"),
+            (
+                "fieldsToTransform: {X: {newName: Y, transforms: []}}",
+                "X",
+                "fieldsToTransform",
+            ),
         ] {
             match ColumnarPlan::compile(&rules(yaml), &h) {
-                Err(PlanError::MissingColumn { column, rule: r, .. }) => {
+                Err(PlanError::MissingColumn {
+                    column, rule: r, ..
+                }) => {
                     assert_eq!((column.as_str(), r), (col, rule), "{yaml}");
                 }
                 other => panic!("{yaml}: expected a missing-column error, got {other:?}"),
             }
         }
         // The lenient form and redaction of absent columns are fine.
-        assert!(ColumnarPlan::compile(&rules("columnsToPseudonymizeIfPresent: [MAIL]\ncolumnsToRedact: [NOPE]"), &h).is_ok());
+        assert!(ColumnarPlan::compile(
+            &rules("columnsToPseudonymizeIfPresent: [MAIL]\ncolumnsToRedact: [NOPE]"),
+            &h
+        )
+        .is_ok());
     }
 
     #[test]
@@ -325,8 +371,14 @@ mod tests {
             &header(&[" a ", "b", "c"]),
         )
         .unwrap();
-        assert_eq!(names(&plan), ["a", "B2", "c", "A_COPY", "M_DERIVED", "Z_COPY"]);
-        assert_eq!(run(&plan, &["1", "2", " 3 "]), ["1", "2", "3", "3", "x3", "1"]);
+        assert_eq!(
+            names(&plan),
+            ["a", "B2", "c", "A_COPY", "M_DERIVED", "Z_COPY"]
+        );
+        assert_eq!(
+            run(&plan, &["1", "2", " 3 "]),
+            ["1", "2", "3", "3", "x3", "1"]
+        );
     }
 
     #[test]
@@ -336,7 +388,11 @@ mod tests {
             &header(&["a", "b", "c", "d", "e"]),
         )
         .unwrap();
-        assert_eq!(names(&plan), ["NEW_B", "c"], "redact wins over pseudonymize; include matches new names");
+        assert_eq!(
+            names(&plan),
+            ["NEW_B", "c"],
+            "redact wins over pseudonymize; include matches new names"
+        );
     }
 
     #[test]
@@ -346,7 +402,10 @@ mod tests {
             &header(&["ID"]),
         )
         .unwrap();
-        assert_eq!(run(&plan, &["1"]), ["1", "0zPKqEd-CtbCLB1ZSwX6Zo7uAWUvkpfHGzv9-cuYwZc"]);
+        assert_eq!(
+            run(&plan, &["1"]),
+            ["1", "0zPKqEd-CtbCLB1ZSwX6Zo7uAWUvkpfHGzv9-cuYwZc"]
+        );
     }
 
     #[test]
@@ -358,23 +417,39 @@ mod tests {
         .unwrap();
         assert_eq!(names(&plan), ["ID", "EMAIL"]);
         assert_eq!(run(&plan, &["1", "bo@old.com"]), ["1", "bo@new.com"]);
-        assert_eq!(run(&plan, &["1", "bo@x.com"]), ["1", ""], "no filter match -> empty");
+        assert_eq!(
+            run(&plan, &["1", "bo@x.com"]),
+            ["1", ""],
+            "no filter match -> empty"
+        );
     }
 
     #[test]
     fn rules_must_not_create_duplicate_output_names() {
-        let err = ColumnarPlan::compile(&rules("columnsToRename: {a: B}"), &header(&["a", "b"])).unwrap_err();
+        let err = ColumnarPlan::compile(&rules("columnsToRename: {a: B}"), &header(&["a", "b"]))
+            .unwrap_err();
         assert_eq!(err, PlanError::DuplicateOutputColumn("b".into()));
         // Duplicate names the file already has are kept as they are.
-        assert!(ColumnarPlan::compile(&rules("columnsToPseudonymize: [x]"), &header(&["x", "x"])).is_ok());
+        assert!(
+            ColumnarPlan::compile(&rules("columnsToPseudonymize: [x]"), &header(&["x", "x"]))
+                .is_ok()
+        );
     }
 
     #[test]
     fn short_rows_blank_cells_and_invalid_utf8() {
-        let plan = ColumnarPlan::compile(&rules("columnsToPseudonymize: [a]"), &header(&["a", "b"])).unwrap();
-        let p = Pseudonymizer::new(&PseudonymSettings { salt: "salt".into(), ..Default::default() }).unwrap();
+        let plan =
+            ColumnarPlan::compile(&rules("columnsToPseudonymize: [a]"), &header(&["a", "b"]))
+                .unwrap();
+        let p = Pseudonymizer::new(&PseudonymSettings {
+            salt: "salt".into(),
+            ..Default::default()
+        })
+        .unwrap();
         let mut out = Vec::new();
-        let err = plan.transform_row(&csv::ByteRecord::from(vec!["1"]), 7, &p, &mut out).unwrap_err();
+        let err = plan
+            .transform_row(&csv::ByteRecord::from(vec!["1"]), 7, &p, &mut out)
+            .unwrap_err();
         assert_eq!(err.to_string(), "line 7: row 7 has 1 fields, header has 2");
         assert_eq!(run(&plan, &["  ", "x", "extra"]), ["", "x"]);
         let bad = csv::ByteRecord::from(vec![&b"1"[..], &b"\xff"[..]]);

@@ -18,7 +18,9 @@ pub use schema::CompiledSchema;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PlanError {
     /// A column the rules require is not in the file's header.
-    #[error("column `{column}` named in {rule} is not in the file's header (columns: {available})")]
+    #[error(
+        "column `{column}` named in {rule} is not in the file's header (columns: {available})"
+    )]
     MissingColumn {
         /// The column as the rules name it.
         column: String,

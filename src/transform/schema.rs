@@ -41,7 +41,10 @@ const MAX_DEPTH: usize = 512;
 impl CompiledSchema {
     /// Compiles a schema, resolving `$ref`s to `#` and `#/definitions/<name>`.
     pub fn compile(root: &SchemaFilter) -> Result<Self, PlanError> {
-        let mut c = Compiler { nodes: Vec::new(), definitions: IndexMap::new() };
+        let mut c = Compiler {
+            nodes: Vec::new(),
+            definitions: IndexMap::new(),
+        };
         c.nodes.push(Node::Ref(0)); // placeholder for the root
         if let Some(defs) = &root.definitions {
             for name in defs.keys() {
@@ -68,7 +71,10 @@ impl CompiledSchema {
     /// Names of the root object's declared properties, if the root declares them.
     pub fn top_level_properties(&self) -> Option<Vec<String>> {
         match self.resolve(0) {
-            Node::Typed { properties: Some(p), .. } => Some(p.keys().cloned().collect()),
+            Node::Typed {
+                properties: Some(p),
+                ..
+            } => Some(p.keys().cloned().collect()),
             _ => None,
         }
     }
@@ -87,7 +93,12 @@ impl CompiledSchema {
         if depth > MAX_DEPTH {
             return Value::Null;
         }
-        let Node::Typed { ty, properties, items } = self.resolve(idx) else {
+        let Node::Typed {
+            ty,
+            properties,
+            items,
+        } = self.resolve(idx)
+        else {
             return Value::Null; // a self-referencing `$ref` allows nothing
         };
         let ty = ty.or(if properties.is_some() {
@@ -156,10 +167,9 @@ impl Compiler {
             let target = if r == "#" {
                 0
             } else if let Some(name) = r.strip_prefix("#/definitions/") {
-                *self
-                    .definitions
-                    .get(name)
-                    .ok_or_else(|| PlanError::BadSchema(format!("`$ref: {r}` names no definition")))?
+                *self.definitions.get(name).ok_or_else(|| {
+                    PlanError::BadSchema(format!("`$ref: {r}` names no definition"))
+                })?
             } else {
                 return Err(PlanError::BadSchema(format!(
                     "`$ref: {r}` is not supported (use `#` or `#/definitions/<name>`)"
@@ -198,7 +208,11 @@ impl Compiler {
                 Some(self.push(node))
             }
         };
-        Ok(Node::Typed { ty, properties, items })
+        Ok(Node::Typed {
+            ty,
+            properties,
+            items,
+        })
     }
 
     fn push(&mut self, node: Node) -> usize {
@@ -220,8 +234,13 @@ mod tests {
     #[test]
     fn drops_undeclared_and_nulls_wrong_types() {
         let s = schema("type: object\nproperties:\n  id: {type: string}\n  n: {type: integer}\n  ok: {type: boolean}\n  tags: {type: array, items: {type: string}}\n");
-        let out = s.filter(json!({"id": "a", "secret": "x", "n": "12", "ok": null, "tags": ["a", 1, "b"]}));
-        assert_eq!(out, json!({"id": "a", "n": null, "ok": false, "tags": ["a", "b"]}));
+        let out = s.filter(
+            json!({"id": "a", "secret": "x", "n": "12", "ok": null, "tags": ["a", 1, "b"]}),
+        );
+        assert_eq!(
+            out,
+            json!({"id": "a", "n": null, "ok": false, "tags": ["a", "b"]})
+        );
     }
 
     #[test]

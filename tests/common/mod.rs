@@ -6,7 +6,9 @@ use std::process::{Command, Output};
 
 /// Path of a file under tests/fixtures.
 pub fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
 }
 
 /// Path of a file in the repository.
@@ -55,7 +57,12 @@ pub fn parse_csv(bytes: &[u8]) -> Vec<Vec<String>> {
         .flexible(true)
         .from_reader(bytes)
         .records()
-        .map(|r| r.expect("valid CSV output").iter().map(str::to_string).collect())
+        .map(|r| {
+            r.expect("valid CSV output")
+                .iter()
+                .map(str::to_string)
+                .collect()
+        })
         .collect()
 }
 
