@@ -15,7 +15,7 @@ use crate::format::DataFormat;
 use crate::pipeline::{run_ordered, WorkerPanic};
 use crate::pseudonym::Pseudonymizer;
 use crate::rules::{BulkRules, ColumnarRules, RecordFormat};
-use crate::transform::columnar::java_trim_bytes;
+use crate::transform::columnar::{cell_text, java_trim_bytes, require_width};
 use crate::transform::{ColumnarPlan, PlanError, RecordPlan, RowError};
 
 /// Rows shuffled together (Psoxy's chunk size): row order can't leak beyond a chunk.
@@ -332,26 +332,10 @@ impl Sanitizer {
                 let mut w = writer(crlf, 0);
                 let mut cells: Vec<String> = Vec::with_capacity(columns.len());
                 for (line, record) in &batch.rows {
-                    if record.len() < header.len() {
-                        return Err(RowError {
-                            line: *line,
-                            column: None,
-                            message: format!(
-                                "row {line} has {} fields, header has {}",
-                                record.len(),
-                                header.len()
-                            ),
-                        }
-                        .into());
-                    }
+                    require_width(record.len(), header.len(), *line)?;
                     let mut object = serde_json::Map::with_capacity(header.len());
                     for (name, raw) in header.iter().zip(record.iter()) {
-                        let text =
-                            std::str::from_utf8(java_trim_bytes(raw)).map_err(|_| RowError {
-                                line: *line,
-                                column: Some(name.clone()),
-                                message: "value is not valid UTF-8".into(),
-                            })?;
+                        let text = cell_text(raw, *line, name)?;
                         object.insert(name.clone(), serde_json::Value::String(text.to_string()));
                     }
                     let mut value = serde_json::Value::Object(object);
@@ -361,7 +345,7 @@ impl Sanitizer {
                         message: e.message,
                     })?;
                     cells.clear();
-                    cells.extend(columns.iter().map(|c| cell_text(value.get(c))));
+                    cells.extend(columns.iter().map(|c| json_cell(value.get(c))));
                     w.write_record(&cells)
                         .map_err(|e| SanitizeError::Internal(e.to_string()))?;
                 }
@@ -391,7 +375,7 @@ where
 }
 
 /// A CSV cell for a JSON value: strings as they are, null/missing empty, others as JSON.
-fn cell_text(v: Option<&serde_json::Value>) -> String {
+fn json_cell(v: Option<&serde_json::Value>) -> String {
     match v {
         None | Some(serde_json::Value::Null) => String::new(),
         Some(serde_json::Value::String(s)) => s.clone(),

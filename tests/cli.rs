@@ -401,3 +401,43 @@ fn help_teaches() {
     let o = run(psoxy().arg("--version"));
     assert!(stdout(&o).starts_with("psoxy "));
 }
+
+#[test]
+fn record_rules_over_csv_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("r.yaml");
+    std::fs::write(
+        &rules,
+        "format: CSV\ntransforms:\n  - pseudonymize: $.EMPLOYEE_EMAIL\n  - redact: $.SALARY\noutputSchemaFilter:\n  type: object\n  properties:\n    EMPLOYEE_EMAIL: {type: string}\n    SALARY: {type: string}\n    DEPARTMENT: {type: string}\n",
+    )
+    .unwrap();
+    let o = run(psoxy()
+        .args(["sanitize", "-s", "salt", "--rules"])
+        .arg(&rules)
+        .arg(fixture(HRIS)));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = parse_csv(&o.stdout);
+    assert_eq!(rows[0], ["EMPLOYEE_EMAIL", "DEPARTMENT", "SALARY"]);
+    assert_eq!(
+        rows[1],
+        [
+            "t~UFdK0TvVTvZ23c6QslyCy0o2MSq2DRtDjEXfTPJyyMk@acme.com",
+            "Engineering",
+            ""
+        ]
+    );
+    assert_eq!(
+        rows[3][1], "Engineering, Platform",
+        "cells are trimmed and quoted as needed"
+    );
+    let o = run(psoxy()
+        .args(["sanitize", "-s", "salt", "--rules"])
+        .arg(&rules)
+        .arg(fixture("columnar/short-row-is-error.csv")));
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("line 2: row 2 has 2 fields, header has 3"),
+        "{}",
+        stderr(&o)
+    );
+}

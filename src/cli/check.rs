@@ -190,14 +190,7 @@ fn check_columnar(
             continue;
         }
         let values = clear_values.get(&i).map(Vec::as_slice).unwrap_or_default();
-        if let Some(kind) = identifier_name(src).filter(|k| name_warning_applies(k, values)) {
-            warnings.push(format!(
-                "column `{out}` passes through in clear and its name suggests {kind}"
-            ));
-        }
-        if let Some(w) = value_warning(values) {
-            warnings.push(format!("column `{out}` passes through in clear and {w}"));
-        }
+        clear_warnings(&format!("column `{out}`"), src, values, &mut warnings);
     }
     Ok(warnings)
 }
@@ -250,7 +243,7 @@ fn check_records(
                         .map(|(h, v)| {
                             (
                                 h.clone(),
-                                Value::String(String::from_utf8_lossy(v).trim().to_string()),
+                                Value::String(java_trim(&String::from_utf8_lossy(v)).to_string()),
                             )
                         })
                         .collect();
@@ -282,16 +275,21 @@ fn check_records(
     }
     for (path, values) in &clear {
         let leaf = path.rsplit(['.', '[']).next().unwrap_or(path);
-        if let Some(kind) = identifier_name(leaf).filter(|k| name_warning_applies(k, values)) {
-            warnings.push(format!(
-                "`{path}` passes through in clear and its name suggests {kind}"
-            ));
-        }
-        if let Some(w) = value_warning(values) {
-            warnings.push(format!("`{path}` passes through in clear and {w}"));
-        }
+        clear_warnings(&format!("`{path}`"), leaf, values, &mut warnings);
     }
     Ok(warnings)
+}
+
+/// Warnings for a column or field (`subject`) that passes through in clear.
+fn clear_warnings(subject: &str, name: &str, values: &[String], out: &mut Vec<String>) {
+    if let Some(kind) = identifier_name(name).filter(|k| name_warning_applies(k, values)) {
+        out.push(format!(
+            "{subject} passes through in clear and its name suggests {kind}"
+        ));
+    }
+    if let Some(w) = value_warning(values) {
+        out.push(format!("{subject} passes through in clear and {w}"));
+    }
 }
 
 /// Clear string leaves by normalized path (`$.a[*].b`); pseudonym tokens are skipped.

@@ -57,6 +57,27 @@ pub fn java_trim_bytes(b: &[u8]) -> &[u8] {
     &b[start..end]
 }
 
+/// A row must have at least as many fields as the header (extra fields are ignored).
+pub(crate) fn require_width(fields: usize, header: usize, line: u64) -> Result<(), RowError> {
+    if fields < header {
+        return Err(RowError {
+            line,
+            column: None,
+            message: format!("row {line} has {fields} fields, header has {header}"),
+        });
+    }
+    Ok(())
+}
+
+/// A cell trimmed and checked to be UTF-8; the error names the line and column, not the value.
+pub(crate) fn cell_text<'a>(raw: &'a [u8], line: u64, column: &str) -> Result<&'a str, RowError> {
+    std::str::from_utf8(java_trim_bytes(raw)).map_err(|_| RowError {
+        line,
+        column: Some(column.to_string()),
+        message: "value is not valid UTF-8".into(),
+    })
+}
+
 fn key(name: &str) -> String {
     java_trim(name).to_lowercase()
 }
@@ -244,26 +265,12 @@ impl ColumnarPlan {
         pseudonymizer: &Pseudonymizer,
         out: &mut Vec<String>,
     ) -> Result<(), RowError> {
-        let n = fields.len();
-        if n < self.input_header.len() {
-            return Err(RowError {
-                line,
-                column: None,
-                message: format!(
-                    "row {line} has {n} fields, header has {}",
-                    self.input_header.len()
-                ),
-            });
-        }
+        require_width(fields.len(), self.input_header.len(), line)?;
         out.resize_with(self.columns.len(), String::new);
         for (col, cell_out) in self.columns.iter().zip(out.iter_mut()) {
             cell_out.clear();
             let raw = fields.get(col.source).unwrap_or_default();
-            let value = std::str::from_utf8(java_trim_bytes(raw)).map_err(|_| RowError {
-                line,
-                column: Some(self.input_header[col.source].clone()),
-                message: "value is not valid UTF-8".into(),
-            })?;
+            let value = cell_text(raw, line, &self.input_header[col.source])?;
             if value.is_empty() {
                 continue;
             }
