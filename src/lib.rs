@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! psoxy: a streaming pseudonymizing sanitizer for HR and collaboration data.
 //!
 //! Data flows one way: read -> sanitize -> write. Every entry point (the CLI, the
