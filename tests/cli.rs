@@ -441,3 +441,71 @@ fn record_rules_over_csv_rows() {
         stderr(&o)
     );
 }
+
+#[test]
+fn multi_type_rules_route_each_file_of_a_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir_all(input.join("export/2024-06")).unwrap();
+    std::fs::write(
+        input.join("export/2024-06/hris.csv"),
+        std::fs::read(fixture(HRIS)).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        input.join("export/2024-06/events.ndjson"),
+        "{\"email\":\"alice@acme.com\",\"name\":\"Alice\"}\n",
+    )
+    .unwrap();
+    std::fs::write(input.join("export/2024-06/other.csv"), "A\n1\n").unwrap();
+    let rules = dir.path().join("multi.yaml");
+    std::fs::write(
+        &rules,
+        "fileRules:\n  /export/{week}/hris.csv:\n    columnsToPseudonymize: [EMPLOYEE_ID]\n    columnsToRedact: [EMPLOYEE_EMAIL, MANAGER_EMAIL, SALARY]\n    pseudonymFormat: URL_SAFE_HASH_ONLY\n  /export/{week}/events.ndjson:\n    transforms:\n      - pseudonymize: $.email\n      - redact: $.name\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = run(psoxy()
+        .args(["sanitize", "-s", "salt", "--no-shuffle", "--rules"])
+        .arg(&rules)
+        .arg("-o")
+        .arg(&out)
+        .arg(&input));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("skipping export/2024-06/other.csv: no fileRules template matches it"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        files_below(&out),
+        ["export/2024-06/events.ndjson", "export/2024-06/hris.csv"]
+    );
+    let hris = parse_csv(&std::fs::read(out.join("export/2024-06/hris.csv")).unwrap());
+    assert_eq!(
+        hris[0],
+        [
+            "EMPLOYEE_ID",
+            "DEPARTMENT",
+            "SNAPSHOT",
+            "MANAGER_ID",
+            "JOIN_DATE"
+        ]
+    );
+    assert_eq!(hris[1][0], "0zPKqEd-CtbCLB1ZSwX6Zo7uAWUvkpfHGzv9-cuYwZc");
+    assert_eq!(
+        std::fs::read_to_string(out.join("export/2024-06/events.ndjson")).unwrap(),
+        "{\"email\":\"t~UFdK0TvVTvZ23c6QslyCy0o2MSq2DRtDjEXfTPJyyMk@acme.com\",\"name\":null}\n"
+    );
+    let o = run(psoxy()
+        .args(["check", "--rules"])
+        .arg(&rules)
+        .arg("export/2024-06/hris.csv")
+        .current_dir(&input));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("matches fileRules template `/export/{week}/hris.csv`"),
+        "{}",
+        stdout(&o)
+    );
+}

@@ -44,7 +44,24 @@ pub fn run(args: CheckArgs) -> Result<i32, CliError> {
         }
         return Ok(EXIT_OK);
     };
-    let sanitizer = Sanitizer::new(&rules, p.clone(), 1)
+    let rules = match &rules {
+        BulkRules::MultiType(m) => {
+            let key = sample.to_string_lossy().replace('\\', "/");
+            let key = key.strip_prefix("./").unwrap_or(&key);
+            let (template, selected) = m.select(key)?.ok_or_else(|| {
+                CliError(format!(
+                    "{key}: no fileRules template matches this path; it would be skipped"
+                ))
+            })?;
+            println!(
+                "{key}: matches fileRules template `{template}` ({})",
+                selected.kind()
+            );
+            selected
+        }
+        single => single,
+    };
+    let sanitizer = Sanitizer::new(rules, p.clone(), 1)
         .map_err(|e| CliError(format!("{}: {e}", shown(&args.rules))))?;
     let key = sample
         .file_name()
@@ -59,7 +76,7 @@ pub fn run(args: CheckArgs) -> Result<i32, CliError> {
     let format = sanitizer
         .resolve_format(&opts)
         .map_err(|e| CliError(format!("{}: {e}", shown(sample))))?;
-    let warnings = match (&rules, format) {
+    let warnings = match (rules, format) {
         (BulkRules::Columnar(c), DataFormat::Csv { delimiter }) => {
             check_columnar(c, sample, delimiter, args.rows, &p)?
         }

@@ -1,13 +1,17 @@
 //! `psoxy sanitize`: files, directories and stdin.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::output::{Buffered, Destination};
 use super::progress::Progress;
 use super::{format_override, pseudonymizer, shown, CliError, SanitizeArgs, EXIT_FAILED, EXIT_OK};
 use crate::format::DataFormat;
-use crate::rules::{load_rules_file, BulkRules, ColumnarRules};
+use crate::pseudonym::Pseudonymizer;
+use crate::rules::{load_rules_file, BulkRules, ColumnarRules, MultiTypeRules};
 use crate::sanitize::{SanitizeError, Sanitizer, StreamOptions};
 
 /// Exit status when stdout is closed early (128 + SIGPIPE, what a shell reports for it).
@@ -23,13 +27,15 @@ pub fn run(args: SanitizeArgs) -> Result<i32, CliError> {
         .filter(|s| !s.is_empty())
         .ok_or_else(|| CliError("no salt: pass --salt or set PSOXY_SALT (use your deployment's salt so pseudonyms match)".into()))?;
     let pseudonymizer = pseudonymizer(&args.pseudonym, salt)?;
-    let sanitizer = Sanitizer::new(&rules, pseudonymizer, args.threads)?;
     let job = Job {
         args: &args,
-        sanitizer: &sanitizer,
+        engines: Engines::new(rules, pseudonymizer, args.threads)?,
     };
     if args.input.as_os_str() == "-" {
-        job.one(None, "stdin", args.output.as_deref())?;
+        let sanitizer = job.engines.for_key("stdin")?.ok_or_else(|| {
+            CliError("stdin: no fileRules template matches `stdin`; pass a file instead".into())
+        })?;
+        job.one(&sanitizer, None, "stdin", args.output.as_deref())?;
         return Ok(EXIT_OK);
     }
     let meta = std::fs::metadata(&args.input)
@@ -42,7 +48,14 @@ pub fn run(args: SanitizeArgs) -> Result<i32, CliError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    job.one(Some(&args.input), &name, args.output.as_deref())?;
+    let select_key = args.input.to_string_lossy().replace('\\', "/");
+    let select_key = select_key.strip_prefix("./").unwrap_or(&select_key);
+    let sanitizer = job.engines.for_key(select_key)?.ok_or_else(|| {
+        CliError(format!(
+            "{select_key}: no fileRules template of the rules matches this path"
+        ))
+    })?;
+    job.one(&sanitizer, Some(&args.input), &name, args.output.as_deref())?;
     Ok(EXIT_OK)
 }
 
@@ -81,14 +94,75 @@ fn effective_rules(args: &SanitizeArgs) -> Result<BulkRules, CliError> {
     Ok(rules)
 }
 
+/// The compiled rules: one sanitizer, or one per `fileRules` template, built on first use.
+enum Engines {
+    Single(Arc<Sanitizer>),
+    Multi {
+        rules: MultiTypeRules,
+        pseudonymizer: Arc<Pseudonymizer>,
+        threads: usize,
+        built: RefCell<HashMap<String, Arc<Sanitizer>>>,
+    },
+}
+
+impl Engines {
+    fn new(
+        rules: BulkRules,
+        pseudonymizer: Arc<Pseudonymizer>,
+        threads: usize,
+    ) -> Result<Self, CliError> {
+        Ok(match rules {
+            BulkRules::MultiType(rules) => Engines::Multi {
+                rules,
+                pseudonymizer,
+                threads,
+                built: RefCell::new(HashMap::new()),
+            },
+            single => Engines::Single(Arc::new(Sanitizer::new(&single, pseudonymizer, threads)?)),
+        })
+    }
+
+    /// The sanitizer for an object key; `None` when no `fileRules` template matches it.
+    fn for_key(&self, key: &str) -> Result<Option<Arc<Sanitizer>>, CliError> {
+        match self {
+            Engines::Single(s) => Ok(Some(s.clone())),
+            Engines::Multi {
+                rules,
+                pseudonymizer,
+                threads,
+                built,
+            } => {
+                let Some((template, selected)) = rules.select(key)? else {
+                    return Ok(None);
+                };
+                if let Some(s) = built.borrow().get(&template) {
+                    return Ok(Some(s.clone()));
+                }
+                let s = Arc::new(
+                    Sanitizer::new(selected, pseudonymizer.clone(), *threads)
+                        .map_err(|e| CliError(format!("fileRules `{template}`: {e}")))?,
+                );
+                built.borrow_mut().insert(template, s.clone());
+                Ok(Some(s))
+            }
+        }
+    }
+}
+
 struct Job<'a> {
     args: &'a SanitizeArgs,
-    sanitizer: &'a Sanitizer,
+    engines: Engines,
 }
 
 impl Job<'_> {
     /// Sanitizes one input (a file, or stdin when `input` is `None`) to `output` or stdout.
-    fn one(&self, input: Option<&Path>, key: &str, output: Option<&Path>) -> Result<(), CliError> {
+    fn one(
+        &self,
+        sanitizer: &Sanitizer,
+        input: Option<&Path>,
+        key: &str,
+        output: Option<&Path>,
+    ) -> Result<(), CliError> {
         let label = input.map_or_else(|| "stdin".to_string(), shown);
         let fail = |e: &dyn std::fmt::Display| CliError(format!("{label}: {e}"));
         if let (Some(i), Some(o)) = (input, output) {
@@ -104,7 +178,7 @@ impl Job<'_> {
             shuffle: !self.args.no_shuffle,
             gzip_output,
         };
-        self.sanitizer.resolve_format(&opts).map_err(|e| fail(&e))?;
+        sanitizer.resolve_format(&opts).map_err(|e| fail(&e))?;
         let dest = match output {
             Some(path) => Destination::file(path).map_err(|e| {
                 fail(&format!(
@@ -119,14 +193,11 @@ impl Job<'_> {
         let result = match input {
             Some(path) => {
                 let file = File::open(path).map_err(|e| fail(&e))?;
-                self.sanitizer
-                    .sanitize_stream(file, &mut out, &opts, &mut |s| progress.update(s))
+                sanitizer.sanitize_stream(file, &mut out, &opts, &mut |s| progress.update(s))
             }
-            None => self
-                .sanitizer
-                .sanitize_stream(std::io::stdin(), &mut out, &opts, &mut |s| {
-                    progress.update(s)
-                }),
+            None => sanitizer.sanitize_stream(std::io::stdin(), &mut out, &opts, &mut |s| {
+                progress.update(s)
+            }),
         };
         match result {
             Ok(stats) => {
@@ -180,7 +251,20 @@ impl Job<'_> {
                 skipped += 1;
                 continue;
             }
-            if let Err(e) = self.sanitizer.resolve_format(&opts) {
+            let sanitizer = match self.engines.for_key(&key) {
+                Ok(Some(s)) => s,
+                Ok(None) => {
+                    eprintln!("skipping {key}: no fileRules template matches it");
+                    skipped += 1;
+                    continue;
+                }
+                Err(CliError(msg)) => {
+                    eprintln!("error: {key}: {msg}");
+                    failed += 1;
+                    continue;
+                }
+            };
+            if let Err(e) = sanitizer.resolve_format(&opts) {
                 eprintln!("skipping {key}: {e}");
                 skipped += 1;
                 continue;
@@ -189,7 +273,7 @@ impl Job<'_> {
             if self.args.gzip && !key.ends_with(".gz") {
                 out_path.as_mut_os_string().push(".gz");
             }
-            match self.one(Some(&root.join(&rel)), &key, Some(&out_path)) {
+            match self.one(&sanitizer, Some(&root.join(&rel)), &key, Some(&out_path)) {
                 Ok(()) => ok += 1,
                 Err(CliError(msg)) => {
                     eprintln!("error: {msg}");

@@ -113,6 +113,7 @@ fn from_value(value: Value, at: &str) -> Result<BulkRules, RulesError> {
             let rules = from_value(rules, &inner_at)?;
             out.file_rules.insert(template, rules);
         }
+        out.validate_templates()?;
         return Ok(BulkRules::MultiType(out));
     }
     let is_record = RECORD_KEYS.iter().any(|k| map.contains_key(*k));

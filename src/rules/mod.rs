@@ -7,11 +7,13 @@
 
 mod columnar;
 mod load;
+mod multi;
 mod record;
 mod suggest;
 
 pub use columnar::{ColumnarRules, FieldTransform, FieldTransformStep, RegexReplace};
 pub use load::{load_rules_bytes, load_rules_file, parse_rules_yaml};
+pub use multi::PathTemplate;
 pub use record::{
     JsonPaths, RecordFormat, RecordRules, RecordTransform, SchemaFilter, TextDigestKeywords,
 };
