@@ -6,7 +6,9 @@
 //! [`rules`] are loaded and compiled by [`transform`] into plans that [`pipeline`] runs over
 //! the streaming readers and writers of [`format`], producing the pseudonyms of [`pseudonym`].
 
+pub mod bulk;
 pub mod cli;
+pub mod engine;
 pub mod format;
 pub mod jsonpath;
 pub mod pipeline;

@@ -1,17 +1,14 @@
 //! `psoxy sanitize`: files, directories and stdin.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use super::output::{Buffered, Destination};
 use super::progress::Progress;
 use super::{format_override, pseudonymizer, shown, CliError, SanitizeArgs, EXIT_FAILED, EXIT_OK};
+use crate::engine::RuleEngine;
 use crate::format::DataFormat;
-use crate::pseudonym::Pseudonymizer;
-use crate::rules::{load_rules_file, BulkRules, ColumnarRules, MultiTypeRules};
+use crate::rules::{load_rules_file, BulkRules, ColumnarRules};
 use crate::sanitize::{SanitizeError, Sanitizer, StreamOptions};
 
 /// Exit status when stdout is closed early (128 + SIGPIPE, what a shell reports for it).
@@ -29,10 +26,10 @@ pub fn run(args: SanitizeArgs) -> Result<i32, CliError> {
     let pseudonymizer = pseudonymizer(&args.pseudonym, salt)?;
     let job = Job {
         args: &args,
-        engines: Engines::new(rules, pseudonymizer, args.threads)?,
+        engines: RuleEngine::new(rules, pseudonymizer, args.threads)?,
     };
     if args.input.as_os_str() == "-" {
-        let sanitizer = job.engines.for_key("stdin")?.ok_or_else(|| {
+        let (_, sanitizer) = job.engines.for_key("stdin")?.ok_or_else(|| {
             CliError("stdin: no fileRules template matches `stdin`; pass a file instead".into())
         })?;
         job.one(&sanitizer, None, "stdin", args.output.as_deref())?;
@@ -50,7 +47,7 @@ pub fn run(args: SanitizeArgs) -> Result<i32, CliError> {
         .unwrap_or_default();
     let select_key = args.input.to_string_lossy().replace('\\', "/");
     let select_key = select_key.strip_prefix("./").unwrap_or(&select_key);
-    let sanitizer = job.engines.for_key(select_key)?.ok_or_else(|| {
+    let (_, sanitizer) = job.engines.for_key(select_key)?.ok_or_else(|| {
         CliError(format!(
             "{select_key}: no fileRules template of the rules matches this path"
         ))
@@ -94,64 +91,9 @@ fn effective_rules(args: &SanitizeArgs) -> Result<BulkRules, CliError> {
     Ok(rules)
 }
 
-/// The compiled rules: one sanitizer, or one per `fileRules` template, built on first use.
-enum Engines {
-    Single(Arc<Sanitizer>),
-    Multi {
-        rules: MultiTypeRules,
-        pseudonymizer: Arc<Pseudonymizer>,
-        threads: usize,
-        built: RefCell<HashMap<String, Arc<Sanitizer>>>,
-    },
-}
-
-impl Engines {
-    fn new(
-        rules: BulkRules,
-        pseudonymizer: Arc<Pseudonymizer>,
-        threads: usize,
-    ) -> Result<Self, CliError> {
-        Ok(match rules {
-            BulkRules::MultiType(rules) => Engines::Multi {
-                rules,
-                pseudonymizer,
-                threads,
-                built: RefCell::new(HashMap::new()),
-            },
-            single => Engines::Single(Arc::new(Sanitizer::new(&single, pseudonymizer, threads)?)),
-        })
-    }
-
-    /// The sanitizer for an object key; `None` when no `fileRules` template matches it.
-    fn for_key(&self, key: &str) -> Result<Option<Arc<Sanitizer>>, CliError> {
-        match self {
-            Engines::Single(s) => Ok(Some(s.clone())),
-            Engines::Multi {
-                rules,
-                pseudonymizer,
-                threads,
-                built,
-            } => {
-                let Some((template, selected)) = rules.select(key)? else {
-                    return Ok(None);
-                };
-                if let Some(s) = built.borrow().get(&template) {
-                    return Ok(Some(s.clone()));
-                }
-                let s = Arc::new(
-                    Sanitizer::new(selected, pseudonymizer.clone(), *threads)
-                        .map_err(|e| CliError(format!("fileRules `{template}`: {e}")))?,
-                );
-                built.borrow_mut().insert(template, s.clone());
-                Ok(Some(s))
-            }
-        }
-    }
-}
-
 struct Job<'a> {
     args: &'a SanitizeArgs,
-    engines: Engines,
+    engines: RuleEngine,
 }
 
 impl Job<'_> {
@@ -252,14 +194,14 @@ impl Job<'_> {
                 continue;
             }
             let sanitizer = match self.engines.for_key(&key) {
-                Ok(Some(s)) => s,
+                Ok(Some((_, s))) => s,
                 Ok(None) => {
                     eprintln!("skipping {key}: no fileRules template matches it");
                     skipped += 1;
                     continue;
                 }
-                Err(CliError(msg)) => {
-                    eprintln!("error: {key}: {msg}");
+                Err(e) => {
+                    eprintln!("error: {key}: {e}");
                     failed += 1;
                     continue;
                 }

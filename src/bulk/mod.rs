@@ -1,0 +1,2 @@
+//! Storage-triggered bulk sanitization: one object event -> sanitized objects.
+pub mod keys;
