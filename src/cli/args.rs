@@ -44,6 +44,46 @@ pub enum Command {
     /// about clear columns whose names or values look like emails or other identifiers.
     /// Exit status: 0 valid, 1 invalid rules or sample, 3 warnings with --strict.
     Check(CheckArgs),
+    /// Run the storage-triggered flow on local folders, without AWS.
+    ///
+    /// Every file that appears under --input (once its size stops changing) is processed
+    /// exactly as the bulk function processes an uploaded object: the same settings from the
+    /// environment (RULES, PSOXY_SALT, INPUT_BASE_PATH, OUTPUT_BASE_PATH,
+    /// COMPRESS_OUTPUT_ALWAYS, ADDITIONAL_TRANSFORMS, ...), the same key mapping, compression
+    /// (gzip by default, under the same name) and rules. --rules and --salt override RULES and
+    /// PSOXY_SALT. Additional transforms write to sibling folders of --output named after
+    /// their destination bucket.
+    ///
+    /// Example:
+    ///   PSOXY_SALT=... psoxy watch --rules transforms/hris.yaml --input drop/ --output sanitized/
+    #[command(verbatim_doc_comment)]
+    Watch(WatchArgs),
+}
+
+/// `psoxy watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Folder standing for the input bucket (watched recursively).
+    #[arg(long, value_name = "DIR")]
+    pub input: PathBuf,
+    /// Folder standing for the output bucket.
+    #[arg(long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// Rules file (instead of the RULES setting).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// Salt (instead of PSOXY_SALT).
+    #[arg(short = 's', long, hide_env_values = true)]
+    pub salt: Option<String>,
+    /// Process the files present now, then exit (status 1 if any failed).
+    #[arg(long)]
+    pub once: bool,
+    /// Seconds between scans.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
+    pub interval: f64,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
 }
 
 /// Settings that decide the pseudonyms.

@@ -5,13 +5,14 @@ mod check;
 mod output;
 mod progress;
 mod sanitize_cmd;
+mod watch;
 
 use std::path::Path;
 use std::sync::Arc;
 
 use clap::Parser;
 
-pub use args::{CheckArgs, Cli, Command, InputFormatArg, PseudonymArgs, SanitizeArgs};
+pub use args::{CheckArgs, Cli, Command, InputFormatArg, PseudonymArgs, SanitizeArgs, WatchArgs};
 
 use crate::format::DataFormat;
 use crate::pseudonym::{PseudonymSettings, Pseudonymizer};
@@ -40,6 +41,7 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Command::Sanitize(args) => sanitize_cmd::run(args),
         Command::Check(args) => check::run(args),
+        Command::Watch(args) => watch::run(args),
     };
     match result {
         Ok(code) => code,

@@ -2,19 +2,16 @@
 //! place only on success, so a failed run never leaves a partial output file.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use crate::bulk::local::AtomicFile;
 
 /// Where sanitized bytes go.
 pub enum Destination {
     /// Standard output (streamed; on error the exit status is non-zero).
     Stdout(std::io::StdoutLock<'static>),
-    /// A temporary file beside the final path.
-    File {
-        /// The temporary file.
-        temp: tempfile::NamedTempFile,
-        /// Where it goes on success.
-        path: PathBuf,
-    },
+    /// A temporary file renamed to its final path on commit.
+    File(AtomicFile),
 }
 
 impl Destination {
@@ -25,34 +22,14 @@ impl Destination {
 
     /// A new temporary file in `path`'s folder (created if missing).
     pub fn file(path: &Path) -> std::io::Result<Self> {
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        std::fs::create_dir_all(&dir)?;
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let temp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".psoxy-partial")
-            .tempfile_in(&dir)?;
-        Ok(Destination::File {
-            temp,
-            path: path.to_path_buf(),
-        })
+        AtomicFile::create(path).map(Destination::File)
     }
 
     /// Makes the output visible: renames the temporary file into place.
     pub fn commit(self) -> std::io::Result<()> {
         match self {
             Destination::Stdout(mut s) => s.flush(),
-            Destination::File { temp, path } => {
-                temp.as_file().sync_all()?;
-                temp.persist(&path).map_err(|e| e.error)?;
-                Ok(())
-            }
+            Destination::File(f) => f.commit(),
         }
     }
 }
@@ -61,14 +38,14 @@ impl Write for Destination {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         match self {
             Destination::Stdout(s) => s.write(buf),
-            Destination::File { temp, .. } => temp.write(buf),
+            Destination::File(f) => f.write(buf),
         }
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
         match self {
             Destination::Stdout(s) => s.flush(),
-            Destination::File { temp, .. } => temp.flush(),
+            Destination::File(f) => f.flush(),
         }
     }
 }

@@ -231,7 +231,7 @@ impl Job<'_> {
 }
 
 /// Regular files below `dir`, relative to `root`, sorted; skips hidden entries and `exclude`.
-fn collect_files(
+pub(crate) fn collect_files(
     root: &Path,
     dir: &Path,
     exclude: &Path,
@@ -256,7 +256,7 @@ fn collect_files(
     Ok(())
 }
 
-fn same_file(a: &Path, b: &Path) -> bool {
+pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,

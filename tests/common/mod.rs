@@ -29,6 +29,14 @@ pub fn psoxy() -> Command {
         "SALT_IP",
         "ENCRYPTION_KEY_IP",
         "RUST_LOG",
+        "RULES",
+        "OUTPUT_BUCKET",
+        "INPUT_BASE_PATH",
+        "OUTPUT_BASE_PATH",
+        "COMPRESS_OUTPUT_ALWAYS",
+        "ADDITIONAL_TRANSFORMS",
+        "PSOXY_SHUFFLE_ROWS",
+        "PSOXY_INSTANCE_ID",
     ] {
         c.env_remove(var);
     }

@@ -1,0 +1,193 @@
+//! Local folders as object storage: a bucket is a folder, a key a relative path. Outputs are
+//! written to a temporary file beside their final path and renamed into place on commit.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Component, Path, PathBuf};
+
+use super::store::{ObjectInfo, ObjectSink, ObjectStore, PutOptions, StoreError};
+
+/// A file that appears at its path only when committed; dropped uncommitted, it is deleted.
+pub struct AtomicFile {
+    temp: tempfile::NamedTempFile,
+    path: PathBuf,
+}
+
+impl AtomicFile {
+    /// A temporary file in `path`'s folder (created if missing).
+    pub fn create(path: &Path) -> std::io::Result<Self> {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&dir)?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let temp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".psoxy-partial")
+            .tempfile_in(&dir)?;
+        Ok(AtomicFile {
+            temp,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Syncs and renames the file into place.
+    pub fn commit(self) -> std::io::Result<()> {
+        self.temp.as_file().sync_all()?;
+        self.temp.persist(&self.path).map_err(|e| e.error)?;
+        Ok(())
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.temp.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.temp.flush()
+    }
+}
+
+struct LocalSink {
+    file: std::io::BufWriter<AtomicFile>,
+    shown: String,
+}
+
+impl Write for LocalSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.file.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl ObjectSink for LocalSink {
+    fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        let shown = self.shown.clone();
+        let failed = |e: std::io::Error| StoreError {
+            message: format!("{shown}: {e}"),
+            retryable: false,
+        };
+        self.file
+            .into_inner()
+            .map_err(|e| failed(e.into_error()))?
+            .commit()
+            .map_err(failed)
+    }
+}
+
+/// Folders standing in for buckets.
+#[derive(Debug, Clone, Default)]
+pub struct LocalStore {
+    buckets: HashMap<String, PathBuf>,
+}
+
+impl LocalStore {
+    /// A store with the given bucket -> folder mapping.
+    pub fn new(buckets: HashMap<String, PathBuf>) -> Self {
+        LocalStore { buckets }
+    }
+
+    fn path(&self, bucket: &str, key: &str) -> Result<PathBuf, StoreError> {
+        let root = self.buckets.get(bucket).ok_or_else(|| StoreError {
+            message: format!("no folder is configured for bucket `{bucket}`"),
+            retryable: false,
+        })?;
+        let rel = Path::new(key.trim_start_matches('/'));
+        if rel.components().any(|c| !matches!(c, Component::Normal(_))) {
+            return Err(StoreError {
+                message: format!("key `{key}` leaves its folder"),
+                retryable: false,
+            });
+        }
+        Ok(root.join(rel))
+    }
+}
+
+impl ObjectStore for LocalStore {
+    fn info(&self, bucket: &str, key: &str) -> Result<ObjectInfo, StoreError> {
+        let path = self.path(bucket, key)?;
+        std::fs::metadata(&path).map_err(|e| StoreError {
+            message: format!("{}: {e}", path.display()),
+            retryable: false,
+        })?;
+        Ok(ObjectInfo::default())
+    }
+
+    fn read(&self, bucket: &str, key: &str) -> Result<Box<dyn Read + Send>, StoreError> {
+        let path = self.path(bucket, key)?;
+        let file = File::open(&path).map_err(|e| StoreError {
+            message: format!("{}: {e}", path.display()),
+            retryable: false,
+        })?;
+        Ok(Box::new(file))
+    }
+
+    fn write(
+        &self,
+        bucket: &str,
+        key: &str,
+        _options: PutOptions,
+    ) -> Result<Box<dyn ObjectSink>, StoreError> {
+        let path = self.path(bucket, key)?;
+        let shown = path.display().to_string();
+        let file = AtomicFile::create(&path).map_err(|e| StoreError {
+            message: format!("{shown}: {e}"),
+            retryable: false,
+        })?;
+        Ok(Box::new(LocalSink {
+            file: std::io::BufWriter::with_capacity(1 << 20, file),
+            shown,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commit_makes_visible_and_drop_discards() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(HashMap::from([(
+            "out".to_string(),
+            dir.path().to_path_buf(),
+        )]));
+        let mut sink = store
+            .write("out", "a/b.csv", PutOptions::default())
+            .unwrap();
+        sink.write_all(b"x").unwrap();
+        assert!(!dir.path().join("a/b.csv").exists());
+        sink.commit().unwrap();
+        assert_eq!(std::fs::read(dir.path().join("a/b.csv")).unwrap(), b"x");
+        let mut sink = store
+            .write("out", "a/c.csv", PutOptions::default())
+            .unwrap();
+        sink.write_all(b"partial").unwrap();
+        drop(sink);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("a")).unwrap().count(),
+            1,
+            "nothing left behind"
+        );
+    }
+
+    #[test]
+    fn keys_cannot_escape_and_buckets_must_be_known() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(HashMap::from([(
+            "in".to_string(),
+            dir.path().to_path_buf(),
+        )]));
+        assert!(store.read("in", "../etc/passwd").is_err());
+        assert!(store.read("other", "x").is_err());
+    }
+}
