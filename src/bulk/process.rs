@@ -222,3 +222,178 @@ pub enum BulkSetupError {
     #[error(transparent)]
     Engine(#[from] EngineError),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bulk::store::{ObjectInfo, ObjectSink};
+    use std::io::{Read, Write};
+    use std::sync::Mutex;
+
+    /// An in-memory store for exercising the processor's logic (S3 itself is tested against
+    /// a real server in the integration tests).
+    #[derive(Default)]
+    struct MemoryStore {
+        objects: Arc<Mutex<HashMap<(String, String), (Vec<u8>, PutOptions)>>>,
+    }
+
+    struct MemorySink {
+        target: (String, String),
+        buf: Vec<u8>,
+        options: PutOptions,
+        objects: Arc<Mutex<HashMap<(String, String), (Vec<u8>, PutOptions)>>>,
+    }
+
+    impl Write for MemorySink {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.buf.extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl ObjectSink for MemorySink {
+        fn commit(self: Box<Self>) -> Result<(), StoreError> {
+            self.objects
+                .lock()
+                .unwrap()
+                .insert(self.target, (self.buf, self.options));
+            Ok(())
+        }
+    }
+
+    impl ObjectStore for MemoryStore {
+        fn info(&self, bucket: &str, key: &str) -> Result<ObjectInfo, StoreError> {
+            let objects = self.objects.lock().unwrap();
+            let (_, opts) =
+                objects
+                    .get(&(bucket.to_string(), key.to_string()))
+                    .ok_or(StoreError {
+                        message: "missing".into(),
+                        retryable: false,
+                    })?;
+            Ok(ObjectInfo {
+                content_type: opts.content_type.clone(),
+                content_encoding: None,
+                metadata: opts.metadata.clone(),
+            })
+        }
+        fn read(&self, bucket: &str, key: &str) -> Result<Box<dyn Read + Send>, StoreError> {
+            let objects = self.objects.lock().unwrap();
+            let (bytes, _) = objects
+                .get(&(bucket.to_string(), key.to_string()))
+                .cloned()
+                .unwrap_or_default();
+            Ok(Box::new(std::io::Cursor::new(bytes)))
+        }
+        fn write(
+            &self,
+            bucket: &str,
+            key: &str,
+            options: PutOptions,
+        ) -> Result<Box<dyn ObjectSink>, StoreError> {
+            Ok(Box::new(MemorySink {
+                target: (bucket.to_string(), key.to_string()),
+                buf: Vec::new(),
+                options,
+                objects: self.objects.clone(),
+            }))
+        }
+    }
+
+    fn processor(extra: &[(&str, &str)]) -> BulkProcessor {
+        let mut map: HashMap<String, String> = HashMap::from([
+            ("PSOXY_SALT".into(), "salt".into()),
+            ("RULES".into(), "columnsToPseudonymize: [ID]\n".into()),
+            ("OUTPUT_BUCKET".into(), "out".into()),
+            ("INPUT_BASE_PATH".into(), "in/".into()),
+            ("OUTPUT_BASE_PATH".into(), "done/".into()),
+            ("PSOXY_INSTANCE_ID".into(), "hris-1".into()),
+        ]);
+        map.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        BulkProcessor::new(
+            BulkSettings::from_lookup(&|k| map.get(k).cloned()).unwrap(),
+            1,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn writes_mapped_key_with_metadata_and_guards_loops() {
+        let store = MemoryStore::default();
+        store.objects.lock().unwrap().insert(
+            ("up".into(), "in/x/hris.csv".into()),
+            (b"ID,N\n1,a\n".to_vec(), PutOptions::default()),
+        );
+        let p = processor(&[("COMPRESS_OUTPUT_ALWAYS", "false")]);
+        let Outcome::Done { written, skipped } = p.process(&store, "up", "in/x/hris.csv").unwrap()
+        else {
+            panic!()
+        };
+        assert!(skipped.is_empty());
+        assert_eq!(
+            (written[0].bucket.as_str(), written[0].key.as_str()),
+            ("out", "done/x/hris.csv")
+        );
+        assert_eq!(written[0].stats.rows, 1);
+        let objects = store.objects.lock().unwrap().clone();
+        let (bytes, opts) = &objects[&("out".to_string(), "done/x/hris.csv".to_string())];
+        assert_eq!(
+            bytes,
+            b"ID,N\n\"{\"\"hash\"\":\"\"0zPKqEd-CtbCLB1ZSwX6Zo7uAWUvkpfHGzv9-cuYwZc\"\"}\",a\n"
+        );
+        assert_eq!(opts.content_type.as_deref(), Some("text/csv"));
+        assert_eq!(opts.content_encoding, None);
+        assert_eq!(
+            opts.metadata["psoxy-original-object-key"],
+            "up/in/x/hris.csv"
+        );
+        assert_eq!(opts.metadata["psoxy-instance-id"], "hris-1");
+        assert_eq!(
+            opts.metadata["psoxy-salt-sha"],
+            "pRwka918R7CEI6El1noIhIMJzqBGYUvvqXYHyMvxl2Y"
+        );
+        assert_eq!(opts.metadata["psoxy-rules-sha"].len(), 64);
+        // Our own output, if it lands where we are triggered, is not processed again.
+        assert!(matches!(
+            p.process(&store, "out", "done/x/hris.csv").unwrap(),
+            Outcome::LoopGuard
+        ));
+    }
+
+    #[test]
+    fn gzip_by_default_and_errors_are_classified() {
+        let store = MemoryStore::default();
+        store.objects.lock().unwrap().insert(
+            ("up".into(), "in/a.csv".into()),
+            (b"ID,N\n1\n".to_vec(), PutOptions::default()),
+        );
+        let err = processor(&[])
+            .process(&store, "up", "in/a.csv")
+            .unwrap_err();
+        assert!(!err.retryable);
+        assert_eq!(
+            err.to_string(),
+            "up/in/a.csv: line 2: row 2 has 1 fields, header has 2"
+        );
+        assert!(
+            store.objects.lock().unwrap().keys().all(|(b, _)| b == "up"),
+            "no output after an error"
+        );
+        store.objects.lock().unwrap().insert(
+            ("up".into(), "in/b.csv".into()),
+            (b"ID\n1\n".to_vec(), PutOptions::default()),
+        );
+        processor(&[]).process(&store, "up", "in/b.csv").unwrap();
+        let (bytes, opts) =
+            store.objects.lock().unwrap()[&("out".to_string(), "done/b.csv".to_string())].clone();
+        assert_eq!(opts.content_encoding.as_deref(), Some("gzip"));
+        assert!(bytes.starts_with(&[0x1f, 0x8b]));
+        let missing = processor(&[])
+            .process(&store, "up", "in/none.csv")
+            .unwrap_err();
+        assert!(missing.to_string().starts_with("up/in/none.csv"));
+    }
+}
