@@ -230,18 +230,21 @@ mod tests {
     use std::io::{Read, Write};
     use std::sync::Mutex;
 
+    /// Stored objects by (bucket, key).
+    type Objects = Arc<Mutex<HashMap<(String, String), (Vec<u8>, PutOptions)>>>;
+
     /// An in-memory store for exercising the processor's logic (S3 itself is tested against
     /// a real server in the integration tests).
     #[derive(Default)]
     struct MemoryStore {
-        objects: Arc<Mutex<HashMap<(String, String), (Vec<u8>, PutOptions)>>>,
+        objects: Objects,
     }
 
     struct MemorySink {
         target: (String, String),
         buf: Vec<u8>,
         options: PutOptions,
-        objects: Arc<Mutex<HashMap<(String, String), (Vec<u8>, PutOptions)>>>,
+        objects: Objects,
     }
 
     impl Write for MemorySink {
