@@ -2,25 +2,11 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Write;
 
-use common::{files_below, fixture, parse_csv, psoxy, repo, run, stderr, stdout};
+use common::{files_below, fixture, gunzip, gzip, parse_csv, psoxy, repo, run, stderr, stdout};
 
 const HRIS: &str = "columnar/hris-default.csv";
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(bytes).unwrap();
-    e.finish().unwrap()
-}
-
-fn gunzip(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    flate2::read::MultiGzDecoder::new(bytes)
-        .read_to_end(&mut out)
-        .unwrap();
-    out
-}
 
 #[test]
 fn psoxy_style_flags_write_csv_to_stdout() {

@@ -2,17 +2,7 @@
 
 mod common;
 
-use std::io::Read;
-
-use common::{files_below, fixture, psoxy, repo, run, stderr};
-
-fn gunzip(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    flate2::read::MultiGzDecoder::new(bytes)
-        .read_to_end(&mut out)
-        .unwrap();
-    out
-}
+use common::{files_below, fixture, gunzip, psoxy, repo, run, stderr};
 
 #[test]
 fn maps_keys_compresses_and_matches_the_cli() {
