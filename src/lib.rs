@@ -5,6 +5,7 @@
 //! storage-triggered function, the HTTP proxy) is a thin shell over the same core:
 //! [`rules`] are loaded and compiled by [`transform`] into plans that [`pipeline`] runs over
 //! the streaming readers and writers of [`format`], producing the pseudonyms of [`pseudonym`].
+//! [`storage`] streams objects from and to S3 for the storage-triggered function.
 
 pub mod bulk;
 pub mod cli;
@@ -15,4 +16,5 @@ pub mod pipeline;
 pub mod pseudonym;
 pub mod rules;
 pub mod sanitize;
+pub mod storage;
 pub mod transform;

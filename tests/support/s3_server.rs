@@ -1,0 +1,368 @@
+//! A real S3-compatible server inside the test process, for the storage tests: `s3s` (S3 over
+//! HTTP with SigV4 authentication) serving `s3s-fs` (objects as files in a temporary directory),
+//! on 127.0.0.1 at a free port, on its own thread with its own tokio runtime. The aws-sdk-s3
+//! client talks to it over real TCP, signing every request.
+//!
+//! `s3s-fs` 0.11 lacks a few things the storage layer relies on, so [`TestFs`] wraps it:
+//! - `ListMultipartUploads` is not implemented: the wrapper tracks the uploads it sees created,
+//!   completed and aborted, and lists them;
+//! - `Content-Type` and `Content-Encoding` are not stored (HeadObject always answers
+//!   `application/octet-stream`): the wrapper keeps them per object, in memory, and puts them in
+//!   HeadObject and GetObject answers;
+//! - writing or reading in a bucket that does not exist creates the bucket's directory or
+//!   answers `NoSuchKey`: the wrapper answers `NoSuchBucket`, as S3 does.
+//!
+//! Everything else (bodies, user metadata, multipart parts, SigV4 checks) is s3s / s3s-fs.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::Client;
+use s3s::dto::*;
+use s3s::{S3Request, S3Response, S3Result, S3};
+
+pub const ACCESS_KEY: &str = "psoxy-test-access-key";
+pub const SECRET_KEY: &str = "psoxy-test-secret-key";
+pub const REGION: &str = "us-east-1";
+
+/// A running server. Dropping it stops the server and deletes its data.
+pub struct TestS3 {
+    /// `http://127.0.0.1:PORT`
+    pub endpoint: String,
+    /// A client for the server: static credentials, us-east-1, path-style addressing.
+    pub client: Client,
+    _guard: ServerGuard,
+}
+
+struct ServerGuard {
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for ServerGuard {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Starts a server (blocking until it accepts connections).
+pub fn start() -> TestS3 {
+    let dir = tempfile::tempdir().expect("temp dir for the S3 server");
+    let fs = s3s_fs::FileSystem::new(dir.path()).expect("s3s-fs root");
+    let service = {
+        let mut builder =
+            s3s::service::S3ServiceBuilder::new(TestFs::new(fs, dir.path().to_path_buf()));
+        builder.set_auth(s3s::auth::SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
+        builder.build().into_shared()
+    };
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener
+        .set_nonblocking(true)
+        .expect("non-blocking listener");
+    let addr = listener.local_addr().expect("listener address");
+    let (shutdown_tx, mut shutdown_rx) = tokio::sync::oneshot::channel::<()>();
+
+    let thread = std::thread::Builder::new()
+        .name("test-s3-server".into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("server runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+                let http = hyper_util::server::conn::auto::Builder::new(
+                    hyper_util::rt::TokioExecutor::new(),
+                );
+                loop {
+                    tokio::select! {
+                        _ = &mut shutdown_rx => break,
+                        accepted = listener.accept() => {
+                            let Ok((stream, _)) = accepted else { continue };
+                            let conn = http.serve_connection(
+                                hyper_util::rt::TokioIo::new(stream),
+                                service.clone(),
+                            );
+                            let conn = conn.into_owned();
+                            tokio::spawn(async move {
+                                let _ = conn.await;
+                            });
+                        }
+                    }
+                }
+            });
+            // Dropping the runtime cancels the connections still open.
+            runtime.shutdown_timeout(Duration::from_secs(1));
+        })
+        .expect("server thread");
+
+    let endpoint = format!("http://{addr}");
+    TestS3 {
+        client: client_for(&endpoint),
+        endpoint,
+        _guard: ServerGuard {
+            shutdown: Some(shutdown_tx),
+            thread: Some(thread),
+            _dir: dir,
+        },
+    }
+}
+
+/// An aws-sdk-s3 client for `endpoint` with the server's credentials.
+pub fn client_for(endpoint: &str) -> Client {
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .credentials_provider(Credentials::new(
+            ACCESS_KEY,
+            SECRET_KEY,
+            None,
+            None,
+            "psoxy-tests",
+        ))
+        .endpoint_url(endpoint)
+        .force_path_style(true)
+        .http_client(psoxy::storage::https_client())
+        .build();
+    Client::from_conf(config)
+}
+
+impl TestS3 {
+    /// Creates a bucket.
+    pub async fn create_bucket(&self, name: &str) {
+        self.client
+            .create_bucket()
+            .bucket(name)
+            .send()
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "create bucket {name}: {}",
+                    aws_sdk_s3::error::DisplayErrorContext(&e)
+                )
+            });
+    }
+}
+
+/// What the wrapper remembers about an object or an upload.
+#[derive(Clone, Default)]
+struct Attrs {
+    content_type: Option<ContentType>,
+    content_encoding: Option<ContentEncoding>,
+}
+
+struct Upload {
+    bucket: String,
+    key: String,
+    attrs: Attrs,
+}
+
+/// s3s-fs plus multipart-upload listing and stored content type / encoding.
+pub struct TestFs {
+    inner: s3s_fs::FileSystem,
+    root: std::path::PathBuf,
+    uploads: Mutex<HashMap<String, Upload>>,
+    objects: Mutex<HashMap<(String, String), Attrs>>,
+}
+
+impl TestFs {
+    fn new(inner: s3s_fs::FileSystem, root: std::path::PathBuf) -> Self {
+        TestFs {
+            inner,
+            root,
+            uploads: Mutex::new(HashMap::new()),
+            objects: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// S3's answer for a bucket that does not exist.
+    fn require_bucket(&self, bucket: &str) -> S3Result<()> {
+        let valid = !bucket.is_empty() && !bucket.contains(['/', '\\']) && !bucket.starts_with('.');
+        if valid && self.root.join(bucket).is_dir() {
+            Ok(())
+        } else {
+            Err(s3s::s3_error!(NoSuchBucket))
+        }
+    }
+
+    fn attrs(&self, bucket: &str, key: &str) -> Attrs {
+        self.objects
+            .lock()
+            .unwrap()
+            .get(&(bucket.to_owned(), key.to_owned()))
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+#[async_trait::async_trait]
+impl S3 for TestFs {
+    async fn create_bucket(
+        &self,
+        req: S3Request<CreateBucketInput>,
+    ) -> S3Result<S3Response<CreateBucketOutput>> {
+        self.inner.create_bucket(req).await
+    }
+
+    async fn head_bucket(
+        &self,
+        req: S3Request<HeadBucketInput>,
+    ) -> S3Result<S3Response<HeadBucketOutput>> {
+        self.inner.head_bucket(req).await
+    }
+
+    async fn list_objects_v2(
+        &self,
+        req: S3Request<ListObjectsV2Input>,
+    ) -> S3Result<S3Response<ListObjectsV2Output>> {
+        self.inner.list_objects_v2(req).await
+    }
+
+    async fn put_object(
+        &self,
+        req: S3Request<PutObjectInput>,
+    ) -> S3Result<S3Response<PutObjectOutput>> {
+        self.require_bucket(&req.input.bucket)?;
+        let id = (req.input.bucket.clone(), req.input.key.clone());
+        let attrs = Attrs {
+            content_type: req.input.content_type.clone(),
+            content_encoding: req.input.content_encoding.clone(),
+        };
+        let out = self.inner.put_object(req).await?;
+        self.objects.lock().unwrap().insert(id, attrs);
+        Ok(out)
+    }
+
+    async fn head_object(
+        &self,
+        req: S3Request<HeadObjectInput>,
+    ) -> S3Result<S3Response<HeadObjectOutput>> {
+        self.require_bucket(&req.input.bucket)?;
+        let attrs = self.attrs(&req.input.bucket, &req.input.key);
+        let mut out = self.inner.head_object(req).await?;
+        out.output.content_type = attrs.content_type;
+        out.output.content_encoding = attrs.content_encoding;
+        Ok(out)
+    }
+
+    async fn get_object(
+        &self,
+        req: S3Request<GetObjectInput>,
+    ) -> S3Result<S3Response<GetObjectOutput>> {
+        self.require_bucket(&req.input.bucket)?;
+        let attrs = self.attrs(&req.input.bucket, &req.input.key);
+        let mut out = self.inner.get_object(req).await?;
+        out.output.content_type = attrs.content_type;
+        out.output.content_encoding = attrs.content_encoding;
+        Ok(out)
+    }
+
+    async fn delete_object(
+        &self,
+        req: S3Request<DeleteObjectInput>,
+    ) -> S3Result<S3Response<DeleteObjectOutput>> {
+        let id = (req.input.bucket.clone(), req.input.key.clone());
+        let out = self.inner.delete_object(req).await?;
+        self.objects.lock().unwrap().remove(&id);
+        Ok(out)
+    }
+
+    async fn create_multipart_upload(
+        &self,
+        req: S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        self.require_bucket(&req.input.bucket)?;
+        let upload = Upload {
+            bucket: req.input.bucket.clone(),
+            key: req.input.key.clone(),
+            attrs: Attrs {
+                content_type: req.input.content_type.clone(),
+                content_encoding: req.input.content_encoding.clone(),
+            },
+        };
+        let out = self.inner.create_multipart_upload(req).await?;
+        if let Some(id) = &out.output.upload_id {
+            self.uploads.lock().unwrap().insert(id.clone(), upload);
+        }
+        Ok(out)
+    }
+
+    async fn upload_part(
+        &self,
+        req: S3Request<UploadPartInput>,
+    ) -> S3Result<S3Response<UploadPartOutput>> {
+        self.inner.upload_part(req).await
+    }
+
+    async fn list_parts(
+        &self,
+        req: S3Request<ListPartsInput>,
+    ) -> S3Result<S3Response<ListPartsOutput>> {
+        self.inner.list_parts(req).await
+    }
+
+    async fn complete_multipart_upload(
+        &self,
+        req: S3Request<CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        let id = req.input.upload_id.clone();
+        let out = self.inner.complete_multipart_upload(req).await?;
+        if let Some(upload) = self.uploads.lock().unwrap().remove(&id) {
+            self.objects
+                .lock()
+                .unwrap()
+                .insert((upload.bucket, upload.key), upload.attrs);
+        }
+        Ok(out)
+    }
+
+    async fn abort_multipart_upload(
+        &self,
+        req: S3Request<AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+        let id = req.input.upload_id.clone();
+        if !self.uploads.lock().unwrap().contains_key(&id) {
+            return Err(s3s::s3_error!(NoSuchUpload));
+        }
+        let out = self.inner.abort_multipart_upload(req).await?;
+        self.uploads.lock().unwrap().remove(&id);
+        Ok(out)
+    }
+
+    async fn list_multipart_uploads(
+        &self,
+        req: S3Request<ListMultipartUploadsInput>,
+    ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+        let bucket = req.input.bucket;
+        let mut uploads: Vec<MultipartUpload> = self
+            .uploads
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, u)| u.bucket == bucket)
+            .map(|(id, u)| MultipartUpload {
+                key: Some(u.key.clone()),
+                upload_id: Some(id.clone()),
+                ..Default::default()
+            })
+            .collect();
+        uploads.sort_by(|a, b| (&a.key, &a.upload_id).cmp(&(&b.key, &b.upload_id)));
+        Ok(S3Response::new(ListMultipartUploadsOutput {
+            bucket: Some(bucket),
+            is_truncated: Some(false),
+            uploads: Some(uploads),
+            ..Default::default()
+        }))
+    }
+}
