@@ -627,15 +627,16 @@ impl S3ObjectWriter {
         Ok(())
     }
 
-    /// Records `err`, aborts the multipart upload (if open) and returns `err`.
-    fn fail(&mut self, err: StorageError) -> StorageError {
+    /// Aborts the multipart upload if one is open (logging, not failing, if that fails) and
+    /// closes the writer.
+    fn abort_open_upload(&mut self) {
         if let State::Multipart(upload) = std::mem::replace(&mut self.state, State::Closed) {
             let target = self.target();
             let client = self.client.clone();
             match block_on(&self.handle, abort_upload(client, target, upload)) {
                 Some(Ok(())) => {}
-                Some(Err(abort_err)) => {
-                    tracing::warn!(error = %abort_err, "could not abort the multipart upload")
+                Some(Err(err)) => {
+                    tracing::warn!(error = %err, "could not abort the multipart upload")
                 }
                 None => tracing::warn!(
                     bucket = %self.bucket, key = %self.key,
@@ -643,6 +644,11 @@ impl S3ObjectWriter {
                 ),
             }
         }
+    }
+
+    /// Records `err`, aborts the multipart upload (if open) and returns `err`.
+    fn fail(&mut self, err: StorageError) -> StorageError {
+        self.abort_open_upload();
         self.buf = Vec::new();
         self.state = State::Failed(err.clone());
         err
@@ -923,24 +929,13 @@ impl Write for S3ObjectWriter {
 impl Drop for S3ObjectWriter {
     /// Dropped without `finish`: aborts the multipart upload, if one is open (blocking).
     fn drop(&mut self) {
-        if let State::Multipart(upload) = std::mem::replace(&mut self.state, State::Closed) {
+        if matches!(self.state, State::Multipart(_)) {
             tracing::warn!(
                 bucket = %self.bucket, key = %self.key,
                 "S3 object writer dropped without finish(): aborting the upload"
             );
-            let target = self.target();
-            let client = self.client.clone();
-            match block_on(&self.handle, abort_upload(client, target, upload)) {
-                Some(Ok(())) => {}
-                Some(Err(err)) => {
-                    tracing::warn!(error = %err, "could not abort the multipart upload")
-                }
-                None => tracing::warn!(
-                    bucket = %self.bucket, key = %self.key,
-                    "could not abort the multipart upload: the tokio runtime shut down"
-                ),
-            }
         }
+        self.abort_open_upload();
     }
 }
 
