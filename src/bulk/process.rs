@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 use super::keys::{content_type, output_key};
 use super::settings::BulkSettings;
 use super::store::{ObjectStore, PutOptions, StoreError};
+use super::tap::Tap;
 use crate::engine::{EngineError, RuleEngine};
 use crate::pseudonym::{PseudonymError, Pseudonymizer};
-use crate::sanitize::{SanitizeError, Stats, StreamOptions};
+use crate::sanitize::{Stats, StreamOptions};
 
 /// Metadata key marking objects this instance wrote (the loop guard).
 pub const INSTANCE_ID_KEY: &str = "psoxy-instance-id";
@@ -169,10 +170,17 @@ impl BulkProcessor {
                     e.retryable,
                 )
             })?;
+            let (reader, read_record) = Tap::new(reader);
+            let (mut output, write_record) = Tap::new(&mut sink);
             let stats = sanitizer
-                .sanitize_stream(reader, &mut sink, &stream, &mut |_| {})
+                .sanitize_stream(reader, &mut output, &stream, &mut |_| {})
                 .map_err(|e| {
-                    let retryable = matches!(e, SanitizeError::Read(_) | SanitizeError::Write(_));
+                    // Only a failure of the storage itself may pass on a retry; bad data,
+                    // bad rules and bugs fail the same way every time.
+                    let retryable = read_record
+                        .failure()
+                        .or(write_record.failure())
+                        .unwrap_or(false);
                     fail(e.to_string(), retryable)
                 })?;
             sink.commit().map_err(|e: StoreError| {
@@ -281,6 +289,7 @@ mod tests {
                 content_type: opts.content_type.clone(),
                 content_encoding: None,
                 metadata: opts.metadata.clone(),
+                ..Default::default()
             })
         }
         fn read(&self, bucket: &str, key: &str) -> Result<Box<dyn Read + Send>, StoreError> {

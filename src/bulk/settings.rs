@@ -113,6 +113,27 @@ fn flag(
     }
 }
 
+/// Every setting [`BulkSettings::from_lookup`] reads besides `AWS_LAMBDA_FUNCTION_NAME`: the
+/// names the function looks up in a parameter store when the environment lacks them.
+pub const SETTING_NAMES: &[&str] = &[
+    "PSOXY_SALT",
+    "PSOXY_ENCRYPTION_KEY",
+    "EMAIL_CANONICALIZATION",
+    "EMAIL_DOMAIN_HANDLING",
+    "SALT_EMAIL_DOMAINS",
+    "ENCRYPTION_KEY_EMAIL_DOMAINS",
+    "SALT_IP",
+    "ENCRYPTION_KEY_IP",
+    "RULES",
+    "ADDITIONAL_TRANSFORMS",
+    "OUTPUT_BUCKET",
+    "INPUT_BASE_PATH",
+    "OUTPUT_BASE_PATH",
+    "COMPRESS_OUTPUT_ALWAYS",
+    "PSOXY_SHUFFLE_ROWS",
+    "PSOXY_INSTANCE_ID",
+];
+
 impl BulkSettings {
     /// Reads the settings by name through `get` (empty values count as unset).
     pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
@@ -263,6 +284,23 @@ mod tests {
         assert!(
             matches!(&s.additional[1].rules, BulkRules::Columnar(c) if c.columns_to_pseudonymize == ["ID"])
         );
+    }
+
+    #[test]
+    fn setting_names_list_everything_read() {
+        let asked = std::cell::RefCell::new(Vec::new());
+        let map: HashMap<&str, &str> = BASE.iter().copied().collect();
+        BulkSettings::from_lookup(&|k| {
+            asked.borrow_mut().push(k.to_string());
+            map.get(k).map(|v| v.to_string())
+        })
+        .unwrap();
+        for name in asked.into_inner() {
+            assert!(
+                SETTING_NAMES.contains(&name.as_str()) || name == "AWS_LAMBDA_FUNCTION_NAME",
+                "{name} is read but not in SETTING_NAMES"
+            );
+        }
     }
 
     #[test]

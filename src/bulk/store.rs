@@ -1,30 +1,9 @@
 //! The object storage the bulk processor reads and writes, as a small blocking interface:
 //! implemented over S3 for the function and over local folders for `psoxy watch`.
 
-use std::collections::HashMap;
 use std::io::{Read, Write};
 
-/// What the processor needs to know about an input object.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ObjectInfo {
-    /// `Content-Type`, if stored.
-    pub content_type: Option<String>,
-    /// `Content-Encoding`, if stored.
-    pub content_encoding: Option<String>,
-    /// User metadata (keys without the `x-amz-meta-` prefix).
-    pub metadata: HashMap<String, String>,
-}
-
-/// How an output object is stored.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PutOptions {
-    /// `Content-Type`.
-    pub content_type: Option<String>,
-    /// `Content-Encoding` (`gzip` when compressed).
-    pub content_encoding: Option<String>,
-    /// User metadata.
-    pub metadata: HashMap<String, String>,
-}
+pub use crate::storage::{ObjectHead as ObjectInfo, PutOptions};
 
 /// A storage failure; `retryable` for throttling, server errors and timeouts.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -56,4 +35,13 @@ pub trait ObjectStore: Sync {
         key: &str,
         options: PutOptions,
     ) -> Result<Box<dyn ObjectSink>, StoreError>;
+}
+
+impl From<crate::storage::StorageError> for StoreError {
+    fn from(e: crate::storage::StorageError) -> Self {
+        StoreError {
+            retryable: e.is_retryable(),
+            message: e.to_string(),
+        }
+    }
 }

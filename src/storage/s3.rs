@@ -46,23 +46,34 @@ pub fn https_client() -> SharedHttpClient {
         .build_https()
 }
 
-/// An S3 client configured like every AWS SDK: region and credentials from the environment,
-/// profile or instance role (in Lambda: the function's role). `AWS_ENDPOINT_URL_S3` or
-/// `AWS_ENDPOINT_URL` point it at another server, and `S3_FORCE_PATH_STYLE=true` makes it use
-/// path-style addresses (`http://host/bucket/key`), as local S3-compatible servers need.
+/// The shared AWS configuration, as every AWS SDK reads it: region and credentials from the
+/// environment, profile or instance role (in Lambda: the function's role), endpoints from
+/// `AWS_ENDPOINT_URL` and the per-service `AWS_ENDPOINT_URL_<SERVICE>` variables, and the
+/// HTTPS client of [`https_client`].
 ///
-/// Loading the configuration costs time (and, outside Lambda, may query the instance metadata
-/// service): build the client once per process and clone it (clones share connections).
-pub async fn client_from_env() -> Client {
-    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+/// Loading it costs time (and, outside Lambda, may query the instance metadata service): load
+/// it once per process and build every client from it.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(https_client())
         .load()
-        .await;
-    let mut builder = aws_sdk_s3::config::Builder::from(&shared);
+        .await
+}
+
+/// An S3 client from `config`; `S3_FORCE_PATH_STYLE=true` makes it use path-style addresses
+/// (`http://host/bucket/key`), as local S3-compatible servers need. Clones share connections.
+pub fn s3_client(config: &aws_config::SdkConfig) -> Client {
+    let mut builder = aws_sdk_s3::config::Builder::from(config);
     if env_flag("S3_FORCE_PATH_STYLE") {
         builder = builder.force_path_style(true);
     }
     Client::from_conf(builder.build())
+}
+
+/// An S3 client configured from the environment ([`sdk_config`] then [`s3_client`]). Build
+/// it once per process and clone it.
+pub async fn client_from_env() -> Client {
+    s3_client(&sdk_config().await)
 }
 
 fn env_flag(name: &str) -> bool {
@@ -87,7 +98,7 @@ pub async fn head_object(
     Ok(ObjectHead {
         content_type: out.content_type().map(str::to_owned),
         content_encoding: out.content_encoding().map(str::to_owned),
-        metadata: out.metadata().cloned().unwrap_or_default(),
+        metadata: received_metadata(out.metadata()),
         size: size_of(out.content_length()),
     })
 }
@@ -127,7 +138,7 @@ pub async fn get_object_reader(
     let head = ObjectHead {
         content_type: out.content_type().map(str::to_owned),
         content_encoding: out.content_encoding().map(str::to_owned),
-        metadata: out.metadata().cloned().unwrap_or_default(),
+        metadata: received_metadata(out.metadata()),
         size: size_of(out.content_length()),
     };
     let reader = BodyReader {
@@ -782,8 +793,51 @@ impl S3ObjectWriter {
     }
 }
 
+/// User metadata as sent: values that are not printable ASCII (an object key with accents,
+/// say) are RFC 2047-encoded, as S3 requires of `x-amz-meta-*` headers.
 fn metadata(map: &HashMap<String, String>) -> Option<HashMap<String, String>> {
-    (!map.is_empty()).then(|| map.clone())
+    (!map.is_empty()).then(|| {
+        map.iter()
+            .map(|(k, v)| (k.clone(), encode_header_value(v)))
+            .collect()
+    })
+}
+
+/// User metadata as received: RFC 2047 `=?UTF-8?B?...?=` values decoded.
+fn received_metadata(map: Option<&HashMap<String, String>>) -> HashMap<String, String> {
+    map.map(|m| {
+        m.iter()
+            .map(|(k, v)| (k.clone(), decode_header_value(v)))
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// `value` unchanged when it is printable ASCII, otherwise `=?UTF-8?B?<base64>?=`.
+pub fn encode_header_value(value: &str) -> String {
+    if value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        value.to_owned()
+    } else {
+        use base64::Engine;
+        format!(
+            "=?UTF-8?B?{}?=",
+            base64::engine::general_purpose::STANDARD.encode(value)
+        )
+    }
+}
+
+/// The inverse of [`encode_header_value`] (also accepts `Q` encoding's absence: anything not
+/// of the form `=?UTF-8?B?...?=` is returned unchanged).
+pub fn decode_header_value(value: &str) -> String {
+    use base64::Engine;
+    let inner = value
+        .strip_prefix("=?UTF-8?B?")
+        .or_else(|| value.strip_prefix("=?utf-8?b?"))
+        .and_then(|v| v.strip_suffix("?="));
+    inner
+        .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .unwrap_or_else(|| value.to_owned())
 }
 
 /// Bucket and key, owned, for moving into tasks.
@@ -942,6 +996,20 @@ impl Drop for S3ObjectWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metadata_values_are_made_header_safe_and_back() {
+        assert_eq!(encode_header_value("input/hris.csv"), "input/hris.csv");
+        let key = "in/hris é 日本.csv";
+        let encoded = encode_header_value(key);
+        assert!(encoded.starts_with("=?UTF-8?B?") && encoded.is_ascii());
+        assert_eq!(decode_header_value(&encoded), key);
+        assert_eq!(
+            decode_header_value("=?UTF-8?B?not base64!?="),
+            "=?UTF-8?B?not base64!?="
+        );
+        assert_eq!(encode_header_value("tab\there"), "=?UTF-8?B?dGFiCWhlcmU=?=");
+    }
 
     fn classify_response(operation: &'static str, status: u16, code: Option<&str>) -> StorageError {
         from_response(

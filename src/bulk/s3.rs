@@ -1,0 +1,102 @@
+//! [`ObjectStore`] over S3, for the function: `HeadObject`, a streaming `GetObject` and the
+//! multipart [`S3ObjectWriter`], driven from the blocking thread the processor runs on.
+
+use std::io::Read;
+
+use aws_sdk_s3::Client;
+use tokio::runtime::Handle;
+
+use super::store::{ObjectInfo, ObjectSink, ObjectStore, PutOptions, StoreError};
+use crate::storage::{
+    get_object_reader, head_object, S3ObjectWriter, DEFAULT_MAX_IN_FLIGHT, DEFAULT_PART_SIZE,
+};
+
+/// S3 as an [`ObjectStore`]. Its methods block on `handle`: call them from a blocking thread
+/// (`tokio::task::spawn_blocking`), never from an async task.
+#[derive(Clone)]
+pub struct S3Store {
+    client: Client,
+    handle: Handle,
+    part_size: usize,
+    max_in_flight: usize,
+}
+
+impl S3Store {
+    /// A store over `client` that runs its requests on `handle`, writing
+    /// [`DEFAULT_PART_SIZE`] parts with at most [`DEFAULT_MAX_IN_FLIGHT`] uploading at once.
+    pub fn new(client: Client, handle: Handle) -> Self {
+        S3Store {
+            client,
+            handle,
+            part_size: DEFAULT_PART_SIZE,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+        }
+    }
+
+    /// Changes the part size (clamped to S3's 5 MiB minimum) and the parts in flight; memory
+    /// held by one output is at most about `(max_in_flight + 1) * part_size`.
+    pub fn with_parts(mut self, part_size: usize, max_in_flight: usize) -> Self {
+        self.part_size = part_size;
+        self.max_in_flight = max_in_flight;
+        self
+    }
+
+    /// The client in use.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl ObjectStore for S3Store {
+    fn info(&self, bucket: &str, key: &str) -> Result<ObjectInfo, StoreError> {
+        Ok(self
+            .handle
+            .block_on(head_object(&self.client, bucket, key))?)
+    }
+
+    fn read(&self, bucket: &str, key: &str) -> Result<Box<dyn Read + Send>, StoreError> {
+        let (_, reader) = self
+            .handle
+            .block_on(get_object_reader(&self.client, bucket, key))?;
+        Ok(reader)
+    }
+
+    fn write(
+        &self,
+        bucket: &str,
+        key: &str,
+        options: PutOptions,
+    ) -> Result<Box<dyn ObjectSink>, StoreError> {
+        Ok(Box::new(S3Sink(S3ObjectWriter::new(
+            self.handle.clone(),
+            self.client.clone(),
+            bucket.to_owned(),
+            key.to_owned(),
+            options,
+            self.part_size,
+            self.max_in_flight,
+        ))))
+    }
+}
+
+/// An output object on S3: parts upload while it is written; committing completes the upload,
+/// dropping it uncommitted aborts it.
+struct S3Sink(S3ObjectWriter);
+
+impl std::io::Write for S3Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.0.write_all(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl ObjectSink for S3Sink {
+    fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        Ok(self.0.finish()?)
+    }
+}
