@@ -9,8 +9,10 @@
 
 pub mod bulk;
 pub mod cli;
+pub mod config;
 pub mod engine;
 pub mod format;
+pub mod function;
 pub mod jsonpath;
 pub mod pipeline;
 pub mod pseudonym;

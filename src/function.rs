@@ -1,0 +1,287 @@
+//! The storage-triggered function: an S3 `ObjectCreated` event in, every object it names
+//! sanitized into the output bucket(s).
+//!
+//! [`Function`] is built once per process ([`Function::from_env`]: settings from the
+//! environment and the parameter store, rules compiled, S3 client and its connection pool
+//! created) and then handles every event the Lambda runtime delivers. Each object runs through
+//! [`BulkProcessor::process`] on a blocking thread: the object is streamed from `GetObject`,
+//! sanitized in parallel and uploaded in parts, the upload completed only after the last row.
+//!
+//! Every record of the event is processed, even after one fails; the invocation then fails
+//! with an error that names each failed object, the line and the cause (never a value or a
+//! secret), typed `Psoxy.Retryable` when only storage trouble (throttling, 5xx, timeouts)
+//! failed it and `Psoxy.InvalidInput` otherwise (bad data, bad rules, missing object).
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::s3::{S3Event, S3EventRecord};
+use serde::Serialize;
+
+use crate::bulk::keys::decode_event_key;
+use crate::bulk::s3::S3Store;
+use crate::bulk::{BulkError, BulkProcessor, BulkSettings, Outcome, SETTING_NAMES};
+use crate::config::{resolve, ConfigLocation, RemoteClient};
+
+/// `errorType` of an invocation that may succeed if retried.
+pub const RETRYABLE_ERROR: &str = "Psoxy.Retryable";
+/// `errorType` of an invocation that will fail again the same way.
+pub const INPUT_ERROR: &str = "Psoxy.InvalidInput";
+
+/// The function's state, shared by every invocation of a process.
+#[derive(Clone)]
+pub struct Function {
+    processor: Arc<BulkProcessor>,
+    store: S3Store,
+}
+
+/// What one invocation did (the function's response).
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Report {
+    /// One entry per record of the event, in order.
+    pub objects: Vec<ObjectReport>,
+}
+
+/// What happened to one object.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ObjectReport {
+    /// Input bucket.
+    pub bucket: String,
+    /// Input key (decoded).
+    pub key: String,
+    /// `sanitized`, `own-output` (the loop guard) or `ignored` (not an ObjectCreated event).
+    pub status: &'static str,
+    /// Outputs written.
+    pub outputs: Vec<OutputReport>,
+}
+
+/// One output object written.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct OutputReport {
+    /// Destination bucket.
+    pub bucket: String,
+    /// Destination key.
+    pub key: String,
+    /// Rows or records written.
+    pub rows: u64,
+    /// Bytes read (as stored).
+    pub bytes_in: u64,
+    /// Bytes written (as stored).
+    pub bytes_out: u64,
+    /// Milliseconds taken.
+    pub duration_ms: u64,
+}
+
+/// An invocation in which at least one object failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{} of {} objects failed: {}", failures.len(), total, failures.iter().map(|f| f.to_string()).collect::<Vec<_>>().join("; "))]
+pub struct InvocationError {
+    /// The objects that failed.
+    pub failures: Vec<BulkError>,
+    /// Records in the event.
+    pub total: usize,
+}
+
+impl InvocationError {
+    /// Whether a retry may succeed: every failure is storage trouble.
+    pub fn retryable(&self) -> bool {
+        self.failures.iter().all(|f| f.retryable)
+    }
+}
+
+impl From<InvocationError> for lambda_runtime::Diagnostic {
+    fn from(e: InvocationError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: if e.retryable() {
+                RETRYABLE_ERROR
+            } else {
+                INPUT_ERROR
+            }
+            .to_owned(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+/// The function cannot start: settings missing or invalid, rules that do not compile, or the
+/// parameter store unreadable. Names the setting, never its value.
+#[derive(Debug, thiserror::Error)]
+#[error("psoxy cannot start: {0}")]
+pub struct SetupError(pub String);
+
+impl Function {
+    /// A function over `processor` and `store`.
+    pub fn new(processor: BulkProcessor, store: S3Store) -> Self {
+        Function {
+            processor: Arc::new(processor),
+            store,
+        }
+    }
+
+    /// Builds the function from the process environment, as in Lambda: settings from the
+    /// environment, then the parameter store named by `PATH_TO_INSTANCE_CONFIG` /
+    /// `PATH_TO_SHARED_CONFIG`; AWS clients configured by the usual AWS variables
+    /// (`AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL_SSM`, ... point them elsewhere).
+    pub async fn from_env() -> Result<Self, SetupError> {
+        let env = |name: &str| std::env::var(name).ok();
+        let sdk = crate::storage::sdk_config().await;
+        let location = ConfigLocation::from_env(&env).map_err(SetupError)?;
+        let remote = location
+            .as_ref()
+            .map(|loc| (loc, RemoteClient::new(loc.store, &sdk)));
+        let threads = std::env::var("PSOXY_THREADS")
+            .ok()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0);
+        let processor =
+            Self::processor(&env, remote.as_ref().map(|(l, c)| (*l, c)), threads).await?;
+        let store = S3Store::new(
+            crate::storage::s3_client(&sdk),
+            tokio::runtime::Handle::current(),
+        );
+        Ok(Function::new(processor, store))
+    }
+
+    /// Resolves the settings (`env` first, then `remote`) and compiles them.
+    pub async fn processor(
+        env: &dyn Fn(&str) -> Option<String>,
+        remote: Option<(&ConfigLocation, &RemoteClient)>,
+        threads: usize,
+    ) -> Result<BulkProcessor, SetupError> {
+        let values = resolve(SETTING_NAMES, env, remote)
+            .await
+            .map_err(|e| SetupError(e.to_string()))?;
+        let lookup = |name: &str| values.get(name).cloned().or_else(|| env(name));
+        let settings = BulkSettings::from_lookup(&lookup).map_err(|e| SetupError(e.to_string()))?;
+        BulkProcessor::new(settings, threads).map_err(|e| SetupError(e.to_string()))
+    }
+
+    /// The settings in use.
+    pub fn settings(&self) -> &BulkSettings {
+        self.processor.settings()
+    }
+
+    /// Handles one event: every record, in order, each object on a blocking thread.
+    pub async fn handle(&self, event: S3Event) -> Result<Report, InvocationError> {
+        let total = event.records.len();
+        let mut report = Report::default();
+        let mut failures = Vec::new();
+        for record in event.records {
+            match self.handle_record(record).await {
+                Ok(Some(object)) => report.objects.push(object),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!(
+                        bucket = %e.bucket,
+                        key = %e.key,
+                        retryable = e.retryable,
+                        error = %e.message,
+                        "object failed"
+                    );
+                    failures.push(e);
+                }
+            }
+        }
+        if failures.is_empty() {
+            Ok(report)
+        } else {
+            Err(InvocationError { failures, total })
+        }
+    }
+
+    async fn handle_record(
+        &self,
+        record: S3EventRecord,
+    ) -> Result<Option<ObjectReport>, BulkError> {
+        let bucket = record.s3.bucket.name.clone().unwrap_or_default();
+        let raw_key = record.s3.object.key.clone().unwrap_or_default();
+        let invalid = |message: String| BulkError {
+            bucket: bucket.clone(),
+            key: raw_key.clone(),
+            message,
+            retryable: false,
+        };
+        if bucket.is_empty() || raw_key.is_empty() {
+            return Err(invalid("event record names no bucket or no key".into()));
+        }
+        let key = decode_event_key(&raw_key).map_err(invalid)?;
+        let event_name = record.event_name.as_deref().unwrap_or("");
+        if !event_name.is_empty() && !event_name.contains("ObjectCreated") {
+            tracing::info!(%bucket, %key, event = event_name, "ignored: not an ObjectCreated event");
+            return Ok(Some(ObjectReport {
+                bucket,
+                key,
+                status: "ignored",
+                outputs: Vec::new(),
+            }));
+        }
+
+        let (processor, store) = (self.processor.clone(), self.store.clone());
+        let (b, k) = (bucket.clone(), key.clone());
+        let outcome = tokio::task::spawn_blocking(move || processor.process(&store, &b, &k))
+            .await
+            .map_err(|e| BulkError {
+                bucket: bucket.clone(),
+                key: key.clone(),
+                message: format!("internal error: {e}"),
+                retryable: false,
+            })??;
+        let (status, outputs) = match outcome {
+            Outcome::LoopGuard => {
+                tracing::info!(%bucket, %key, "skipped: written by this instance");
+                ("own-output", Vec::new())
+            }
+            Outcome::Done { written, skipped } => {
+                for dest in skipped {
+                    tracing::info!(%bucket, %key, destination = %dest, "no fileRules template matches this key; nothing written there");
+                }
+                let outputs = written
+                    .into_iter()
+                    .map(|w| {
+                        let out = OutputReport {
+                            bucket: w.bucket,
+                            key: w.key,
+                            rows: w.stats.rows,
+                            bytes_in: w.stats.bytes_in,
+                            bytes_out: w.stats.bytes_out,
+                            duration_ms: u64::try_from(w.duration.as_millis()).unwrap_or(u64::MAX),
+                        };
+                        tracing::info!(
+                            bucket = %bucket,
+                            key = %key,
+                            output_bucket = %out.bucket,
+                            output_key = %out.key,
+                            rules = %w.template,
+                            rows = out.rows,
+                            bytes_in = out.bytes_in,
+                            bytes_out = out.bytes_out,
+                            duration_ms = out.duration_ms,
+                            "sanitized"
+                        );
+                        out
+                    })
+                    .collect();
+                ("sanitized", outputs)
+            }
+        };
+        Ok(Some(ObjectReport {
+            bucket,
+            key,
+            status,
+            outputs,
+        }))
+    }
+}
+
+/// Logs as JSON lines (one object per event, as CloudWatch expects), level from `RUST_LOG`
+/// (default `info`).
+pub fn init_json_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(false)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
