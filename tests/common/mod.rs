@@ -110,3 +110,61 @@ pub fn gunzip(bytes: &[u8]) -> Vec<u8> {
         .unwrap();
     out
 }
+
+/// Generates an HRIS-like CSV of `rows` rows on the fly (never held in memory).
+pub struct Generated {
+    rows: u64,
+    next: u64,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl Generated {
+    /// `rows` data rows after the header.
+    pub fn new(rows: u64) -> Self {
+        Generated {
+            rows,
+            next: 0,
+            buf: b"EMPLOYEE_ID,EMPLOYEE_EMAIL,MANAGER_ID,DEPARTMENT,JOIN_DATE\n".to_vec(),
+            pos: 0,
+        }
+    }
+}
+
+impl Read for Generated {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos == self.buf.len() {
+            if self.next == self.rows {
+                return Ok(0);
+            }
+            self.buf.clear();
+            self.pos = 0;
+            for _ in 0..1000.min(self.rows - self.next) {
+                let i = self.next;
+                self.buf.extend_from_slice(
+                    format!(
+                        "E{i:08},first.last{i}@acme.com,E{:08},Engineering,2020-01-{:02}\n",
+                        i / 10,
+                        i % 28 + 1
+                    )
+                    .as_bytes(),
+                );
+                self.next += 1;
+            }
+        }
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Peak resident memory of this process so far (VmHWM), in kB.
+pub fn peak_rss_kb() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/self/status")
+}

@@ -40,7 +40,7 @@ pub struct TestS3 {
 struct ServerGuard {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Drop for ServerGuard {
@@ -54,18 +54,30 @@ impl Drop for ServerGuard {
     }
 }
 
-/// Starts a server (blocking until it accepts connections).
+/// Starts a server on a free port with its data in a temporary directory (blocking until it
+/// accepts connections).
 pub fn start() -> TestS3 {
     let dir = tempfile::tempdir().expect("temp dir for the S3 server");
-    let fs = s3s_fs::FileSystem::new(dir.path()).expect("s3s-fs root");
+    let root = dir.path().to_path_buf();
+    serve(&root, 0, Some(dir))
+}
+
+/// Starts a server on 127.0.0.1:`port` (0: a free one) keeping its data under `root`: each
+/// directory there is a bucket and each file below it an object, so files copied in are
+/// objects and objects written can be read as files.
+pub fn start_in(root: &std::path::Path, port: u16) -> TestS3 {
+    serve(root, port, None)
+}
+
+fn serve(root: &std::path::Path, port: u16, dir: Option<tempfile::TempDir>) -> TestS3 {
+    let fs = s3s_fs::FileSystem::new(root).expect("s3s-fs root");
     let service = {
-        let mut builder =
-            s3s::service::S3ServiceBuilder::new(TestFs::new(fs, dir.path().to_path_buf()));
+        let mut builder = s3s::service::S3ServiceBuilder::new(TestFs::new(fs, root.to_path_buf()));
         builder.set_auth(s3s::auth::SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
         builder.build().into_shared()
     };
 
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind 127.0.0.1");
     listener
         .set_nonblocking(true)
         .expect("non-blocking listener");

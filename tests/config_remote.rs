@@ -1,0 +1,175 @@
+//! Settings from AWS SSM Parameter Store and Secrets Manager, served by a local moto on
+//! 127.0.0.1: environment first, then the instance prefix, then the shared prefix; errors name
+//! the parameter and never a value.
+
+#[path = "support/moto.rs"]
+mod moto;
+
+use std::collections::HashMap;
+
+use psoxy::config::{ConfigLocation, RemoteClient, SecretsStore};
+use psoxy::function::Function;
+
+const RULES: &str = "columnsToPseudonymize: [EMPLOYEE_ID]\n";
+
+fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    move |k| map.get(k).cloned()
+}
+
+/// A unique prefix per test, so tests sharing the server do not see each other's parameters.
+fn prefix(test: &str, scope: &str) -> String {
+    format!("/psoxy-test/{test}/{scope}/")
+}
+
+async fn put_parameter(client: &aws_sdk_ssm::Client, name: &str, value: &str) {
+    client
+        .put_parameter()
+        .name(name)
+        .value(value)
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("put parameter {name}: {e:?}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parameter_store_instance_prefix_then_shared_prefix_with_the_environment_first() {
+    let sdk = moto::sdk_config();
+    let ssm = aws_sdk_ssm::Client::new(&sdk);
+    let (instance, shared) = (prefix("ssm", "hris"), prefix("ssm", "shared"));
+    put_parameter(&ssm, &format!("{instance}PSOXY_SALT"), "instance-salt").await;
+    put_parameter(&ssm, &format!("{instance}RULES"), RULES).await;
+    put_parameter(&ssm, &format!("{shared}PSOXY_SALT"), "shared-salt").await;
+    put_parameter(&ssm, &format!("{shared}OUTPUT_BUCKET"), "shared-bucket").await;
+    put_parameter(&ssm, &format!("{shared}OUTPUT_BASE_PATH"), "from-ssm/").await;
+    put_parameter(&ssm, &format!("{shared}EMAIL_DOMAIN_HANDLING"), "REDACT").await;
+
+    let env = env(&[
+        ("PATH_TO_INSTANCE_CONFIG", instance.as_str()),
+        ("PATH_TO_SHARED_CONFIG", shared.as_str()),
+        ("OUTPUT_BASE_PATH", "from-env/"),
+    ]);
+    let location = ConfigLocation::from_env(&env).unwrap().unwrap();
+    assert_eq!(location.store, SecretsStore::ParameterStore);
+    let client = RemoteClient::new(location.store, &sdk);
+    let processor = Function::processor(&env, Some((&location, &client)), 1)
+        .await
+        .unwrap();
+    let s = processor.settings();
+    assert_eq!(s.pseudonym.salt, "instance-salt", "instance before shared");
+    assert_eq!(
+        s.output_bucket, "shared-bucket",
+        "shared when the instance lacks it"
+    );
+    assert_eq!(s.output_base_path, "from-env/", "environment first");
+    assert_eq!(
+        s.pseudonym.email_domain_handling,
+        psoxy::pseudonym::DomainHandling::Redact
+    );
+    assert_eq!(
+        s.rules_sha,
+        psoxy::bulk::settings::sha256_hex(RULES.as_bytes())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_manager_when_asked_for() {
+    let sdk = moto::sdk_config();
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    let (instance, shared) = ("psoxy_sm_hris_", "psoxy_sm_shared_");
+    for (name, value) in [
+        (format!("{instance}PSOXY_SALT"), "sm-instance-salt"),
+        (format!("{shared}RULES"), RULES),
+        (format!("{shared}OUTPUT_BUCKET"), "sm-bucket"),
+    ] {
+        secrets
+            .create_secret()
+            .name(&name)
+            .secret_string(value)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create secret {name}: {e:?}"));
+    }
+    let env = env(&[
+        ("SECRETS_STORE", "AWS_SECRETS_MANAGER"),
+        ("PATH_TO_INSTANCE_CONFIG", instance),
+        ("PATH_TO_SHARED_CONFIG", shared),
+    ]);
+    let location = ConfigLocation::from_env(&env).unwrap().unwrap();
+    assert_eq!(location.store, SecretsStore::SecretsManager);
+    let client = RemoteClient::new(location.store, &sdk);
+    let processor = Function::processor(&env, Some((&location, &client)), 1)
+        .await
+        .unwrap();
+    let s = processor.settings();
+    assert_eq!(s.pseudonym.salt, "sm-instance-salt");
+    assert_eq!(s.output_bucket, "sm-bucket");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_and_invalid_remote_settings_are_named_without_their_values() {
+    let sdk = moto::sdk_config();
+    let ssm = aws_sdk_ssm::Client::new(&sdk);
+    let instance = prefix("errors", "hris");
+    put_parameter(&ssm, &format!("{instance}PSOXY_SALT"), "very-secret-salt").await;
+    put_parameter(&ssm, &format!("{instance}OUTPUT_BUCKET"), "out").await;
+    let env_pairs = [("PATH_TO_INSTANCE_CONFIG", instance.as_str())];
+    let location = ConfigLocation::from_env(&env(&env_pairs)).unwrap().unwrap();
+    let client = RemoteClient::new(location.store, &sdk);
+
+    // RULES is nowhere.
+    let err = Function::processor(&env(&env_pairs), Some((&location, &client)), 1)
+        .await
+        .err()
+        .expect("RULES missing");
+    let message = err.to_string();
+    assert!(message.contains("RULES"), "{message}");
+    assert!(!message.contains("very-secret-salt"), "{message}");
+
+    // RULES that do not parse: named, and the salt is not in the message.
+    put_parameter(
+        &ssm,
+        &format!("{instance}RULES"),
+        "columnsToPseudonymise: [X]\n",
+    )
+    .await;
+    let err = Function::processor(&env(&env_pairs), Some((&location, &client)), 1)
+        .await
+        .err()
+        .expect("bad RULES");
+    let message = err.to_string();
+    assert!(
+        message.contains("RULES") && message.contains("did you mean"),
+        "{message}"
+    );
+    assert!(!message.contains("very-secret-salt"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_parameter_store_is_an_error_naming_the_parameters() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let sdk = moto::sdk_config()
+        .into_builder()
+        .endpoint_url(format!("http://{closed}"))
+        .build();
+    let env = env(&[("PATH_TO_SHARED_CONFIG", "/nowhere/")]);
+    let location = ConfigLocation::from_env(&env).unwrap().unwrap();
+    let client = RemoteClient::new(location.store, &sdk);
+    let err = Function::processor(&env, Some((&location, &client)), 1)
+        .await
+        .err()
+        .expect("unreachable store");
+    let message = err.to_string();
+    assert!(
+        message.contains("/nowhere/PSOXY_SALT") && message.contains("SSM Parameter Store"),
+        "{message}"
+    );
+}

@@ -1,0 +1,146 @@
+//! Helpers for driving the storage-triggered function against the test S3 server: S3 event
+//! notifications as S3 sends them, and a [`Function`] built from settings given as pairs.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+
+use aws_lambda_events::event::s3::S3Event;
+use psoxy::bulk::s3::S3Store;
+use psoxy::function::Function;
+
+use super::s3_server::{client_for, TestS3};
+
+/// Encodes a key as S3 event notifications do: space as `+`, bytes other than ASCII letters,
+/// digits and `-_.~/` as `%XX`.
+pub fn encode_event_key(key: &str) -> String {
+    let mut out = String::new();
+    for b in key.bytes() {
+        match b {
+            b' ' => out.push('+'),
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// An `ObjectCreated:Put` notification naming each `(bucket, key)` (keys given decoded).
+pub fn event(objects: &[(&str, &str)]) -> S3Event {
+    let records: Vec<serde_json::Value> = objects
+        .iter()
+        .map(|(bucket, key)| {
+            serde_json::json!({
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": "us-east-1",
+                "eventTime": "2026-11-23T12:00:00.000Z",
+                "eventName": "ObjectCreated:Put",
+                "userIdentity": {"principalId": "AWS:AIDAEXAMPLE"},
+                "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+                "responseElements": {"x-amz-request-id": "1", "x-amz-id-2": "2"},
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "configurationId": "psoxy-input",
+                    "bucket": {
+                        "name": bucket,
+                        "ownerIdentity": {"principalId": "EXAMPLE"},
+                        "arn": format!("arn:aws:s3:::{bucket}")
+                    },
+                    "object": {"key": encode_event_key(key), "size": 1, "eTag": "0", "sequencer": "01"}
+                }
+            })
+        })
+        .collect();
+    serde_json::from_value(serde_json::json!({ "Records": records })).expect("S3 event")
+}
+
+/// A function over the test server with the settings `pairs` (nothing from the process
+/// environment), two worker threads.
+pub async fn function(s3: &TestS3, pairs: &[(&str, &str)]) -> Function {
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let processor = Function::processor(&|k| map.get(k).cloned(), None, 2)
+        .await
+        .expect("settings");
+    Function::new(
+        processor,
+        S3Store::new(client_for(&s3.endpoint), tokio::runtime::Handle::current()),
+    )
+}
+
+/// Puts an object with optional Content-Type / Content-Encoding and user metadata.
+pub async fn put(
+    s3: &TestS3,
+    bucket: &str,
+    key: &str,
+    body: Vec<u8>,
+    content_type: Option<&str>,
+    content_encoding: Option<&str>,
+    metadata: &[(&str, &str)],
+) {
+    let mut req = s3
+        .client
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(body.into())
+        .set_content_type(content_type.map(str::to_owned))
+        .set_content_encoding(content_encoding.map(str::to_owned));
+    for (k, v) in metadata {
+        req = req.metadata(*k, *v);
+    }
+    req.send()
+        .await
+        .unwrap_or_else(|e| panic!("put {bucket}/{key}: {e:?}"));
+}
+
+/// An object's body and head, or `None` when it does not exist.
+pub async fn get(
+    s3: &TestS3,
+    bucket: &str,
+    key: &str,
+) -> Option<(Vec<u8>, psoxy::storage::ObjectHead)> {
+    let head = match psoxy::storage::head_object(&s3.client, bucket, key).await {
+        Ok(h) => h,
+        Err(e) if e.is_not_found() => return None,
+        Err(e) => panic!("head {bucket}/{key}: {e}"),
+    };
+    let out = s3
+        .client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .expect("get");
+    let body = out
+        .body
+        .collect()
+        .await
+        .expect("body")
+        .into_bytes()
+        .to_vec();
+    Some((body, head))
+}
+
+/// Keys stored in `bucket`.
+pub async fn keys(s3: &TestS3, bucket: &str) -> Vec<String> {
+    let out = s3
+        .client
+        .list_objects_v2()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("list");
+    let mut keys: Vec<String> = out
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_owned))
+        .collect();
+    keys.sort();
+    keys
+}
