@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# End to end: the Lambda function under cargo-lambda's runtime emulator, reading from and
+# writing to a local S3 server, checked byte for byte against the CLI.
+#
+#  1. installs cargo-lambda (scripts/python-tools.sh, into target/pytools) and builds the
+#     function (`psoxy-bulk`), the CLI and the local S3 server (examples/s3_server.rs);
+#  2. starts the S3 server on 127.0.0.1 with an `input` and an `output` bucket and copies the
+#     sample HRIS export in twice: `hris.csv` and `exports/Jan 2026/hris+final.csv.gz` (gzip);
+#  3. starts `cargo lambda watch` on 127.0.0.1 with the function's settings and sends it an S3
+#     ObjectCreated event naming both objects with `cargo lambda invoke`;
+#  4. sanitizes the same files with `psoxy sanitize` (same salt, rules and keys) and checks
+#     the function's objects, decompressed, are identical to the CLI's output.
+#
+# Everything listens on 127.0.0.1 only and is stopped on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+
+PATH="$(bash scripts/python-tools.sh):$PATH"
+export PATH
+cargo build --quiet --bin psoxy --bin psoxy-bulk --example s3_server
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# --- 2. the S3 server, with the inputs -------------------------------------------------------
+root="$work/s3"
+mkdir -p "$root/input/exports/Jan 2026" "$root/output"
+cp sample-data/hris.csv "$root/input/hris.csv"
+gzip -c sample-data/hris.csv > "$root/input/exports/Jan 2026/hris+final.csv.gz"
+s3_port=$(free_port)
+mkfifo "$work/s3.stdin"
+target/debug/examples/s3_server "$root" "$s3_port" < "$work/s3.stdin" > "$work/s3.out" 2>&1 &
+pids+=($!)
+exec 3> "$work/s3.stdin"   # the server stops when this closes
+for _ in $(seq 100); do grep -q '^ready' "$work/s3.out" && break; sleep 0.1; done
+grep -q '^ready' "$work/s3.out" || { cat "$work/s3.out"; echo "e2e: S3 server did not start" >&2; exit 1; }
+endpoint="http://127.0.0.1:$s3_port"
+
+# --- 3. the function under the emulator --------------------------------------------------------
+salt="e2e-demo-salt"
+cat > "$work/function.env" <<ENV
+AWS_ENDPOINT_URL_S3=$endpoint
+AWS_ACCESS_KEY_ID=psoxy-test-access-key
+AWS_SECRET_ACCESS_KEY=psoxy-test-secret-key
+AWS_REGION=us-east-1
+AWS_EC2_METADATA_DISABLED=true
+S3_FORCE_PATH_STYLE=true
+PSOXY_SALT=$salt
+RULES="$(base64 -w0 transforms/hris.yaml)"
+OUTPUT_BUCKET=output
+RUST_LOG=info
+ENV
+invoke_port=$(free_port)
+cargo lambda watch --ignore-changes --quiet -A 127.0.0.1 -P "$invoke_port" \
+  --env-file "$work/function.env" > "$work/watch.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 300); do
+  (echo > "/dev/tcp/127.0.0.1/$invoke_port") 2>/dev/null && break
+  sleep 0.2
+done
+
+python3 - "$work/event.json" <<'PY'
+import json, sys, urllib.parse
+def record(key):
+    return {
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventTime": "2026-11-23T12:00:00.000Z", "eventName": "ObjectCreated:Put",
+        "userIdentity": {"principalId": "AWS:EXAMPLE"},
+        "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+        "responseElements": {"x-amz-request-id": "1", "x-amz-id-2": "2"},
+        "s3": {"s3SchemaVersion": "1.0", "configurationId": "psoxy-input",
+               "bucket": {"name": "input", "ownerIdentity": {"principalId": "EXAMPLE"},
+                          "arn": "arn:aws:s3:::input"},
+               # S3 URL-encodes keys in notifications: space as '+', '+' as %2B
+               "object": {"key": urllib.parse.quote_plus(key, safe="/"), "size": 1,
+                          "eTag": "0", "sequencer": "01"}}}
+event = {"Records": [record("hris.csv"), record("exports/Jan 2026/hris+final.csv.gz")]}
+json.dump(event, open(sys.argv[1], "w"), indent=1)
+PY
+
+if ! cargo lambda invoke psoxy-bulk --invoke-address 127.0.0.1 --invoke-port "$invoke_port" \
+    --data-file "$work/event.json" --output-format json > "$work/response.json" 2> "$work/invoke.err"; then
+  echo "e2e: invocation failed:" >&2
+  cat "$work/invoke.err" "$work/response.json" >&2
+  echo "--- function log ---" >&2
+  tail -n 40 "$work/watch.log" >&2
+  exit 1
+fi
+echo "function response: $(cat "$work/response.json")"
+
+# --- 4. the CLI on the same files, and the comparison ------------------------------------------
+target/debug/psoxy sanitize --salt "$salt" --rules transforms/hris.yaml -o "$work/cli" "$root/input" 2> "$work/cli.err" \
+  || { cat "$work/cli.err" >&2; exit 1; }
+
+status=0
+for key in "hris.csv" "exports/Jan 2026/hris+final.csv.gz"; do
+  fn_out="$root/output/$key"
+  cli_out="$work/cli/$key"
+  if [ ! -f "$fn_out" ]; then echo "e2e: FAIL: no output object output/$key" >&2; status=1; continue; fi
+  # The function always gzips (COMPRESS_OUTPUT_ALWAYS defaults to true); the CLI gzips names
+  # ending in .gz. Compare the sanitized bytes.
+  gzip -dc "$fn_out" > "$work/fn.csv"
+  if [[ "$key" == *.gz ]]; then gzip -dc "$cli_out" > "$work/cli.csv"; else cp "$cli_out" "$work/cli.csv"; fi
+  if cmp -s "$work/fn.csv" "$work/cli.csv"; then
+    echo "e2e: ok: output/$key ($(wc -l < "$work/fn.csv") lines) is byte-identical to the CLI's"
+  else
+    echo "e2e: FAIL: output/$key differs from the CLI's output" >&2
+    diff <(head -5 "$work/fn.csv") <(head -5 "$work/cli.csv") >&2 || true
+    status=1
+  fi
+done
+grep -Eq '"status": ?"sanitized"' "$work/response.json" || { echo "e2e: FAIL: unexpected response" >&2; status=1; }
+if grep -q "$salt" "$work/watch.log"; then echo "e2e: FAIL: the salt appears in the function's log" >&2; status=1; fi
+grep -q '"message":"sanitized"' "$work/watch.log" && echo "e2e: ok: JSON logs: $(grep -m1 '"message":"sanitized"' "$work/watch.log")"
+exit $status
