@@ -97,6 +97,7 @@ fn pipelines(c: &mut Criterion) {
             format: None,
             shuffle: true,
             gzip_output: gzip,
+            content_type: None,
         };
         g.throughput(Throughput::Bytes(input.len() as u64));
         g.bench_function(name, |b| {

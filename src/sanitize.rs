@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::format::compression::{decoded_reader, CountingReader};
 use crate::format::csv::{writer, CsvBatchReader, CsvReadError};
+use crate::format::json_array::JsonArrayBatchReader;
 use crate::format::ndjson::NdjsonBatchReader;
 use crate::format::DataFormat;
 use crate::pipeline::{run_ordered, WorkerPanic};
@@ -76,6 +77,8 @@ pub struct StreamOptions {
     pub shuffle: bool,
     /// Gzip the output.
     pub gzip_output: bool,
+    /// The input's Content-Type, when stored with it: `format: AUTO` looks at it first.
+    pub content_type: Option<String>,
 }
 
 /// A compiled rule set with its pseudonymizer and thread pool, reusable across inputs.
@@ -139,8 +142,8 @@ impl Sanitizer {
             SingleRules::Columnar(c) => {
                 let rules_delim = c.delimiter.as_ref().and_then(|d| d.bytes().next());
                 match opts.format.or(by_name) {
-                    Some(DataFormat::Ndjson) => Err(PlanError::Unsupported(
-                        "columnar rules apply to CSV/TSV input, not NDJSON; use record rules (transforms) for JSON".into(),
+                    Some(DataFormat::Ndjson | DataFormat::JsonArray) => Err(PlanError::Unsupported(
+                        "columnar rules apply to CSV/TSV input, not JSON; use record rules (transforms) for JSON".into(),
                     )),
                     Some(DataFormat::Csv { delimiter }) => Ok(DataFormat::Csv {
                         delimiter: if opts.format.is_none() { rules_delim.unwrap_or(delimiter) } else { delimiter },
@@ -152,12 +155,13 @@ impl Sanitizer {
                 (Some(f), _) => Ok(f),
                 (None, RecordFormat::Ndjson) => Ok(DataFormat::Ndjson),
                 (None, RecordFormat::Csv) => Ok(DataFormat::Csv { delimiter: b',' }),
-                (None, RecordFormat::Auto) => Ok(by_name.unwrap_or(DataFormat::Ndjson)),
-                (None, RecordFormat::JsonArray | RecordFormat::Parquet) => {
-                    Err(PlanError::Unsupported(format!(
-                        "record format {format:?} is not supported yet; NDJSON and CSV are"
-                    )))
+                (None, RecordFormat::JsonArray) => Ok(DataFormat::JsonArray),
+                (None, RecordFormat::Auto) => {
+                    Ok(auto_format(opts.content_type.as_deref(), by_name))
                 }
+                (None, RecordFormat::Parquet) => Err(PlanError::Unsupported(format!(
+                    "record format {format:?} is not supported yet; NDJSON and CSV are"
+                ))),
             },
         }
     }
@@ -191,7 +195,10 @@ impl Sanitizer {
             (SingleRules::Record(plan, _), DataFormat::Csv { delimiter }) => {
                 self.record_csv(plan, decoded, delimiter, &mut out)?
             }
-            (SingleRules::Columnar(_), DataFormat::Ndjson) => {
+            (SingleRules::Record(plan, _), DataFormat::JsonArray) => {
+                self.record_json_array(plan, decoded, &mut out)?
+            }
+            (SingleRules::Columnar(_), DataFormat::Ndjson | DataFormat::JsonArray) => {
                 unreachable!("rejected by resolve_format")
             }
         }
@@ -275,19 +282,7 @@ impl Sanitizer {
                     if text.iter().all(u8::is_ascii_whitespace) {
                         continue;
                     }
-                    let mut value: serde_json::Value =
-                        serde_json::from_slice(text).map_err(|e| RowError {
-                            line,
-                            column: None,
-                            message: format!("invalid JSON: {}", json_error_text(&e)),
-                        })?;
-                    plan.apply(&mut value, p).map_err(|e| RowError {
-                        line,
-                        column: Some(e.path),
-                        message: e.message,
-                    })?;
-                    serde_json::to_writer(&mut buf, &value)
-                        .map_err(|e| SanitizeError::Internal(e.to_string()))?;
+                    sanitize_json_record(plan, p, line, text, &mut buf)?;
                     buf.push(b'\n');
                     n += 1;
                 }
@@ -295,6 +290,45 @@ impl Sanitizer {
             },
             |(bytes, n)| out.emit(&bytes, n),
         )
+    }
+
+    /// A JSON array in, a JSON array out (one element per line), streamed element by element.
+    fn record_json_array<W: Write>(
+        &self,
+        plan: &RecordPlan,
+        input: Box<dyn BufRead + Send + '_>,
+        out: &mut Emitter<'_, W>,
+    ) -> Result<(), SanitizeError> {
+        let mut reader = JsonArrayBatchReader::new(input);
+        let p = &*self.pseudonymizer;
+        out.emit(b"[", 0)?;
+        run_ordered(
+            &self.pool,
+            self.max_in_flight(),
+            || {
+                reader
+                    .next_batch()
+                    .map_err(|e| SanitizeError::Read(e.to_string()))
+            },
+            |seq, batch| {
+                let mut buf = Vec::with_capacity(batch.data.len() + batch.data.len() / 4);
+                let mut n = 0;
+                for (i, (line, text)) in batch.iter().enumerate() {
+                    // Every batch but the first starts after an element already written.
+                    buf.extend_from_slice(if seq == 0 && i == 0 { b"\n" } else { b",\n" });
+                    sanitize_json_record(plan, p, line, text, &mut buf)?;
+                    n += 1;
+                }
+                Ok((buf, n))
+            },
+            |(bytes, n)| out.emit(&bytes, n),
+        )?;
+        let end: &[u8] = if out.stats.rows == 0 {
+            b"]\n"
+        } else {
+            b"\n]\n"
+        };
+        out.emit(end, 0)
     }
 
     fn record_csv<W: Write>(
@@ -443,6 +477,46 @@ impl<W: Write> Emitter<'_, W> {
         self.stats.bytes_out = self.out.count();
         Ok(self.stats)
     }
+}
+
+/// Parses one JSON record (at `line`), applies the record plan and appends it to `buf`.
+fn sanitize_json_record(
+    plan: &RecordPlan,
+    p: &Pseudonymizer,
+    line: u64,
+    text: &[u8],
+    buf: &mut Vec<u8>,
+) -> Result<(), SanitizeError> {
+    let mut value: serde_json::Value = serde_json::from_slice(text).map_err(|e| RowError {
+        line,
+        column: None,
+        message: format!("invalid JSON: {}", json_error_text(&e)),
+    })?;
+    plan.apply(&mut value, p).map_err(|e| RowError {
+        line,
+        column: Some(e.path),
+        message: e.message,
+    })?;
+    serde_json::to_writer(&mut *buf, &value).map_err(|e| SanitizeError::Internal(e.to_string()))
+}
+
+/// `format: AUTO` (SPEC 2.2): the Content-Type when it names a format, else the extension
+/// (`.gz` dropped), else `application/json` means a JSON array, else NDJSON.
+fn auto_format(content_type: Option<&str>, by_name: Option<DataFormat>) -> DataFormat {
+    content_type
+        .and_then(DataFormat::from_content_type)
+        .or(by_name)
+        .or_else(|| {
+            content_type
+                .filter(|t| {
+                    t.to_ascii_lowercase()
+                        .split(';')
+                        .next()
+                        .is_some_and(|t| t.trim() == "application/json")
+                })
+                .map(|_| DataFormat::JsonArray)
+        })
+        .unwrap_or(DataFormat::Ndjson)
 }
 
 /// Output sink: optional gzip, counting the bytes that reach the underlying writer.

@@ -56,6 +56,7 @@ fn expected(rules: &str, key: &str, input: &[u8]) -> Vec<u8> {
         format: None,
         shuffle: true,
         gzip_output: false,
+        content_type: None,
     };
     sanitizer
         .sanitize_stream(input, &mut out, &opts, &mut |_| {})
@@ -378,6 +379,32 @@ async fn multi_type_rules_pick_rules_by_key_and_skip_unmatched_objects() {
         common::gunzip(&body),
         expected(&event_rules, "calendar/june.ndjson", &events)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_arrays_found_by_auto_from_the_content_type() {
+    let s3 = server().await;
+    let rules = "format: AUTO\ntransforms:\n  - pseudonymize: $.email\n";
+    let f = function(&s3, &settings(rules, &[])).await;
+    let input = br#"[{"email":"ann@acme.com","n":1},{"email":"bob@acme.com","n":2}]"#.to_vec();
+    put(
+        &s3,
+        "input",
+        "exports/people",
+        input.clone(),
+        Some("application/json"),
+        None,
+        &[],
+    )
+    .await;
+    let report = run(&f, &[("input", "exports/people")]).await;
+    assert_eq!(report.objects[0].outputs[0].rows, 2);
+    let (body, head) = get(&s3, "output", "exports/people").await.unwrap();
+    assert_eq!(head.content_type.as_deref(), Some("application/json"));
+    let records: Vec<serde_json::Value> = serde_json::from_slice(&common::gunzip(&body)).unwrap();
+    assert_eq!(records.len(), 2);
+    assert!(records[0]["email"].as_str().unwrap().starts_with("t~"));
+    assert_eq!(records[1]["n"], 2);
 }
 
 fn indent(yaml: &str) -> String {

@@ -29,6 +29,7 @@ fn peak_memory_does_not_grow_with_input_size() {
         format: None,
         shuffle: true,
         gzip_output: true,
+        content_type: None,
     };
     let run = |rows: u64| {
         let stats = sanitizer

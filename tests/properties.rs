@@ -31,6 +31,7 @@ fn sanitize(rules: &BulkRules, input: &[u8], name: &str, threads: usize, shuffle
         format: None,
         shuffle,
         gzip_output: false,
+        content_type: None,
     };
     s.sanitize_stream(input, &mut out, &opts, &mut |_| {})
         .unwrap();

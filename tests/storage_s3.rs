@@ -458,6 +458,7 @@ async fn sanitizes_from_s3_to_s3() {
         format: None,
         shuffle: true,
         gzip_output: false,
+        content_type: None,
     };
     let mut expected = Vec::new();
     sanitizer

@@ -159,6 +159,7 @@ impl BulkProcessor {
                 format: None,
                 shuffle: self.settings.shuffle,
                 gzip_output: dest.compress,
+                content_type: info.content_type.clone(),
             };
             let started = Instant::now();
             let reader = store

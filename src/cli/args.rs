@@ -160,7 +160,7 @@ pub struct SanitizeArgs {
 /// `--input-format` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum InputFormatArg {
-    /// Decide by extension (`.csv`, `.tsv`, `.ndjson`, `.jsonl`, each optionally `.gz`).
+    /// Decide by extension (`.csv`, `.tsv`, `.ndjson`, `.jsonl`, `.json`, each optionally `.gz`).
     Auto,
     /// Comma-separated values with a header row.
     Csv,
@@ -168,6 +168,8 @@ pub enum InputFormatArg {
     Tsv,
     /// One JSON object per line.
     Ndjson,
+    /// One JSON array of objects (record rules only).
+    JsonArray,
 }
 
 /// `psoxy check`.

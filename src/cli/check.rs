@@ -14,7 +14,8 @@ use super::{
 };
 use crate::format::compression::decoded_reader;
 use crate::format::csv::CsvBatchReader;
-use crate::format::ndjson::NdjsonBatchReader;
+use crate::format::json_array::JsonArrayBatchReader;
+use crate::format::ndjson::{NdjsonBatch, NdjsonBatchReader};
 use crate::format::DataFormat;
 use crate::pseudonym::Pseudonymizer;
 use crate::rules::{load_rules_file, BulkRules, ColumnarRules};
@@ -72,6 +73,7 @@ pub fn run(args: CheckArgs) -> Result<i32, CliError> {
         format: format_override(args.input_format),
         shuffle: false,
         gzip_output: false,
+        content_type: None,
     };
     let format = sanitizer
         .resolve_format(&opts)
@@ -222,9 +224,16 @@ fn check_records(
     let err = |e: &dyn std::fmt::Display| CliError(format!("{}: {e}", shown(sample)));
     let mut originals: Vec<(u64, Value)> = Vec::new();
     match format {
-        DataFormat::Ndjson => {
-            let mut reader = NdjsonBatchReader::new(open(sample)?);
-            'outer: while let Some(batch) = reader.next_batch().map_err(|e| err(&e))? {
+        DataFormat::Ndjson | DataFormat::JsonArray => {
+            let mut reader: Box<dyn FnMut() -> std::io::Result<Option<NdjsonBatch>>> =
+                if format == DataFormat::JsonArray {
+                    let mut r = JsonArrayBatchReader::new(open(sample)?);
+                    Box::new(move || r.next_batch())
+                } else {
+                    let mut r = NdjsonBatchReader::new(open(sample)?);
+                    Box::new(move || r.next_batch())
+                };
+            'outer: while let Some(batch) = reader().map_err(|e| err(&e))? {
                 for (line, text) in batch.iter() {
                     if originals.len() >= max_rows {
                         break 'outer;

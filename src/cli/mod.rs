@@ -95,6 +95,7 @@ pub(crate) fn format_override(arg: Option<InputFormatArg>) -> Option<DataFormat>
         InputFormatArg::Csv => Some(DataFormat::Csv { delimiter: b',' }),
         InputFormatArg::Tsv => Some(DataFormat::Csv { delimiter: b'\t' }),
         InputFormatArg::Ndjson => Some(DataFormat::Ndjson),
+        InputFormatArg::JsonArray => Some(DataFormat::JsonArray),
     }
 }
 

@@ -119,6 +119,7 @@ impl Job<'_> {
             format: format_override(self.args.input_format),
             shuffle: !self.args.no_shuffle,
             gzip_output,
+            content_type: None,
         };
         sanitizer.resolve_format(&opts).map_err(|e| fail(&e))?;
         let dest = match output {
@@ -187,9 +188,10 @@ impl Job<'_> {
                 format,
                 shuffle: false,
                 gzip_output: false,
+                content_type: None,
             };
             if format.is_none() {
-                eprintln!("skipping {key}: not a .csv, .tsv, .ndjson or .jsonl file (use --input-format to force one)");
+                eprintln!("skipping {key}: not a .csv, .tsv, .ndjson, .jsonl or .json file (use --input-format to force one)");
                 skipped += 1;
                 continue;
             }

@@ -2,6 +2,7 @@
 
 pub mod compression;
 pub mod csv;
+pub mod json_array;
 pub mod ndjson;
 
 /// The data format of one input.
@@ -14,11 +15,14 @@ pub enum DataFormat {
     },
     /// One JSON value per line.
     Ndjson,
+    /// One JSON array whose elements are the records.
+    JsonArray,
 }
 
 impl DataFormat {
     /// Infers the format from a file name's extension, ignoring a trailing `.gz`.
-    /// `.csv` -> CSV, `.tsv` -> TSV, `.ndjson` / `.jsonl` -> NDJSON; anything else -> `None`.
+    /// `.csv` -> CSV, `.tsv` -> TSV, `.ndjson` / `.jsonl` -> NDJSON, `.json` -> JSON array;
+    /// anything else -> `None`.
     pub fn from_name(name: &str) -> Option<DataFormat> {
         let lower = name.to_ascii_lowercase();
         let stem = lower.strip_suffix(".gz").unwrap_or(&lower);
@@ -27,7 +31,25 @@ impl DataFormat {
             "csv" => Some(DataFormat::Csv { delimiter: b',' }),
             "tsv" => Some(DataFormat::Csv { delimiter: b'\t' }),
             "ndjson" | "jsonl" => Some(DataFormat::Ndjson),
+            "json" => Some(DataFormat::JsonArray),
             _ => None,
+        }
+    }
+
+    /// The format a Content-Type names, for `format: AUTO`: `text/csv` -> CSV,
+    /// `text/tab-separated-values` -> TSV, `ndjson` / `jsonl` types -> NDJSON; anything else
+    /// (including `application/json`, which AUTO considers only after the extension) -> `None`.
+    pub fn from_content_type(content_type: &str) -> Option<DataFormat> {
+        let t = content_type.to_ascii_lowercase();
+        let t = t.split(';').next().unwrap_or("").trim();
+        if t.contains("ndjson") || t.contains("jsonl") || t.contains("json-seq") {
+            Some(DataFormat::Ndjson)
+        } else if t == "text/csv" {
+            Some(DataFormat::Csv { delimiter: b',' })
+        } else if t == "text/tab-separated-values" {
+            Some(DataFormat::Csv { delimiter: b'\t' })
+        } else {
+            None
         }
     }
 }
@@ -52,6 +74,19 @@ mod tests {
             Some(DataFormat::Ndjson)
         );
         assert_eq!(DataFormat::from_name("readme"), None);
+        assert_eq!(
+            DataFormat::from_name("a.json.gz"),
+            Some(DataFormat::JsonArray)
+        );
+        assert_eq!(
+            DataFormat::from_content_type("application/x-ndjson; charset=utf-8"),
+            Some(DataFormat::Ndjson)
+        );
+        assert_eq!(
+            DataFormat::from_content_type("text/csv"),
+            Some(DataFormat::Csv { delimiter: b',' })
+        );
+        assert_eq!(DataFormat::from_content_type("application/json"), None);
         assert_eq!(DataFormat::from_name("x.parquet"), None);
     }
 }

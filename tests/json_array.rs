@@ -1,0 +1,177 @@
+//! JSON array input and output: streamed element by element through the same record
+//! transforms as NDJSON, and `format: AUTO` resolution (SPEC 2.2).
+
+mod common;
+
+use std::sync::Arc;
+
+use psoxy::format::DataFormat;
+use psoxy::pseudonym::{PseudonymSettings, Pseudonymizer};
+use psoxy::rules::parse_rules_yaml;
+use psoxy::sanitize::{Sanitizer, StreamOptions};
+use serde_json::Value;
+
+const TRANSFORMS: &str = "transforms:\n  - pseudonymize: $.email\n  - redact: $.name\n";
+
+fn sanitizer(format: &str) -> Sanitizer {
+    let rules = parse_rules_yaml(&format!("format: {format}\n{TRANSFORMS}")).unwrap();
+    let p = Arc::new(
+        Pseudonymizer::new(&PseudonymSettings {
+            salt: "json-salt".into(),
+            ..Default::default()
+        })
+        .unwrap(),
+    );
+    Sanitizer::new(&rules, p, 2).unwrap()
+}
+
+fn options(key: &str, content_type: Option<&str>) -> StreamOptions {
+    StreamOptions {
+        object_key: key.into(),
+        format: None,
+        shuffle: true,
+        gzip_output: false,
+        content_type: content_type.map(str::to_owned),
+    }
+}
+
+fn run(s: &Sanitizer, input: &[u8], opts: &StreamOptions) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    s.sanitize_stream(input, &mut out, opts, &mut |_| {})
+        .map(|_| out)
+        .map_err(|e| e.to_string())
+}
+
+fn records(n: usize) -> Vec<Value> {
+    (0..n)
+        .map(|i| {
+            serde_json::json!({
+                "id": i,
+                "email": format!("person{i}@acme.com"),
+                "name": format!("Person \"{i}\", [the] {{best}}"),
+                "tags": ["a", {"nested": [1, 2, {"x": null}]}],
+                "score": serde_json::from_str::<Value>("1.50").unwrap(),
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn a_json_array_gives_the_same_records_as_ndjson() {
+    let recs = records(5000);
+    let array = serde_json::to_vec_pretty(&recs).unwrap();
+    let ndjson: Vec<u8> = recs
+        .iter()
+        .flat_map(|r| {
+            let mut line = serde_json::to_vec(r).unwrap();
+            line.push(b'\n');
+            line
+        })
+        .collect();
+    let out_array = run(&sanitizer("JSON_ARRAY"), &array, &options("x", None)).unwrap();
+    let out_ndjson = run(&sanitizer("NDJSON"), &ndjson, &options("x", None)).unwrap();
+
+    let from_array: Vec<Value> =
+        serde_json::from_slice(&out_array).expect("output is a JSON array");
+    let from_ndjson: Vec<Value> = out_ndjson
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    assert_eq!(from_array.len(), 5000);
+    assert_eq!(from_array, from_ndjson, "same records, same order");
+    assert!(from_array[7]["email"].as_str().unwrap().starts_with("t~"));
+    assert_eq!(from_array[7]["name"], Value::Null);
+    assert_eq!(
+        from_array[7]["score"].to_string(),
+        "1.50",
+        "numbers exactly as read"
+    );
+}
+
+#[test]
+fn empty_arrays_and_malformed_arrays() {
+    let s = sanitizer("JSON_ARRAY");
+    assert_eq!(run(&s, b" [ ]\n", &options("x", None)).unwrap(), b"[]\n");
+    let err = run(
+        &s,
+        b"[\n{\"email\":\"a@b.c\"},\n{\"email\":",
+        &options("x", None),
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("line 3") && err.contains("ends early"),
+        "{err}"
+    );
+    let err = run(&s, b"[\n{\"email\": 1.5}\n]", &options("x", None)).unwrap_err();
+    assert!(err.contains("line 2"), "{err}");
+    let err = run(&s, b"{\"email\":\"a@b.c\"}", &options("x", None)).unwrap_err();
+    assert!(err.contains("expected a JSON array"), "{err}");
+}
+
+#[test]
+fn auto_format_follows_content_type_then_extension_then_application_json() {
+    let s = sanitizer("AUTO");
+    let cases: &[(&str, Option<&str>, DataFormat)] = &[
+        ("a.ndjson", None, DataFormat::Ndjson),
+        ("a.jsonl.gz", None, DataFormat::Ndjson),
+        ("a.json", None, DataFormat::JsonArray),
+        ("a.json.gz", None, DataFormat::JsonArray),
+        ("a.csv", None, DataFormat::Csv { delimiter: b',' }),
+        ("export", None, DataFormat::Ndjson),
+        ("export", Some("application/json"), DataFormat::JsonArray),
+        (
+            "export",
+            Some("application/json; charset=utf-8"),
+            DataFormat::JsonArray,
+        ),
+        // The extension comes before application/json ...
+        ("a.ndjson", Some("application/json"), DataFormat::Ndjson),
+        // ... and a Content-Type that names a format comes first.
+        ("a.json", Some("application/x-ndjson"), DataFormat::Ndjson),
+        (
+            "a.json",
+            Some("text/csv"),
+            DataFormat::Csv { delimiter: b',' },
+        ),
+        (
+            "export",
+            Some("application/octet-stream"),
+            DataFormat::Ndjson,
+        ),
+    ];
+    for (key, content_type, expected) in cases {
+        assert_eq!(
+            s.resolve_format(&options(key, *content_type)).unwrap(),
+            *expected,
+            "{key} {content_type:?}"
+        );
+    }
+    // And the input is read accordingly.
+    let array = serde_json::to_vec(&records(3)).unwrap();
+    let out = run(&s, &array, &options("export", Some("application/json"))).unwrap();
+    assert_eq!(serde_json::from_slice::<Vec<Value>>(&out).unwrap().len(), 3);
+}
+
+#[test]
+fn the_cli_sanitizes_json_arrays_gzipped_or_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.yaml");
+    std::fs::write(&rules, format!("format: AUTO\n{TRANSFORMS}")).unwrap();
+    let input = dir.path().join("people.json.gz");
+    std::fs::write(
+        &input,
+        common::gzip(&serde_json::to_vec(&records(10)).unwrap()),
+    )
+    .unwrap();
+    let out = common::run(
+        common::psoxy()
+            .args(["sanitize", "--salt", "json-salt", "--rules"])
+            .arg(&rules)
+            .arg(&input),
+    );
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let got: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got.len(), 10);
+    assert!(!common::stdout(&out).contains("person3@acme.com"));
+}
