@@ -98,6 +98,7 @@ fn pipelines(c: &mut Criterion) {
             shuffle: true,
             gzip_output: gzip,
             content_type: None,
+            output_format: None,
         };
         g.throughput(Throughput::Bytes(input.len() as u64));
         g.bench_function(name, |b| {

@@ -6,8 +6,9 @@
 #     function (`psoxy-bulk`), the CLI and the local S3 server (examples/s3_server.rs);
 #  2. starts the S3 server on 127.0.0.1 with an `input` and an `output` bucket and copies the
 #     sample HRIS export in twice: `hris.csv` and `exports/Jan 2026/hris+final.csv.gz` (gzip);
-#  3. starts `cargo lambda watch` on 127.0.0.1 with the function's settings and sends it an S3
-#     ObjectCreated event naming both objects with `cargo lambda invoke`;
+#  3. starts cargo-lambda's Lambda runtime emulator (`cargo lambda watch --only-lambda-apis`) on
+#     127.0.0.1 and the function binary against it, with the function's settings, and sends it
+#     an S3 ObjectCreated event naming both objects with `cargo lambda invoke`;
 #  4. sanitizes the same files with `psoxy sanitize` (same salt, rules and keys) and checks
 #     the function's objects, decompressed, are identical to the CLI's output.
 #
@@ -18,6 +19,10 @@ repo=$PWD
 
 PATH="$(bash scripts/python-tools.sh):$PATH"
 export PATH
+# One build command for the binaries and the example: with the example in it, cargo resolves
+# features as for the tests, so after `cargo test` nothing is rebuilt. (`cargo lambda watch`
+# building the function itself would resolve them without dev-dependencies and rebuild every
+# dependency once; running the built binary against the emulator's runtime API avoids that.)
 cargo build --quiet --bin psoxy --bin psoxy-bulk --example s3_server
 
 work=$(mktemp -d)
@@ -60,13 +65,25 @@ OUTPUT_BUCKET=output
 RUST_LOG=info
 ENV
 invoke_port=$(free_port)
-cargo lambda watch --ignore-changes --quiet -A 127.0.0.1 -P "$invoke_port" \
-  --env-file "$work/function.env" > "$work/watch.log" 2>&1 &
+cargo lambda watch --only-lambda-apis -A 127.0.0.1 -P "$invoke_port" > "$work/watch.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 300); do
   (echo > "/dev/tcp/127.0.0.1/$invoke_port") 2>/dev/null && break
   sleep 0.2
 done
+# The function, as Lambda starts it: its settings plus the runtime variables the emulator names.
+(
+  set -a
+  # shellcheck disable=SC1091
+  source "$work/function.env"
+  AWS_LAMBDA_FUNCTION_NAME=psoxy-bulk
+  AWS_LAMBDA_FUNCTION_VERSION=1
+  AWS_LAMBDA_FUNCTION_MEMORY_SIZE=1024
+  AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$invoke_port/.rt"
+  set +a
+  exec target/debug/psoxy-bulk
+) > "$work/function.log" 2>&1 &
+pids+=($!)
 
 python3 - "$work/event.json" <<'PY'
 import json, sys, urllib.parse
@@ -87,12 +104,14 @@ event = {"Records": [record("hris.csv"), record("exports/Jan 2026/hris+final.csv
 json.dump(event, open(sys.argv[1], "w"), indent=1)
 PY
 
-if ! cargo lambda invoke psoxy-bulk --invoke-address 127.0.0.1 --invoke-port "$invoke_port" \
+if ! cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port "$invoke_port" \
     --data-file "$work/event.json" --output-format json > "$work/response.json" 2> "$work/invoke.err"; then
   echo "e2e: invocation failed:" >&2
   cat "$work/invoke.err" "$work/response.json" >&2
+  echo "--- emulator log ---" >&2
+  tail -n 20 "$work/watch.log" >&2
   echo "--- function log ---" >&2
-  tail -n 40 "$work/watch.log" >&2
+  tail -n 40 "$work/function.log" >&2
   exit 1
 fi
 echo "function response: $(cat "$work/response.json")"
@@ -119,6 +138,10 @@ for key in "hris.csv" "exports/Jan 2026/hris+final.csv.gz"; do
   fi
 done
 grep -Eq '"status": ?"sanitized"' "$work/response.json" || { echo "e2e: FAIL: unexpected response" >&2; status=1; }
-if grep -q "$salt" "$work/watch.log"; then echo "e2e: FAIL: the salt appears in the function's log" >&2; status=1; fi
-grep -q '"message":"sanitized"' "$work/watch.log" && echo "e2e: ok: JSON logs: $(grep -m1 '"message":"sanitized"' "$work/watch.log")"
+if grep -q "$salt" "$work/function.log"; then echo "e2e: FAIL: the salt appears in the function's log" >&2; status=1; fi
+if grep -q '"message":"sanitized"' "$work/function.log"; then
+  echo "e2e: ok: JSON logs: $(grep -m1 '"message":"sanitized"' "$work/function.log")"
+else
+  echo "e2e: FAIL: no JSON log line for the objects" >&2; status=1
+fi
 exit $status

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use crate::format::compression::{decoded_reader, CountingReader};
 use crate::format::csv::{writer, CsvBatchReader, CsvReadError};
 use crate::format::json_array::JsonArrayBatchReader;
-use crate::format::ndjson::NdjsonBatchReader;
+use crate::format::ndjson::{NdjsonBatch, NdjsonBatchReader};
 use crate::format::DataFormat;
 use crate::pipeline::{run_ordered, WorkerPanic};
 use crate::pseudonym::Pseudonymizer;
@@ -67,7 +67,7 @@ pub struct Stats {
 }
 
 /// Per-input options.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct StreamOptions {
     /// The input's name or object key: seeds the row shuffle and picks the format by extension.
     pub object_key: String,
@@ -79,6 +79,9 @@ pub struct StreamOptions {
     pub gzip_output: bool,
     /// The input's Content-Type, when stored with it: `format: AUTO` looks at it first.
     pub content_type: Option<String>,
+    /// The output format; `None` writes the input's. Record rules can write NDJSON or a JSON
+    /// array from any input, and CSV from CSV; columnar rules write CSV.
+    pub output_format: Option<DataFormat>,
 }
 
 /// A compiled rule set with its pseudonymizer and thread pool, reusable across inputs.
@@ -166,6 +169,25 @@ impl Sanitizer {
         }
     }
 
+    /// The format this input will be written as (see [`StreamOptions::output_format`]).
+    pub fn resolve_output_format(&self, opts: &StreamOptions) -> Result<DataFormat, PlanError> {
+        let input = self.resolve_format(opts)?;
+        let Some(wanted) = opts.output_format else {
+            return Ok(input);
+        };
+        match (&self.rules, input, wanted) {
+            (SingleRules::Columnar(_), _, DataFormat::Csv { .. }) => Ok(input),
+            (SingleRules::Columnar(_), _, _) => Err(PlanError::Unsupported(
+                "columnar rules write CSV; use record rules (transforms) to write JSON".into(),
+            )),
+            (SingleRules::Record(..), DataFormat::Csv { .. }, DataFormat::Csv { .. }) => Ok(input),
+            (SingleRules::Record(..), _, DataFormat::Csv { .. }) => Err(PlanError::Unsupported(
+                "CSV output needs CSV input (JSON records have no fixed columns); write NDJSON or a JSON array".into(),
+            )),
+            (SingleRules::Record(..), _, json) => Ok(json),
+        }
+    }
+
     /// Sanitizes `input` (plain or gzip, BOM dropped) into `output`. `progress` is called after
     /// each batch is written. Output written before an error must be discarded by the caller
     /// (write to a temporary file / multipart upload and commit only on `Ok`).
@@ -177,6 +199,12 @@ impl Sanitizer {
         progress: &mut dyn FnMut(&Stats),
     ) -> Result<Stats, SanitizeError> {
         let format = self.resolve_format(opts)?;
+        let output_format = self.resolve_output_format(opts)?;
+        let json_out = match output_format {
+            DataFormat::Csv { .. } => None,
+            DataFormat::Ndjson => Some(Framing::Lines),
+            DataFormat::JsonArray => Some(Framing::Array),
+        };
         let (counting, bytes_in) = CountingReader::new(input);
         let decoded = decoded_reader(counting).map_err(|e| SanitizeError::Read(e.to_string()))?;
         let mut out = Emitter {
@@ -189,14 +217,22 @@ impl Sanitizer {
             (SingleRules::Columnar(rules), DataFormat::Csv { delimiter }) => {
                 self.columnar_csv(rules, decoded, delimiter, opts, &mut out)?
             }
-            (SingleRules::Record(plan, _), DataFormat::Ndjson) => {
-                self.record_ndjson(plan, decoded, &mut out)?
-            }
+            (SingleRules::Record(plan, _), DataFormat::Ndjson) => self.record_json(
+                plan,
+                decoded,
+                Framing::Lines,
+                json_out.unwrap_or(Framing::Lines),
+                &mut out,
+            )?,
+            (SingleRules::Record(plan, _), DataFormat::JsonArray) => self.record_json(
+                plan,
+                decoded,
+                Framing::Array,
+                json_out.unwrap_or(Framing::Array),
+                &mut out,
+            )?,
             (SingleRules::Record(plan, _), DataFormat::Csv { delimiter }) => {
-                self.record_csv(plan, decoded, delimiter, &mut out)?
-            }
-            (SingleRules::Record(plan, _), DataFormat::JsonArray) => {
-                self.record_json_array(plan, decoded, &mut out)?
+                self.record_csv(plan, decoded, delimiter, json_out, &mut out)?
             }
             (SingleRules::Columnar(_), DataFormat::Ndjson | DataFormat::JsonArray) => {
                 unreachable!("rejected by resolve_format")
@@ -259,76 +295,49 @@ impl Sanitizer {
         )
     }
 
-    fn record_ndjson<W: Write>(
+    /// JSON records in (NDJSON lines or a JSON array's elements), JSON records out, streamed.
+    fn record_json<W: Write>(
         &self,
         plan: &RecordPlan,
         input: Box<dyn BufRead + Send + '_>,
+        input_framing: Framing,
+        output_framing: Framing,
         out: &mut Emitter<'_, W>,
     ) -> Result<(), SanitizeError> {
-        let mut reader = NdjsonBatchReader::new(input);
+        let mut next: Box<dyn FnMut() -> std::io::Result<Option<NdjsonBatch>> + Send + '_> =
+            match input_framing {
+                Framing::Lines => {
+                    let mut r = NdjsonBatchReader::new(input);
+                    Box::new(move || r.next_batch())
+                }
+                Framing::Array => {
+                    let mut r = JsonArrayBatchReader::new(input);
+                    Box::new(move || r.next_batch())
+                }
+            };
         let p = &*self.pseudonymizer;
+        let mut records = output_framing.start(out)?;
         run_ordered(
             &self.pool,
             self.max_in_flight(),
-            || {
-                reader
-                    .next_batch()
-                    .map_err(|e| SanitizeError::Read(e.to_string()))
-            },
+            || next().map_err(|e| SanitizeError::Read(e.to_string())),
             |_, batch| {
                 let mut buf = Vec::with_capacity(batch.data.len() + batch.data.len() / 4);
                 let mut n = 0;
                 for (line, text) in batch.iter() {
-                    if text.iter().all(u8::is_ascii_whitespace) {
+                    if input_framing == Framing::Lines && text.iter().all(u8::is_ascii_whitespace) {
                         continue;
                     }
-                    sanitize_json_record(plan, p, line, text, &mut buf)?;
-                    buf.push(b'\n');
-                    n += 1;
-                }
-                Ok((buf, n))
-            },
-            |(bytes, n)| out.emit(&bytes, n),
-        )
-    }
-
-    /// A JSON array in, a JSON array out (one element per line), streamed element by element.
-    fn record_json_array<W: Write>(
-        &self,
-        plan: &RecordPlan,
-        input: Box<dyn BufRead + Send + '_>,
-        out: &mut Emitter<'_, W>,
-    ) -> Result<(), SanitizeError> {
-        let mut reader = JsonArrayBatchReader::new(input);
-        let p = &*self.pseudonymizer;
-        out.emit(b"[", 0)?;
-        run_ordered(
-            &self.pool,
-            self.max_in_flight(),
-            || {
-                reader
-                    .next_batch()
-                    .map_err(|e| SanitizeError::Read(e.to_string()))
-            },
-            |seq, batch| {
-                let mut buf = Vec::with_capacity(batch.data.len() + batch.data.len() / 4);
-                let mut n = 0;
-                for (i, (line, text)) in batch.iter().enumerate() {
-                    // Every batch but the first starts after an element already written.
-                    buf.extend_from_slice(if seq == 0 && i == 0 { b"\n" } else { b",\n" });
+                    output_framing.separate(&mut buf, n);
                     sanitize_json_record(plan, p, line, text, &mut buf)?;
                     n += 1;
                 }
+                output_framing.end_batch(&mut buf, n);
                 Ok((buf, n))
             },
-            |(bytes, n)| out.emit(&bytes, n),
+            |(bytes, n)| output_framing.emit_batch(out, &bytes, n, &mut records),
         )?;
-        let end: &[u8] = if out.stats.rows == 0 {
-            b"]\n"
-        } else {
-            b"\n]\n"
-        };
-        out.emit(end, 0)
+        output_framing.finish(out, records)
     }
 
     fn record_csv<W: Write>(
@@ -336,10 +345,15 @@ impl Sanitizer {
         plan: &RecordPlan,
         input: Box<dyn BufRead + Send + '_>,
         delimiter: u8,
+        json_out: Option<Framing>,
         out: &mut Emitter<'_, W>,
     ) -> Result<(), SanitizeError> {
         let mut reader = CsvBatchReader::new(input, delimiter)?;
         if reader.header().is_empty() {
+            if let Some(framing) = json_out {
+                let records = framing.start(out)?;
+                framing.finish(out, records)?;
+            }
             return Ok(());
         }
         let header: Vec<String> = reader
@@ -356,28 +370,36 @@ impl Sanitizer {
             None => header.clone(),
         };
         let crlf = reader.crlf();
-        out.emit(&csv_header(crlf, &columns)?, 0)?;
+        let mut records = match json_out {
+            None => {
+                out.emit(&csv_header(crlf, &columns)?, 0)?;
+                0
+            }
+            Some(framing) => framing.start(out)?,
+        };
         let p = &*self.pseudonymizer;
         run_ordered(
             &self.pool,
             self.max_in_flight(),
             || reader.next_batch().map_err(SanitizeError::from),
             |_, batch| {
+                if let Some(framing) = json_out {
+                    let mut buf = Vec::with_capacity(batch.rows.len() * 128);
+                    let mut n = 0;
+                    for (line, record) in &batch.rows {
+                        framing.separate(&mut buf, n);
+                        let value = csv_record_value(plan, p, &header, record, *line)?;
+                        serde_json::to_writer(&mut buf, &value)
+                            .map_err(|e| SanitizeError::Internal(e.to_string()))?;
+                        n += 1;
+                    }
+                    framing.end_batch(&mut buf, n);
+                    return Ok((buf, n));
+                }
                 let mut w = writer(crlf, 0);
                 let mut cells: Vec<String> = Vec::with_capacity(columns.len());
                 for (line, record) in &batch.rows {
-                    require_width(record.len(), header.len(), *line)?;
-                    let mut object = serde_json::Map::with_capacity(header.len());
-                    for (name, raw) in header.iter().zip(record.iter()) {
-                        let text = cell_text(raw, *line, name)?;
-                        object.insert(name.clone(), serde_json::Value::String(text.to_string()));
-                    }
-                    let mut value = serde_json::Value::Object(object);
-                    plan.apply(&mut value, p).map_err(|e| RowError {
-                        line: *line,
-                        column: Some(e.path),
-                        message: e.message,
-                    })?;
+                    let value = csv_record_value(plan, p, &header, record, *line)?;
                     cells.clear();
                     cells.extend(columns.iter().map(|c| json_cell(value.get(c))));
                     w.write_record(&cells)
@@ -390,8 +412,97 @@ impl Sanitizer {
                     n,
                 ))
             },
-            |(bytes, n)| out.emit(&bytes, n),
-        )
+            |(bytes, n)| match json_out {
+                Some(framing) => framing.emit_batch(out, &bytes, n, &mut records),
+                None => out.emit(&bytes, n),
+            },
+        )?;
+        match json_out {
+            Some(framing) => framing.finish(out, records),
+            None => Ok(()),
+        }
+    }
+}
+
+/// One CSV row as a JSON object keyed by column name, with the record plan applied.
+fn csv_record_value(
+    plan: &RecordPlan,
+    p: &Pseudonymizer,
+    header: &[String],
+    record: &csv::ByteRecord,
+    line: u64,
+) -> Result<serde_json::Value, SanitizeError> {
+    require_width(record.len(), header.len(), line)?;
+    let mut object = serde_json::Map::with_capacity(header.len());
+    for (name, raw) in header.iter().zip(record.iter()) {
+        let text = cell_text(raw, line, name)?;
+        object.insert(name.clone(), serde_json::Value::String(text.to_string()));
+    }
+    let mut value = serde_json::Value::Object(object);
+    plan.apply(&mut value, p).map_err(|e| RowError {
+        line,
+        column: Some(e.path),
+        message: e.message,
+    })?;
+    Ok(value)
+}
+
+/// How JSON records are laid out in a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    /// NDJSON: one record per line.
+    Lines,
+    /// One JSON array, written one element per line.
+    Array,
+}
+
+impl Framing {
+    /// Writes what comes before the first record; returns the record count so far (0).
+    fn start<W: Write>(self, out: &mut Emitter<'_, W>) -> Result<u64, SanitizeError> {
+        if self == Framing::Array {
+            out.emit(b"[", 0)?;
+        }
+        Ok(0)
+    }
+
+    /// Before the `n`th record (0-based) of a batch: separates it from the previous one.
+    fn separate(self, buf: &mut Vec<u8>, n: u64) {
+        if n > 0 {
+            match self {
+                Framing::Lines => buf.push(b'\n'),
+                Framing::Array => buf.extend_from_slice(b",\n"),
+            }
+        }
+    }
+
+    /// After the last record of a batch of `n`.
+    fn end_batch(self, buf: &mut Vec<u8>, n: u64) {
+        if self == Framing::Lines && n > 0 {
+            buf.push(b'\n');
+        }
+    }
+
+    /// Writes a batch in order; `records` counts what was written before it.
+    fn emit_batch<W: Write>(
+        self,
+        out: &mut Emitter<'_, W>,
+        bytes: &[u8],
+        n: u64,
+        records: &mut u64,
+    ) -> Result<(), SanitizeError> {
+        if self == Framing::Array && n > 0 {
+            out.emit(if *records == 0 { b"\n" } else { b",\n" }, 0)?;
+        }
+        *records += n;
+        out.emit(bytes, n)
+    }
+
+    /// Writes what comes after the last record.
+    fn finish<W: Write>(self, out: &mut Emitter<'_, W>, records: u64) -> Result<(), SanitizeError> {
+        match self {
+            Framing::Lines => Ok(()),
+            Framing::Array => out.emit(if records == 0 { b"]\n" } else { b"\n]\n" }, 0),
+        }
     }
 }
 

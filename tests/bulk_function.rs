@@ -57,6 +57,7 @@ fn expected(rules: &str, key: &str, input: &[u8]) -> Vec<u8> {
         shuffle: true,
         gzip_output: false,
         content_type: None,
+        output_format: None,
     };
     sanitizer
         .sanitize_stream(input, &mut out, &opts, &mut |_| {})
@@ -405,6 +406,31 @@ async fn json_arrays_found_by_auto_from_the_content_type() {
     assert_eq!(records.len(), 2);
     assert!(records[0]["email"].as_str().unwrap().starts_with("t~"));
     assert_eq!(records[1]["n"], 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_output_format_converts_csv_records_to_ndjson() {
+    let s3 = server().await;
+    let rules = "format: CSV\ntransforms:\n  - pseudonymize: $.EMPLOYEE_EMAIL\n  - redact: $.MANAGER_EMAIL\n";
+    let f = function(&s3, &settings(rules, &[("BULK_OUTPUT_FORMAT", "NDJSON")])).await;
+    put(
+        &s3,
+        "input",
+        "hris.csv",
+        hris(),
+        Some("text/csv"),
+        None,
+        &[],
+    )
+    .await;
+    let report = run(&f, &[("input", "hris.csv")]).await;
+    assert_eq!(report.objects[0].outputs[0].rows, 300);
+    let (body, head) = get(&s3, "output", "hris.csv").await.unwrap();
+    assert_eq!(head.content_type.as_deref(), Some("application/x-ndjson"));
+    let plain = String::from_utf8(common::gunzip(&body)).unwrap();
+    let first: serde_json::Value = serde_json::from_str(plain.lines().next().unwrap()).unwrap();
+    assert!(first["EMPLOYEE_EMAIL"].as_str().unwrap().starts_with("t~"));
+    assert_eq!(plain.lines().count(), 300);
 }
 
 fn indent(yaml: &str) -> String {

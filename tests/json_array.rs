@@ -32,6 +32,7 @@ fn options(key: &str, content_type: Option<&str>) -> StreamOptions {
         shuffle: true,
         gzip_output: false,
         content_type: content_type.map(str::to_owned),
+        output_format: None,
     }
 }
 
@@ -174,4 +175,113 @@ fn the_cli_sanitizes_json_arrays_gzipped_or_not() {
     let got: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(got.len(), 10);
     assert!(!common::stdout(&out).contains("person3@acme.com"));
+}
+
+fn converting(s: &Sanitizer, input: &[u8], key: &str, to: DataFormat) -> Result<Vec<u8>, String> {
+    let opts = StreamOptions {
+        output_format: Some(to),
+        ..options(key, None)
+    };
+    run(s, input, &opts)
+}
+
+fn ndjson_records(bytes: &[u8]) -> Vec<Value> {
+    bytes
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn output_format_converts_between_ndjson_json_arrays_and_from_csv() {
+    let recs = records(2500);
+    let array = serde_json::to_vec(&recs).unwrap();
+    let s = sanitizer("AUTO");
+
+    let as_ndjson = converting(&s, &array, "x.json", DataFormat::Ndjson).unwrap();
+    let as_array = run(&s, &array, &options("x.json", None)).unwrap();
+    let from_array: Vec<Value> = serde_json::from_slice(&as_array).unwrap();
+    assert_eq!(ndjson_records(&as_ndjson), from_array);
+
+    let back = converting(&s, &as_ndjson, "y.ndjson", DataFormat::JsonArray).unwrap();
+    let back: Vec<Value> = serde_json::from_slice(&back).unwrap();
+    assert_eq!(back.len(), 2500);
+    // Already-pseudonymized values are pseudonymized again, but the shape is kept.
+    assert_eq!(back[3]["id"], 3);
+
+    // Blank NDJSON lines, an empty NDJSON input: still valid arrays.
+    let out = converting(
+        &s,
+        b"\n\n{\"email\":\"a@b.c\"}\n\n",
+        "z.ndjson",
+        DataFormat::JsonArray,
+    )
+    .unwrap();
+    assert_eq!(serde_json::from_slice::<Vec<Value>>(&out).unwrap().len(), 1);
+    let out = converting(&s, b"\n\n", "z.ndjson", DataFormat::JsonArray).unwrap();
+    assert_eq!(out, b"[]\n");
+
+    // CSV rows as records, written as NDJSON.
+    let csv_rules = sanitizer("CSV");
+    let csv = b"email,name,dept\nann@acme.com,Ann,Eng\nbob@acme.com,Bob,Ops\n";
+    let out = converting(&csv_rules, csv, "people.csv", DataFormat::Ndjson).unwrap();
+    let rows = ndjson_records(&out);
+    assert_eq!(rows.len(), 2);
+    assert!(rows[0]["email"].as_str().unwrap().starts_with("t~"));
+    assert_eq!(rows[0]["name"], Value::Null);
+    assert_eq!(rows[1]["dept"], "Ops");
+}
+
+#[test]
+fn conversions_that_cannot_be_done_are_refused_up_front() {
+    let array = serde_json::to_vec(&records(2)).unwrap();
+    let err = converting(
+        &sanitizer("JSON_ARRAY"),
+        &array,
+        "x.json",
+        DataFormat::Csv { delimiter: b',' },
+    )
+    .unwrap_err();
+    assert!(err.contains("CSV output needs CSV input"), "{err}");
+    let columnar = Sanitizer::new(
+        &parse_rules_yaml("columnsToPseudonymize: [email]\n").unwrap(),
+        Arc::new(
+            Pseudonymizer::new(&PseudonymSettings {
+                salt: "s".into(),
+                ..Default::default()
+            })
+            .unwrap(),
+        ),
+        1,
+    )
+    .unwrap();
+    let err = converting(&columnar, b"email\na@b.c\n", "x.csv", DataFormat::Ndjson).unwrap_err();
+    assert!(err.contains("columnar rules write CSV"), "{err}");
+}
+
+#[test]
+fn the_cli_converts_with_output_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.yaml");
+    std::fs::write(&rules, format!("format: CSV\n{TRANSFORMS}")).unwrap();
+    let input = dir.path().join("people.csv");
+    std::fs::write(&input, "email,name\nann@acme.com,Ann\n").unwrap();
+    let out = common::run(
+        common::psoxy()
+            .args([
+                "sanitize",
+                "--salt",
+                "s",
+                "--output-format",
+                "json-array",
+                "--rules",
+            ])
+            .arg(&rules)
+            .arg(&input),
+    );
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let got: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["name"], Value::Null);
 }

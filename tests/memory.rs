@@ -30,6 +30,7 @@ fn peak_memory_does_not_grow_with_input_size() {
         shuffle: true,
         gzip_output: true,
         content_type: None,
+        output_format: None,
     };
     let run = |rows: u64| {
         let stats = sanitizer

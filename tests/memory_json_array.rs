@@ -77,6 +77,7 @@ fn peak_memory_does_not_grow_with_the_array() {
         shuffle: false,
         gzip_output: true,
         content_type: None,
+        output_format: None,
     };
     let run = |n: u64| {
         let input = GeneratedArray {

@@ -32,6 +32,7 @@ fn sanitize(rules: &BulkRules, input: &[u8], name: &str, threads: usize, shuffle
         shuffle,
         gzip_output: false,
         content_type: None,
+        output_format: None,
     };
     s.sanitize_stream(input, &mut out, &opts, &mut |_| {})
         .unwrap();

@@ -459,6 +459,7 @@ async fn sanitizes_from_s3_to_s3() {
         shuffle: true,
         gzip_output: false,
         content_type: None,
+        output_format: None,
     };
     let mut expected = Vec::new();
     sanitizer

@@ -150,7 +150,10 @@ impl BulkProcessor {
                 format!("{}{relative}", dest.prefix)
             };
             let options = PutOptions {
-                content_type: Some(content_type(info.content_type.as_deref(), key)),
+                content_type: Some(match self.settings.output_format {
+                    Some(format) => format.content_type().to_string(),
+                    None => content_type(info.content_type.as_deref(), key),
+                }),
                 content_encoding: dest.compress.then(|| "gzip".to_string()),
                 metadata: self.metadata(bucket, key, &dest.rules_sha),
             };
@@ -160,6 +163,7 @@ impl BulkProcessor {
                 shuffle: self.settings.shuffle,
                 gzip_output: dest.compress,
                 content_type: info.content_type.clone(),
+                output_format: self.settings.output_format,
             };
             let started = Instant::now();
             let reader = store

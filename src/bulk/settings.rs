@@ -3,6 +3,7 @@
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use crate::format::DataFormat;
 use crate::pseudonym::{PseudonymError, PseudonymSettings};
 use crate::rules::{load_rules_bytes, BulkRules, RulesError};
 
@@ -29,6 +30,8 @@ pub struct BulkSettings {
     pub instance_id: String,
     /// `ADDITIONAL_TRANSFORMS`: extra independent outputs of the same input.
     pub additional: Vec<AdditionalTransform>,
+    /// `BULK_OUTPUT_FORMAT` (`NDJSON`, `JSON_ARRAY` or `CSV`): convert; unset keeps the input's.
+    pub output_format: Option<DataFormat>,
 }
 
 /// One entry of `ADDITIONAL_TRANSFORMS`.
@@ -132,6 +135,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "COMPRESS_OUTPUT_ALWAYS",
     "PSOXY_SHUFFLE_ROWS",
     "PSOXY_INSTANCE_ID",
+    "BULK_OUTPUT_FORMAT",
 ];
 
 impl BulkSettings {
@@ -184,6 +188,18 @@ impl BulkSettings {
                 .or_else(|| get("AWS_LAMBDA_FUNCTION_NAME"))
                 .unwrap_or_else(|| "psoxy".into()),
             additional,
+            output_format: match get("BULK_OUTPUT_FORMAT").map(|v| v.trim().to_ascii_uppercase()) {
+                None => None,
+                Some(v) if v == "NDJSON" => Some(DataFormat::Ndjson),
+                Some(v) if v == "JSON_ARRAY" || v == "JSON" => Some(DataFormat::JsonArray),
+                Some(v) if v == "CSV" => Some(DataFormat::Csv { delimiter: b',' }),
+                Some(_) => {
+                    return Err(SettingsError::Invalid {
+                        name: "BULK_OUTPUT_FORMAT",
+                        message: "expected NDJSON, JSON_ARRAY or CSV".into(),
+                    })
+                }
+            },
         })
     }
 }

@@ -139,6 +139,10 @@ pub struct SanitizeArgs {
     /// Input format; default: from the rules and the file extension.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub input_format: Option<InputFormatArg>,
+    /// Output format; default: the input's. Record rules (`transforms`) can write `ndjson` or
+    /// `json-array` from any input, e.g. CSV in, NDJSON out.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub output_format: Option<OutputFormatArg>,
     /// Keep the input's row order (by default rows are shuffled within 500-row chunks,
     /// deterministically, so the order of an export sorted by name cannot leak).
     #[arg(long)]
@@ -169,6 +173,17 @@ pub enum InputFormatArg {
     /// One JSON object per line.
     Ndjson,
     /// One JSON array of objects (record rules only).
+    JsonArray,
+}
+
+/// `--output-format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormatArg {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// One JSON object per line.
+    Ndjson,
+    /// One JSON array of objects.
     JsonArray,
 }
 

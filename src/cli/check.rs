@@ -74,6 +74,7 @@ pub fn run(args: CheckArgs) -> Result<i32, CliError> {
         shuffle: false,
         gzip_output: false,
         content_type: None,
+        output_format: None,
     };
     let format = sanitizer
         .resolve_format(&opts)

@@ -88,6 +88,15 @@ pub(crate) fn pseudonymizer(
     Ok(Arc::new(Pseudonymizer::new(&settings)?))
 }
 
+/// The format asked for by `--output-format`, if any.
+pub(crate) fn output_format(arg: Option<args::OutputFormatArg>) -> Option<DataFormat> {
+    Some(match arg? {
+        args::OutputFormatArg::Csv => DataFormat::Csv { delimiter: b',' },
+        args::OutputFormatArg::Ndjson => DataFormat::Ndjson,
+        args::OutputFormatArg::JsonArray => DataFormat::JsonArray,
+    })
+}
+
 /// The format forced by `--input-format`, if any.
 pub(crate) fn format_override(arg: Option<InputFormatArg>) -> Option<DataFormat> {
     match arg? {

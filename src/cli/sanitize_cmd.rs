@@ -120,6 +120,7 @@ impl Job<'_> {
             shuffle: !self.args.no_shuffle,
             gzip_output,
             content_type: None,
+            output_format: super::output_format(self.args.output_format),
         };
         sanitizer.resolve_format(&opts).map_err(|e| fail(&e))?;
         let dest = match output {
@@ -189,6 +190,7 @@ impl Job<'_> {
                 shuffle: false,
                 gzip_output: false,
                 content_type: None,
+                output_format: super::output_format(self.args.output_format),
             };
             if format.is_none() {
                 eprintln!("skipping {key}: not a .csv, .tsv, .ndjson, .jsonl or .json file (use --input-format to force one)");
@@ -208,7 +210,7 @@ impl Job<'_> {
                     continue;
                 }
             };
-            if let Err(e) = sanitizer.resolve_format(&opts) {
+            if let Err(e) = sanitizer.resolve_output_format(&opts) {
                 eprintln!("skipping {key}: {e}");
                 skipped += 1;
                 continue;

@@ -36,6 +36,16 @@ impl DataFormat {
         }
     }
 
+    /// The Content-Type of this format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            DataFormat::Csv { delimiter: b'\t' } => "text/tab-separated-values",
+            DataFormat::Csv { .. } => "text/csv",
+            DataFormat::Ndjson => "application/x-ndjson",
+            DataFormat::JsonArray => "application/json",
+        }
+    }
+
     /// The format a Content-Type names, for `format: AUTO`: `text/csv` -> CSV,
     /// `text/tab-separated-values` -> TSV, `ndjson` / `jsonl` types -> NDJSON; anything else
     /// (including `application/json`, which AUTO considers only after the extension) -> `None`.

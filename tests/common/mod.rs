@@ -38,6 +38,7 @@ pub fn psoxy() -> Command {
         "ADDITIONAL_TRANSFORMS",
         "PSOXY_SHUFFLE_ROWS",
         "PSOXY_INSTANCE_ID",
+        "BULK_OUTPUT_FORMAT",
     ] {
         c.env_remove(var);
     }
