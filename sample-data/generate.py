@@ -554,12 +554,35 @@ def write_events(people: list[Person]) -> None:
             fh.write(dumps_exact(ev) + "\n")
 
 
+def write_directory(people: list[Person]) -> None:
+    """A people-directory export as one JSON array (the shape SaaS directory APIs return).
+    Uses no randomness, so adding it changed none of the other samples."""
+    entries = []
+    for p in sorted(people, key=lambda p: p.emp_id):
+        if not p.active_on(SNAPSHOT):
+            continue
+        number = int(p.emp_id[1:])
+        entries.append({
+            "id": p.emp_id,
+            "primaryEmail": p.email,
+            "name": {"fullName": p.name, "givenName": p.first, "familyName": p.last},
+            "manager": {"email": p.manager.email} if p.manager else None,
+            "orgUnit": {"department": p.dept, "title": p.title, "location": p.location},
+            "phones": [{"type": "work", "value": f"+1 415 555 {number:04d}"}],
+            "isAdmin": p.level in ("ceo", "exec"),
+        })
+    with open(OUT_DIR / "directory.json", "w", encoding="utf-8", newline="\n") as fh:
+        json.dump(entries, fh, indent=1, ensure_ascii=False)
+        fh.write("\n")
+
+
 def main() -> None:
     people = build_people()
     write_hris(people)
     write_survey(people)
     write_badge(people)
     write_events(people)
+    write_directory(people)
 
 
 if __name__ == "__main__":

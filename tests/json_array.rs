@@ -285,3 +285,36 @@ fn the_cli_converts_with_output_format() {
     assert_eq!(got.len(), 1);
     assert_eq!(got[0]["name"], Value::Null);
 }
+
+#[test]
+fn the_directory_sample_is_sanitized_and_checked() {
+    let out = common::run(
+        common::psoxy()
+            .args(["sanitize", "--salt", "demo-salt", "--rules"])
+            .arg(common::repo("transforms/directory.yaml"))
+            .arg(common::repo("sample-data/directory.json")),
+    );
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let text = common::stdout(&out);
+    let entries: Vec<Value> = serde_json::from_str(&text).unwrap();
+    assert!(entries.len() > 250);
+    assert!(!text.contains("xavier.reed") && !text.contains("Xavier") && !text.contains("+1 415"));
+    assert_eq!(entries[0]["orgUnit"]["department"], "Executive");
+    assert!(entries[0]["primaryEmail"]
+        .as_str()
+        .unwrap()
+        .starts_with("t~"));
+
+    let check = common::run(
+        common::psoxy()
+            .args(["check", "--rules"])
+            .arg(common::repo("transforms/directory.yaml"))
+            .arg(common::repo("sample-data/directory.json")),
+    );
+    assert!(check.status.success(), "{}", common::stderr(&check));
+    assert!(
+        common::stdout(&check).contains("$.primaryEmail"),
+        "{}",
+        common::stdout(&check)
+    );
+}
