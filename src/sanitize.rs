@@ -10,9 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::format::compression::{decoded_reader, CountingReader};
 use crate::format::csv::{writer, CsvBatchReader, CsvReadError};
-use crate::format::json_array::JsonArrayBatchReader;
-use crate::format::ndjson::{NdjsonBatch, NdjsonBatchReader};
-use crate::format::DataFormat;
+use crate::format::{json_batches, media_type, DataFormat};
 use crate::pipeline::{run_ordered, WorkerPanic};
 use crate::pseudonym::Pseudonymizer;
 use crate::rules::{BulkRules, ColumnarRules, RecordFormat};
@@ -304,17 +302,7 @@ impl Sanitizer {
         output_framing: Framing,
         out: &mut Emitter<'_, W>,
     ) -> Result<(), SanitizeError> {
-        let mut next: Box<dyn FnMut() -> std::io::Result<Option<NdjsonBatch>> + Send + '_> =
-            match input_framing {
-                Framing::Lines => {
-                    let mut r = NdjsonBatchReader::new(input);
-                    Box::new(move || r.next_batch())
-                }
-                Framing::Array => {
-                    let mut r = JsonArrayBatchReader::new(input);
-                    Box::new(move || r.next_batch())
-                }
-            };
+        let mut next = json_batches(input, input_framing == Framing::Array);
         let p = &*self.pseudonymizer;
         let mut records = output_framing.start(out)?;
         run_ordered(
@@ -619,12 +607,7 @@ fn auto_format(content_type: Option<&str>, by_name: Option<DataFormat>) -> DataF
         .or(by_name)
         .or_else(|| {
             content_type
-                .filter(|t| {
-                    t.to_ascii_lowercase()
-                        .split(';')
-                        .next()
-                        .is_some_and(|t| t.trim() == "application/json")
-                })
+                .filter(|t| media_type(t) == "application/json")
                 .map(|_| DataFormat::JsonArray)
         })
         .unwrap_or(DataFormat::Ndjson)

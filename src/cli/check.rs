@@ -14,9 +14,7 @@ use super::{
 };
 use crate::format::compression::decoded_reader;
 use crate::format::csv::CsvBatchReader;
-use crate::format::json_array::JsonArrayBatchReader;
-use crate::format::ndjson::{NdjsonBatch, NdjsonBatchReader};
-use crate::format::DataFormat;
+use crate::format::{json_batches, DataFormat};
 use crate::pseudonym::Pseudonymizer;
 use crate::rules::{load_rules_file, BulkRules, ColumnarRules};
 use crate::sanitize::{Sanitizer, StreamOptions};
@@ -226,14 +224,7 @@ fn check_records(
     let mut originals: Vec<(u64, Value)> = Vec::new();
     match format {
         DataFormat::Ndjson | DataFormat::JsonArray => {
-            let mut reader: Box<dyn FnMut() -> std::io::Result<Option<NdjsonBatch>>> =
-                if format == DataFormat::JsonArray {
-                    let mut r = JsonArrayBatchReader::new(open(sample)?);
-                    Box::new(move || r.next_batch())
-                } else {
-                    let mut r = NdjsonBatchReader::new(open(sample)?);
-                    Box::new(move || r.next_batch())
-                };
+            let mut reader = json_batches(open(sample)?, format == DataFormat::JsonArray);
             'outer: while let Some(batch) = reader().map_err(|e| err(&e))? {
                 for (line, text) in batch.iter() {
                     if originals.len() >= max_rows {

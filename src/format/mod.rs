@@ -5,6 +5,35 @@ pub mod csv;
 pub mod json_array;
 pub mod ndjson;
 
+use std::io::BufRead;
+
+use ndjson::{NdjsonBatch, NdjsonBatchReader};
+
+/// Batches of JSON records, whichever way they are laid out in the input.
+pub type JsonBatches<'a> = Box<dyn FnMut() -> std::io::Result<Option<NdjsonBatch>> + Send + 'a>;
+
+/// Reads JSON records from `input`: the elements of one JSON array when `array`, else NDJSON
+/// lines (blank lines included, for the caller to skip).
+pub fn json_batches<'a>(input: Box<dyn BufRead + Send + 'a>, array: bool) -> JsonBatches<'a> {
+    if array {
+        let mut r = json_array::JsonArrayBatchReader::new(input);
+        Box::new(move || r.next_batch())
+    } else {
+        let mut r = NdjsonBatchReader::new(input);
+        Box::new(move || r.next_batch())
+    }
+}
+
+/// The media type of a Content-Type, lower case, without parameters (`; charset=...`).
+pub fn media_type(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
 /// The data format of one input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DataFormat {
@@ -50,8 +79,7 @@ impl DataFormat {
     /// `text/tab-separated-values` -> TSV, `ndjson` / `jsonl` types -> NDJSON; anything else
     /// (including `application/json`, which AUTO considers only after the extension) -> `None`.
     pub fn from_content_type(content_type: &str) -> Option<DataFormat> {
-        let t = content_type.to_ascii_lowercase();
-        let t = t.split(';').next().unwrap_or("").trim();
+        let t = media_type(content_type);
         if t.contains("ndjson") || t.contains("jsonl") || t.contains("json-seq") {
             Some(DataFormat::Ndjson)
         } else if t == "text/csv" {

@@ -95,18 +95,29 @@ pub async fn head_object(
         .send()
         .await
         .map_err(|e| classify("HeadObject", bucket, key, e))?;
-    Ok(ObjectHead {
-        content_type: out.content_type().map(str::to_owned),
-        content_encoding: out.content_encoding().map(str::to_owned),
-        metadata: received_metadata(out.metadata()),
-        size: size_of(out.content_length()),
-    })
+    Ok(object_head(
+        out.content_type(),
+        out.content_encoding(),
+        out.metadata(),
+        out.content_length(),
+    ))
 }
 
-fn size_of(content_length: Option<i64>) -> u64 {
-    content_length
-        .and_then(|n| u64::try_from(n).ok())
-        .unwrap_or(0)
+/// The head of an object from the fields a `HeadObject` or `GetObject` answer carries.
+fn object_head(
+    content_type: Option<&str>,
+    content_encoding: Option<&str>,
+    metadata: Option<&HashMap<String, String>>,
+    content_length: Option<i64>,
+) -> ObjectHead {
+    ObjectHead {
+        content_type: content_type.map(str::to_owned),
+        content_encoding: content_encoding.map(str::to_owned),
+        metadata: received_metadata(metadata),
+        size: content_length
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(0),
+    }
 }
 
 /// Streams an object: returns its head and a blocking `Read` over its body, which pulls the
@@ -135,12 +146,12 @@ pub async fn get_object_reader(
         .send()
         .await
         .map_err(|e| classify("GetObject", bucket, key, e))?;
-    let head = ObjectHead {
-        content_type: out.content_type().map(str::to_owned),
-        content_encoding: out.content_encoding().map(str::to_owned),
-        metadata: received_metadata(out.metadata()),
-        size: size_of(out.content_length()),
-    };
+    let head = object_head(
+        out.content_type(),
+        out.content_encoding(),
+        out.metadata(),
+        out.content_length(),
+    );
     let reader = BodyReader {
         inner: SyncIoBridge::new_with_handle(out.body.into_async_read(), handle),
         bucket: bucket.to_owned(),

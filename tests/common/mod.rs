@@ -20,26 +20,8 @@ pub fn repo(rel: &str) -> PathBuf {
 /// A `psoxy` command with a clean environment for the settings it reads.
 pub fn psoxy() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_psoxy"));
-    for var in [
-        "PSOXY_SALT",
-        "PSOXY_ENCRYPTION_KEY",
-        "EMAIL_CANONICALIZATION",
-        "EMAIL_DOMAIN_HANDLING",
-        "SALT_EMAIL_DOMAINS",
-        "ENCRYPTION_KEY_EMAIL_DOMAINS",
-        "SALT_IP",
-        "ENCRYPTION_KEY_IP",
-        "RUST_LOG",
-        "RULES",
-        "OUTPUT_BUCKET",
-        "INPUT_BASE_PATH",
-        "OUTPUT_BASE_PATH",
-        "COMPRESS_OUTPUT_ALWAYS",
-        "ADDITIONAL_TRANSFORMS",
-        "PSOXY_SHUFFLE_ROWS",
-        "PSOXY_INSTANCE_ID",
-        "BULK_OUTPUT_FORMAT",
-    ] {
+    // Every bulk setting (the list the function reads), and the log level.
+    for var in psoxy::bulk::SETTING_NAMES.iter().chain(&["RUST_LOG"]) {
         c.env_remove(var);
     }
     c
