@@ -10,12 +10,18 @@ use sha2::{Digest, Sha256};
 
 use crate::format::compression::{decoded_reader, CountingReader};
 use crate::format::csv::{writer, CsvBatchReader, CsvReadError};
+use crate::format::parquet::{
+    write_csv_rows, ParquetBatch, ParquetInput, ParquetIoError, ParquetOutput,
+};
 use crate::format::{json_batches, media_type, DataFormat};
 use crate::pipeline::{run_ordered, WorkerPanic};
 use crate::pseudonym::Pseudonymizer;
 use crate::rules::{BulkRules, ColumnarRules, RecordFormat};
 use crate::transform::columnar::{cell_text, java_trim_bytes, require_width};
-use crate::transform::{ColumnarPlan, PlanError, RecordPlan, RowError};
+use crate::transform::{
+    BatchError, ColumnarBatchPlan, ColumnarPlan, PlanError, RecordBatchPlan, RecordPlan, RowError,
+};
+use arrow_array::RecordBatch;
 
 /// Rows shuffled together (Psoxy's chunk size): row order can't leak beyond a chunk.
 pub const SHUFFLE_CHUNK: usize = 500;
@@ -30,6 +36,9 @@ pub enum SanitizeError {
     /// A row or record is bad.
     #[error(transparent)]
     Row(#[from] RowError),
+    /// A Parquet row or batch is bad.
+    #[error(transparent)]
+    Batch(#[from] BatchError),
     /// The input could not be read (I/O, gzip, CSV structure).
     #[error("cannot read input: {0}")]
     Read(String),
@@ -47,6 +56,12 @@ impl From<WorkerPanic> for SanitizeError {
     }
 }
 
+impl From<ParquetIoError> for SanitizeError {
+    fn from(e: ParquetIoError) -> Self {
+        SanitizeError::Read(e.to_string())
+    }
+}
+
 impl From<CsvReadError> for SanitizeError {
     fn from(e: CsvReadError) -> Self {
         SanitizeError::Read(e.to_string())
@@ -56,7 +71,7 @@ impl From<CsvReadError> for SanitizeError {
 /// Counters of one run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
-    /// Rows (CSV, excluding the header) or records (NDJSON) written.
+    /// Rows (CSV, excluding the header; Parquet) or records (NDJSON, JSON array) written.
     pub rows: u64,
     /// Bytes read from the input as stored (compressed size for gzip).
     pub bytes_in: u64,
@@ -146,6 +161,7 @@ impl Sanitizer {
                     Some(DataFormat::Ndjson | DataFormat::JsonArray) => Err(PlanError::Unsupported(
                         "columnar rules apply to CSV/TSV input, not JSON; use record rules (transforms) for JSON".into(),
                     )),
+                    Some(DataFormat::Parquet) => Ok(DataFormat::Parquet),
                     Some(DataFormat::Csv { delimiter }) => Ok(DataFormat::Csv {
                         delimiter: if opts.format.is_none() { rules_delim.unwrap_or(delimiter) } else { delimiter },
                     }),
@@ -160,9 +176,7 @@ impl Sanitizer {
                 (None, RecordFormat::Auto) => {
                     Ok(auto_format(opts.content_type.as_deref(), by_name))
                 }
-                (None, RecordFormat::Parquet) => Err(PlanError::Unsupported(format!(
-                    "record format {format:?} is not supported yet; NDJSON and CSV are"
-                ))),
+                (None, RecordFormat::Parquet) => Ok(DataFormat::Parquet),
             },
         }
     }
@@ -174,10 +188,21 @@ impl Sanitizer {
             return Ok(input);
         };
         match (&self.rules, input, wanted) {
+            (_, DataFormat::Parquet, DataFormat::Parquet) => Ok(wanted),
+            (_, _, DataFormat::Parquet) => Err(PlanError::Unsupported(
+                "Parquet output needs Parquet input (its types come from the input's schema)"
+                    .into(),
+            )),
+            (SingleRules::Columnar(_), DataFormat::Parquet, DataFormat::Csv { .. }) => {
+                Ok(DataFormat::Csv { delimiter: b',' })
+            }
             (SingleRules::Columnar(_), _, DataFormat::Csv { .. }) => Ok(input),
             (SingleRules::Columnar(_), _, _) => Err(PlanError::Unsupported(
-                "columnar rules write CSV; use record rules (transforms) to write JSON".into(),
+                "columnar rules write CSV (or Parquet from Parquet); use record rules (transforms) to write JSON".into(),
             )),
+            (SingleRules::Record(..), DataFormat::Parquet, DataFormat::Csv { .. }) => {
+                Ok(DataFormat::Csv { delimiter: b',' })
+            }
             (SingleRules::Record(..), DataFormat::Csv { .. }, DataFormat::Csv { .. }) => Ok(input),
             (SingleRules::Record(..), _, DataFormat::Csv { .. }) => Err(PlanError::Unsupported(
                 "CSV output needs CSV input (JSON records have no fixed columns); write NDJSON or a JSON array".into(),
@@ -199,14 +224,17 @@ impl Sanitizer {
         let format = self.resolve_format(opts)?;
         let output_format = self.resolve_output_format(opts)?;
         let json_out = match output_format {
-            DataFormat::Csv { .. } => None,
+            DataFormat::Csv { .. } | DataFormat::Parquet => None,
             DataFormat::Ndjson => Some(Framing::Lines),
             DataFormat::JsonArray => Some(Framing::Array),
         };
         let (counting, bytes_in) = CountingReader::new(input);
         let decoded = decoded_reader(counting).map_err(|e| SanitizeError::Read(e.to_string()))?;
         let mut out = Emitter {
-            out: CountingWriter::new(output, opts.gzip_output),
+            out: CountingWriter::new(
+                output,
+                opts.gzip_output && !output_format.compresses_itself(),
+            ),
             stats: Stats::default(),
             bytes_in,
             progress,
@@ -232,6 +260,7 @@ impl Sanitizer {
             (SingleRules::Record(plan, _), DataFormat::Csv { delimiter }) => {
                 self.record_csv(plan, decoded, delimiter, json_out, &mut out)?
             }
+            (_, DataFormat::Parquet) => self.parquet(decoded, output_format, opts, &mut out)?,
             (SingleRules::Columnar(_), DataFormat::Ndjson | DataFormat::JsonArray) => {
                 unreachable!("rejected by resolve_format")
             }
@@ -410,6 +439,148 @@ impl Sanitizer {
             None => Ok(()),
         }
     }
+
+    /// Parquet in, one row group at a time; Parquet, CSV or JSON out.
+    fn parquet<W: Write>(
+        &self,
+        input: Box<dyn BufRead + Send + '_>,
+        output_format: DataFormat,
+        opts: &StreamOptions,
+        out: &mut Emitter<'_, W>,
+    ) -> Result<(), SanitizeError> {
+        let Some(file) = ParquetInput::spool(input)? else {
+            return Ok(()); // empty input -> empty output
+        };
+        let schema = file.schema();
+        let p = &*self.pseudonymizer;
+        let plan = match &self.rules {
+            SingleRules::Columnar(rules) => {
+                BatchPlan::Columnar(ColumnarBatchPlan::compile(rules, &schema)?)
+            }
+            SingleRules::Record(plan, _) => BatchPlan::Record(
+                RecordBatchPlan::compile(plan, &schema, output_format != DataFormat::Parquet)?,
+                plan,
+            ),
+        };
+        let out_schema = match &plan {
+            BatchPlan::Columnar(c) => c.output_schema(),
+            BatchPlan::Record(r, _) => r.output_schema(),
+        };
+        let shuffle_seed = match (&plan, opts.shuffle) {
+            (BatchPlan::Columnar(_), true) => Some(shuffle_seed(p, &opts.object_key)),
+            _ => None,
+        };
+        let json_out = match output_format {
+            DataFormat::Ndjson => Some(Framing::Lines),
+            DataFormat::JsonArray => Some(Framing::Array),
+            _ => None,
+        };
+        let csv_columns: Vec<String> = match (&plan, output_format) {
+            (BatchPlan::Columnar(_), _) => out_schema
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect(),
+            (BatchPlan::Record(_, plan), _) => {
+                let props = plan.output_properties();
+                schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().clone())
+                    .filter(|n| props.as_ref().is_none_or(|p| p.contains(n)))
+                    .collect()
+            }
+        };
+        let mut parquet_out = match output_format {
+            DataFormat::Parquet => Some(ParquetOutput::new(out_schema.clone(), file.codec())?),
+            _ => None,
+        };
+        let mut records = match (json_out, output_format) {
+            (Some(framing), _) => framing.start(out)?,
+            (None, DataFormat::Csv { .. }) => {
+                out.emit(&csv_header(false, &csv_columns)?, 0)?;
+                0
+            }
+            _ => 0,
+        };
+        let mut next = file.batches()?;
+        run_ordered(
+            &self.pool,
+            self.threads + 1,
+            || next().map_err(SanitizeError::from),
+            |seq, input: ParquetBatch| {
+                let rows = input.batch.num_rows() as u64;
+                let batch = match &plan {
+                    BatchPlan::Columnar(c) => {
+                        let batch = c.apply(&input.batch, input.first_row, p)?;
+                        match &shuffle_seed {
+                            Some(seed) => shuffle_batch(&batch, seed, seq)?,
+                            None => batch,
+                        }
+                    }
+                    BatchPlan::Record(r, plan) if output_format == DataFormat::Parquet => {
+                        r.apply(&input.batch, input.first_row, plan, p)?
+                    }
+                    BatchPlan::Record(r, plan) => {
+                        let values = r.records(&input.batch, input.first_row, plan, p)?;
+                        let mut buf = Vec::with_capacity(values.len() * 128);
+                        match json_out {
+                            Some(framing) => {
+                                for (n, value) in values.iter().enumerate() {
+                                    framing.separate(&mut buf, n as u64);
+                                    serde_json::to_writer(&mut buf, value)
+                                        .map_err(|e| SanitizeError::Internal(e.to_string()))?;
+                                }
+                                framing.end_batch(&mut buf, rows);
+                            }
+                            None => {
+                                let mut w = writer(false, 0);
+                                for value in &values {
+                                    w.write_record(
+                                        csv_columns.iter().map(|c| json_cell(value.get(c))),
+                                    )
+                                    .map_err(|e| SanitizeError::Internal(e.to_string()))?;
+                                }
+                                buf = w
+                                    .into_inner()
+                                    .map_err(|e| SanitizeError::Internal(e.to_string()))?;
+                            }
+                        }
+                        return Ok(Encoded::Bytes(buf, rows));
+                    }
+                };
+                if output_format == DataFormat::Parquet {
+                    return Ok(Encoded::Batch(batch, input.ends_row_group));
+                }
+                let mut w = writer(false, 0);
+                write_csv_rows(&batch, &mut w)?;
+                let bytes = w
+                    .into_inner()
+                    .map_err(|e| SanitizeError::Internal(e.to_string()))?;
+                Ok(Encoded::Bytes(bytes, rows))
+            },
+            |encoded| match encoded {
+                Encoded::Batch(batch, ends_row_group) => {
+                    let Some(w) = parquet_out.as_mut() else {
+                        return Err(SanitizeError::Internal("no Parquet writer".into()));
+                    };
+                    let bytes = w.write(&batch, ends_row_group)?;
+                    out.emit(&bytes, batch.num_rows() as u64)
+                }
+                Encoded::Bytes(bytes, n) => match json_out {
+                    Some(framing) => framing.emit_batch(out, &bytes, n, &mut records),
+                    None => out.emit(&bytes, n),
+                },
+            },
+        )?;
+        if let Some(w) = parquet_out {
+            out.emit(&w.finish()?, 0)?;
+        }
+        match json_out {
+            Some(framing) => framing.finish(out, records),
+            None => Ok(()),
+        }
+    }
 }
 
 /// One CSV row as a JSON object keyed by column name, with the record plan applied.
@@ -433,6 +604,34 @@ fn csv_record_value(
         message: e.message,
     })?;
     Ok(value)
+}
+
+/// Rules compiled against a Parquet schema.
+enum BatchPlan<'a> {
+    Columnar(ColumnarBatchPlan),
+    Record(RecordBatchPlan, &'a RecordPlan),
+}
+
+/// A transformed Parquet batch, ready for the writer.
+enum Encoded {
+    /// Rows for the Parquet writer; `true` ends the row group.
+    Batch(RecordBatch, bool),
+    /// Encoded text (CSV rows or JSON records) and the number of rows.
+    Bytes(Vec<u8>, u64),
+}
+
+/// A batch with its rows shuffled like CSV rows (see [`shuffle_order`]).
+fn shuffle_batch(
+    batch: &RecordBatch,
+    seed: &[u8; 32],
+    seq: u64,
+) -> Result<RecordBatch, SanitizeError> {
+    let order: Vec<u32> = shuffle_order(batch.num_rows(), seed, seq)
+        .into_iter()
+        .map(|i| i as u32)
+        .collect();
+    arrow_select::take::take_record_batch(batch, &arrow_array::UInt32Array::from(order))
+        .map_err(|e| SanitizeError::Internal(e.to_string()))
 }
 
 /// How JSON records are laid out in a stream.
@@ -535,7 +734,18 @@ fn shuffle_seed(p: &Pseudonymizer, object_key: &str) -> [u8; 32] {
 /// chunk with a generator seeded by (object seed, batch number, chunk number): the same input
 /// always gives the same bytes, whatever the number of threads.
 fn shuffled(bytes: &[u8], ends: &[usize], seed: &[u8; 32], batch_seq: u64) -> Vec<u8> {
-    let mut order: Vec<usize> = (0..ends.len()).collect();
+    let mut out = Vec::with_capacity(bytes.len());
+    for i in shuffle_order(ends.len(), seed, batch_seq) {
+        let start = if i == 0 { 0 } else { ends[i - 1] };
+        out.extend_from_slice(&bytes[start..ends[i]]);
+    }
+    out
+}
+
+/// The row order of a shuffled batch of `rows` rows: each 500-row chunk permuted by a
+/// generator seeded by (object seed, batch number, chunk number).
+fn shuffle_order(rows: usize, seed: &[u8; 32], batch_seq: u64) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..rows).collect();
     for (chunk_no, chunk) in order.chunks_mut(SHUFFLE_CHUNK).enumerate() {
         let mut h = Sha256::new();
         h.update(seed);
@@ -544,12 +754,7 @@ fn shuffled(bytes: &[u8], ends: &[usize], seed: &[u8; 32], batch_seq: u64) -> Ve
         let mut rng = rand_chacha::ChaCha8Rng::from_seed(h.finalize().into());
         chunk.shuffle(&mut rng);
     }
-    let mut out = Vec::with_capacity(bytes.len());
-    for i in order {
-        let start = if i == 0 { 0 } else { ends[i - 1] };
-        out.extend_from_slice(&bytes[start..ends[i]]);
-    }
-    out
+    order
 }
 
 /// Writes output batches, keeps the counters and reports progress.

@@ -149,14 +149,6 @@ impl BulkProcessor {
             } else {
                 format!("{}{relative}", dest.prefix)
             };
-            let options = PutOptions {
-                content_type: Some(match self.settings.output_format {
-                    Some(format) => format.content_type().to_string(),
-                    None => content_type(info.content_type.as_deref(), key),
-                }),
-                content_encoding: dest.compress.then(|| "gzip".to_string()),
-                metadata: self.metadata(bucket, key, &dest.rules_sha),
-            };
             let stream = StreamOptions {
                 object_key: key.to_string(),
                 format: None,
@@ -164,6 +156,19 @@ impl BulkProcessor {
                 gzip_output: dest.compress,
                 content_type: info.content_type.clone(),
                 output_format: self.settings.output_format,
+            };
+            let written_format = sanitizer
+                .resolve_output_format(&stream)
+                .map_err(|e| fail(e.to_string(), false))?;
+            // Parquet compresses itself: it is never wrapped in gzip.
+            let gzip = dest.compress && !written_format.compresses_itself();
+            let options = PutOptions {
+                content_type: Some(match self.settings.output_format {
+                    Some(format) => format.content_type().to_string(),
+                    None => content_type(info.content_type.as_deref(), key),
+                }),
+                content_encoding: gzip.then(|| "gzip".to_string()),
+                metadata: self.metadata(bucket, key, &dest.rules_sha),
             };
             let started = Instant::now();
             let reader = store

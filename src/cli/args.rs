@@ -164,7 +164,8 @@ pub struct SanitizeArgs {
 /// `--input-format` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum InputFormatArg {
-    /// Decide by extension (`.csv`, `.tsv`, `.ndjson`, `.jsonl`, `.json`, each optionally `.gz`).
+    /// Decide by extension (`.csv`, `.tsv`, `.ndjson`, `.jsonl`, `.json`, `.parquet`, each
+    /// optionally `.gz`).
     Auto,
     /// Comma-separated values with a header row.
     Csv,
@@ -174,6 +175,8 @@ pub enum InputFormatArg {
     Ndjson,
     /// One JSON array of objects (record rules only).
     JsonArray,
+    /// Apache Parquet (read from its footer; a stream is spooled to a temporary file).
+    Parquet,
 }
 
 /// `--output-format` values.
@@ -185,6 +188,8 @@ pub enum OutputFormatArg {
     Ndjson,
     /// One JSON array of objects.
     JsonArray,
+    /// Apache Parquet, with the input's codec and row groups (Parquet input only).
+    Parquet,
 }
 
 /// `psoxy check`.

@@ -14,6 +14,7 @@ use super::{
 };
 use crate::format::compression::decoded_reader;
 use crate::format::csv::CsvBatchReader;
+use crate::format::parquet::{json_lines, rows_as_text, ParquetInput};
 use crate::format::{json_batches, DataFormat};
 use crate::pseudonym::Pseudonymizer;
 use crate::rules::{load_rules_file, BulkRules, ColumnarRules};
@@ -78,8 +79,8 @@ pub fn run(args: CheckArgs) -> Result<i32, CliError> {
         .resolve_format(&opts)
         .map_err(|e| CliError(format!("{}: {e}", shown(sample))))?;
     let warnings = match (rules, format) {
-        (BulkRules::Columnar(c), DataFormat::Csv { delimiter }) => {
-            check_columnar(c, sample, delimiter, args.rows, &p)?
+        (BulkRules::Columnar(c), DataFormat::Csv { .. } | DataFormat::Parquet) => {
+            check_columnar(c, sample, format, args.rows, &p)?
         }
         (BulkRules::Record(r), format) => {
             let plan = RecordPlan::compile(r, &p)?;
@@ -135,40 +136,98 @@ fn open(sample: &Path) -> Result<Box<dyn std::io::BufRead + Send>, CliError> {
     decoded_reader(file).map_err(|e| CliError(format!("{}: {e}", shown(sample))))
 }
 
+/// A row with its line (CSV) or row (Parquet) number.
+type NumberedRow = (u64, csv::ByteRecord);
+
+/// The header and first `max_rows` rows of a CSV or Parquet sample (Parquet cells as text).
+fn sample_table(
+    sample: &Path,
+    format: DataFormat,
+    max_rows: usize,
+) -> Result<(Vec<String>, Vec<NumberedRow>), CliError> {
+    let err = |e: &dyn std::fmt::Display| CliError(format!("{}: {e}", shown(sample)));
+    let mut rows = Vec::new();
+    if format == DataFormat::Parquet {
+        let batches = parquet_head(sample, max_rows)?;
+        let header = match batches.first() {
+            Some(b) => b
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect(),
+            None => parquet_file(sample)?
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect(),
+        };
+        for batch in &batches {
+            for cells in rows_as_text(batch).map_err(|e| err(&e))? {
+                if rows.len() < max_rows {
+                    rows.push((rows.len() as u64 + 1, csv::ByteRecord::from(cells)));
+                }
+            }
+        }
+        return Ok((header, rows));
+    }
+    let DataFormat::Csv { delimiter } = format else {
+        return Err(err(&"not a table format"));
+    };
+    let mut reader = CsvBatchReader::new(open(sample)?, delimiter).map_err(|e| err(&e))?;
+    let header = reader.header().to_vec();
+    'rows: while let Some(batch) = reader.next_batch().map_err(|e| err(&e))? {
+        for row in batch.rows {
+            if rows.len() >= max_rows {
+                break 'rows;
+            }
+            rows.push(row);
+        }
+    }
+    Ok((header, rows))
+}
+
+fn parquet_file(sample: &Path) -> Result<ParquetInput, CliError> {
+    let err = |e: &dyn std::fmt::Display| CliError(format!("{}: {e}", shown(sample)));
+    ParquetInput::spool(open(sample)?)
+        .map_err(|e| err(&e))?
+        .ok_or_else(|| err(&"empty file"))
+}
+
+fn parquet_head(sample: &Path, max_rows: usize) -> Result<Vec<arrow_array::RecordBatch>, CliError> {
+    parquet_file(sample)?
+        .head(max_rows)
+        .map_err(|e| CliError(format!("{}: {e}", shown(sample))))
+}
+
 fn check_columnar(
     rules: &ColumnarRules,
     sample: &Path,
-    delimiter: u8,
+    format: DataFormat,
     max_rows: usize,
     p: &Pseudonymizer,
 ) -> Result<Vec<String>, CliError> {
     let err = |e: &dyn std::fmt::Display| CliError(format!("{}: {e}", shown(sample)));
-    let mut reader = CsvBatchReader::new(open(sample)?, delimiter).map_err(|e| err(&e))?;
-    let header: Vec<String> = reader
-        .header()
+    let (raw_header, rows) = sample_table(sample, format, max_rows)?;
+    let header: Vec<String> = raw_header
         .iter()
         .map(|h| java_trim(h).to_string())
         .collect();
-    let plan = ColumnarPlan::compile(rules, reader.header()).map_err(|e| err(&e))?;
+    let plan = ColumnarPlan::compile(rules, &raw_header).map_err(|e| err(&e))?;
     let described = plan.describe();
     let mut clear_values: BTreeMap<usize, Vec<String>> = BTreeMap::new();
-    let mut scanned = 0;
     let mut cells = Vec::new();
-    'rows: while let Some(batch) = reader.next_batch().map_err(|e| err(&e))? {
-        for (line, record) in &batch.rows {
-            if scanned >= max_rows {
-                break 'rows;
+    for (line, record) in &rows {
+        plan.transform_row(record, *line, p, &mut cells)
+            .map_err(|e| err(&e))?;
+        for (i, (_, _, action)) in described.iter().enumerate() {
+            if *action == ColumnAction::Clear {
+                clear_values.entry(i).or_default().push(cells[i].clone());
             }
-            plan.transform_row(record, *line, p, &mut cells)
-                .map_err(|e| err(&e))?;
-            for (i, (_, _, action)) in described.iter().enumerate() {
-                if *action == ColumnAction::Clear {
-                    clear_values.entry(i).or_default().push(cells[i].clone());
-                }
-            }
-            scanned += 1;
         }
     }
+    let scanned = rows.len();
     println!(
         "{}: {} columns, {} rows scanned",
         shown(sample),
@@ -243,30 +302,33 @@ fn check_records(
                 }
             }
         }
-        DataFormat::Csv { delimiter } => {
-            let mut reader = CsvBatchReader::new(open(sample)?, delimiter).map_err(|e| err(&e))?;
-            let header: Vec<String> = reader
-                .header()
-                .iter()
-                .map(|h| java_trim(h).to_string())
-                .collect();
-            'rows: while let Some(batch) = reader.next_batch().map_err(|e| err(&e))? {
-                for (line, record) in &batch.rows {
+        DataFormat::Parquet => {
+            for batch in parquet_head(sample, max_rows)? {
+                let text = json_lines(&batch).map_err(|e| err(&e))?;
+                for line in text.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
                     if originals.len() >= max_rows {
-                        break 'rows;
+                        break;
                     }
-                    let obj = header
-                        .iter()
-                        .zip(record.iter())
-                        .map(|(h, v)| {
-                            (
-                                h.clone(),
-                                Value::String(java_trim(&String::from_utf8_lossy(v)).to_string()),
-                            )
-                        })
-                        .collect();
-                    originals.push((*line, Value::Object(obj)));
+                    let v: Value = serde_json::from_slice(line).map_err(|e| err(&e))?;
+                    originals.push((originals.len() as u64 + 1, v));
                 }
+            }
+        }
+        DataFormat::Csv { .. } => {
+            let (header, rows) = sample_table(sample, format, max_rows)?;
+            let header: Vec<String> = header.iter().map(|h| java_trim(h).to_string()).collect();
+            for (line, record) in &rows {
+                let obj = header
+                    .iter()
+                    .zip(record.iter())
+                    .map(|(h, v)| {
+                        (
+                            h.clone(),
+                            Value::String(java_trim(&String::from_utf8_lossy(v)).to_string()),
+                        )
+                    })
+                    .collect();
+                originals.push((*line, Value::Object(obj)));
             }
         }
     }

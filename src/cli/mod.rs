@@ -94,6 +94,7 @@ pub(crate) fn output_format(arg: Option<args::OutputFormatArg>) -> Option<DataFo
         args::OutputFormatArg::Csv => DataFormat::Csv { delimiter: b',' },
         args::OutputFormatArg::Ndjson => DataFormat::Ndjson,
         args::OutputFormatArg::JsonArray => DataFormat::JsonArray,
+        args::OutputFormatArg::Parquet => DataFormat::Parquet,
     })
 }
 
@@ -105,6 +106,7 @@ pub(crate) fn format_override(arg: Option<InputFormatArg>) -> Option<DataFormat>
         InputFormatArg::Tsv => Some(DataFormat::Csv { delimiter: b'\t' }),
         InputFormatArg::Ndjson => Some(DataFormat::Ndjson),
         InputFormatArg::JsonArray => Some(DataFormat::JsonArray),
+        InputFormatArg::Parquet => Some(DataFormat::Parquet),
     }
 }
 

@@ -193,7 +193,7 @@ impl Job<'_> {
                 output_format: super::output_format(self.args.output_format),
             };
             if format.is_none() {
-                eprintln!("skipping {key}: not a .csv, .tsv, .ndjson, .jsonl or .json file (use --input-format to force one)");
+                eprintln!("skipping {key}: not a .csv, .tsv, .ndjson, .jsonl, .json or .parquet file (use --input-format to force one)");
                 skipped += 1;
                 continue;
             }
@@ -210,13 +210,19 @@ impl Job<'_> {
                     continue;
                 }
             };
-            if let Err(e) = sanitizer.resolve_output_format(&opts) {
-                eprintln!("skipping {key}: {e}");
-                skipped += 1;
-                continue;
-            }
-            let mut out_path = out_root.join(&rel);
-            if self.args.gzip && !key.ends_with(".gz") {
+            let written = match sanitizer.resolve_output_format(&opts) {
+                Ok(f) => f,
+                Err(e) => {
+                    eprintln!("skipping {key}: {e}");
+                    skipped += 1;
+                    continue;
+                }
+            };
+            let mut out_path = out_root.join(converted_name(&rel, format, written));
+            if self.args.gzip
+                && !written.compresses_itself()
+                && !out_path.to_string_lossy().ends_with(".gz")
+            {
                 out_path.as_mut_os_string().push(".gz");
             }
             match self.one(&sanitizer, Some(&root.join(&rel)), &key, Some(&out_path)) {
@@ -264,5 +270,56 @@ pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
+    }
+}
+
+/// The output's relative path: the input's, with the extension of the output format when it
+/// converts (`hris.parquet` written as CSV becomes `hris.csv`; a `.gz` suffix is kept).
+fn converted_name(rel: &Path, input: Option<DataFormat>, output: DataFormat) -> PathBuf {
+    let same = match (input, output) {
+        (Some(DataFormat::Csv { .. }), DataFormat::Csv { .. }) => true,
+        (Some(i), o) => i == o,
+        (None, _) => true,
+    };
+    if same {
+        return rel.to_path_buf();
+    }
+    let name = rel.to_string_lossy();
+    let (stem, gz) = match name.strip_suffix(".gz") {
+        Some(s) => (s, ".gz"),
+        None => (&*name, ""),
+    };
+    let stem = stem.rsplit_once('.').map_or(stem, |(s, _)| s);
+    let ext = match output {
+        DataFormat::Csv { .. } => "csv",
+        DataFormat::Ndjson => "ndjson",
+        DataFormat::JsonArray => "json",
+        DataFormat::Parquet => "parquet",
+    };
+    let gz = if output.compresses_itself() { "" } else { gz };
+    PathBuf::from(format!("{stem}.{ext}{gz}"))
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+
+    #[test]
+    fn converted_names_take_the_output_extension() {
+        let p = |s: &str, i, o| converted_name(Path::new(s), Some(i), o);
+        let csv = DataFormat::Csv { delimiter: b',' };
+        assert_eq!(
+            p("a/hris.parquet", DataFormat::Parquet, csv),
+            PathBuf::from("a/hris.csv")
+        );
+        assert_eq!(
+            p("e.json.gz", DataFormat::JsonArray, DataFormat::Ndjson),
+            PathBuf::from("e.ndjson.gz")
+        );
+        assert_eq!(p("x.csv", csv, csv), PathBuf::from("x.csv"));
+        assert_eq!(
+            p("x.parquet", DataFormat::Parquet, DataFormat::Parquet),
+            PathBuf::from("x.parquet")
+        );
     }
 }

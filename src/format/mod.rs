@@ -1,9 +1,11 @@
-//! Streaming readers and writers: compression and BOM handling, CSV/TSV and NDJSON batching.
+//! Streaming readers and writers: compression and BOM handling, CSV/TSV, NDJSON and JSON-array
+//! batching, Parquet row groups.
 
 pub mod compression;
 pub mod csv;
 pub mod json_array;
 pub mod ndjson;
+pub mod parquet;
 
 use std::io::BufRead;
 
@@ -46,12 +48,14 @@ pub enum DataFormat {
     Ndjson,
     /// One JSON array whose elements are the records.
     JsonArray,
+    /// Apache Parquet (read and written one row group at a time).
+    Parquet,
 }
 
 impl DataFormat {
     /// Infers the format from a file name's extension, ignoring a trailing `.gz`.
-    /// `.csv` -> CSV, `.tsv` -> TSV, `.ndjson` / `.jsonl` -> NDJSON, `.json` -> JSON array;
-    /// anything else -> `None`.
+    /// `.csv` -> CSV, `.tsv` -> TSV, `.ndjson` / `.jsonl` -> NDJSON, `.json` -> JSON array,
+    /// `.parquet` -> Parquet; anything else -> `None`.
     pub fn from_name(name: &str) -> Option<DataFormat> {
         let lower = name.to_ascii_lowercase();
         let stem = lower.strip_suffix(".gz").unwrap_or(&lower);
@@ -61,6 +65,7 @@ impl DataFormat {
             "tsv" => Some(DataFormat::Csv { delimiter: b'\t' }),
             "ndjson" | "jsonl" => Some(DataFormat::Ndjson),
             "json" => Some(DataFormat::JsonArray),
+            "parquet" => Some(DataFormat::Parquet),
             _ => None,
         }
     }
@@ -72,15 +77,25 @@ impl DataFormat {
             DataFormat::Csv { .. } => "text/csv",
             DataFormat::Ndjson => "application/x-ndjson",
             DataFormat::JsonArray => "application/json",
+            DataFormat::Parquet => "application/vnd.apache.parquet",
         }
     }
 
+    /// Whether the format compresses its own content (Parquet): such output is never wrapped
+    /// in gzip, whatever the compression setting.
+    pub fn compresses_itself(self) -> bool {
+        self == DataFormat::Parquet
+    }
+
     /// The format a Content-Type names, for `format: AUTO`: `text/csv` -> CSV,
-    /// `text/tab-separated-values` -> TSV, `ndjson` / `jsonl` types -> NDJSON; anything else
+    /// `text/tab-separated-values` -> TSV, `ndjson` / `jsonl` types -> NDJSON, any type
+    /// naming `parquet` -> Parquet; anything else
     /// (including `application/json`, which AUTO considers only after the extension) -> `None`.
     pub fn from_content_type(content_type: &str) -> Option<DataFormat> {
         let t = media_type(content_type);
-        if t.contains("ndjson") || t.contains("jsonl") || t.contains("json-seq") {
+        if t.contains("parquet") {
+            Some(DataFormat::Parquet)
+        } else if t.contains("ndjson") || t.contains("jsonl") || t.contains("json-seq") {
             Some(DataFormat::Ndjson)
         } else if t == "text/csv" {
             Some(DataFormat::Csv { delimiter: b',' })
@@ -125,6 +140,17 @@ mod tests {
             Some(DataFormat::Csv { delimiter: b',' })
         );
         assert_eq!(DataFormat::from_content_type("application/json"), None);
-        assert_eq!(DataFormat::from_name("x.parquet"), None);
+        assert_eq!(
+            DataFormat::from_name("x.PARQUET"),
+            Some(DataFormat::Parquet)
+        );
+        assert_eq!(
+            DataFormat::from_content_type("application/vnd.apache.parquet"),
+            Some(DataFormat::Parquet)
+        );
+        assert_eq!(
+            DataFormat::from_content_type("application/x-parquet"),
+            Some(DataFormat::Parquet)
+        );
     }
 }

@@ -274,33 +274,63 @@ impl ColumnarPlan {
             if value.is_empty() {
                 continue;
             }
-            match &col.op {
-                CellOp::Clear => cell_out.push_str(value),
-                CellOp::Pseudonymize => {
-                    pseudonymizer.pseudonymize_into(value, self.format, cell_out);
-                }
-                CellOp::Derive(steps) => self.derive(steps, value, pseudonymizer, cell_out),
-            }
+            self.apply(&col.op, value, pseudonymizer, cell_out);
         }
         Ok(())
     }
 
-    fn derive(&self, steps: &[Step], value: &str, p: &Pseudonymizer, out: &mut String) {
+    /// The input column (index into the header) output column `i` reads.
+    pub fn source_of(&self, i: usize) -> usize {
+        self.columns[i].source
+    }
+
+    /// Whether output column `i` passes its source through unchanged.
+    pub fn is_clear(&self, i: usize) -> bool {
+        matches!(self.columns[i].op, CellOp::Clear)
+    }
+
+    /// Computes output column `i` from its source's trimmed, non-empty `value` into `out`
+    /// (cleared first). Returns `false` when the result is null (a `fieldsToTransform` filter
+    /// that did not match).
+    pub fn transform_value(
+        &self,
+        i: usize,
+        value: &str,
+        pseudonymizer: &Pseudonymizer,
+        out: &mut String,
+    ) -> bool {
+        out.clear();
+        self.apply(&self.columns[i].op, value, pseudonymizer, out)
+    }
+
+    fn apply(&self, op: &CellOp, value: &str, p: &Pseudonymizer, out: &mut String) -> bool {
+        match op {
+            CellOp::Clear => out.push_str(value),
+            CellOp::Pseudonymize => {
+                p.pseudonymize_into(value, self.format, out);
+            }
+            CellOp::Derive(steps) => return self.derive(steps, value, p, out),
+        }
+        true
+    }
+
+    fn derive(&self, steps: &[Step], value: &str, p: &Pseudonymizer, out: &mut String) -> bool {
         let mut current = value.to_string();
         for step in steps {
             if let Step::Pseudonymize = step {
                 match p.pseudonymize(&current, self.format) {
                     Some(v) => current = v,
-                    None => return,
+                    None => return false,
                 }
                 continue;
             }
             match step.apply_text(&current) {
                 Some(v) => current = v,
-                None => return,
+                None => return false,
             }
         }
         out.push_str(&current);
+        true
     }
 }
 

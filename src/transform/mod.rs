@@ -5,11 +5,13 @@
 //! source column and a precompiled cell operation; [`RecordPlan`] is an ordered list of parsed
 //! JSONPaths with their operation, plus an optional compiled output schema filter.
 
+pub mod batch;
 mod cell;
 pub mod columnar;
 pub mod record;
 pub mod schema;
 
+pub use batch::{BatchError, ColumnarBatchPlan, RecordBatchPlan};
 pub use columnar::ColumnarPlan;
 pub use record::{RecordError, RecordPlan};
 pub use schema::CompiledSchema;

@@ -35,6 +35,15 @@ struct RecordStep {
     op: RecordOp,
 }
 
+/// What a record transform makes of a value it matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathEffect {
+    /// `redact`: the value becomes `null`.
+    Null,
+    /// `pseudonymize`, `tokenize`, `textDigest`: the value becomes a string.
+    String,
+}
+
 /// A record value that cannot be transformed (never carries the value itself).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{path}: {message}")]
@@ -99,6 +108,23 @@ impl RecordPlan {
             *record = schema.filter(v);
         }
         Ok(())
+    }
+
+    /// Every path with what its transform does to the type of a matched value (for typed
+    /// formats, which must know the output's types before reading any value).
+    pub fn path_effects(&self) -> impl Iterator<Item = (&JsonPath, PathEffect)> {
+        self.steps.iter().flat_map(|s| {
+            let effect = match s.op {
+                RecordOp::Redact => PathEffect::Null,
+                _ => PathEffect::String,
+            };
+            s.paths.iter().map(move |p| (p, effect))
+        })
+    }
+
+    /// The compiled output schema filter, if the rules have one.
+    pub fn schema(&self) -> Option<&CompiledSchema> {
+        self.schema.as_ref()
     }
 
     /// The declared top-level properties of the output schema, if it declares any.

@@ -29,6 +29,21 @@ enum Node {
     },
 }
 
+/// What one schema node allows (see [`CompiledSchema::shape`]).
+#[derive(Debug, Clone, Copy)]
+pub enum SchemaShape<'a> {
+    /// Anything, unchanged.
+    Any,
+    /// Objects, with only these properties (node indexes) when declared.
+    Object(Option<&'a IndexMap<String, usize>>),
+    /// Arrays, each item filtered by this node when declared.
+    Array(Option<usize>),
+    /// A scalar type: any other value becomes `null` (`boolean`: `false`).
+    Scalar,
+    /// Nothing (a `$ref` cycle): every value becomes `null`.
+    Nothing,
+}
+
 /// A compiled schema: nodes in an arena so `$ref` cycles (recursive schemas) are plain indexes.
 #[derive(Debug, Clone)]
 pub struct CompiledSchema {
@@ -76,6 +91,29 @@ impl CompiledSchema {
                 ..
             } => Some(p.keys().cloned().collect()),
             _ => None,
+        }
+    }
+
+    /// The root node, for [`shape`](Self::shape).
+    pub const ROOT: usize = 0;
+
+    /// What node `idx` allows, for checking a typed schema (Parquet) against the filter.
+    pub fn shape(&self, idx: usize) -> SchemaShape<'_> {
+        let Node::Typed {
+            ty,
+            properties,
+            items,
+        } = self.resolve(idx)
+        else {
+            return SchemaShape::Nothing;
+        };
+        match (ty, properties, items) {
+            (None, None, None) => SchemaShape::Any,
+            (Some(SchemaType::Object) | None, Some(p), _) => SchemaShape::Object(Some(p)),
+            (Some(SchemaType::Object), None, _) => SchemaShape::Object(None),
+            (Some(SchemaType::Array) | None, _, Some(i)) => SchemaShape::Array(Some(*i)),
+            (Some(SchemaType::Array), _, None) => SchemaShape::Array(None),
+            _ => SchemaShape::Scalar,
         }
     }
 

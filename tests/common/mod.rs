@@ -151,3 +151,20 @@ pub fn peak_rss_kb() -> u64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .expect("VmHWM in /proc/self/status")
 }
+
+/// A pseudonymizer with only a salt.
+pub fn pseudonymizer(salt: &str) -> std::sync::Arc<psoxy::pseudonym::Pseudonymizer> {
+    std::sync::Arc::new(
+        psoxy::pseudonym::Pseudonymizer::new(&psoxy::pseudonym::PseudonymSettings {
+            salt: salt.into(),
+            ..Default::default()
+        })
+        .expect("pseudonymizer"),
+    )
+}
+
+/// A sanitizer for rules given as YAML, with `salt` and `threads` workers.
+pub fn sanitizer(yaml: &str, salt: &str, threads: usize) -> psoxy::sanitize::Sanitizer {
+    let rules = psoxy::rules::parse_rules_yaml(yaml).expect("rules parse");
+    psoxy::sanitize::Sanitizer::new(&rules, pseudonymizer(salt), threads).expect("rules compile")
+}

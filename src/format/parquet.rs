@@ -1,0 +1,268 @@
+//! Parquet input and output, one row group at a time.
+//!
+//! A Parquet file is read from its footer, so a stream (an S3 body, a gunzipped input) is first
+//! spooled to an unnamed temporary file (deleted when dropped; in Lambda it lives in `/tmp`,
+//! the function's ephemeral storage). Row groups are then decoded one by one in batches of at
+//! most [`BATCH_ROWS`] rows: memory holds a few batches, never the file.
+//!
+//! The writer keeps the input's codec and starts a new row group wherever the input did, so
+//! row-group sizes follow the input (capped at [`MAX_ROW_GROUP_BYTES`] encoded bytes).
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+
+use arrow_array::{Array, RecordBatch};
+use arrow_cast::display::{ArrayFormatter, FormatOptions};
+use arrow_schema::SchemaRef;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
+};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+
+/// Rows decoded at a time (a batch is the unit of parallel work).
+pub const BATCH_ROWS: usize = 16 * 1024;
+
+/// Largest row group the writer builds before starting another, in encoded bytes.
+pub const MAX_ROW_GROUP_BYTES: usize = 256 * 1024 * 1024;
+
+/// A Parquet file that cannot be read or written. Messages come from the parquet crate, which
+/// reports structure (offsets, lengths, types), not data.
+#[derive(Debug, thiserror::Error)]
+pub enum ParquetIoError {
+    /// Spooling the input to a temporary file failed.
+    #[error("cannot spool the input to a temporary file: {0}")]
+    Spool(std::io::Error),
+    /// The input is not a readable Parquet file.
+    #[error("not a readable Parquet file: {0}")]
+    Format(String),
+}
+
+impl From<parquet::errors::ParquetError> for ParquetIoError {
+    fn from(e: parquet::errors::ParquetError) -> Self {
+        ParquetIoError::Format(e.to_string())
+    }
+}
+
+impl From<arrow_schema::ArrowError> for ParquetIoError {
+    fn from(e: arrow_schema::ArrowError) -> Self {
+        ParquetIoError::Format(e.to_string())
+    }
+}
+
+/// A spooled, opened Parquet file: its schema and row groups.
+pub struct ParquetInput {
+    file: File,
+    metadata: ArrowReaderMetadata,
+}
+
+/// One decoded batch and where it sits in the file.
+pub struct ParquetBatch {
+    /// The rows.
+    pub batch: RecordBatch,
+    /// 1-based number of the batch's first row in the file (for error messages).
+    pub first_row: u64,
+    /// The batch is the last of its row group (the writer ends a row group after it).
+    pub ends_row_group: bool,
+}
+
+impl ParquetInput {
+    /// Copies `input` to a temporary file and reads its footer. `Ok(None)` for an empty input.
+    pub fn spool(mut input: impl Read) -> Result<Option<Self>, ParquetIoError> {
+        let mut file = tempfile::tempfile().map_err(ParquetIoError::Spool)?;
+        let copied = std::io::copy(&mut input, &mut file).map_err(ParquetIoError::Spool)?;
+        if copied == 0 {
+            return Ok(None);
+        }
+        file.seek(SeekFrom::Start(0))
+            .map_err(ParquetIoError::Spool)?;
+        Self::open(file).map(Some)
+    }
+
+    /// Reads the footer of a Parquet file.
+    pub fn open(file: File) -> Result<Self, ParquetIoError> {
+        let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())?;
+        Ok(ParquetInput { file, metadata })
+    }
+
+    /// The file's schema as Arrow sees it (from the embedded Arrow schema when there is one,
+    /// so dictionary-encoded strings stay dictionaries).
+    pub fn schema(&self) -> SchemaRef {
+        self.metadata.schema().clone()
+    }
+
+    /// The codec of the file's first column chunk (what the output will use); uncompressed for
+    /// a file without row groups.
+    pub fn codec(&self) -> Compression {
+        let md = self.metadata.metadata();
+        if md.num_row_groups() == 0 || md.row_group(0).num_columns() == 0 {
+            return Compression::UNCOMPRESSED;
+        }
+        md.row_group(0).column(0).compression()
+    }
+
+    /// Row counts of the row groups, in order.
+    pub fn row_group_rows(&self) -> Vec<u64> {
+        let md = self.metadata.metadata();
+        (0..md.num_row_groups())
+            .map(|i| md.row_group(i).num_rows().max(0) as u64)
+            .collect()
+    }
+
+    /// Returns a function yielding the file's batches in order, row group by row group.
+    pub fn batches(
+        &self,
+    ) -> Result<impl FnMut() -> Result<Option<ParquetBatch>, ParquetIoError> + Send, ParquetIoError>
+    {
+        let file = self.file.try_clone().map_err(ParquetIoError::Spool)?;
+        let metadata = self.metadata.clone();
+        let rows = self.row_group_rows();
+        let mut group = 0usize;
+        let mut read_in_group = 0u64;
+        let mut first_row = 1u64;
+        let mut reader: Option<ParquetRecordBatchReader> = None;
+        Ok(move || loop {
+            if group >= rows.len() {
+                return Ok(None);
+            }
+            if read_in_group >= rows[group] {
+                group += 1;
+                read_in_group = 0;
+                reader = None;
+                continue;
+            }
+            let r = match reader.as_mut() {
+                Some(r) => r,
+                None => {
+                    let f = file.try_clone().map_err(ParquetIoError::Spool)?;
+                    let built =
+                        ParquetRecordBatchReaderBuilder::new_with_metadata(f, metadata.clone())
+                            .with_row_groups(vec![group])
+                            .with_batch_size(BATCH_ROWS)
+                            .build()?;
+                    reader.insert(built)
+                }
+            };
+            let Some(batch) = r.next().transpose()? else {
+                return Err(ParquetIoError::Format(format!(
+                    "row group {group} ended after {read_in_group} of {} rows",
+                    rows[group]
+                )));
+            };
+            let n = batch.num_rows() as u64;
+            read_in_group += n;
+            let out = ParquetBatch {
+                batch,
+                first_row,
+                ends_row_group: read_in_group >= rows[group],
+            };
+            first_row += n;
+            return Ok(Some(out));
+        })
+    }
+}
+
+/// Writes Parquet with the input's codec, ending row groups where the caller says; encoded
+/// bytes are handed back after each row group so they can be streamed out.
+pub struct ParquetOutput {
+    writer: ArrowWriter<Vec<u8>>,
+}
+
+impl ParquetOutput {
+    /// A writer for `schema` compressing with `codec`.
+    pub fn new(schema: SchemaRef, codec: Compression) -> Result<Self, ParquetIoError> {
+        let props = WriterProperties::builder()
+            .set_compression(codec)
+            .set_max_row_group_row_count(None)
+            .set_max_row_group_bytes(Some(MAX_ROW_GROUP_BYTES))
+            .build();
+        Ok(ParquetOutput {
+            writer: ArrowWriter::try_new(Vec::new(), schema, Some(props))?,
+        })
+    }
+
+    /// Buffers `batch`; when `end_row_group`, closes the row group. Returns the encoded bytes
+    /// ready to be written out (empty until a row group closes).
+    pub fn write(
+        &mut self,
+        batch: &RecordBatch,
+        end_row_group: bool,
+    ) -> Result<Vec<u8>, ParquetIoError> {
+        self.writer.write(batch)?;
+        if end_row_group {
+            self.writer.flush()?;
+            self.writer
+                .sync()
+                .map_err(|e| ParquetIoError::Format(e.to_string()))?;
+        }
+        Ok(std::mem::take(self.writer.inner_mut()))
+    }
+
+    /// Writes the footer; returns the remaining bytes.
+    pub fn finish(self) -> Result<Vec<u8>, ParquetIoError> {
+        Ok(self.writer.into_inner()?)
+    }
+}
+
+/// The text of every cell of `batch`, row by row: values as Arrow displays them, nulls empty.
+pub fn rows_as_text(batch: &RecordBatch) -> Result<Vec<Vec<String>>, ParquetIoError> {
+    let options = FormatOptions::default().with_null("");
+    let formatters: Vec<ArrayFormatter<'_>> = batch
+        .columns()
+        .iter()
+        .map(|c| ArrayFormatter::try_new(c.as_ref() as &dyn Array, &options))
+        .collect::<Result<_, _>>()?;
+    (0..batch.num_rows())
+        .map(|row| {
+            formatters
+                .iter()
+                .map(|f| {
+                    f.value(row)
+                        .try_to_string()
+                        .map_err(|e| ParquetIoError::Format(e.to_string()))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Appends `batch` as CSV rows (no header) to `out`: values as Arrow displays them, nulls empty.
+pub fn write_csv_rows(
+    batch: &RecordBatch,
+    out: &mut csv::Writer<Vec<u8>>,
+) -> Result<(), ParquetIoError> {
+    for row in rows_as_text(batch)? {
+        out.write_record(&row)
+            .map_err(|e| ParquetIoError::Format(e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// `batch` as NDJSON: one JSON object per row, `\n`-terminated, nulls written as `null`.
+pub fn json_lines(batch: &RecordBatch) -> Result<Vec<u8>, arrow_schema::ArrowError> {
+    let mut writer = arrow_json::WriterBuilder::new()
+        .with_explicit_nulls(true)
+        .build::<_, arrow_json::writer::LineDelimited>(Vec::with_capacity(
+        batch.num_rows() * 128,
+    ));
+    writer.write(batch)?;
+    writer.finish()?;
+    Ok(writer.into_inner())
+}
+
+impl ParquetInput {
+    /// The first batches of the file holding at least `rows` rows (or all of them).
+    pub fn head(&self, rows: usize) -> Result<Vec<RecordBatch>, ParquetIoError> {
+        let mut next = self.batches()?;
+        let mut out = Vec::new();
+        let mut seen = 0;
+        while seen < rows {
+            let Some(b) = next()? else { break };
+            seen += b.batch.num_rows();
+            out.push(b.batch);
+        }
+        Ok(out)
+    }
+}
