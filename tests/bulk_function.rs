@@ -4,6 +4,8 @@
 mod common;
 #[path = "support/function.rs"]
 mod function;
+#[path = "support/pyarrow.rs"]
+mod pyarrow;
 #[path = "support/s3_server.rs"]
 mod s3_server;
 
@@ -380,6 +382,105 @@ async fn multi_type_rules_pick_rules_by_key_and_skip_unmatched_objects() {
         common::gunzip(&body),
         expected(&event_rules, "calendar/june.ndjson", &events)
     );
+}
+
+/// One export holding CSV, NDJSON and Parquet files: `fileRules` route each to its rules, AUTO
+/// reads each calendar file in its own format, and the Parquet copies join with the others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multi_type_rules_route_csv_ndjson_and_parquet_files_of_one_export() {
+    let s3 = server().await;
+    let rules = format!(
+        "fileRules:\n  /export/hris/{{file}}.csv:\n{hris}\n  /export/warehouse/{{table}}.parquet:\n{hris}\n  /export/calendar/{{file}}:\n{events}\n",
+        hris = indent(&text("transforms/hris.yaml")),
+        events = indent(&text("transforms/events.yaml"))
+    );
+    let f = function(&s3, &settings(&rules, &[])).await;
+    let sample = |name: &str| std::fs::read(common::repo(&format!("sample-data/{name}"))).unwrap();
+    let objects = [
+        ("export/hris/2026.csv", "hris.csv"),
+        ("export/warehouse/people.parquet", "hris.parquet"),
+        ("export/calendar/june.ndjson", "events.ndjson"),
+        ("export/calendar/june.parquet", "events.parquet"),
+    ];
+    for (key, file) in objects {
+        put(&s3, "input", key, sample(file), None, None, &[]).await;
+    }
+    let event_list: Vec<(&str, &str)> = objects.iter().map(|(k, _)| ("input", *k)).collect();
+    let report = run(&f, &event_list).await;
+    assert!(
+        report.objects.iter().all(|o| o.outputs.len() == 1),
+        "{report:?}"
+    );
+
+    let (csv_body, csv_head) = get(&s3, "output", "export/hris/2026.csv").await.unwrap();
+    assert_eq!(csv_head.content_encoding.as_deref(), Some("gzip"));
+    let (pq_body, pq_head) = get(&s3, "output", "export/warehouse/people.parquet")
+        .await
+        .unwrap();
+    assert_eq!(
+        pq_head.content_encoding, None,
+        "Parquet is never gzip-wrapped"
+    );
+    assert_eq!(
+        pq_head.content_type.as_deref(),
+        Some("application/vnd.apache.parquet")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let pq_file = dir.path().join("people.parquet");
+    std::fs::write(&pq_file, &pq_body).unwrap();
+    let people = pyarrow::dump(&pq_file);
+    assert_eq!(people.rows.len(), 300);
+    assert_eq!(people.row_groups, [100, 100, 100]);
+    assert_eq!(people.type_of("JOIN_DATE"), "date32[day]");
+    // Pseudonyms from the Parquet copy are those of the CSV: the two join.
+    let csv_rows = common::parse_csv(&common::gunzip(&csv_body));
+    let mut from_csv: Vec<(String, String)> = csv_rows[1..]
+        .iter()
+        .map(|r| (r[0].clone(), r[1].clone()))
+        .collect();
+    let mut from_parquet: Vec<(String, String)> = people
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r["EMPLOYEE_ID"].as_str().unwrap().to_string(),
+                r["EMPLOYEE_EMAIL"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    from_csv.sort();
+    from_parquet.sort();
+    assert_eq!(from_parquet, from_csv);
+
+    let (nd_body, _) = get(&s3, "output", "export/calendar/june.ndjson")
+        .await
+        .unwrap();
+    let from_ndjson: Vec<serde_json::Value> = common::gunzip(&nd_body)
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    let (ev_body, _) = get(&s3, "output", "export/calendar/june.parquet")
+        .await
+        .unwrap();
+    let ev_file = dir.path().join("events.parquet");
+    std::fs::write(&ev_file, &ev_body).unwrap();
+    let events = pyarrow::dump(&ev_file);
+    assert_eq!(events.rows.len(), from_ndjson.len());
+    for (p, n) in events.rows.iter().zip(&from_ndjson) {
+        assert_eq!(p["id"], n["id"]);
+        assert_eq!(p["organizer"]["email"], n["organizer"]["email"]);
+        assert_eq!(p["organizer"]["displayName"], serde_json::Value::Null);
+        assert_eq!(p["summary"], n["summary"]);
+        for (pa, na) in p["attendees"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(n["attendees"].as_array().unwrap())
+        {
+            assert_eq!(pa["email"], na["email"]);
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
