@@ -205,7 +205,7 @@ impl Sanitizer {
             }
             (SingleRules::Record(..), DataFormat::Csv { .. }, DataFormat::Csv { .. }) => Ok(input),
             (SingleRules::Record(..), _, DataFormat::Csv { .. }) => Err(PlanError::Unsupported(
-                "CSV output needs CSV input (JSON records have no fixed columns); write NDJSON or a JSON array".into(),
+                "CSV output needs CSV or Parquet input (JSON records have no fixed columns); write NDJSON or a JSON array".into(),
             )),
             (SingleRules::Record(..), _, json) => Ok(json),
         }

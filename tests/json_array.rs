@@ -243,7 +243,10 @@ fn conversions_that_cannot_be_done_are_refused_up_front() {
         DataFormat::Csv { delimiter: b',' },
     )
     .unwrap_err();
-    assert!(err.contains("CSV output needs CSV input"), "{err}");
+    assert!(
+        err.contains("CSV output needs CSV or Parquet input"),
+        "{err}"
+    );
     let columnar = Sanitizer::new(
         &parse_rules_yaml("columnsToPseudonymize: [email]\n").unwrap(),
         Arc::new(

@@ -472,3 +472,112 @@ fn gzipped_parquet_input_is_read_and_parquet_output_is_never_gzipped() {
     assert!(std::fs::read(&out).unwrap().starts_with(b"PAR1"));
     assert_eq!(pyarrow::dump(&out).rows.len(), 5);
 }
+
+#[test]
+fn the_cli_sanitizes_and_converts_parquet_files_in_a_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in/2026");
+    std::fs::create_dir_all(&input).unwrap();
+    for f in ["hris.parquet", "events.parquet", "events.ndjson"] {
+        std::fs::copy(common::repo(&format!("sample-data/{f}")), input.join(f)).unwrap();
+    }
+    let rules = dir.path().join("multi.yaml");
+    std::fs::write(
+        &rules,
+        format!(
+            "fileRules:\n  /2026/hris.parquet:\n{}\n  /2026/events.{{ext}}:\n{}\n",
+            indent(&std::fs::read_to_string(common::repo("transforms/hris.yaml")).unwrap()),
+            indent(&std::fs::read_to_string(common::repo("transforms/events.yaml")).unwrap()),
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = common::run(
+        common::psoxy()
+            .args(["sanitize", "-q", "--salt", SALT, "--gzip", "--rules"])
+            .arg(&rules)
+            .arg("-o")
+            .arg(&out)
+            .arg(dir.path().join("in")),
+    );
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    assert_eq!(
+        common::files_below(&out),
+        [
+            "2026/events.ndjson.gz",
+            "2026/events.parquet",
+            "2026/hris.parquet"
+        ],
+        "Parquet is not gzipped, so it keeps its name"
+    );
+    let hris = pyarrow::dump(&out.join("2026/hris.parquet"));
+    assert_eq!(hris.rows.len(), 300);
+    assert!(hris.rows.iter().any(|r| r["EMPLOYEE_ID"] == hash("E0001")));
+    let events = pyarrow::dump(&out.join("2026/events.parquet"));
+    assert_eq!(events.rows.len(), 200);
+    assert_eq!(
+        events.rows[0]["organizer"]["email"],
+        token("mei.walker@acme.com")
+    );
+
+    // Converting: Parquet to NDJSON takes the new extension.
+    let converted = dir.path().join("converted");
+    let o = common::run(
+        common::psoxy()
+            .args([
+                "sanitize",
+                "-q",
+                "--salt",
+                SALT,
+                "--output-format",
+                "ndjson",
+                "--rules",
+            ])
+            .arg(common::repo("transforms/events.yaml"))
+            .arg("-o")
+            .arg(&converted)
+            .arg(input.join("events.parquet")),
+    );
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let text = std::fs::read_to_string(&converted).unwrap();
+    assert_eq!(text.lines().count(), 200);
+    assert!(
+        text.starts_with(r#"{"id":"evt_0001","organizer":{"email":"t~"#),
+        "{}",
+        &text[..80]
+    );
+
+    // Two inputs converting to the same name: the second fails, the first is kept.
+    std::fs::copy(common::repo("sample-data/hris.csv"), input.join("hris.csv")).unwrap();
+    let tree = dir.path().join("tree");
+    let o = common::run(
+        common::psoxy()
+            .args([
+                "sanitize",
+                "-q",
+                "--salt",
+                SALT,
+                "--output-format",
+                "csv",
+                "--rules",
+            ])
+            .arg(common::repo("transforms/hris.yaml"))
+            .arg("-o")
+            .arg(&tree)
+            .arg(dir.path().join("in")),
+    );
+    assert!(!o.status.success());
+    assert!(
+        common::stderr(&o).contains("already written from another input"),
+        "{}",
+        common::stderr(&o)
+    );
+}
+
+fn indent(yaml: &str) -> String {
+    yaml.lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -30,7 +30,8 @@ pub struct BulkSettings {
     pub instance_id: String,
     /// `ADDITIONAL_TRANSFORMS`: extra independent outputs of the same input.
     pub additional: Vec<AdditionalTransform>,
-    /// `BULK_OUTPUT_FORMAT` (`NDJSON`, `JSON_ARRAY` or `CSV`): convert; unset keeps the input's.
+    /// `BULK_OUTPUT_FORMAT` (`NDJSON`, `JSON_ARRAY`, `CSV` or `PARQUET`): convert; unset keeps the
+    /// input's.
     pub output_format: Option<DataFormat>,
 }
 
@@ -193,10 +194,11 @@ impl BulkSettings {
                 Some(v) if v == "NDJSON" => Some(DataFormat::Ndjson),
                 Some(v) if v == "JSON_ARRAY" || v == "JSON" => Some(DataFormat::JsonArray),
                 Some(v) if v == "CSV" => Some(DataFormat::Csv { delimiter: b',' }),
+                Some(v) if v == "PARQUET" => Some(DataFormat::Parquet),
                 Some(_) => {
                     return Err(SettingsError::Invalid {
                         name: "BULK_OUTPUT_FORMAT",
-                        message: "expected NDJSON, JSON_ARRAY or CSV".into(),
+                        message: "expected NDJSON, JSON_ARRAY, CSV or PARQUET".into(),
                     })
                 }
             },

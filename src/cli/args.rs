@@ -6,9 +6,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Pseudonymize HR and collaboration data before it leaves your hands.
 ///
-/// psoxy reads CSV, TSV or NDJSON (optionally gzipped), replaces identifiers with salted
-/// SHA-256 pseudonyms that are byte-identical to Worklytics Psoxy's, drops or redacts what the
-/// rules say, and writes the sanitized copy. Rule files are Psoxy's own YAML.
+/// psoxy reads CSV, TSV, NDJSON, JSON arrays or Parquet (optionally gzipped), replaces
+/// identifiers with salted SHA-256 pseudonyms that are byte-identical to Worklytics Psoxy's,
+/// drops or redacts what the rules say, and writes the sanitized copy. Rule files are Psoxy's own YAML.
 #[derive(Debug, Parser)]
 #[command(
     name = "psoxy",
@@ -140,14 +140,16 @@ pub struct SanitizeArgs {
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub input_format: Option<InputFormatArg>,
     /// Output format; default: the input's. Record rules (`transforms`) can write `ndjson` or
-    /// `json-array` from any input, e.g. CSV in, NDJSON out.
+    /// `json-array` from any input, e.g. CSV in, NDJSON out; `csv` from CSV or Parquet (either
+    /// kind of rules); `parquet` from Parquet only.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub output_format: Option<OutputFormatArg>,
     /// Keep the input's row order (by default rows are shuffled within 500-row chunks,
     /// deterministically, so the order of an export sorted by name cannot leak).
     #[arg(long)]
     pub no_shuffle: bool,
-    /// Gzip every output file (adds `.gz` to names that lack it).
+    /// Gzip every output file (adds `.gz` to names that lack it). Parquet output is never
+    /// gzipped: it compresses itself with the input's codec.
     #[arg(long)]
     pub gzip: bool,
     /// Worker threads (default: all cores).
@@ -198,7 +200,8 @@ pub struct CheckArgs {
     /// Rules file to validate.
     #[arg(long, value_name = "FILE")]
     pub rules: PathBuf,
-    /// Optional sample input (CSV/TSV/NDJSON, optionally gzipped) to check the rules against.
+    /// Optional sample input (CSV/TSV/NDJSON/JSON array/Parquet, optionally gzipped) to check the
+    /// rules against.
     pub sample: Option<PathBuf>,
     /// Rows of the sample to scan for identifiers.
     #[arg(long, value_name = "N", default_value_t = 1000)]

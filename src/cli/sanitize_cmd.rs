@@ -180,6 +180,7 @@ impl Job<'_> {
         collect_files(root, root, out_root, &mut files)
             .map_err(|e| CliError(format!("{}: {e}", shown(root))))?;
         let (mut ok, mut failed, mut skipped) = (0, 0, 0);
+        let mut written_paths: std::collections::HashSet<PathBuf> = Default::default();
         let forced = format_override(self.args.input_format);
         for rel in files {
             let key = rel.to_string_lossy().replace('\\', "/");
@@ -224,6 +225,14 @@ impl Job<'_> {
                 && !out_path.to_string_lossy().ends_with(".gz")
             {
                 out_path.as_mut_os_string().push(".gz");
+            }
+            if !written_paths.insert(out_path.clone()) {
+                eprintln!(
+                    "error: {key}: its output {} was already written from another input (two inputs convert to the same name)",
+                    shown(&out_path)
+                );
+                failed += 1;
+                continue;
             }
             match self.one(&sanitizer, Some(&root.join(&rel)), &key, Some(&out_path)) {
                 Ok(()) => ok += 1,
