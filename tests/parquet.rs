@@ -581,3 +581,83 @@ fn indent(yaml: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+#[test]
+fn record_rules_on_maps_integer_lists_root_filters_and_required_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    pyarrow::exec(
+        r#"
+import datetime, decimal
+schema = pa.schema([
+    pa.field("id", pa.int64(), nullable=False),
+    pa.field("kind", pa.string()),
+    pa.field("attrs", pa.map_(pa.string(), pa.string())),
+    pa.field("ids", pa.list_(pa.int64())),
+    pa.field("who", pa.struct([
+        pa.field("email", pa.string(), nullable=False),
+        pa.field("at", pa.timestamp("ms", tz="UTC")),
+        pa.field("amount", pa.decimal128(10, 2))])),
+    pa.field("blob", pa.binary()),
+    pa.field("secret", pa.string(), nullable=False),
+])
+t = pa.table({
+    "id": [1, 2],
+    "kind": ["person", "robot"],
+    "attrs": [[("email", "a@b.com"), ("x", "y")], [("email", "c@d.com")]],
+    "ids": [[1, 2], None],
+    "who": [{"email": "w@x.com", "at": datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc),
+             "amount": decimal.Decimal("1.25")},
+            {"email": "v@x.com", "at": None, "amount": None}],
+    "blob": [b"\x00\x01", None],
+    "secret": ["s1", "s2"],
+}, schema=schema)
+pq.write_table(t, "{dir}/edge.parquet")
+"#,
+        dir.path(),
+    );
+    let s = common::sanitizer(
+        "format: PARQUET\ntransforms:\n  - pseudonymize: [\"$.attrs.email\", \"$.ids[*]\", \"$.who.email\"]\n  - redact: $.secret\n  - pseudonymize: \"$[?(@.kind == 'person')].id\"\n",
+        SALT,
+        2,
+    );
+    let out = dir.path().join("out.parquet");
+    sanitize(
+        &s,
+        &dir.path().join("edge.parquet"),
+        &out,
+        &options("edge.parquet"),
+    )
+    .unwrap();
+    let got = pyarrow::dump(&out);
+    assert_eq!(got.type_of("id"), "string");
+    assert_eq!(got.type_of("ids"), "list<element: string>");
+    assert_eq!(
+        got.type_of("who"),
+        "struct<email: string not null, at: timestamp[ms, tz=UTC], amount: decimal128(10, 2)>"
+    );
+    assert_eq!(got.type_of("blob"), "binary");
+    assert!(
+        got.schema
+            .iter()
+            .any(|(n, _, nullable)| n == "secret" && *nullable),
+        "redacted -> nullable"
+    );
+    let r = &got.rows;
+    assert_eq!(r[0]["id"], token("1"), "the filter matched row 1");
+    assert_eq!(
+        r[1]["id"],
+        json!("2"),
+        "not row 2: kept, as text in the string column"
+    );
+    assert_eq!(
+        r[0]["attrs"],
+        json!([["email", token("a@b.com")], ["x", "y"]])
+    );
+    assert_eq!(r[0]["ids"], json!([token("1"), token("2")]));
+    assert_eq!(r[1]["ids"], Value::Null);
+    assert_eq!(r[0]["who"]["email"], token("w@x.com"));
+    assert_eq!(r[0]["who"]["at"], json!("2024-01-01T00:00:00+00:00"));
+    assert_eq!(r[0]["who"]["amount"], json!("1.25"));
+    assert_eq!(r[0]["blob"], json!("0001"));
+    assert_eq!(r[0]["secret"], Value::Null);
+}

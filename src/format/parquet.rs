@@ -266,3 +266,76 @@ impl ParquetInput {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{Int64Array, StringArray};
+    use arrow_schema::{DataType, Field, Schema};
+
+    use super::*;
+
+    fn batch(from: i64, n: i64) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("n", DataType::Int64, false),
+            Field::new("s", DataType::Utf8, true),
+        ]));
+        RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int64Array::from_iter_values(from..from + n)),
+                Arc::new(StringArray::from_iter(
+                    (from..from + n).map(|i| (i % 3 != 0).then(|| format!("v{i}"))),
+                )),
+            ],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn row_groups_and_codec_survive_a_round_trip() {
+        let first = batch(0, BATCH_ROWS as i64 + 10);
+        let mut w = ParquetOutput::new(first.schema(), Compression::SNAPPY).unwrap();
+        let mut bytes = w.write(&first, true).unwrap();
+        assert!(
+            bytes.starts_with(b"PAR1"),
+            "a closed row group is handed back at once"
+        );
+        bytes.extend(w.write(&batch(100_000, 5), false).unwrap());
+        bytes.extend(w.write(&batch(100_005, 5), true).unwrap());
+        bytes.extend(w.finish().unwrap());
+
+        let input = ParquetInput::spool(&bytes[..]).unwrap().unwrap();
+        assert_eq!(input.row_group_rows(), [BATCH_ROWS as u64 + 10, 10]);
+        assert_eq!(input.codec(), Compression::SNAPPY);
+        let mut next = input.batches().unwrap();
+        let mut seen = Vec::new();
+        while let Some(b) = next().unwrap() {
+            seen.push((b.first_row, b.batch.num_rows(), b.ends_row_group));
+        }
+        assert_eq!(
+            seen,
+            [
+                (1, BATCH_ROWS, false),
+                (BATCH_ROWS as u64 + 1, 10, true),
+                (BATCH_ROWS as u64 + 11, 10, true)
+            ]
+        );
+        let rows = rows_as_text(&input.head(1).unwrap()[0]).unwrap();
+        assert_eq!(rows[0], ["0", ""]);
+        assert_eq!(rows[1], ["1", "v1"]);
+    }
+
+    #[test]
+    fn empty_and_foreign_inputs() {
+        assert!(ParquetInput::spool(&b""[..]).unwrap().is_none());
+        let err = ParquetInput::spool(&b"EMPLOYEE_ID\nE1\n"[..])
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string().starts_with("not a readable Parquet file"),
+            "{err}"
+        );
+    }
+}

@@ -654,3 +654,109 @@ impl TypeTree {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pseudonym::PseudonymSettings;
+    use crate::rules::{parse_rules_yaml, BulkRules};
+
+    fn schema() -> Schema {
+        let person = DataType::Struct(Fields::from(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("email", DataType::Utf8, true),
+        ]));
+        Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("owner", person.clone(), true),
+            Field::new(
+                "people",
+                DataType::List(Arc::new(Field::new("item", person, true))),
+                true,
+            ),
+            Field::new("count", DataType::Int32, true),
+        ])
+    }
+
+    fn compile(transforms: &str, all: bool) -> RecordBatchPlan {
+        let BulkRules::Record(r) =
+            parse_rules_yaml(&format!("format: PARQUET\ntransforms:\n{transforms}")).unwrap()
+        else {
+            panic!("record rules")
+        };
+        let p = Pseudonymizer::new(&PseudonymSettings {
+            salt: "s".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        let plan = RecordPlan::compile(&r, &p).unwrap();
+        RecordBatchPlan::compile(&plan, &schema(), all).unwrap()
+    }
+
+    fn types(plan: &RecordBatchPlan) -> Vec<String> {
+        plan.output_schema()
+            .fields()
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}:{}{}",
+                    f.name(),
+                    f.data_type(),
+                    if f.is_nullable() { "?" } else { "" }
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn only_reachable_columns_go_through_the_transforms() {
+        let plan = compile("  - pseudonymize: $.owner.email\n", false);
+        assert_eq!(plan.eval, [1]);
+        assert!(matches!(plan.sources[0], Source::Original(0)));
+        assert!(matches!(plan.sources[1], Source::Decoded(0)));
+        // JSON output needs every column in the records.
+        assert_eq!(
+            compile("  - pseudonymize: $.owner.email\n", true).eval,
+            [0, 1, 2, 3]
+        );
+    }
+
+    #[test]
+    fn deep_scans_reach_every_matching_leaf_and_integers_become_strings() {
+        let plan = compile("  - pseudonymize: $..id\n", false);
+        assert_eq!(plan.eval, [0, 1, 2]);
+        let t = types(&plan);
+        assert_eq!(t[0], "id:Utf8");
+        assert!(t[1].contains("\"id\": non-null Utf8"), "{}", t[1]);
+        assert!(t[2].contains("\"id\": non-null Utf8"), "{}", t[2]);
+        assert_eq!(t[3], "count:Int32?");
+    }
+
+    #[test]
+    fn filters_and_indexes_are_assumed_to_match() {
+        let plan = compile("  - redact: \"$.people[?(@.email == 'x')].id\"\n", false);
+        assert_eq!(plan.eval, [2]);
+        // Redacted: the required member becomes nullable.
+        assert!(
+            types(&plan)[2].contains("(\"id\": Int64,"),
+            "{:?}",
+            types(&plan)
+        );
+        let plan = compile("  - pseudonymize: \"$.people[3].id\"\n", false);
+        assert!(
+            types(&plan)[2].contains("\"id\": non-null Utf8"),
+            "{:?}",
+            types(&plan)
+        );
+        // A filter on the root tests the whole record: every column is read.
+        let plan = compile("  - pseudonymize: \"$[?(@.count > 1)].id\"\n", false);
+        assert_eq!(plan.eval, [0, 1, 2, 3]);
+        assert_eq!(types(&plan)[0], "id:Utf8");
+    }
+
+    #[test]
+    fn redacting_the_root_touches_everything() {
+        let plan = compile("  - redact: $\n", false);
+        assert_eq!(plan.eval, [0, 1, 2, 3]);
+    }
+}
