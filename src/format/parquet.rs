@@ -206,26 +206,39 @@ impl ParquetOutput {
     }
 }
 
-/// The text of every cell of `batch`, row by row: values as Arrow displays them, nulls empty.
-pub fn rows_as_text(batch: &RecordBatch) -> Result<Vec<Vec<String>>, ParquetIoError> {
+/// Calls `f` with the text of each row's cells in turn (values as Arrow displays them, nulls
+/// empty), reusing one buffer of cells.
+fn for_each_row_text(
+    batch: &RecordBatch,
+    mut f: impl FnMut(&[String]) -> Result<(), ParquetIoError>,
+) -> Result<(), ParquetIoError> {
     let options = FormatOptions::default().with_null("");
     let formatters: Vec<ArrayFormatter<'_>> = batch
         .columns()
         .iter()
         .map(|c| ArrayFormatter::try_new(c.as_ref() as &dyn Array, &options))
         .collect::<Result<_, _>>()?;
-    (0..batch.num_rows())
-        .map(|row| {
-            formatters
-                .iter()
-                .map(|f| {
-                    f.value(row)
-                        .try_to_string()
-                        .map_err(|e| ParquetIoError::Format(e.to_string()))
-                })
-                .collect()
-        })
-        .collect()
+    let mut cells = vec![String::new(); formatters.len()];
+    for row in 0..batch.num_rows() {
+        for (cell, fmt) in cells.iter_mut().zip(&formatters) {
+            use std::fmt::Write as _;
+            cell.clear();
+            write!(cell, "{}", fmt.value(row))
+                .map_err(|e| ParquetIoError::Format(e.to_string()))?;
+        }
+        f(&cells)?;
+    }
+    Ok(())
+}
+
+/// The text of every cell of `batch`, row by row: values as Arrow displays them, nulls empty.
+pub fn rows_as_text(batch: &RecordBatch) -> Result<Vec<Vec<String>>, ParquetIoError> {
+    let mut rows = Vec::with_capacity(batch.num_rows());
+    for_each_row_text(batch, |cells| {
+        rows.push(cells.to_vec());
+        Ok(())
+    })?;
+    Ok(rows)
 }
 
 /// Appends `batch` as CSV rows (no header) to `out`: values as Arrow displays them, nulls empty.
@@ -233,11 +246,10 @@ pub fn write_csv_rows(
     batch: &RecordBatch,
     out: &mut csv::Writer<Vec<u8>>,
 ) -> Result<(), ParquetIoError> {
-    for row in rows_as_text(batch)? {
-        out.write_record(&row)
-            .map_err(|e| ParquetIoError::Format(e.to_string()))?;
-    }
-    Ok(())
+    for_each_row_text(batch, |cells| {
+        out.write_record(cells)
+            .map_err(|e| ParquetIoError::Format(e.to_string()))
+    })
 }
 
 /// `batch` as NDJSON: one JSON object per row, `\n`-terminated, nulls written as `null`.
