@@ -2,6 +2,7 @@
 //! 127.0.0.1: environment first, then the instance prefix, then the shared prefix; errors name
 //! the parameter and never a value.
 
+mod common;
 #[path = "support/moto.rs"]
 mod moto;
 

@@ -168,3 +168,22 @@ pub fn sanitizer(yaml: &str, salt: &str, threads: usize) -> psoxy::sanitize::San
     let rules = psoxy::rules::parse_rules_yaml(yaml).expect("rules parse");
     psoxy::sanitize::Sanitizer::new(&rules, pseudonymizer(salt), threads).expect("rules compile")
 }
+
+/// The Python of the test tools' virtualenv (`target/pytools`: moto, cargo-lambda, pyarrow),
+/// installed by `scripts/python-tools.sh` on first use; once per test process.
+pub fn pytools_python() -> &'static PathBuf {
+    static PYTHON: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PYTHON.get_or_init(|| {
+        let tools = Command::new("bash")
+            .arg(repo("scripts/python-tools.sh"))
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .expect("run scripts/python-tools.sh");
+        assert!(
+            tools.status.success(),
+            "scripts/python-tools.sh failed: cannot install the Python test tools (needs python3 with venv and pip)"
+        );
+        let bin = String::from_utf8(tools.stdout).expect("a path");
+        Path::new(bin.trim()).join("python")
+    })
+}

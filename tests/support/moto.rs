@@ -26,17 +26,7 @@ pub fn endpoint() -> &'static str {
 
 fn start() -> Server {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let tools = Command::new("bash")
-        .arg(root.join("scripts/python-tools.sh"))
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("run scripts/python-tools.sh");
-    assert!(
-        tools.status.success(),
-        "scripts/python-tools.sh failed: cannot install moto (needs python3 with venv and pip)"
-    );
-    let bin = String::from_utf8(tools.stdout).unwrap();
-    let python = Path::new(bin.trim()).join("python");
+    let python = crate::common::pytools_python();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port")

@@ -2,33 +2,14 @@
 //! outputs back. `scripts/python-tools.sh` installs it into `target/pytools` on first use.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::path::Path;
+use std::process::Command;
 
 use serde_json::Value;
 
-fn python() -> &'static PathBuf {
-    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    PYTHON.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let tools = Command::new("bash")
-            .arg(root.join("scripts/python-tools.sh"))
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run scripts/python-tools.sh");
-        assert!(
-            tools.status.success(),
-            "scripts/python-tools.sh failed: cannot install pyarrow (needs python3 with venv and pip)"
-        );
-        let bin = String::from_utf8(tools.stdout).unwrap();
-        Path::new(bin.trim()).join("python")
-    })
-}
-
 fn tool(args: &[&str]) -> Vec<u8> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/parquet_tool.py");
-    let out = Command::new(python())
+    let out = Command::new(crate::common::pytools_python())
         .arg(script)
         .args(args)
         .output()
