@@ -6,10 +6,13 @@
 #     function (`psoxy-bulk`), the CLI and the local S3 server (examples/s3_server.rs);
 #  2. starts the S3 server on 127.0.0.1 with an `input` and an `output` bucket and copies the
 #     sample HRIS export in twice: `hris.csv` and `exports/Jan 2026/hris+final.csv.gz` (gzip);
-#  3. starts cargo-lambda's Lambda runtime emulator (`cargo lambda watch --only-lambda-apis`) on
-#     127.0.0.1 and the function binary against it, with the function's settings, and sends it
-#     an S3 ObjectCreated event naming both objects with `cargo lambda invoke`;
-#  4. sanitizes the same files with `psoxy sanitize` (same salt, rules and keys) and checks
+#  3. configures the function as terraform/modules/aws-bulk deploys it: the salt (SecureString)
+#     and the rules file's text in SSM Parameter Store under `/psoxy/hris/` (moto on
+#     127.0.0.1), the other settings in the environment;
+#  4. starts cargo-lambda's Lambda runtime emulator (`cargo lambda watch --only-lambda-apis`) on
+#     127.0.0.1 and the function binary against it, and sends it an S3 ObjectCreated event
+#     naming both objects with `cargo lambda invoke`;
+#  5. sanitizes the same files with `psoxy sanitize` (same salt, rules and keys) and checks
 #     the function's objects, decompressed, are identical to the CLI's output.
 #
 # Everything listens on 127.0.0.1 only and is stopped on exit.
@@ -50,20 +53,43 @@ for _ in $(seq 100); do grep -q '^ready' "$work/s3.out" && break; sleep 0.1; don
 grep -q '^ready' "$work/s3.out" || { cat "$work/s3.out"; echo "e2e: S3 server did not start" >&2; exit 1; }
 endpoint="http://127.0.0.1:$s3_port"
 
-# --- 3. the function under the emulator --------------------------------------------------------
+# --- 3. the settings, laid out as the Terraform module deploys them ----------------------------
 salt="e2e-demo-salt"
+moto_port=$(free_port)
+mkfifo "$work/moto.stdin"
+python scripts/moto_server.py "$moto_port" < "$work/moto.stdin" > "$work/moto.out" 2>&1 &
+pids+=($!)
+exec 4> "$work/moto.stdin"   # moto stops when this closes
+for _ in $(seq 150); do grep -q '^ready' "$work/moto.out" && break; sleep 0.2; done
+grep -q '^ready' "$work/moto.out" || { cat "$work/moto.out"; echo "e2e: moto did not start" >&2; exit 1; }
+# terraform/modules/aws-bulk/secrets.tf: PSOXY_SALT as a SecureString, RULES as the rules
+# file's text, under the instance prefix.
+AWS_ACCESS_KEY_ID=psoxy-test-access-key AWS_SECRET_ACCESS_KEY=psoxy-test-secret-key \
+  python - "http://127.0.0.1:$moto_port" "$salt" transforms/hris.yaml <<'PY'
+import sys, boto3
+ssm = boto3.client("ssm", endpoint_url=sys.argv[1], region_name="us-east-1")
+ssm.put_parameter(Name="/psoxy/hris/PSOXY_SALT", Value=sys.argv[2], Type="SecureString")
+ssm.put_parameter(Name="/psoxy/hris/RULES", Value=open(sys.argv[3]).read(), Type="String")
+PY
+# terraform/modules/aws-bulk/function.tf: the function's environment.
 cat > "$work/function.env" <<ENV
 AWS_ENDPOINT_URL_S3=$endpoint
+AWS_ENDPOINT_URL_SSM=http://127.0.0.1:$moto_port
 AWS_ACCESS_KEY_ID=psoxy-test-access-key
 AWS_SECRET_ACCESS_KEY=psoxy-test-secret-key
 AWS_REGION=us-east-1
 AWS_EC2_METADATA_DISABLED=true
 S3_FORCE_PATH_STYLE=true
-PSOXY_SALT=$salt
-RULES="$(base64 -w0 transforms/hris.yaml)"
+PATH_TO_INSTANCE_CONFIG=/psoxy/hris/
 OUTPUT_BUCKET=output
+INPUT_BASE_PATH=
+OUTPUT_BASE_PATH=
+COMPRESS_OUTPUT_ALWAYS=true
 RUST_LOG=info
+PSOXY_RULES_SHA256=$(sha256sum transforms/hris.yaml | cut -d' ' -f1)
 ENV
+
+# --- 4. the function under the emulator --------------------------------------------------------
 invoke_port=$(free_port)
 cargo lambda watch --only-lambda-apis -A 127.0.0.1 -P "$invoke_port" > "$work/watch.log" 2>&1 &
 pids+=($!)
@@ -116,7 +142,7 @@ if ! cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port "$invoke_port"
 fi
 echo "function response: $(cat "$work/response.json")"
 
-# --- 4. the CLI on the same files, and the comparison ------------------------------------------
+# --- 5. the CLI on the same files, and the comparison ------------------------------------------
 target/debug/psoxy sanitize --salt "$salt" --rules transforms/hris.yaml -o "$work/cli" "$root/input" 2> "$work/cli.err" \
   || { cat "$work/cli.err" >&2; exit 1; }
 

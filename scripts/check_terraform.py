@@ -1,0 +1,232 @@
+"""Static checks of terraform/ for a machine without the terraform binary.
+
+1. Every .tf file parses (python-hcl2).
+2. In each module directory, every reference (var., local., module., data.<type>.<name>,
+   <resource type>.<name>) names something declared in that directory, and every module call
+   passes each required variable of the called module and nothing it does not declare; a
+   `module.<name>.<output>` reference names an output that module has.
+3. No IAM policy document allows the action `*` or a service wildcard, and the bulk
+   function's policy allows exactly the actions its issue lists (plus its own logs and failure
+   queue, and KMS only in a block conditioned on a key).
+4. Every `#checkov:skip=` comment carries a reason.
+5. Every environment variable the bulk module gives the function, and every SSM parameter it
+   creates under the function's prefix, is a setting the binary reads (a name quoted in
+   src/bulk/settings.rs or src/config.rs), so a typo cannot deploy silently.
+
+Usage: python check_terraform.py TERRAFORM_DIR   (exit 1 with every problem listed)
+"""
+
+import re
+import sys
+from pathlib import Path
+
+import hcl2
+
+REFERENCE = re.compile(
+    r"(?<![\w.])(?:(var|local|module)\.(\w+)(?:\.(\w+))?|data\.(\w+)\.(\w+)|((?:aws|random)_\w+)\.(\w+))"
+)
+META_ARGUMENTS = {"source", "version", "providers", "count", "for_each", "depends_on"}
+# What the bulk function may do (issue 5): read input, write output, abort its uploads, read its
+# parameters; and, to run at all, write its own logs and report failed events.
+BULK_FUNCTION_ACTIONS = {
+    "s3:GetObject",
+    "s3:PutObject",
+    "s3:AbortMultipartUpload",
+    "ssm:GetParameter",
+    "ssm:GetParameters",
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    "sqs:SendMessage",
+}
+BULK_FUNCTION_KMS_ACTIONS = {"kms:Decrypt", "kms:GenerateDataKey"}
+
+
+def strings(node):
+    """Every string inside a parsed HCL value."""
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from strings(value)
+
+
+def expressions(node):
+    """The strings that hold HCL expressions (python-hcl2 renders them as `${...}`)."""
+    return (s for s in strings(node) if "${" in s)
+
+
+class Module:
+    """The declarations and parsed blocks of one directory of .tf files."""
+
+    def __init__(self, directory: Path, problems: list):
+        self.directory = directory
+        self.blocks = []  # (file, parsed)
+        for path in sorted(directory.glob("*.tf")):
+            try:
+                with path.open() as handle:
+                    self.blocks.append((path, hcl2.load(handle)))
+            except Exception as error:  # noqa: BLE001 - report any parse failure
+                problems.append(f"{path}: does not parse: {error}")
+        self.variables, self.locals, self.outputs = {}, set(), set()
+        self.resources, self.data, self.modules = set(), set(), {}
+        for _, parsed in self.blocks:
+            for block in parsed.get("variable", []):
+                self.variables.update(block)
+            for block in parsed.get("locals", []):
+                self.locals.update(k for k in block if not k.startswith("__"))
+            for block in parsed.get("output", []):
+                self.outputs.update(block)
+            for block in parsed.get("resource", []):
+                for kind, named in block.items():
+                    self.resources.update(f"{kind}.{name}" for name in named)
+            for block in parsed.get("data", []):
+                for kind, named in block.items():
+                    self.data.update(f"{kind}.{name}" for name in named)
+            for block in parsed.get("module", []):
+                self.modules.update(block)
+
+    def required_variables(self):
+        return {name for name, body in self.variables.items() if "default" not in body}
+
+
+def check_references(module: Module, problems: list, modules_by_dir: dict):
+    for path, parsed in module.blocks:
+        for expression in expressions(parsed):
+            for match in REFERENCE.finditer(expression):
+                kind, name, attribute, data_kind, data_name, res_kind, res_name = match.groups()
+                where = f"{path}: `{match.group(0)}`"
+                if kind == "var" and name not in module.variables:
+                    problems.append(f"{where}: no variable {name}")
+                elif kind == "local" and name not in module.locals:
+                    problems.append(f"{where}: no local {name}")
+                elif kind == "module":
+                    if name not in module.modules:
+                        problems.append(f"{where}: no module {name}")
+                        continue
+                    called = modules_by_dir.get(called_dir(module, name))
+                    if called is not None and attribute and attribute not in called.outputs:
+                        problems.append(f"{where}: module {name} has no output {attribute}")
+                elif data_kind and f"{data_kind}.{data_name}" not in module.data:
+                    problems.append(f"{where}: no data source {data_kind}.{data_name}")
+                elif res_kind and f"{res_kind}.{res_name}" not in module.resources:
+                    problems.append(f"{where}: no resource {res_kind}.{res_name}")
+
+
+def called_dir(module: Module, name: str):
+    source = module.modules[name].get("source", "")
+    if not source.startswith("."):
+        return None
+    return (module.directory / source).resolve()
+
+
+def check_module_calls(module: Module, problems: list, modules_by_dir: dict):
+    for name, arguments in module.modules.items():
+        directory = called_dir(module, name)
+        if directory is None:
+            continue
+        called = modules_by_dir.get(directory)
+        if called is None:
+            problems.append(f"{module.directory}: module {name}: no module at {directory}")
+            continue
+        given = {key for key in arguments if not key.startswith("__")} - META_ARGUMENTS
+        for missing in sorted(called.required_variables() - given):
+            problems.append(f"{module.directory}: module {name} does not set required variable {missing}")
+        for unknown in sorted(given - set(called.variables)):
+            problems.append(f"{module.directory}: module {name} sets undeclared variable {unknown}")
+
+
+def policy_statements(document: dict):
+    """(statement, conditional) pairs of an aws_iam_policy_document body."""
+    for statement in document.get("statement", []):
+        yield statement, False
+    for dynamic in document.get("dynamic", []):
+        for statement in dynamic.get("statement", {}).get("content", []) if isinstance(dynamic.get("statement"), dict) else []:
+            yield statement, True
+
+
+def check_policies(module: Module, problems: list):
+    for path, parsed in module.blocks:
+        for block in parsed.get("data", []):
+            for name, document in block.get("aws_iam_policy_document", {}).items():
+                actions, kms_conditional = set(), set()
+                for statement, conditional in policy_statements(document):
+                    for action in statement.get("actions", []):
+                        if action == "*" or action.endswith(":*"):
+                            if statement.get("effect") != "Deny":
+                                problems.append(f"{path}: policy {name} allows wildcard action {action}")
+                        (kms_conditional if conditional else actions).add(action)
+                if module.directory.name == "aws-bulk" and name == "function":
+                    if actions != BULK_FUNCTION_ACTIONS:
+                        extra = sorted(actions - BULK_FUNCTION_ACTIONS)
+                        missing = sorted(BULK_FUNCTION_ACTIONS - actions)
+                        problems.append(f"{path}: function policy: extra {extra}, missing {missing}")
+                    if kms_conditional != BULK_FUNCTION_KMS_ACTIONS:
+                        problems.append(f"{path}: function policy: KMS actions {sorted(kms_conditional)} (only in a conditional block)")
+
+
+# Environment variables the module sets that the binary does not read, and why.
+INFORMATIONAL_ENVIRONMENT = {
+    "RUST_LOG": "the log filter, read by tracing-subscriber",
+    "PSOXY_RULES_SHA256": "changes with the rules so a rules change restarts the function",
+}
+SETTING_NAME = re.compile(r'"([A-Z][A-Z0-9_]{2,})"')
+ENVIRONMENT_KEY = re.compile(r"""["']([A-Z][A-Z0-9_]+)["']\s*:""")
+
+
+def check_bulk_settings(module: Module, source_dir: Path, problems: list):
+    known = set()
+    for source in ("src/bulk/settings.rs", "src/config.rs"):
+        known.update(SETTING_NAME.findall((source_dir / source).read_text()))
+    for path, parsed in module.blocks:
+        for block in parsed.get("resource", []):
+            for name, body in block.get("aws_lambda_function", {}).items():
+                for environment in body.get("environment", []):
+                    for key in ENVIRONMENT_KEY.findall(str(environment.get("variables", ""))):
+                        if key not in known and key not in INFORMATIONAL_ENVIRONMENT:
+                            problems.append(f"{path}: function {name} sets {key}, which the binary does not read")
+            for name, body in block.get("aws_ssm_parameter", {}).items():
+                setting = re.sub(r"^\$\{local\.param_prefix\}", "", body.get("name", ""))
+                if setting not in known:
+                    problems.append(f"{path}: parameter {name} is named {setting}, which the binary does not read")
+
+
+SKIP = re.compile(r"#\s*checkov:skip=([A-Z0-9_]+)(?::(.*))?")
+
+
+def check_skip_reasons(directory: Path, problems: list):
+    for path in sorted(directory.rglob("*.tf")):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            match = SKIP.search(line)
+            if match and len((match.group(2) or "").split()) < 4:
+                problems.append(f"{path}:{number}: checkov skip {match.group(1)} without a reason")
+
+
+def main(root: str) -> int:
+    root_path = Path(root).resolve()
+    problems = []
+    directories = sorted({path.parent for path in root_path.rglob("*.tf") if ".terraform" not in path.parts})
+    modules_by_dir = {directory: Module(directory, problems) for directory in directories}
+    for module in modules_by_dir.values():
+        check_references(module, problems, modules_by_dir)
+        check_module_calls(module, problems, modules_by_dir)
+        check_policies(module, problems)
+    check_skip_reasons(root_path, problems)
+    bulk = modules_by_dir.get(root_path / "modules" / "aws-bulk")
+    if bulk is None:
+        problems.append(f"{root_path}: no modules/aws-bulk")
+    else:
+        check_bulk_settings(bulk, root_path.parent, problems)
+    files = sum(len(module.blocks) for module in modules_by_dir.values())
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    print(f"check_terraform: {files} files in {len(directories)} modules, {len(problems)} problems")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    sys.exit(main(sys.argv[1]))

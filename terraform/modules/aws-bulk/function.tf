@@ -1,0 +1,102 @@
+# The function (custom runtime, arm64), what triggers it, and where its failures go.
+
+resource "aws_lambda_function" "bulk" {
+  #checkov:skip=CKV_AWS_117:The function talks only to S3, SSM and SQS over TLS with IAM auth; a VPC would add NAT or endpoints and no protection for this data flow.
+  #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile in the customer's account; the package's SHA-256 is pinned by source_code_hash instead.
+  #checkov:skip=CKV_AWS_116:Failed events go to an on-failure destination (aws_lambda_function_event_invoke_config.bulk), which records the error with the event; a DLQ would only duplicate it.
+  #checkov:skip=CKV_AWS_50:X-Ray tracing is not instrumented in the binary; timings are in the structured logs.
+  function_name = local.function_name
+  description   = "psoxy bulk sanitizer for ${var.instance_id}: s3://${aws_s3_bucket.this["input"].id} -> s3://${aws_s3_bucket.this["sanitized"].id}"
+  role          = aws_iam_role.function.arn
+
+  runtime       = "provided.al2023"
+  handler       = "bootstrap"
+  architectures = ["arm64"]
+
+  filename = var.lambda_zip_path
+  # The package's own hash: an identical rebuild is no change, any code change is deployed.
+  source_code_hash = filebase64sha256(var.lambda_zip_path)
+
+  memory_size                    = var.memory_mb
+  timeout                        = var.timeout_seconds
+  reserved_concurrent_executions = var.reserved_concurrency
+  kms_key_arn                    = var.kms_key_arn
+
+  ephemeral_storage {
+    size = var.ephemeral_storage_mb
+  }
+
+  environment {
+    variables = merge(
+      {
+        PATH_TO_INSTANCE_CONFIG = local.param_prefix
+        OUTPUT_BUCKET           = aws_s3_bucket.this["sanitized"].id
+        INPUT_BASE_PATH         = var.input_base_path
+        OUTPUT_BASE_PATH        = var.output_base_path
+        COMPRESS_OUTPUT_ALWAYS  = tostring(var.compress_output)
+        RUST_LOG                = var.log_level
+        # Settings are read once per process; a new value here starts fresh instances, so a
+        # rules change takes effect on the next upload.
+        PSOXY_RULES_SHA256 = local.rules_sha
+      },
+      var.bulk_output_format == null ? {} : { BULK_OUTPUT_FORMAT = var.bulk_output_format },
+      var.extra_environment,
+    )
+  }
+
+  logging_config {
+    log_format = "JSON"
+    log_group  = aws_cloudwatch_log_group.function.name
+  }
+
+  tags = local.tags
+
+  depends_on = [
+    aws_iam_role_policy.function,
+    aws_ssm_parameter.salt,
+    aws_ssm_parameter.rules,
+  ]
+}
+
+# Retries and a destination for events that still fail: nothing is dropped silently.
+resource "aws_lambda_function_event_invoke_config" "bulk" {
+  function_name                = aws_lambda_function.bulk.function_name
+  maximum_retry_attempts       = var.async_retry_attempts
+  maximum_event_age_in_seconds = var.max_event_age_seconds
+
+  destination_config {
+    on_failure {
+      destination = aws_sqs_queue.failures.arn
+    }
+  }
+}
+
+resource "aws_sqs_queue" "failures" {
+  name                      = "${local.function_name}-failures"
+  message_retention_seconds = 1209600 # 14 days, the most SQS keeps
+  sqs_managed_sse_enabled   = local.use_kms ? null : true
+  kms_master_key_id         = var.kms_key_arn
+  tags                      = local.tags
+}
+
+resource "aws_lambda_permission" "input_bucket" {
+  statement_id   = "AllowInvokeFromInputBucket"
+  action         = "lambda:InvokeFunction"
+  function_name  = aws_lambda_function.bulk.function_name
+  principal      = "s3.amazonaws.com"
+  source_arn     = aws_s3_bucket.this["input"].arn
+  source_account = local.account_id
+}
+
+resource "aws_s3_bucket_notification" "input" {
+  bucket = aws_s3_bucket.this["input"].id
+
+  lambda_function {
+    lambda_function_arn = aws_lambda_function.bulk.arn
+    events              = ["s3:ObjectCreated:*"]
+    filter_prefix       = var.input_base_path == "" ? null : var.input_base_path
+    filter_suffix       = var.input_suffix == "" ? null : var.input_suffix
+  }
+
+  depends_on = [aws_lambda_permission.input_bucket]
+}

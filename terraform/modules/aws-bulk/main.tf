@@ -1,0 +1,31 @@
+# The bulk pipeline on AWS: an upload to the input bucket triggers the function, which writes
+# the sanitized object to the sanitized bucket. Resources are split by concern:
+#   buckets.tf    the two buckets and their guard rails
+#   secrets.tf    salt, encryption key and rules as SSM parameters
+#   function.tf   the Lambda function, its trigger, retries and failure queue
+#   iam.tf        the function's execution role (least privilege)
+#   monitoring.tf log group and alarms
+#   reader.tf     the analytics vendor's read-only role
+
+data "aws_caller_identity" "current" {}
+
+data "aws_region" "current" {}
+
+data "aws_partition" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  # `name` is deprecated in AWS provider 6 in favour of `region`; `id` holds the region in both.
+  region    = data.aws_region.current.id
+  partition = data.aws_partition.current.partition
+
+  function_name = "psoxy-${var.instance_id}"
+  param_prefix  = coalesce(var.ssm_parameter_prefix, "/psoxy/${var.instance_id}/")
+  # IAM resource of every parameter under the prefix (a name starting with `/` follows
+  # `parameter` directly in the ARN).
+  param_arn_pattern = "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${local.param_prefix}*"
+
+  use_kms = var.kms_key_arn != null
+
+  tags = merge({ "psoxy-instance" = var.instance_id }, var.tags)
+}

@@ -1,0 +1,44 @@
+# Logs with retention, and alarms so that no failure goes unnoticed.
+
+resource "aws_cloudwatch_log_group" "function" {
+  name              = "/aws/lambda/${local.function_name}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+  tags              = local.tags
+}
+
+# Any failed invocation (a bad row, a missing column, a storage error), before retries.
+resource "aws_cloudwatch_metric_alarm" "errors" {
+  alarm_name          = "${local.function_name}-errors"
+  alarm_description   = "The psoxy function ${local.function_name} failed to sanitize an object; its log group names the object, the row and the cause."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Errors"
+  dimensions          = { FunctionName = aws_lambda_function.bulk.function_name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+  tags                = local.tags
+}
+
+# An event that failed every retry: the object was not sanitized and needs attention.
+resource "aws_cloudwatch_metric_alarm" "failed_events" {
+  alarm_name          = "${local.function_name}-failed-events"
+  alarm_description   = "An upload to s3://${aws_s3_bucket.this["input"].id} was not sanitized after every retry; the event is in the queue ${aws_sqs_queue.failures.name}."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.failures.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+  tags                = local.tags
+}

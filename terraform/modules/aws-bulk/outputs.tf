@@ -1,0 +1,49 @@
+output "region" {
+  description = "Region everything was deployed to."
+  value       = local.region
+}
+
+output "input_bucket" {
+  description = "Bucket to upload exports to (under `input_base_path`)."
+  value       = aws_s3_bucket.this["input"].id
+}
+
+output "sanitized_bucket" {
+  description = "Bucket the sanitized objects appear in, same key (with `output_base_path`)."
+  value       = aws_s3_bucket.this["sanitized"].id
+}
+
+output "function_name" {
+  description = "Name of the Lambda function."
+  value       = aws_lambda_function.bulk.function_name
+}
+
+output "function_arn" {
+  description = "ARN of the Lambda function."
+  value       = aws_lambda_function.bulk.arn
+}
+
+output "log_group" {
+  description = "CloudWatch log group of the function (one JSON line per event; errors name the object, row and column)."
+  value       = aws_cloudwatch_log_group.function.name
+}
+
+output "failure_queue_url" {
+  description = "SQS queue holding events that failed every retry."
+  value       = aws_sqs_queue.failures.url
+}
+
+output "reader_role_arn" {
+  description = "Role the analytics vendor assumes to read the sanitized bucket (null when no reader principal was given)."
+  value       = local.create_reader ? aws_iam_role.reader[0].arn : null
+}
+
+output "ssm_parameter_prefix" {
+  description = "Prefix of the function's SSM parameters (PSOXY_SALT, PSOXY_ENCRYPTION_KEY, RULES)."
+  value       = local.param_prefix
+}
+
+output "salt_parameter_name" {
+  description = "SSM parameter holding the salt; the CLI needs the same salt to produce the same pseudonyms (`aws ssm get-parameter --with-decryption --name ...`)."
+  value       = aws_ssm_parameter.salt.name
+}

@@ -1,0 +1,296 @@
+# ---------------------------------------------------------------------------------------------
+# What is deployed
+# ---------------------------------------------------------------------------------------------
+
+variable "instance_id" {
+  description = "Name of this connector instance, e.g. `hris`. Used in the function name, the SSM parameter prefix and the bucket name prefixes; reported in each output object's `psoxy-instance-id` metadata."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{0,30}[a-z0-9]$", var.instance_id))
+    error_message = "instance_id must be 2-32 characters of lowercase letters, digits and hyphens, starting and ending with a letter or digit."
+  }
+}
+
+variable "rules_file" {
+  description = "Path of the rules YAML the function applies, normally one of the repository's `transforms/*.yaml`. Its content is stored in the SSM parameter `<prefix>RULES`; changing it restarts the function's instances so they read the new rules."
+  type        = string
+
+  validation {
+    condition     = fileexists(var.rules_file)
+    error_message = "rules_file does not exist."
+  }
+}
+
+variable "lambda_zip_path" {
+  description = "Path of the function package built by `scripts/package-lambda.sh` (default output: `target/lambda/psoxy-bulk/bootstrap.zip`). Its SHA-256 decides whether the code is updated, so rebuilding the same code is no change."
+  type        = string
+
+  validation {
+    condition     = fileexists(var.lambda_zip_path)
+    error_message = "lambda_zip_path does not exist: build it first with `bash scripts/package-lambda.sh`."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource that takes them."
+  type        = map(string)
+  default     = {}
+}
+
+# ---------------------------------------------------------------------------------------------
+# Buckets
+# ---------------------------------------------------------------------------------------------
+
+variable "input_bucket_name" {
+  description = "Name of the bucket HR uploads exports to. Null: a unique name starting `psoxy-<instance_id>-input-` is generated."
+  type        = string
+  default     = null
+}
+
+variable "sanitized_bucket_name" {
+  description = "Name of the bucket the sanitized objects are written to (read by the analytics vendor). Null: a unique name starting `psoxy-<instance_id>-sanitized-` is generated."
+  type        = string
+  default     = null
+}
+
+variable "kms_key_arn" {
+  description = "Customer-managed KMS key for the buckets (SSE-KMS), the SSM SecureString parameters, the failure queue, the log group and the function's environment. Null: S3-managed keys (SSE-S3), the `aws/ssm` key, SQS-managed encryption. The key policy must let the account use it, and let `logs.<region>.amazonaws.com` use it for the log group."
+  type        = string
+  default     = null
+}
+
+variable "enable_versioning" {
+  description = "Turn on S3 versioning for both buckets."
+  type        = bool
+  default     = false
+}
+
+variable "input_expiration_days" {
+  description = "Delete uploaded input objects this many days after upload (0: keep them). The raw exports hold PII, so a short expiry is recommended once sanitizing is verified."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.input_expiration_days >= 0 && floor(var.input_expiration_days) == var.input_expiration_days
+    error_message = "input_expiration_days must be a whole number of days, 0 or more."
+  }
+}
+
+variable "sanitized_expiration_days" {
+  description = "Delete sanitized objects this many days after they are written (0: keep them)."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.sanitized_expiration_days >= 0 && floor(var.sanitized_expiration_days) == var.sanitized_expiration_days
+    error_message = "sanitized_expiration_days must be a whole number of days, 0 or more."
+  }
+}
+
+variable "noncurrent_version_expiration_days" {
+  description = "With versioning, delete non-current object versions this many days after they are replaced."
+  type        = number
+  default     = 30
+}
+
+variable "force_destroy_buckets" {
+  description = "Let `terraform destroy` delete buckets that still hold objects. Leave false outside of tests."
+  type        = bool
+  default     = false
+}
+
+# ---------------------------------------------------------------------------------------------
+# Trigger and key mapping
+# ---------------------------------------------------------------------------------------------
+
+variable "input_base_path" {
+  description = "Only objects whose key starts with this prefix trigger the function (the notification's prefix filter); the prefix is removed from the output key (`INPUT_BASE_PATH`). Empty: every object."
+  type        = string
+  default     = ""
+}
+
+variable "input_suffix" {
+  description = "Only objects whose key ends with this suffix trigger the function, e.g. `.csv` (the notification's suffix filter). Empty: any key."
+  type        = string
+  default     = ""
+}
+
+variable "output_base_path" {
+  description = "Prefix added to every output key (`OUTPUT_BASE_PATH`)."
+  type        = string
+  default     = ""
+}
+
+variable "compress_output" {
+  description = "Gzip outputs (`COMPRESS_OUTPUT_ALWAYS`), as Psoxy does by default. Parquet outputs are never gzip-wrapped."
+  type        = bool
+  default     = true
+}
+
+variable "bulk_output_format" {
+  description = "Output format when it should differ from the input (`BULK_OUTPUT_FORMAT`): CSV, NDJSON, JSON_ARRAY or PARQUET. Null: same as the input."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.bulk_output_format == null || contains(["CSV", "NDJSON", "JSON_ARRAY", "PARQUET"], coalesce(var.bulk_output_format, "CSV"))
+    error_message = "bulk_output_format must be null, CSV, NDJSON, JSON_ARRAY or PARQUET."
+  }
+}
+
+variable "extra_environment" {
+  description = "More function settings as environment variables, e.g. `{ EMAIL_CANONICALIZATION = \"IGNORE_DOTS\" }` or `{ PSOXY_SHUFFLE_ROWS = \"false\" }`. Never put secrets here: use SSM parameters under the function's prefix."
+  type        = map(string)
+  default     = {}
+}
+
+# ---------------------------------------------------------------------------------------------
+# Secrets
+# ---------------------------------------------------------------------------------------------
+
+variable "ssm_parameter_prefix" {
+  description = "Prefix of the function's SSM parameters (`PATH_TO_INSTANCE_CONFIG`). Null: `/psoxy/<instance_id>/`. Must start and end with `/`."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.ssm_parameter_prefix == null || can(regex("^/([A-Za-z0-9_.-]+/)+$", coalesce(var.ssm_parameter_prefix, "/x/")))
+    error_message = "ssm_parameter_prefix must look like /psoxy/hris/ (starts and ends with /)."
+  }
+}
+
+variable "salt" {
+  description = "The salt of an existing deployment (Psoxy's `PSOXY_SALT`), so pseudonyms stay identical to those already sent. Null: a random 32-character salt is generated once and kept in the Terraform state and the SSM parameter. Changing the salt changes every pseudonym."
+  type        = string
+  default     = null
+  sensitive   = true
+}
+
+variable "encryption_key" {
+  description = "The `PSOXY_ENCRYPTION_KEY` of an existing deployment (for reversible `p~` tokens). Null: a random one is generated when `generate_encryption_key` is true."
+  type        = string
+  default     = null
+  sensitive   = true
+}
+
+variable "generate_encryption_key" {
+  description = "Create the `PSOXY_ENCRYPTION_KEY` parameter (needed only by rules that make reversible tokens)."
+  type        = bool
+  default     = true
+}
+
+# ---------------------------------------------------------------------------------------------
+# Function
+# ---------------------------------------------------------------------------------------------
+
+variable "memory_mb" {
+  description = "Function memory in MB. CPU grows with memory: 1769 MB is one full vCPU, 3538 MB two."
+  type        = number
+  default     = 2048
+
+  validation {
+    condition     = var.memory_mb >= 128 && var.memory_mb <= 10240
+    error_message = "memory_mb must be between 128 and 10240."
+  }
+}
+
+variable "timeout_seconds" {
+  description = "Function timeout in seconds (at most 900). Size it for the largest export: see the README's throughput figures."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.timeout_seconds >= 1 && var.timeout_seconds <= 900
+    error_message = "timeout_seconds must be between 1 and 900."
+  }
+}
+
+variable "ephemeral_storage_mb" {
+  description = "Size of /tmp in MB (512-10240). Parquet inputs are spooled there, so make it larger than the biggest Parquet object."
+  type        = number
+  default     = 2048
+
+  validation {
+    condition     = var.ephemeral_storage_mb >= 512 && var.ephemeral_storage_mb <= 10240
+    error_message = "ephemeral_storage_mb must be between 512 and 10240."
+  }
+}
+
+variable "reserved_concurrency" {
+  description = "Reserved concurrent executions: at most this many exports are sanitized at once (-1: no reservation, the account's unreserved pool)."
+  type        = number
+  default     = 5
+}
+
+variable "async_retry_attempts" {
+  description = "How many times Lambda retries a failed invocation (0-2) before sending the event to the failure queue."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.async_retry_attempts >= 0 && var.async_retry_attempts <= 2
+    error_message = "async_retry_attempts must be 0, 1 or 2."
+  }
+}
+
+variable "max_event_age_seconds" {
+  description = "How long (60-21600 s) Lambda keeps retrying an event before it goes to the failure queue."
+  type        = number
+  default     = 21600
+
+  validation {
+    condition     = var.max_event_age_seconds >= 60 && var.max_event_age_seconds <= 21600
+    error_message = "max_event_age_seconds must be between 60 and 21600."
+  }
+}
+
+variable "log_level" {
+  description = "The function's log filter (`RUST_LOG`), e.g. `info` or `psoxy=debug,info`."
+  type        = string
+  default     = "info"
+}
+
+variable "log_retention_days" {
+  description = "Days CloudWatch keeps the function's logs."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653)."
+  }
+}
+
+variable "alarm_actions" {
+  description = "ARNs (e.g. SNS topics) notified when an invocation fails or an event lands in the failure queue."
+  type        = list(string)
+  default     = []
+}
+
+# ---------------------------------------------------------------------------------------------
+# The analytics vendor's read access
+# ---------------------------------------------------------------------------------------------
+
+variable "reader_google_service_account_ids" {
+  description = "Unique (numeric) ids of the vendor's Google service accounts allowed to assume the reader role by web-identity federation (`accounts.google.com`, checked on the token's `aud`)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.reader_google_service_account_ids : can(regex("^[0-9]{10,30}$", id))])
+    error_message = "reader_google_service_account_ids must be numeric service-account unique ids (not emails)."
+  }
+}
+
+variable "reader_aws_principals" {
+  description = "AWS principal ARNs (accounts, roles or users) allowed to assume the reader role."
+  type        = list(string)
+  default     = []
+}
+
+variable "reader_external_id" {
+  description = "External id the AWS principals must pass when assuming the reader role (null: none required)."
+  type        = string
+  default     = null
+}
