@@ -31,15 +31,18 @@ resource "aws_lambda_function" "bulk" {
       {
         PATH_TO_INSTANCE_CONFIG = local.param_prefix
         OUTPUT_BUCKET           = aws_s3_bucket.this["sanitized"].id
-        INPUT_BASE_PATH         = var.input_base_path
-        OUTPUT_BASE_PATH        = var.output_base_path
         COMPRESS_OUTPUT_ALWAYS  = tostring(var.compress_output)
         RUST_LOG                = var.log_level
         # Settings are read once per process; a new value here starts fresh instances, so a
         # rules change takes effect on the next upload.
         PSOXY_RULES_SHA256 = local.rules_sha
       },
-      var.bulk_output_format == null ? {} : { BULK_OUTPUT_FORMAT = var.bulk_output_format },
+      # Only the optional settings that are set (their defaults are the binary's).
+      { for name, value in {
+        INPUT_BASE_PATH    = var.input_base_path
+        OUTPUT_BASE_PATH   = var.output_base_path
+        BULK_OUTPUT_FORMAT = var.bulk_output_format
+      } : name => value if value != null && value != "" },
       var.extra_environment,
     )
   }

@@ -7,8 +7,10 @@ variable "instance_id" {
   type        = string
 
   validation {
-    condition     = can(regex("^[a-z0-9][a-z0-9-]{0,30}[a-z0-9]$", var.instance_id))
-    error_message = "instance_id must be 2-32 characters of lowercase letters, digits and hyphens, starting and ending with a letter or digit."
+    # At most 20 characters: a generated bucket name prefix (`psoxy-<id>-sanitized-`) may
+    # have at most 37.
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{0,18}[a-z0-9]$", var.instance_id))
+    error_message = "instance_id must be 2-20 characters of lowercase letters, digits and hyphens, starting and ending with a letter or digit."
   }
 }
 
@@ -218,7 +220,7 @@ variable "ephemeral_storage_mb" {
 }
 
 variable "reserved_concurrency" {
-  description = "Reserved concurrent executions: at most this many exports are sanitized at once (-1: no reservation, the account's unreserved pool)."
+  description = "Reserved concurrent executions: at most this many exports are sanitized at once; more uploads wait in Lambda's queue. -1: no reservation (the account's unreserved pool); use -1 in a new account whose concurrency limit is 10, where AWS refuses any reservation."
   type        = number
   default     = 5
 }
