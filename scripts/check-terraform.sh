@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 tools_bin=$(bash scripts/python-tools.sh)
+for script in terraform/examples/*/*.sh; do bash -n "$script"; done
 "$tools_bin/python" scripts/check_terraform.py terraform
 
 venv=target/tftools

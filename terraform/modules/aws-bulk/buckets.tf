@@ -81,7 +81,9 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
   rule {
     id     = "abort-incomplete-multipart-uploads"
     status = "Enabled"
-    filter {}
+    filter {
+      prefix = "" # every object (an empty `filter {}` draws a provider warning)
+    }
     abort_incomplete_multipart_upload {
       days_after_initiation = 1
     }
@@ -90,7 +92,9 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
   rule {
     id     = "expire-objects"
     status = local.buckets[each.key].expiration_days > 0 ? "Enabled" : "Disabled"
-    filter {}
+    filter {
+      prefix = "" # every object (an empty `filter {}` draws a provider warning)
+    }
     expiration {
       days = max(local.buckets[each.key].expiration_days, 1)
     }
@@ -99,7 +103,9 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
   rule {
     id     = "expire-noncurrent-versions"
     status = var.enable_versioning ? "Enabled" : "Disabled"
-    filter {}
+    filter {
+      prefix = "" # every object (an empty `filter {}` draws a provider warning)
+    }
     noncurrent_version_expiration {
       noncurrent_days = var.noncurrent_version_expiration_days
     }

@@ -15,8 +15,7 @@ data "aws_partition" "current" {}
 
 locals {
   account_id = data.aws_caller_identity.current.account_id
-  # `name` is deprecated in AWS provider 6 in favour of `region`; `id` holds the region in both.
-  region    = data.aws_region.current.id
+  region    = data.aws_region.current.region
   partition = data.aws_partition.current.partition
 
   function_name = "psoxy-${var.instance_id}"

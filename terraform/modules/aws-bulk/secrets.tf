@@ -39,7 +39,9 @@ locals {
   rules_text = file(var.rules_file)
   # Rules are stored as written when they fit a standard parameter (4 KB), otherwise as
   # base64 of gzip, which the function's loader also reads; advanced tier (8 KB) beyond that.
-  rules_value = length(local.rules_text) <= 4096 ? local.rules_text : base64gzip(local.rules_text)
+  # (UTF-8 bytes, from the base64 length: length() counts characters.)
+  rules_bytes = length(base64encode(local.rules_text)) / 4 * 3
+  rules_value = local.rules_bytes <= 4096 ? local.rules_text : base64gzip(local.rules_text)
   rules_sha   = sha256(local.rules_text)
 }
 
@@ -48,7 +50,7 @@ resource "aws_ssm_parameter" "rules" {
   name        = "${local.param_prefix}RULES"
   description = "Sanitizing rules of ${local.function_name} (from ${basename(var.rules_file)})."
   type        = "String"
-  tier        = length(local.rules_value) > 4096 ? "Advanced" : "Standard"
+  tier        = length(base64encode(local.rules_value)) / 4 * 3 > 4096 ? "Advanced" : "Standard"
   value       = local.rules_value
   tags        = local.tags
 }

@@ -4,8 +4,8 @@ terraform {
   required_providers {
     aws = {
       source = "hashicorp/aws"
-      # 5.27 added `logging_config` on aws_lambda_function (JSON logs into our log group).
-      version = ">= 5.27.0, < 7.0.0"
+      # 6.x: `data.aws_region.region` (its `name` and `id` are deprecated there).
+      version = ">= 6.0.0, < 7.0.0"
     }
     random = {
       source  = "hashicorp/random"
