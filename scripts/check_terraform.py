@@ -12,6 +12,8 @@
 5. Every environment variable the bulk module gives the function, and every SSM parameter it
    creates under the function's prefix, is a setting the binary reads (a name quoted in
    src/bulk/settings.rs or src/config.rs), so a typo cannot deploy silently.
+6. Every AWS SDK operation the code calls (in src/) is authorized by an action of the bulk
+   function's policy, so the role is not too narrow either.
 
 Usage: python check_terraform.py TERRAFORM_DIR   (exit 1 with every problem listed)
 """
@@ -193,6 +195,56 @@ def check_bulk_settings(module: Module, source_dir: Path, problems: list):
                     problems.append(f"{path}: parameter {name} is named {setting}, which the binary does not read")
 
 
+# The IAM action authorizing each SDK operation the code may call (snake_case as in the Rust
+# SDK). Operations missing here that appear in src/ fail the check until they are mapped.
+SDK_OPERATION_ACTIONS = {
+    "get_object": "s3:GetObject",
+    "head_object": "s3:GetObject",
+    "put_object": "s3:PutObject",
+    "create_multipart_upload": "s3:PutObject",
+    "upload_part": "s3:PutObject",
+    "complete_multipart_upload": "s3:PutObject",
+    "abort_multipart_upload": "s3:AbortMultipartUpload",
+    "get_parameter": "ssm:GetParameter",
+    "get_parameters": "ssm:GetParameters",
+}
+# Operations the code has that the module's deployment never calls, and why.
+SDK_OPERATIONS_NOT_DEPLOYED = {
+    "get_secret_value": "Secrets Manager: only with SECRETS_STORE=AWS_SECRETS_MANAGER, which the module does not set",
+    "list_multipart_uploads": "storage::list_multipart_uploads, a helper the tests use to prove no upload was left behind",
+}
+SDK_OPERATION = re.compile(
+    r"\.((?:get|head|put|create|upload|complete|abort|list|delete|copy|restore|select)_[a-z0-9_]+)\(\)"
+)
+
+
+def check_sdk_operations(source_dir: Path, problems: list):
+    for path in sorted((source_dir / "src").rglob("*.rs")):
+        if path.name.startswith("test") or "/tests/" in str(path):
+            continue
+        text = path.read_text()
+        # Unit tests at the end of a file may call anything.
+        text = text.split("#[cfg(test)]")[0]
+        for operation in sorted(set(SDK_OPERATION.findall(text))):
+            if operation in SDK_OPERATION_ACTIONS or operation in SDK_OPERATIONS_NOT_DEPLOYED:
+                continue
+            if not looks_like_sdk_call(text, operation):
+                continue
+            problems.append(f"{path}: calls {operation}(), which no IAM action of the bulk function is mapped to")
+    granted = set(SDK_OPERATION_ACTIONS.values())
+    missing = granted - BULK_FUNCTION_ACTIONS
+    if missing:
+        problems.append(f"bulk function policy lacks {sorted(missing)} needed by the code")
+
+
+def looks_like_sdk_call(text: str, operation: str) -> bool:
+    """An SDK call is a builder: `.operation()` followed by setters and `.send()`."""
+    for match in re.finditer(rf"\.{operation}\(\)", text):
+        if ".send()" in text[match.end() : match.end() + 600]:
+            return True
+    return False
+
+
 SKIP = re.compile(r"#\s*checkov:skip=([A-Z0-9_]+)(?::(.*))?")
 
 
@@ -219,6 +271,7 @@ def main(root: str) -> int:
         problems.append(f"{root_path}: no modules/aws-bulk")
     else:
         check_bulk_settings(bulk, root_path.parent, problems)
+        check_sdk_operations(root_path.parent, problems)
     files = sum(len(module.blocks) for module in modules_by_dir.values())
     for problem in problems:
         print(problem, file=sys.stderr)
