@@ -10,14 +10,7 @@ tools_bin=$(bash scripts/python-tools.sh)
 for script in terraform/examples/*/*.sh; do bash -n "$script"; done
 "$tools_bin/python" scripts/check_terraform.py terraform
 
-venv=target/tftools
-stamp="$venv/.installed-v1"
-if [ ! -f "$stamp" ]; then
-  echo "installing checkov into $venv (once)..." >&2
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check 'checkov==3.*' >&2
-  touch "$stamp"
-fi
+checkov_bin=$(bash scripts/venv.sh target/tftools v1 'checkov==3.*')
 # --skip-download: no calls to the Prisma Cloud API (this runs offline).
-"$venv/bin/checkov" --directory terraform --framework terraform --skip-download --compact --quiet
+"$checkov_bin/checkov" --directory terraform --framework terraform --skip-download --compact --quiet
 echo "check-terraform: checkov passed"

@@ -3,17 +3,8 @@
 # moto (local SSM Parameter Store / Secrets Manager for the configuration tests),
 # cargo-lambda (the Lambda runtime emulator for the end-to-end script, and the arm64 packager),
 # pyarrow (an independent Parquet writer and reader for the Parquet tests) and python-hcl2 (the
-# Terraform parse check of scripts/check-terraform.sh). Prints the venv's bin
-# directory. Idempotent and quick when already installed.
+# Terraform parse check of scripts/check-terraform.sh). Prints the venv's bin directory.
+# Idempotent and quick when already installed.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-venv=target/pytools
-stamp="$venv/.installed-v3"
-if [ ! -f "$stamp" ]; then
-  echo "installing moto, cargo-lambda, pyarrow and python-hcl2 into $venv (once)..." >&2
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check \
-    'moto==5.*' flask flask-cors 'cargo-lambda==1.*' 'pyarrow>=15' 'python-hcl2>=7,<8' >&2
-  touch "$stamp"
-fi
-echo "$PWD/$venv/bin"
+exec bash "$(dirname "$0")/venv.sh" target/pytools v3 \
+  'moto==5.*' flask flask-cors 'cargo-lambda==1.*' 'pyarrow>=15' 'python-hcl2>=7,<8'
