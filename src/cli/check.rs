@@ -178,7 +178,7 @@ fn sample_table(
     let mut reader = CsvBatchReader::new(open(sample)?, delimiter).map_err(|e| err(&e))?;
     let header = reader.header().to_vec();
     'rows: while let Some(batch) = reader.next_batch().map_err(|e| err(&e))? {
-        for row in batch.rows {
+        for row in batch.into_rows().map_err(|e| err(&e))? {
             if rows.len() >= max_rows {
                 break 'rows;
             }

@@ -1,18 +1,34 @@
-//! CSV/TSV: a batching reader over `csv::ByteRecord`s and a minimal-quoting writer.
+//! CSV/TSV: a batching reader and a minimal-quoting writer.
+//!
+//! The reader does not parse fields: it only finds where records end (a scan for quotes and
+//! line ends that follows the csv crate's quoting rules) and hands out batches of whole records
+//! as raw bytes. Workers parse their batch ([`CsvBatch::for_each_record`]), so the thread that
+//! reads the input is not the bottleneck.
 
-use std::io::BufRead;
+use std::io::Read;
 
 use csv::{ByteRecord, Terminator};
 
-/// Rows handed to one worker at a time.
+/// A run of whole records, as raw CSV text, parsed by whoever transforms it.
 pub struct CsvBatch {
-    /// The rows with the 1-based line each starts on.
-    pub rows: Vec<(u64, ByteRecord)>,
+    /// The 1-based line the batch's first byte is on.
+    pub first_line: u64,
+    bytes: Vec<u8>,
+    delimiter: u8,
 }
 
-/// Reads the header, then batches of rows, from decoded CSV text.
-pub struct CsvBatchReader<R: BufRead> {
-    reader: csv::Reader<R>,
+/// Reads the header, then batches of whole records, from decoded CSV text.
+pub struct CsvBatchReader<R: Read> {
+    input: R,
+    /// Read but not yet handed out; starts at a record boundary.
+    buf: Vec<u8>,
+    /// Where the record scan resumes in `buf`, and the records found so far.
+    scan_from: usize,
+    scanned_records: usize,
+    eof: bool,
+    delimiter: u8,
+    /// Line of `buf[0]`.
+    next_line: u64,
     header: Vec<String>,
     crlf: bool,
 }
@@ -33,9 +49,9 @@ pub enum CsvReadError {
     },
 }
 
-impl From<csv::Error> for CsvReadError {
-    fn from(e: csv::Error) -> Self {
-        let line = e.position().map(|p| p.line());
+impl CsvReadError {
+    fn from_csv(e: csv::Error, first_line: u64) -> Self {
+        let line = e.position().map(|p| p.line() + first_line - 1);
         let message = match e.into_kind() {
             csv::ErrorKind::Io(io) => io.to_string(),
             other => format!("{other:?}"),
@@ -44,37 +60,83 @@ impl From<csv::Error> for CsvReadError {
     }
 }
 
-/// Most rows per batch, and the approximate most bytes per batch.
+/// Most records per batch, and the bytes after which a batch ends at the next record end.
 const BATCH_ROWS: usize = 2000;
 const BATCH_BYTES: usize = 4 << 20;
+/// Bytes asked of the input per read.
+const READ_BYTES: usize = 64 << 10;
 
-impl<R: BufRead> CsvBatchReader<R> {
-    /// Reads the header row. An empty input has an empty header and no rows.
-    pub fn new(mut input: R, delimiter: u8) -> Result<Self, CsvReadError> {
-        let crlf = first_line_is_crlf(&mut input).map_err(|e| CsvReadError::Read {
-            line: Some(1),
-            message: e.to_string(),
+impl CsvBatch {
+    /// Parses the batch, calling `f(line, record)` for each record (one record buffer, reused).
+    /// Returns how many records there were.
+    pub fn for_each_record<E: From<CsvReadError>>(
+        &self,
+        mut f: impl FnMut(u64, &ByteRecord) -> Result<(), E>,
+    ) -> Result<u64, E> {
+        let mut reader = csv_reader(&self.bytes[..], self.delimiter);
+        let mut record = ByteRecord::new();
+        let mut line = self.first_line;
+        let mut counted = 0usize;
+        let mut n = 0;
+        while reader
+            .read_byte_record(&mut record)
+            .map_err(|e| E::from(CsvReadError::from_csv(e, self.first_line)))?
+        {
+            let start = first_content_byte(
+                &self.bytes,
+                record
+                    .position()
+                    .map_or(counted, |p| p.byte() as usize)
+                    .clamp(counted, self.bytes.len()),
+            );
+            line += newlines(&self.bytes[counted..start]);
+            counted = start;
+            f(line, &record)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// The records with their lines, owned (for callers that keep rows).
+    pub fn into_rows(self) -> Result<Vec<(u64, ByteRecord)>, CsvReadError> {
+        let mut rows = Vec::new();
+        self.for_each_record(|line, record| {
+            rows.push((line, record.clone()));
+            Ok::<_, CsvReadError>(())
         })?;
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(delimiter)
-            .from_reader(input);
-        let mut first = ByteRecord::new();
-        let header = if reader.read_byte_record(&mut first)? {
-            first
+        Ok(rows)
+    }
+}
+
+impl<R: Read> CsvBatchReader<R> {
+    /// Reads the header row (the first non-empty record). An empty input has an empty header
+    /// and no rows.
+    pub fn new(input: R, delimiter: u8) -> Result<Self, CsvReadError> {
+        let mut reader = CsvBatchReader {
+            input,
+            buf: Vec::new(),
+            scan_from: 0,
+            scanned_records: 0,
+            eof: false,
+            delimiter,
+            next_line: 1,
+            header: Vec::new(),
+            crlf: false,
+        };
+        while let Some(first) = reader.take_batch(1)? {
+            let crlf = first.bytes.ends_with(b"\r\n");
+            let Some((_, record)) = first.into_rows()?.into_iter().next() else {
+                continue; // blank lines before the header
+            };
+            reader.crlf = crlf;
+            reader.header = record
                 .iter()
                 .map(|f| std::str::from_utf8(f).map(str::to_string))
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|_| CsvReadError::HeaderNotUtf8)?
-        } else {
-            Vec::new()
-        };
-        Ok(CsvBatchReader {
-            reader,
-            header,
-            crlf,
-        })
+                .map_err(|_| CsvReadError::HeaderNotUtf8)?;
+            break;
+        }
+        Ok(reader)
     }
 
     /// The header's raw (untrimmed) names.
@@ -82,46 +144,374 @@ impl<R: BufRead> CsvBatchReader<R> {
         &self.header
     }
 
-    /// Whether the input's first line ended in CRLF (the output keeps that line ending).
+    /// Whether the header ended in CRLF (the output keeps that line ending).
     pub fn crlf(&self) -> bool {
         self.crlf
     }
 
-    /// The next batch of rows, or `None` at the end of input.
+    /// The next batch of whole records, or `None` at the end of input.
     pub fn next_batch(&mut self) -> Result<Option<CsvBatch>, CsvReadError> {
-        let mut rows = Vec::with_capacity(BATCH_ROWS);
-        let mut bytes = 0;
-        while rows.len() < BATCH_ROWS && bytes < BATCH_BYTES {
-            let mut record = ByteRecord::new();
-            if !self.reader.read_byte_record(&mut record)? {
-                break;
+        self.take_batch(BATCH_ROWS)
+    }
+
+    /// The next `max_records` records (or fewer: up to the first record end past
+    /// `BATCH_BYTES`, or the end of input). Batch boundaries depend only on the content, never
+    /// on how the input's reads happen to be sized, so a shuffled output is reproducible.
+    fn take_batch(&mut self, max_records: usize) -> Result<Option<CsvBatch>, CsvReadError> {
+        loop {
+            match scan_records(
+                &self.buf,
+                self.scan_from,
+                self.delimiter,
+                &mut self.scanned_records,
+                max_records,
+                BATCH_BYTES,
+            ) {
+                Ok(end) => return Ok(Some(self.split(end))),
+                Err(resume) => self.scan_from = resume,
             }
-            // The csv crate counts a CRLF's `\n` only once the next record has started, so
-            // rows after a CRLF-terminated row report one line less than where they start.
-            let reported = record.position().map_or(0, |p| p.line());
-            let line = reported + u64::from(self.crlf);
-            bytes += record.as_slice().len() + record.len();
-            rows.push((line, record));
+            if self.eof {
+                return Ok((!self.buf.is_empty()).then(|| self.split(self.buf.len())));
+            }
+            self.fill()?;
         }
-        Ok(if rows.is_empty() {
-            None
-        } else {
-            Some(CsvBatch { rows })
+    }
+
+    /// Hands out `buf[..end]` as a batch; the rest stays.
+    fn split(&mut self, end: usize) -> CsvBatch {
+        let rest = self.buf.split_off(end);
+        let bytes = std::mem::replace(&mut self.buf, rest);
+        let first_line = self.next_line;
+        self.next_line += newlines(&bytes);
+        self.scan_from = 0;
+        self.scanned_records = 0;
+        CsvBatch {
+            first_line,
+            bytes,
+            delimiter: self.delimiter,
+        }
+    }
+
+    fn fill(&mut self) -> Result<(), CsvReadError> {
+        let len = self.buf.len();
+        self.buf.resize(len + READ_BYTES, 0);
+        let read = loop {
+            match self.input.read(&mut self.buf[len..]) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                other => break other,
+            }
+        };
+        match read {
+            Ok(n) => {
+                self.buf.truncate(len + n);
+                self.eof = n == 0;
+                Ok(())
+            }
+            Err(e) => {
+                self.buf.truncate(len);
+                Err(CsvReadError::Read {
+                    line: Some(self.next_line + newlines(&self.buf)),
+                    message: e.to_string(),
+                })
+            }
+        }
+    }
+}
+
+/// Finds where a batch of records starting at `buf[0]` ends, scanning from `i` (a position
+/// outside any quoted field, as returned by a previous call). Follows the csv crate's rules: a
+/// record ends at `\n`, `\r\n` or a lone `\r` outside quotes; a `"` opens a quoted field only at
+/// the start of a field, where `""` is an escaped quote. Counts record ends in `records`.
+///
+/// `Ok(end)`: the batch is `buf[..end]` (`max_records` ends seen, or the first end at or after
+/// `max_bytes`). `Err(resume)`: more input is needed; scan again from `resume`.
+fn scan_records(
+    buf: &[u8],
+    mut i: usize,
+    delimiter: u8,
+    records: &mut usize,
+    max_records: usize,
+    max_bytes: usize,
+) -> Result<usize, usize> {
+    while i < buf.len() {
+        let Some(offset) = memchr::memchr3(b'"', b'\n', b'\r', &buf[i..]) else {
+            return Err(buf.len());
+        };
+        let j = i + offset;
+        match buf[j] {
+            b'"' => {
+                let field_start =
+                    j == 0 || matches!(buf[j - 1], b'\n' | b'\r') || buf[j - 1] == delimiter;
+                if !field_start {
+                    i = j + 1; // a literal quote inside an unquoted field
+                    continue;
+                }
+                let mut k = j + 1;
+                loop {
+                    let Some(offset) = memchr::memchr(b'"', &buf[k..]) else {
+                        return Err(j);
+                    };
+                    let quote = k + offset;
+                    match buf.get(quote + 1) {
+                        None => return Err(j), // escaped or closing: not known yet
+                        Some(b'"') => k = quote + 2,
+                        Some(_) => {
+                            i = quote + 1;
+                            break;
+                        }
+                    }
+                }
+            }
+            b'\r' if j + 1 == buf.len() => return Err(j), // a CRLF split by a read
+            b'\r' if buf[j + 1] == b'\n' => i = j + 1,    // the `\n` ends the record
+            _ => {
+                let end = j + 1;
+                *records += 1;
+                if *records >= max_records || end >= max_bytes {
+                    return Ok(end);
+                }
+                i = end;
+            }
+        }
+    }
+    Err(buf.len())
+}
+
+/// The fields of one record parsed by [`CsvRecords`]: ranges of the batch's text, or of a
+/// scratch buffer for quoted fields that needed unescaping. Reused from record to record.
+#[derive(Debug, Default)]
+pub struct CsvFields {
+    spans: Vec<FieldSpan>,
+    scratch: String,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum FieldSpan {
+    Text(usize, usize),
+    Scratch(usize, usize),
+}
+
+impl CsvFields {
+    /// How many fields the record has.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Whether the record has no fields (never true for a parsed record).
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// Field `i` of the record, given the text it was parsed from.
+    pub fn get<'a>(&'a self, text: &'a str, i: usize) -> Option<&'a str> {
+        Some(match *self.spans.get(i)? {
+            FieldSpan::Text(a, b) => &text[a..b],
+            FieldSpan::Scratch(a, b) => &self.scratch[a..b],
         })
     }
 }
 
-/// Looks at the buffered start of the input: does the first line end with `\r\n`?
-fn first_line_is_crlf<R: BufRead>(input: &mut R) -> std::io::Result<bool> {
-    let buf = input.fill_buf()?;
-    Ok(match memchr(b'\n', buf) {
-        Some(i) => i > 0 && buf[i - 1] == b'\r',
-        None => false,
-    })
+/// Parses the records of a batch's text without copying unquoted fields. Reads exactly what
+/// the csv crate reads (tested against it): fields split at the delimiter, records ended by
+/// `\n`, `\r\n` or `\r`, blank lines skipped, a `"` at a field's start opens a quoted field in
+/// which `""` is a quote, and text after a closing quote is kept.
+pub struct CsvRecords<'a> {
+    text: &'a str,
+    pos: usize,
+    line: u64,
+    delimiter: u8,
 }
 
-fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
-    haystack.iter().position(|b| *b == needle)
+impl<'a> CsvRecords<'a> {
+    /// Records of `text`, whose first byte is on line `first_line`. `delimiter` is ASCII.
+    pub fn new(text: &'a str, first_line: u64, delimiter: u8) -> Self {
+        debug_assert!(delimiter.is_ascii());
+        CsvRecords {
+            text,
+            pos: 0,
+            line: first_line,
+            delimiter,
+        }
+    }
+
+    /// Parses the next record into `fields` and returns the line it starts on; `None` at the
+    /// end of the text.
+    pub fn next_into(&mut self, fields: &mut CsvFields) -> Option<u64> {
+        let bytes = self.text.as_bytes();
+        // Blank lines (and the `\n` of a CRLF) between records.
+        while let Some(&b) = bytes.get(self.pos) {
+            match b {
+                b'\n' => self.line += 1,
+                b'\r' => {}
+                _ => break,
+            }
+            self.pos += 1;
+        }
+        if self.pos >= bytes.len() {
+            return None;
+        }
+        let line = self.line;
+        fields.spans.clear();
+        fields.scratch.clear();
+        loop {
+            let end_of_field = if bytes[self.pos] == b'"' {
+                self.quoted_field(fields)
+            } else {
+                let start = self.pos;
+                let end = memchr::memchr3(self.delimiter, b'\r', b'\n', &bytes[start..])
+                    .map_or(bytes.len(), |o| start + o);
+                fields.spans.push(FieldSpan::Text(start, end));
+                end
+            };
+            match bytes.get(end_of_field) {
+                Some(&b) if b == self.delimiter => {
+                    self.pos = end_of_field + 1;
+                    if self.pos == bytes.len() {
+                        fields.spans.push(FieldSpan::Text(self.pos, self.pos));
+                        return Some(line);
+                    }
+                }
+                Some(b'\n') => {
+                    self.pos = end_of_field + 1;
+                    self.line += 1;
+                    return Some(line);
+                }
+                Some(_) => {
+                    // `\r`, alone or as the start of `\r\n` (the `\n` is skipped next time).
+                    self.pos = end_of_field + 1;
+                    return Some(line);
+                }
+                None => {
+                    self.pos = bytes.len();
+                    return Some(line);
+                }
+            }
+        }
+    }
+
+    /// A field starting with `"` at `self.pos`; returns where it ends (at a delimiter, line
+    /// end or the end of the text).
+    fn quoted_field(&mut self, fields: &mut CsvFields) -> usize {
+        let bytes = self.text.as_bytes();
+        let open = self.pos;
+        let mut from = open + 1;
+        // The common case: no escaped quote, and the closing quote ends the field.
+        if let Some(o) = memchr::memchr(b'"', &bytes[from..]) {
+            let close = from + o;
+            let after = bytes.get(close + 1).copied();
+            if after != Some(b'"') && self.ends_field(after) {
+                self.line += newlines(&bytes[from..close]);
+                fields.spans.push(FieldSpan::Text(from, close));
+                return close + 1;
+            }
+        }
+        let start = fields.scratch.len();
+        loop {
+            match memchr::memchr(b'"', &bytes[from..]) {
+                None => {
+                    // Unterminated: the field runs to the end of the text.
+                    self.line += newlines(&bytes[from..]);
+                    fields.scratch.push_str(&self.text[from..]);
+                    fields
+                        .spans
+                        .push(FieldSpan::Scratch(start, fields.scratch.len()));
+                    return bytes.len();
+                }
+                Some(o) => {
+                    let quote = from + o;
+                    self.line += newlines(&bytes[from..quote]);
+                    fields.scratch.push_str(&self.text[from..quote]);
+                    if bytes.get(quote + 1) == Some(&b'"') {
+                        fields.scratch.push('"');
+                        from = quote + 2;
+                        continue;
+                    }
+                    // Closed: anything up to the field's end is kept as written.
+                    let rest = quote + 1;
+                    let end = memchr::memchr3(self.delimiter, b'\r', b'\n', &bytes[rest..])
+                        .map_or(bytes.len(), |o| rest + o);
+                    fields.scratch.push_str(&self.text[rest..end]);
+                    fields
+                        .spans
+                        .push(FieldSpan::Scratch(start, fields.scratch.len()));
+                    return end;
+                }
+            }
+        }
+    }
+
+    fn ends_field(&self, next: Option<u8>) -> bool {
+        match next {
+            None | Some(b'\r') | Some(b'\n') => true,
+            Some(b) => b == self.delimiter,
+        }
+    }
+}
+
+/// The bytes that make [`write_field`] quote a field.
+static NEEDS_QUOTES: [bool; 256] = {
+    let mut table = [false; 256];
+    table[b',' as usize] = true;
+    table[b'"' as usize] = true;
+    table[b'\r' as usize] = true;
+    table[b'\n' as usize] = true;
+    table
+};
+
+/// Appends `field` to a CSV line with `,` as the delimiter, quoted only when it holds a
+/// delimiter, a quote or a line break (quotes doubled), as the csv crate's writer does.
+pub fn write_field(out: &mut Vec<u8>, field: &str) {
+    let bytes = field.as_bytes();
+    // No early exit: a branch-free pass over a short field is faster than testing each byte.
+    let needs_quotes = bytes
+        .iter()
+        .fold(false, |any, &b| any | NEEDS_QUOTES[usize::from(b)]);
+    if !needs_quotes {
+        out.extend_from_slice(bytes);
+        return;
+    }
+    out.push(b'"');
+    let mut from = 0;
+    for quote in memchr::memchr_iter(b'"', bytes) {
+        out.extend_from_slice(&bytes[from..=quote]);
+        out.push(b'"');
+        from = quote + 1;
+    }
+    out.extend_from_slice(&bytes[from..]);
+    out.push(b'"');
+}
+
+impl CsvBatch {
+    /// The batch as text, when it is all valid UTF-8.
+    pub fn text(&self) -> Option<&str> {
+        std::str::from_utf8(&self.bytes).ok()
+    }
+
+    /// The record parser over [`CsvBatch::text`].
+    pub fn records<'a>(&self, text: &'a str) -> CsvRecords<'a> {
+        CsvRecords::new(text, self.first_line, self.delimiter)
+    }
+}
+
+/// Where a record whose position the csv crate reports as `start` really begins: the crate
+/// places a record after a CRLF (or blank lines) on the line ends before it.
+fn first_content_byte(bytes: &[u8], mut start: usize) -> usize {
+    while matches!(bytes.get(start), Some(b'\r' | b'\n')) {
+        start += 1;
+    }
+    start
+}
+
+fn newlines(bytes: &[u8]) -> u64 {
+    memchr::memchr_iter(b'\n', bytes).count() as u64
+}
+
+fn csv_reader(bytes: &[u8], delimiter: u8) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(bytes)
 }
 
 /// A CSV writer into memory with `,`, minimal quoting and the given line ending.
@@ -139,16 +529,55 @@ pub fn writer(crlf: bool, capacity: usize) -> csv::Writer<Vec<u8>> {
 mod tests {
     use super::*;
 
+    /// Rows as (line, cells).
+    type Rows = Vec<(u64, Vec<String>)>;
+
+    /// Header, CRLF flag and the rows of each batch, reading `read_size` bytes at a time.
+    fn batches(data: &[u8], read_size: usize) -> (Vec<String>, bool, Vec<Rows>) {
+        struct Trickle<'a>(&'a [u8], usize);
+        impl Read for Trickle<'_> {
+            fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+                let n = self.1.min(out.len()).min(self.0.len());
+                out[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let mut r = CsvBatchReader::new(Trickle(data, read_size), b',').unwrap();
+        let mut out = Vec::new();
+        while let Some(batch) = r.next_batch().unwrap() {
+            let rows = batch.into_rows().unwrap();
+            out.push(
+                rows.into_iter()
+                    .map(|(line, rec)| {
+                        let cells = rec
+                            .iter()
+                            .map(|c| String::from_utf8_lossy(c).into_owned())
+                            .collect();
+                        (line, cells)
+                    })
+                    .collect(),
+            );
+        }
+        (r.header().to_vec(), r.crlf(), out)
+    }
+
     #[test]
     fn header_rows_lines_and_crlf() {
         let data = b"a,b\r\n1,\"x\r\ny\"\r\n3,4\r\n";
-        let mut r = CsvBatchReader::new(&data[..], b',').unwrap();
-        assert_eq!(r.header(), ["a", "b"]);
-        assert!(r.crlf());
-        let batch = r.next_batch().unwrap().unwrap();
-        let lines: Vec<u64> = batch.rows.iter().map(|(l, _)| *l).collect();
-        assert_eq!(lines, vec![2, 4]);
-        assert!(r.next_batch().unwrap().is_none());
+        for read_size in [1, 2, 3, 7, 64 << 10] {
+            let (header, crlf, out) = batches(data, read_size);
+            assert_eq!(header, ["a", "b"]);
+            assert!(crlf);
+            assert_eq!(
+                out.concat(),
+                vec![
+                    (2, vec!["1".into(), "x\r\ny".into()]),
+                    (4, vec!["3".into(), "4".into()])
+                ],
+                "read size {read_size}"
+            );
+        }
     }
 
     #[test]
@@ -157,6 +586,149 @@ mod tests {
         assert!(r.header().is_empty());
         assert!(!r.crlf());
         assert!(r.next_batch().unwrap().is_none());
+    }
+
+    /// Whatever the input and however it arrives, the batches hold exactly the records the csv
+    /// crate reads from the whole text, on the same lines.
+    #[test]
+    fn batches_agree_with_the_csv_crate() {
+        let samples: [&[u8]; 9] = [
+            b"h1,h2\n\"a\"\"b\",c\n\"\",\"\"\"\"\"\n",
+            b"h\n5'10\",x\"y\nnext,\"q\nq\"\n",
+            b"h\n\"closed\"tail,\"x\"\"\ny\"\n",
+            b"h\rone\rtwo\r\"three\rstill\"\r",
+            b"h\r\n\r\n\r\na,b\r\n\"\r\n\"\r\nlast",
+            b"\n\nh1,h2\n1,2\n",
+            b"h\n\"unterminated,\n1\n2\n",
+            b"h,i\n,\"\"\n\"\",\n",
+            b"h\n\"\"\"\n\"\n",
+        ];
+        for data in samples {
+            let mut expected = Vec::new();
+            let mut reader = csv_reader(data, b',');
+            let mut rec = ByteRecord::new();
+            let mut crate_rows = Vec::new();
+            while reader.read_byte_record(&mut rec).unwrap() {
+                let start = first_content_byte(data, rec.position().unwrap().byte() as usize);
+                let line = 1 + newlines(&data[..start]);
+                crate_rows.push((
+                    line,
+                    rec.iter()
+                        .map(|c| String::from_utf8_lossy(c).into_owned())
+                        .collect::<Vec<_>>(),
+                ));
+            }
+            let header = crate_rows.first().map(|r| r.1.clone()).unwrap_or_default();
+            expected.extend(crate_rows.into_iter().skip(1));
+            for read_size in [1, 2, 5, 64 << 10] {
+                let (got_header, _, out) = batches(data, read_size);
+                assert_eq!(got_header, header, "{:?}", String::from_utf8_lossy(data));
+                assert_eq!(
+                    out.concat(),
+                    expected,
+                    "{:?} read {read_size}",
+                    String::from_utf8_lossy(data)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn batch_boundaries_follow_the_content() {
+        let mut data = b"h\n".to_vec();
+        for i in 0..5000 {
+            data.extend_from_slice(format!("{i},\"x\ny\"\n").as_bytes());
+        }
+        let sizes = |read_size| -> Vec<usize> {
+            batches(&data, read_size).2.iter().map(Vec::len).collect()
+        };
+        assert_eq!(sizes(64 << 10), vec![2000, 2000, 1000]);
+        assert_eq!(sizes(3), vec![2000, 2000, 1000]);
+        let lines: Vec<u64> = batches(&data, 100)
+            .2
+            .concat()
+            .iter()
+            .map(|r| r.0)
+            .take(3)
+            .collect();
+        assert_eq!(lines, vec![2, 4, 6]);
+    }
+
+    /// Text made of the characters that matter to CSV, and a few others.
+    fn csv_text() -> impl proptest::strategy::Strategy<Value = String> {
+        proptest::collection::vec(
+            proptest::sample::select(vec![
+                "a", "bc", "é", ",", "\"", "\r", "\n", " ", "\t", "\"\"",
+            ]),
+            0..40,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
+    fn crate_records(text: &str) -> Vec<(u64, Vec<String>)> {
+        let mut reader = csv_reader(text.as_bytes(), b',');
+        let mut rec = ByteRecord::new();
+        let mut rows = Vec::new();
+        while reader.read_byte_record(&mut rec).unwrap() {
+            let start =
+                first_content_byte(text.as_bytes(), rec.position().unwrap().byte() as usize);
+            let line = 1 + newlines(&text.as_bytes()[..start]);
+            rows.push((
+                line,
+                rec.iter()
+                    .map(|c| String::from_utf8(c.to_vec()).unwrap())
+                    .collect(),
+            ));
+        }
+        rows
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The record parser reads what the csv crate reads, on the same lines.
+        #[test]
+        fn record_parser_matches_the_csv_crate(text in csv_text()) {
+            let mut records = CsvRecords::new(&text, 1, b',');
+            let mut fields = CsvFields::default();
+            let mut ours = Vec::new();
+            while let Some(line) = records.next_into(&mut fields) {
+                let cells = (0..fields.len()).map(|i| fields.get(&text, i).unwrap().to_string()).collect();
+                ours.push((line, cells));
+            }
+            prop_assert_eq!(ours, crate_records(&text));
+        }
+
+        /// Batches (any read size) hold the records the csv crate reads from the whole text.
+        #[test]
+        fn batches_match_the_csv_crate(text in csv_text(), read_size in 1usize..9) {
+            let input = format!("h\n{text}");
+            let (_, _, out) = batches(input.as_bytes(), read_size);
+            let expected: Vec<_> = crate_records(&input).into_iter().skip(1).collect();
+            prop_assert_eq!(out.concat(), expected);
+        }
+
+        /// `write_field` writes what the csv crate's writer writes.
+        #[test]
+        fn field_writer_matches_the_csv_crate(record in proptest::collection::vec(csv_text(), 1..4)) {
+            for crlf in [false, true] {
+                let mut w = writer(crlf, 0);
+                w.write_record(&record).unwrap();
+                let expected = w.into_inner().unwrap();
+                let mut ours = Vec::new();
+                for (i, field) in record.iter().enumerate() {
+                    if i > 0 {
+                        ours.push(b',');
+                    }
+                    write_field(&mut ours, field);
+                }
+                if record.len() == 1 && record[0].is_empty() {
+                    ours.extend_from_slice(b"\"\"");
+                }
+                ours.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
+                prop_assert_eq!(String::from_utf8_lossy(&ours), String::from_utf8_lossy(&expected));
+            }
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use rand::SeedableRng;
 use sha2::{Digest, Sha256};
 
 use crate::format::compression::{decoded_reader, CountingReader};
-use crate::format::csv::{writer, CsvBatchReader, CsvReadError};
+use crate::format::csv::{writer, CsvBatchReader, CsvFields, CsvReadError};
 use crate::format::parquet::ParquetIoError;
 use crate::format::{json_batches, media_type, DataFormat};
 use crate::pipeline::{run_ordered, WorkerPanic};
@@ -293,23 +293,52 @@ impl Sanitizer {
             self.max_in_flight(),
             || reader.next_batch().map_err(SanitizeError::from),
             |seq, batch| {
+                if let Some(text) = batch.text() {
+                    let terminator: &[u8] = if crlf { b"\r\n" } else { b"\n" };
+                    let mut bytes = Vec::with_capacity(text.len() + text.len() / 2);
+                    let mut ends: Vec<usize> = Vec::new();
+                    let mut fields = CsvFields::default();
+                    let mut scratch = String::new();
+                    let mut records = batch.records(text);
+                    let mut n = 0u64;
+                    while let Some(line) = records.next_into(&mut fields) {
+                        plan.transform_text_row(
+                            &fields,
+                            text,
+                            line,
+                            p,
+                            terminator,
+                            &mut bytes,
+                            &mut scratch,
+                        )?;
+                        if shuffle_seed.is_some() {
+                            ends.push(bytes.len());
+                        }
+                        n += 1;
+                    }
+                    return match &shuffle_seed {
+                        Some(seed) => Ok((shuffled(&bytes, &ends, seed, seq), n)),
+                        None => Ok((bytes, n)),
+                    };
+                }
+                // Not all UTF-8: the general path, which names the cell that is not.
                 let mut cells: Vec<String> = Vec::with_capacity(plan.width());
-                let mut w = writer(crlf, batch.rows.len() * 64);
+                let mut w = writer(crlf, 256 << 10);
                 // Row i of the batch is bytes ends[i-1]..ends[i] of the writer's buffer.
-                let mut ends: Vec<usize> = Vec::with_capacity(batch.rows.len());
-                for (line, record) in &batch.rows {
-                    plan.transform_row(record, *line, p, &mut cells)?;
+                let mut ends: Vec<usize> = Vec::new();
+                let n = batch.for_each_record(|line, record| {
+                    plan.transform_row(record, line, p, &mut cells)?;
                     w.write_record(cells.iter().map(String::as_bytes))
                         .map_err(|e| SanitizeError::Internal(e.to_string()))?;
                     if shuffle_seed.is_some() {
                         w.flush().map_err(SanitizeError::Write)?;
                         ends.push(w.get_ref().len());
                     }
-                }
+                    Ok::<_, SanitizeError>(())
+                })?;
                 let bytes = w
                     .into_inner()
                     .map_err(|e| SanitizeError::Internal(e.to_string()))?;
-                let n = batch.rows.len() as u64;
                 match &shuffle_seed {
                     Some(seed) => Ok((shuffled(&bytes, &ends, seed, seq), n)),
                     None => Ok((bytes, n)),
@@ -398,28 +427,28 @@ impl Sanitizer {
             || reader.next_batch().map_err(SanitizeError::from),
             |_, batch| {
                 if let Some(framing) = json_out {
-                    let mut buf = Vec::with_capacity(batch.rows.len() * 128);
+                    let mut buf = Vec::with_capacity(256 << 10);
                     let mut n = 0;
-                    for (line, record) in &batch.rows {
+                    batch.for_each_record(|line, record| {
                         framing.separate(&mut buf, n);
-                        let value = csv_record_value(plan, p, &header, record, *line)?;
+                        let value = csv_record_value(plan, p, &header, record, line)?;
                         serde_json::to_writer(&mut buf, &value)
                             .map_err(|e| SanitizeError::Internal(e.to_string()))?;
                         n += 1;
-                    }
+                        Ok::<_, SanitizeError>(())
+                    })?;
                     framing.end_batch(&mut buf, n);
                     return Ok((buf, n));
                 }
                 let mut w = writer(crlf, 0);
                 let mut cells: Vec<String> = Vec::with_capacity(columns.len());
-                for (line, record) in &batch.rows {
-                    let value = csv_record_value(plan, p, &header, record, *line)?;
+                let n = batch.for_each_record(|line, record| {
+                    let value = csv_record_value(plan, p, &header, record, line)?;
                     cells.clear();
                     cells.extend(columns.iter().map(|c| json_cell(value.get(c))));
                     w.write_record(&cells)
-                        .map_err(|e| SanitizeError::Internal(e.to_string()))?;
-                }
-                let n = batch.rows.len() as u64;
+                        .map_err(|e| SanitizeError::Internal(e.to_string()))
+                })?;
                 Ok((
                     w.into_inner()
                         .map_err(|e| SanitizeError::Internal(e.to_string()))?,
