@@ -110,13 +110,14 @@ class Run:
         self.name, self.seconds, self.peak_rss_kb = name, seconds, peak_rss_kb
 
 
-def measure(name, argv, env=None) -> Run:
+def measure(name, argv, env=None, stdout_path=None) -> Run:
     """Runs argv under GNU time, whose %M is the peak RSS of argv alone (the RSS of a child
     forked from this Python process would start with this process's own memory)."""
     rss_file = Path(os.environ.get("TMPDIR", "/tmp")) / f"psoxy-compare-{os.getpid()}.rss"
     start = time.perf_counter()
-    result = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", str(rss_file), *argv], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    with open(stdout_path or os.devnull, "wb") as stdout:
+        result = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", str(rss_file), *argv], env=env,
+                                stdout=stdout, stderr=subprocess.PIPE)
     seconds = time.perf_counter() - start
     if result.returncode != 0:
         sys.exit(f"{name} failed ({result.returncode}):\n{result.stderr.decode(errors='replace')}")
@@ -234,8 +235,10 @@ def main() -> None:
           f"{THREADS} threads; {os.cpu_count()} cores")
 
     def psoxy_sanitize(name, rules_file, input_path, output_path, extra=()):
+        # Written to standard output, redirected into the file, as the peers write theirs:
+        # with `-o`, psoxy also fsyncs the file before renaming it into place.
         return measure(name, [psoxy, "sanitize", "--salt", SALT, "--rules", str(rules_file),
-                              "--threads", str(THREADS), *extra, "-o", str(output_path), str(input_path)])
+                              "--threads", str(THREADS), *extra, str(input_path)], stdout_path=output_path)
 
     runs, outputs = [], {}
     out = work / "psoxy.csv"
@@ -264,7 +267,7 @@ def main() -> None:
     if not source_gz.exists():
         with source.open("rb") as plain, gzip.open(source_gz, "wb", compresslevel=6) as packed:
             shutil.copyfileobj(plain, packed, 1 << 20)
-    gz_run = psoxy_sanitize("psoxy gzip", rules, source_gz, work / "psoxy.csv.gz")
+    gz_run = psoxy_sanitize("psoxy gzip", rules, source_gz, work / "psoxy.csv.gz", extra=("--gzip",))
     check_outputs(source, {"psoxy gzip": work / "psoxy.csv.gz"})
 
     # NDJSON, two pseudonymized paths (three emails a record)

@@ -1,10 +1,14 @@
 //! Criterion benches: one cell's pseudonym (plain and email, each encoding), a reversible
-//! token, and the CSV and NDJSON pipelines end to end (throughput in bytes).
+//! token, and the pipelines end to end on 2 worker threads: CSV (bytes/s and rows/s), CSV with
+//! gzip output and with gzip input, NDJSON, and Parquet.
 //!
-//! Run with `cargo bench`; the peer comparison script lands with the throughput issue.
+//! Run with `cargo bench`; `bash benches/compare.sh` compares whole runs of the CLI with DuckDB
+//! and Polars.
 
 use std::hint::black_box;
 use std::sync::Arc;
+
+use std::io::Write;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use psoxy::pseudonym::{PseudonymFormat, PseudonymSettings, Pseudonymizer};
@@ -72,11 +76,51 @@ fn events_ndjson(rows: usize) -> Vec<u8> {
     s.into_bytes()
 }
 
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(bytes).expect("gzip in memory");
+    gz.finish().expect("gzip in memory")
+}
+
+/// The HRIS table as Parquet (string columns, Snappy, row groups of 20,000).
+fn hris_parquet(rows: usize) -> Vec<u8> {
+    use arrow_array::{ArrayRef, RecordBatch, StringArray};
+    let csv = hris_csv(rows);
+    let text = String::from_utf8(csv).expect("utf-8");
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let mut columns: Vec<Vec<String>> = vec![Vec::with_capacity(rows); header.len()];
+    for line in lines {
+        for (i, cell) in line.split(',').enumerate() {
+            columns[i].push(cell.to_string());
+        }
+    }
+    let arrays: Vec<(&str, ArrayRef)> = header
+        .iter()
+        .zip(columns)
+        .map(|(name, cells)| (*name, Arc::new(StringArray::from(cells)) as ArrayRef))
+        .collect();
+    let batch = RecordBatch::try_from_iter(arrays).expect("batch");
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_compression(parquet::basic::Compression::SNAPPY)
+        .set_max_row_group_size(20_000)
+        .build();
+    let mut out = Vec::new();
+    let mut w = parquet::arrow::ArrowWriter::try_new(&mut out, batch.schema(), Some(props))
+        .expect("writer");
+    w.write(&batch).expect("write");
+    w.close().expect("close");
+    out
+}
+
 fn pipelines(c: &mut Criterion) {
     let p = Arc::new(pseudonymizer());
     let mut g = c.benchmark_group("pipeline");
     g.sample_size(10);
-    let csv = hris_csv(100_000);
+    let rows = 100_000;
+    let csv = hris_csv(rows);
+    let csv_gz = gzip(&csv);
+    let parquet = hris_parquet(rows);
     let columnar = parse_rules_yaml(
         "columnsToPseudonymize: [EMPLOYEE_ID, EMPLOYEE_EMAIL, MANAGER_ID]\npseudonymFormat: URL_SAFE_HASH_ONLY\n",
     )
@@ -89,7 +133,9 @@ fn pipelines(c: &mut Criterion) {
     for (name, rules, input, key, gzip) in [
         ("csv", &columnar, &csv, "hris.csv", false),
         ("csv_gzip_out", &columnar, &csv, "hris.csv", true),
+        ("csv_gzip_in_out", &columnar, &csv_gz, "hris.csv.gz", true),
         ("ndjson", &records, &ndjson, "events.ndjson", false),
+        ("parquet", &columnar, &parquet, "hris.parquet", false),
     ] {
         let sanitizer = Sanitizer::new(rules, p.clone(), 2).expect("sanitizer");
         let opts = StreamOptions {
@@ -100,7 +146,13 @@ fn pipelines(c: &mut Criterion) {
             content_type: None,
             output_format: None,
         };
-        g.throughput(Throughput::Bytes(input.len() as u64));
+        // Bytes of the uncompressed text, so gzip cases compare with the plain one.
+        let text_len = if name == "ndjson" {
+            ndjson.len()
+        } else {
+            csv.len()
+        };
+        g.throughput(Throughput::Bytes(text_len as u64));
         g.bench_function(name, |b| {
             b.iter(|| {
                 sanitizer
@@ -109,6 +161,25 @@ fn pipelines(c: &mut Criterion) {
             })
         });
     }
+    g.finish();
+
+    // The CSV pipeline again, counted in rows.
+    let mut g = c.benchmark_group("pipeline_rows");
+    g.sample_size(10);
+    let sanitizer = Sanitizer::new(&columnar, p.clone(), 2).expect("sanitizer");
+    let opts = StreamOptions {
+        object_key: "hris.csv".into(),
+        shuffle: true,
+        ..Default::default()
+    };
+    g.throughput(Throughput::Elements(rows as u64));
+    g.bench_function("csv", |b| {
+        b.iter(|| {
+            sanitizer
+                .sanitize_stream(csv.as_slice(), std::io::sink(), &opts, &mut |_| {})
+                .expect("sanitize")
+        })
+    });
     g.finish();
 }
 

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::format::compression::{decoded_reader, CountingReader};
 use crate::format::csv::{writer, CsvBatchReader, CsvFields, CsvReadError};
+use crate::format::gzip_chunks::{DeflateChunk, GzipChunkWriter};
 use crate::format::parquet::ParquetIoError;
 use crate::format::{json_batches, media_type, DataFormat};
 use crate::pipeline::{run_ordered, WorkerPanic};
@@ -288,6 +289,7 @@ impl Sanitizer {
             .shuffle
             .then(|| shuffle_seed(&self.pseudonymizer, &opts.object_key));
         let p = &*self.pseudonymizer;
+        let gzip = out.gzip();
         run_ordered(
             &self.pool,
             self.max_in_flight(),
@@ -316,10 +318,11 @@ impl Sanitizer {
                         }
                         n += 1;
                     }
-                    return match &shuffle_seed {
-                        Some(seed) => Ok((shuffled(&bytes, &ends, seed, seq), n)),
-                        None => Ok((bytes, n)),
+                    let bytes = match &shuffle_seed {
+                        Some(seed) => shuffled(&bytes, &ends, seed, seq),
+                        None => bytes,
                     };
+                    return Ok((BatchOutput::pack(bytes, gzip)?, n));
                 }
                 // Not all UTF-8: the general path, which names the cell that is not.
                 let mut cells: Vec<String> = Vec::with_capacity(plan.width());
@@ -339,12 +342,13 @@ impl Sanitizer {
                 let bytes = w
                     .into_inner()
                     .map_err(|e| SanitizeError::Internal(e.to_string()))?;
-                match &shuffle_seed {
-                    Some(seed) => Ok((shuffled(&bytes, &ends, seed, seq), n)),
-                    None => Ok((bytes, n)),
-                }
+                let bytes = match &shuffle_seed {
+                    Some(seed) => shuffled(&bytes, &ends, seed, seq),
+                    None => bytes,
+                };
+                Ok((BatchOutput::pack(bytes, gzip)?, n))
             },
-            |(bytes, n)| out.emit(&bytes, n),
+            |(output, n)| out.emit_output(&output, n),
         )
     }
 
@@ -360,6 +364,7 @@ impl Sanitizer {
         let mut next = json_batches(input, input_framing == Framing::Array);
         let p = &*self.pseudonymizer;
         let mut records = output_framing.start(out)?;
+        let gzip = out.gzip();
         run_ordered(
             &self.pool,
             self.max_in_flight(),
@@ -376,9 +381,9 @@ impl Sanitizer {
                     n += 1;
                 }
                 output_framing.end_batch(&mut buf, n);
-                Ok((buf, n))
+                Ok((BatchOutput::pack(buf, gzip)?, n))
             },
-            |(bytes, n)| output_framing.emit_batch(out, &bytes, n, &mut records),
+            |(output, n)| output_framing.emit_batch(out, &output, n, &mut records),
         )?;
         output_framing.finish(out, records)
     }
@@ -421,6 +426,7 @@ impl Sanitizer {
             Some(framing) => framing.start(out)?,
         };
         let p = &*self.pseudonymizer;
+        let gzip = out.gzip();
         run_ordered(
             &self.pool,
             self.max_in_flight(),
@@ -438,7 +444,7 @@ impl Sanitizer {
                         Ok::<_, SanitizeError>(())
                     })?;
                     framing.end_batch(&mut buf, n);
-                    return Ok((buf, n));
+                    return Ok((BatchOutput::pack(buf, gzip)?, n));
                 }
                 let mut w = writer(crlf, 0);
                 let mut cells: Vec<String> = Vec::with_capacity(columns.len());
@@ -449,15 +455,14 @@ impl Sanitizer {
                     w.write_record(&cells)
                         .map_err(|e| SanitizeError::Internal(e.to_string()))
                 })?;
-                Ok((
-                    w.into_inner()
-                        .map_err(|e| SanitizeError::Internal(e.to_string()))?,
-                    n,
-                ))
+                let bytes = w
+                    .into_inner()
+                    .map_err(|e| SanitizeError::Internal(e.to_string()))?;
+                Ok((BatchOutput::pack(bytes, gzip)?, n))
             },
-            |(bytes, n)| match json_out {
-                Some(framing) => framing.emit_batch(out, &bytes, n, &mut records),
-                None => out.emit(&bytes, n),
+            |(output, n)| match json_out {
+                Some(framing) => framing.emit_batch(out, &output, n, &mut records),
+                None => out.emit_output(&output, n),
             },
         )?;
         match json_out {
@@ -529,7 +534,7 @@ impl Framing {
     fn emit_batch<W: Write>(
         self,
         out: &mut Emitter<'_, W>,
-        bytes: &[u8],
+        output: &BatchOutput,
         n: u64,
         records: &mut u64,
     ) -> Result<(), SanitizeError> {
@@ -537,7 +542,7 @@ impl Framing {
             out.emit(if *records == 0 { b"\n" } else { b",\n" }, 0)?;
         }
         *records += n;
-        out.emit(bytes, n)
+        out.emit_output(output, n)
     }
 
     /// Writes what comes after the last record.
@@ -622,8 +627,24 @@ struct Emitter<'p, W: Write> {
 }
 
 impl<W: Write> Emitter<'_, W> {
+    /// Whether workers should compress their batches ([`BatchOutput::pack`]).
+    fn gzip(&self) -> bool {
+        self.out.gzip()
+    }
+
     fn emit(&mut self, bytes: &[u8], rows: u64) -> Result<(), SanitizeError> {
         self.out.write_all(bytes).map_err(SanitizeError::Write)?;
+        self.counted(rows)
+    }
+
+    fn emit_output(&mut self, output: &BatchOutput, rows: u64) -> Result<(), SanitizeError> {
+        self.out
+            .write_output(output)
+            .map_err(SanitizeError::Write)?;
+        self.counted(rows)
+    }
+
+    fn counted(&mut self, rows: u64) -> Result<(), SanitizeError> {
         self.stats.rows += rows;
         self.stats.bytes_in = self.bytes_in.load(Ordering::Relaxed);
         self.stats.bytes_out = self.out.count();
@@ -682,7 +703,25 @@ struct CountingWriter<W: Write> {
 
 enum Sink<W: Write> {
     Plain(Counted<W>),
-    Gzip(Box<flate2::write::GzEncoder<Counted<W>>>),
+    /// One gzip member assembled from chunks compressed by the workers (or here).
+    Gzip(GzipChunkWriter<Counted<W>>),
+}
+
+/// What a worker hands back for one batch: its bytes, or, when the output is gzipped, those
+/// bytes already compressed (so compression runs in parallel, not on the writing thread).
+enum BatchOutput {
+    Plain(Vec<u8>),
+    Deflated(DeflateChunk),
+}
+
+impl BatchOutput {
+    fn pack(bytes: Vec<u8>, gzip: bool) -> Result<Self, SanitizeError> {
+        Ok(if gzip {
+            BatchOutput::Deflated(DeflateChunk::compress(&bytes).map_err(SanitizeError::Write)?)
+        } else {
+            BatchOutput::Plain(bytes)
+        })
+    }
 }
 
 struct Counted<W> {
@@ -709,10 +748,7 @@ impl<W: Write> CountingWriter<W> {
             count: count.clone(),
         };
         let sink = if gzip {
-            Sink::Gzip(Box::new(flate2::write::GzEncoder::new(
-                counted,
-                flate2::Compression::default(),
-            )))
+            Sink::Gzip(GzipChunkWriter::new(counted))
         } else {
             Sink::Plain(counted)
         };
@@ -726,11 +762,23 @@ impl<W: Write> CountingWriter<W> {
         self.count.load(Ordering::Relaxed)
     }
 
+    fn gzip(&self) -> bool {
+        matches!(self.inner, Some(Sink::Gzip(_)))
+    }
+
     fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         match self.inner.as_mut() {
             Some(Sink::Plain(w)) => w.write_all(bytes),
-            Some(Sink::Gzip(w)) => w.write_all(bytes),
+            Some(Sink::Gzip(w)) => w.write_bytes(bytes),
             None => Err(std::io::Error::other("output already finished")),
+        }
+    }
+
+    fn write_output(&mut self, output: &BatchOutput) -> std::io::Result<()> {
+        match (self.inner.as_mut(), output) {
+            (_, BatchOutput::Plain(bytes)) => self.write_all(bytes),
+            (Some(Sink::Gzip(w)), BatchOutput::Deflated(chunk)) => w.write_chunk(chunk),
+            _ => Err(std::io::Error::other("compressed batch for a plain output")),
         }
     }
 

@@ -6,8 +6,8 @@ use std::io::{BufRead, Write};
 use arrow_array::RecordBatch;
 
 use super::{
-    csv_header, json_cell, shuffle_order, shuffle_seed, Emitter, Framing, SanitizeError, Sanitizer,
-    SingleRules, StreamOptions,
+    csv_header, json_cell, shuffle_order, shuffle_seed, BatchOutput, Emitter, Framing,
+    SanitizeError, Sanitizer, SingleRules, StreamOptions,
 };
 use crate::format::csv::writer;
 use crate::format::parquet::{write_csv_rows, ParquetBatch, ParquetInput, ParquetOutput};
@@ -80,6 +80,7 @@ impl Sanitizer {
             _ => 0,
         };
         let mut next = file.batches()?;
+        let gzip = out.gzip();
         run_ordered(
             &self.pool,
             self.threads + 1,
@@ -122,7 +123,7 @@ impl Sanitizer {
                                     .map_err(|e| SanitizeError::Internal(e.to_string()))?;
                             }
                         }
-                        return Ok(Encoded::Bytes(buf, rows));
+                        return Ok(Encoded::Bytes(BatchOutput::pack(buf, gzip)?, rows));
                     }
                 };
                 if output_format == DataFormat::Parquet {
@@ -133,7 +134,7 @@ impl Sanitizer {
                 let bytes = w
                     .into_inner()
                     .map_err(|e| SanitizeError::Internal(e.to_string()))?;
-                Ok(Encoded::Bytes(bytes, rows))
+                Ok(Encoded::Bytes(BatchOutput::pack(bytes, gzip)?, rows))
             },
             |encoded| match encoded {
                 Encoded::Batch(batch, ends_row_group) => {
@@ -143,9 +144,9 @@ impl Sanitizer {
                     let bytes = w.write(&batch, ends_row_group)?;
                     out.emit(&bytes, batch.num_rows() as u64)
                 }
-                Encoded::Bytes(bytes, n) => match json_out {
-                    Some(framing) => framing.emit_batch(out, &bytes, n, &mut records),
-                    None => out.emit(&bytes, n),
+                Encoded::Bytes(output, n) => match json_out {
+                    Some(framing) => framing.emit_batch(out, &output, n, &mut records),
+                    None => out.emit_output(&output, n),
                 },
             },
         )?;
@@ -169,8 +170,9 @@ enum BatchPlan<'a> {
 enum Encoded {
     /// Rows for the Parquet writer; `true` ends the row group.
     Batch(RecordBatch, bool),
-    /// Encoded text (CSV rows or JSON records) and the number of rows.
-    Bytes(Vec<u8>, u64),
+    /// Encoded text (CSV rows or JSON records), compressed when the output is gzipped, and
+    /// the number of rows.
+    Bytes(BatchOutput, u64),
 }
 
 /// A batch with its rows shuffled like CSV rows (see [`shuffle_order`]).
