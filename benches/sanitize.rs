@@ -103,7 +103,7 @@ fn hris_parquet(rows: usize) -> Vec<u8> {
     let batch = RecordBatch::try_from_iter(arrays).expect("batch");
     let props = parquet::file::properties::WriterProperties::builder()
         .set_compression(parquet::basic::Compression::SNAPPY)
-        .set_max_row_group_size(20_000)
+        .set_max_row_group_row_count(Some(20_000))
         .build();
     let mut out = Vec::new();
     let mut w = parquet::arrow::ArrowWriter::try_new(&mut out, batch.schema(), Some(props))
