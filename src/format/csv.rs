@@ -194,7 +194,9 @@ impl<R: Read> CsvBatchReader<R> {
 
     fn fill(&mut self) -> Result<(), CsvReadError> {
         let len = self.buf.len();
-        self.buf.resize(len + READ_BYTES, 0);
+        // A record longer than a read (a huge cell) doubles the buffer each time, so the
+        // rescans from its start add up to a constant times its size, not its square.
+        self.buf.resize(len + READ_BYTES.max(len), 0);
         let read = loop {
             match self.input.read(&mut self.buf[len..]) {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -631,6 +633,21 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_huge_quoted_cell_is_one_field() {
+        let mut data = b"h,i\n\"".to_vec();
+        data.extend(std::iter::repeat_n(b'x', 64 << 20));
+        data.extend_from_slice(b"\",2\n3,4\n");
+        let mut r = CsvBatchReader::new(&data[..], b',').unwrap();
+        let mut rows = Vec::new();
+        while let Some(batch) = r.next_batch().unwrap() {
+            rows.extend(batch.into_rows().unwrap());
+        }
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].1.get(0).map(<[u8]>::len), Some(64 << 20));
+        assert_eq!((rows[0].0, rows[1].0), (2, 3));
     }
 
     #[test]
