@@ -295,10 +295,11 @@ impl Sanitizer {
             self.max_in_flight(),
             || reader.next_batch().map_err(SanitizeError::from),
             |seq, batch| {
-                if let Some(text) = batch.text() {
+                // Row i of the batch is bytes ends[i-1]..ends[i] of `bytes` (kept only to shuffle).
+                let mut ends: Vec<usize> = Vec::new();
+                let (bytes, n) = if let Some(text) = batch.text() {
                     let terminator: &[u8] = if crlf { b"\r\n" } else { b"\n" };
                     let mut bytes = Vec::with_capacity(text.len() + text.len() / 2);
-                    let mut ends: Vec<usize> = Vec::new();
                     let mut fields = CsvFields::default();
                     let mut scratch = String::new();
                     let mut records = batch.records(text);
@@ -318,30 +319,26 @@ impl Sanitizer {
                         }
                         n += 1;
                     }
-                    let bytes = match &shuffle_seed {
-                        Some(seed) => shuffled(&bytes, &ends, seed, seq),
-                        None => bytes,
-                    };
-                    return Ok((BatchOutput::pack(bytes, gzip)?, n));
-                }
-                // Not all UTF-8: the general path, which names the cell that is not.
-                let mut cells: Vec<String> = Vec::with_capacity(plan.width());
-                let mut w = writer(crlf, 256 << 10);
-                // Row i of the batch is bytes ends[i-1]..ends[i] of the writer's buffer.
-                let mut ends: Vec<usize> = Vec::new();
-                let n = batch.for_each_record(|line, record| {
-                    plan.transform_row(record, line, p, &mut cells)?;
-                    w.write_record(cells.iter().map(String::as_bytes))
+                    (bytes, n)
+                } else {
+                    // Not all UTF-8: the general path, which names the cell that is not.
+                    let mut cells: Vec<String> = Vec::with_capacity(plan.width());
+                    let mut w = writer(crlf, 256 << 10);
+                    let n = batch.for_each_record(|line, record| {
+                        plan.transform_row(record, line, p, &mut cells)?;
+                        w.write_record(cells.iter().map(String::as_bytes))
+                            .map_err(|e| SanitizeError::Internal(e.to_string()))?;
+                        if shuffle_seed.is_some() {
+                            w.flush().map_err(SanitizeError::Write)?;
+                            ends.push(w.get_ref().len());
+                        }
+                        Ok::<_, SanitizeError>(())
+                    })?;
+                    let bytes = w
+                        .into_inner()
                         .map_err(|e| SanitizeError::Internal(e.to_string()))?;
-                    if shuffle_seed.is_some() {
-                        w.flush().map_err(SanitizeError::Write)?;
-                        ends.push(w.get_ref().len());
-                    }
-                    Ok::<_, SanitizeError>(())
-                })?;
-                let bytes = w
-                    .into_inner()
-                    .map_err(|e| SanitizeError::Internal(e.to_string()))?;
+                    (bytes, n)
+                };
                 let bytes = match &shuffle_seed {
                     Some(seed) => shuffled(&bytes, &ends, seed, seq),
                     None => bytes,
