@@ -7,32 +7,37 @@ resource "aws_cloudwatch_log_group" "function" {
   tags              = local.tags
 }
 
-# Any failed invocation (a bad row, a missing column, a storage error), before retries.
-resource "aws_cloudwatch_metric_alarm" "errors" {
-  alarm_name          = "${local.function_name}-errors"
-  alarm_description   = "The psoxy function ${local.function_name} failed to sanitize an object; its log group names the object, the row and the cause."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = { FunctionName = aws_lambda_function.bulk.function_name }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 0
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = var.alarm_actions
-  ok_actions          = var.alarm_actions
-  tags                = local.tags
+locals {
+  alarms = {
+    # Any failed invocation (a bad row, a missing column, a storage error), before retries.
+    errors = {
+      description = "The psoxy function ${local.function_name} failed to sanitize an object; its log group names the object, the row and the cause."
+      namespace   = "AWS/Lambda"
+      metric      = "Errors"
+      dimensions  = { FunctionName = aws_lambda_function.bulk.function_name }
+      statistic   = "Sum"
+    }
+    # An event that failed every retry: the object was not sanitized and needs attention.
+    failed-events = {
+      description = "An upload to s3://${aws_s3_bucket.this["input"].id} was not sanitized after every retry; the event is in the queue ${aws_sqs_queue.failures.name}."
+      namespace   = "AWS/SQS"
+      metric      = "ApproximateNumberOfMessagesVisible"
+      dimensions  = { QueueName = aws_sqs_queue.failures.name }
+      statistic   = "Maximum"
+    }
+  }
 }
 
-# An event that failed every retry: the object was not sanitized and needs attention.
-resource "aws_cloudwatch_metric_alarm" "failed_events" {
-  alarm_name          = "${local.function_name}-failed-events"
-  alarm_description   = "An upload to s3://${aws_s3_bucket.this["input"].id} was not sanitized after every retry; the event is in the queue ${aws_sqs_queue.failures.name}."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.failures.name }
-  statistic           = "Maximum"
+# Each alarm fires on any value above 0 in 5 minutes.
+resource "aws_cloudwatch_metric_alarm" "this" {
+  for_each = local.alarms
+
+  alarm_name          = "${local.function_name}-${each.key}"
+  alarm_description   = each.value.description
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric
+  dimensions          = each.value.dimensions
+  statistic           = each.value.statistic
   period              = 300
   evaluation_periods  = 1
   comparison_operator = "GreaterThanThreshold"
