@@ -27,10 +27,60 @@ pub struct Mailbox<'a> {
 ///
 /// Display names and comments are accepted and dropped.
 pub fn parse_mailbox(s: &str) -> Option<Mailbox<'_>> {
-    // Every mailbox has an '@'; this rejects most non-email cells cheaply.
-    if !s.as_bytes().contains(&b'@') {
-        return None;
+    match bare_addr_spec(s) {
+        Bare::NotAnEmail => None,
+        Bare::Address(m) => Some(m),
+        Bare::NeedsGrammar => parse_with_grammar(s),
     }
+}
+
+/// What a single pass over the bytes of a candidate can tell.
+enum Bare<'a> {
+    /// No `@`, or a bare address that is not valid.
+    NotAnEmail,
+    /// A bare `local@domain` address.
+    Address(Mailbox<'a>),
+    /// Holds a byte that is neither `atext`, `.` nor `@` (a space, quote, comment,
+    /// angle bracket, ...): only the full grammar can decide.
+    NeedsGrammar,
+}
+
+/// The common case in one pass: a string of only `atext`, `.` and `@` bytes is a mailbox
+/// exactly when it has one `@` between a dot-atom local part and a valid domain. (The
+/// grammar agrees: with no `<` it cannot be a `name-addr`, and with no space, quote or
+/// parenthesis there is no comment or quoted string; a proptest checks this.)
+fn bare_addr_spec(s: &str) -> Bare<'_> {
+    let bytes = s.as_bytes();
+    let mut at = None;
+    let mut other = false;
+    for (i, &b) in bytes.iter().enumerate() {
+        match BYTE_CLASS[usize::from(b)] {
+            ATEXT | DOT => {}
+            AT if at.is_none() => at = Some(i),
+            AT => return Bare::NotAnEmail,
+            _ => other = true,
+        }
+    }
+    let Some(at) = at else {
+        // Every mailbox has an '@'.
+        return Bare::NotAnEmail;
+    };
+    if other {
+        return Bare::NeedsGrammar;
+    }
+    let (local, domain) = (&s[..at], &s[at + 1..]);
+    if is_dot_atom_text(local.as_bytes()) && is_valid_domain(domain.as_bytes()) {
+        Bare::Address(Mailbox {
+            local: Cow::Borrowed(local),
+            domain,
+        })
+    } else {
+        Bare::NotAnEmail
+    }
+}
+
+/// [`parse_mailbox`] by the full recursive-descent grammar.
+fn parse_with_grammar(s: &str) -> Option<Mailbox<'_>> {
     let mut p = Parser::new(s);
     if let Some(m) = p.addr_spec().filter(|_| p.cfws() && p.at_end()) {
         return Some(m);
@@ -94,10 +144,41 @@ pub(crate) fn feed_canonical(
     }
 }
 
+/// [`BYTE_CLASS`] of an RFC 2822 `atext` byte.
+const ATEXT: u8 = 1;
+/// [`BYTE_CLASS`] of `.`.
+const DOT: u8 = 2;
+/// [`BYTE_CLASS`] of `@`.
+const AT: u8 = 3;
+/// [`BYTE_CLASS`] of every other byte.
+const OTHER: u8 = 0;
+
+/// The class of each byte value, for one-lookup tests on the hot path.
+static BYTE_CLASS: [u8; 256] = {
+    let mut table = [OTHER; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() {
+            table[b] = ATEXT;
+        }
+        b += 1;
+    }
+    let specials = b"!#$%&'*+-/=?^_`{|}~";
+    let mut i = 0;
+    while i < specials.len() {
+        table[specials[i] as usize] = ATEXT;
+        i += 1;
+    }
+    table[b'.' as usize] = DOT;
+    table[b'@' as usize] = AT;
+    table
+};
+
 /// RFC 2822 `atext`.
 #[inline]
 fn is_atext(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b)
+    BYTE_CLASS[usize::from(b)] == ATEXT
 }
 
 /// RFC 2822 `NO-WS-CTL`.
@@ -467,6 +548,25 @@ mod tests {
         assert!(!looks_like_email(&long_label));
         let max_label = format!("alice@{}.com", "a".repeat(63));
         assert!(looks_like_email(&max_label));
+    }
+
+    proptest::proptest! {
+        /// The one-pass path decides exactly as the grammar on strings it claims.
+        #[test]
+        fn bare_addresses_match_the_grammar(s in "[a-zA-Z0-9.@+_'~-]{0,6}(@[a-zA-Z0-9.@-]{0,8}(\\.[a-zA-Z0-9]{0,4})?)?") {
+            let grammar = parse_with_grammar(&s);
+            match bare_addr_spec(&s) {
+                Bare::NotAnEmail => proptest::prop_assert_eq!(grammar, None),
+                Bare::Address(m) => proptest::prop_assert_eq!(grammar, Some(m)),
+                Bare::NeedsGrammar => {}
+            }
+        }
+
+        /// Any string: parse_mailbox (one-pass path, then grammar) is the grammar.
+        #[test]
+        fn parse_mailbox_is_the_grammar(s in "[a-z.@ <>\"()\\\\A-Z0-9!#-]{0,16}") {
+            proptest::prop_assert_eq!(parse_mailbox(&s), parse_with_grammar(&s));
+        }
     }
 
     #[test]
