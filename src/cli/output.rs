@@ -56,10 +56,11 @@ pub struct Buffered {
 }
 
 impl Buffered {
-    /// Buffers `dest` with a 1 MiB buffer.
+    /// Buffers `dest` with a 64 KiB buffer: small writes are gathered, while an output batch
+    /// (usually larger) goes straight to the destination instead of being copied.
     pub fn new(dest: Destination) -> Self {
         Buffered {
-            inner: std::io::BufWriter::with_capacity(1 << 20, dest),
+            inner: std::io::BufWriter::with_capacity(64 << 10, dest),
         }
     }
 

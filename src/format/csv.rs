@@ -179,7 +179,11 @@ impl<R: Read> CsvBatchReader<R> {
 
     /// Hands out `buf[..end]` as a batch; the rest stays.
     fn split(&mut self, end: usize) -> CsvBatch {
-        let rest = self.buf.split_off(end);
+        // The rest moves to a buffer as large as this one, so the next batch fills it
+        // without reallocating.
+        let mut rest = Vec::with_capacity(self.buf.capacity());
+        rest.extend_from_slice(&self.buf[end..]);
+        self.buf.truncate(end);
         let bytes = std::mem::replace(&mut self.buf, rest);
         let first_line = self.next_line;
         self.next_line += newlines(&bytes);
@@ -194,9 +198,11 @@ impl<R: Read> CsvBatchReader<R> {
 
     fn fill(&mut self) -> Result<(), CsvReadError> {
         let len = self.buf.len();
-        // A record longer than a read (a huge cell) doubles the buffer each time, so the
-        // rescans from its start add up to a constant times its size, not its square.
-        self.buf.resize(len + READ_BYTES.max(len), 0);
+        // Reads into all the spare capacity (at least `READ_BYTES`). A record longer than
+        // that (a huge cell) makes the Vec double its capacity, so the rescans from the
+        // record's start add up to a constant times its size, not its square.
+        let spare = self.buf.capacity() - len;
+        self.buf.resize(len + READ_BYTES.max(spare), 0);
         let read = loop {
             match self.input.read(&mut self.buf[len..]) {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -464,11 +470,7 @@ static NEEDS_QUOTES: [bool; 256] = {
 /// delimiter, a quote or a line break (quotes doubled), as the csv crate's writer does.
 pub fn write_field(out: &mut Vec<u8>, field: &str) {
     let bytes = field.as_bytes();
-    // No early exit: a branch-free pass over a short field is faster than testing each byte.
-    let needs_quotes = bytes
-        .iter()
-        .fold(false, |any, &b| any | NEEDS_QUOTES[usize::from(b)]);
-    if !needs_quotes {
+    if !needs_quotes(bytes) {
         out.extend_from_slice(bytes);
         return;
     }
@@ -481,6 +483,41 @@ pub fn write_field(out: &mut Vec<u8>, field: &str) {
     }
     out.extend_from_slice(&bytes[from..]);
     out.push(b'"');
+}
+
+/// Whether a field holds a byte that forces quoting (`,`, `"`, `\r`, `\n`).
+///
+/// Tests eight bytes at a time (SWAR: a byte of `x ^ c` is zero where `x` holds `c`), then
+/// the tail through [`NEEDS_QUOTES`].
+#[inline]
+fn needs_quotes(bytes: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    const fn splat(b: u8) -> u64 {
+        ONES * b as u64
+    }
+    // Non-zero exactly when some byte of `v` is zero.
+    #[inline]
+    fn zero_byte(v: u64) -> u64 {
+        v.wrapping_sub(ONES) & !v & HIGHS
+    }
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let mut eight = [0u8; 8];
+        eight.copy_from_slice(word);
+        let x = u64::from_ne_bytes(eight);
+        let hits = zero_byte(x ^ splat(b','))
+            | zero_byte(x ^ splat(b'"'))
+            | zero_byte(x ^ splat(b'\r'))
+            | zero_byte(x ^ splat(b'\n'));
+        if hits != 0 {
+            return true;
+        }
+    }
+    words
+        .remainder()
+        .iter()
+        .any(|&b| NEEDS_QUOTES[usize::from(b)])
 }
 
 impl CsvBatch {
@@ -744,6 +781,25 @@ mod tests {
                 }
                 ours.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
                 prop_assert_eq!(String::from_utf8_lossy(&ours), String::from_utf8_lossy(&expected));
+            }
+        }
+    }
+
+    #[test]
+    fn quoting_test_finds_each_special_byte_at_each_position() {
+        let by_table = |bytes: &[u8]| bytes.iter().any(|&b| NEEDS_QUOTES[usize::from(b)]);
+        for len in 0..24 {
+            // Bytes one off the specials and high bytes probe the SWAR borrow logic.
+            for filler in [b'a', b'-', b'+', b'!', b'#', 0x0B, 0x0E, 0x80, 0xFF, 0x2D] {
+                let plain = vec![filler; len];
+                assert_eq!(needs_quotes(&plain), by_table(&plain), "{plain:?}");
+                for at in 0..len {
+                    for special in [b',', b'"', b'\r', b'\n'] {
+                        let mut bytes = plain.clone();
+                        bytes[at] = special;
+                        assert!(needs_quotes(&bytes), "{bytes:?}");
+                    }
+                }
             }
         }
     }

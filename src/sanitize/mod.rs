@@ -299,7 +299,9 @@ impl Sanitizer {
                 let mut ends: Vec<usize> = Vec::new();
                 let (bytes, n) = if let Some(text) = batch.text() {
                     let terminator: &[u8] = if crlf { b"\r\n" } else { b"\n" };
-                    let mut bytes = Vec::with_capacity(text.len() + text.len() / 2);
+                    // Pseudonyms (43 characters) usually make a row longer: room for twice
+                    // the input avoids growing the buffer on typical HR rows.
+                    let mut bytes = Vec::with_capacity(2 * text.len());
                     let mut fields = CsvFields::default();
                     let mut scratch = String::new();
                     let mut records = batch.records(text);
