@@ -4,6 +4,7 @@
 //! combined CRC-32 and length together. The result is one ordinary gzip member that any
 //! gunzip reads.
 
+use std::cell::RefCell;
 use std::io::{self, Write};
 
 use flate2::{Compress, Compression, FlushCompress};
@@ -29,23 +30,17 @@ impl DeflateChunk {
     pub fn compress(bytes: &[u8]) -> io::Result<Self> {
         let mut crc = crc32fast::Hasher::new();
         crc.update(bytes);
-        let mut deflate = Vec::with_capacity(bytes.len() / 3 + 64);
+        let mut deflate = Vec::with_capacity(bytes.len() / 2 + 64);
         if !bytes.is_empty() {
-            let mut compress = Compress::new(LEVEL, false);
-            loop {
-                let consumed = compress.total_in() as usize;
-                if deflate.capacity() - deflate.len() < 64 {
-                    deflate.reserve(deflate.capacity().max(4096));
-                }
-                compress
-                    .compress_vec(&bytes[consumed..], &mut deflate, FlushCompress::Sync)
-                    .map_err(io::Error::other)?;
-                let done = compress.total_in() as usize == bytes.len();
-                // The flush is complete once a call leaves output space unused.
-                if done && deflate.len() < deflate.capacity() {
-                    break;
-                }
+            // One compressor per thread, reset for each chunk: a new one would allocate
+            // and clear about 300 KB of window and hash tables every time.
+            thread_local! {
+                static COMPRESS: RefCell<Compress> = RefCell::new(Compress::new(LEVEL, false));
             }
+            COMPRESS.with_borrow_mut(|compress| {
+                compress.reset();
+                deflate_into(compress, bytes, &mut deflate)
+            })?;
         }
         Ok(DeflateChunk {
             deflate,
@@ -57,6 +52,24 @@ impl DeflateChunk {
     /// Size of the compressed bytes.
     pub fn compressed_len(&self) -> usize {
         self.deflate.len()
+    }
+}
+
+/// Deflates all of `bytes` into `deflate` with a sync flush at the end.
+fn deflate_into(compress: &mut Compress, bytes: &[u8], deflate: &mut Vec<u8>) -> io::Result<()> {
+    loop {
+        let consumed = compress.total_in() as usize;
+        if deflate.capacity() - deflate.len() < 64 {
+            deflate.reserve(deflate.capacity().max(4096));
+        }
+        compress
+            .compress_vec(&bytes[consumed..], deflate, FlushCompress::Sync)
+            .map_err(io::Error::other)?;
+        let done = compress.total_in() as usize == bytes.len();
+        // The flush is complete once a call leaves output space unused.
+        if done && deflate.len() < deflate.capacity() {
+            return Ok(());
+        }
     }
 }
 

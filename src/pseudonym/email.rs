@@ -52,12 +52,13 @@ enum Bare<'a> {
 fn bare_addr_spec(s: &str) -> Bare<'_> {
     let bytes = s.as_bytes();
     let mut at = None;
+    let mut second_at = false;
     let mut other = false;
     for (i, &b) in bytes.iter().enumerate() {
         match BYTE_CLASS[usize::from(b)] {
             ATEXT | DOT => {}
             AT if at.is_none() => at = Some(i),
-            AT => return Bare::NotAnEmail,
+            AT => second_at = true,
             _ => other = true,
         }
     }
@@ -66,7 +67,11 @@ fn bare_addr_spec(s: &str) -> Bare<'_> {
         return Bare::NotAnEmail;
     };
     if other {
+        // Even with a second '@': it may sit in a quoted local part (`"a@b"@acme.com`).
         return Bare::NeedsGrammar;
+    }
+    if second_at {
+        return Bare::NotAnEmail;
     }
     let (local, domain) = (&s[..at], &s[at + 1..]);
     if is_dot_atom_text(local.as_bytes()) && is_valid_domain(domain.as_bytes()) {
@@ -101,47 +106,33 @@ pub fn looks_like_email(s: &str) -> bool {
 /// [`EmailCanonicalization::IgnoreDots`] mode, loses every `.`.
 pub fn canonical_email(m: &Mailbox<'_>, mode: EmailCanonicalization) -> String {
     let mut out = Vec::with_capacity(m.local.len() + m.domain.len() + 1);
-    feed_canonical(m, mode, |chunk| out.extend_from_slice(chunk));
+    canonical_pieces(m, mode, |piece| {
+        out.extend(piece.iter().map(u8::to_ascii_lowercase));
+    });
     // The grammar only admits ASCII, and lower-casing keeps it ASCII.
     String::from_utf8(out).expect("canonical email is ASCII")
 }
 
-/// Streams the canonical form of `m` (see [`canonical_email`]) as byte chunks,
-/// so it can be hashed without allocating.
-pub(crate) fn feed_canonical(
+/// The canonical form of `m` (see [`canonical_email`]) as pieces of the original
+/// text, in order, *before* lower-casing: the caller lower-cases each piece (ASCII).
+/// This lets a hash be fed without building the string.
+pub(crate) fn canonical_pieces(
     m: &Mailbox<'_>,
     mode: EmailCanonicalization,
     mut sink: impl FnMut(&[u8]),
 ) {
     let local = m.local.as_bytes();
-    let local = match local.iter().position(|&b| b == b'+') {
+    let local = match memchr::memchr(b'+', local) {
         Some(i) => &local[..i],
         None => local,
     };
-    let ignore_dots = mode == EmailCanonicalization::IgnoreDots;
-    let mut buf = [0u8; 64];
-    let mut n = 0;
-    let mut push = |b: u8, sink: &mut dyn FnMut(&[u8])| {
-        buf[n] = b;
-        n += 1;
-        if n == buf.len() {
-            sink(&buf);
-            n = 0;
-        }
-    };
-    for &b in local {
-        if ignore_dots && b == b'.' {
-            continue;
-        }
-        push(b.to_ascii_lowercase(), &mut sink);
+    if mode == EmailCanonicalization::IgnoreDots {
+        local.split(|&b| b == b'.').for_each(&mut sink);
+    } else {
+        sink(local);
     }
-    push(b'@', &mut sink);
-    for &b in m.domain.as_bytes() {
-        push(b.to_ascii_lowercase(), &mut sink);
-    }
-    if n > 0 {
-        sink(&buf[..n]);
-    }
+    sink(b"@");
+    sink(m.domain.as_bytes());
 }
 
 /// [`BYTE_CLASS`] of an RFC 2822 `atext` byte.
@@ -499,6 +490,7 @@ mod tests {
             " alice@acme.com ",
             "\talice@acme.com\r\n ",
             "\"alice\"@acme.com",
+            "\"ali@ce\" <alice@acme.com>",
             "Alice <alice@acme.com> (primary)",
             "Alice < alice@acme.com >",
         ] {
@@ -562,6 +554,12 @@ mod tests {
             }
         }
 
+        /// Strings made of mailbox-shaped tokens, which reach the rarer grammar paths.
+        #[test]
+        fn tokens_parse_as_by_the_grammar(s in "(\"|@|<|>| |\\(|\\)|a|B|\\.|acme\\.com|x@y\\.io){0,10}") {
+            proptest::prop_assert_eq!(parse_mailbox(&s), parse_with_grammar(&s));
+        }
+
         /// Any string: parse_mailbox (one-pass path, then grammar) is the grammar.
         #[test]
         fn parse_mailbox_is_the_grammar(s in "[a-z.@ <>\"()\\\\A-Z0-9!#-]{0,16}") {
@@ -580,6 +578,11 @@ mod tests {
         assert_eq!(parts("\"a\\\"b\"@acme.com").unwrap().0, "\"a\\\"b\"");
         assert_eq!(parts("\"a..b\"@acme.com").unwrap().0, "\"a..b\"");
         assert!(!looks_like_email("\"a\"b\"@acme.com"));
+        assert_eq!(
+            parts("\"a@b\"@acme.com").unwrap().0,
+            "\"a@b\"",
+            "an '@' inside a quoted local part"
+        );
     }
 
     #[test]

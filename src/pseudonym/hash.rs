@@ -18,10 +18,96 @@ pub type Digest32 = [u8; DIGEST_LEN];
 /// concatenated string.
 #[inline]
 pub fn digest_salted(value: &str, salt: &str) -> Digest32 {
+    let mut short = ShortMessage::new();
+    if short.push(value.as_bytes()) && short.push(salt.as_bytes()) {
+        return short.digest();
+    }
     let mut hasher = Sha256::new();
     hasher.update(value.as_bytes());
     hasher.update(salt.as_bytes());
     hasher.finalize().into()
+}
+
+/// SHA-256 initial hash value (FIPS 180-4, 5.3.3).
+const SHA256_INITIAL: [u32; 8] = [
+    0x6a09_e667,
+    0xbb67_ae85,
+    0x3c6e_f372,
+    0xa54f_f53a,
+    0x510e_527f,
+    0x9b05_688c,
+    0x1f83_d9ab,
+    0x5be0_cd19,
+];
+
+/// A message of at most [`ShortMessage::CAPACITY`] bytes gathered on the stack and hashed in
+/// one go: one or two SHA-256 blocks, padded here, without the streaming hasher's
+/// bookkeeping. Almost every cell plus its salt fits.
+pub(crate) struct ShortMessage {
+    buf: [u8; 128],
+    len: usize,
+}
+
+impl ShortMessage {
+    /// The longest message that fits two blocks with its padding (`0x80` and the 8-byte
+    /// bit length).
+    pub const CAPACITY: usize = 128 - 9;
+
+    /// An empty message.
+    pub fn new() -> Self {
+        ShortMessage {
+            buf: [0; 128],
+            len: 0,
+        }
+    }
+
+    /// Appends `bytes`; false (leaving the message as it was) when they do not fit.
+    #[inline]
+    pub fn push(&mut self, bytes: &[u8]) -> bool {
+        self.push_mapped(bytes, |b| b)
+    }
+
+    /// Appends `bytes` lower-cased (ASCII); false when they do not fit.
+    #[inline]
+    pub fn push_lowercase(&mut self, bytes: &[u8]) -> bool {
+        self.push_mapped(bytes, |b| b.to_ascii_lowercase())
+    }
+
+    #[inline]
+    fn push_mapped(&mut self, bytes: &[u8], map: impl Fn(u8) -> u8) -> bool {
+        let end = self.len + bytes.len();
+        if end > Self::CAPACITY {
+            return false;
+        }
+        for (to, &from) in self.buf[self.len..end].iter_mut().zip(bytes) {
+            *to = map(from);
+        }
+        self.len = end;
+        true
+    }
+
+    /// SHA-256 of the message.
+    pub fn digest(mut self) -> Digest32 {
+        use sha2::digest::generic_array::GenericArray;
+        let len = self.len;
+        // Bytes past `len` are still zero: the padding is the 0x80 marker and the length.
+        self.buf[len] = 0x80;
+        let end = if len + 9 <= 64 { 64 } else { 128 };
+        let bits = (len as u64) * 8;
+        self.buf[end - 8..end].copy_from_slice(&bits.to_be_bytes());
+        let mut state = SHA256_INITIAL;
+        for block in self.buf[..end].chunks_exact(64) {
+            sha2::compress256(
+                &mut state,
+                std::slice::from_ref(GenericArray::from_slice(block)),
+            );
+        }
+        let mut digest = [0u8; DIGEST_LEN];
+        for (out, word) in digest.chunks_exact_mut(4).zip(state) {
+            out.copy_from_slice(&word.to_be_bytes());
+        }
+        digest
+    }
 }
 
 /// The base64url alphabet (RFC 4648 section 5).
@@ -131,6 +217,42 @@ mod tests {
             encoded_str(&encode_digest(&[0xFF; 32])),
             URL_SAFE_NO_PAD.encode([0xFF; 32])
         );
+    }
+
+    #[test]
+    fn short_messages_hash_as_the_streaming_hasher() {
+        // Every length up to the capacity, across the one/two-block boundary (55/56 bytes).
+        let text: Vec<u8> = (0..ShortMessage::CAPACITY as u32)
+            .map(|i| b'A' + (i % 26) as u8)
+            .collect();
+        for len in 0..=ShortMessage::CAPACITY {
+            for split in [0, len / 2, len] {
+                let mut short = ShortMessage::new();
+                assert!(short.push(&text[..split]) && short.push(&text[split..len]));
+                let expected: Digest32 = Sha256::digest(&text[..len]).into();
+                assert_eq!(short.digest(), expected, "length {len}");
+            }
+        }
+        let mut full = ShortMessage::new();
+        assert!(full.push(&text));
+        assert!(!full.push(b"x"), "one byte past the capacity does not fit");
+        let expected: Digest32 = Sha256::digest(&text).into();
+        assert_eq!(full.digest(), expected);
+    }
+
+    #[test]
+    fn long_values_use_the_streaming_hasher() {
+        let long = "x".repeat(500);
+        let expected: Digest32 = Sha256::digest(format!("{long}salt")).into();
+        assert_eq!(digest_salted(&long, "salt"), expected);
+    }
+
+    #[test]
+    fn lowercase_push() {
+        let mut short = ShortMessage::new();
+        assert!(short.push_lowercase(b"Alice@ACME.com"));
+        let expected: Digest32 = Sha256::digest(b"alice@acme.com").into();
+        assert_eq!(short.digest(), expected);
     }
 
     #[test]
