@@ -110,9 +110,17 @@ class Run:
         self.name, self.seconds, self.peak_rss_kb = name, seconds, peak_rss_kb
 
 
-def measure(name, argv, env=None, stdout_path=None) -> Run:
+def measure(name, argv, env=None, stdout_path=None, output=None) -> Run:
     """Runs argv under GNU time, whose %M is the peak RSS of argv alone (the RSS of a child
-    forked from this Python process would start with this process's own memory)."""
+    forked from this Python process would start with this process's own memory).
+
+    `output` (or `stdout_path`) is the file the run writes. A previous run's copy is deleted
+    and the disk synced before the clock starts, so no tool pays for truncating an earlier
+    output or for writing back another tool's."""
+    for path in (output, stdout_path):
+        if path is not None:
+            Path(path).unlink(missing_ok=True)
+    os.sync()
     rss_file = Path(os.environ.get("TMPDIR", "/tmp")) / f"psoxy-compare-{os.getpid()}.rss"
     start = time.perf_counter()
     with open(stdout_path or os.devnull, "wb") as stdout:
@@ -246,11 +254,13 @@ def main() -> None:
     outputs["psoxy"] = out
     if not args.skip_peers:
         out = work / "duckdb.csv"
-        runs.append(measure("duckdb", [sys.executable, "-c", DUCKDB, str(source), str(out), SALT, str(THREADS), *PSEUDONYMIZED]))
+        runs.append(measure("duckdb", [sys.executable, "-c", DUCKDB, str(source), str(out), SALT, str(THREADS), *PSEUDONYMIZED],
+                            output=out))
         outputs["duckdb"] = out
         out = work / "polars.csv"
         env = dict(os.environ, POLARS_MAX_THREADS=str(THREADS))
-        runs.append(measure("polars", [sys.executable, "-c", POLARS, str(source), str(out), SALT, *PSEUDONYMIZED], env=env))
+        runs.append(measure("polars", [sys.executable, "-c", POLARS, str(source), str(out), SALT, *PSEUDONYMIZED], env=env,
+                            output=out))
         outputs["polars"] = out
     check_outputs(source, outputs)
 

@@ -7,21 +7,24 @@
 
 use std::io::Read;
 
+use bytes::{Bytes, BytesMut};
 use csv::{ByteRecord, Terminator};
 
 /// A run of whole records, as raw CSV text, parsed by whoever transforms it.
 pub struct CsvBatch {
     /// The 1-based line the batch's first byte is on.
     pub first_line: u64,
-    bytes: Vec<u8>,
+    /// A slice of the reader's buffer (shared, not copied).
+    bytes: Bytes,
     delimiter: u8,
 }
 
 /// Reads the header, then batches of whole records, from decoded CSV text.
 pub struct CsvBatchReader<R: Read> {
     input: R,
-    /// Read but not yet handed out; starts at a record boundary.
-    buf: Vec<u8>,
+    /// Read but not yet handed out; starts at a record boundary. Batches are split off its
+    /// front without copying.
+    buf: BytesMut,
     /// Where the record scan resumes in `buf`, and the records found so far.
     scan_from: usize,
     scanned_records: usize,
@@ -63,8 +66,10 @@ impl CsvReadError {
 /// Most records per batch, and the bytes after which a batch ends at the next record end.
 const BATCH_ROWS: usize = 2000;
 const BATCH_BYTES: usize = 4 << 20;
-/// Bytes asked of the input per read.
+/// The least room a read is given.
 const READ_BYTES: usize = 64 << 10;
+/// Size of each new read buffer (several batches are split from one).
+const ALLOCATION_BYTES: usize = 1 << 20;
 
 impl CsvBatch {
     /// Parses the batch, calling `f(line, record)` for each record (one record buffer, reused).
@@ -114,7 +119,7 @@ impl<R: Read> CsvBatchReader<R> {
     pub fn new(input: R, delimiter: u8) -> Result<Self, CsvReadError> {
         let mut reader = CsvBatchReader {
             input,
-            buf: Vec::new(),
+            buf: BytesMut::new(),
             scan_from: 0,
             scanned_records: 0,
             eof: false,
@@ -179,12 +184,7 @@ impl<R: Read> CsvBatchReader<R> {
 
     /// Hands out `buf[..end]` as a batch; the rest stays.
     fn split(&mut self, end: usize) -> CsvBatch {
-        // The rest moves to a buffer as large as this one, so the next batch fills it
-        // without reallocating.
-        let mut rest = Vec::with_capacity(self.buf.capacity());
-        rest.extend_from_slice(&self.buf[end..]);
-        self.buf.truncate(end);
-        let bytes = std::mem::replace(&mut self.buf, rest);
+        let bytes = self.buf.split_to(end).freeze();
         let first_line = self.next_line;
         self.next_line += newlines(&bytes);
         self.scan_from = 0;
@@ -198,11 +198,16 @@ impl<R: Read> CsvBatchReader<R> {
 
     fn fill(&mut self) -> Result<(), CsvReadError> {
         let len = self.buf.len();
-        // Reads into all the spare capacity (at least `READ_BYTES`). A record longer than
-        // that (a huge cell) makes the Vec double its capacity, so the rescans from the
-        // record's start add up to a constant times its size, not its square.
-        let spare = self.buf.capacity() - len;
-        self.buf.resize(len + READ_BYTES.max(spare), 0);
+        // Reads go into the spare room of the current allocation, which batches are split
+        // from. When it runs short, a new one (`ALLOCATION_BYTES`, or twice what is held, so
+        // a huge record doubles the buffer and the rescans from its start add up to a
+        // constant times its size) receives the unfinished record: one copy of a partial
+        // record per allocation, none per batch.
+        if self.buf.capacity() - len < READ_BYTES {
+            self.buf.reserve(ALLOCATION_BYTES.max(len));
+        }
+        let room = self.buf.capacity() - len;
+        self.buf.resize(len + room, 0);
         let read = loop {
             match self.input.read(&mut self.buf[len..]) {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -520,7 +525,20 @@ fn needs_quotes(bytes: &[u8]) -> bool {
         .any(|&b| NEEDS_QUOTES[usize::from(b)])
 }
 
+/// Whether every field parsed from `text` can be written as it is, unquoted, with `,` as the
+/// delimiter: true when the delimiter is `,` and `text` holds no `"`. Then no field was quoted,
+/// and an unquoted field ends at any delimiter or line break, so none holds a byte that forces
+/// quoting.
+pub fn quote_free(text: &str, delimiter: u8) -> bool {
+    delimiter == b',' && memchr::memchr(b'"', text.as_bytes()).is_none()
+}
+
 impl CsvBatch {
+    /// [`quote_free`] for this batch's text.
+    pub fn quote_free(&self, text: &str) -> bool {
+        quote_free(text, self.delimiter)
+    }
+
     /// The batch as text, when it is all valid UTF-8.
     pub fn text(&self) -> Option<&str> {
         std::str::from_utf8(&self.bytes).ok()

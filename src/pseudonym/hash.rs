@@ -54,6 +54,7 @@ impl ShortMessage {
     pub const CAPACITY: usize = 128 - 9;
 
     /// An empty message.
+    #[inline]
     pub fn new() -> Self {
         ShortMessage {
             buf: [0; 128],
@@ -87,6 +88,7 @@ impl ShortMessage {
     }
 
     /// SHA-256 of the message.
+    #[inline]
     pub fn digest(mut self) -> Digest32 {
         use sha2::digest::generic_array::GenericArray;
         let len = self.len;

@@ -305,11 +305,13 @@ impl Sanitizer {
                     let mut fields = CsvFields::default();
                     let mut scratch = String::new();
                     let mut records = batch.records(text);
+                    let quote_free = batch.quote_free(text);
                     let mut n = 0u64;
                     while let Some(line) = records.next_into(&mut fields) {
                         plan.transform_text_row(
                             &fields,
                             text,
+                            quote_free,
                             line,
                             p,
                             terminator,
