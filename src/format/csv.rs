@@ -42,6 +42,12 @@ pub enum CsvReadError {
     /// The header row is not UTF-8.
     #[error("line 1: header is not valid UTF-8")]
     HeaderNotUtf8,
+    /// A quoted field is still open at the end of the input.
+    #[error("line {line}: a quoted field opens on this line and is never closed")]
+    UnclosedQuote {
+        /// Line of the opening quote.
+        line: u64,
+    },
     /// The underlying reader failed (includes gzip errors).
     #[error("{}{message}", line.map(|l| format!("line {l}: ")).unwrap_or_default())]
     Read {
@@ -176,6 +182,13 @@ impl<R: Read> CsvBatchReader<R> {
                 Err(resume) => self.scan_from = resume,
             }
             if self.eof {
+                if let Some(open) = unclosed_quote(&self.buf, self.scan_from, self.delimiter) {
+                    // The csv crate would read the rest of the input as one cell, which could
+                    // carry later rows into a column passed in clear.
+                    return Err(CsvReadError::UnclosedQuote {
+                        line: self.next_line + newlines(&self.buf[..open]),
+                    });
+                }
                 return Ok((!self.buf.is_empty()).then(|| self.split(self.buf.len())));
             }
             self.fill()?;
@@ -199,14 +212,17 @@ impl<R: Read> CsvBatchReader<R> {
     fn fill(&mut self) -> Result<(), CsvReadError> {
         let len = self.buf.len();
         // Reads go into the spare room of the current allocation, which batches are split
-        // from. When it runs short, a new one (`ALLOCATION_BYTES`, or twice what is held, so
-        // a huge record doubles the buffer and the rescans from its start add up to a
-        // constant times its size) receives the unfinished record: one copy of a partial
-        // record per allocation, none per batch.
+        // from. When it runs short, a new one (`ALLOCATION_BYTES`, or twice what is held)
+        // receives the unfinished record: one copy of a partial record per allocation, none
+        // per batch.
         if self.buf.capacity() - len < READ_BYTES {
             self.buf.reserve(ALLOCATION_BYTES.max(len));
         }
-        let room = self.buf.capacity() - len;
+        // A read asks for `READ_BYTES`, or as much as is held when that is more: a record
+        // longer than a read (a huge cell) is read in doubling steps, so the rescans from its
+        // start add up to a constant times its size, not its square. The room is zeroed
+        // first, so asking for no more than that keeps the zeroing in line with the reading.
+        let room = (self.buf.capacity() - len).min(READ_BYTES.max(len));
         self.buf.resize(len + room, 0);
         let read = loop {
             match self.input.read(&mut self.buf[len..]) {
@@ -227,6 +243,30 @@ impl<R: Read> CsvBatchReader<R> {
                     message: e.to_string(),
                 })
             }
+        }
+    }
+}
+
+/// At the end of the input, the position of a `"` that opens a field and is never closed, if
+/// any, scanning from `from` (a position outside any quoted field).
+fn unclosed_quote(buf: &[u8], from: usize, delimiter: u8) -> Option<usize> {
+    let mut records = 0;
+    let Err(stop) = scan_records(buf, from, delimiter, &mut records, usize::MAX, usize::MAX) else {
+        return None;
+    };
+    // The scan stops early only at a trailing `\r` or at a quoted field it could not finish.
+    if buf.get(stop) != Some(&b'"') {
+        return None;
+    }
+    let mut k = stop + 1;
+    loop {
+        let Some(offset) = memchr::memchr(b'"', &buf[k..]) else {
+            return Some(stop); // no closing quote before the end
+        };
+        let quote = k + offset;
+        match buf.get(quote + 1) {
+            Some(b'"') => k = quote + 2, // an escaped quote
+            _ => return None,            // the closing quote (at the end, or before more text)
         }
     }
 }
@@ -591,6 +631,36 @@ mod tests {
 
     /// Header, CRLF flag and the rows of each batch, reading `read_size` bytes at a time.
     fn batches(data: &[u8], read_size: usize) -> (Vec<String>, bool, Vec<Rows>) {
+        try_batches(data, read_size).unwrap()
+    }
+
+    /// Whether the input ends inside a quoted field, by a byte-at-a-time reading of the csv
+    /// crate's rules (an oracle independent of the reader's scan).
+    fn ends_in_open_quote(data: &[u8]) -> bool {
+        #[derive(PartialEq)]
+        enum State {
+            FieldStart,
+            Unquoted,
+            Quoted,
+            QuoteInQuoted,
+        }
+        let mut state = State::FieldStart;
+        for &b in data {
+            state = match (state, b) {
+                (State::Quoted, b'"') => State::QuoteInQuoted,
+                (State::Quoted, _) => State::Quoted,
+                (State::QuoteInQuoted, b'"') | (State::FieldStart, b'"') => State::Quoted,
+                (_, b',' | b'\n' | b'\r') => State::FieldStart,
+                (State::FieldStart | State::Unquoted | State::QuoteInQuoted, _) => State::Unquoted,
+            };
+        }
+        state == State::Quoted
+    }
+
+    fn try_batches(
+        data: &[u8],
+        read_size: usize,
+    ) -> Result<(Vec<String>, bool, Vec<Rows>), CsvReadError> {
         struct Trickle<'a>(&'a [u8], usize);
         impl Read for Trickle<'_> {
             fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
@@ -600,10 +670,10 @@ mod tests {
                 Ok(n)
             }
         }
-        let mut r = CsvBatchReader::new(Trickle(data, read_size), b',').unwrap();
+        let mut r = CsvBatchReader::new(Trickle(data, read_size), b',')?;
         let mut out = Vec::new();
-        while let Some(batch) = r.next_batch().unwrap() {
-            let rows = batch.into_rows().unwrap();
+        while let Some(batch) = r.next_batch()? {
+            let rows = batch.into_rows()?;
             out.push(
                 rows.into_iter()
                     .map(|(line, rec)| {
@@ -616,7 +686,7 @@ mod tests {
                     .collect(),
             );
         }
-        (r.header().to_vec(), r.crlf(), out)
+        Ok((r.header().to_vec(), r.crlf(), out))
     }
 
     #[test]
@@ -678,6 +748,15 @@ mod tests {
             let header = crate_rows.first().map(|r| r.1.clone()).unwrap_or_default();
             expected.extend(crate_rows.into_iter().skip(1));
             for read_size in [1, 2, 5, 64 << 10] {
+                if ends_in_open_quote(data) {
+                    let result = try_batches(data, read_size);
+                    assert!(
+                        matches!(result, Err(CsvReadError::UnclosedQuote { .. })),
+                        "{:?}",
+                        String::from_utf8_lossy(data)
+                    );
+                    continue;
+                }
                 let (got_header, _, out) = batches(data, read_size);
                 assert_eq!(got_header, header, "{:?}", String::from_utf8_lossy(data));
                 assert_eq!(
@@ -775,6 +854,12 @@ mod tests {
         #[test]
         fn batches_match_the_csv_crate(text in csv_text(), read_size in 1usize..9) {
             let input = format!("h\n{text}");
+            if ends_in_open_quote(input.as_bytes()) {
+                let result = try_batches(input.as_bytes(), read_size);
+                let unclosed = matches!(result, Err(CsvReadError::UnclosedQuote { .. }));
+                prop_assert!(unclosed, "expected an unclosed-quote error");
+                return Ok(());
+            }
             let (_, _, out) = batches(input.as_bytes(), read_size);
             let expected: Vec<_> = crate_records(&input).into_iter().skip(1).collect();
             prop_assert_eq!(out.concat(), expected);
@@ -801,6 +886,43 @@ mod tests {
                 prop_assert_eq!(String::from_utf8_lossy(&ours), String::from_utf8_lossy(&expected));
             }
         }
+    }
+
+    #[test]
+    fn a_quote_left_open_at_the_end_is_found() {
+        let open = |text: &str| unclosed_quote(text.as_bytes(), 0, b',');
+        assert_eq!(open("a,\"b\n"), Some(2));
+        assert_eq!(
+            open("a,\"b\"\"\n"),
+            Some(2),
+            "an escaped quote does not close"
+        );
+        assert_eq!(open("x\ny,\"b\nc\nd"), Some(4));
+        assert_eq!(open("a,\"b\""), None);
+        assert_eq!(open("a,\"b\"\"\""), None);
+        assert_eq!(open("a,\"b\"x\n"), None, "text after the closing quote");
+        assert_eq!(open("a,b\"c\n"), None, "a quote inside an unquoted field");
+        assert_eq!(open("\"a\nb\"\n"), None, "a closed multi-line cell");
+        assert_eq!(open("a,b\r"), None);
+        assert_eq!(open(""), None);
+    }
+
+    #[test]
+    fn reader_names_the_line_of_an_unclosed_quote() {
+        let text = "EMAIL,NAME\na@x.com,Al\nb@x.com,\"Bo\nc@x.com,Cy\n";
+        let mut reader = CsvBatchReader::new(text.as_bytes(), b',').unwrap();
+        let err = std::iter::from_fn(|| reader.next_batch().transpose())
+            .find_map(Result::err)
+            .expect("an error");
+        assert_eq!(
+            err.to_string(),
+            "line 3: a quoted field opens on this line and is never closed"
+        );
+        let header_only = CsvBatchReader::new("A,\"B\n".as_bytes(), b',');
+        assert!(matches!(
+            header_only,
+            Err(CsvReadError::UnclosedQuote { line: 1 })
+        ));
     }
 
     #[test]

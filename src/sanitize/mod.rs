@@ -579,7 +579,24 @@ fn json_cell(v: Option<&serde_json::Value>) -> String {
 
 /// serde_json's message without any echoed content (it only reports positions and kinds).
 fn json_error_text(e: &serde_json::Error) -> String {
+    // serde_json's own message can quote the input, so only its category and place are used,
+    // except for the nesting limit, whose message holds no input.
+    if e.to_string().starts_with("recursion limit exceeded") {
+        return format!("nested more than 128 levels deep at column {}", e.column());
+    }
     format!("{:?} error at column {}", e.classify(), e.column())
+}
+
+/// What kind of JSON value `v` is, for error messages (never the value itself).
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
 }
 
 /// Seed material for one object's shuffle: secret (the salt) and specific to the object.
@@ -674,6 +691,15 @@ fn sanitize_json_record(
         column: None,
         message: format!("invalid JSON: {}", json_error_text(&e)),
     })?;
+    if !value.is_object() {
+        // Rules address fields of an object; anything else would pass through untouched.
+        return Err(RowError {
+            line,
+            column: None,
+            message: format!("a record must be a JSON object, not {}", json_kind(&value)),
+        }
+        .into());
+    }
     plan.apply(&mut value, p).map_err(|e| RowError {
         line,
         column: Some(e.path),
