@@ -3,6 +3,7 @@
 
 pub mod compression;
 pub mod csv;
+pub mod decoder_panic;
 pub mod gzip_chunks;
 pub mod json_array;
 pub mod ndjson;

@@ -83,7 +83,9 @@ impl ParquetInput {
 
     /// Reads the footer of a Parquet file.
     pub fn open(file: File) -> Result<Self, ParquetIoError> {
-        let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())?;
+        let metadata = decoding("the footer", || {
+            ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
+        })??;
         Ok(ParquetInput { file, metadata })
     }
 
@@ -137,15 +139,16 @@ impl ParquetInput {
                 Some(r) => r,
                 None => {
                     let f = file.try_clone().map_err(ParquetIoError::Spool)?;
-                    let built =
+                    let builder =
                         ParquetRecordBatchReaderBuilder::new_with_metadata(f, metadata.clone())
                             .with_row_groups(vec![group])
-                            .with_batch_size(BATCH_ROWS)
-                            .build()?;
+                            .with_batch_size(BATCH_ROWS);
+                    let built = decoding(&format!("row group {group}"), || builder.build())??;
                     reader.insert(built)
                 }
             };
-            let Some(batch) = r.next().transpose()? else {
+            let place = format!("row group {group}, from row {first_row}");
+            let Some(batch) = decoding(&place, || r.next())?.transpose()? else {
                 return Err(ParquetIoError::Format(format!(
                     "row group {group} ended after {read_in_group} of {} rows",
                     rows[group]
@@ -162,6 +165,16 @@ impl ParquetInput {
             return Ok(Some(out));
         })
     }
+}
+
+/// Runs a parquet-crate call over input data (`what`: the part being decoded), turning a panic
+/// in it (the crate asserts on some malformed files) into an error.
+fn decoding<T>(what: &str, f: impl FnOnce() -> T) -> Result<T, ParquetIoError> {
+    super::decoder_panic::contain(f).map_err(|location| {
+        ParquetIoError::Format(format!(
+            "malformed data in {what}: the Parquet decoder failed (at {location})"
+        ))
+    })
 }
 
 /// Writes Parquet with the input's codec, ending row groups where the caller says; encoded
