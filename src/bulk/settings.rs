@@ -206,6 +206,30 @@ impl BulkSettings {
     }
 }
 
+/// A serde message with the values it quotes (`invalid type: string "..."`) left out: the
+/// setting may hold a secret put in the wrong place, and errors never show setting values.
+fn without_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let (mut quoted, mut escaped) = (false, false);
+    for c in message.chars() {
+        if !quoted {
+            if c == '"' {
+                quoted = true;
+                out.push_str("\"...\"");
+            } else {
+                out.push(c);
+            }
+        } else if escaped {
+            escaped = false;
+        } else if c == '\\' {
+            escaped = true;
+        } else if c == '"' {
+            quoted = false;
+        }
+    }
+    out
+}
+
 /// Parses `ADDITIONAL_TRANSFORMS`: a YAML list of `{destinationBucketName, pathWithinBucket,
 /// rules, compressOutput}`; `rules` is a rules mapping or a string holding rules (YAML, base64).
 fn parse_additional(text: &str) -> Result<Vec<AdditionalTransform>, SettingsError> {
@@ -213,7 +237,8 @@ fn parse_additional(text: &str) -> Result<Vec<AdditionalTransform>, SettingsErro
         name: "ADDITIONAL_TRANSFORMS",
         message,
     };
-    let raw: Vec<RawAdditional> = serde_yaml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+    let raw: Vec<RawAdditional> =
+        serde_yaml::from_str(text).map_err(|e| invalid(without_values(&e.to_string())))?;
     raw.into_iter()
         .enumerate()
         .map(|(i, r)| {
@@ -319,6 +344,21 @@ mod tests {
                 "{name} is read but not in SETTING_NAMES"
             );
         }
+    }
+
+    #[test]
+    fn invalid_additional_transforms_do_not_show_the_value() {
+        let mut pairs = BASE.to_vec();
+        pairs.push(("ADDITIONAL_TRANSFORMS", "s3cr3t-salt"));
+        let err = settings(&pairs).unwrap_err().to_string();
+        assert!(
+            err.contains("ADDITIONAL_TRANSFORMS") && !err.contains("s3cr3t"),
+            "{err}"
+        );
+        assert_eq!(
+            without_values(r#"invalid type: string "a\"b", expected a sequence"#),
+            r#"invalid type: string "...", expected a sequence"#
+        );
     }
 
     #[test]
