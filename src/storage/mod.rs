@@ -16,8 +16,8 @@ pub mod s3;
 
 pub use s3::{
     client_from_env, get_object_reader, head_object, https_client, list_multipart_uploads,
-    s3_client, sdk_config, S3ObjectWriter, DEFAULT_MAX_IN_FLIGHT, DEFAULT_PART_SIZE, MAX_PARTS,
-    MIN_PART_SIZE,
+    s3_client, sdk_config, timeout_config, S3ObjectWriter, DEFAULT_MAX_IN_FLIGHT,
+    DEFAULT_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, READ_TIMEOUT,
 };
 
 /// Metadata of a stored object.
