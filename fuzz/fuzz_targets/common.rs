@@ -66,7 +66,11 @@ pub fn sanitize(s: &Sanitizer, input: &[u8], run: &Run<'_>) {
     let result = s.sanitize_stream(input, &mut out, &opts, &mut |_| {});
     if std::env::var_os("FUZZ_DEBUG").is_some() {
         match &result {
-            Ok(stats) => eprintln!("{}: ok {stats:?}\n{}", run.key, String::from_utf8_lossy(&out)),
+            Ok(stats) => eprintln!(
+                "{}: ok {stats:?}\n{}",
+                run.key,
+                String::from_utf8_lossy(&out)
+            ),
             Err(e) => eprintln!("{}: error: {e}", run.key),
         }
     }

@@ -59,6 +59,22 @@ pub fn event(objects: &[(&str, &str)]) -> S3Event {
 /// A function over the test server with the settings `pairs` (nothing from the process
 /// environment), two worker threads.
 pub async fn function(s3: &TestS3, pairs: &[(&str, &str)]) -> Function {
+    function_via(&s3.endpoint, pairs).await
+}
+
+/// A function whose S3 client talks to `endpoint` (for example a proxy in front of the test
+/// server) with the server's credentials, settings `pairs`, two worker threads.
+pub async fn function_via(endpoint: &str, pairs: &[(&str, &str)]) -> Function {
+    function_with(
+        S3Store::new(client_for(endpoint), tokio::runtime::Handle::current()),
+        pairs,
+    )
+    .await
+}
+
+/// A function over `store` (any client, part size, parts in flight) with settings `pairs`
+/// (nothing from the process environment), two worker threads.
+pub async fn function_with(store: S3Store, pairs: &[(&str, &str)]) -> Function {
     let map: HashMap<String, String> = pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -66,10 +82,7 @@ pub async fn function(s3: &TestS3, pairs: &[(&str, &str)]) -> Function {
     let processor = Function::processor(&|k| map.get(k).cloned(), None, 2)
         .await
         .expect("settings");
-    Function::new(
-        processor,
-        S3Store::new(client_for(&s3.endpoint), tokio::runtime::Handle::current()),
-    )
+    Function::new(processor, store)
 }
 
 /// Puts an object with optional Content-Type / Content-Encoding and user metadata.

@@ -10,7 +10,10 @@
 //!   `application/octet-stream`): the wrapper keeps them per object, in memory, and puts them in
 //!   HeadObject and GetObject answers;
 //! - writing or reading in a bucket that does not exist creates the bucket's directory or
-//!   answers `NoSuchKey`: the wrapper answers `NoSuchBucket`, as S3 does.
+//!   answers `NoSuchKey`: the wrapper answers `NoSuchBucket`, as S3 does;
+//! - `CompleteMultipartUpload` sent again for an upload it completed (a client retrying after
+//!   losing the answer) answers `AccessDenied`: S3 answers such a retry with the same success
+//!   again, and so does the wrapper.
 //!
 //! Everything else (bodies, user metadata, multipart parts, SigV4 checks) is s3s / s3s-fs.
 #![allow(dead_code)]
@@ -186,6 +189,8 @@ pub struct TestFs {
     root: std::path::PathBuf,
     uploads: Mutex<HashMap<String, Upload>>,
     objects: Mutex<HashMap<(String, String), Attrs>>,
+    /// Answers of the completed uploads, by upload id, to answer a retried completion.
+    completed: Mutex<HashMap<String, CompleteMultipartUploadOutput>>,
 }
 
 impl TestFs {
@@ -195,6 +200,7 @@ impl TestFs {
             root,
             uploads: Mutex::new(HashMap::new()),
             objects: Mutex::new(HashMap::new()),
+            completed: Mutex::new(HashMap::new()),
         }
     }
 
@@ -329,7 +335,14 @@ impl S3 for TestFs {
         req: S3Request<CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
         let id = req.input.upload_id.clone();
+        if let Some(done) = self.completed.lock().unwrap().get(&id) {
+            return Ok(S3Response::new(done.clone()));
+        }
         let out = self.inner.complete_multipart_upload(req).await?;
+        self.completed
+            .lock()
+            .unwrap()
+            .insert(id.clone(), out.output.clone());
         if let Some(upload) = self.uploads.lock().unwrap().remove(&id) {
             self.objects
                 .lock()
