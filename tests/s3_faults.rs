@@ -442,15 +442,18 @@ async fn a_get_body_cut_short_fails_cleanly_and_retryably_and_a_retry_succeeds()
     let large = rig.input("large.csv", csv(LARGE_ROWS, "cut")).await;
     let small = rig.input("small.csv", csv(SMALL_ROWS, "cut")).await;
 
-    // 2.5 MB of the 3.5 MB read: the first part (5 MiB of output) is already uploaded, so the
-    // multipart upload is open when the read fails and must be aborted.
+    // 2.5 MB of the 3.5 MB read, then a 3 s pause (less than the stalled-stream grace
+    // period) before the reset: by then what was read is sanitized and the first part (5 MiB
+    // of output) is uploaded, so the multipart upload is open when the read fails and must be
+    // aborted. (A reset without the pause can come before the first part exists, when the
+    // workers lag behind the reader.)
     let err = rig
         .run(
             "large.csv",
             vec![Rule::first(
                 Kind::GetObject,
                 1,
-                Fault::TruncateBody(2_500_000),
+                Fault::StallBody(2_500_000, Duration::from_secs(3)),
             )],
         )
         .await
@@ -480,7 +483,7 @@ async fn a_get_body_cut_short_fails_cleanly_and_retryably_and_a_retry_succeeds()
     assert_eq!(rig.proxy.seen(Kind::CompleteMultipartUpload), 0);
     rig.assert_clean("large.csv").await;
     table(
-        "GetObject body reset after 2.5 of 3.5 MB (multipart open)",
+        "GetObject body reset after 2.5 of 3.5 MB and a 3 s pause (multipart open)",
         "clean failure, retryable (Body), upload aborted, no object",
     );
 
