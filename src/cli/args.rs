@@ -148,8 +148,9 @@ pub struct SanitizeArgs {
     /// deterministically, so the order of an export sorted by name cannot leak).
     #[arg(long)]
     pub no_shuffle: bool,
-    /// Gzip every output file (adds `.gz` to names that lack it). Parquet output is never
-    /// gzipped: it compresses itself with the input's codec.
+    /// Gzip every output file. In a directory run `.gz` is added to output names that lack
+    /// it; a file named with -o keeps that name (name it `.gz` to say what it holds). Parquet
+    /// output is never gzipped: it compresses itself with the input's codec.
     #[arg(long)]
     pub gzip: bool,
     /// Worker threads (default: all cores).
