@@ -6,6 +6,8 @@
 mod common;
 #[path = "support/function.rs"]
 mod function;
+#[path = "support/leak.rs"]
+mod leak;
 #[path = "support/pyarrow.rs"]
 mod pyarrow;
 #[path = "support/s3_server.rs"]
@@ -292,7 +294,18 @@ fn catalogue_through_the_cli() {
         match case.expect {
             Expect::Output(check) => {
                 assert!(o.status.success(), "{}: {}", case.name, stderr(&o));
-                check(&std::fs::read(&output).unwrap());
+                let written = std::fs::read(&output).unwrap();
+                check(&written);
+                // Odd input or not, no value of a sanitized column comes out in clear. (Not
+                // for the 100 MB cell: the checker's character-by-character email scan takes
+                // half a minute over it in a debug build.)
+                if case.input.len() > 10 << 20 {
+                    continue;
+                }
+                let rules = psoxy::rules::parse_rules_yaml(case.rules).unwrap();
+                let hits = leak::check(&case.input, case.name, &rules, &written, None)
+                    .unwrap_or_else(|e| panic!("{}: cannot check for leaks: {e}", case.name));
+                leak::assert_no_hits(case.name, &hits);
             }
             Expect::Error(pieces) => {
                 assert!(!o.status.success(), "{} should fail", case.name);
