@@ -7,6 +7,7 @@
 //! the streaming readers and writers of [`format`], producing the pseudonyms of [`pseudonym`].
 //! [`storage`] streams objects from and to S3 for the storage-triggered function.
 
+pub mod api;
 pub mod bulk;
 pub mod cli;
 pub mod config;

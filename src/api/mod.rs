@@ -1,0 +1,33 @@
+//! API mode: an HTTP proxy in front of SaaS REST APIs (Google Workspace, Microsoft Graph,
+//! Slack, Zoom, GitHub, ...) that forwards only the requests its rules allow and sanitizes
+//! the JSON responses with the same transform core and pseudonyms as bulk mode.
+//!
+//! So far this module holds the foundation:
+//! * [`rules`]: the rule file model (Psoxy's `Rules2` shape: endpoints, allowed headers,
+//!   schema `definitions`) and its loading from YAML, with every template, regex, JSONPath
+//!   and parameter schema checked at load time;
+//! * [`transforms`] and [`schema`]: the response transforms and the `responseSchema`
+//!   allow-list they describe (applying them to responses comes later);
+//! * [`matching`]: the default-deny decision of which endpoint, if any, allows a request
+//!   (method, path, raw query), with its decoded path and query parameters.
+//!
+//! Still to come: the HTTP server and Lambda shells, source credentials, reversing `p~`
+//! tokens in requests, forwarding, and response sanitizing.
+
+pub mod decode;
+pub mod matching;
+pub mod params;
+pub mod pattern;
+pub mod rules;
+pub mod schema;
+pub mod template;
+pub mod transforms;
+mod yaml_tags;
+
+pub use matching::{Blocked, EndpointMatch, Matcher, RejectReason, Rejection, RequestParam};
+pub use params::{ParamFormat, ParamProblem, ParamSchema, ParamType};
+pub use pattern::Pattern;
+pub use rules::{ApiRules, ApiRulesError, Endpoint, EndpointPath};
+pub use schema::{ResponseSchema, SchemaType};
+pub use template::{PathTemplate, TemplateParam};
+pub use transforms::{Transform, TransformKind};

@@ -1,0 +1,109 @@
+//! Regular expressions of API rule files, compiled with `fancy-regex` (rules use look-ahead,
+//! which the `regex` crate lacks).
+
+use std::fmt;
+
+/// A compiled regular expression that keeps its source text.
+///
+/// Two kinds exist: [`Pattern::whole`] only accepts a match of the entire input (Java's
+/// `Matcher.matches()`, used for `pathRegex` and parameter `pattern`s), [`Pattern::search`]
+/// finds matches anywhere (transform regexes).
+#[derive(Clone)]
+pub struct Pattern {
+    text: String,
+    regex: fancy_regex::Regex,
+}
+
+impl Pattern {
+    /// Compiles `text` so that it must match the whole input, optionally ignoring case.
+    pub fn whole(text: &str, case_insensitive: bool) -> Result<Pattern, fancy_regex::Error> {
+        let anchored = format!("^(?:{text})$");
+        let regex = fancy_regex::RegexBuilder::new(&anchored)
+            .case_insensitive(case_insensitive)
+            .build()?;
+        Ok(Pattern {
+            text: text.to_owned(),
+            regex,
+        })
+    }
+
+    /// Compiles `text` for searching (matches anywhere in the input), case-sensitively.
+    pub fn search(text: &str) -> Result<Pattern, fancy_regex::Error> {
+        Ok(Pattern {
+            text: text.to_owned(),
+            regex: fancy_regex::Regex::new(text)?,
+        })
+    }
+
+    /// The expression as written in the rules.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The compiled expression (anchored for [`Pattern::whole`]).
+    pub fn regex(&self) -> &fancy_regex::Regex {
+        &self.regex
+    }
+
+    /// Whether the pattern matches `input` (the whole of it for [`Pattern::whole`]).
+    ///
+    /// Errs only when the backtracking engine gives up (its step limit), which callers
+    /// should treat as "no match".
+    pub fn is_match(&self, input: &str) -> Result<bool, fancy_regex::Error> {
+        self.regex.is_match(input)
+    }
+
+    /// Names of the pattern's named capture groups, in order of appearance.
+    pub fn group_names(&self) -> impl Iterator<Item = &str> {
+        self.regex.capture_names().flatten()
+    }
+}
+
+impl fmt::Debug for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Pattern({:?})", self.text)
+    }
+}
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_anchors_and_keeps_alternation_inside() {
+        let p = Pattern::whole("a|b", false).unwrap();
+        assert!(p.is_match("a").unwrap());
+        assert!(p.is_match("b").unwrap());
+        assert!(!p.is_match("ab").unwrap());
+        assert_eq!(p.as_str(), "a|b");
+    }
+
+    #[test]
+    fn whole_tolerates_own_anchors_and_case_flag() {
+        let p = Pattern::whole("^/v1/users(?!/secret).*$", true).unwrap();
+        assert!(p.is_match("/V1/Users/42").unwrap());
+        assert!(!p.is_match("/v1/users/secret").unwrap());
+        assert!(!p.is_match("/v1/users/SECRET/x").unwrap());
+        let sensitive = Pattern::whole("[a-z]+", false).unwrap();
+        assert!(!sensitive.is_match("ABC").unwrap());
+    }
+
+    #[test]
+    fn search_finds_inside() {
+        let p = Pattern::search("[0-9]+").unwrap();
+        assert!(p.is_match("abc 123 def").unwrap());
+        assert!(Pattern::search("(").is_err());
+    }
+
+    #[test]
+    fn group_names_listed() {
+        let p = Pattern::whole("/u/(?<user>[^/]+)/(?P<repo>[^/]+)/(x)", true).unwrap();
+        assert_eq!(p.group_names().collect::<Vec<_>>(), ["user", "repo"]);
+    }
+}
