@@ -8,6 +8,14 @@ pub fn parse_query(raw: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// One raw query value (or name), percent-decoded with `+` as a space.
+pub fn decode_query_part(raw: &str) -> String {
+    form_urlencoded::parse(format!("x={raw}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
 /// A raw path segment (or part of one), percent-decoded; `+` stays `+`. Invalid UTF-8
 /// becomes U+FFFD.
 pub fn decode_path_part(raw: &str) -> String {

@@ -14,20 +14,29 @@
 //! Still to come: the HTTP server and Lambda shells, source credentials, reversing `p~`
 //! tokens in requests, forwarding, and response sanitizing.
 
+pub mod auth;
 pub mod decode;
+pub mod handler;
+pub mod keys;
 pub mod matching;
 pub mod params;
 pub mod pattern;
+pub mod response;
 pub mod rules;
 pub mod schema;
+pub mod server;
+pub mod settings;
 pub mod template;
 pub mod transforms;
 mod yaml_tags;
 
+pub use handler::{ApiHandler, ApiService, ProxyRequest, ProxyResponse};
 pub use matching::{Blocked, EndpointMatch, Matcher, RejectReason, Rejection, RequestParam};
 pub use params::{ParamFormat, ParamProblem, ParamSchema, ParamType};
 pub use pattern::Pattern;
+pub use response::{ResponseError, ResponsePlan};
 pub use rules::{ApiRules, ApiRulesError, Endpoint, EndpointPath};
 pub use schema::{ResponseSchema, SchemaType};
+pub use settings::ApiSettings;
 pub use template::{PathTemplate, TemplateParam};
 pub use transforms::{Transform, TransformKind};

@@ -29,8 +29,9 @@ use super::params::ParamSchema;
 use super::pattern::Pattern;
 use super::schema::ResponseSchema;
 use super::template::PathTemplate;
-use super::transforms::{kind_of, parse_transform, Transform};
+use super::transforms::{parse_transform, Transform};
 use super::yaml_tags::parse_with_verbatim_tags;
+use crate::rules::type_name as kind_of;
 
 /// A loaded, validated API rule set.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -175,10 +176,17 @@ struct RawEndpoint {
 impl ApiRules {
     /// Reads and loads a YAML rules file.
     pub fn from_file(path: &Path) -> Result<ApiRules, ApiRulesError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ApiRulesError::Read {
+        let bytes = std::fs::read(path).map_err(|source| ApiRulesError::Read {
             path: path.display().to_string(),
             source,
         })?;
+        ApiRules::from_bytes(&bytes)
+    }
+
+    /// Loads rules from YAML, base64 of YAML, or base64 of gzipped YAML (as the `RULES`
+    /// setting may hold them).
+    pub fn from_bytes(bytes: &[u8]) -> Result<ApiRules, ApiRulesError> {
+        let text = crate::rules::decode_envelope(bytes).map_err(|e| invalid("", e.to_string()))?;
         ApiRules::from_yaml(&text)
     }
 
@@ -191,7 +199,7 @@ impl ApiRules {
             other => {
                 return Err(invalid(
                     "",
-                    format!("API rules must be a map, found {}", kind_of(&other)),
+                    format!("API rules must be a mapping, found {}", kind_of(&other)),
                 ))
             }
         };
@@ -273,7 +281,7 @@ fn load_endpoint(index: usize, value: Value) -> Result<Endpoint, ApiRulesError> 
     if !matches!(value, Value::Mapping(_)) {
         return Err(invalid(
             &at,
-            format!("an endpoint must be a map, found {}", kind_of(&value)),
+            format!("an endpoint must be a mapping, found {}", kind_of(&value)),
         ));
     }
     let raw: RawEndpoint =

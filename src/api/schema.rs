@@ -1,11 +1,14 @@
 //! `responseSchema`: the JSON-Schema-like allow-list applied to API responses.
 //!
-//! Only the model lives here; the filter itself comes with response sanitizing. (The bulk
-//! [`SchemaFilter`](crate::rules::SchemaFilter) has no `anyOf` and allows nested
-//! `definitions`, so API rules have their own type.)
+//! This is the rule-file model (API rules have `anyOf`, and `definitions` only at the rule
+//! set's top level, so they have their own type). The filter itself is the bulk one,
+//! [`CompiledSchema`](crate::transform::CompiledSchema), in its API dialect: see
+//! [`ResponseSchema::to_filter`].
 
 use indexmap::IndexMap;
 use serde::Deserialize;
+
+use crate::rules::SchemaFilter;
 
 /// Prefix of a `$ref` that names one of the rule set's `definitions`.
 pub const DEFINITIONS_REF_PREFIX: &str = "#/definitions/";
@@ -62,7 +65,43 @@ pub enum SchemaType {
     Boolean,
 }
 
+impl SchemaType {
+    /// The name rule files use.
+    pub fn name(self) -> &'static str {
+        match self {
+            SchemaType::Object => "object",
+            SchemaType::Array => "array",
+            SchemaType::String => "string",
+            SchemaType::Integer => "integer",
+            SchemaType::Number => "number",
+            SchemaType::Boolean => "boolean",
+        }
+    }
+}
+
 impl ResponseSchema {
+    /// The same schema as the shared filter's input (informational keys dropped).
+    pub fn to_filter(&self) -> SchemaFilter {
+        SchemaFilter {
+            schema_type: self.schema_type.map(|t| t.name().to_owned()),
+            properties: self.properties.as_ref().map(|props| {
+                props
+                    .iter()
+                    .map(|(name, p)| (name.clone(), p.to_filter()))
+                    .collect()
+            }),
+            items: self.items.as_ref().map(|i| Box::new(i.to_filter())),
+            reference: self.reference.clone(),
+            definitions: None,
+            format: None,
+            description: None,
+            any_of: self
+                .any_of
+                .as_ref()
+                .map(|alternatives| alternatives.iter().map(ResponseSchema::to_filter).collect()),
+        }
+    }
+
     /// The definition name of a `$ref`, or `None` when the reference has another form.
     pub fn definition_name(reference: &str) -> Option<&str> {
         reference
@@ -101,6 +140,64 @@ impl ResponseSchema {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transform::CompiledSchema;
+    use serde_json::json;
+
+    fn filter(yaml: &str, definitions: &str, value: serde_json::Value) -> serde_json::Value {
+        let root: ResponseSchema = serde_yaml::from_str(yaml).unwrap();
+        let defs: IndexMap<String, ResponseSchema> = serde_yaml::from_str(definitions).unwrap();
+        let defs = defs
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_filter()))
+            .collect();
+        CompiledSchema::compile_response(&root.to_filter(), &defs)
+            .unwrap()
+            .filter(value)
+    }
+
+    #[test]
+    fn api_dialect_plus_keys_empty_schema_and_any_of() {
+        let out = filter(
+            "type: object\nproperties:\n  id: {type: integer}\n  any: {}\n  ok: {type: boolean}\n  n: {type: number}\n  who: {anyOf: [{type: string}, {$ref: '#/definitions/user'}]}\n",
+            "user: {type: object, properties: {login: {type: string}}}",
+            json!({"+meta": {"x": 1}, "id": 7, "any": {"deep": 1}, "ok": null, "n": null,
+                   "who": {"login": "a", "email": "e"}, "dropped": "x"}),
+        );
+        assert_eq!(
+            out,
+            json!({"+meta": {"x": 1}, "id": 7, "any": null, "ok": false, "n": null,
+                   "who": {"login": "a"}})
+        );
+        let out = filter(
+            "type: array\nitems: {anyOf: [{type: string}, {type: integer}]}",
+            "{}",
+            json!(["a", 1, 1.5, {"x": 1}, null, "b"]),
+        );
+        assert_eq!(out, json!(["a", 1, "b"]));
+        // `{}` keeps scalars.
+        assert_eq!(filter("{}", "{}", json!("s")), json!("s"));
+    }
+
+    #[test]
+    fn recursive_definitions_terminate() {
+        let out = filter(
+            "$ref: '#/definitions/node'",
+            "node: {type: object, properties: {name: {type: string}, children: {type: array, items: {$ref: '#/definitions/node'}}}}\nloop: {anyOf: [{$ref: '#/definitions/loop'}]}",
+            json!({"name": "a", "x": 1, "children": [{"name": "b", "children": [], "y": 2}]}),
+        );
+        assert_eq!(
+            out,
+            json!({"name": "a", "children": [{"name": "b", "children": []}]})
+        );
+        assert_eq!(
+            filter(
+                "$ref: '#/definitions/loop'",
+                "loop: {anyOf: [{$ref: '#/definitions/loop'}]}",
+                json!(1)
+            ),
+            json!(null)
+        );
+    }
 
     #[test]
     fn parses_nested_schema_in_order() {

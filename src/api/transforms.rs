@@ -12,7 +12,7 @@ use serde_yaml::{Mapping, Value};
 use super::pattern::Pattern;
 use crate::jsonpath::JsonPath;
 use crate::pseudonym::PseudonymFormat;
-use crate::rules::JsonPaths;
+use crate::rules::{type_name as kind_of, JsonPaths};
 
 /// Method names, as rule files write them.
 pub const TRANSFORM_METHODS: &[&str] = &[
@@ -69,7 +69,7 @@ pub enum TransformKind {
     },
     /// A reversible `p~` token of the value (or of group 1 when `regex` matches it whole).
     Tokenize {
-        /// Optional expression selecting the part to tokenize.
+        /// Optional expression selecting the part to tokenize (must match the whole value).
         regex: Option<Pattern>,
     },
     /// Remove every match of each expression.
@@ -84,8 +84,8 @@ pub enum TransformKind {
     },
     /// Keep the tokens that fully match one of the filters, space-joined.
     FilterTokenByRegex {
-        /// Token delimiter (`None`: whitespace).
-        delimiter: Option<String>,
+        /// Token delimiter, a regular expression (default `\\s+`).
+        delimiter: Pattern,
         /// A token is kept when it fully matches one of these.
         filters: Vec<Pattern>,
     },
@@ -244,7 +244,7 @@ pub(crate) fn parse_transform(value: Value) -> Result<Transform, String> {
         "tokenize" => {
             let p: TokenizeParams = params(rest)?;
             TransformKind::Tokenize {
-                regex: p.regex.as_deref().map(search_pattern).transpose()?,
+                regex: p.regex.as_deref().map(whole_pattern).transpose()?,
             }
         }
         "redactRegexMatches" => {
@@ -266,11 +266,11 @@ pub(crate) fn parse_transform(value: Value) -> Result<Transform, String> {
         "filterTokenByRegex" => {
             let p: FilterTokenParams = params(rest)?;
             TransformKind::FilterTokenByRegex {
-                delimiter: p.delimiter,
+                delimiter: search_pattern(p.delimiter.as_deref().unwrap_or(r"\s+"))?,
                 filters: p
                     .filters
                     .iter()
-                    .map(|r| search_pattern(r))
+                    .map(|r| whole_pattern(r))
                     .collect::<Result<_, _>>()?,
             }
         }
@@ -342,16 +342,8 @@ fn search_pattern(text: &str) -> Result<Pattern, String> {
     Pattern::search(text).map_err(|e| format!("invalid regex `{text}`: {e}"))
 }
 
-pub(crate) fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Sequence(_) => "a list",
-        Value::Mapping(_) => "a map",
-        Value::Tagged(_) => "a tagged value",
-    }
+fn whole_pattern(text: &str) -> Result<Pattern, String> {
+    Pattern::whole(text, false).map_err(|e| format!("invalid regex `{text}`: {e}"))
 }
 
 #[cfg(test)]
@@ -433,7 +425,7 @@ mod tests {
         }
         match &all[7].kind {
             TransformKind::FilterTokenByRegex { delimiter, filters } => {
-                assert_eq!(delimiter.as_deref(), Some(","));
+                assert_eq!(delimiter.as_str(), ",");
                 assert_eq!(filters.len(), 1);
             }
             other => panic!("{other:?}"),

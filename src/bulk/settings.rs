@@ -139,33 +139,53 @@ pub const SETTING_NAMES: &[&str] = &[
     "BULK_OUTPUT_FORMAT",
 ];
 
+/// The pseudonym settings (salt, keys, email handling) by name through `get`, shared by
+/// both modes' settings.
+pub fn pseudonym_settings(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<PseudonymSettings, SettingsError> {
+    let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+    let parse =
+        |name: &'static str, default: &str| get(name).unwrap_or_else(|| default.to_string());
+    Ok(PseudonymSettings {
+        salt: get("PSOXY_SALT").ok_or(SettingsError::Missing("PSOXY_SALT"))?,
+        encryption_key: get("PSOXY_ENCRYPTION_KEY"),
+        email_canonicalization: parse("EMAIL_CANONICALIZATION", "STRICT").parse().map_err(
+            |_| SettingsError::Invalid {
+                name: "EMAIL_CANONICALIZATION",
+                message: "expected STRICT or IGNORE_DOTS".into(),
+            },
+        )?,
+        email_domain_handling: parse("EMAIL_DOMAIN_HANDLING", "PRESERVE").parse().map_err(
+            |_| SettingsError::Invalid {
+                name: "EMAIL_DOMAIN_HANDLING",
+                message: "expected PRESERVE, REDACT, TOKENIZE or ENCRYPT".into(),
+            },
+        )?,
+        salt_email_domains: get("SALT_EMAIL_DOMAINS"),
+        encryption_key_email_domains: get("ENCRYPTION_KEY_EMAIL_DOMAINS"),
+        salt_ip: get("SALT_IP"),
+        encryption_key_ip: get("ENCRYPTION_KEY_IP"),
+    })
+}
+
+/// Names of the settings [`pseudonym_settings`] reads.
+pub const PSEUDONYM_SETTING_NAMES: &[&str] = &[
+    "PSOXY_SALT",
+    "PSOXY_ENCRYPTION_KEY",
+    "EMAIL_CANONICALIZATION",
+    "EMAIL_DOMAIN_HANDLING",
+    "SALT_EMAIL_DOMAINS",
+    "ENCRYPTION_KEY_EMAIL_DOMAINS",
+    "SALT_IP",
+    "ENCRYPTION_KEY_IP",
+];
+
 impl BulkSettings {
     /// Reads the settings by name through `get` (empty values count as unset).
     pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
         let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
-        let parse = |name: &'static str, default: &str| -> Result<String, SettingsError> {
-            Ok(get(name).unwrap_or_else(|| default.to_string()))
-        };
-        let pseudonym = PseudonymSettings {
-            salt: get("PSOXY_SALT").ok_or(SettingsError::Missing("PSOXY_SALT"))?,
-            encryption_key: get("PSOXY_ENCRYPTION_KEY"),
-            email_canonicalization: parse("EMAIL_CANONICALIZATION", "STRICT")?.parse().map_err(
-                |_| SettingsError::Invalid {
-                    name: "EMAIL_CANONICALIZATION",
-                    message: "expected STRICT or IGNORE_DOTS".into(),
-                },
-            )?,
-            email_domain_handling: parse("EMAIL_DOMAIN_HANDLING", "PRESERVE")?
-                .parse()
-                .map_err(|_| SettingsError::Invalid {
-                    name: "EMAIL_DOMAIN_HANDLING",
-                    message: "expected PRESERVE, REDACT, TOKENIZE or ENCRYPT".into(),
-                })?,
-            salt_email_domains: get("SALT_EMAIL_DOMAINS"),
-            encryption_key_email_domains: get("ENCRYPTION_KEY_EMAIL_DOMAINS"),
-            salt_ip: get("SALT_IP"),
-            encryption_key_ip: get("ENCRYPTION_KEY_IP"),
-        };
+        let pseudonym = pseudonym_settings(&get)?;
         let rules_text = get("RULES").ok_or(SettingsError::Missing("RULES"))?;
         let rules =
             load_rules_bytes(rules_text.as_bytes()).map_err(|source| SettingsError::Rules {

@@ -58,6 +58,77 @@ pub enum Command {
     ///   PSOXY_SALT=... psoxy watch --rules transforms/hris.yaml --input drop/ --output sanitized/
     #[command(verbatim_doc_comment)]
     Watch(WatchArgs),
+    /// Run API mode: an HTTP proxy that forwards only the requests its rules allow.
+    ///
+    /// Each request's path and query are matched against the rule file's endpoints (default
+    /// deny: 403 and X-Psoxy-Error: BLOCKED_BY_RULES); allowed ones go to --target with the
+    /// source's credentials, and the JSON answer comes back sanitized with the same
+    /// pseudonyms as bulk mode. `p~` tokens in the path or query are decrypted first.
+    ///
+    /// Callers send `Authorization: Bearer <key>` with a key from --keys (make one with
+    /// `psoxy api-key`). The source's credentials come from the environment:
+    ///   SOURCE_AUTH_STRATEGY  none | bearer | header | basic | oauth2_client_credentials |
+    ///                         oauth2_refresh_token | google_service_account | ms_workload_identity
+    ///   ACCESS_TOKEN, API_KEY_HEADER, BASIC_AUTH_USER, BASIC_AUTH_PASSWORD, TOKEN_ENDPOINT,
+    ///   CLIENT_ID, CLIENT_SECRET, OAUTH_SCOPES, TOKEN_REQUEST_FORMAT (form | json),
+    ///   REFRESH_TOKEN, SERVICE_ACCOUNT_KEY, ACCOUNT_TO_IMPERSONATE, MS_TENANT_ID,
+    ///   MS_FEDERATED_TOKEN_FILE, UPSTREAM_TIMEOUT_SECONDS (default 55)
+    ///
+    /// Example:
+    ///   psoxy api-key --id me --connector github     (prints a key and its keys-file entry)
+    ///   SOURCE_AUTH_STRATEGY=bearer ACCESS_TOKEN=ghp_... PSOXY_SALT=... \
+    ///     psoxy serve --rules transforms/api/github.yaml --target https://api.github.com \
+    ///       --connector github --keys keys.yaml
+    ///   curl -H "Authorization: Bearer psk_..." http://127.0.0.1:8080/orgs/acme/members
+    ///   curl -H "Authorization: Bearer psk_..." -H "X-Psoxy-Health-Check: 1" http://127.0.0.1:8080/
+    #[command(verbatim_doc_comment)]
+    Serve(ServeArgs),
+    /// Make a new caller key for `psoxy serve --keys`.
+    ///
+    /// Prints the key (give it to the caller; it is not stored anywhere) and the entry to add
+    /// to the keys file, which holds only the key's SHA-256.
+    ApiKey(ApiKeyArgs),
+}
+
+/// `psoxy serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// API rule file (Rules2 YAML; base64 also accepted). [env: RULES holds the text instead]
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// Base URL of the source API, e.g. https://api.github.com. [env: TARGET_HOST]
+    #[arg(long, value_name = "URL", env = "TARGET_HOST", hide_env = true)]
+    pub target: Option<String>,
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Caller keys file (YAML: id, sha256, expires, connectors per key).
+    #[arg(long, value_name = "FILE")]
+    pub keys: Option<PathBuf>,
+    /// Accept requests without a caller key (only for trying the proxy on your own machine).
+    #[arg(long, conflicts_with = "keys")]
+    pub no_caller_auth: bool,
+    /// This connector's name, which caller keys must list. Default: PSOXY_INSTANCE_ID, else
+    /// the rule file's name without extension.
+    #[arg(long, value_name = "NAME")]
+    pub connector: Option<String>,
+    /// Pseudonym settings.
+    #[command(flatten)]
+    pub pseudonym: PseudonymArgs,
+}
+
+/// `psoxy api-key`.
+#[derive(Debug, Args)]
+pub struct ApiKeyArgs {
+    /// Name of the key (appears in the audit log).
+    #[arg(long)]
+    pub id: String,
+    /// Connector the key may call (repeatable; `*` for all).
+    #[arg(long = "connector", value_name = "NAME", required = true)]
+    pub connectors: Vec<String>,
+    /// Days until the key expires.
+    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    pub days: u32,
 }
 
 /// `psoxy watch`.

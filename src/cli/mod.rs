@@ -5,6 +5,7 @@ mod check;
 mod output;
 mod progress;
 mod sanitize_cmd;
+mod serve;
 mod watch;
 
 use std::path::Path;
@@ -12,7 +13,10 @@ use std::sync::Arc;
 
 use clap::Parser;
 
-pub use args::{CheckArgs, Cli, Command, InputFormatArg, PseudonymArgs, SanitizeArgs, WatchArgs};
+pub use args::{
+    ApiKeyArgs, CheckArgs, Cli, Command, InputFormatArg, PseudonymArgs, SanitizeArgs, ServeArgs,
+    WatchArgs,
+};
 
 use crate::format::DataFormat;
 use crate::pseudonym::{PseudonymSettings, Pseudonymizer};
@@ -37,11 +41,18 @@ impl<E: std::fmt::Display> From<E> for CliError {
 /// Runs the CLI with the process's arguments; returns the exit status.
 pub fn main() -> i32 {
     let cli = Cli::parse();
-    init_logging();
+    // The proxy logs (an audit line per request) by default; the file commands stay quiet.
+    init_logging(if matches!(cli.command, Command::Serve(_)) {
+        "info"
+    } else {
+        "off"
+    });
     let result = match cli.command {
         Command::Sanitize(args) => sanitize_cmd::run(args),
         Command::Check(args) => check::run(args),
         Command::Watch(args) => watch::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::ApiKey(args) => serve::new_key(args),
     };
     match result {
         Ok(code) => code,
@@ -52,10 +63,11 @@ pub fn main() -> i32 {
     }
 }
 
-/// Logs go to stderr, off unless `RUST_LOG` asks for them (user messages use plain stderr).
-fn init_logging() {
+/// Logs go to stderr at level `default` unless `RUST_LOG` says otherwise (user messages use
+/// plain stderr).
+fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

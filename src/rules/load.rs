@@ -28,7 +28,7 @@ pub fn load_rules_bytes(bytes: &[u8]) -> Result<BulkRules, RulesError> {
 }
 
 /// Unwraps base64 (and gzip inside it) when the content is a single base64 token.
-fn decode_envelope(bytes: &[u8]) -> Result<String, RulesError> {
+pub(crate) fn decode_envelope(bytes: &[u8]) -> Result<String, RulesError> {
     let compact: Vec<u8> = bytes
         .iter()
         .copied()
@@ -257,7 +257,8 @@ fn key_text(key: &Value) -> String {
     }
 }
 
-fn type_name(v: &Value) -> &'static str {
+/// How errors name the kind of a YAML value (`a list`, `a mapping`, ...).
+pub(crate) fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

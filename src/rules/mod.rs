@@ -7,6 +7,7 @@
 
 mod columnar;
 mod load;
+pub(crate) use load::{decode_envelope, type_name};
 mod multi;
 mod record;
 mod suggest;

@@ -113,6 +113,10 @@ pub struct SchemaFilter {
     /// Informational.
     #[serde(default)]
     pub description: Option<String>,
+    /// Alternatives, the first that matches applies. Not accepted in bulk rule files (set
+    /// only for API `responseSchema`s, which are compiled by the same filter).
+    #[serde(skip)]
+    pub any_of: Option<Vec<SchemaFilter>>,
 }
 
 /// Keys valid at the top level of RecordRules.

@@ -1,4 +1,10 @@
-//! `outputSchemaFilter`: a JSON-Schema-like allow-list applied to records after transforms.
+//! The JSON-Schema-like allow-list of both modes: bulk `outputSchemaFilter` (applied to
+//! records after transforms) and API `responseSchema` (applied to responses before them).
+//!
+//! The API dialect ([`CompiledSchema::compile_response`]) differs in three ways, as SPEC-API
+//! says: object keys starting with `+` pass untouched; a schema with no type, properties or
+//! items (`{}`) keeps scalars but turns containers into `null`; `anyOf` picks the first
+//! alternative whose type fits the value.
 
 use indexmap::IndexMap;
 use serde_json::Value;
@@ -26,6 +32,8 @@ enum Node {
         ty: Option<SchemaType>,
         properties: Option<IndexMap<String, usize>>,
         items: Option<usize>,
+        /// `anyOf` alternatives (API dialect).
+        any_of: Option<Vec<usize>>,
     },
 }
 
@@ -48,6 +56,8 @@ pub enum SchemaShape<'a> {
 #[derive(Debug, Clone)]
 pub struct CompiledSchema {
     nodes: Vec<Node>,
+    /// API `responseSchema` semantics (see the module documentation).
+    api: bool,
 }
 
 /// Deepest nesting the filter follows; deeper values are replaced by `null` (fail closed).
@@ -75,7 +85,23 @@ impl CompiledSchema {
         }
         let root_node = c.node(root)?;
         c.nodes[0] = root_node;
-        Ok(CompiledSchema { nodes: c.nodes })
+        Ok(CompiledSchema {
+            nodes: c.nodes,
+            api: false,
+        })
+    }
+
+    /// Compiles an API `responseSchema` whose `$ref`s name `definitions` (the rule set's),
+    /// with the API dialect's semantics.
+    pub fn compile_response(
+        root: &SchemaFilter,
+        definitions: &IndexMap<String, SchemaFilter>,
+    ) -> Result<Self, PlanError> {
+        let mut with_definitions = root.clone();
+        with_definitions.definitions = Some(definitions.clone());
+        let mut compiled = Self::compile(&with_definitions)?;
+        compiled.api = true;
+        Ok(compiled)
     }
 
     /// Returns `value` filtered by the schema.
@@ -103,10 +129,14 @@ impl CompiledSchema {
             ty,
             properties,
             items,
+            any_of,
         } = self.resolve(idx)
         else {
             return SchemaShape::Nothing;
         };
+        if any_of.is_some() {
+            return SchemaShape::Nothing; // API only; typed outputs never see it
+        }
         match (ty, properties, items) {
             (None, None, None) => SchemaShape::Any,
             (Some(SchemaType::Object) | None, Some(p), _) => SchemaShape::Object(Some(p)),
@@ -135,10 +165,17 @@ impl CompiledSchema {
             ty,
             properties,
             items,
+            any_of,
         } = self.resolve(idx)
         else {
             return Value::Null; // a self-referencing `$ref` allows nothing
         };
+        if let Some(alternatives) = any_of {
+            return match alternatives.iter().find(|a| self.fits(**a, &value, 0)) {
+                Some(a) => self.apply(*a, value, depth + 1),
+                None => Value::Null,
+            };
+        }
         let ty = ty.or(if properties.is_some() {
             Some(SchemaType::Object)
         } else if items.is_some() {
@@ -147,6 +184,7 @@ impl CompiledSchema {
             None
         });
         match (ty, value) {
+            (None, Value::Object(_) | Value::Array(_)) if self.api => Value::Null,
             (None, v) => v,
             (Some(SchemaType::Boolean), Value::Null) => Value::Bool(false),
             (Some(SchemaType::Object), Value::Object(map)) => match properties {
@@ -154,6 +192,9 @@ impl CompiledSchema {
                 Some(props) => Value::Object(
                     map.into_iter()
                         .filter_map(|(k, v)| {
+                            if self.api && k.starts_with('+') {
+                                return Some((k, v));
+                            }
                             props.get(&k).map(|p| {
                                 let filtered = self.apply(*p, v, depth + 1);
                                 (k, filtered)
@@ -173,6 +214,36 @@ impl CompiledSchema {
             },
             (Some(t), v) if matches_type(t, &v) => v,
             _ => Value::Null,
+        }
+    }
+}
+
+impl CompiledSchema {
+    /// Whether `value` has the type node `idx` declares (explicitly, or implied by
+    /// `properties` / `items`; no type fits anything): how `anyOf` picks an alternative.
+    fn fits(&self, idx: usize, value: &Value, depth: usize) -> bool {
+        if depth > MAX_DEPTH {
+            return false; // `anyOf` alternatives that refer back to themselves
+        }
+        let Node::Typed {
+            ty,
+            properties,
+            items,
+            any_of,
+        } = self.resolve(idx)
+        else {
+            return false;
+        };
+        if let Some(alternatives) = any_of {
+            return alternatives.iter().any(|a| self.fits(*a, value, depth + 1));
+        }
+        match ty {
+            Some(SchemaType::Object) => value.is_object(),
+            Some(SchemaType::Array) => value.is_array(),
+            Some(t) => matches_type(*t, value),
+            None if properties.is_some() => value.is_object(),
+            None if items.is_some() => value.is_array(),
+            None => true,
         }
     }
 }
@@ -246,10 +317,22 @@ impl Compiler {
                 Some(self.push(node))
             }
         };
+        let any_of = match &s.any_of {
+            None => None,
+            Some(alternatives) => {
+                let mut out = Vec::with_capacity(alternatives.len());
+                for a in alternatives {
+                    let node = self.node(a)?;
+                    out.push(self.push(node));
+                }
+                Some(out)
+            }
+        };
         Ok(Node::Typed {
             ty,
             properties,
             items,
+            any_of,
         })
     }
 

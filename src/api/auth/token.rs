@@ -1,0 +1,261 @@
+//! OAuth 2.0 token endpoint requests (RFC 6749 section 4.4 and 6, RFC 7523 for JWT bearer
+//! assertions) and their responses.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::google::ServiceAccountKey;
+
+/// How a token request's parameters are sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenRequestFormat {
+    /// `application/x-www-form-urlencoded` (RFC 6749).
+    Form,
+    /// A JSON object, for the APIs that want one.
+    Json,
+}
+
+/// A grant the proxy makes at a token endpoint.
+#[derive(Clone)]
+pub enum TokenGrant {
+    /// `grant_type=client_credentials`.
+    ClientCredentials {
+        /// Token endpoint URL.
+        endpoint: String,
+        /// Client id.
+        client_id: String,
+        /// Client secret.
+        client_secret: String,
+        /// Scopes (space-joined in the request; none: no `scope`).
+        scopes: Vec<String>,
+        /// Body format.
+        format: TokenRequestFormat,
+    },
+    /// `grant_type=refresh_token`; the source may rotate the refresh token.
+    RefreshToken {
+        /// Token endpoint URL.
+        endpoint: String,
+        /// Client id.
+        client_id: String,
+        /// Client secret.
+        client_secret: String,
+        /// The current refresh token (replaced when the source rotates it).
+        refresh_token: Arc<Mutex<String>>,
+        /// Scopes.
+        scopes: Vec<String>,
+        /// Body format.
+        format: TokenRequestFormat,
+    },
+    /// A Google service account's signed JWT exchanged for a token (domain-wide delegation
+    /// when `subject` is set).
+    GoogleServiceAccount {
+        /// Token endpoint URL (the key's `token_uri` unless configured).
+        endpoint: String,
+        /// The key.
+        key: Box<ServiceAccountKey>,
+        /// Scopes.
+        scopes: Vec<String>,
+        /// The user to impersonate.
+        subject: Option<String>,
+    },
+    /// A federated assertion (Microsoft Entra workload identity), read from a file at each
+    /// request, exchanged for a token.
+    FederatedAssertion {
+        /// Token endpoint URL.
+        endpoint: String,
+        /// The application's client id.
+        client_id: String,
+        /// File holding the current assertion (a JWT).
+        assertion_file: String,
+        /// Scopes.
+        scopes: Vec<String>,
+    },
+}
+
+/// What a token endpoint issued.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    /// The access token.
+    pub access_token: String,
+    /// Its lifetime (`expires_in`; one hour when the endpoint does not say).
+    pub expires_in: Duration,
+    /// A new refresh token, when the endpoint rotated it.
+    pub refresh_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    #[serde(default)]
+    expires_in: Option<serde_json::Value>,
+    #[serde(default)]
+    refresh_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct TokenErrorResponse {
+    error: String,
+}
+
+impl TokenGrant {
+    /// The `SOURCE_AUTH_STRATEGY` name of the grant.
+    pub fn strategy_name(&self) -> &'static str {
+        match self {
+            TokenGrant::ClientCredentials { .. } => "oauth2_client_credentials",
+            TokenGrant::RefreshToken { .. } => "oauth2_refresh_token",
+            TokenGrant::GoogleServiceAccount { .. } => "google_service_account",
+            TokenGrant::FederatedAssertion { .. } => "ms_workload_identity",
+        }
+    }
+
+    fn endpoint(&self) -> &str {
+        match self {
+            TokenGrant::ClientCredentials { endpoint, .. }
+            | TokenGrant::RefreshToken { endpoint, .. }
+            | TokenGrant::GoogleServiceAccount { endpoint, .. }
+            | TokenGrant::FederatedAssertion { endpoint, .. } => endpoint,
+        }
+    }
+
+    /// The request's parameters, and its format.
+    fn params(&self) -> Result<(Vec<(&'static str, String)>, TokenRequestFormat), String> {
+        let scope = |scopes: &[String]| scopes.join(" ");
+        let mut params = Vec::new();
+        let format = match self {
+            TokenGrant::ClientCredentials {
+                client_id,
+                client_secret,
+                scopes,
+                format,
+                ..
+            } => {
+                params.push(("grant_type", "client_credentials".to_owned()));
+                params.push(("client_id", client_id.clone()));
+                params.push(("client_secret", client_secret.clone()));
+                if !scopes.is_empty() {
+                    params.push(("scope", scope(scopes)));
+                }
+                *format
+            }
+            TokenGrant::RefreshToken {
+                client_id,
+                client_secret,
+                refresh_token,
+                scopes,
+                format,
+                ..
+            } => {
+                let current = refresh_token
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .clone();
+                params.push(("grant_type", "refresh_token".to_owned()));
+                params.push(("refresh_token", current));
+                params.push(("client_id", client_id.clone()));
+                params.push(("client_secret", client_secret.clone()));
+                if !scopes.is_empty() {
+                    params.push(("scope", scope(scopes)));
+                }
+                *format
+            }
+            TokenGrant::GoogleServiceAccount {
+                endpoint,
+                key,
+                scopes,
+                subject,
+            } => {
+                let assertion = key.signed_assertion(endpoint, scopes, subject.as_deref())?;
+                params.push((
+                    "grant_type",
+                    "urn:ietf:params:oauth:grant-type:jwt-bearer".to_owned(),
+                ));
+                params.push(("assertion", assertion));
+                TokenRequestFormat::Form
+            }
+            TokenGrant::FederatedAssertion {
+                client_id,
+                assertion_file,
+                scopes,
+                ..
+            } => {
+                let assertion = std::fs::read_to_string(assertion_file)
+                    .map_err(|e| {
+                        format!(
+                            "cannot read the federated token file (MS_FEDERATED_TOKEN_FILE): {e}"
+                        )
+                    })?
+                    .trim()
+                    .to_owned();
+                params.push(("grant_type", "client_credentials".to_owned()));
+                params.push(("client_id", client_id.clone()));
+                params.push(("scope", scope(scopes)));
+                params.push((
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_owned(),
+                ));
+                params.push(("client_assertion", assertion));
+                TokenRequestFormat::Form
+            }
+        };
+        Ok((params, format))
+    }
+
+    /// Asks the token endpoint for a new token. Errors carry the HTTP status and the OAuth
+    /// `error` code at most (never the request or the response body).
+    pub async fn request(&self, http: &reqwest::Client) -> Result<IssuedToken, String> {
+        let (params, format) = self.params()?;
+        let request = http
+            .post(self.endpoint())
+            .header("accept", "application/json");
+        let request = match format {
+            TokenRequestFormat::Form => request.form(&params),
+            TokenRequestFormat::Json => {
+                let body: serde_json::Map<String, serde_json::Value> = params
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), serde_json::Value::String(v)))
+                    .collect();
+                request
+                    .header("content-type", "application/json")
+                    .body(serde_json::Value::Object(body).to_string())
+            }
+        };
+        let response = request.send().await.map_err(|e| {
+            if e.is_timeout() {
+                "the token endpoint timed out".to_owned()
+            } else {
+                "cannot reach the token endpoint".to_owned()
+            }
+        })?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|_| "cannot read the token endpoint's response".to_owned())?;
+        if !status.is_success() {
+            let code = serde_json::from_slice::<TokenErrorResponse>(&body)
+                .ok()
+                .map(|e| e.error)
+                .filter(|c| c.len() <= 64 && c.bytes().all(|b| b.is_ascii_graphic()));
+            return Err(match code {
+                Some(code) => format!("the token endpoint answered {status} ({code})"),
+                None => format!("the token endpoint answered {status}"),
+            });
+        }
+        let token: TokenResponse = serde_json::from_slice(&body)
+            .map_err(|_| "the token endpoint's response has no access_token".to_owned())?;
+        let expires_in = match token.expires_in {
+            Some(serde_json::Value::Number(n)) => n.as_u64(),
+            Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
+            _ => None,
+        }
+        .map(Duration::from_secs)
+        .unwrap_or(Duration::from_secs(3600));
+        Ok(IssuedToken {
+            access_token: token.access_token,
+            expires_in,
+            refresh_token: token.refresh_token.filter(|t| !t.is_empty()),
+        })
+    }
+}

@@ -1,0 +1,120 @@
+//! `psoxy serve` (API mode on this machine) and `psoxy api-key`.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::{shown, ApiKeyArgs, CliError, ServeArgs, EXIT_OK};
+use crate::api::keys::{new_key as make_key, CallerKeys};
+use crate::api::{ApiHandler, ApiService, ApiSettings};
+
+/// Runs `psoxy serve` until Ctrl-C.
+pub fn run(args: ServeArgs) -> Result<i32, CliError> {
+    let mut overrides: HashMap<&str, String> = HashMap::new();
+    if let Some(path) = &args.rules {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| CliError(format!("{}: {e}", shown(path))))?;
+        overrides.insert("RULES", text);
+    }
+    if let Some(target) = &args.target {
+        overrides.insert("TARGET_HOST", target.clone());
+    }
+    let p = &args.pseudonym;
+    if let Some(salt) = &p.salt {
+        overrides.insert("PSOXY_SALT", salt.clone());
+    }
+    if let Some(key) = &p.encryption_key {
+        overrides.insert("PSOXY_ENCRYPTION_KEY", key.clone());
+    }
+    overrides.insert("EMAIL_CANONICALIZATION", p.email_canonicalization.clone());
+    overrides.insert("EMAIL_DOMAIN_HANDLING", p.email_domain_handling.clone());
+    let connector = args
+        .connector
+        .clone()
+        .or_else(|| std::env::var("PSOXY_INSTANCE_ID").ok())
+        .or_else(|| args.rules.as_deref().and_then(rule_file_stem));
+    if let Some(c) = connector {
+        overrides.insert("PSOXY_INSTANCE_ID", c);
+    }
+    let settings = ApiSettings::from_lookup(&|name| {
+        overrides
+            .get(name)
+            .cloned()
+            .or_else(|| std::env::var(name).ok())
+    })
+    .map_err(|e| {
+        CliError(match e.as_str() {
+            m if m.contains("RULES is required") => format!("{m} (use --rules FILE)"),
+            m if m.contains("TARGET_HOST is required") => format!("{m} (use --target URL)"),
+            m if m.contains("PSOXY_SALT is required") => format!("{m} (use --salt or PSOXY_SALT)"),
+            m => m.to_owned(),
+        })
+    })?;
+    let callers = match (&args.keys, args.no_caller_auth) {
+        (Some(path), _) => Some(CallerKeys::from_file(path).map_err(CliError)?),
+        (None, true) => None,
+        (None, false) => {
+            return Err(CliError(
+                "callers need keys: pass --keys FILE (make keys with `psoxy api-key`), or --no-caller-auth to try the proxy on your own machine".into(),
+            ))
+        }
+    };
+    if callers.is_none() && !args.listen.ip().is_loopback() {
+        return Err(CliError(
+            "--no-caller-auth is only allowed on a loopback address (e.g. 127.0.0.1)".into(),
+        ));
+    }
+    let summary = format!(
+        "connector `{}`: {} endpoints, forwarding to {}, source auth {}, {}",
+        settings.instance_id,
+        settings.rules.endpoints.len(),
+        settings.target.origin().ascii_serialization(),
+        settings.strategy.name(),
+        match &callers {
+            Some(k) => format!("{} caller keys", k.len()),
+            None => "NO caller authentication".to_owned(),
+        }
+    );
+    let handler = ApiHandler::new(settings, callers, None).map_err(CliError)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| CliError(format!("cannot listen on {}: {e}", args.listen)))?;
+        let addr = listener.local_addr()?;
+        eprintln!("psoxy serve: listening on http://{addr} ({summary}); Ctrl-C to stop");
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        crate::api::server::serve(listener, ApiService::Ready(handler), shutdown).await?;
+        eprintln!("psoxy serve: stopped");
+        Ok::<_, CliError>(())
+    })?;
+    Ok(EXIT_OK)
+}
+
+/// `github` for `transforms/api/github.yaml`.
+fn rule_file_stem(path: &Path) -> Option<String> {
+    Some(path.file_stem()?.to_str()?.to_owned())
+}
+
+/// Runs `psoxy api-key`.
+pub fn new_key(args: ApiKeyArgs) -> Result<i32, CliError> {
+    let (key, sha256) = make_key();
+    let expires = (chrono::Utc::now() + chrono::Duration::days(i64::from(args.days)))
+        .format("%Y-%m-%d")
+        .to_string();
+    let connectors = args
+        .connectors
+        .iter()
+        .map(|c| format!("'{}'", c.replace('\'', "''")))
+        .collect::<Vec<_>>()
+        .join(", ");
+    eprintln!("the caller's key (shown once; give it to the caller, it is not stored):");
+    println!("{key}");
+    eprintln!("add this entry under `keys:` in the file passed to `psoxy serve --keys`:");
+    eprintln!(
+        "  - {{id: '{}', sha256: {sha256}, expires: {expires}, connectors: [{connectors}]}}",
+        args.id.replace('\'', "''")
+    );
+    Ok(EXIT_OK)
+}
