@@ -13,7 +13,13 @@
    creates under the function's prefix, is a setting the binary reads (a name quoted in
    src/bulk/settings.rs or src/config.rs), so a typo cannot deploy silently.
 6. Every AWS SDK operation the code calls (in src/) is authorized by an action of the bulk
-   function's policy, so the role is not too narrow either.
+   function's policy (or, for the API function's own operations, of the API function's), so
+   the role is not too narrow either.
+7. The API module (modules/aws-api): its function's policy allows exactly its actions
+   (parameter writes and KMS only in conditional blocks), its caller policy allows only
+   invoking the function URL, under conditions; every environment variable, SSM parameter and
+   setting name it lists is a setting of the `psoxy-api` binary, and its auth strategies are
+   the binary's, the same in its map and in its variable's validation.
 
 Usage: python check_terraform.py TERRAFORM_DIR   (exit 1 with every problem listed)
 """
@@ -41,6 +47,13 @@ BULK_FUNCTION_ACTIONS = {
     "sqs:SendMessage",
 }
 BULK_FUNCTION_KMS_ACTIONS = {"kms:Decrypt", "kms:GenerateDataKey"}
+# What the API function may do: read its own parameters, write its own logs; and, in blocks
+# that exist only with oauth2_refresh_token or a customer key, write back the rotated refresh
+# token and use the key.
+API_FUNCTION_ACTIONS = {"ssm:GetParameters", "logs:CreateLogStream", "logs:PutLogEvents"}
+API_FUNCTION_CONDITIONAL_ACTIONS = {"ssm:PutParameter", "kms:Decrypt", "kms:Encrypt"}
+# The caller role may invoke the function through its URL, nothing else.
+API_CALLER_ACTIONS = {"lambda:InvokeFunctionUrl", "lambda:InvokeFunction"}
 
 
 def strings(node):
@@ -160,6 +173,8 @@ def check_policies(module: Module, problems: list):
                             if statement.get("effect") != "Deny":
                                 problems.append(f"{path}: policy {name} allows wildcard action {action}")
                         (kms_conditional if conditional else actions).add(action)
+                if module.directory.name == "aws-api":
+                    check_api_policy(path, name, document, actions, kms_conditional, problems)
                 if module.directory.name == "aws-bulk" and name == "function":
                     if actions != BULK_FUNCTION_ACTIONS:
                         extra = sorted(actions - BULK_FUNCTION_ACTIONS)
@@ -169,6 +184,22 @@ def check_policies(module: Module, problems: list):
                         problems.append(f"{path}: function policy: KMS actions {sorted(kms_conditional)} (only in a conditional block)")
 
 
+def check_api_policy(path, name, document, actions, conditional, problems):
+    if name == "function":
+        if actions != API_FUNCTION_ACTIONS:
+            extra = sorted(actions - API_FUNCTION_ACTIONS)
+            missing = sorted(API_FUNCTION_ACTIONS - actions)
+            problems.append(f"{path}: API function policy: extra {extra}, missing {missing}")
+        if conditional != API_FUNCTION_CONDITIONAL_ACTIONS:
+            problems.append(f"{path}: API function policy: conditional actions {sorted(conditional)}, expected {sorted(API_FUNCTION_CONDITIONAL_ACTIONS)}")
+    elif name == "caller":
+        if actions | conditional != API_CALLER_ACTIONS:
+            problems.append(f"{path}: API caller policy allows {sorted(actions | conditional)}, expected {sorted(API_CALLER_ACTIONS)}")
+        for statement, _ in policy_statements(document):
+            if not statement.get("condition"):
+                problems.append(f"{path}: API caller policy: statement {statement.get('sid')} has no condition (URL invocations only)")
+
+
 # Environment variables the module sets that the binary does not read, and why.
 INFORMATIONAL_ENVIRONMENT = {
     "RUST_LOG": "the log filter, read by tracing-subscriber",
@@ -176,6 +207,105 @@ INFORMATIONAL_ENVIRONMENT = {
 }
 SETTING_NAME = re.compile(r'"([A-Z][A-Z0-9_]{2,})"')
 ENVIRONMENT_KEY = re.compile(r"""["']([A-Z][A-Z0-9_]+)["']\s*:""")
+
+
+# The settings the `psoxy-api` binary reads (environment first, else SSM under
+# PATH_TO_INSTANCE_CONFIG), by the API mode's specification: used only while the binary's own
+# lists (API_SETTING_SOURCES) are not in src/ yet.
+API_SETTINGS = {
+    "PSOXY_SALT", "PSOXY_ENCRYPTION_KEY", "TARGET_HOST", "RULES", "SOURCE_AUTH_STRATEGY",
+    "ACCESS_TOKEN", "API_KEY_HEADER", "BASIC_AUTH_USER", "BASIC_AUTH_PASSWORD",
+    "TOKEN_ENDPOINT", "CLIENT_ID", "CLIENT_SECRET", "OAUTH_SCOPES", "TOKEN_REQUEST_FORMAT",
+    "REFRESH_TOKEN", "SERVICE_ACCOUNT_KEY", "ACCOUNT_TO_IMPERSONATE", "MS_TENANT_ID",
+    "UPSTREAM_TIMEOUT_SECONDS", "PSOXY_INSTANCE_ID", "MS_FEDERATED_TOKEN_FILE",
+}
+# Where the binary lists the names it reads: (file, the constant holding them, or None for
+# every name quoted in the file).
+API_SETTING_SOURCES = [
+    ("src/api/settings.rs", None),
+    ("src/api/auth/mod.rs", "AUTH_SETTING_NAMES"),
+    ("src/bulk/settings.rs", "PSEUDONYM_SETTING_NAMES"),
+    ("src/config.rs", None),
+]
+API_SECRET_SETTINGS = {
+    "PSOXY_SALT", "PSOXY_ENCRYPTION_KEY", "ACCESS_TOKEN", "BASIC_AUTH_PASSWORD",
+    "CLIENT_SECRET", "REFRESH_TOKEN", "SERVICE_ACCOUNT_KEY",
+}
+API_AUTH_STRATEGIES = {
+    "none", "bearer", "header", "basic", "oauth2_client_credentials", "oauth2_refresh_token",
+    "google_service_account", "ms_workload_identity",
+}
+UPPER_NAME = re.compile(r"\b([A-Z][A-Z0-9_]{2,})\b")
+
+
+def api_setting_names(source_dir: Path, problems: list) -> set:
+    if not (source_dir / API_SETTING_SOURCES[0][0]).exists():
+        return API_SETTINGS | set(SETTING_NAME.findall((source_dir / "src/config.rs").read_text()))
+    known = set()
+    for source, constant in API_SETTING_SOURCES:
+        text = (source_dir / source).read_text()
+        if constant is not None:
+            block = re.search(rf"{constant}: &\[&str\] = &\[(.*?)\];", text, re.S)
+            if block is None:
+                problems.append(f"{source}: no {constant} list of setting names")
+                continue
+            text = block.group(1)
+        known.update(SETTING_NAME.findall(text))
+    for secret in sorted(API_SECRET_SETTINGS - known):
+        problems.append(f"scripts/check_terraform.py: secret setting {secret} is not read by the psoxy-api binary")
+    return known
+
+
+def check_api_settings(module: Module, source_dir: Path, problems: list):
+    known = api_setting_names(source_dir, problems)
+    locals_ = {}
+    for _, parsed in module.blocks:
+        for block in parsed.get("locals", []):
+            locals_.update(block)
+    for path, parsed in module.blocks:
+        for block in parsed.get("resource", []):
+            for name, body in block.get("aws_lambda_function", {}).items():
+                for environment in body.get("environment", []):
+                    text = str(environment.get("variables", ""))
+                    reference = re.fullmatch(r"\$\{local\.(\w+)\}", text)
+                    if reference:
+                        text = str(locals_.get(reference.group(1), ""))
+                    keys = set(ENVIRONMENT_KEY.findall(text))
+                    if not {"PATH_TO_INSTANCE_CONFIG", "TARGET_HOST", "SOURCE_AUTH_STRATEGY"} <= keys:
+                        problems.append(f"{path}: function {name}: environment lacks PATH_TO_INSTANCE_CONFIG, TARGET_HOST or SOURCE_AUTH_STRATEGY")
+                    for key in sorted(keys):
+                        if key in API_SECRET_SETTINGS:
+                            problems.append(f"{path}: function {name} puts the secret {key} in its environment")
+                        elif key not in known and key not in INFORMATIONAL_ENVIRONMENT:
+                            problems.append(f"{path}: function {name} sets {key}, which the binary does not read")
+            for name, body in block.get("aws_ssm_parameter", {}).items():
+                setting = re.sub(r"^\$\{local\.param_prefix\}", "", body.get("name", ""))
+                if setting == "${each.key}":
+                    continue  # the strategy's secrets, checked below
+                if setting not in known:
+                    problems.append(f"{path}: parameter {name} is named {setting}, which the binary does not read")
+        for block in parsed.get("variable", []):
+            for name, body in block.items():
+                for validation in body.get("validation", []):
+                    condition = str(validation.get("condition", ""))
+                    if name in ("source_settings", "extra_environment"):
+                        for setting in UPPER_NAME.findall(condition):
+                            if setting not in known:
+                                problems.append(f"{path}: variable {name} names {setting}, which the binary does not read")
+                    if name == "source_auth_strategy":
+                        listed = set(re.findall(r"\b[a-z][a-z0-9_]+\b", condition.split("]")[0].split("[")[-1]))
+                        if listed != API_AUTH_STRATEGIES:
+                            problems.append(f"{path}: source_auth_strategy validation lists {sorted(listed)}, expected {sorted(API_AUTH_STRATEGIES)}")
+    by_strategy = locals_.get("secret_settings_by_strategy")
+    if not isinstance(by_strategy, dict):
+        problems.append(f"{module.directory}: no local secret_settings_by_strategy")
+        return
+    if set(by_strategy) != API_AUTH_STRATEGIES:
+        problems.append(f"{module.directory}: secret_settings_by_strategy has {sorted(by_strategy)}, expected {sorted(API_AUTH_STRATEGIES)}")
+    for strategy, settings in by_strategy.items():
+        for setting in settings:
+            if setting not in API_SECRET_SETTINGS:
+                problems.append(f"{module.directory}: strategy {strategy} stores {setting}, which is not a secret setting of the binary")
 
 
 def check_bulk_settings(module: Module, source_dir: Path, problems: list):
@@ -207,7 +337,10 @@ SDK_OPERATION_ACTIONS = {
     "abort_multipart_upload": "s3:AbortMultipartUpload",
     "get_parameter": "ssm:GetParameter",
     "get_parameters": "ssm:GetParameters",
+    "put_parameter": "ssm:PutParameter",
 }
+# Operations only the API function calls: authorized by its policy, not the bulk function's.
+API_ONLY_OPERATIONS = {"put_parameter"}
 # Operations the code has that the module's deployment never calls, and why.
 SDK_OPERATIONS_NOT_DEPLOYED = {
     "get_secret_value": "Secrets Manager: only with SECRETS_STORE=AWS_SECRETS_MANAGER, which the module does not set",
@@ -230,8 +363,11 @@ def check_sdk_operations(source_dir: Path, problems: list):
                 continue
             if not looks_like_sdk_call(text, operation):
                 continue
-            problems.append(f"{path}: calls {operation}(), which no IAM action of the bulk function is mapped to")
-    granted = set(SDK_OPERATION_ACTIONS.values())
+            problems.append(f"{path}: calls {operation}(), which no IAM action of the functions is mapped to")
+    granted = {action for operation, action in SDK_OPERATION_ACTIONS.items() if operation not in API_ONLY_OPERATIONS}
+    api_missing = {SDK_OPERATION_ACTIONS[o] for o in API_ONLY_OPERATIONS} - API_FUNCTION_ACTIONS - API_FUNCTION_CONDITIONAL_ACTIONS
+    if api_missing:
+        problems.append(f"API function policy lacks {sorted(api_missing)} needed by the code")
     missing = granted - BULK_FUNCTION_ACTIONS
     if missing:
         problems.append(f"bulk function policy lacks {sorted(missing)} needed by the code")
@@ -272,6 +408,9 @@ def main(root: str) -> int:
     else:
         check_bulk_settings(bulk, root_path.parent, problems)
         check_sdk_operations(root_path.parent, problems)
+    api = modules_by_dir.get(root_path / "modules" / "aws-api")
+    if api is not None:
+        check_api_settings(api, root_path.parent, problems)
     files = sum(len(module.blocks) for module in modules_by_dir.values())
     for problem in problems:
         print(problem, file=sys.stderr)

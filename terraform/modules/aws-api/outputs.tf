@@ -1,0 +1,44 @@
+output "region" {
+  description = "Region the function was deployed to (the `--region` of signed requests)."
+  value       = local.region
+}
+
+output "function_url" {
+  description = "The proxy's base URL (ends with `/`): append the source API's path and query, sign with SigV4, service `lambda`."
+  value       = aws_lambda_function_url.api.function_url
+}
+
+output "function_name" {
+  description = "Name of the Lambda function."
+  value       = aws_lambda_function.api.function_name
+}
+
+output "function_arn" {
+  description = "ARN of the Lambda function (the resource of a caller's lambda:InvokeFunctionUrl and lambda:InvokeFunction grants)."
+  value       = aws_lambda_function.api.arn
+}
+
+output "caller_role_arn" {
+  description = "Role allowed to call the function URL (null when caller_trust_principal is not set)."
+  value       = local.create_caller_role ? aws_iam_role.caller[0].arn : null
+}
+
+output "log_group" {
+  description = "CloudWatch log group of the function."
+  value       = aws_cloudwatch_log_group.function.name
+}
+
+output "ssm_parameter_prefix" {
+  description = "Prefix of the function's SSM parameters (`PATH_TO_INSTANCE_CONFIG`)."
+  value       = local.param_prefix
+}
+
+output "salt_parameter_name" {
+  description = "SSM parameter holding the salt (the CLI needs the same salt to produce the same pseudonyms)."
+  value       = aws_ssm_parameter.salt.name
+}
+
+output "secret_parameter_names" {
+  description = "SSM parameters to fill with the source's credentials (`aws ssm put-parameter --overwrite --type SecureString --name ...`), by setting."
+  value       = { for name, parameter in aws_ssm_parameter.source_secret : name => parameter.name }
+}

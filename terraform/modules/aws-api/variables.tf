@@ -1,0 +1,247 @@
+# ---------------------------------------------------------------------------------------------
+# What is deployed
+# ---------------------------------------------------------------------------------------------
+
+variable "instance_id" {
+  description = "Name of this connector instance, e.g. `github`. Used in the function name (`psoxy-<instance_id>`), the SSM parameter prefix and `PSOXY_INSTANCE_ID`."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{0,38}[a-z0-9]$", var.instance_id))
+    error_message = "instance_id must be 2-40 characters of lowercase letters, digits and hyphens, starting and ending with a letter or digit."
+  }
+}
+
+variable "lambda_zip_path" {
+  description = "Path of the `psoxy-api` function package (a zip holding `bootstrap`, built for arm64 like `scripts/package-lambda.sh` builds `psoxy-bulk`). Its SHA-256 decides whether the code is updated, so rebuilding the same code is no change."
+  type        = string
+
+  validation {
+    condition     = fileexists(var.lambda_zip_path)
+    error_message = "lambda_zip_path does not exist: build the psoxy-api package first."
+  }
+}
+
+variable "target_host" {
+  description = "The source API the function calls (`TARGET_HOST`): a host name, e.g. `api.github.com` (then https), or a base URL, e.g. `https://example.com:8443/api/v2`."
+  type        = string
+
+  validation {
+    condition     = can(regex("^(https?://)?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?(/[^?#[:space:]]*)?$", var.target_host))
+    error_message = "target_host must be a host name (api.github.com) or an http(s) base URL, without a query or fragment."
+  }
+}
+
+variable "rules_file" {
+  description = "Path of the API rules YAML (e.g. the repository's `transforms/api/github.yaml`); its content becomes `RULES`. Give this or `rules`, not both."
+  type        = string
+  default     = null
+
+  validation {
+    # `||` does not short-circuit: try() keeps fileexists(null) from failing.
+    condition     = var.rules_file == null || try(fileexists(var.rules_file), false)
+    error_message = "rules_file does not exist."
+  }
+}
+
+variable "rules" {
+  description = "The API rules as YAML text, instead of `rules_file`."
+  type        = string
+  default     = null
+}
+
+variable "tags" {
+  description = "Tags added to every resource that takes them."
+  type        = map(string)
+  default     = {}
+}
+
+# ---------------------------------------------------------------------------------------------
+# The source API's authentication
+# ---------------------------------------------------------------------------------------------
+
+variable "source_auth_strategy" {
+  description = "How the function authenticates to the source API (`SOURCE_AUTH_STRATEGY`): none, bearer, header, basic, oauth2_client_credentials, oauth2_refresh_token, google_service_account or ms_workload_identity. Decides which secret SSM parameters are created (see the README)."
+  type        = string
+
+  validation {
+    condition     = contains(["none", "bearer", "header", "basic", "oauth2_client_credentials", "oauth2_refresh_token", "google_service_account", "ms_workload_identity"], var.source_auth_strategy)
+    error_message = "source_auth_strategy must be one of none, bearer, header, basic, oauth2_client_credentials, oauth2_refresh_token, google_service_account, ms_workload_identity."
+  }
+}
+
+variable "source_settings" {
+  description = "Non-secret settings of the source's authentication, passed as environment variables: CLIENT_ID, TOKEN_ENDPOINT, OAUTH_SCOPES, TOKEN_REQUEST_FORMAT (form or json), ACCOUNT_TO_IMPERSONATE, MS_TENANT_ID, MS_FEDERATED_TOKEN_FILE, API_KEY_HEADER, BASIC_AUTH_USER. Secrets (tokens, passwords, keys) are never given here: they are SSM parameters filled out of band."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition = alltrue([for name in keys(var.source_settings) : contains([
+      "CLIENT_ID", "TOKEN_ENDPOINT", "OAUTH_SCOPES", "TOKEN_REQUEST_FORMAT",
+      "ACCOUNT_TO_IMPERSONATE", "MS_TENANT_ID", "MS_FEDERATED_TOKEN_FILE", "API_KEY_HEADER",
+      "BASIC_AUTH_USER",
+    ], name)])
+    error_message = "source_settings may hold only CLIENT_ID, TOKEN_ENDPOINT, OAUTH_SCOPES, TOKEN_REQUEST_FORMAT, ACCOUNT_TO_IMPERSONATE, MS_TENANT_ID, MS_FEDERATED_TOKEN_FILE, API_KEY_HEADER and BASIC_AUTH_USER (secrets go to SSM)."
+  }
+}
+
+variable "upstream_timeout_seconds" {
+  description = "Timeout of each call to the source API (`UPSTREAM_TIMEOUT_SECONDS`); keep it below `timeout_seconds`. Null: the binary's default."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.upstream_timeout_seconds == null || try(var.upstream_timeout_seconds >= 1 && var.upstream_timeout_seconds <= 900, false)
+    error_message = "upstream_timeout_seconds must be between 1 and 900."
+  }
+}
+
+variable "extra_environment" {
+  description = "More function settings as environment variables (e.g. `{ EMAIL_CANONICALIZATION = \"IGNORE_DOTS\" }`). Never secrets: the names of the secret settings are refused."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition = alltrue([for name in keys(var.extra_environment) : !contains([
+      "PSOXY_SALT", "PSOXY_ENCRYPTION_KEY", "ACCESS_TOKEN", "BASIC_AUTH_PASSWORD",
+      "CLIENT_SECRET", "REFRESH_TOKEN", "SERVICE_ACCOUNT_KEY",
+    ], name)])
+    error_message = "extra_environment must not hold secrets (PSOXY_SALT, PSOXY_ENCRYPTION_KEY, ACCESS_TOKEN, BASIC_AUTH_PASSWORD, CLIENT_SECRET, REFRESH_TOKEN, SERVICE_ACCOUNT_KEY): they are SSM parameters."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Secrets
+# ---------------------------------------------------------------------------------------------
+
+variable "path_prefix" {
+  description = "Parameters live under `/<path_prefix><instance_id>/` (`PATH_TO_INSTANCE_CONFIG`), e.g. `/psoxy/github/ACCESS_TOKEN`. Empty or ending with `/`."
+  type        = string
+  default     = "psoxy/"
+
+  validation {
+    condition     = can(regex("^([A-Za-z0-9_.-]+/)*$", var.path_prefix))
+    error_message = "path_prefix must be empty or look like `psoxy/` (no leading /, ends with /)."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "Customer-managed KMS key for the SecureString parameters, the log group and the function's environment. Null: the `aws/ssm` key and AWS-owned encryption. The key policy must let the account use it, and let `logs.<region>.amazonaws.com` use it for the log group."
+  type        = string
+  default     = null
+}
+
+variable "salt" {
+  description = "The salt of an existing deployment (`PSOXY_SALT`), to keep its pseudonyms. Null: a random 32-character salt is generated once and kept in the Terraform state and the SSM parameter."
+  type        = string
+  default     = null
+  sensitive   = true
+}
+
+variable "encryption_key" {
+  description = "The `PSOXY_ENCRYPTION_KEY` of an existing deployment (for reversible tokens). Null: a random one is generated when `generate_encryption_key` is true."
+  type        = string
+  default     = null
+  sensitive   = true
+}
+
+variable "generate_encryption_key" {
+  description = "Create the `PSOXY_ENCRYPTION_KEY` parameter (needed only by rules that make reversible tokens)."
+  type        = bool
+  default     = true
+}
+
+# ---------------------------------------------------------------------------------------------
+# Function
+# ---------------------------------------------------------------------------------------------
+
+variable "memory_mb" {
+  description = "Function memory in MB. CPU grows with memory: 1769 MB is one full vCPU."
+  type        = number
+  default     = 512
+
+  validation {
+    condition     = var.memory_mb >= 128 && var.memory_mb <= 10240
+    error_message = "memory_mb must be between 128 and 10240."
+  }
+}
+
+variable "timeout_seconds" {
+  description = "Function timeout in seconds: how long one proxied request may take, upstream call included. The caller's own HTTP timeout should be longer."
+  type        = number
+  default     = 55
+
+  validation {
+    condition     = var.timeout_seconds >= 1 && var.timeout_seconds <= 900
+    error_message = "timeout_seconds must be between 1 and 900."
+  }
+}
+
+variable "reserved_concurrency" {
+  description = "Reserved concurrent executions: at most this many requests are served at once (more get HTTP 429), which also caps the load on the source API. -1: no reservation (use -1 in a new account whose concurrency limit is 10, where AWS refuses any reservation)."
+  type        = number
+  default     = 10
+}
+
+variable "log_level" {
+  description = "The function's log filter (`RUST_LOG`), e.g. `info` or `psoxy=debug,info`."
+  type        = string
+  default     = "info"
+}
+
+variable "log_retention_days" {
+  description = "Days CloudWatch keeps the function's logs."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653)."
+  }
+}
+
+variable "alarm_actions" {
+  description = "ARNs (e.g. SNS topics) notified when the function fails or is throttled."
+  type        = list(string)
+  default     = []
+}
+
+# ---------------------------------------------------------------------------------------------
+# Who may call the function URL
+# ---------------------------------------------------------------------------------------------
+
+variable "caller_principal_arns" {
+  description = "IAM role or user ARNs (e.g. the analytics vendor's AWS role) allowed to invoke the function URL, by the function's resource policy: lambda:InvokeFunctionUrl with auth type AWS_IAM, and lambda:InvokeFunction only through the URL. Their own identity policy must allow the same when they are in another account."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.caller_principal_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/.+$", arn))])
+    error_message = "caller_principal_arns must be IAM role or user ARNs (arn:aws:iam::<account>:role/<name>); never `*`."
+  }
+}
+
+variable "caller_trust_principal" {
+  description = "Who may assume the caller role `psoxy-<instance_id>-caller` (created only when this is set), which may invoke this function URL and nothing else: AWS principal ARNs (optionally with an external id) and/or Google service accounts' numeric unique ids by web-identity federation (`accounts.google.com`, checked on the token's `aud`)."
+  type = object({
+    aws_principal_arns         = optional(list(string), [])
+    external_id                = optional(string)
+    google_service_account_ids = optional(list(string), [])
+  })
+  default = null
+
+  validation {
+    condition     = try(length(var.caller_trust_principal.aws_principal_arns) + length(var.caller_trust_principal.google_service_account_ids) > 0, true)
+    error_message = "caller_trust_principal needs at least one AWS principal ARN or Google service account id."
+  }
+
+  validation {
+    condition     = try(alltrue([for id in var.caller_trust_principal.google_service_account_ids : can(regex("^[0-9]{10,30}$", id))]), true)
+    error_message = "caller_trust_principal.google_service_account_ids must be numeric service-account unique ids (not emails)."
+  }
+
+  validation {
+    condition     = try(alltrue([for arn in var.caller_trust_principal.aws_principal_arns : arn != "*"]), true)
+    error_message = "caller_trust_principal.aws_principal_arns must name principals, not `*`."
+  }
+}
