@@ -150,6 +150,41 @@ impl RemoteClient {
         Ok(found)
     }
 
+    /// Overwrites the parameter `name` (full name) with `value` (a rotated refresh token).
+    /// Parameter Store keeps it a `SecureString` under `kms_key_id` when given (else the
+    /// account's default key).
+    pub async fn put(
+        &self,
+        name: &str,
+        value: &str,
+        kms_key_id: Option<&str>,
+    ) -> Result<(), ConfigError> {
+        match self {
+            RemoteClient::ParameterStore(client) => {
+                client
+                    .put_parameter()
+                    .name(name)
+                    .value(value)
+                    .overwrite(true)
+                    .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+                    .set_key_id(kms_key_id.map(str::to_owned))
+                    .send()
+                    .await
+                    .map_err(|e| self.error(name, &e))?;
+            }
+            RemoteClient::SecretsManager(client) => {
+                client
+                    .put_secret_value()
+                    .secret_id(name)
+                    .secret_string(value)
+                    .send()
+                    .await
+                    .map_err(|e| self.error(name, &e))?;
+            }
+        }
+        Ok(())
+    }
+
     fn error<E, R>(&self, parameter: &str, e: &SdkError<E, R>) -> ConfigError
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,

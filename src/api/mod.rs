@@ -18,6 +18,7 @@ pub mod auth;
 pub mod decode;
 pub mod handler;
 pub mod keys;
+pub mod lambda;
 pub mod matching;
 pub mod params;
 pub mod pattern;
