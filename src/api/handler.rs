@@ -300,6 +300,14 @@ impl ApiHandler {
         if req.header(HEALTH_CHECK_HEADER).is_some() {
             return self.health();
         }
+        if has_dot_segment(&req.path) {
+            // `/orgs/../admin` would match `/orgs/{org}` here and reach `/admin` at the source.
+            return ProxyResponse::error(
+                403,
+                "BLOCKED_BY_RULES",
+                "blocked by rules: `.` and `..` path segments are not allowed",
+            );
+        }
         let matched = match inner
             .matcher
             .decide(&req.method, &req.path, req.query.as_deref())
@@ -513,6 +521,14 @@ impl ApiHandler {
     }
 }
 
+/// Whether a path has a `.` or `..` segment, also percent-encoded (`%2e%2E`).
+fn has_dot_segment(path: &str) -> bool {
+    path.split('/').any(|raw| {
+        let decoded = crate::api::decode::decode_path_part(raw);
+        decoded == "." || decoded == ".."
+    })
+}
+
 /// Whether a request value is a reversible token (`p~` + base64url, optional `@domain`).
 fn is_token(value: &str) -> bool {
     value.len() > 2
@@ -603,6 +619,15 @@ fn sanitize_body(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dot_segments() {
+        assert!(has_dot_segment("/orgs/../admin"));
+        assert!(has_dot_segment("/orgs/%2e%2E/admin"));
+        assert!(has_dot_segment("/./x"));
+        assert!(!has_dot_segment("/orgs/a..b/x"));
+        assert!(!has_dot_segment("/"));
+    }
 
     #[test]
     fn tokens_are_recognized() {

@@ -85,6 +85,9 @@ pub struct IssuedToken {
     pub refresh_token: Option<String>,
 }
 
+/// The name-value parameters of a token request.
+type TokenParams = Vec<(&'static str, String)>;
+
 #[derive(Deserialize)]
 struct TokenResponse {
     access_token: String,
@@ -120,7 +123,7 @@ impl TokenGrant {
     }
 
     /// The request's parameters, and its format.
-    fn params(&self) -> Result<(Vec<(&'static str, String)>, TokenRequestFormat), String> {
+    fn params(&self) -> Result<(TokenParams, TokenRequestFormat), String> {
         let scope = |scopes: &[String]| scopes.join(" ");
         let mut params = Vec::new();
         let format = match self {
