@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite: unit and integration tests (`cargo test`; the S3 server runs inside
-# the tests, moto is installed into target/pytools on first use), then the end-to-end run of
-# the Lambda function under cargo-lambda's emulator (scripts/e2e-lambda.sh), the Terraform
-# checks (scripts/check-terraform.sh), and the arm64 deployment package, which must build and
-# stay under 20 MB (scripts/package-lambda.sh).
+# the tests, moto is installed into target/pytools on first use), then the end-to-end runs of
+# both Lambda functions under cargo-lambda's emulator (scripts/e2e-lambda.sh for bulk mode,
+# scripts/e2e-lambda-api.sh for API mode), the Terraform checks (scripts/check-terraform.sh),
+# and the arm64 deployment packages, which must build and stay under 20 MB
+# (scripts/package-lambda.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo test "$@"
 bash scripts/e2e-lambda.sh
+bash scripts/e2e-lambda-api.sh
 bash scripts/check-terraform.sh
 bash scripts/package-lambda.sh
