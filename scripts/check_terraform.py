@@ -226,6 +226,7 @@ API_SETTING_SOURCES = [
     ("src/api/auth/mod.rs", "AUTH_SETTING_NAMES"),
     ("src/bulk/settings.rs", "PSEUDONYM_SETTING_NAMES"),
     ("src/config.rs", None),
+    ("src/api/lambda.rs", None),
 ]
 API_SECRET_SETTINGS = {
     "PSOXY_SALT", "PSOXY_ENCRYPTION_KEY", "ACCESS_TOKEN", "BASIC_AUTH_PASSWORD",
@@ -344,6 +345,7 @@ API_ONLY_OPERATIONS = {"put_parameter"}
 # Operations the code has that the module's deployment never calls, and why.
 SDK_OPERATIONS_NOT_DEPLOYED = {
     "get_secret_value": "Secrets Manager: only with SECRETS_STORE=AWS_SECRETS_MANAGER, which the module does not set",
+    "put_secret_value": "Secrets Manager (refresh-token write-back): only with SECRETS_STORE=AWS_SECRETS_MANAGER, which the module does not set",
     "list_multipart_uploads": "storage::list_multipart_uploads, a helper the tests use to prove no upload was left behind",
 }
 SDK_OPERATION = re.compile(

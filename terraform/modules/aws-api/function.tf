@@ -18,6 +18,8 @@ locals {
     # Only the optional settings that are set (their defaults are the binary's).
     { for name, value in {
       UPSTREAM_TIMEOUT_SECONDS = var.upstream_timeout_seconds == null ? "" : tostring(var.upstream_timeout_seconds)
+      # A rotated refresh token is written back under the same key as the other parameters.
+      SSM_KMS_KEY_ID = local.use_kms && local.writes_refresh_token ? var.kms_key_arn : ""
     } : name => value if value != "" },
     var.source_settings,
     var.extra_environment,
