@@ -780,3 +780,112 @@ async fn a_failing_token_endpoint_is_a_502_without_secrets() {
     assert!(!body.contains("client-secret-9"), "{body}");
     assert!(source.requests().is_empty());
 }
+
+/// `psoxy serve`, the binary: listens where it says, proxies, and writes one audit line per
+/// request on stderr, with no query value in it.
+#[tokio::test]
+async fn psoxy_serve_proxies_and_writes_an_audit_line_per_request() {
+    use std::io::{BufRead, BufReader};
+    let source = Stub::start(|_| Reply::json(200, github_fixture("org-members.json"))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let hex: String = key_digest("cli-key")
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let keys = dir.path().join("keys.yaml");
+    std::fs::write(
+        &keys,
+        format!("keys:\n  - {{id: cli-caller, sha256: {hex}, expires: 2099-01-01, connectors: [github]}}\n"),
+    )
+    .unwrap();
+    let mut child = common::psoxy()
+        .args(["serve", "--listen", "127.0.0.1:0", "--rules"])
+        .arg(common::repo("transforms/api/github.yaml"))
+        .args(["--target", &source.url(), "--keys"])
+        .arg(&keys)
+        .env("PSOXY_SALT", SALT)
+        .env("PSOXY_ENCRYPTION_KEY", KEY)
+        .env_remove("RUST_LOG")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    assert!(first.contains("connector `github`"), "{first}");
+    let addr = first
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {first}"))
+        .to_owned();
+    let auth = [("authorization", "Bearer cli-key")];
+    let (status, _, body) = get(
+        &format!("http://{addr}/orgs/acme-corp/members?per_page=7"),
+        &auth,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(!body.contains("alice-acme"));
+    let (status, _, _) = get(
+        &format!("http://{addr}/orgs/acme-corp/teams?secret_q=alice"),
+        &auth,
+    )
+    .await;
+    assert_eq!(status, 403);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut log = String::new();
+    for line in stderr.lines() {
+        log.push_str(&line.unwrap());
+        log.push('\n');
+    }
+    let audit: Vec<&str> = log.lines().filter(|l| l.contains("psoxy_audit")).collect();
+    assert_eq!(audit.len(), 2, "{log}");
+    assert!(audit[0].contains("caller=\"cli-caller\""), "{}", audit[0]);
+    assert!(
+        audit[0].contains("endpoint=\"/orgs/{org}/members\"") && audit[0].contains("status=200"),
+        "{}",
+        audit[0]
+    );
+    assert!(
+        audit[1].contains("status=403") && audit[1].contains("BLOCKED_BY_RULES"),
+        "{}",
+        audit[1]
+    );
+    for leak in ["per_page=7", "secret_q", "alice", "cli-key", SALT_CANARY] {
+        assert!(!log.contains(leak), "`{leak}` in the log:\n{log}");
+    }
+}
+
+/// Not a real canary: the test salt is a common word; the check above covers the key and
+/// query values.
+const SALT_CANARY: &str = "PSOXY_SALT=";
+
+#[test]
+fn api_key_prints_a_key_and_its_entry() {
+    let out = common::psoxy()
+        .args([
+            "api-key",
+            "--id",
+            "worklytics",
+            "--connector",
+            "github",
+            "--days",
+            "30",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let key = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let entry = String::from_utf8(out.stderr).unwrap();
+    let line = entry
+        .lines()
+        .find(|l| l.trim_start().starts_with("- {"))
+        .unwrap();
+    let keys = CallerKeys::from_yaml(&format!("keys:\n{line}\n")).unwrap();
+    assert_eq!(
+        keys.check(Some(&format!("Bearer {key}")), "github", chrono::Utc::now()),
+        Ok("worklytics")
+    );
+}
