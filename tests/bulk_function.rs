@@ -9,13 +9,9 @@ mod pyarrow;
 #[path = "support/s3_server.rs"]
 mod s3_server;
 
-use std::sync::Arc;
-
 use function::{event, function, get, keys, put};
 use psoxy::function::{Function, INPUT_ERROR, RETRYABLE_ERROR};
 use psoxy::pseudonym::{PseudonymSettings, Pseudonymizer};
-use psoxy::rules::load_rules_bytes;
-use psoxy::sanitize::{Sanitizer, StreamOptions};
 
 const SALT: &str = "bulk-test-salt";
 const INSTANCE: &str = "psoxy-test";
@@ -38,33 +34,6 @@ fn settings<'a>(rules: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &
     ];
     s.extend_from_slice(extra);
     s
-}
-
-/// What the library sanitizes `input` to, for object `key`, rows shuffled as the function
-/// does (uncompressed).
-fn expected(rules: &str, key: &str, input: &[u8]) -> Vec<u8> {
-    let rules = load_rules_bytes(rules.as_bytes()).unwrap();
-    let p = Arc::new(
-        Pseudonymizer::new(&PseudonymSettings {
-            salt: SALT.into(),
-            ..Default::default()
-        })
-        .unwrap(),
-    );
-    let sanitizer = Sanitizer::new(&rules, p, 2).unwrap();
-    let mut out = Vec::new();
-    let opts = StreamOptions {
-        object_key: key.into(),
-        format: None,
-        shuffle: true,
-        gzip_output: false,
-        content_type: None,
-        output_format: None,
-    };
-    sanitizer
-        .sanitize_stream(input, &mut out, &opts, &mut |_| {})
-        .unwrap();
-    out
 }
 
 async fn server() -> s3_server::TestS3 {
@@ -120,7 +89,10 @@ async fn plain_csv_is_sanitized_gzipped_with_type_and_metadata() {
     assert_eq!(m["psoxy-instance-id"], INSTANCE);
 
     let plain = common::gunzip(&body);
-    assert_eq!(plain, expected(&rules, "hris.csv", &hris()));
+    assert_eq!(
+        plain,
+        function::expected_object(&rules, SALT, "hris.csv", &hris())
+    );
     let plain = String::from_utf8(plain).unwrap();
     assert!(!plain.contains("xavier.reed") && !plain.contains("E0001,"));
 }
@@ -165,7 +137,7 @@ async fn gzip_input_is_read_whether_marked_by_header_suffix_or_only_magic_bytes(
         assert_eq!(head.content_type.as_deref(), Some("text/csv"), "{key}");
         assert_eq!(
             common::gunzip(&body),
-            expected(&rules, key, &hris()),
+            function::expected_object(&rules, SALT, key, &hris()),
             "{key}"
         );
     }
@@ -183,7 +155,10 @@ async fn keys_with_spaces_plus_signs_and_non_ascii_are_decoded() {
     assert_eq!(report.objects[0].key, key);
     assert_eq!(keys(&s3, "output").await, [key]);
     let (body, head) = get(&s3, "output", key).await.unwrap();
-    assert_eq!(common::gunzip(&body), expected(&rules, key, &hris()));
+    assert_eq!(
+        common::gunzip(&body),
+        function::expected_object(&rules, SALT, key, &hris())
+    );
     assert_eq!(
         head.metadata["psoxy-original-object-key"],
         format!("input/{key}")
@@ -236,7 +211,10 @@ async fn base_paths_map_keys_and_compression_can_be_turned_off() {
         .await
         .unwrap();
     assert_eq!(head.content_encoding, None);
-    assert_eq!(body, expected(&rules, "import/2026/hris.csv", &hris()));
+    assert_eq!(
+        body,
+        function::expected_object(&rules, SALT, "import/2026/hris.csv", &hris())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -255,10 +233,16 @@ async fn additional_transforms_write_independent_outputs() {
     assert_eq!(report.objects[0].outputs.len(), 2);
 
     let (main, _) = get(&s3, "output", "hris.csv").await.unwrap();
-    assert_eq!(common::gunzip(&main), expected(&rules, "hris.csv", &hris()));
+    assert_eq!(
+        common::gunzip(&main),
+        function::expected_object(&rules, SALT, "hris.csv", &hris())
+    );
     let (extra, head) = get(&s3, "extra", "redacted/hris.csv").await.unwrap();
     assert_eq!(head.content_encoding, None);
-    assert_eq!(extra, expected(extra_rules, "hris.csv", &hris()));
+    assert_eq!(
+        extra,
+        function::expected_object(extra_rules, SALT, "hris.csv", &hris())
+    );
     let header = String::from_utf8(extra).unwrap();
     let header = header.lines().next().unwrap().to_owned();
     assert!(
@@ -329,7 +313,10 @@ async fn ndjson_with_record_rules() {
     let (body, head) = get(&s3, "output", "calendar/events.ndjson").await.unwrap();
     assert_eq!(head.content_type.as_deref(), Some("application/x-ndjson"));
     let plain = common::gunzip(&body);
-    assert_eq!(plain, expected(&rules, "calendar/events.ndjson", &input));
+    assert_eq!(
+        plain,
+        function::expected_object(&rules, SALT, "calendar/events.ndjson", &input)
+    );
     let plain = String::from_utf8(plain).unwrap();
     assert!(!plain.contains("Mei Walker") && !plain.contains("mei.walker@"));
 }
@@ -374,13 +361,13 @@ async fn multi_type_rules_pick_rules_by_key_and_skip_unmatched_objects() {
     let hris_rules = text("transforms/hris.yaml");
     assert_eq!(
         common::gunzip(&body),
-        expected(&hris_rules, "hris/2026.csv", &hris())
+        function::expected_object(&hris_rules, SALT, "hris/2026.csv", &hris())
     );
     let (body, _) = get(&s3, "output", "calendar/june.ndjson").await.unwrap();
     let event_rules = text("transforms/events.yaml");
     assert_eq!(
         common::gunzip(&body),
-        expected(&event_rules, "calendar/june.ndjson", &events)
+        function::expected_object(&event_rules, SALT, "calendar/june.ndjson", &events)
     );
 }
 

@@ -66,22 +66,11 @@ const SAMPLES: &[(&str, &str, &[Out])] = &[
     ),
 ];
 
-/// The columnar rules of the `sanitize_csv` fuzz target.
-const FUZZ_CSV_RULES: &str = "columnsToPseudonymize: [EMAIL]\ncolumnsToRedact: [SALARY]\n";
-/// The header the `sanitize_csv` fuzz target puts in front of its input for its richer rules.
-const FUZZ_CSV_HEADER: &[u8] = b"EMAIL,SALARY,DEPT,NAME,MANAGER\n";
-/// The record rules of the `sanitize_ndjson` fuzz target.
-const FUZZ_NDJSON_RULES: &str = r##"
-format: AUTO
-transforms:
-  - pseudonymize: ["$.organizer.email", "$.attendees[*].email", "$..id"]
-  - tokenize: "$.token"
-  - redact: ["$..displayName", "$.description", "$.items[?(@.secret == true)]"]
-  - textDigest: "$.summary"
-  - textDigestKeywords:
-      keywords: [budget, hiring]
-      jsonPaths: ["$.notes", "$.comments[*]"]
-"##;
+/// The rules and header of the `sanitize_csv` and `sanitize_ndjson` fuzz targets (the same
+/// files they include).
+fn fuzz_rules(name: &str) -> String {
+    std::fs::read_to_string(repo("fuzz/rules").join(name)).unwrap()
+}
 
 fn rules_text(name: &str) -> String {
     std::fs::read_to_string(repo("transforms").join(name)).unwrap()
@@ -516,14 +505,18 @@ fn fuzz_inputs_through_the_cli_leak_nothing() {
             Kind::Csv => {
                 let (columnar, record) = csv_rules(&bytes);
                 runs.push((columnar, plain_name.clone(), vec![]));
-                runs.push((FUZZ_CSV_RULES.into(), plain_name.clone(), vec![]));
+                runs.push((
+                    fuzz_rules("sanitize_csv_simple.yaml"),
+                    plain_name.clone(),
+                    vec![],
+                ));
                 if fuzz
                     .path
                     .parent()
                     .is_some_and(|p| p.ends_with("sanitize_csv"))
                 {
                     // As the fuzz target does: the input behind a fixed header.
-                    let mut with_header = FUZZ_CSV_HEADER.to_vec();
+                    let mut with_header = fuzz_rules("sanitize_csv_header.csv").into_bytes();
                     with_header.extend_from_slice(&leak::decoded(&bytes));
                     let name = format!("header-{plain_name}");
                     std::fs::write(case_dir.join(&name), &with_header).unwrap();
@@ -535,7 +528,11 @@ fn fuzz_inputs_through_the_cli_leak_nothing() {
             }
             Kind::Json => {
                 runs.push((json_rules(&bytes), plain_name.clone(), vec![]));
-                runs.push((FUZZ_NDJSON_RULES.into(), plain_name.clone(), vec![]));
+                runs.push((
+                    fuzz_rules("sanitize_ndjson.yaml"),
+                    plain_name.clone(),
+                    vec![],
+                ));
                 runs.push((rules_text("events.yaml"), plain_name.clone(), vec![]));
             }
             Kind::Parquet => {

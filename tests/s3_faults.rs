@@ -22,7 +22,6 @@ mod function;
 #[path = "support/s3_server.rs"]
 mod s3_server;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::config::{Credentials, Region};
@@ -30,9 +29,6 @@ use fault_proxy::{Fault, FaultProxy, Kind, Rule};
 use function::{event, get, keys, put};
 use psoxy::bulk::s3::S3Store;
 use psoxy::function::{Function, InvocationError, RETRYABLE_ERROR};
-use psoxy::pseudonym::{PseudonymSettings, Pseudonymizer};
-use psoxy::rules::load_rules_bytes;
-use psoxy::sanitize::{Sanitizer, StreamOptions};
 
 const SALT: &str = "fault-test-salt";
 const RULES: &str = "columnsToPseudonymize: [EMPLOYEE_ID, EMPLOYEE_EMAIL, MANAGER_ID]\n";
@@ -61,33 +57,6 @@ fn csv(rows: usize, tag: &str) -> Vec<u8> {
             .as_bytes(),
         );
     }
-    out
-}
-
-/// What the library sanitizes `input` to for object `key` (rows shuffled as the function does,
-/// uncompressed): the output of a fault-free run.
-fn expected(key: &str, input: &[u8]) -> Vec<u8> {
-    let rules = load_rules_bytes(RULES.as_bytes()).expect("rules");
-    let p = Arc::new(
-        Pseudonymizer::new(&PseudonymSettings {
-            salt: SALT.into(),
-            ..Default::default()
-        })
-        .expect("pseudonymizer"),
-    );
-    let sanitizer = Sanitizer::new(&rules, p, 2).expect("sanitizer");
-    let mut out = Vec::new();
-    let opts = StreamOptions {
-        object_key: key.into(),
-        format: None,
-        shuffle: true,
-        gzip_output: false,
-        content_type: None,
-        output_format: None,
-    };
-    sanitizer
-        .sanitize_stream(input, &mut out, &opts, &mut |_| {})
-        .expect("sanitize");
     out
 }
 
@@ -163,7 +132,7 @@ impl Rig {
     /// Stores `input/{key}` (directly on the server, not through the proxy) and returns what
     /// its output must be.
     async fn input(&self, key: &str, body: Vec<u8>) -> Vec<u8> {
-        let want = expected(key, &body);
+        let want = function::expected_object(RULES, SALT, key, &body);
         put(&self.s3, "input", key, body, Some("text/csv"), None, &[]).await;
         want
     }

@@ -12,7 +12,8 @@ use libfuzzer_sys::fuzz_target;
 use psoxy::format::DataFormat;
 use psoxy::sanitize::Sanitizer;
 
-const SIMPLE: &str = "columnsToPseudonymize: [EMAIL]\ncolumnsToRedact: [SALARY]\n";
+/// Also used by tests/leak_check.rs, which replays the corpus through the CLI.
+const SIMPLE: &str = include_str!("../rules/sanitize_csv_simple.yaml");
 
 // The plan (and its regexes) is compiled for every input, as for every file in production:
 // ASCII-only regexes keep that cheap enough for fuzzing (Unicode classes such as `\w` take
@@ -37,7 +38,8 @@ fieldsToTransform:
       - pseudonymize: true
 "#;
 
-const RICH_HEADER: &[u8] = b"EMAIL,SALARY,DEPT,NAME,MANAGER\n";
+/// Also used by tests/leak_check.rs.
+const RICH_HEADER: &[u8] = include_bytes!("../rules/sanitize_csv_header.csv");
 
 const RECORD: &str = r#"
 format: CSV

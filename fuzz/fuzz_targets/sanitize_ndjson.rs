@@ -11,37 +11,8 @@ use common::{sanitize, Run};
 use libfuzzer_sys::fuzz_target;
 use psoxy::sanitize::Sanitizer;
 
-const RULES: &str = r##"
-format: AUTO
-transforms:
-  - pseudonymize: ["$.organizer.email", "$.attendees[*].email", "$..id"]
-  - tokenize: "$.token"
-  - redact: ["$..displayName", "$.description", "$.items[?(@.secret == true)]"]
-  - textDigest: "$.summary"
-  - textDigestKeywords:
-      keywords: [budget, hiring]
-      jsonPaths: ["$.notes", "$.comments[*]"]
-outputSchemaFilter:
-  type: object
-  properties:
-    id: { type: string }
-    organizer: { type: object, properties: { email: { type: string } } }
-    attendees: { type: array, items: { $ref: "#/definitions/person" } }
-    summary: { }
-    notes: { }
-    comments: { type: array }
-    token: { type: string }
-    n: { type: integer }
-    x: { type: number }
-    items: { type: array, items: { type: object } }
-    rec: { $ref: "#" }
-  definitions:
-    person:
-      type: object
-      properties:
-        email: { type: string }
-        optional: { type: boolean }
-"##;
+/// Also used by tests/leak_check.rs, which replays the corpus through the CLI.
+const RULES: &str = include_str!("../rules/sanitize_ndjson.yaml");
 
 fn sanitizer() -> &'static Sanitizer {
     static S: OnceLock<Sanitizer> = OnceLock::new();

@@ -157,3 +157,30 @@ pub async fn keys(s3: &TestS3, bucket: &str) -> Vec<String> {
     keys.sort();
     keys
 }
+
+/// What the function writes (before gzip) for `input` stored at `key`, sanitized with `rules`
+/// (YAML) and `salt`: the shared sanitizer, run as the function runs it (rows shuffled).
+pub fn expected_object(rules: &str, salt: &str, key: &str, input: &[u8]) -> Vec<u8> {
+    let rules = psoxy::rules::load_rules_bytes(rules.as_bytes()).expect("rules");
+    let p = std::sync::Arc::new(
+        psoxy::pseudonym::Pseudonymizer::new(&psoxy::pseudonym::PseudonymSettings {
+            salt: salt.into(),
+            ..Default::default()
+        })
+        .expect("pseudonymizer"),
+    );
+    let sanitizer = psoxy::sanitize::Sanitizer::new(&rules, p, 2).expect("sanitizer");
+    let mut out = Vec::new();
+    let opts = psoxy::sanitize::StreamOptions {
+        object_key: key.into(),
+        format: None,
+        shuffle: true,
+        gzip_output: false,
+        content_type: None,
+        output_format: None,
+    };
+    sanitizer
+        .sanitize_stream(input, &mut out, &opts, &mut |_| {})
+        .expect("sanitize");
+    out
+}
