@@ -190,3 +190,58 @@ fn every_connector_rule_file_is_covered() {
     covered.sort();
     assert_eq!(files, covered);
 }
+
+#[test]
+fn psoxy_check_validates_api_rules_decides_requests_and_previews_responses() {
+    let rules = common::repo("transforms/api/github.yaml");
+    let out = common::psoxy()
+        .arg("check")
+        .arg("--rules")
+        .arg(&rules)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("valid API rules") && text.contains("/orgs/{org}/members"),
+        "{text}"
+    );
+
+    let out = common::psoxy()
+        .arg("check")
+        .arg("--rules")
+        .arg(&rules)
+        .args([
+            "--request",
+            "GET /orgs/acme-corp/members?per_page=100&page=1",
+        ])
+        .arg(common::fixture("api/github/org-members.json"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("allowed by endpoints[0]"), "{text}");
+    assert!(text.contains("\"login\": \"p~"), "{text}");
+    assert!(!text.contains("alice-acme"), "{text}");
+
+    let out = common::psoxy()
+        .arg("check")
+        .arg("--rules")
+        .arg(&rules)
+        .args(["--request", "DELETE /orgs/acme-corp/members/x"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("BLOCKED (403)"), "{text}");
+
+    let bad = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(bad.path(), "endpoints:\n  - pathTemplate: /x/{id\n").unwrap();
+    let out = common::psoxy()
+        .arg("check")
+        .arg("--rules")
+        .arg(bad.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("endpoints[0]"));
+}

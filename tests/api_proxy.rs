@@ -889,3 +889,44 @@ fn api_key_prints_a_key_and_its_entry() {
         Ok("worklytics")
     );
 }
+
+#[tokio::test]
+async fn callers_cannot_send_credentials_even_when_rules_list_the_headers() {
+    let source = Stub::start(|_| Reply::json(200, "{}")).await;
+    let rules = "allowedRequestHeaders: [Authorization, X-API-Key, X-Trace, Host]\nendpoints:\n  - pathTemplate: /things\n";
+    let proxy = start_proxy(
+        settings(
+            &source.url(),
+            rules,
+            &[
+                ("SOURCE_AUTH_STRATEGY", "header"),
+                ("API_KEY_HEADER", "X-API-Key"),
+                ("ACCESS_TOKEN", "the-real-key"),
+            ],
+        ),
+        None,
+        None,
+    )
+    .await;
+    let (status, _, _) = get(
+        &format!("{proxy}/things"),
+        &[
+            ("authorization", "AWS4-HMAC-SHA256 Credential=caller"),
+            ("x-api-key", "caller-supplied"),
+            ("x-trace", "t-1"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let seen = &source.requests()[0];
+    let keys: Vec<_> = seen
+        .headers
+        .iter()
+        .filter(|(n, _)| n == "x-api-key")
+        .collect();
+    assert_eq!(keys.len(), 1, "{:?}", seen.headers);
+    assert_eq!(seen.header("x-api-key"), Some("the-real-key"));
+    assert_eq!(seen.header("authorization"), None);
+    assert_eq!(seen.header("x-trace"), Some("t-1"));
+    assert!(seen.header("host").unwrap().starts_with("127.0.0.1:"));
+}

@@ -337,7 +337,7 @@ impl ApiHandler {
             .allowed_request_headers
             .iter()
             .chain(&matched.endpoint.allowed_request_headers);
-        for name in allowed {
+        for name in allowed.filter(|n| !is_reserved_header(n)) {
             if let Some(value) = req.header(name) {
                 match self.reverse_whole(value) {
                     Ok(v) => headers.push((name.to_ascii_lowercase(), v)),
@@ -372,7 +372,13 @@ impl ApiHandler {
                 ProxyResponse::error(502, "SOURCE_AUTH_FAILED", &e.to_string())
             })?;
             let mut request = self.inner.http.request(method.clone(), url);
-            for (name, value) in headers.iter().chain(&credentials) {
+            // A caller's header never stands beside or in for a credential header.
+            let callers = headers.iter().filter(|(name, _)| {
+                !credentials
+                    .iter()
+                    .any(|(c, _)| c.eq_ignore_ascii_case(name))
+            });
+            for (name, value) in callers.chain(&credentials) {
                 request = request.header(name.as_str(), value.as_str());
             }
             if !body.is_empty() {
@@ -521,6 +527,32 @@ impl ApiHandler {
     }
 }
 
+/// Headers a rule cannot pass from the caller to the source even when it lists them: the
+/// caller's own credentials (its key, its SigV4 signature) and the connection's framing; the
+/// proxy sets these itself.
+const RESERVED_REQUEST_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "accept",
+    "accept-encoding",
+    "user-agent",
+    "x-amz-date",
+    "x-amz-security-token",
+    "x-amz-content-sha256",
+];
+
+fn is_reserved_header(name: &str) -> bool {
+    RESERVED_REQUEST_HEADERS
+        .iter()
+        .any(|r| r.eq_ignore_ascii_case(name))
+        || name.to_ascii_lowercase().starts_with("x-psoxy-")
+}
+
 /// Whether a path has a `.` or `..` segment, also percent-encoded (`%2e%2E`).
 fn has_dot_segment(path: &str) -> bool {
     path.split('/').any(|raw| {
@@ -619,6 +651,13 @@ fn sanitize_body(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reserved_headers() {
+        assert!(is_reserved_header("Authorization"));
+        assert!(is_reserved_header("X-Psoxy-Health-Check"));
+        assert!(!is_reserved_header("If-None-Match"));
+    }
 
     #[test]
     fn dot_segments() {

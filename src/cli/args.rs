@@ -43,6 +43,13 @@ pub enum Command {
     /// Prints which columns are pseudonymized, redacted, renamed or passed in clear, and warns
     /// about clear columns whose names or values look like emails or other identifiers.
     /// Exit status: 0 valid, 1 invalid rules or sample, 3 warnings with --strict.
+    ///
+    /// API rule files (with `endpoints:`) are checked too: every endpoint is listed; with
+    /// --request "GET /path?query" the command says which endpoint allows it (or why it is
+    /// blocked), and with a sample response (JSON) it prints that response sanitized:
+    ///   psoxy check --rules transforms/api/github.yaml \
+    ///     --request "GET /orgs/acme/members?per_page=5" members.json
+    #[command(verbatim_doc_comment)]
     Check(CheckArgs),
     /// Run the storage-triggered flow on local folders, without AWS.
     ///
@@ -284,4 +291,8 @@ pub struct CheckArgs {
     /// Input format of the sample; default: from the rules and the extension.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub input_format: Option<InputFormatArg>,
+    /// API rules: a request to decide, e.g. "GET /orgs/acme/members?per_page=10"; with a
+    /// sample (a response body, JSON), the sanitized response is printed.
+    #[arg(long, value_name = "REQUEST")]
+    pub request: Option<String>,
 }

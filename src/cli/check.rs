@@ -24,6 +24,9 @@ use crate::transform::{ColumnarPlan, RecordPlan};
 
 /// Runs `psoxy check`.
 pub fn run(args: CheckArgs) -> Result<i32, CliError> {
+    if super::check_api::is_api_rules(&args.rules) {
+        return super::check_api::run(&args);
+    }
     let rules = load_rules_file(&args.rules)
         .map_err(|e| CliError(format!("{}: {e}", shown(&args.rules))))?;
     // The preview never shows pseudonyms, so any salt will do; a key lets `tokenize` compile.

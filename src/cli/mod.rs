@@ -2,6 +2,7 @@
 
 mod args;
 mod check;
+mod check_api;
 mod output;
 mod progress;
 mod sanitize_cmd;

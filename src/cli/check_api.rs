@@ -1,0 +1,120 @@
+//! `psoxy check` for API rule files (`endpoints:`): validates them, lists what each endpoint
+//! allows and does, and with `--request` says whether a request is allowed; with a sample
+//! response as well, prints it sanitized.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::{pseudonymizer, shown, CheckArgs, CliError, PseudonymArgs, EXIT_OK};
+use crate::api::{ApiRules, EndpointPath, Matcher, ResponsePlan};
+
+/// Whether a rules file holds API rules (a top-level `endpoints` key).
+pub fn is_api_rules(path: &Path) -> bool {
+    let Ok(bytes) = std::fs::read(path) else {
+        return false;
+    };
+    let text = crate::rules::decode_envelope(&bytes).unwrap_or_default();
+    text.lines().any(|l| l.starts_with("endpoints:"))
+}
+
+/// Runs `psoxy check` on API rules.
+pub fn run(args: &CheckArgs) -> Result<i32, CliError> {
+    let at = |e: &dyn std::fmt::Display| CliError(format!("{}: {e}", shown(&args.rules)));
+    let rules = ApiRules::from_file(&args.rules).map_err(|e| at(&e))?;
+    // Pseudonyms in the preview use this salt, not a deployment's: they show the form only.
+    let preview = PseudonymArgs {
+        salt: None,
+        encryption_key: Some("psoxy-check-preview".into()),
+        email_canonicalization: "STRICT".into(),
+        email_domain_handling: "PRESERVE".into(),
+    };
+    let p = pseudonymizer(&preview, "psoxy-check-preview".into())?;
+    let mut plans = Vec::with_capacity(rules.endpoints.len());
+    for (i, endpoint) in rules.endpoints.iter().enumerate() {
+        plans.push(
+            ResponsePlan::compile(endpoint, &rules, &p)
+                .map_err(|e| at(&format!("endpoints[{i}]: {e}")))?,
+        );
+    }
+    println!(
+        "{}: valid API rules, {} endpoints (anything else is blocked)",
+        shown(&args.rules),
+        rules.endpoints.len()
+    );
+    for (i, e) in rules.endpoints.iter().enumerate() {
+        let path = match &e.path {
+            EndpointPath::Template(t) => t.as_str().to_owned(),
+            EndpointPath::Regex(r) => format!("regex {}", r.as_str()),
+        };
+        let methods = e
+            .allowed_methods
+            .as_ref()
+            .map(|m| m.join(","))
+            .unwrap_or_else(|| "any method".into());
+        let query = match &e.allowed_query_params {
+            None => "any query".to_owned(),
+            Some(q) if q.is_empty() => "no query".to_owned(),
+            Some(q) => format!("query {}", q.join(",")),
+        };
+        let transforms: Vec<&str> = e.transforms.iter().map(|t| t.kind.method()).collect();
+        println!(
+            "  [{i}] {methods} {path}  ({query}; {}; transforms: {})",
+            if e.response_schema.is_some() {
+                "responseSchema"
+            } else {
+                "no responseSchema"
+            },
+            if transforms.is_empty() {
+                "none".to_owned()
+            } else {
+                transforms.join(", ")
+            }
+        );
+    }
+    let Some(request) = &args.request else {
+        if args.sample.is_some() {
+            return Err(CliError(
+                "a sample response needs --request \"GET /path?query\" to pick its endpoint".into(),
+            ));
+        }
+        return Ok(EXIT_OK);
+    };
+    let (method, target) = request
+        .trim()
+        .split_once(' ')
+        .ok_or_else(|| CliError("--request must look like \"GET /path?query\"".into()))?;
+    let (path, query) = match target.trim().split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (target.trim(), None),
+    };
+    let matcher = Matcher::new(rules);
+    let m = match matcher.decide(method, path, query) {
+        Ok(m) => m,
+        Err(blocked) => {
+            println!("{request}: BLOCKED (403): {blocked}");
+            return Ok(EXIT_OK);
+        }
+    };
+    println!(
+        "{request}: allowed by endpoints[{}] ({})",
+        m.index,
+        m.endpoint.path.as_str()
+    );
+    let Some(sample) = &args.sample else {
+        return Ok(EXIT_OK);
+    };
+    let text =
+        std::fs::read_to_string(sample).map_err(|e| CliError(format!("{}: {e}", shown(sample))))?;
+    let mut doc: Value = serde_json::from_str(&text)
+        .map_err(|e| CliError(format!("{}: not JSON: {e}", shown(sample))))?;
+    plans[m.index]
+        .apply(&mut doc, &p)
+        .map_err(|e| CliError(format!("{}: {e}", shown(sample))))?;
+    println!("sanitized response (preview salt and key; pseudonyms differ from a deployment's):");
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&doc).map_err(|e| CliError(e.to_string()))?
+    );
+    Ok(EXIT_OK)
+}
