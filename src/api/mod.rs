@@ -2,17 +2,17 @@
 //! Slack, Zoom, GitHub, ...) that forwards only the requests its rules allow and sanitizes
 //! the JSON responses with the same transform core and pseudonyms as bulk mode.
 //!
-//! So far this module holds the foundation:
 //! * [`rules`]: the rule file model (Psoxy's `Rules2` shape: endpoints, allowed headers,
 //!   schema `definitions`) and its loading from YAML, with every template, regex, JSONPath
 //!   and parameter schema checked at load time;
-//! * [`transforms`] and [`schema`]: the response transforms and the `responseSchema`
-//!   allow-list they describe (applying them to responses comes later);
 //! * [`matching`]: the default-deny decision of which endpoint, if any, allows a request
-//!   (method, path, raw query), with its decoded path and query parameters.
-//!
-//! Still to come: the HTTP server and Lambda shells, source credentials, reversing `p~`
-//! tokens in requests, forwarding, and response sanitizing.
+//!   (method, path, raw query), with its decoded path and query parameters;
+//! * [`response`]: an endpoint's `responseSchema` and [`transforms`] applied to a response;
+//! * [`auth`]: the source's credentials (static, OAuth 2.0 grants, Google service accounts,
+//!   Microsoft workload identity) with their token cache;
+//! * [`keys`]: caller API keys of server mode;
+//! * [`handler`]: the request flow both shells share; [`server`] (`psoxy serve`) and
+//!   [`lambda`] (the function URL) are the shells; [`settings`] their configuration.
 
 pub mod auth;
 pub mod decode;
