@@ -226,7 +226,7 @@ API_SETTING_SOURCES = [
     ("src/api/auth/mod.rs", "AUTH_SETTING_NAMES"),
     ("src/bulk/settings.rs", "PSEUDONYM_SETTING_NAMES"),
     ("src/config.rs", None),
-    ("src/api/lambda.rs", None),
+    ("src/api/remote.rs", None),
 ]
 API_SECRET_SETTINGS = {
     "PSOXY_SALT", "PSOXY_ENCRYPTION_KEY", "ACCESS_TOKEN", "BASIC_AUTH_PASSWORD",

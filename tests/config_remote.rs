@@ -3,6 +3,8 @@
 //! the parameter and never a value.
 
 mod common;
+#[path = "support/http_stub.rs"]
+mod http_stub;
 #[path = "support/moto.rs"]
 mod moto;
 
@@ -172,5 +174,150 @@ async fn an_unreachable_parameter_store_is_an_error_naming_the_parameters() {
     assert!(
         message.contains("/nowhere/PSOXY_SALT") && message.contains("SSM Parameter Store"),
         "{message}"
+    );
+}
+
+/// `psoxy serve` reads its secrets from SSM under PATH_TO_INSTANCE_CONFIG like the function,
+/// and writes a rotated refresh token back there (a SecureString).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_proxy_reads_its_secrets_from_ssm_and_writes_a_rotated_refresh_token_back() {
+    use http_stub::{Recorded, Reply, Stub};
+    use std::io::{BufRead, BufReader};
+
+    let sdk = moto::sdk_config();
+    let ssm = aws_sdk_ssm::Client::new(&sdk);
+    let instance = prefix("api", "github");
+    put_parameter(&ssm, &format!("{instance}PSOXY_SALT"), "api-salt").await;
+    put_parameter(&ssm, &format!("{instance}PSOXY_ENCRYPTION_KEY"), "api-key").await;
+    put_parameter(
+        &ssm,
+        &format!("{instance}CLIENT_SECRET"),
+        "client-secret-ssm",
+    )
+    .await;
+    put_parameter(&ssm, &format!("{instance}REFRESH_TOKEN"), "refresh-1").await;
+    // Terraform's placeholder for a credential not filled in yet: read as unset.
+    put_parameter(
+        &ssm,
+        &format!("{instance}ACCESS_TOKEN"),
+        "PLACEHOLDER: fill me",
+    )
+    .await;
+
+    let token = Stub::start(|r: &Recorded| {
+        assert!(r.body.contains("refresh_token=refresh-1"), "{}", r.body);
+        assert!(
+            r.body.contains("client_secret=client-secret-ssm"),
+            "{}",
+            r.body
+        );
+        Reply::json(
+            200,
+            r#"{"access_token":"tok-ssm","expires_in":3600,"refresh_token":"refresh-2"}"#,
+        )
+    })
+    .await;
+    let source = Stub::start(|_| Reply::json(200, "[]")).await;
+    let mut child = common::psoxy()
+        .args([
+            "serve",
+            "--no-caller-auth",
+            "--listen",
+            "127.0.0.1:0",
+            "--rules",
+        ])
+        .arg(common::repo("transforms/api/github.yaml"))
+        .args(["--target", &source.url()])
+        .env("PATH_TO_INSTANCE_CONFIG", &instance)
+        .env("AWS_ENDPOINT_URL_SSM", moto::endpoint())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("SOURCE_AUTH_STRATEGY", "oauth2_refresh_token")
+        .env("TOKEN_ENDPOINT", format!("{}/token", token.url()))
+        .env("CLIENT_ID", "client-1")
+        .env_remove("PSOXY_SALT")
+        .env_remove("PSOXY_ENCRYPTION_KEY")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    let addr = first
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("psoxy serve did not start: {first}"))
+        .to_owned();
+    let response = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(format!("http://{addr}/orgs/acme-corp/members"))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let salt_sha = response.headers()["x-psoxy-salt-sha"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(
+        salt_sha,
+        psoxy::pseudonym::salt_sha("api-salt"),
+        "the salt came from SSM"
+    );
+    assert_eq!(
+        source.requests()[0].header("authorization"),
+        Some("Bearer tok-ssm")
+    );
+    let stored = ssm
+        .get_parameter()
+        .name(format!("{instance}REFRESH_TOKEN"))
+        .with_decryption(true)
+        .send()
+        .await
+        .unwrap();
+    let parameter = stored.parameter().unwrap();
+    assert_eq!(parameter.value(), Some("refresh-2"));
+    assert_eq!(
+        parameter.r#type(),
+        Some(&aws_sdk_ssm::types::ParameterType::SecureString)
+    );
+
+    // With the bearer strategy, the placeholder is no token: the proxy refuses to start and
+    // says which setting is missing (never its value).
+    let out = common::psoxy()
+        .args([
+            "serve",
+            "--no-caller-auth",
+            "--listen",
+            "127.0.0.1:0",
+            "--rules",
+        ])
+        .arg(common::repo("transforms/api/github.yaml"))
+        .args(["--target", &source.url()])
+        .env("PATH_TO_INSTANCE_CONFIG", &instance)
+        .env("AWS_ENDPOINT_URL_SSM", moto::endpoint())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("SOURCE_AUTH_STRATEGY", "bearer")
+        .env_remove("PSOXY_SALT")
+        .env_remove("PSOXY_ENCRYPTION_KEY")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("ACCESS_TOKEN is required"), "{stderr}");
+    assert!(
+        !stderr.contains("fill me") && !stderr.contains("api-salt"),
+        "{stderr}"
     );
 }

@@ -2,43 +2,11 @@
 //! settings from the environment and the parameter store once per process, then every
 //! invocation through the shared [`ApiService`].
 
-use std::sync::Arc;
-
 use lambda_http::{Body, Request, Response};
 
-use super::auth::SecretWriter;
 use super::handler::{ApiHandler, ApiService, ProxyRequest, ProxyResponse};
-use super::settings::{setting_names, ApiSettings};
-use crate::config::{resolve, ConfigLocation, RemoteClient};
-
-/// Value Terraform gives a credential parameter until an operator fills it; read as unset.
-pub const PLACEHOLDER_PREFIX: &str = "PLACEHOLDER";
-
-/// Writes a rotated refresh token back to the first configured parameter prefix.
-struct StoreWriter {
-    client: RemoteClient,
-    prefix: String,
-    kms_key_id: Option<String>,
-}
-
-impl SecretWriter for StoreWriter {
-    fn write<'a>(
-        &'a self,
-        name: &'a str,
-        value: &'a str,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
-        Box::pin(async move {
-            self.client
-                .put(
-                    &format!("{}{name}", self.prefix),
-                    value,
-                    self.kms_key_id.as_deref(),
-                )
-                .await
-                .map_err(|e| e.to_string())
-        })
-    }
-}
+use super::remote::resolve_settings;
+use super::settings::ApiSettings;
 
 /// Builds the service from the process environment and, when `PATH_TO_INSTANCE_CONFIG` /
 /// `PATH_TO_SHARED_CONFIG` are set, the parameter store. A configuration problem gives a
@@ -55,30 +23,8 @@ pub async fn service_from_env() -> ApiService {
 
 async fn handler_from_env() -> Result<ApiHandler, String> {
     let env = |name: &str| std::env::var(name).ok();
-    let location = ConfigLocation::from_env(&env)?;
-    let sdk = crate::storage::sdk_config().await;
-    let remote = location
-        .as_ref()
-        .map(|loc| (loc, RemoteClient::new(loc.store, &sdk)));
-    let names = setting_names();
-    let values = resolve(&names, &env, remote.as_ref().map(|(l, c)| (*l, c)))
-        .await
-        .map_err(|e| e.to_string())?;
-    let lookup = |name: &str| {
-        values
-            .get(name)
-            .cloned()
-            .or_else(|| env(name))
-            .filter(|v| !v.trim_start().starts_with(PLACEHOLDER_PREFIX))
-    };
-    let settings = ApiSettings::from_lookup(&lookup)?;
-    let writer: Option<Arc<dyn SecretWriter>> = remote.and_then(|(loc, client)| {
-        Some(Arc::new(StoreWriter {
-            client,
-            prefix: loc.prefixes.first()?.clone(),
-            kms_key_id: env("SSM_KMS_KEY_ID").filter(|k| !k.is_empty()),
-        }) as Arc<dyn SecretWriter>)
-    });
+    let resolved = resolve_settings(&env).await?;
+    let settings = ApiSettings::from_lookup(&|name| resolved.get(name))?;
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         instance = %settings.instance_id,
@@ -87,7 +33,7 @@ async fn handler_from_env() -> Result<ApiHandler, String> {
         source_auth = settings.strategy.name(),
         "ready"
     );
-    ApiHandler::new(settings, None, writer)
+    ApiHandler::new(settings, None, resolved.writer)
 }
 
 /// The proxy's view of a function URL request.

@@ -12,7 +12,8 @@
 //!   Microsoft workload identity) with their token cache;
 //! * [`keys`]: caller API keys of server mode;
 //! * [`handler`]: the request flow both shells share; [`server`] (`psoxy serve`) and
-//!   [`lambda`] (the function URL) are the shells; [`settings`] their configuration.
+//!   [`lambda`] (the function URL) are the shells; [`settings`] their configuration, read
+//!   through [`remote`] from the environment and the parameter store.
 
 pub mod auth;
 pub mod decode;
@@ -22,6 +23,7 @@ pub mod lambda;
 pub mod matching;
 pub mod params;
 pub mod pattern;
+pub mod remote;
 pub mod response;
 pub mod rules;
 pub mod schema;

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use super::{shown, ApiKeyArgs, CliError, ServeArgs, EXIT_OK};
 use crate::api::keys::{new_key as make_key, CallerKeys};
+use crate::api::remote::resolve_settings;
 use crate::api::{ApiHandler, ApiService, ApiSettings};
 
 /// Runs `psoxy serve` until Ctrl-C.
@@ -35,13 +36,17 @@ pub fn run(args: ServeArgs) -> Result<i32, CliError> {
     if let Some(c) = connector {
         overrides.insert("PSOXY_INSTANCE_ID", c);
     }
-    let settings = ApiSettings::from_lookup(&|name| {
+    let runtime = tokio::runtime::Runtime::new()?;
+    // Flags, then the environment, then the parameter store the environment names (as the
+    // function reads its settings).
+    let env = |name: &str| {
         overrides
             .get(name)
             .cloned()
             .or_else(|| std::env::var(name).ok())
-    })
-    .map_err(|e| {
+    };
+    let resolved = runtime.block_on(resolve_settings(&env)).map_err(CliError)?;
+    let settings = ApiSettings::from_lookup(&|name| resolved.get(name)).map_err(|e| {
         CliError(match e.as_str() {
             m if m.contains("RULES is required") => format!("{m} (use --rules FILE)"),
             m if m.contains("TARGET_HOST is required") => format!("{m} (use --target URL)"),
@@ -74,8 +79,7 @@ pub fn run(args: ServeArgs) -> Result<i32, CliError> {
             None => "NO caller authentication".to_owned(),
         }
     );
-    let handler = ApiHandler::new(settings, callers, None).map_err(CliError)?;
-    let runtime = tokio::runtime::Runtime::new()?;
+    let handler = ApiHandler::new(settings, callers, resolved.writer).map_err(CliError)?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
