@@ -73,7 +73,9 @@ pub enum Command {
     /// pseudonyms as bulk mode. `p~` tokens in the path or query are decrypted first.
     ///
     /// Callers send `Authorization: Bearer <key>` with a key from --keys (make one with
-    /// `psoxy api-key`). The source's credentials come from the environment:
+    /// `psoxy api-key`). Settings come from the flags, the environment, then (with
+    /// PATH_TO_INSTANCE_CONFIG set) SSM Parameter Store, as in the function. The source's
+    /// credentials:
     ///   SOURCE_AUTH_STRATEGY  none | bearer | header | basic | oauth2_client_credentials |
     ///                         oauth2_refresh_token | google_service_account | ms_workload_identity
     ///   ACCESS_TOKEN, API_KEY_HEADER, BASIC_AUTH_USER, BASIC_AUTH_PASSWORD, TOKEN_ENDPOINT,
