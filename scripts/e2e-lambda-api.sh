@@ -22,7 +22,9 @@ cd "$(dirname "$0")/.."
 
 PATH="$(bash scripts/python-tools.sh):$PATH"
 export PATH
-cargo build --quiet --bin psoxy-api
+# With the example in the build, features resolve as for the tests: nothing is rebuilt after
+# `cargo test` (see scripts/e2e-lambda.sh).
+cargo build --quiet --bin psoxy-api --example s3_server
 
 work=$(mktemp -d)
 pids=()

@@ -930,3 +930,23 @@ async fn callers_cannot_send_credentials_even_when_rules_list_the_headers() {
     assert_eq!(seen.header("x-trace"), Some("t-1"));
     assert!(seen.header("host").unwrap().starts_with("127.0.0.1:"));
 }
+
+#[tokio::test]
+async fn not_modified_passes_through_without_a_body() {
+    let source = Stub::start(|r: &Recorded| {
+        if r.header("if-none-match") == Some("W/\"abc\"") {
+            let mut reply = Reply::json(304, "");
+            reply.headers = vec![("etag".into(), "W/\"abc\"".into())];
+            reply
+        } else {
+            Reply::json(200, "[]").with_header("etag", "W/\"abc\"")
+        }
+    })
+    .await;
+    let proxy = start_proxy(settings(&source.url(), &github_rules(), &[]), None, None).await;
+    let url = format!("{proxy}/orgs/acme-corp/members");
+    let (status, h, body) = get(&url, &[("if-none-match", "W/\"abc\"")]).await;
+    assert_eq!((status, body.as_str()), (304, ""));
+    assert_eq!(h["etag"], "W/\"abc\"");
+    assert!(!h.contains_key("x-psoxy-error"));
+}

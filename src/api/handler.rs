@@ -408,6 +408,14 @@ impl ApiHandler {
                 Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
             })
             .collect();
+        if status == reqwest::StatusCode::NOT_MODIFIED {
+            // The caller's cached copy (If-None-Match) is current: no body, not an error.
+            return ProxyResponse {
+                status: status.as_u16(),
+                headers,
+                body: Vec::new(),
+            };
+        }
         if !status.is_success() {
             let mut r = ProxyResponse::error(
                 status.as_u16(),
