@@ -488,7 +488,7 @@ impl ApiHandler {
                 let decoded = crate::api::decode::decode_path_part(raw);
                 if is_token(&decoded) {
                     let original = self.decrypt(&decoded)?;
-                    Ok(utf8_percent_encode(&original, PATH_SEGMENT).to_string())
+                    Ok(encode_segment(&original))
                 } else {
                     Ok(raw.to_owned())
                 }
@@ -559,6 +559,15 @@ fn is_reserved_header(name: &str) -> bool {
         .iter()
         .any(|r| r.eq_ignore_ascii_case(name))
         || name.to_ascii_lowercase().starts_with("x-psoxy-")
+}
+
+/// A decrypted value as one path segment: percent-encoded, and a value of `.` or `..` with
+/// its dots encoded too, so it cannot step to another path at the source.
+fn encode_segment(value: &str) -> String {
+    if value == "." || value == ".." {
+        return value.replace('.', "%2E");
+    }
+    utf8_percent_encode(value, PATH_SEGMENT).to_string()
 }
 
 /// Whether a path has a `.` or `..` segment, also percent-encoded (`%2e%2E`).
@@ -659,6 +668,13 @@ fn sanitize_body(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decrypted_segments_stay_one_segment() {
+        assert_eq!(encode_segment(".."), "%2E%2E");
+        assert_eq!(encode_segment("a/b c"), "a%2Fb%20c");
+        assert_eq!(encode_segment("alice@acme.com"), "alice@acme.com");
+    }
 
     #[test]
     fn reserved_headers() {

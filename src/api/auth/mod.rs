@@ -174,10 +174,11 @@ impl Strategy {
                     },
                 })
             }
-            other => {
-                return Err(format!(
-                    "setting SOURCE_AUTH_STRATEGY is invalid (`{other}`): expected none, bearer, header, basic, oauth2_client_credentials, oauth2_refresh_token, google_service_account or ms_workload_identity"
-                ))
+            _ => {
+                // The value is not repeated: errors never show setting values.
+                return Err(
+                    "setting SOURCE_AUTH_STRATEGY is invalid: expected none, bearer, header, basic, oauth2_client_credentials, oauth2_refresh_token, google_service_account or ms_workload_identity".into()
+                );
             }
         })
     }
