@@ -59,6 +59,21 @@ pub struct ProxyRequest {
 }
 
 impl ProxyRequest {
+    /// A request as an HTTP library hands it over (both shells use `http` 1.x types).
+    pub fn from_parts(parts: &hyper::http::request::Parts, body: bytes::Bytes) -> ProxyRequest {
+        ProxyRequest {
+            method: parts.method.as_str().to_owned(),
+            path: parts.uri.path().to_owned(),
+            query: parts.uri.query().map(str::to_owned),
+            headers: parts
+                .headers
+                .iter()
+                .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+                .collect(),
+            body,
+        }
+    }
+
     /// The first value of header `name` (lower case).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers

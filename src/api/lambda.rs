@@ -45,17 +45,7 @@ pub fn proxy_request(req: Request) -> ProxyRequest {
         Body::Binary(b) => bytes::Bytes::from(b),
         _ => bytes::Bytes::new(),
     };
-    ProxyRequest {
-        method: parts.method.as_str().to_owned(),
-        path: parts.uri.path().to_owned(),
-        query: parts.uri.query().map(str::to_owned),
-        headers: parts
-            .headers
-            .iter()
-            .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
-            .collect(),
-        body,
-    }
+    ProxyRequest::from_parts(&parts, body)
 }
 
 /// The function URL response of the proxy's answer.

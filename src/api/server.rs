@@ -30,17 +30,7 @@ async fn proxy_request(req: hyper::Request<Incoming>) -> Result<ProxyRequest, Pr
                 .to_vec(),
         })?
         .to_bytes();
-    Ok(ProxyRequest {
-        method: parts.method.as_str().to_owned(),
-        path: parts.uri.path().to_owned(),
-        query: parts.uri.query().map(str::to_owned),
-        headers: parts
-            .headers
-            .iter()
-            .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
-            .collect(),
-        body,
-    })
+    Ok(ProxyRequest::from_parts(&parts, body))
 }
 
 /// Converts the proxy's answer to a hyper response.

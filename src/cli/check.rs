@@ -29,14 +29,7 @@ pub fn run(args: CheckArgs) -> Result<i32, CliError> {
     }
     let rules = load_rules_file(&args.rules)
         .map_err(|e| CliError(format!("{}: {e}", shown(&args.rules))))?;
-    // The preview never shows pseudonyms, so any salt will do; a key lets `tokenize` compile.
-    let preview = PseudonymArgs {
-        salt: None,
-        encryption_key: Some("psoxy-check-preview".into()),
-        email_canonicalization: "STRICT".into(),
-        email_domain_handling: "PRESERVE".into(),
-    };
-    let p = pseudonymizer(&preview, "psoxy-check-preview".into())?;
+    let p = preview_pseudonymizer()?;
     validate(&rules, &p).map_err(|e| CliError(format!("{}: {e}", shown(&args.rules))))?;
     println!("{}: valid {}", shown(&args.rules), rules.kind());
     let Some(sample) = &args.sample else {
@@ -109,6 +102,18 @@ pub fn run(args: CheckArgs) -> Result<i32, CliError> {
         );
         Ok(if args.strict { EXIT_WARNINGS } else { EXIT_OK })
     }
+}
+
+/// The pseudonymizer of `check`'s previews: any salt will do (they show the form of the
+/// pseudonyms, never a deployment's), and a key lets reversible rules compile.
+pub(crate) fn preview_pseudonymizer() -> Result<std::sync::Arc<Pseudonymizer>, CliError> {
+    let preview = PseudonymArgs {
+        salt: None,
+        encryption_key: Some("psoxy-check-preview".into()),
+        email_canonicalization: "STRICT".into(),
+        email_domain_handling: "PRESERVE".into(),
+    };
+    pseudonymizer(&preview, "psoxy-check-preview".into())
 }
 
 /// Compiles everything that can be compiled without data: JSONPaths, regexes, schemas.

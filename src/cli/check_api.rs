@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::{pseudonymizer, shown, CheckArgs, CliError, PseudonymArgs, EXIT_OK};
+use super::{shown, CheckArgs, CliError, EXIT_OK};
 use crate::api::{ApiRules, EndpointPath, Matcher, ResponsePlan};
 
 /// Whether a rules file holds API rules (a top-level `endpoints` key).
@@ -22,14 +22,7 @@ pub fn is_api_rules(path: &Path) -> bool {
 pub fn run(args: &CheckArgs) -> Result<i32, CliError> {
     let at = |e: &dyn std::fmt::Display| CliError(format!("{}: {e}", shown(&args.rules)));
     let rules = ApiRules::from_file(&args.rules).map_err(|e| at(&e))?;
-    // Pseudonyms in the preview use this salt, not a deployment's: they show the form only.
-    let preview = PseudonymArgs {
-        salt: None,
-        encryption_key: Some("psoxy-check-preview".into()),
-        email_canonicalization: "STRICT".into(),
-        email_domain_handling: "PRESERVE".into(),
-    };
-    let p = pseudonymizer(&preview, "psoxy-check-preview".into())?;
+    let p = super::check::preview_pseudonymizer()?;
     let mut plans = Vec::with_capacity(rules.endpoints.len());
     for (i, endpoint) in rules.endpoints.iter().enumerate() {
         plans.push(
