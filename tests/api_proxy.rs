@@ -785,7 +785,7 @@ async fn a_failing_token_endpoint_is_a_502_without_secrets() {
 /// request on stderr, with no query value in it.
 #[tokio::test]
 async fn psoxy_serve_proxies_and_writes_an_audit_line_per_request() {
-    use std::io::{BufRead, BufReader};
+    use std::io::BufRead;
     let source = Stub::start(|_| Reply::json(200, github_fixture("org-members.json"))).await;
     let dir = tempfile::tempdir().unwrap();
     let hex: String = key_digest("cli-key")
@@ -809,16 +809,8 @@ async fn psoxy_serve_proxies_and_writes_an_audit_line_per_request() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut first = String::new();
-    stderr.read_line(&mut first).unwrap();
+    let (first, addr, stderr) = common::serve_started(&mut child);
     assert!(first.contains("connector `github`"), "{first}");
-    let addr = first
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {first}"))
-        .to_owned();
     let auth = [("authorization", "Bearer cli-key")];
     let (status, _, body) = get(
         &format!("http://{addr}/orgs/acme-corp/members?per_page=7"),

@@ -182,7 +182,6 @@ async fn an_unreachable_parameter_store_is_an_error_naming_the_parameters() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_proxy_reads_its_secrets_from_ssm_and_writes_a_rotated_refresh_token_back() {
     use http_stub::{Recorded, Reply, Stub};
-    use std::io::{BufRead, BufReader};
 
     let sdk = moto::sdk_config();
     let ssm = aws_sdk_ssm::Client::new(&sdk);
@@ -242,15 +241,7 @@ async fn the_proxy_reads_its_secrets_from_ssm_and_writes_a_rotated_refresh_token
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut first = String::new();
-    stderr.read_line(&mut first).unwrap();
-    let addr = first
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("psoxy serve did not start: {first}"))
-        .to_owned();
+    let (_, addr, _stderr) = common::serve_started(&mut child);
     let response = reqwest::Client::builder()
         .no_proxy()
         .build()

@@ -194,3 +194,25 @@ pub fn pytools_python() -> &'static PathBuf {
         Path::new(bin.trim()).join("python")
     })
 }
+
+/// The first line `psoxy serve` writes on its (piped) stderr, and the address it names
+/// (`listening on http://ADDR ...`); the rest of stderr stays readable.
+pub fn serve_started(
+    child: &mut std::process::Child,
+) -> (
+    String,
+    String,
+    std::io::BufReader<std::process::ChildStderr>,
+) {
+    use std::io::BufRead;
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr piped"));
+    let mut first = String::new();
+    stderr.read_line(&mut first).expect("read stderr");
+    let addr = first
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("psoxy serve did not start: {first}"))
+        .to_owned();
+    (first, addr, stderr)
+}
