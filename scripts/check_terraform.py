@@ -10,8 +10,9 @@
    queue, and KMS only in a block conditioned on a key).
 4. Every `#checkov:skip=` comment carries a reason.
 5. Every environment variable the bulk module gives the function, and every SSM parameter it
-   creates under the function's prefix, is a setting the binary reads (a name quoted in
-   src/bulk/settings.rs or src/config.rs), so a typo cannot deploy silently.
+   creates under the function's prefix, is a setting the binary reads (listed in
+   BULK_SETTINGS of src/bulk/settings.rs, or a secret-store location setting), so a typo
+   cannot deploy silently. Settings are declared once, in src/settings/catalog.rs.
 6. Every AWS SDK operation the code calls (in src/) is authorized by an action of the bulk
    function's policy (or, for the API function's own operations, of the API function's), so
    the role is not too narrow either.
@@ -205,33 +206,20 @@ INFORMATIONAL_ENVIRONMENT = {
     "RUST_LOG": "the log filter, read by tracing-subscriber",
     "PSOXY_RULES_SHA256": "changes with the rules so a rules change restarts the function",
 }
-SETTING_NAME = re.compile(r'"([A-Z][A-Z0-9_]{2,})"')
 ENVIRONMENT_KEY = re.compile(r"""["']([A-Z][A-Z0-9_]+)["']\s*:""")
 
 
-# The settings the `psoxy-api` binary reads (environment first, else SSM under
-# PATH_TO_INSTANCE_CONFIG), by the API mode's specification: used only while the binary's own
-# lists (API_SETTING_SOURCES) are not in src/ yet.
-API_SETTINGS = {
-    "PSOXY_SALT", "PSOXY_ENCRYPTION_KEY", "TARGET_HOST", "RULES", "SOURCE_AUTH_STRATEGY",
-    "ACCESS_TOKEN", "API_KEY_HEADER", "BASIC_AUTH_USER", "BASIC_AUTH_PASSWORD",
-    "TOKEN_ENDPOINT", "CLIENT_ID", "CLIENT_SECRET", "OAUTH_SCOPES", "TOKEN_REQUEST_FORMAT",
-    "REFRESH_TOKEN", "SERVICE_ACCOUNT_KEY", "ACCOUNT_TO_IMPERSONATE", "MS_TENANT_ID",
-    "UPSTREAM_TIMEOUT_SECONDS", "PSOXY_INSTANCE_ID", "MS_FEDERATED_TOKEN_FILE",
-}
-# Where the binary lists the names it reads: (file, the constant holding them, or None for
-# every name quoted in the file).
+# Where the binaries list the settings they read: (file, the constant holding the list).
+# Every setting is declared in src/settings/catalog.rs (name, default, secret, doc).
+CATALOG = "src/settings/catalog.rs"
+DECLARATION = re.compile(r"^\s+([A-Z][A-Z0-9_]+) \{ group: \w+, default: (?:None|Some\(\"[^\"]*\"\)), secret: (true|false),", re.M)
+LOCATION_SETTINGS = {"PATH_TO_INSTANCE_CONFIG", "PATH_TO_SHARED_CONFIG", "SECRETS_STORE"}
+BULK_SETTING_SOURCES = [("src/bulk/settings.rs", "BULK_SETTINGS")]
 API_SETTING_SOURCES = [
-    ("src/api/settings.rs", None),
-    ("src/api/auth/mod.rs", "AUTH_SETTING_NAMES"),
-    ("src/bulk/settings.rs", "PSEUDONYM_SETTING_NAMES"),
-    ("src/config.rs", None),
-    ("src/api/remote.rs", None),
+    ("src/settings/pseudonym.rs", "PSEUDONYM_SETTINGS"),
+    ("src/api/settings.rs", "OWN_SETTINGS"),
+    ("src/api/auth/mod.rs", "AUTH_SETTINGS"),
 ]
-API_SECRET_SETTINGS = {
-    "PSOXY_SALT", "PSOXY_ENCRYPTION_KEY", "ACCESS_TOKEN", "BASIC_AUTH_PASSWORD",
-    "CLIENT_SECRET", "REFRESH_TOKEN", "SERVICE_ACCOUNT_KEY",
-}
 API_AUTH_STRATEGIES = {
     "none", "bearer", "header", "basic", "oauth2_client_credentials", "oauth2_refresh_token",
     "google_service_account", "ms_workload_identity",
@@ -239,26 +227,48 @@ API_AUTH_STRATEGIES = {
 UPPER_NAME = re.compile(r"\b([A-Z][A-Z0-9_]{2,})\b")
 
 
-def api_setting_names(source_dir: Path, problems: list) -> set:
-    if not (source_dir / API_SETTING_SOURCES[0][0]).exists():
-        return API_SETTINGS | set(SETTING_NAME.findall((source_dir / "src/config.rs").read_text()))
-    known = set()
-    for source, constant in API_SETTING_SOURCES:
+def declared_settings(source_dir: Path, problems: list) -> dict:
+    """Name -> whether it is a secret, for every setting of the catalog."""
+    declared = {name: secret == "true" for name, secret in DECLARATION.findall((source_dir / CATALOG).read_text())}
+    if not declared:
+        problems.append(f"{CATALOG}: no setting declarations found")
+    return declared
+
+
+def listed_settings(source_dir: Path, sources: list, problems: list) -> set:
+    """The settings named in each list of `sources`, plus the secret-store location settings
+    every shell reads; each must be declared in the catalog."""
+    declared = declared_settings(source_dir, problems)
+    known = set(LOCATION_SETTINGS)
+    for source, constant in sources:
         text = (source_dir / source).read_text()
-        if constant is not None:
-            block = re.search(rf"{constant}: &\[&str\] = &\[(.*?)\];", text, re.S)
-            if block is None:
-                problems.append(f"{source}: no {constant} list of setting names")
-                continue
-            text = block.group(1)
-        known.update(SETTING_NAME.findall(text))
-    for secret in sorted(API_SECRET_SETTINGS - known):
-        problems.append(f"scripts/check_terraform.py: secret setting {secret} is not read by the psoxy-api binary")
+        block = re.search(rf"{constant}: &\[&Setting\] = &\[(.*?)\];", text, re.S)
+        if block is None:
+            problems.append(f"{source}: no {constant} list of settings")
+            continue
+        known.update(re.findall(r"&([A-Z][A-Z0-9_]+)", block.group(1)))
+    for name in sorted(known - set(declared)):
+        problems.append(f"{CATALOG}: {name} is read but not declared")
+    return known
+
+
+def secret_settings(source_dir: Path, problems: list) -> set:
+    return {name for name, secret in declared_settings(source_dir, problems).items() if secret}
+
+
+def api_setting_names(source_dir: Path, problems: list) -> set:
+    known = listed_settings(source_dir, API_SETTING_SOURCES, problems)
+    known.add("SSM_KMS_KEY_ID")
+    for secret in ("PSOXY_SALT", "PSOXY_ENCRYPTION_KEY", "ACCESS_TOKEN", "BASIC_AUTH_PASSWORD",
+                   "CLIENT_SECRET", "REFRESH_TOKEN", "SERVICE_ACCOUNT_KEY"):
+        if secret not in known or secret not in secret_settings(source_dir, problems):
+            problems.append(f"scripts/check_terraform.py: secret setting {secret} is not read as a secret by the psoxy-api binary")
     return known
 
 
 def check_api_settings(module: Module, source_dir: Path, problems: list):
     known = api_setting_names(source_dir, problems)
+    secrets = secret_settings(source_dir, problems)
     locals_ = {}
     for _, parsed in module.blocks:
         for block in parsed.get("locals", []):
@@ -275,7 +285,7 @@ def check_api_settings(module: Module, source_dir: Path, problems: list):
                     if not {"PATH_TO_INSTANCE_CONFIG", "TARGET_HOST", "SOURCE_AUTH_STRATEGY"} <= keys:
                         problems.append(f"{path}: function {name}: environment lacks PATH_TO_INSTANCE_CONFIG, TARGET_HOST or SOURCE_AUTH_STRATEGY")
                     for key in sorted(keys):
-                        if key in API_SECRET_SETTINGS:
+                        if key in secrets:
                             problems.append(f"{path}: function {name} puts the secret {key} in its environment")
                         elif key not in known and key not in INFORMATIONAL_ENVIRONMENT:
                             problems.append(f"{path}: function {name} sets {key}, which the binary does not read")
@@ -305,14 +315,12 @@ def check_api_settings(module: Module, source_dir: Path, problems: list):
         problems.append(f"{module.directory}: secret_settings_by_strategy has {sorted(by_strategy)}, expected {sorted(API_AUTH_STRATEGIES)}")
     for strategy, settings in by_strategy.items():
         for setting in settings:
-            if setting not in API_SECRET_SETTINGS:
+            if setting not in secrets:
                 problems.append(f"{module.directory}: strategy {strategy} stores {setting}, which is not a secret setting of the binary")
 
 
 def check_bulk_settings(module: Module, source_dir: Path, problems: list):
-    known = set()
-    for source in ("src/bulk/settings.rs", "src/config.rs"):
-        known.update(SETTING_NAME.findall((source_dir / source).read_text()))
+    known = listed_settings(source_dir, BULK_SETTING_SOURCES, problems)
     for path, parsed in module.blocks:
         for block in parsed.get("resource", []):
             for name, body in block.get("aws_lambda_function", {}).items():

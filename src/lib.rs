@@ -1,23 +1,32 @@
 #![warn(missing_docs)]
 //! psoxy: a streaming pseudonymizing sanitizer for HR and collaboration data.
 //!
-//! Data flows one way: read -> sanitize -> write. Every entry point (the CLI, the
-//! storage-triggered function, the HTTP proxy) is a thin shell over the same core:
-//! [`rules`] are loaded and compiled by [`transform`] into plans that [`pipeline`] runs over
-//! the streaming readers and writers of [`format`], producing the pseudonyms of [`pseudonym`].
-//! [`storage`] streams objects from and to S3 for the storage-triggered function.
+//! Data flows one way: read -> sanitize -> write, and every entry point is a thin shell over
+//! the same core (see `ARCHITECTURE.md` for the map and two traces through it):
+//!
+//! * the core: [`pseudonym`] (hashes, emails, encodings, reversible tokens), [`jsonpath`]
+//!   (the Jayway subset), [`pattern`] (rule regexes), [`rules`] (models of every rule shape),
+//!   [`transform`] (rules compiled into plans, and the one engine of JSON value operations),
+//!   [`format`] (streaming readers and writers), [`sanitize`] (one input stream -> one
+//!   sanitized stream, in parallel);
+//! * the services: [`settings`] (every setting declared once, one lookup), [`storage`] (the
+//!   object-store trait: S3, local folders), [`aws_sdk`] (the AWS client configuration),
+//!   [`logging`];
+//! * the modes: [`bulk`] (one stored object -> its sanitized outputs; the bulk Lambda shell)
+//!   and [`api`] (the proxy; its Lambda and `psoxy serve` shells);
+//! * [`cli`]: the `psoxy` command line.
 
 pub mod api;
+pub mod aws_sdk;
 pub mod bulk;
 pub mod cli;
-pub mod config;
-pub mod engine;
 pub mod format;
-pub mod function;
 pub mod jsonpath;
-pub mod pipeline;
+pub mod logging;
+pub mod pattern;
 pub mod pseudonym;
 pub mod rules;
 pub mod sanitize;
+pub mod settings;
 pub mod storage;
 pub mod transform;

@@ -64,7 +64,12 @@ async fn start_proxy(
     keys: Option<CallerKeys>,
     writer: Option<Arc<dyn SecretWriter>>,
 ) -> String {
-    let s = ApiSettings::from_lookup(&|n| settings.get(n).cloned()).expect("settings");
+    let resolved = psoxy::settings::Settings::from_sources(
+        &psoxy::api::settings::api_settings(),
+        &psoxy::settings::Flags::new(),
+        &|n| settings.get(n).cloned(),
+    );
+    let s = ApiSettings::from_settings(&resolved).expect("settings");
     let handler = ApiHandler::new(s, keys, writer).expect("handler");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -248,7 +253,7 @@ async fn responses_come_back_sanitized_with_credentials_added_and_cached() {
     assert_eq!(h["x-psoxy-version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(
         h["x-psoxy-rules-sha"],
-        psoxy::bulk::settings::sha256_hex(github_rules().as_bytes())
+        psoxy::rules::sha256_hex(github_rules().as_bytes())
     );
     assert_eq!(h["x-psoxy-salt-sha"], psoxy::pseudonym::salt_sha(SALT));
 
@@ -344,7 +349,7 @@ impl SecretWriter for MemoryWriter {
         &'a self,
         name: &'a str,
         value: &'a str,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
+    ) -> psoxy::settings::remote::StoreFuture<'a, ()> {
         self.0.lock().unwrap().push((name.into(), value.into()));
         Box::pin(async { Ok(()) })
     }
@@ -612,7 +617,7 @@ async fn caller_keys_and_the_health_check() {
     assert_eq!(health["encryptionKeyPresent"], true);
     assert_eq!(
         health["rulesSha"],
-        psoxy::bulk::settings::sha256_hex(github_rules().as_bytes())
+        psoxy::rules::sha256_hex(github_rules().as_bytes())
     );
     for secret in ["ghp_SECRET_TOKEN", KEY, "good-key"] {
         assert!(!body.contains(secret), "{secret} in {body}");

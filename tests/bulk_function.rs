@@ -10,7 +10,7 @@ mod pyarrow;
 mod s3_server;
 
 use function::{event, function, get, keys, put};
-use psoxy::function::{Function, INPUT_ERROR, RETRYABLE_ERROR};
+use psoxy::bulk::lambda::{Function, INPUT_ERROR, RETRYABLE_ERROR};
 use psoxy::pseudonym::{PseudonymSettings, Pseudonymizer};
 
 const SALT: &str = "bulk-test-salt";
@@ -44,7 +44,7 @@ async fn server() -> s3_server::TestS3 {
     s3
 }
 
-async fn run(f: &Function, objects: &[(&str, &str)]) -> psoxy::function::Report {
+async fn run(f: &Function, objects: &[(&str, &str)]) -> psoxy::bulk::lambda::Report {
     f.handle(event(objects))
         .await
         .unwrap_or_else(|e| panic!("invocation failed: {e}"))
@@ -77,7 +77,7 @@ async fn plain_csv_is_sanitized_gzipped_with_type_and_metadata() {
     assert_eq!(m["psoxy-original-object-key"], "input/hris.csv");
     assert_eq!(
         m["psoxy-rules-sha"],
-        psoxy::bulk::settings::sha256_hex(rules.as_bytes())
+        psoxy::rules::sha256_hex(rules.as_bytes())
     );
     let fingerprint = Pseudonymizer::new(&PseudonymSettings {
         salt: SALT.into(),
@@ -573,7 +573,7 @@ async fn a_bad_row_deep_in_a_large_object_leaves_no_object_and_no_upload() {
         (failure.bucket.as_str(), failure.key.as_str()),
         ("input", "big.csv")
     );
-    assert!(!failure.retryable);
+    assert!(!failure.retryable());
     let message = err.to_string();
     let line = bad_row + 1;
     assert!(message.contains(&format!("line {line}")), "{message}");
@@ -587,7 +587,7 @@ async fn a_bad_row_deep_in_a_large_object_leaves_no_object_and_no_upload() {
 
     // The other record was still processed; the bad one left nothing behind.
     assert_eq!(keys(&s3, "output").await, ["good.csv"]);
-    let uploads = psoxy::storage::list_multipart_uploads(&s3.client, "output")
+    let uploads = psoxy::storage::s3::list_multipart_uploads(&s3.client, "output")
         .await
         .unwrap();
     assert!(uploads.is_empty(), "unfinished uploads: {uploads:?}");
@@ -622,7 +622,7 @@ async fn missing_objects_are_not_retryable_and_an_unreachable_store_is() {
     .unwrap();
     let offline = Function::new(
         processor,
-        psoxy::bulk::s3::S3Store::new(
+        psoxy::storage::S3Store::new(
             s3_server::client_for(&format!("http://{closed}")),
             tokio::runtime::Handle::current(),
         ),

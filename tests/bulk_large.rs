@@ -11,7 +11,8 @@ mod s3_server;
 use std::io::Write;
 
 use common::{peak_rss_kb, Generated};
-use psoxy::storage::{PutOptions, S3ObjectWriter, DEFAULT_MAX_IN_FLIGHT, DEFAULT_PART_SIZE};
+use psoxy::storage::s3::{S3ObjectWriter, DEFAULT_MAX_IN_FLIGHT, DEFAULT_PART_SIZE};
+use psoxy::storage::PutOptions;
 
 const GIB: u64 = 1 << 30;
 /// Rows of [`Generated`] that make a little over 1 GiB.
@@ -52,7 +53,7 @@ async fn a_1_gib_object_is_sanitized_in_bounded_memory() {
         "uploaded in {:.1} s",
         upload_started.elapsed().as_secs_f64()
     );
-    let size = psoxy::storage::head_object(&s3.client, "input", "exports/hris-1gib.csv")
+    let size = psoxy::storage::s3::head_object(&s3.client, "input", "exports/hris-1gib.csv")
         .await
         .unwrap()
         .size;
@@ -84,14 +85,16 @@ async fn a_1_gib_object_is_sanitized_in_bounded_memory() {
     let out = &report.objects[0].outputs[0];
     assert_eq!(out.rows, ROWS);
     assert_eq!(out.bytes_in, size);
-    let head = psoxy::storage::head_object(&s3.client, "output", "exports/hris-1gib.csv")
+    let head = psoxy::storage::s3::head_object(&s3.client, "output", "exports/hris-1gib.csv")
         .await
         .unwrap();
     assert_eq!(head.size, out.bytes_out);
-    assert!(psoxy::storage::list_multipart_uploads(&s3.client, "output")
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(
+        psoxy::storage::s3::list_multipart_uploads(&s3.client, "output")
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let growth_mib = (peak.saturating_sub(before)) / 1024;
     eprintln!(

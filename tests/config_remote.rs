@@ -10,8 +10,9 @@ mod moto;
 
 use std::collections::HashMap;
 
-use psoxy::config::{ConfigLocation, RemoteClient, SecretsStore};
-use psoxy::function::Function;
+use psoxy::bulk::lambda::Function;
+use psoxy::settings::aws::AwsStore;
+use psoxy::settings::{StoreKind, StoreLocation};
 
 const RULES: &str = "columnsToPseudonymize: [EMPLOYEE_ID]\n";
 
@@ -57,12 +58,16 @@ async fn parameter_store_instance_prefix_then_shared_prefix_with_the_environment
         ("PATH_TO_SHARED_CONFIG", shared.as_str()),
         ("OUTPUT_BASE_PATH", "from-env/"),
     ]);
-    let location = ConfigLocation::from_env(&env).unwrap().unwrap();
-    assert_eq!(location.store, SecretsStore::ParameterStore);
-    let client = RemoteClient::new(location.store, &sdk);
-    let processor = Function::processor(&env, Some((&location, &client)), 1)
-        .await
-        .unwrap();
+    let location = StoreLocation::from_lookup(&env).unwrap().unwrap();
+    assert_eq!(location.kind, StoreKind::ParameterStore);
+    let client = AwsStore::new(location.kind, &sdk, None);
+    let processor = Function::processor(
+        &env,
+        Some((&location, &client as &dyn psoxy::settings::SecretStore)),
+        1,
+    )
+    .await
+    .unwrap();
     let s = processor.settings();
     assert_eq!(s.pseudonym.salt, "instance-salt", "instance before shared");
     assert_eq!(
@@ -74,10 +79,7 @@ async fn parameter_store_instance_prefix_then_shared_prefix_with_the_environment
         s.pseudonym.email_domain_handling,
         psoxy::pseudonym::DomainHandling::Redact
     );
-    assert_eq!(
-        s.rules_sha,
-        psoxy::bulk::settings::sha256_hex(RULES.as_bytes())
-    );
+    assert_eq!(s.rules_sha, psoxy::rules::sha256_hex(RULES.as_bytes()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -103,12 +105,16 @@ async fn secrets_manager_when_asked_for() {
         ("PATH_TO_INSTANCE_CONFIG", instance),
         ("PATH_TO_SHARED_CONFIG", shared),
     ]);
-    let location = ConfigLocation::from_env(&env).unwrap().unwrap();
-    assert_eq!(location.store, SecretsStore::SecretsManager);
-    let client = RemoteClient::new(location.store, &sdk);
-    let processor = Function::processor(&env, Some((&location, &client)), 1)
-        .await
-        .unwrap();
+    let location = StoreLocation::from_lookup(&env).unwrap().unwrap();
+    assert_eq!(location.kind, StoreKind::SecretsManager);
+    let client = AwsStore::new(location.kind, &sdk, None);
+    let processor = Function::processor(
+        &env,
+        Some((&location, &client as &dyn psoxy::settings::SecretStore)),
+        1,
+    )
+    .await
+    .unwrap();
     let s = processor.settings();
     assert_eq!(s.pseudonym.salt, "sm-instance-salt");
     assert_eq!(s.output_bucket, "sm-bucket");
@@ -122,14 +128,20 @@ async fn missing_and_invalid_remote_settings_are_named_without_their_values() {
     put_parameter(&ssm, &format!("{instance}PSOXY_SALT"), "very-secret-salt").await;
     put_parameter(&ssm, &format!("{instance}OUTPUT_BUCKET"), "out").await;
     let env_pairs = [("PATH_TO_INSTANCE_CONFIG", instance.as_str())];
-    let location = ConfigLocation::from_env(&env(&env_pairs)).unwrap().unwrap();
-    let client = RemoteClient::new(location.store, &sdk);
+    let location = StoreLocation::from_lookup(&env(&env_pairs))
+        .unwrap()
+        .unwrap();
+    let client = AwsStore::new(location.kind, &sdk, None);
 
     // RULES is nowhere.
-    let err = Function::processor(&env(&env_pairs), Some((&location, &client)), 1)
-        .await
-        .err()
-        .expect("RULES missing");
+    let err = Function::processor(
+        &env(&env_pairs),
+        Some((&location, &client as &dyn psoxy::settings::SecretStore)),
+        1,
+    )
+    .await
+    .err()
+    .expect("RULES missing");
     let message = err.to_string();
     assert!(message.contains("RULES"), "{message}");
     assert!(!message.contains("very-secret-salt"), "{message}");
@@ -141,10 +153,14 @@ async fn missing_and_invalid_remote_settings_are_named_without_their_values() {
         "columnsToPseudonymise: [X]\n",
     )
     .await;
-    let err = Function::processor(&env(&env_pairs), Some((&location, &client)), 1)
-        .await
-        .err()
-        .expect("bad RULES");
+    let err = Function::processor(
+        &env(&env_pairs),
+        Some((&location, &client as &dyn psoxy::settings::SecretStore)),
+        1,
+    )
+    .await
+    .err()
+    .expect("bad RULES");
     let message = err.to_string();
     assert!(
         message.contains("RULES") && message.contains("did you mean"),
@@ -164,12 +180,16 @@ async fn an_unreachable_parameter_store_is_an_error_naming_the_parameters() {
         .endpoint_url(format!("http://{closed}"))
         .build();
     let env = env(&[("PATH_TO_SHARED_CONFIG", "/nowhere/")]);
-    let location = ConfigLocation::from_env(&env).unwrap().unwrap();
-    let client = RemoteClient::new(location.store, &sdk);
-    let err = Function::processor(&env, Some((&location, &client)), 1)
-        .await
-        .err()
-        .expect("unreachable store");
+    let location = StoreLocation::from_lookup(&env).unwrap().unwrap();
+    let client = AwsStore::new(location.kind, &sdk, None);
+    let err = Function::processor(
+        &env,
+        Some((&location, &client as &dyn psoxy::settings::SecretStore)),
+        1,
+    )
+    .await
+    .err()
+    .expect("unreachable store");
     let message = err.to_string();
     assert!(
         message.contains("/nowhere/PSOXY_SALT") && message.contains("SSM Parameter Store"),

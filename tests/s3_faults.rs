@@ -7,7 +7,7 @@
 //!
 //! The function's S3 client is configured as in production: [`production_client`] loads the
 //! configuration with `aws_config::defaults(BehaviorVersion::latest())` and
-//! `psoxy::storage::timeout_config()`, as `psoxy::storage::sdk_config` does (standard retry
+//! `psoxy::aws_sdk::timeout_config()`, as `psoxy::aws_sdk::sdk_config` does (standard retry
 //! mode, 3 attempts, exponential backoff from 1 s with jitter; a 3.1 s connect timeout and a
 //! 60 s read timeout per attempt), only the endpoint, region and credentials are given. Only
 //! the tests of requests that are never answered shorten the read timeout, to 2 s. The part size is S3's 5 MiB minimum (production: 8 MiB) so that a few MB of
@@ -27,8 +27,8 @@ use std::time::{Duration, Instant};
 use aws_sdk_s3::config::{Credentials, Region};
 use fault_proxy::{Fault, FaultProxy, Kind, Rule};
 use function::{event, get, keys, put};
-use psoxy::bulk::s3::S3Store;
-use psoxy::function::{Function, InvocationError, RETRYABLE_ERROR};
+use psoxy::bulk::lambda::{Function, InvocationError, RETRYABLE_ERROR};
+use psoxy::storage::S3Store;
 
 const SALT: &str = "fault-test-salt";
 const RULES: &str = "columnsToPseudonymize: [EMPLOYEE_ID, EMPLOYEE_EMAIL, MANAGER_ID]\n";
@@ -64,7 +64,7 @@ fn csv(rows: usize, tag: &str) -> Vec<u8> {
 /// (`aws_config::defaults`, so the SDK's default retry and timeout settings), plus the test
 /// server's region, credentials and path-style addressing.
 async fn production_client(endpoint: &str, read_timeout: Option<Duration>) -> aws_sdk_s3::Client {
-    let mut timeouts = psoxy::storage::timeout_config();
+    let mut timeouts = psoxy::aws_sdk::timeout_config();
     if let Some(t) = read_timeout {
         timeouts = timeouts.to_builder().read_timeout(t).build();
     }
@@ -79,7 +79,7 @@ async fn production_client(endpoint: &str, read_timeout: Option<Duration>) -> aw
             "psoxy-fault-tests",
         ))
         .endpoint_url(endpoint)
-        .http_client(psoxy::storage::https_client())
+        .http_client(psoxy::aws_sdk::https_client())
         .load()
         .await;
     let config = aws_sdk_s3::config::Builder::from(&sdk)
@@ -111,8 +111,8 @@ async fn rig_with(read_timeout: Option<Duration>) -> Rig {
         tokio::runtime::Handle::current(),
     )
     .with_parts(
-        psoxy::storage::MIN_PART_SIZE,
-        psoxy::storage::DEFAULT_MAX_IN_FLIGHT,
+        psoxy::storage::s3::MIN_PART_SIZE,
+        psoxy::storage::s3::DEFAULT_MAX_IN_FLIGHT,
     );
     let f = function::function_with(
         store,
@@ -142,7 +142,7 @@ impl Rig {
         &self,
         key: &str,
         rules: Vec<Rule>,
-    ) -> Result<psoxy::function::Report, InvocationError> {
+    ) -> Result<psoxy::bulk::lambda::Report, InvocationError> {
         self.proxy.reset_counts();
         self.proxy.set_rules(rules);
         let result = self.f.handle(event(&[("input", key)])).await;
@@ -165,7 +165,7 @@ impl Rig {
 
     /// Unfinished multipart uploads in the output bucket.
     async fn uploads(&self) -> Vec<String> {
-        psoxy::storage::list_multipart_uploads(&self.s3.client, "output")
+        psoxy::storage::s3::list_multipart_uploads(&self.s3.client, "output")
             .await
             .expect("list uploads")
     }
@@ -194,7 +194,7 @@ fn assert_retryable(err: &InvocationError, operation: &str) {
         err.to_string().contains(operation),
         "{operation} not named in: {err}"
     );
-    let diagnostic: lambda_runtime::Diagnostic = err.clone().into();
+    let diagnostic: lambda_runtime::Diagnostic = err.into();
     assert_eq!(diagnostic.error_type, RETRYABLE_ERROR);
 }
 
@@ -221,7 +221,7 @@ async fn without_faults_the_proxy_is_transparent_and_counts_requests() {
         rig.counts()
     );
     assert!(
-        want.len() > 2 * psoxy::storage::MIN_PART_SIZE,
+        want.len() > 2 * psoxy::storage::s3::MIN_PART_SIZE,
         "{}",
         want.len()
     );
@@ -575,7 +575,7 @@ async fn when_the_abort_fails_too_the_upload_is_left_for_the_lifecycle_rule() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_answers_are_waited_for_and_a_stalled_body_fails_cleanly() {
     assert_eq!(
-        psoxy::storage::timeout_config().read_timeout(),
+        psoxy::aws_sdk::timeout_config().read_timeout(),
         Some(Duration::from_secs(60))
     );
     let rig = rig().await;

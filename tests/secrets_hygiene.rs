@@ -21,8 +21,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use base64::Engine;
 use common::{files_below, gunzip, psoxy, repo, run};
 use function::{event, get, keys, put};
-use psoxy::bulk::s3::S3Store;
-use psoxy::function::Function;
+use psoxy::bulk::lambda::Function;
+use psoxy::storage::S3Store;
 
 /// The canary salt and key; their random tails are searched for on their own too.
 const SALT: &str = "SALT-CANARY-7f3a9e2c41d8b6e0";
@@ -489,7 +489,7 @@ async fn the_function_never_shows_the_secrets() {
         .expect_err("bad input fails");
     assert_clean("invocation error", err.to_string().as_bytes());
     assert_clean("invocation error (Debug)", format!("{err:?}").as_bytes());
-    let diagnostic = lambda_runtime::Diagnostic::from(err.clone());
+    let diagnostic = lambda_runtime::Diagnostic::from(&err);
     assert_clean(
         "Lambda error",
         format!("{} {}", diagnostic.error_type, diagnostic.error_message).as_bytes(),

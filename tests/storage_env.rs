@@ -7,7 +7,8 @@ mod s3_server;
 
 use std::io::{Read, Write};
 
-use psoxy::storage::{client_from_env, get_object_reader, PutOptions, S3ObjectWriter};
+use psoxy::storage::s3::{client_from_env, get_object_reader, S3ObjectWriter};
+use psoxy::storage::PutOptions;
 
 #[test]
 fn client_from_env_reaches_the_endpoint_of_the_environment() {
@@ -57,7 +58,7 @@ fn client_from_env_reaches_the_endpoint_of_the_environment() {
             0,
             0,
         );
-        assert_eq!(w.part_size(), psoxy::storage::MIN_PART_SIZE);
+        assert_eq!(w.part_size(), psoxy::storage::s3::MIN_PART_SIZE);
         tokio::task::spawn_blocking(move || {
             w.write_all(b"hello from the environment").unwrap();
             w.finish().unwrap();

@@ -8,10 +8,10 @@ use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::sync::Arc;
 
-use psoxy::storage::{
-    get_object_reader, head_object, list_multipart_uploads, PutOptions, S3ObjectWriter,
-    StorageError,
+use psoxy::storage::s3::{
+    get_object_reader, head_object, list_multipart_uploads, S3Error as StorageError, S3ObjectWriter,
 };
+use psoxy::storage::PutOptions;
 
 const MIB: usize = 1024 * 1024;
 

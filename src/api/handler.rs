@@ -117,6 +117,30 @@ impl ProxyResponse {
     }
 }
 
+/// The proxy cannot be built from its settings. Names the setting or rule, never a value.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiSetupError {
+    /// The settings are missing or invalid.
+    #[error(transparent)]
+    Settings(#[from] super::settings::ApiSettingsError),
+    /// The pseudonym settings are inconsistent.
+    #[error(transparent)]
+    Pseudonym(#[from] crate::pseudonym::PseudonymError),
+    /// An endpoint's response plan does not compile.
+    #[error("rules: endpoints[{index}] ({path}): {source}")]
+    Plan {
+        /// The endpoint's index.
+        index: usize,
+        /// Its path template or regex.
+        path: String,
+        /// Why.
+        source: crate::transform::PlanError,
+    },
+    /// The HTTP client cannot be built.
+    #[error("cannot build the HTTP client: {0}")]
+    Http(#[source] reqwest::Error),
+}
+
 /// The proxy: a ready handler, or the reason it cannot serve (still answering health checks
 /// with 412 so a misconfiguration is visible).
 #[derive(Clone)]
@@ -210,14 +234,18 @@ impl ApiHandler {
         settings: ApiSettings,
         callers: Option<CallerKeys>,
         writer: Option<Arc<dyn SecretWriter>>,
-    ) -> Result<ApiHandler, String> {
-        let pseudonymizer = Pseudonymizer::new(&settings.pseudonym).map_err(|e| e.to_string())?;
+    ) -> Result<ApiHandler, ApiSetupError> {
+        let pseudonymizer = Pseudonymizer::new(&settings.pseudonym)?;
         let mut plans = Vec::with_capacity(settings.rules.endpoints.len());
-        for (i, endpoint) in settings.rules.endpoints.iter().enumerate() {
+        for (index, endpoint) in settings.rules.endpoints.iter().enumerate() {
             plans.push(
-                ResponsePlan::compile(endpoint, &settings.rules, &pseudonymizer).map_err(|e| {
-                    format!("rules: endpoints[{i}] ({}): {e}", endpoint.path.as_str())
-                })?,
+                ResponsePlan::compile(endpoint, &settings.rules, &pseudonymizer).map_err(
+                    |source| ApiSetupError::Plan {
+                        index,
+                        path: endpoint.path.as_str().to_owned(),
+                        source,
+                    },
+                )?,
             );
         }
         let user_agent = concat!("psoxy/", env!("CARGO_PKG_VERSION"));
@@ -226,13 +254,13 @@ impl ApiHandler {
             .redirect(same_origin_redirects())
             .user_agent(user_agent)
             .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+            .map_err(ApiSetupError::Http)?;
         let token_http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(user_agent)
             .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+            .map_err(ApiSetupError::Http)?;
         let salt_sha = pseudonymizer.salt_fingerprint();
         Ok(ApiHandler {
             inner: Arc::new(Inner {

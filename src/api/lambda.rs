@@ -4,9 +4,9 @@
 
 use lambda_http::{Body, Request, Response};
 
-use super::handler::{ApiHandler, ApiService, ProxyRequest, ProxyResponse};
-use super::remote::resolve_settings;
-use super::settings::ApiSettings;
+use super::handler::{ApiHandler, ApiService, ApiSetupError, ProxyRequest, ProxyResponse};
+use super::settings::{resolve, ApiSettings};
+use crate::settings::Flags;
 
 /// Builds the service from the process environment and, when `PATH_TO_INSTANCE_CONFIG` /
 /// `PATH_TO_SHARED_CONFIG` are set, the parameter store. A configuration problem gives a
@@ -16,15 +16,17 @@ pub async fn service_from_env() -> ApiService {
         Ok(h) => ApiService::Ready(h),
         Err(problem) => {
             tracing::error!(%problem, "the proxy is misconfigured");
-            ApiService::Misconfigured { problem }
+            ApiService::Misconfigured {
+                problem: problem.to_string(),
+            }
         }
     }
 }
 
-async fn handler_from_env() -> Result<ApiHandler, String> {
+async fn handler_from_env() -> Result<ApiHandler, ApiSetupError> {
     let env = |name: &str| std::env::var(name).ok();
-    let resolved = resolve_settings(&env).await?;
-    let settings = ApiSettings::from_lookup(&|name| resolved.get(name))?;
+    let (resolved, writer) = resolve(&Flags::new(), &env).await?;
+    let settings = ApiSettings::from_settings(&resolved)?;
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         instance = %settings.instance_id,
@@ -33,7 +35,7 @@ async fn handler_from_env() -> Result<ApiHandler, String> {
         source_auth = settings.strategy.name(),
         "ready"
     );
-    ApiHandler::new(settings, None, resolved.writer)
+    ApiHandler::new(settings, None, writer)
 }
 
 /// The proxy's view of a function URL request.

@@ -13,7 +13,7 @@
 //! * [`keys`]: caller API keys of server mode;
 //! * [`handler`]: the request flow both shells share; [`server`] (`psoxy serve`) and
 //!   [`lambda`] (the function URL) are the shells; [`settings`] their configuration, read
-//!   through [`remote`] from the environment and the parameter store.
+//!   through [`crate::settings`] from flags, the environment and the parameter store.
 
 pub mod auth;
 pub mod decode;
@@ -22,8 +22,6 @@ pub mod keys;
 pub mod lambda;
 pub mod matching;
 pub mod params;
-pub mod pattern;
-pub mod remote;
 pub mod response;
 pub mod rules;
 pub mod schema;
@@ -33,13 +31,12 @@ pub mod template;
 pub mod transforms;
 mod yaml_tags;
 
-pub use handler::{ApiHandler, ApiService, ProxyRequest, ProxyResponse};
+pub use handler::{ApiHandler, ApiService, ApiSetupError, ProxyRequest, ProxyResponse};
 pub use matching::{Blocked, EndpointMatch, Matcher, RejectReason, Rejection, RequestParam};
 pub use params::{ParamFormat, ParamProblem, ParamSchema, ParamType};
-pub use pattern::Pattern;
 pub use response::{ResponseError, ResponsePlan};
 pub use rules::{ApiRules, ApiRulesError, Endpoint, EndpointPath};
 pub use schema::{ResponseSchema, SchemaType};
-pub use settings::ApiSettings;
+pub use settings::{ApiSettings, ApiSettingsError};
 pub use template::{PathTemplate, TemplateParam};
 pub use transforms::{Transform, TransformKind};

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use serde_yaml::Value;
 
-use super::pattern::Pattern;
+use crate::pattern::Pattern;
 
 /// Constraints on one query or path parameter.
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -261,7 +261,7 @@ fn pseudonym(
 /// take part) of every match with `replace(matched text)`. `None` when nothing matches.
 fn replace_matches(
     text: &str,
-    regex: &super::pattern::Pattern,
+    regex: &crate::pattern::Pattern,
     mut replace: impl FnMut(&str) -> Result<Option<String>, String>,
 ) -> Result<Option<String>, String> {
     let mut out = String::with_capacity(text.len());

@@ -26,11 +26,11 @@ use serde::Deserialize;
 use serde_yaml::Value;
 
 use super::params::ParamSchema;
-use super::pattern::Pattern;
 use super::schema::ResponseSchema;
 use super::template::PathTemplate;
 use super::transforms::{parse_transform, Transform};
 use super::yaml_tags::parse_with_verbatim_tags;
+use crate::pattern::Pattern;
 use crate::rules::type_name as kind_of;
 
 /// A loaded, validated API rule set.

@@ -1,12 +1,25 @@
-//! API-mode settings, read by name from a lookup (the environment, then a parameter store),
-//! like bulk mode's.
+//! API-mode settings, read through the one settings lookup ([`crate::settings`]) by both
+//! shells: flags (`psoxy serve`), the environment, then the secret store the environment names
+//! (`PATH_TO_INSTANCE_CONFIG`, `PATH_TO_SHARED_CONFIG`), where a rotated refresh token is also
+//! written back.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::auth::{Strategy, AUTH_SETTING_NAMES};
-use super::rules::ApiRules;
-use crate::bulk::settings::{pseudonym_settings, sha256_hex, PSEUDONYM_SETTING_NAMES};
+use super::auth::{AuthSettingsError, SecretWriter, Strategy, AUTH_SETTINGS};
+use super::rules::{ApiRules, ApiRulesError};
 use crate::pseudonym::PseudonymSettings;
+use crate::rules::sha256_hex;
+use crate::settings::aws::AwsStore;
+use crate::settings::catalog::{
+    AWS_LAMBDA_FUNCTION_NAME, PSOXY_INSTANCE_ID, RULES, SSM_KMS_KEY_ID, TARGET_HOST,
+    UPSTREAM_TIMEOUT_SECONDS,
+};
+use crate::settings::remote::StoreFuture;
+use crate::settings::{
+    instance_id, pseudonym_settings, Flags, RemoteError, SecretStore, Setting, SettingError,
+    Settings, StoreLocation, PSEUDONYM_SETTINGS,
+};
 
 /// Everything the proxy needs.
 #[derive(Clone)]
@@ -28,20 +41,48 @@ pub struct ApiSettings {
     pub instance_id: String,
 }
 
+/// A setting of the proxy that is missing or invalid. Names the setting, never its value.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiSettingsError {
+    /// A setting is missing or invalid.
+    #[error(transparent)]
+    Setting(#[from] SettingError),
+    /// `TARGET_HOST` is not a URL.
+    #[error("setting TARGET_HOST is not a URL or host name: {0}")]
+    TargetNotUrl(#[source] url::ParseError),
+    /// `TARGET_HOST` is not an http(s) URL with a host.
+    #[error("setting TARGET_HOST must be an http(s) URL with a host")]
+    TargetNotHttp,
+    /// `TARGET_HOST` has a query or fragment.
+    #[error("setting TARGET_HOST must not have a query or fragment")]
+    TargetHasQuery,
+    /// The rules do not load.
+    #[error("setting RULES: {0}")]
+    Rules(#[from] ApiRulesError),
+    /// The source credentials are incomplete or malformed.
+    #[error(transparent)]
+    Auth(#[from] AuthSettingsError),
+    /// The secret store could not be read.
+    #[error(transparent)]
+    Remote(#[from] RemoteError),
+}
+
 /// API-mode settings besides the pseudonym and authentication ones.
-const OWN_SETTING_NAMES: &[&str] = &[
-    "RULES",
-    "TARGET_HOST",
-    "UPSTREAM_TIMEOUT_SECONDS",
-    "PSOXY_INSTANCE_ID",
+const OWN_SETTINGS: &[&Setting] = &[
+    &RULES,
+    &TARGET_HOST,
+    &UPSTREAM_TIMEOUT_SECONDS,
+    &PSOXY_INSTANCE_ID,
+    &AWS_LAMBDA_FUNCTION_NAME,
+    &SSM_KMS_KEY_ID,
 ];
 
-/// Every setting [`ApiSettings::from_lookup`] reads (besides `AWS_LAMBDA_FUNCTION_NAME`).
-pub fn setting_names() -> Vec<&'static str> {
-    PSEUDONYM_SETTING_NAMES
+/// Every setting the proxy reads.
+pub fn api_settings() -> Vec<&'static Setting> {
+    PSEUDONYM_SETTINGS
         .iter()
-        .chain(OWN_SETTING_NAMES)
-        .chain(AUTH_SETTING_NAMES)
+        .chain(OWN_SETTINGS)
+        .chain(AUTH_SETTINGS)
         .copied()
         .collect()
 }
@@ -50,44 +91,41 @@ pub fn setting_names() -> Vec<&'static str> {
 pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(55);
 
 /// Parses `TARGET_HOST`: a base URL, or a host name (then `https://`).
-pub fn parse_target(text: &str) -> Result<reqwest::Url, String> {
+pub fn parse_target(text: &str) -> Result<reqwest::Url, ApiSettingsError> {
     let text = text.trim();
     let with_scheme = if text.contains("://") {
         text.to_owned()
     } else {
         format!("https://{text}")
     };
-    let url = reqwest::Url::parse(&with_scheme)
-        .map_err(|e| format!("setting TARGET_HOST is not a URL or host name: {e}"))?;
+    let url = reqwest::Url::parse(&with_scheme).map_err(ApiSettingsError::TargetNotUrl)?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err("setting TARGET_HOST must be an http(s) URL with a host".into());
+        return Err(ApiSettingsError::TargetNotHttp);
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err("setting TARGET_HOST must not have a query or fragment".into());
+        return Err(ApiSettingsError::TargetHasQuery);
     }
     Ok(url)
 }
 
 impl ApiSettings {
-    /// Reads the settings by name through `get` (empty values count as unset). Errors name
-    /// the setting, never its value.
-    pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, String> {
-        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
-        let pseudonym = pseudonym_settings(&get).map_err(|e| e.to_string())?;
-        let rules_text = get("RULES").ok_or("setting RULES is required but not set")?;
-        let rules = ApiRules::from_bytes(rules_text.as_bytes())
-            .map_err(|e| format!("setting RULES: {e}"))?;
-        let target = parse_target(
-            &get("TARGET_HOST").ok_or("setting TARGET_HOST is required but not set")?,
-        )?;
-        let upstream_timeout = match get("UPSTREAM_TIMEOUT_SECONDS") {
+    /// Reads the proxy's settings from `settings` (resolved with [`api_settings`]).
+    pub fn from_settings(settings: &Settings) -> Result<Self, ApiSettingsError> {
+        let pseudonym = pseudonym_settings(settings)?;
+        let rules_text = settings.required(&RULES)?;
+        let rules = ApiRules::from_bytes(rules_text.as_bytes())?;
+        let target = parse_target(settings.required(&TARGET_HOST)?)?;
+        let upstream_timeout = match settings.get(&UPSTREAM_TIMEOUT_SECONDS) {
             None => DEFAULT_UPSTREAM_TIMEOUT,
             Some(v) => match v.trim().parse::<u64>() {
                 Ok(s) if (1..=900).contains(&s) => Duration::from_secs(s),
-                _ => return Err(
-                    "setting UPSTREAM_TIMEOUT_SECONDS is invalid: expected whole seconds, 1 to 900"
-                        .into(),
-                ),
+                _ => {
+                    return Err(SettingError::Invalid {
+                        name: UPSTREAM_TIMEOUT_SECONDS.name,
+                        expected: "whole seconds, 1 to 900",
+                    }
+                    .into())
+                }
             },
         };
         Ok(ApiSettings {
@@ -95,18 +133,61 @@ impl ApiSettings {
             rules,
             rules_sha: sha256_hex(rules_text.as_bytes()),
             target,
-            strategy: Strategy::from_lookup(&get)?,
+            strategy: Strategy::from_settings(settings)?,
             upstream_timeout,
-            instance_id: get("PSOXY_INSTANCE_ID")
-                .or_else(|| get("AWS_LAMBDA_FUNCTION_NAME"))
-                .unwrap_or_else(|| "psoxy".into()),
+            instance_id: instance_id(settings),
         })
     }
+}
+
+/// Writes a rotated refresh token back to the secret store, under the first prefix.
+struct StoreWriter {
+    store: AwsStore,
+    location: StoreLocation,
+}
+
+impl SecretWriter for StoreWriter {
+    fn write<'a>(&'a self, name: &'a str, value: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let Some(full) = self.location.first_name(name) else {
+                return Ok(());
+            };
+            self.store.put(&full, value).await
+        })
+    }
+}
+
+/// The proxy's settings: `flags`, then `env`, then the secret store `env` names (none: flags
+/// and `env` only); with the writer of rotated refresh tokens when there is a store.
+pub async fn resolve(
+    flags: &Flags,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Settings, Option<Arc<dyn SecretWriter>>), ApiSettingsError> {
+    let wanted = api_settings();
+    let location = StoreLocation::from_lookup(env)?;
+    let Some(location) = location else {
+        return Ok((Settings::from_sources(&wanted, flags, env), None));
+    };
+    let sdk = crate::aws_sdk::sdk_config().await;
+    let kms = env(SSM_KMS_KEY_ID.name).filter(|k| !k.trim().is_empty());
+    let store = AwsStore::new(location.kind, &sdk, kms);
+    let settings = Settings::resolve(&wanted, flags, env, Some((&location, &store))).await?;
+    let writer: Arc<dyn SecretWriter> = Arc::new(StoreWriter { store, location });
+    Ok((settings, Some(writer)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn settings(pairs: &'static [(&'static str, &'static str)]) -> Settings {
+        Settings::from_sources(&api_settings(), &Flags::new(), &move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        })
+    }
 
     #[test]
     fn targets() {
@@ -124,19 +205,20 @@ mod tests {
 
     #[test]
     fn missing_settings_are_named() {
-        let e = ApiSettings::from_lookup(&|k| (k == "PSOXY_SALT").then(|| "s".into()))
+        let e = ApiSettings::from_settings(&settings(&[("PSOXY_SALT", "s")]))
             .err()
-            .unwrap();
+            .unwrap()
+            .to_string();
         assert!(e.contains("RULES"), "{e}");
-        let e = ApiSettings::from_lookup(&|k| match k {
-            "PSOXY_SALT" => Some("s".into()),
-            "RULES" => Some("endpoints: []".into()),
-            "TARGET_HOST" => Some("api.example.com".into()),
-            "UPSTREAM_TIMEOUT_SECONDS" => Some("soon".into()),
-            _ => None,
-        })
+        let e = ApiSettings::from_settings(&settings(&[
+            ("PSOXY_SALT", "s"),
+            ("RULES", "endpoints: []"),
+            ("TARGET_HOST", "api.example.com"),
+            ("UPSTREAM_TIMEOUT_SECONDS", "soon"),
+        ]))
         .err()
-        .unwrap();
+        .unwrap()
+        .to_string();
         assert!(e.contains("UPSTREAM_TIMEOUT_SECONDS"), "{e}");
     }
 }

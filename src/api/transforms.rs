@@ -9,8 +9,8 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_yaml::{Mapping, Value};
 
-use super::pattern::Pattern;
 use crate::jsonpath::JsonPath;
+use crate::pattern::Pattern;
 use crate::pseudonym::PseudonymFormat;
 use crate::rules::{type_name as kind_of, JsonPaths};
 

@@ -5,7 +5,7 @@
 
 use lambda_http::{service_fn, Error, Request};
 use psoxy::api::lambda::{lambda_response, proxy_request, service_from_env};
-use psoxy::function::init_json_logs;
+use psoxy::logging::init_json_logs;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

@@ -1,11 +1,11 @@
 //! The storage-triggered AWS Lambda function: sanitizes every object named by an S3
 //! `ObjectCreated` event into the output bucket. Deployed as `bootstrap` (custom runtime,
-//! `provided.al2023`); see the README's "Bulk mode" section for its settings.
-
-use lambda_runtime::{service_fn, LambdaEvent};
-use psoxy::function::{init_json_logs, Function};
+//! `provided.al2023`); see `docs/bulk.md` for its settings.
 
 use aws_lambda_events::event::s3::S3Event;
+use lambda_runtime::{service_fn, LambdaEvent};
+use psoxy::bulk::lambda::Function;
+use psoxy::logging::init_json_logs;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {

@@ -1,9 +1,17 @@
 //! Object keys: URL-decoding event keys, mapping input keys to output keys, content types.
 
+/// An event key that does not decode.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("object key `{raw}` does not decode to UTF-8")]
+pub struct KeyError {
+    /// The key as the event wrote it.
+    pub raw: String,
+}
+
 /// Decodes an S3 event key: `+` is a space and `%XX` escapes are bytes of UTF-8 (S3 event
 /// notifications URL-encode keys this way). Invalid escapes are kept literally; the decoded
 /// bytes must be UTF-8.
-pub fn decode_event_key(raw: &str) -> Result<String, String> {
+pub fn decode_event_key(raw: &str) -> Result<String, KeyError> {
     let bytes = raw.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -21,7 +29,9 @@ pub fn decode_event_key(raw: &str) -> Result<String, String> {
         }
         i += 1;
     }
-    String::from_utf8(out).map_err(|_| format!("object key {raw:?} does not decode to UTF-8"))
+    String::from_utf8(out).map_err(|_| KeyError {
+        raw: raw.to_owned(),
+    })
 }
 
 fn hex(b: u8) -> Option<u8> {

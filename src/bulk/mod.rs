@@ -1,17 +1,17 @@
 //! Storage-triggered bulk sanitization: one stored object -> its sanitized outputs.
 //!
 //! [`BulkProcessor`] is built once per process from [`BulkSettings`] and processes objects
-//! through the blocking [`ObjectStore`] interface, implemented over S3 (the function) and
-//! local folders ([`local::LocalStore`], used by `psoxy watch`); [`s3::S3Store`] is the S3 one.
+//! through the blocking [`ObjectStore`](crate::storage::ObjectStore) interface only, so any
+//! backend of [`crate::storage`] (S3 for the function, local folders for `psoxy watch`) serves.
+//! [`lambda`] is the AWS Lambda shell: every record of an S3 event through the processor.
 
 pub mod keys;
-pub mod local;
+pub mod lambda;
 mod process;
-pub mod s3;
 pub mod settings;
-pub mod store;
 mod tap;
 
-pub use process::{BulkError, BulkProcessor, BulkSetupError, Outcome, Written, INSTANCE_ID_KEY};
-pub use settings::{AdditionalTransform, BulkSettings, SettingsError, SETTING_NAMES};
-pub use store::{ObjectInfo, ObjectSink, ObjectStore, PutOptions, StoreError};
+pub use process::{
+    BulkError, BulkProblem, BulkProcessor, BulkSetupError, Outcome, Written, INSTANCE_ID_KEY,
+};
+pub use settings::{AdditionalTransform, BulkSettings, BulkSettingsError, BULK_SETTINGS};

@@ -4,13 +4,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::keys::{content_type, output_key};
+use super::keys::{content_type, output_key, KeyError};
 use super::settings::BulkSettings;
-use super::store::{ObjectStore, PutOptions, StoreError};
 use super::tap::Tap;
-use crate::engine::{EngineError, RuleEngine};
 use crate::pseudonym::{PseudonymError, Pseudonymizer};
-use crate::sanitize::{Stats, StreamOptions};
+use crate::sanitize::{EngineError, RuleEngine, SanitizeError, Stats, StreamOptions};
+use crate::storage::{ObjectStore, PutOptions, StoreError};
+use crate::transform::PlanError;
 
 /// Metadata key marking objects this instance wrote (the loop guard).
 pub const INSTANCE_ID_KEY: &str = "psoxy-instance-id";
@@ -45,17 +45,79 @@ pub enum Outcome {
 }
 
 /// Why an object could not be processed: names the object and the place, never a value.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{bucket}/{key}: {message}")]
+#[derive(Debug, thiserror::Error)]
+#[error("{bucket}/{key}: {problem}")]
 pub struct BulkError {
     /// Input bucket.
     pub bucket: String,
     /// Input key.
     pub key: String,
     /// What failed (line and column for bad input).
-    pub message: String,
+    pub problem: Box<BulkProblem>,
+}
+
+/// What failed for one object.
+#[derive(Debug, thiserror::Error)]
+pub enum BulkProblem {
+    /// The event record does not name an object.
+    #[error("event record names no bucket or no key")]
+    NoObject,
+    /// The event's key does not decode.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// The input could not be examined or read.
+    #[error(transparent)]
+    Read(StoreError),
+    /// An output could not be started.
+    #[error("cannot write {bucket}/{key}: {source}")]
+    Write {
+        /// The output's bucket.
+        bucket: String,
+        /// The output's key.
+        key: String,
+        /// Why.
+        source: StoreError,
+    },
+    /// An output could not be completed.
+    #[error("cannot complete {bucket}/{key}: {source}")]
+    Complete {
+        /// The output's bucket.
+        bucket: String,
+        /// The output's key.
+        key: String,
+        /// Why.
+        source: StoreError,
+    },
+    /// No rules could be chosen for the key.
+    #[error(transparent)]
+    Rules(#[from] EngineError),
+    /// The rules do not apply to this object (its format).
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// The data could not be sanitized; `retryable` when the storage under it failed.
+    #[error("{source}")]
+    Sanitize {
+        /// Why (line and column for bad data).
+        source: SanitizeError,
+        /// Whether the storage failed (reading or writing), and a retry may pass.
+        retryable: bool,
+    },
+    /// A bug: the processing task failed.
+    #[error("internal error: {0}")]
+    Internal(#[source] tokio::task::JoinError),
+}
+
+impl BulkError {
     /// Whether a retry may succeed (storage trouble) or not (bad input, bad rules).
-    pub retryable: bool,
+    pub fn retryable(&self) -> bool {
+        match &*self.problem {
+            BulkProblem::Read(e)
+            | BulkProblem::Write { source: e, .. }
+            | BulkProblem::Complete { source: e, .. } => e.is_retryable(),
+            BulkProblem::Sanitize { retryable, .. } => *retryable,
+            _ => false,
+        }
+    }
 }
 
 struct Destination {
@@ -114,15 +176,14 @@ impl BulkProcessor {
         bucket: &str,
         key: &str,
     ) -> Result<Outcome, BulkError> {
-        let fail = |message: String, retryable: bool| BulkError {
+        let fail = |problem: BulkProblem| BulkError {
             bucket: bucket.to_string(),
             key: key.to_string(),
-            message,
-            retryable,
+            problem: Box::new(problem),
         };
         let info = store
             .info(bucket, key)
-            .map_err(|e| fail(e.message, e.retryable))?;
+            .map_err(|e| fail(BulkProblem::Read(e)))?;
         if info.metadata.get(INSTANCE_ID_KEY) == Some(&self.settings.instance_id) {
             return Ok(Outcome::LoopGuard);
         }
@@ -132,10 +193,8 @@ impl BulkProcessor {
         let mut written = Vec::new();
         let mut skipped = Vec::new();
         for dest in &self.destinations {
-            let Some((template, sanitizer)) = dest
-                .engine
-                .for_key(key)
-                .map_err(|e| fail(e.to_string(), false))?
+            let Some((template, sanitizer)) =
+                dest.engine.for_key(key).map_err(|e| fail(e.into()))?
             else {
                 skipped.push(format!("{}/{}", dest.bucket, dest.prefix));
                 continue;
@@ -159,7 +218,7 @@ impl BulkProcessor {
             };
             let written_format = sanitizer
                 .resolve_output_format(&stream)
-                .map_err(|e| fail(e.to_string(), false))?;
+                .map_err(|e| fail(e.into()))?;
             // Parquet compresses itself: it is never wrapped in gzip.
             let gzip = dest.compress && !written_format.compresses_itself();
             let options = PutOptions {
@@ -173,31 +232,35 @@ impl BulkProcessor {
             let started = Instant::now();
             let reader = store
                 .read(bucket, key)
-                .map_err(|e| fail(e.message, e.retryable))?;
-            let mut sink = store.write(&dest.bucket, &out_key, options).map_err(|e| {
-                fail(
-                    format!("cannot write {}/{out_key}: {}", dest.bucket, e.message),
-                    e.retryable,
-                )
-            })?;
+                .map_err(|e| fail(BulkProblem::Read(e)))?;
+            let mut sink = store
+                .write(&dest.bucket, &out_key, options)
+                .map_err(|source| {
+                    fail(BulkProblem::Write {
+                        bucket: dest.bucket.clone(),
+                        key: out_key.clone(),
+                        source,
+                    })
+                })?;
             let (reader, read_record) = Tap::new(reader);
             let (mut output, write_record) = Tap::new(&mut sink);
             let stats = sanitizer
                 .sanitize_stream(reader, &mut output, &stream, &mut |_| {})
-                .map_err(|e| {
+                .map_err(|source| {
                     // Only a failure of the storage itself may pass on a retry; bad data,
                     // bad rules and bugs fail the same way every time.
                     let retryable = read_record
                         .failure()
                         .or(write_record.failure())
                         .unwrap_or(false);
-                    fail(e.to_string(), retryable)
+                    fail(BulkProblem::Sanitize { source, retryable })
                 })?;
-            sink.commit().map_err(|e: StoreError| {
-                fail(
-                    format!("cannot complete {}/{out_key}: {}", dest.bucket, e.message),
-                    e.retryable,
-                )
+            sink.commit().map_err(|source| {
+                fail(BulkProblem::Complete {
+                    bucket: dest.bucket.clone(),
+                    key: out_key.clone(),
+                    source,
+                })
             })?;
             written.push(Written {
                 bucket: dest.bucket.clone(),
@@ -244,7 +307,8 @@ pub enum BulkSetupError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bulk::store::{ObjectInfo, ObjectSink};
+    use crate::settings::{Flags, Settings};
+    use crate::storage::{ObjectInfo, ObjectSink};
     use std::io::{Read, Write};
     use std::sync::Mutex;
 
@@ -288,13 +352,9 @@ mod tests {
     impl ObjectStore for MemoryStore {
         fn info(&self, bucket: &str, key: &str) -> Result<ObjectInfo, StoreError> {
             let objects = self.objects.lock().unwrap();
-            let (_, opts) =
-                objects
-                    .get(&(bucket.to_string(), key.to_string()))
-                    .ok_or(StoreError {
-                        message: "missing".into(),
-                        retryable: false,
-                    })?;
+            let (_, opts) = objects
+                .get(&(bucket.to_string(), key.to_string()))
+                .ok_or(StoreError::UnknownBucket("missing".into()))?;
             Ok(ObjectInfo {
                 content_type: opts.content_type.clone(),
                 content_encoding: None,
@@ -335,11 +395,10 @@ mod tests {
             ("PSOXY_INSTANCE_ID".into(), "hris-1".into()),
         ]);
         map.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        BulkProcessor::new(
-            BulkSettings::from_lookup(&|k| map.get(k).cloned()).unwrap(),
-            1,
-        )
-        .unwrap()
+        let settings = Settings::from_sources(crate::bulk::BULK_SETTINGS, &Flags::new(), &|k| {
+            map.get(k).cloned()
+        });
+        BulkProcessor::new(BulkSettings::from_settings(&settings).unwrap(), 1).unwrap()
     }
 
     #[test]
@@ -395,7 +454,7 @@ mod tests {
         let err = processor(&[])
             .process(&store, "up", "in/a.csv")
             .unwrap_err();
-        assert!(!err.retryable);
+        assert!(!err.retryable());
         assert_eq!(
             err.to_string(),
             "up/in/a.csv: line 2: row 2 has 1 fields, header has 2"

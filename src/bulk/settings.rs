@@ -1,11 +1,18 @@
-//! Bulk-mode settings, read by name from a lookup (the environment, then a parameter store).
+//! Bulk-mode settings, read through the one settings lookup ([`crate::settings`]).
 
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use crate::format::DataFormat;
-use crate::pseudonym::{PseudonymError, PseudonymSettings};
-use crate::rules::{load_rules_bytes, BulkRules, RulesError};
+use crate::pseudonym::PseudonymSettings;
+use crate::rules::{load_rules_bytes, sha256_hex, BulkRules, RulesError};
+use crate::settings::catalog::{
+    ADDITIONAL_TRANSFORMS, AWS_LAMBDA_FUNCTION_NAME, BULK_OUTPUT_FORMAT, COMPRESS_OUTPUT_ALWAYS,
+    EMAIL_CANONICALIZATION, EMAIL_DOMAIN_HANDLING, ENCRYPTION_KEY_EMAIL_DOMAINS, ENCRYPTION_KEY_IP,
+    INPUT_BASE_PATH, OUTPUT_BASE_PATH, OUTPUT_BUCKET, PSOXY_ENCRYPTION_KEY, PSOXY_INSTANCE_ID,
+    PSOXY_SALT, PSOXY_SHUFFLE_ROWS, PSOXY_THREADS, RULES, S3_FORCE_PATH_STYLE, SALT_EMAIL_DOMAINS,
+    SALT_IP,
+};
+use crate::settings::{instance_id, pseudonym_settings, Setting, SettingError, Settings};
 
 /// Everything the bulk function needs besides storage clients.
 #[derive(Debug, Clone)]
@@ -33,6 +40,8 @@ pub struct BulkSettings {
     /// `BULK_OUTPUT_FORMAT` (`NDJSON`, `JSON_ARRAY`, `CSV` or `PARQUET`): convert; unset keeps the
     /// input's.
     pub output_format: Option<DataFormat>,
+    /// `PSOXY_THREADS` (default 0: every core).
+    pub threads: usize,
 }
 
 /// One entry of `ADDITIONAL_TRANSFORMS`.
@@ -50,32 +59,45 @@ pub struct AdditionalTransform {
     pub compress_output: bool,
 }
 
-/// A setting that is missing or invalid. Names the setting, never its value.
+/// A bulk setting that is missing or invalid. Names the setting, never its value.
 #[derive(Debug, thiserror::Error)]
-pub enum SettingsError {
-    /// A required setting is absent.
-    #[error("setting {0} is required but not set")]
-    Missing(&'static str),
-    /// A setting does not parse.
-    #[error("setting {name} is invalid: {message}")]
-    Invalid {
-        /// The setting's name.
-        name: &'static str,
-        /// Why (never the value).
-        message: String,
-    },
-    /// The rules do not load.
+pub enum BulkSettingsError {
+    /// A setting is missing or invalid.
+    #[error(transparent)]
+    Setting(#[from] SettingError),
+    /// Rules do not load.
     #[error("setting {name}: {source}")]
     Rules {
-        /// `RULES` or `ADDITIONAL_TRANSFORMS[i]`.
+        /// `RULES` or `ADDITIONAL_TRANSFORMS[i].rules`.
         name: String,
         /// Why.
         source: RulesError,
     },
-    /// The pseudonym settings are inconsistent.
-    #[error(transparent)]
-    Pseudonym(#[from] PseudonymError),
 }
+
+/// Every setting the bulk function (and `psoxy watch`) reads.
+pub const BULK_SETTINGS: &[&Setting] = &[
+    &PSOXY_SALT,
+    &PSOXY_ENCRYPTION_KEY,
+    &EMAIL_CANONICALIZATION,
+    &EMAIL_DOMAIN_HANDLING,
+    &SALT_EMAIL_DOMAINS,
+    &ENCRYPTION_KEY_EMAIL_DOMAINS,
+    &SALT_IP,
+    &ENCRYPTION_KEY_IP,
+    &RULES,
+    &ADDITIONAL_TRANSFORMS,
+    &OUTPUT_BUCKET,
+    &INPUT_BASE_PATH,
+    &OUTPUT_BASE_PATH,
+    &COMPRESS_OUTPUT_ALWAYS,
+    &PSOXY_SHUFFLE_ROWS,
+    &PSOXY_INSTANCE_ID,
+    &AWS_LAMBDA_FUNCTION_NAME,
+    &BULK_OUTPUT_FORMAT,
+    &PSOXY_THREADS,
+    &S3_FORCE_PATH_STYLE,
+];
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -92,185 +114,72 @@ fn yes() -> bool {
     true
 }
 
-/// SHA-256 of `text` in lower-case hex.
-pub fn sha256_hex(text: &[u8]) -> String {
-    Sha256::digest(text)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn flag(
-    get: &dyn Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: bool,
-) -> Result<bool, SettingsError> {
-    match get(name).map(|v| v.trim().to_ascii_lowercase()) {
-        None => Ok(default),
-        Some(v) if v.is_empty() => Ok(default),
-        Some(v) if v == "true" => Ok(true),
-        Some(v) if v == "false" => Ok(false),
-        Some(_) => Err(SettingsError::Invalid {
-            name,
-            message: "expected true or false".into(),
-        }),
-    }
-}
-
-/// Every setting [`BulkSettings::from_lookup`] reads besides `AWS_LAMBDA_FUNCTION_NAME`: the
-/// names the function looks up in a parameter store when the environment lacks them.
-pub const SETTING_NAMES: &[&str] = &[
-    "PSOXY_SALT",
-    "PSOXY_ENCRYPTION_KEY",
-    "EMAIL_CANONICALIZATION",
-    "EMAIL_DOMAIN_HANDLING",
-    "SALT_EMAIL_DOMAINS",
-    "ENCRYPTION_KEY_EMAIL_DOMAINS",
-    "SALT_IP",
-    "ENCRYPTION_KEY_IP",
-    "RULES",
-    "ADDITIONAL_TRANSFORMS",
-    "OUTPUT_BUCKET",
-    "INPUT_BASE_PATH",
-    "OUTPUT_BASE_PATH",
-    "COMPRESS_OUTPUT_ALWAYS",
-    "PSOXY_SHUFFLE_ROWS",
-    "PSOXY_INSTANCE_ID",
-    "BULK_OUTPUT_FORMAT",
-];
-
-/// The pseudonym settings (salt, keys, email handling) by name through `get`, shared by
-/// both modes' settings.
-pub fn pseudonym_settings(
-    get: &dyn Fn(&str) -> Option<String>,
-) -> Result<PseudonymSettings, SettingsError> {
-    let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
-    let parse =
-        |name: &'static str, default: &str| get(name).unwrap_or_else(|| default.to_string());
-    Ok(PseudonymSettings {
-        salt: get("PSOXY_SALT").ok_or(SettingsError::Missing("PSOXY_SALT"))?,
-        encryption_key: get("PSOXY_ENCRYPTION_KEY"),
-        email_canonicalization: parse("EMAIL_CANONICALIZATION", "STRICT").parse().map_err(
-            |_| SettingsError::Invalid {
-                name: "EMAIL_CANONICALIZATION",
-                message: "expected STRICT or IGNORE_DOTS".into(),
-            },
-        )?,
-        email_domain_handling: parse("EMAIL_DOMAIN_HANDLING", "PRESERVE").parse().map_err(
-            |_| SettingsError::Invalid {
-                name: "EMAIL_DOMAIN_HANDLING",
-                message: "expected PRESERVE, REDACT, TOKENIZE or ENCRYPT".into(),
-            },
-        )?,
-        salt_email_domains: get("SALT_EMAIL_DOMAINS"),
-        encryption_key_email_domains: get("ENCRYPTION_KEY_EMAIL_DOMAINS"),
-        salt_ip: get("SALT_IP"),
-        encryption_key_ip: get("ENCRYPTION_KEY_IP"),
-    })
-}
-
-/// Names of the settings [`pseudonym_settings`] reads.
-pub const PSEUDONYM_SETTING_NAMES: &[&str] = &[
-    "PSOXY_SALT",
-    "PSOXY_ENCRYPTION_KEY",
-    "EMAIL_CANONICALIZATION",
-    "EMAIL_DOMAIN_HANDLING",
-    "SALT_EMAIL_DOMAINS",
-    "ENCRYPTION_KEY_EMAIL_DOMAINS",
-    "SALT_IP",
-    "ENCRYPTION_KEY_IP",
-];
-
 impl BulkSettings {
-    /// Reads the settings by name through `get` (empty values count as unset).
-    pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
-        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
-        let pseudonym = pseudonym_settings(&get)?;
-        let rules_text = get("RULES").ok_or(SettingsError::Missing("RULES"))?;
+    /// Reads the bulk settings from `settings` (resolved with [`BULK_SETTINGS`]).
+    pub fn from_settings(settings: &Settings) -> Result<Self, BulkSettingsError> {
+        let pseudonym = pseudonym_settings(settings)?;
+        let rules_text = settings.required(&RULES)?;
         let rules =
-            load_rules_bytes(rules_text.as_bytes()).map_err(|source| SettingsError::Rules {
-                name: "RULES".into(),
+            load_rules_bytes(rules_text.as_bytes()).map_err(|source| BulkSettingsError::Rules {
+                name: RULES.name.into(),
                 source,
             })?;
-        let additional = match get("ADDITIONAL_TRANSFORMS") {
+        let additional = match settings.get(&ADDITIONAL_TRANSFORMS) {
             None => Vec::new(),
-            Some(text) => parse_additional(&text)?,
+            Some(text) => parse_additional(text)?,
         };
+        let text = |s: &Setting| settings.get_or_default(s).unwrap_or_default().to_owned();
         Ok(BulkSettings {
             pseudonym,
             rules,
             rules_sha: sha256_hex(rules_text.as_bytes()),
-            output_bucket: get("OUTPUT_BUCKET").ok_or(SettingsError::Missing("OUTPUT_BUCKET"))?,
-            input_base_path: get("INPUT_BASE_PATH").unwrap_or_default(),
-            output_base_path: get("OUTPUT_BASE_PATH").unwrap_or_default(),
-            compress_output: flag(&get, "COMPRESS_OUTPUT_ALWAYS", true)?,
-            shuffle: flag(&get, "PSOXY_SHUFFLE_ROWS", true)?,
-            instance_id: get("PSOXY_INSTANCE_ID")
-                .or_else(|| get("AWS_LAMBDA_FUNCTION_NAME"))
-                .unwrap_or_else(|| "psoxy".into()),
+            output_bucket: settings.required(&OUTPUT_BUCKET)?.to_owned(),
+            input_base_path: text(&INPUT_BASE_PATH),
+            output_base_path: text(&OUTPUT_BASE_PATH),
+            compress_output: settings.flag(&COMPRESS_OUTPUT_ALWAYS)?,
+            shuffle: settings.flag(&PSOXY_SHUFFLE_ROWS)?,
+            instance_id: instance_id(settings),
             additional,
-            output_format: match get("BULK_OUTPUT_FORMAT").map(|v| v.trim().to_ascii_uppercase()) {
+            output_format: match settings.upper(&BULK_OUTPUT_FORMAT).as_deref() {
                 None => None,
-                Some(v) if v == "NDJSON" => Some(DataFormat::Ndjson),
-                Some(v) if v == "JSON_ARRAY" || v == "JSON" => Some(DataFormat::JsonArray),
-                Some(v) if v == "CSV" => Some(DataFormat::Csv { delimiter: b',' }),
-                Some(v) if v == "PARQUET" => Some(DataFormat::Parquet),
+                Some("NDJSON") => Some(DataFormat::Ndjson),
+                Some("JSON_ARRAY" | "JSON") => Some(DataFormat::JsonArray),
+                Some("CSV") => Some(DataFormat::Csv { delimiter: b',' }),
+                Some("PARQUET") => Some(DataFormat::Parquet),
                 Some(_) => {
-                    return Err(SettingsError::Invalid {
-                        name: "BULK_OUTPUT_FORMAT",
-                        message: "expected NDJSON, JSON_ARRAY, CSV or PARQUET".into(),
-                    })
+                    return Err(SettingError::Invalid {
+                        name: BULK_OUTPUT_FORMAT.name,
+                        expected: "NDJSON, JSON_ARRAY, CSV or PARQUET",
+                    }
+                    .into())
                 }
             },
+            threads: settings
+                .get_or_default(&PSOXY_THREADS)
+                .and_then(|t| t.trim().parse().ok())
+                .unwrap_or(0),
         })
     }
 }
 
-/// A serde message with the values it quotes (`invalid type: string "..."`) left out: the
-/// setting may hold a secret put in the wrong place, and errors never show setting values.
-fn without_values(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let (mut quoted, mut escaped) = (false, false);
-    for c in message.chars() {
-        if !quoted {
-            if c == '"' {
-                quoted = true;
-                out.push_str("\"...\"");
-            } else {
-                out.push(c);
-            }
-        } else if escaped {
-            escaped = false;
-        } else if c == '\\' {
-            escaped = true;
-        } else if c == '"' {
-            quoted = false;
-        }
-    }
-    out
-}
-
 /// Parses `ADDITIONAL_TRANSFORMS`: a YAML list of `{destinationBucketName, pathWithinBucket,
 /// rules, compressOutput}`; `rules` is a rules mapping or a string holding rules (YAML, base64).
-fn parse_additional(text: &str) -> Result<Vec<AdditionalTransform>, SettingsError> {
-    let invalid = |message: String| SettingsError::Invalid {
-        name: "ADDITIONAL_TRANSFORMS",
-        message,
-    };
-    let raw: Vec<RawAdditional> =
-        serde_yaml::from_str(text).map_err(|e| invalid(without_values(&e.to_string())))?;
+fn parse_additional(text: &str) -> Result<Vec<AdditionalTransform>, BulkSettingsError> {
+    let yaml = |e: serde_yaml::Error| SettingError::yaml(ADDITIONAL_TRANSFORMS.name, &e);
+    let raw: Vec<RawAdditional> = serde_yaml::from_str(text).map_err(yaml)?;
     raw.into_iter()
         .enumerate()
         .map(|(i, r)| {
             let rules_text = match r.rules {
                 serde_yaml::Value::String(s) => s,
-                other => serde_yaml::to_string(&other).map_err(|e| invalid(e.to_string()))?,
+                other => serde_yaml::to_string(&other).map_err(yaml)?,
             };
-            let rules =
-                load_rules_bytes(rules_text.as_bytes()).map_err(|source| SettingsError::Rules {
-                    name: format!("ADDITIONAL_TRANSFORMS[{i}].rules"),
+            let rules = load_rules_bytes(rules_text.as_bytes()).map_err(|source| {
+                BulkSettingsError::Rules {
+                    name: format!("{}[{i}].rules", ADDITIONAL_TRANSFORMS.name),
                     source,
-                })?;
+                }
+            })?;
             Ok(AdditionalTransform {
                 bucket: r.destination_bucket_name,
                 path_within_bucket: r.path_within_bucket,
@@ -285,14 +194,19 @@ fn parse_additional(text: &str) -> Result<Vec<AdditionalTransform>, SettingsErro
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::Flags;
     use std::collections::HashMap;
 
-    fn settings(pairs: &[(&str, &str)]) -> Result<BulkSettings, SettingsError> {
+    fn settings(pairs: &[(&str, &str)]) -> Result<BulkSettings, BulkSettingsError> {
         let map: HashMap<String, String> = pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        BulkSettings::from_lookup(&|k| map.get(k).cloned())
+        BulkSettings::from_settings(&Settings::from_sources(
+            BULK_SETTINGS,
+            &Flags::new(),
+            &|k| map.get(k).cloned(),
+        ))
     }
 
     const BASE: &[(&str, &str)] = &[
@@ -308,6 +222,7 @@ mod tests {
         assert_eq!(s.instance_id, "psoxy");
         assert_eq!(s.rules_sha.len(), 64);
         assert!(s.additional.is_empty());
+        assert_eq!(s.threads, 0);
     }
 
     #[test]
@@ -350,23 +265,6 @@ mod tests {
     }
 
     #[test]
-    fn setting_names_list_everything_read() {
-        let asked = std::cell::RefCell::new(Vec::new());
-        let map: HashMap<&str, &str> = BASE.iter().copied().collect();
-        BulkSettings::from_lookup(&|k| {
-            asked.borrow_mut().push(k.to_string());
-            map.get(k).map(|v| v.to_string())
-        })
-        .unwrap();
-        for name in asked.into_inner() {
-            assert!(
-                SETTING_NAMES.contains(&name.as_str()) || name == "AWS_LAMBDA_FUNCTION_NAME",
-                "{name} is read but not in SETTING_NAMES"
-            );
-        }
-    }
-
-    #[test]
     fn invalid_additional_transforms_do_not_show_the_value() {
         let mut pairs = BASE.to_vec();
         pairs.push(("ADDITIONAL_TRANSFORMS", "s3cr3t-salt"));
@@ -375,10 +273,13 @@ mod tests {
             err.contains("ADDITIONAL_TRANSFORMS") && !err.contains("s3cr3t"),
             "{err}"
         );
-        assert_eq!(
-            without_values(r#"invalid type: string "a\"b", expected a sequence"#),
-            r#"invalid type: string "...", expected a sequence"#
-        );
+    }
+
+    #[test]
+    fn placeholders_read_as_unset() {
+        let mut pairs = BASE.to_vec();
+        pairs.push(("OUTPUT_BASE_PATH", "PLACEHOLDER"));
+        assert_eq!(settings(&pairs).unwrap().output_base_path, "");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::io::{self, Read, Write};
 use std::sync::{Arc, Mutex};
 
-use crate::storage::StorageError;
+use crate::storage::io_failure_is_retryable as retryable;
 
 /// Wraps a reader or writer and records its first I/O failure.
 pub(crate) struct Tap<T> {
@@ -47,24 +47,6 @@ impl<T> Tap<T> {
         }
         result
     }
-}
-
-/// Whether an I/O failure of object storage may pass: the storage layer says so for its own
-/// errors; otherwise transport-like kinds are retryable and the rest are not.
-fn retryable(e: &io::Error) -> bool {
-    if let Some(storage) = StorageError::from_io_error(e) {
-        return storage.is_retryable();
-    }
-    use io::ErrorKind::*;
-    matches!(
-        e.kind(),
-        TimedOut
-            | ConnectionReset
-            | ConnectionAborted
-            | ConnectionRefused
-            | BrokenPipe
-            | WouldBlock
-    )
 }
 
 impl<R: Read> Read for Tap<R> {

@@ -106,7 +106,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     pub rules: Option<PathBuf>,
     /// Base URL of the source API, e.g. https://api.github.com. [env: TARGET_HOST]
-    #[arg(long, value_name = "URL", env = "TARGET_HOST", hide_env = true)]
+    #[arg(long, value_name = "URL")]
     pub target: Option<String>,
     /// Address to listen on.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
@@ -170,29 +170,20 @@ pub struct WatchArgs {
 #[derive(Debug, Args, Clone)]
 pub struct PseudonymArgs {
     /// Salt for the hashes; must match your deployment's PSOXY_SALT. [env: PSOXY_SALT]
-    #[arg(
-        short = 's',
-        long,
-        env = "PSOXY_SALT",
-        hide_env = true,
-        hide_env_values = true
-    )]
+    #[arg(short = 's', long)]
     pub salt: Option<String>,
     /// Key for reversible `p~` tokens (rules with `tokenize`). [env: PSOXY_ENCRYPTION_KEY]
-    #[arg(
-        long,
-        env = "PSOXY_ENCRYPTION_KEY",
-        hide_env = true,
-        hide_env_values = true
-    )]
+    #[arg(long)]
     pub encryption_key: Option<String>,
-    /// How email local parts are canonicalized before hashing. [env: EMAIL_CANONICALIZATION]
-    #[arg(long, env = "EMAIL_CANONICALIZATION", hide_env = true, value_name = "MODE", default_value = "STRICT", value_parser = ["STRICT", "IGNORE_DOTS", "strict", "ignore_dots"])]
-    pub email_canonicalization: String,
-    /// What is reported beside an email's hash: the domain as written, nothing, a hash
-    /// (`h~`) or a reversible token (`e~`). [env: EMAIL_DOMAIN_HANDLING]
-    #[arg(long, env = "EMAIL_DOMAIN_HANDLING", hide_env = true, value_name = "MODE", default_value = "PRESERVE", value_parser = ["PRESERVE", "REDACT", "TOKENIZE", "ENCRYPT", "preserve", "redact", "tokenize", "encrypt"])]
-    pub email_domain_handling: String,
+    /// How email local parts are canonicalized before hashing: STRICT (default) or
+    /// IGNORE_DOTS. [env: EMAIL_CANONICALIZATION]
+    #[arg(long, value_name = "MODE", value_parser = ["STRICT", "IGNORE_DOTS", "strict", "ignore_dots"])]
+    pub email_canonicalization: Option<String>,
+    /// What is reported beside an email's hash: the domain as written (PRESERVE, default),
+    /// nothing (REDACT), a hash (TOKENIZE, `h~`) or a reversible token (ENCRYPT, `e~`).
+    /// [env: EMAIL_DOMAIN_HANDLING]
+    #[arg(long, value_name = "MODE", value_parser = ["PRESERVE", "REDACT", "TOKENIZE", "ENCRYPT", "preserve", "redact", "tokenize", "encrypt"])]
+    pub email_domain_handling: Option<String>,
 }
 
 /// `psoxy sanitize`.

@@ -8,15 +8,12 @@ use std::sync::OnceLock;
 use regex::Regex;
 use serde_json::Value;
 
-use super::{
-    format_override, pseudonymizer, shown, CheckArgs, CliError, PseudonymArgs, EXIT_OK,
-    EXIT_WARNINGS,
-};
+use super::{format_override, shown, CheckArgs, CliError, EXIT_OK, EXIT_WARNINGS};
 use crate::format::compression::decoded_reader;
 use crate::format::csv::CsvBatchReader;
 use crate::format::parquet::{json_lines, rows_as_text, ParquetInput};
 use crate::format::{json_batches, DataFormat};
-use crate::pseudonym::Pseudonymizer;
+use crate::pseudonym::{PseudonymSettings, Pseudonymizer};
 use crate::rules::{load_rules_file, BulkRules, ColumnarRules};
 use crate::sanitize::{Sanitizer, StreamOptions};
 use crate::transform::columnar::{java_trim, ColumnAction};
@@ -107,13 +104,12 @@ pub fn run(args: CheckArgs) -> Result<i32, CliError> {
 /// The pseudonymizer of `check`'s previews: any salt will do (they show the form of the
 /// pseudonyms, never a deployment's), and a key lets reversible rules compile.
 pub(crate) fn preview_pseudonymizer() -> Result<std::sync::Arc<Pseudonymizer>, CliError> {
-    let preview = PseudonymArgs {
-        salt: None,
+    let preview = PseudonymSettings {
+        salt: "psoxy-check-preview".into(),
         encryption_key: Some("psoxy-check-preview".into()),
-        email_canonicalization: "STRICT".into(),
-        email_domain_handling: "PRESERVE".into(),
+        ..PseudonymSettings::default()
     };
-    pseudonymizer(&preview, "psoxy-check-preview".into())
+    Ok(std::sync::Arc::new(Pseudonymizer::new(&preview)?))
 }
 
 /// Compiles everything that can be compiled without data: JSONPaths, regexes, schemas.

@@ -20,7 +20,11 @@ pub use args::{
 };
 
 use crate::format::DataFormat;
-use crate::pseudonym::{PseudonymSettings, Pseudonymizer};
+use crate::pseudonym::Pseudonymizer;
+use crate::settings::catalog::{
+    EMAIL_CANONICALIZATION, EMAIL_DOMAIN_HANDLING, PSOXY_ENCRYPTION_KEY, PSOXY_SALT,
+};
+use crate::settings::{pseudonym_settings, Flags, Settings, PSEUDONYM_SETTINGS};
 
 /// Exit status for success.
 pub const EXIT_OK: i32 = 0;
@@ -43,7 +47,7 @@ impl<E: std::fmt::Display> From<E> for CliError {
 pub fn main() -> i32 {
     let cli = Cli::parse();
     // The proxy logs (an audit line per request) by default; the file commands stay quiet.
-    init_logging(if matches!(cli.command, Command::Serve(_)) {
+    crate::logging::init_text_logs(if matches!(cli.command, Command::Serve(_)) {
         "info"
     } else {
         "off"
@@ -64,41 +68,31 @@ pub fn main() -> i32 {
     }
 }
 
-/// Logs go to stderr at level `default` unless `RUST_LOG` says otherwise (user messages use
-/// plain stderr).
-fn init_logging(default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .try_init();
+/// The environment, as every command reads it.
+pub(crate) fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
 }
 
-/// Builds the pseudonymizer from flags and the environment (`SALT_EMAIL_DOMAINS`,
-/// `ENCRYPTION_KEY_EMAIL_DOMAINS`, `SALT_IP`, `ENCRYPTION_KEY_IP`).
-pub(crate) fn pseudonymizer(
-    args: &PseudonymArgs,
-    salt: String,
-) -> Result<Arc<Pseudonymizer>, CliError> {
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let settings = PseudonymSettings {
-        salt,
-        encryption_key: args.encryption_key.clone().filter(|k| !k.is_empty()),
-        email_canonicalization: args
-            .email_canonicalization
-            .parse()
-            .map_err(|_| CliError("invalid --email-canonicalization".into()))?,
-        email_domain_handling: args
-            .email_domain_handling
-            .parse()
-            .map_err(|_| CliError("invalid --email-domain-handling".into()))?,
-        salt_email_domains: env("SALT_EMAIL_DOMAINS"),
-        encryption_key_email_domains: env("ENCRYPTION_KEY_EMAIL_DOMAINS"),
-        salt_ip: env("SALT_IP"),
-        encryption_key_ip: env("ENCRYPTION_KEY_IP"),
-    };
+/// The pseudonym flags as settings flags (they win over the environment).
+pub(crate) fn pseudonym_flags(args: &PseudonymArgs) -> Flags {
+    let mut flags = Flags::new();
+    flags
+        .set(&PSOXY_SALT, args.salt.clone())
+        .set(&PSOXY_ENCRYPTION_KEY, args.encryption_key.clone())
+        .set(&EMAIL_CANONICALIZATION, args.email_canonicalization.clone())
+        .set(&EMAIL_DOMAIN_HANDLING, args.email_domain_handling.clone());
+    flags
+}
+
+/// The pseudonym settings of a file command: its flags, then the environment (`PSOXY_SALT`,
+/// `SALT_EMAIL_DOMAINS`, ...).
+pub(crate) fn pseudonym_lookup(args: &PseudonymArgs) -> Settings {
+    Settings::from_sources(PSEUDONYM_SETTINGS, &pseudonym_flags(args), &env)
+}
+
+/// Builds the pseudonymizer from resolved pseudonym settings (the salt must be set).
+pub(crate) fn pseudonymizer(settings: &Settings) -> Result<Arc<Pseudonymizer>, CliError> {
+    let settings = pseudonym_settings(settings)?;
     Ok(Arc::new(Pseudonymizer::new(&settings)?))
 }
 

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::bulk::local::AtomicFile;
+use crate::storage::AtomicFile;
 
 /// Where sanitized bytes go.
 pub enum Destination {

@@ -5,10 +5,13 @@ use std::path::{Path, PathBuf};
 
 use super::output::{Buffered, Destination};
 use super::progress::Progress;
-use super::{format_override, pseudonymizer, shown, CliError, SanitizeArgs, EXIT_FAILED, EXIT_OK};
-use crate::engine::RuleEngine;
+use super::{
+    format_override, pseudonym_lookup, pseudonymizer, shown, CliError, SanitizeArgs, EXIT_FAILED,
+    EXIT_OK,
+};
 use crate::format::DataFormat;
 use crate::rules::{load_rules_file, BulkRules, ColumnarRules};
+use crate::sanitize::RuleEngine;
 use crate::sanitize::{SanitizeError, Sanitizer, StreamOptions};
 
 /// Exit status when stdout is closed early (128 + SIGPIPE, what a shell reports for it).
@@ -17,13 +20,14 @@ const EXIT_BROKEN_PIPE: i32 = 141;
 /// Runs `psoxy sanitize`.
 pub fn run(args: SanitizeArgs) -> Result<i32, CliError> {
     let rules = effective_rules(&args)?;
-    let salt = args
-        .pseudonym
-        .salt
-        .clone()
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| CliError("no salt: pass --salt or set PSOXY_SALT (use your deployment's salt so pseudonyms match)".into()))?;
-    let pseudonymizer = pseudonymizer(&args.pseudonym, salt)?;
+    let settings = pseudonym_lookup(&args.pseudonym);
+    if settings
+        .get(&crate::settings::catalog::PSOXY_SALT)
+        .is_none()
+    {
+        return Err(CliError("no salt: pass --salt or set PSOXY_SALT (use your deployment's salt so pseudonyms match)".into()));
+    }
+    let pseudonymizer = pseudonymizer(&settings)?;
     let job = Job {
         args: &args,
         engines: RuleEngine::new(rules, pseudonymizer, args.threads)?,

@@ -1,61 +1,49 @@
 //! `psoxy serve` (API mode on this machine) and `psoxy api-key`.
 
-use std::collections::HashMap;
 use std::path::Path;
 
-use super::{shown, ApiKeyArgs, CliError, ServeArgs, EXIT_OK};
+use super::{env, pseudonym_flags, shown, ApiKeyArgs, CliError, ServeArgs, EXIT_OK};
 use crate::api::keys::{new_key as make_key, CallerKeys};
-use crate::api::remote::resolve_settings;
-use crate::api::{ApiHandler, ApiService, ApiSettings};
+use crate::api::settings::resolve;
+use crate::api::{ApiHandler, ApiService, ApiSettings, ApiSettingsError};
+use crate::settings::catalog::{PSOXY_INSTANCE_ID, PSOXY_SALT, RULES, TARGET_HOST};
+use crate::settings::SettingError;
 
 /// Runs `psoxy serve` until Ctrl-C.
 pub fn run(args: ServeArgs) -> Result<i32, CliError> {
-    let mut overrides: HashMap<&str, String> = HashMap::new();
+    let mut flags = pseudonym_flags(&args.pseudonym);
     if let Some(path) = &args.rules {
         let text =
             std::fs::read_to_string(path).map_err(|e| CliError(format!("{}: {e}", shown(path))))?;
-        overrides.insert("RULES", text);
+        flags.set(&RULES, Some(text));
     }
-    if let Some(target) = &args.target {
-        overrides.insert("TARGET_HOST", target.clone());
-    }
-    let p = &args.pseudonym;
-    if let Some(salt) = &p.salt {
-        overrides.insert("PSOXY_SALT", salt.clone());
-    }
-    if let Some(key) = &p.encryption_key {
-        overrides.insert("PSOXY_ENCRYPTION_KEY", key.clone());
-    }
-    overrides.insert("EMAIL_CANONICALIZATION", p.email_canonicalization.clone());
-    overrides.insert("EMAIL_DOMAIN_HANDLING", p.email_domain_handling.clone());
+    flags.set(&TARGET_HOST, args.target.clone());
     let connector = args
         .connector
         .clone()
-        .or_else(|| std::env::var("PSOXY_INSTANCE_ID").ok())
+        .or_else(|| env(PSOXY_INSTANCE_ID.name))
         .or_else(|| args.rules.as_deref().and_then(rule_file_stem));
-    if let Some(c) = connector {
-        overrides.insert("PSOXY_INSTANCE_ID", c);
-    }
+    flags.set(&PSOXY_INSTANCE_ID, connector);
     let runtime = tokio::runtime::Runtime::new()?;
     // Flags, then the environment, then the parameter store the environment names (as the
     // function reads its settings).
-    let env = |name: &str| {
-        overrides
-            .get(name)
-            .cloned()
-            .or_else(|| std::env::var(name).ok())
-    };
-    let resolved = runtime.block_on(resolve_settings(&env)).map_err(CliError)?;
-    let settings = ApiSettings::from_lookup(&|name| resolved.get(name)).map_err(|e| {
-        CliError(match e.as_str() {
-            m if m.contains("RULES is required") => format!("{m} (use --rules FILE)"),
-            m if m.contains("TARGET_HOST is required") => format!("{m} (use --target URL)"),
-            m if m.contains("PSOXY_SALT is required") => format!("{m} (use --salt or PSOXY_SALT)"),
-            m => m.to_owned(),
-        })
+    let settings = runtime
+        .block_on(resolve(&flags, &env))
+        .and_then(|(resolved, writer)| Ok((ApiSettings::from_settings(&resolved)?, writer)));
+    let (settings, writer) = settings.map_err(|e| {
+        let hint = match &e {
+            ApiSettingsError::Setting(SettingError::Missing(name)) => match *name {
+                n if n == RULES.name => " (use --rules FILE)",
+                n if n == TARGET_HOST.name => " (use --target URL)",
+                n if n == PSOXY_SALT.name => " (use --salt or PSOXY_SALT)",
+                _ => "",
+            },
+            _ => "",
+        };
+        CliError(format!("{e}{hint}"))
     })?;
     let callers = match (&args.keys, args.no_caller_auth) {
-        (Some(path), _) => Some(CallerKeys::from_file(path).map_err(CliError)?),
+        (Some(path), _) => Some(CallerKeys::from_file(path)?),
         (None, true) => None,
         (None, false) => {
             return Err(CliError(
@@ -79,7 +67,7 @@ pub fn run(args: ServeArgs) -> Result<i32, CliError> {
             None => "NO caller authentication".to_owned(),
         }
     );
-    let handler = ApiHandler::new(settings, callers, resolved.writer).map_err(CliError)?;
+    let handler = ApiHandler::new(settings, callers, writer)?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await

@@ -5,31 +5,31 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use super::sanitize_cmd::collect_files;
-use super::{shown, CliError, WatchArgs, EXIT_FAILED, EXIT_OK};
-use crate::bulk::local::LocalStore;
-use crate::bulk::{BulkProcessor, BulkSettings, Outcome};
+use super::{env, shown, CliError, WatchArgs, EXIT_FAILED, EXIT_OK};
+use crate::bulk::{BulkProcessor, BulkSettings, Outcome, BULK_SETTINGS};
+use crate::settings::catalog::{OUTPUT_BUCKET, PSOXY_SALT, RULES};
+use crate::settings::{Flags, Settings};
+use crate::storage::LocalStore;
 
 /// The bucket name the input folder stands for (it appears in `psoxy-original-object-key`).
 const INPUT_BUCKET: &str = "input";
 
 /// Runs `psoxy watch`.
 pub fn run(args: WatchArgs) -> Result<i32, CliError> {
-    let mut overrides: HashMap<&str, String> = HashMap::new();
+    let mut flags = Flags::new();
     if let Some(path) = &args.rules {
         let text =
             std::fs::read_to_string(path).map_err(|e| CliError(format!("{}: {e}", shown(path))))?;
-        overrides.insert("RULES", text);
+        flags.set(&RULES, Some(text));
     }
-    if let Some(salt) = &args.salt {
-        overrides.insert("PSOXY_SALT", salt.clone());
-    }
-    let settings = BulkSettings::from_lookup(&|name| {
-        overrides
-            .get(name)
-            .cloned()
-            .or_else(|| std::env::var(name).ok())
-            .or_else(|| (name == "OUTPUT_BUCKET").then(|| "output".to_string()))
-    })?;
+    flags.set(&PSOXY_SALT, args.salt.clone());
+    // The output folder stands for the output bucket, whose name only matters to additional
+    // transforms' sibling folders.
+    let lookup = |name: &str| {
+        env(name).or_else(|| (name == OUTPUT_BUCKET.name).then(|| "output".to_string()))
+    };
+    let settings =
+        BulkSettings::from_settings(&Settings::from_sources(BULK_SETTINGS, &flags, &lookup))?;
     std::fs::create_dir_all(&args.output)
         .map_err(|e| CliError(format!("{}: {e}", shown(&args.output))))?;
     let mut buckets = HashMap::from([

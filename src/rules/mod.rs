@@ -20,6 +20,16 @@ pub use record::{
 };
 
 use indexmap::IndexMap;
+use sha2::{Digest, Sha256};
+
+/// SHA-256 of a rules file's text in lower-case hex: `psoxy-rules-sha` of bulk outputs,
+/// `X-Psoxy-Rules-Sha` of API responses.
+pub fn sha256_hex(text: &[u8]) -> String {
+    Sha256::digest(text)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 
 /// Any bulk rules file.
 #[derive(Debug, Clone, PartialEq)]

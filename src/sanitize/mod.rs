@@ -13,13 +13,17 @@ use crate::format::csv::{writer, CsvBatchReader, CsvFields, CsvReadError};
 use crate::format::gzip_chunks::{DeflateChunk, GzipChunkWriter};
 use crate::format::parquet::ParquetIoError;
 use crate::format::{json_batches, media_type, DataFormat};
-use crate::pipeline::{run_ordered, WorkerPanic};
 use crate::pseudonym::Pseudonymizer;
 use crate::rules::{BulkRules, ColumnarRules, RecordFormat};
 use crate::transform::columnar::{cell_text, java_trim_bytes, require_width};
 use crate::transform::{BatchError, ColumnarPlan, PlanError, RecordPlan, RowError};
+use pipeline::{run_ordered, WorkerPanic};
 
+pub mod engine;
 mod parquet;
+pub mod pipeline;
+
+pub use engine::{EngineError, RuleEngine};
 
 /// Rows shuffled together (Psoxy's chunk size): row order can't leak beyond a chunk.
 pub const SHUFFLE_CHUNK: usize = 500;

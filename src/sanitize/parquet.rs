@@ -5,6 +5,7 @@ use std::io::{BufRead, Write};
 
 use arrow_array::RecordBatch;
 
+use super::pipeline::run_ordered;
 use super::{
     csv_header, json_cell, shuffle_order, shuffle_seed, BatchOutput, Emitter, Framing,
     SanitizeError, Sanitizer, SingleRules, StreamOptions,
@@ -12,7 +13,6 @@ use super::{
 use crate::format::csv::writer;
 use crate::format::parquet::{write_csv_rows, ParquetBatch, ParquetInput, ParquetOutput};
 use crate::format::DataFormat;
-use crate::pipeline::run_ordered;
 use crate::transform::{ColumnarBatchPlan, RecordBatchPlan, RecordPlan};
 
 impl Sanitizer {

@@ -1,28 +1,28 @@
-//! Object storage for the storage-triggered function: streaming reads of input objects and
-//! streaming, all-or-nothing writes of sanitized objects, on S3 (see [`s3`]).
+//! Object storage: the small blocking interface the bulk processor reads and writes through
+//! ([`ObjectStore`], [`ObjectSink`]), and its implementations: S3 ([`s3`], for the function)
+//! and local folders ([`local`], for `psoxy watch`). GCS will be a third, with no other change.
 //!
-//! The sanitizer core is synchronous ([`crate::sanitize::Sanitizer::sanitize_stream`] takes a
-//! blocking `Read` and `Write`), so the function runs it on a blocking thread
-//! (`tokio::task::spawn_blocking`) with the blocking adapters of [`s3`]: the input is streamed
-//! from a GET and the output is uploaded in parts while it is produced, so memory stays bounded
+//! The sanitizer core is synchronous (it takes a blocking `Read` and `Write`), so the function
+//! runs it on a blocking thread with the blocking adapters of [`s3`]: the input is streamed from
+//! a GET and the output is uploaded in parts while it is produced, so memory stays bounded
 //! whatever the object's size. A failed or abandoned write leaves no object behind.
 //!
 //! Errors name the bucket and key (never a credential or a data value) and tell whether trying
-//! again may help ([`StorageError::is_retryable`]).
+//! again may help ([`StoreError::is_retryable`]).
 
 use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::path::PathBuf;
 
+pub mod local;
 pub mod s3;
 
-pub use s3::{
-    client_from_env, get_object_reader, head_object, https_client, list_multipart_uploads,
-    s3_client, sdk_config, timeout_config, S3ObjectWriter, DEFAULT_MAX_IN_FLIGHT,
-    DEFAULT_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, READ_TIMEOUT,
-};
+pub use local::{AtomicFile, LocalStore};
+pub use s3::{S3Error, S3Store};
 
 /// Metadata of a stored object.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ObjectHead {
+pub struct ObjectInfo {
     /// `Content-Type`, if the object has one.
     pub content_type: Option<String>,
     /// `Content-Encoding` (for example `gzip`), if the object has one.
@@ -44,203 +44,76 @@ pub struct PutOptions {
     pub metadata: HashMap<String, String>,
 }
 
-/// Why a storage operation failed. Every message starts with `s3://bucket/key` and the
-/// operation; none holds a credential or object data.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum StorageError {
-    /// The object does not exist (for `HeadObject`, the bucket may be missing too: a HEAD
-    /// response has no body to tell them apart).
-    #[error("s3://{bucket}/{key}: {operation}: no such key")]
-    NoSuchKey {
-        /// The S3 operation, e.g. `GetObject`.
-        operation: &'static str,
-        /// The bucket.
-        bucket: String,
-        /// The key.
-        key: String,
+/// A storage failure. Names the object, never a credential or a value.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// S3 failed or refused.
+    #[error(transparent)]
+    S3(#[from] S3Error),
+    /// A local file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Local {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
     },
-    /// The bucket does not exist.
-    #[error("s3://{bucket}/{key}: {operation}: no such bucket `{bucket}`")]
-    NoSuchBucket {
-        /// The S3 operation.
-        operation: &'static str,
-        /// The bucket.
-        bucket: String,
-        /// The key.
-        key: String,
-    },
-    /// The request was refused (HTTP 403: missing permission, bad or expired credentials).
-    #[error("s3://{bucket}/{key}: {operation}: access denied ({code})")]
-    AccessDenied {
-        /// The S3 operation.
-        operation: &'static str,
-        /// The bucket.
-        bucket: String,
-        /// The key.
-        key: String,
-        /// The S3 error code, e.g. `AccessDenied` or `ExpiredToken`.
-        code: String,
-    },
-    /// S3 asked us to slow down (`SlowDown`, HTTP 503 or 429): retryable.
-    #[error("s3://{bucket}/{key}: {operation}: throttled: {detail}")]
-    Throttled {
-        /// The S3 operation.
-        operation: &'static str,
-        /// The bucket.
-        bucket: String,
-        /// The key.
-        key: String,
-        /// Error code and message from S3.
-        detail: String,
-    },
-    /// S3 failed (HTTP 5xx): retryable.
-    #[error("s3://{bucket}/{key}: {operation}: server error (HTTP {status}): {detail}")]
-    Server {
-        /// The S3 operation.
-        operation: &'static str,
-        /// The bucket.
-        bucket: String,
-        /// The key.
-        key: String,
-        /// The HTTP status.
-        status: u16,
-        /// Error code and message from S3.
-        detail: String,
-    },
-    /// The request timed out: retryable.
-    #[error("s3://{bucket}/{key}: {operation}: timed out: {detail}")]
-    Timeout {
-        /// The S3 operation.
-        operation: &'static str,
-        /// The bucket.
-        bucket: String,
-        /// The key.
-        key: String,
-        /// What timed out.
-        detail: String,
-    },
-    /// S3 could not be reached, or the connection broke: retryable.
-    #[error("s3://{bucket}/{key}: {operation}: connection failed: {detail}")]
-    Connection {
-        /// The S3 operation.
-        operation: &'static str,
-        /// The bucket.
-        bucket: String,
-        /// The key.
-        key: String,
-        /// The connection error.
-        detail: String,
-    },
-    /// Reading an object's body failed part-way (broken connection, integrity check):
-    /// retryable by reading the object again.
-    #[error("s3://{bucket}/{key}: reading the object failed: {detail}")]
-    Body {
-        /// The bucket.
-        bucket: String,
-        /// The key.
-        key: String,
-        /// The read error.
-        detail: String,
-    },
-    /// S3 rejected the request (another 4xx, e.g. `NoSuchUpload`, `EntityTooLarge`).
-    #[error("s3://{bucket}/{key}: {operation}: rejected (HTTP {status}): {detail}")]
-    Rejected {
-        /// The S3 operation.
-        operation: &'static str,
-        /// The bucket.
-        bucket: String,
-        /// The key.
-        key: String,
-        /// The HTTP status.
-        status: u16,
-        /// Error code and message from S3.
-        detail: String,
-    },
-    /// Anything else: a request that could not be built, a limit of this writer (too many
-    /// parts), a runtime that has shut down, an upload task that panicked.
-    #[error("s3://{bucket}/{key}: {operation}: {detail}")]
-    Other {
-        /// The S3 operation, or the writer step.
-        operation: &'static str,
-        /// The bucket.
-        bucket: String,
-        /// The key.
-        key: String,
-        /// What went wrong.
-        detail: String,
-    },
+    /// A local store has no folder for this bucket.
+    #[error("no folder is configured for bucket `{0}`")]
+    UnknownBucket(String),
+    /// A key that would leave its bucket's folder (`..`, an absolute path).
+    #[error("key `{0}` leaves its folder")]
+    KeyOutsideBucket(String),
 }
 
-impl StorageError {
-    /// Whether trying the same operation again may succeed: throttling (`SlowDown`, 503),
-    /// server errors (5xx), timeouts, connection and body-read errors. Missing keys or buckets,
-    /// access denied and other 4xx are not retryable.
+impl StoreError {
+    /// Whether trying again may succeed (throttling, server errors, timeouts, broken
+    /// connections); missing objects, refusals and local files are not retried.
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            StorageError::Throttled { .. }
-                | StorageError::Server { .. }
-                | StorageError::Timeout { .. }
-                | StorageError::Connection { .. }
-                | StorageError::Body { .. }
-        )
-    }
-
-    /// Whether the object (or its bucket) does not exist.
-    pub fn is_not_found(&self) -> bool {
-        matches!(
-            self,
-            StorageError::NoSuchKey { .. } | StorageError::NoSuchBucket { .. }
-        )
-    }
-
-    /// The bucket the failed operation was about.
-    pub fn bucket(&self) -> &str {
         match self {
-            StorageError::NoSuchKey { bucket, .. }
-            | StorageError::NoSuchBucket { bucket, .. }
-            | StorageError::AccessDenied { bucket, .. }
-            | StorageError::Throttled { bucket, .. }
-            | StorageError::Server { bucket, .. }
-            | StorageError::Timeout { bucket, .. }
-            | StorageError::Connection { bucket, .. }
-            | StorageError::Body { bucket, .. }
-            | StorageError::Rejected { bucket, .. }
-            | StorageError::Other { bucket, .. } => bucket,
+            StoreError::S3(e) => e.is_retryable(),
+            _ => false,
         }
     }
+}
 
-    /// The key the failed operation was about (empty for bucket-level operations).
-    pub fn key(&self) -> &str {
-        match self {
-            StorageError::NoSuchKey { key, .. }
-            | StorageError::NoSuchBucket { key, .. }
-            | StorageError::AccessDenied { key, .. }
-            | StorageError::Throttled { key, .. }
-            | StorageError::Server { key, .. }
-            | StorageError::Timeout { key, .. }
-            | StorageError::Connection { key, .. }
-            | StorageError::Body { key, .. }
-            | StorageError::Rejected { key, .. }
-            | StorageError::Other { key, .. } => key,
-        }
+/// Whether an I/O failure of a store's reader or writer may pass on a retry: the store says so
+/// for its own errors (carried inside the `io::Error`); otherwise transport-like kinds are
+/// retryable and the rest are not.
+pub fn io_failure_is_retryable(e: &std::io::Error) -> bool {
+    if let Some(s3) = S3Error::from_io_error(e) {
+        return s3.is_retryable();
     }
+    use std::io::ErrorKind::*;
+    matches!(
+        e.kind(),
+        TimedOut
+            | ConnectionReset
+            | ConnectionAborted
+            | ConnectionRefused
+            | BrokenPipe
+            | WouldBlock
+    )
+}
 
-    /// The `StorageError` inside an `io::Error` returned by [`S3ObjectWriter`]'s `write` or by
-    /// the reader of [`get_object_reader`], if it holds one (for example inside
-    /// [`crate::sanitize::SanitizeError::Write`]).
-    pub fn from_io_error(err: &std::io::Error) -> Option<&StorageError> {
-        err.get_ref()
-            .and_then(|inner| inner.downcast_ref::<StorageError>())
-    }
+/// An output being written. Nothing is visible until [`ObjectSink::commit`]; dropping it
+/// without committing discards what was written (aborts the upload).
+pub trait ObjectSink: Write + Send {
+    /// Makes the object visible.
+    fn commit(self: Box<Self>) -> Result<(), StoreError>;
+}
 
-    /// Wraps this error in an `io::Error` (kind `Other`, or `TimedOut` for timeouts), from which
-    /// [`StorageError::from_io_error`] gets it back.
-    pub fn into_io_error(self) -> std::io::Error {
-        let kind = match self {
-            StorageError::Timeout { .. } => std::io::ErrorKind::TimedOut,
-            _ => std::io::ErrorKind::Other,
-        };
-        std::io::Error::new(kind, self)
-    }
+/// Blocking object storage.
+pub trait ObjectStore: Sync {
+    /// Metadata of an object.
+    fn info(&self, bucket: &str, key: &str) -> Result<ObjectInfo, StoreError>;
+    /// A streaming reader of an object's bytes.
+    fn read(&self, bucket: &str, key: &str) -> Result<Box<dyn Read + Send>, StoreError>;
+    /// A new object, visible only once committed.
+    fn write(
+        &self,
+        bucket: &str,
+        key: &str,
+        options: PutOptions,
+    ) -> Result<Box<dyn ObjectSink>, StoreError>;
 }

@@ -20,16 +20,9 @@ pub fn repo(rel: &str) -> PathBuf {
 /// A `psoxy` command with a clean environment for the settings it reads.
 pub fn psoxy() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_psoxy"));
-    // Every setting either function reads, the parameter-store location, and the log level.
-    let api = psoxy::api::settings::setting_names();
-    let others = [
-        "RUST_LOG",
-        "PATH_TO_INSTANCE_CONFIG",
-        "PATH_TO_SHARED_CONFIG",
-        "SECRETS_STORE",
-    ];
-    for var in psoxy::bulk::SETTING_NAMES.iter().chain(&api).chain(&others) {
-        c.env_remove(var);
+    // Every setting the product reads (the parameter-store location and the log level too).
+    for setting in psoxy::settings::catalog::ALL {
+        c.env_remove(setting.name);
     }
     c
 }

@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use aws_lambda_events::event::s3::S3Event;
-use psoxy::bulk::s3::S3Store;
-use psoxy::function::Function;
+use psoxy::bulk::lambda::Function;
+use psoxy::storage::S3Store;
 
 use super::s3_server::{client_for, TestS3};
 
@@ -116,8 +116,8 @@ pub async fn get(
     s3: &TestS3,
     bucket: &str,
     key: &str,
-) -> Option<(Vec<u8>, psoxy::storage::ObjectHead)> {
-    let head = match psoxy::storage::head_object(&s3.client, bucket, key).await {
+) -> Option<(Vec<u8>, psoxy::storage::ObjectInfo)> {
+    let head = match psoxy::storage::s3::head_object(&s3.client, bucket, key).await {
         Ok(h) => h,
         Err(e) if e.is_not_found() => return None,
         Err(e) => panic!("head {bucket}/{key}: {e}"),

@@ -60,6 +60,6 @@ pub fn sdk_config() -> SdkConfig {
             "testing", "testing", None, None, "moto",
         )))
         .endpoint_url(endpoint())
-        .http_client(psoxy::storage::https_client())
+        .http_client(psoxy::aws_sdk::https_client())
         .build()
 }

@@ -148,7 +148,7 @@ pub fn client_for(endpoint: &str) -> Client {
         ))
         .endpoint_url(endpoint)
         .force_path_style(true)
-        .http_client(psoxy::storage::https_client())
+        .http_client(psoxy::aws_sdk::https_client())
         .build();
     Client::from_conf(config)
 }

@@ -4,6 +4,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::token::TokenError;
 use serde::{Deserialize, Serialize};
 
 /// The parts of a service account key file (JSON) the proxy uses.
@@ -36,18 +37,27 @@ struct Claims<'a> {
     sub: Option<&'a str>,
 }
 
+/// `SERVICE_ACCOUNT_KEY` is not a usable key. Never holds the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ServiceAccountKeyError {
+    /// Not JSON of a key.
+    #[error("setting SERVICE_ACCOUNT_KEY is not a service account key (JSON with client_email and private_key)")]
+    NotAKey,
+    /// The private key does not parse.
+    #[error("setting SERVICE_ACCOUNT_KEY: private_key is not an RSA private key in PEM")]
+    NotRsaPem,
+}
+
 /// Lifetime asked for in the assertion (Google's maximum).
 const ASSERTION_LIFETIME_SECS: u64 = 3600;
 
 impl ServiceAccountKey {
     /// Parses a key file's JSON. The error names the problem, never the key.
-    pub fn parse(json: &str) -> Result<ServiceAccountKey, String> {
-        let key: ServiceAccountKey = serde_json::from_str(json).map_err(|_| {
-            "setting SERVICE_ACCOUNT_KEY is not a service account key (JSON with client_email and private_key)".to_owned()
-        })?;
-        jsonwebtoken::EncodingKey::from_rsa_pem(key.private_key.as_bytes()).map_err(|_| {
-            "setting SERVICE_ACCOUNT_KEY: private_key is not an RSA private key in PEM".to_owned()
-        })?;
+    pub fn parse(json: &str) -> Result<ServiceAccountKey, ServiceAccountKeyError> {
+        let key: ServiceAccountKey =
+            serde_json::from_str(json).map_err(|_| ServiceAccountKeyError::NotAKey)?;
+        jsonwebtoken::EncodingKey::from_rsa_pem(key.private_key.as_bytes())
+            .map_err(|_| ServiceAccountKeyError::NotRsaPem)?;
         Ok(key)
     }
 
@@ -57,7 +67,7 @@ impl ServiceAccountKey {
         audience: &str,
         scopes: &[String],
         subject: Option<&str>,
-    ) -> Result<String, String> {
+    ) -> Result<String, TokenError> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -73,9 +83,8 @@ impl ServiceAccountKey {
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
         header.kid = self.private_key_id.clone();
         let key = jsonwebtoken::EncodingKey::from_rsa_pem(self.private_key.as_bytes())
-            .map_err(|_| "the service account's private key is not usable".to_owned())?;
-        jsonwebtoken::encode(&header, &claims, &key)
-            .map_err(|_| "cannot sign the service account assertion".to_owned())
+            .map_err(|_| TokenError::KeyUnusable)?;
+        jsonwebtoken::encode(&header, &claims, &key).map_err(|_| TokenError::Sign)
     }
 }
 
@@ -89,7 +98,8 @@ mod tests {
             "{\"client_email\": \"a@b\", \"private_key\": \"not-a-key-SECRET\"}",
         )
         .err()
-        .unwrap();
+        .unwrap()
+        .to_string();
         assert!(e.contains("PEM") && !e.contains("SECRET"), "{e}");
         assert!(ServiceAccountKey::parse("nope").is_err());
     }

@@ -25,27 +25,46 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use tokio::sync::Mutex;
 
-pub use google::ServiceAccountKey;
-pub use token::{TokenGrant, TokenRequestFormat};
+pub use google::{ServiceAccountKey, ServiceAccountKeyError};
+pub use token::{TokenError, TokenGrant, TokenRequestFormat};
 
-/// Names of every setting the strategies read (looked up like the other settings).
-pub const AUTH_SETTING_NAMES: &[&str] = &[
-    "SOURCE_AUTH_STRATEGY",
-    "ACCESS_TOKEN",
-    "API_KEY_HEADER",
-    "BASIC_AUTH_USER",
-    "BASIC_AUTH_PASSWORD",
-    "TOKEN_ENDPOINT",
-    "CLIENT_ID",
-    "CLIENT_SECRET",
-    "OAUTH_SCOPES",
-    "TOKEN_REQUEST_FORMAT",
-    "REFRESH_TOKEN",
-    "SERVICE_ACCOUNT_KEY",
-    "ACCOUNT_TO_IMPERSONATE",
-    "MS_TENANT_ID",
-    "MS_FEDERATED_TOKEN_FILE",
+use crate::settings::catalog::{
+    ACCESS_TOKEN, ACCOUNT_TO_IMPERSONATE, API_KEY_HEADER, BASIC_AUTH_PASSWORD, BASIC_AUTH_USER,
+    CLIENT_ID, CLIENT_SECRET, MS_FEDERATED_TOKEN_FILE, MS_TENANT_ID, OAUTH_SCOPES, REFRESH_TOKEN,
+    SERVICE_ACCOUNT_KEY, SOURCE_AUTH_STRATEGY, TOKEN_ENDPOINT, TOKEN_REQUEST_FORMAT,
+};
+use crate::settings::remote::StoreFuture;
+use crate::settings::{Setting, SettingError, Settings};
+
+/// Every setting the strategies read (resolved like the other settings).
+pub const AUTH_SETTINGS: &[&Setting] = &[
+    &SOURCE_AUTH_STRATEGY,
+    &ACCESS_TOKEN,
+    &API_KEY_HEADER,
+    &BASIC_AUTH_USER,
+    &BASIC_AUTH_PASSWORD,
+    &TOKEN_ENDPOINT,
+    &CLIENT_ID,
+    &CLIENT_SECRET,
+    &OAUTH_SCOPES,
+    &TOKEN_REQUEST_FORMAT,
+    &REFRESH_TOKEN,
+    &SERVICE_ACCOUNT_KEY,
+    &ACCOUNT_TO_IMPERSONATE,
+    &MS_TENANT_ID,
+    &MS_FEDERATED_TOKEN_FILE,
 ];
+
+/// The source credentials' settings are incomplete or malformed. Never holds a value.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthSettingsError {
+    /// A setting is missing or invalid.
+    #[error(transparent)]
+    Setting(#[from] SettingError),
+    /// `SERVICE_ACCOUNT_KEY` is not a usable key.
+    #[error(transparent)]
+    ServiceAccountKey(#[from] ServiceAccountKeyError),
+}
 
 /// How the proxy authenticates to the source, with its secrets.
 #[derive(Clone)]
@@ -91,16 +110,23 @@ impl Strategy {
         }
     }
 
-    /// Reads the strategy and its settings through `get`. Errors name the missing or
-    /// invalid setting, never a value.
-    pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Strategy, String> {
-        let need = |name: &str| {
-            get(name)
-                .ok_or_else(|| format!("setting {name} is required by this SOURCE_AUTH_STRATEGY"))
+    /// Reads the strategy and its settings. Errors name the missing or invalid setting,
+    /// never a value.
+    pub fn from_settings(settings: &Settings) -> Result<Strategy, AuthSettingsError> {
+        let get = |s: &Setting| settings.get(s).map(str::to_owned);
+        let need = |s: &'static Setting| {
+            get(s).ok_or(SettingError::RequiredBy {
+                name: s.name,
+                by: SOURCE_AUTH_STRATEGY.name,
+            })
         };
-        let name = get("SOURCE_AUTH_STRATEGY").unwrap_or_else(|| "none".into());
-        let scopes = || {
-            get("OAUTH_SCOPES")
+        let name = settings
+            .get_or_default(&SOURCE_AUTH_STRATEGY)
+            .unwrap_or("none")
+            .trim()
+            .to_ascii_lowercase();
+        let scopes = || -> Vec<String> {
+            get(&OAUTH_SCOPES)
                 .map(|s| {
                     s.split([' ', ','])
                         .filter(|s| !s.is_empty())
@@ -109,61 +135,62 @@ impl Strategy {
                 })
                 .unwrap_or_default()
         };
-        let format = || -> Result<TokenRequestFormat, String> {
-            match get("TOKEN_REQUEST_FORMAT")
+        let format = || -> Result<TokenRequestFormat, SettingError> {
+            match get(&TOKEN_REQUEST_FORMAT)
                 .map(|f| f.to_ascii_lowercase())
                 .as_deref()
             {
                 None | Some("form") => Ok(TokenRequestFormat::Form),
                 Some("json") => Ok(TokenRequestFormat::Json),
-                Some(_) => {
-                    Err("setting TOKEN_REQUEST_FORMAT is invalid: expected form or json".into())
-                }
+                Some(_) => Err(SettingError::Invalid {
+                    name: TOKEN_REQUEST_FORMAT.name,
+                    expected: "form or json",
+                }),
             }
         };
-        Ok(match name.trim().to_ascii_lowercase().as_str() {
+        Ok(match name.as_str() {
             "none" => Strategy::None,
-            "bearer" => Strategy::Bearer(need("ACCESS_TOKEN")?),
+            "bearer" => Strategy::Bearer(need(&ACCESS_TOKEN)?),
             "header" => Strategy::Header {
-                name: need("API_KEY_HEADER")?,
-                value: need("ACCESS_TOKEN")?,
+                name: need(&API_KEY_HEADER)?,
+                value: need(&ACCESS_TOKEN)?,
             },
             "basic" => Strategy::Basic {
-                user: need("BASIC_AUTH_USER")?,
-                password: need("BASIC_AUTH_PASSWORD")?,
+                user: need(&BASIC_AUTH_USER)?,
+                password: need(&BASIC_AUTH_PASSWORD)?,
             },
             "oauth2_client_credentials" => Strategy::OAuth(TokenGrant::ClientCredentials {
-                endpoint: need("TOKEN_ENDPOINT")?,
-                client_id: need("CLIENT_ID")?,
-                client_secret: need("CLIENT_SECRET")?,
+                endpoint: need(&TOKEN_ENDPOINT)?,
+                client_id: need(&CLIENT_ID)?,
+                client_secret: need(&CLIENT_SECRET)?,
                 scopes: scopes(),
                 format: format()?,
             }),
             "oauth2_refresh_token" => Strategy::OAuth(TokenGrant::RefreshToken {
-                endpoint: need("TOKEN_ENDPOINT")?,
-                client_id: need("CLIENT_ID")?,
-                client_secret: need("CLIENT_SECRET")?,
-                refresh_token: Arc::new(std::sync::Mutex::new(need("REFRESH_TOKEN")?)),
+                endpoint: need(&TOKEN_ENDPOINT)?,
+                client_id: need(&CLIENT_ID)?,
+                client_secret: need(&CLIENT_SECRET)?,
+                refresh_token: Arc::new(std::sync::Mutex::new(need(&REFRESH_TOKEN)?)),
                 scopes: scopes(),
                 format: format()?,
             }),
             "google_service_account" => {
-                let key = ServiceAccountKey::parse(&need("SERVICE_ACCOUNT_KEY")?)?;
+                let key = ServiceAccountKey::parse(&need(&SERVICE_ACCOUNT_KEY)?)?;
                 Strategy::OAuth(TokenGrant::GoogleServiceAccount {
-                    endpoint: get("TOKEN_ENDPOINT").unwrap_or_else(|| key.token_uri.clone()),
+                    endpoint: get(&TOKEN_ENDPOINT).unwrap_or_else(|| key.token_uri.clone()),
                     key: Box::new(key),
                     scopes: scopes(),
-                    subject: get("ACCOUNT_TO_IMPERSONATE"),
+                    subject: get(&ACCOUNT_TO_IMPERSONATE),
                 })
             }
             "ms_workload_identity" => {
-                let tenant = need("MS_TENANT_ID")?;
+                let tenant = need(&MS_TENANT_ID)?;
                 Strategy::OAuth(TokenGrant::FederatedAssertion {
-                    endpoint: get("TOKEN_ENDPOINT").unwrap_or_else(|| {
+                    endpoint: get(&TOKEN_ENDPOINT).unwrap_or_else(|| {
                         format!("https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token")
                     }),
-                    client_id: need("CLIENT_ID")?,
-                    assertion_file: need("MS_FEDERATED_TOKEN_FILE")?,
+                    client_id: need(&CLIENT_ID)?,
+                    assertion_file: need(&MS_FEDERATED_TOKEN_FILE)?,
                     scopes: {
                         let s: Vec<String> = scopes();
                         if s.is_empty() {
@@ -176,32 +203,30 @@ impl Strategy {
             }
             _ => {
                 // The value is not repeated: errors never show setting values.
-                return Err(
-                    "setting SOURCE_AUTH_STRATEGY is invalid: expected none, bearer, header, basic, oauth2_client_credentials, oauth2_refresh_token, google_service_account or ms_workload_identity".into()
-                );
+                return Err(SettingError::Invalid {
+                    name: SOURCE_AUTH_STRATEGY.name,
+                    expected: "none, bearer, header, basic, oauth2_client_credentials, oauth2_refresh_token, google_service_account or ms_workload_identity",
+                }
+                .into());
             }
         })
     }
 }
 
 /// The source credentials could not be obtained. Never holds a secret.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("source authentication ({strategy}) failed: {message}")]
+#[derive(Debug, thiserror::Error)]
+#[error("source authentication ({strategy}) failed: {source}")]
 pub struct AuthError {
     /// The strategy's name.
     pub strategy: &'static str,
     /// What went wrong (a status, an OAuth error code, a setting name).
-    pub message: String,
+    pub source: TokenError,
 }
 
 /// Where a rotated refresh token is written back.
 pub trait SecretWriter: Send + Sync {
     /// Stores `value` as the setting `name`.
-    fn write<'a>(
-        &'a self,
-        name: &'a str,
-        value: &'a str,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>>;
+    fn write<'a>(&'a self, name: &'a str, value: &'a str) -> StoreFuture<'a, ()>;
 }
 
 #[derive(Clone)]
@@ -267,9 +292,9 @@ impl SourceAuth {
                         return Ok(bearer(&t.access_token));
                     }
                 }
-                let fail = |message: String| AuthError {
+                let fail = |source: TokenError| AuthError {
                     strategy: grant.strategy_name(),
-                    message,
+                    source,
                 };
                 let issued = grant.request(&self.http).await.map_err(fail)?;
                 if let (Some(new), TokenGrant::RefreshToken { refresh_token, .. }) =
@@ -286,7 +311,7 @@ impl SourceAuth {
                     if changed {
                         match &self.writer {
                             Some(w) => {
-                                if let Err(e) = w.write("REFRESH_TOKEN", new).await {
+                                if let Err(e) = w.write(REFRESH_TOKEN.name, new).await {
                                     tracing::error!(error = %e, "cannot store the rotated refresh token");
                                 } else {
                                     tracing::info!("stored the rotated refresh token");
@@ -328,19 +353,22 @@ pub fn refresh_after(expires_in: Duration) -> Duration {
 mod tests {
     use super::*;
 
-    fn lookup(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |k| {
+    fn lookup(pairs: &'static [(&'static str, &'static str)]) -> Settings {
+        Settings::from_sources(AUTH_SETTINGS, &crate::settings::Flags::new(), &move |k| {
             pairs
                 .iter()
                 .find(|(n, _)| *n == k)
                 .map(|(_, v)| v.to_string())
-        }
+        })
     }
 
     #[test]
     fn strategies_from_settings() {
-        assert_eq!(Strategy::from_lookup(&lookup(&[])).unwrap().name(), "none");
-        let s = Strategy::from_lookup(&lookup(&[
+        assert_eq!(
+            Strategy::from_settings(&lookup(&[])).unwrap().name(),
+            "none"
+        );
+        let s = Strategy::from_settings(&lookup(&[
             ("SOURCE_AUTH_STRATEGY", "OAUTH2_CLIENT_CREDENTIALS"),
             ("TOKEN_ENDPOINT", "http://127.0.0.1:1/token"),
             ("CLIENT_ID", "id"),
@@ -349,11 +377,17 @@ mod tests {
         .unwrap();
         assert_eq!(s.name(), "oauth2_client_credentials");
         assert!(!format!("{s:?}").contains("s3cr3t"));
-        let e = Strategy::from_lookup(&lookup(&[("SOURCE_AUTH_STRATEGY", "bearer")])).unwrap_err();
+        let e = Strategy::from_settings(&lookup(&[("SOURCE_AUTH_STRATEGY", "bearer")]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("ACCESS_TOKEN"), "{e}");
-        let e =
-            Strategy::from_lookup(&lookup(&[("SOURCE_AUTH_STRATEGY", "kerberos")])).unwrap_err();
-        assert!(e.contains("SOURCE_AUTH_STRATEGY"), "{e}");
+        let e = Strategy::from_settings(&lookup(&[("SOURCE_AUTH_STRATEGY", "kerberos")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("SOURCE_AUTH_STRATEGY") && !e.contains("kerberos"),
+            "{e}"
+        );
     }
 
     #[tokio::test]

@@ -74,6 +74,41 @@ pub enum TokenGrant {
     },
 }
 
+/// A token could not be obtained. Carries the HTTP status and the OAuth `error` code at most,
+/// never the request, the response body or a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// The service account's key does not sign.
+    #[error("the service account's private key is not usable")]
+    KeyUnusable,
+    /// Signing the assertion failed.
+    #[error("cannot sign the service account assertion")]
+    Sign,
+    /// The federated assertion's file cannot be read.
+    #[error("cannot read the federated token file (MS_FEDERATED_TOKEN_FILE): {0}")]
+    AssertionFile(#[source] std::io::Error),
+    /// The token endpoint did not answer in time.
+    #[error("the token endpoint timed out")]
+    Timeout,
+    /// The token endpoint cannot be reached.
+    #[error("cannot reach the token endpoint")]
+    Unreachable(#[source] reqwest::Error),
+    /// The answer's body could not be read.
+    #[error("cannot read the token endpoint's response")]
+    UnreadableResponse(#[source] reqwest::Error),
+    /// The token endpoint refused (with its OAuth `error` code when it gave a short one).
+    #[error("the token endpoint answered {status}{}", code.as_ref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    Refused {
+        /// The HTTP status.
+        status: reqwest::StatusCode,
+        /// The OAuth `error` code.
+        code: Option<String>,
+    },
+    /// The answer is not a token.
+    #[error("the token endpoint's response has no access_token")]
+    NoAccessToken,
+}
+
 /// What a token endpoint issued.
 #[derive(Debug, Clone)]
 pub struct IssuedToken {
@@ -123,7 +158,7 @@ impl TokenGrant {
     }
 
     /// The request's parameters, and its format.
-    fn params(&self) -> Result<(TokenParams, TokenRequestFormat), String> {
+    fn params(&self) -> Result<(TokenParams, TokenRequestFormat), TokenError> {
         let scope = |scopes: &[String]| scopes.join(" ");
         let mut params = Vec::new();
         let format = match self {
@@ -184,11 +219,7 @@ impl TokenGrant {
                 ..
             } => {
                 let assertion = std::fs::read_to_string(assertion_file)
-                    .map_err(|e| {
-                        format!(
-                            "cannot read the federated token file (MS_FEDERATED_TOKEN_FILE): {e}"
-                        )
-                    })?
+                    .map_err(TokenError::AssertionFile)?
                     .trim()
                     .to_owned();
                 params.push(("grant_type", "client_credentials".to_owned()));
@@ -207,7 +238,7 @@ impl TokenGrant {
 
     /// Asks the token endpoint for a new token. Errors carry the HTTP status and the OAuth
     /// `error` code at most (never the request or the response body).
-    pub async fn request(&self, http: &reqwest::Client) -> Result<IssuedToken, String> {
+    pub async fn request(&self, http: &reqwest::Client) -> Result<IssuedToken, TokenError> {
         let (params, format) = self.params()?;
         let request = http
             .post(self.endpoint())
@@ -226,28 +257,26 @@ impl TokenGrant {
         };
         let response = request.send().await.map_err(|e| {
             if e.is_timeout() {
-                "the token endpoint timed out".to_owned()
+                TokenError::Timeout
             } else {
-                "cannot reach the token endpoint".to_owned()
+                // The error's URL may hold values: kept out of the error.
+                TokenError::Unreachable(e.without_url())
             }
         })?;
         let status = response.status();
         let body = response
             .bytes()
             .await
-            .map_err(|_| "cannot read the token endpoint's response".to_owned())?;
+            .map_err(|e| TokenError::UnreadableResponse(e.without_url()))?;
         if !status.is_success() {
             let code = serde_json::from_slice::<TokenErrorResponse>(&body)
                 .ok()
                 .map(|e| e.error)
                 .filter(|c| c.len() <= 64 && c.bytes().all(|b| b.is_ascii_graphic()));
-            return Err(match code {
-                Some(code) => format!("the token endpoint answered {status} ({code})"),
-                None => format!("the token endpoint answered {status}"),
-            });
+            return Err(TokenError::Refused { status, code });
         }
-        let token: TokenResponse = serde_json::from_slice(&body)
-            .map_err(|_| "the token endpoint's response has no access_token".to_owned())?;
+        let token: TokenResponse =
+            serde_json::from_slice(&body).map_err(|_| TokenError::NoAccessToken)?;
         let expires_in = match token.expires_in {
             Some(serde_json::Value::Number(n)) => n.as_u64(),
             Some(serde_json::Value::String(s)) => s.trim().parse().ok(),

@@ -1,18 +1,12 @@
-//! S3: the client, streaming reads ([`get_object_reader`]) and streaming, all-or-nothing writes
-//! ([`S3ObjectWriter`]).
-//!
-//! The async functions run on a tokio runtime. The blocking adapters ([`get_object_reader`]'s
-//! reader and [`S3ObjectWriter`]) are meant for a blocking thread (`spawn_blocking`), where the
-//! synchronous sanitizer runs; they drive their requests on the runtime they were created in.
+//! Writing objects all or nothing: [`S3ObjectWriter`] uploads what is written in parts while
+//! it is produced and completes the multipart upload only at the end; on any error, or when
+//! dropped unfinished, it aborts the upload.
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use aws_sdk_s3::config::http::HttpResponse;
-use aws_sdk_s3::config::SharedHttpClient;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
@@ -21,9 +15,11 @@ use bytes::Bytes;
 use tokio::runtime::Handle;
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
-use tokio_util::io::SyncIoBridge;
 
-use super::{ObjectHead, PutOptions, StorageError};
+use super::error::classify;
+use super::metadata::metadata;
+use super::S3Error;
+use crate::storage::PutOptions;
 
 /// Smallest part S3 accepts in a multipart upload (all parts but the last): 5 MiB.
 pub const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
@@ -36,389 +32,6 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 4;
 pub const MAX_PARTS: usize = 10_000;
 /// Largest part S3 accepts: 5 GiB.
 const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
-/// How long one attempt of a request may take, from sending it to the answer's headers
-/// (sending the body included: at most one part). The SDK's defaults have no such limit, so
-/// a request whose answer never comes (a silently dropped connection) would wait until the
-/// Lambda function times out, leaving its multipart upload unfinished; with it the attempt
-/// fails as a timeout and the SDK retries it on a new connection. Generous: an 8 MiB part
-/// takes well under a second in Lambda, and S3 sends the headers of a long
-/// `CompleteMultipartUpload` at once. (Bodies being read or sent are covered separately, by
-/// the SDK's stalled-stream protection.)
-pub const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// The HTTPS client (rustls with ring, OS root certificates; plain `http://` endpoints work
-/// too). Build it once per process: [`client_from_env`] does.
-pub fn https_client() -> SharedHttpClient {
-    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https()
-}
-
-/// The timeouts of every AWS client: the SDK's defaults (a 3.1 s connect timeout) and
-/// [`READ_TIMEOUT`] per attempt.
-pub fn timeout_config() -> aws_sdk_s3::config::timeout::TimeoutConfig {
-    aws_sdk_s3::config::timeout::TimeoutConfig::builder()
-        .read_timeout(READ_TIMEOUT)
-        .build()
-}
-
-/// The shared AWS configuration, as every AWS SDK reads it: region and credentials from the
-/// environment, profile or instance role (in Lambda: the function's role), endpoints from
-/// `AWS_ENDPOINT_URL` and the per-service `AWS_ENDPOINT_URL_<SERVICE>` variables, the
-/// HTTPS client of [`https_client`] and the timeouts of [`timeout_config`].
-///
-/// Loading it costs time (and, outside Lambda, may query the instance metadata service): load
-/// it once per process and build every client from it.
-pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(https_client())
-        .timeout_config(timeout_config())
-        .load()
-        .await
-}
-
-/// An S3 client from `config`; `S3_FORCE_PATH_STYLE=true` makes it use path-style addresses
-/// (`http://host/bucket/key`), as local S3-compatible servers need. Clones share connections.
-pub fn s3_client(config: &aws_config::SdkConfig) -> Client {
-    let mut builder = aws_sdk_s3::config::Builder::from(config);
-    if env_flag("S3_FORCE_PATH_STYLE") {
-        builder = builder.force_path_style(true);
-    }
-    Client::from_conf(builder.build())
-}
-
-/// An S3 client configured from the environment ([`sdk_config`] then [`s3_client`]). Build
-/// it once per process and clone it.
-pub async fn client_from_env() -> Client {
-    s3_client(&sdk_config().await)
-}
-
-fn env_flag(name: &str) -> bool {
-    std::env::var(name)
-        .map(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
-        .unwrap_or(false)
-}
-
-/// Reads an object's metadata (a `HeadObject` request).
-pub async fn head_object(
-    client: &Client,
-    bucket: &str,
-    key: &str,
-) -> Result<ObjectHead, StorageError> {
-    let out = client
-        .head_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(|e| classify("HeadObject", bucket, key, e))?;
-    Ok(object_head(
-        out.content_type(),
-        out.content_encoding(),
-        out.metadata(),
-        out.content_length(),
-    ))
-}
-
-/// The head of an object from the fields a `HeadObject` or `GetObject` answer carries.
-fn object_head(
-    content_type: Option<&str>,
-    content_encoding: Option<&str>,
-    metadata: Option<&HashMap<String, String>>,
-    content_length: Option<i64>,
-) -> ObjectHead {
-    ObjectHead {
-        content_type: content_type.map(str::to_owned),
-        content_encoding: content_encoding.map(str::to_owned),
-        metadata: received_metadata(metadata),
-        size: content_length
-            .and_then(|n| u64::try_from(n).ok())
-            .unwrap_or(0),
-    }
-}
-
-/// Streams an object: returns its head and a blocking `Read` over its body, which pulls the
-/// body from the connection as it is read (a `SyncIoBridge` over the body's `AsyncRead`) and
-/// never holds the whole object.
-///
-/// The reader blocks on the runtime this function ran on: read it from a blocking thread
-/// (`tokio::task::spawn_blocking`), never from an async task (reading there panics). Errors
-/// while reading are `io::Error`s holding a [`StorageError::Body`] (see
-/// [`StorageError::from_io_error`]). The body is raw: a gzip-encoded object is read as gzip.
-pub async fn get_object_reader(
-    client: &Client,
-    bucket: &str,
-    key: &str,
-) -> Result<(ObjectHead, Box<dyn Read + Send>), StorageError> {
-    let handle = Handle::try_current().map_err(|_| StorageError::Other {
-        operation: "GetObject",
-        bucket: bucket.to_owned(),
-        key: key.to_owned(),
-        detail: "not running on a tokio runtime".into(),
-    })?;
-    let out = client
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(|e| classify("GetObject", bucket, key, e))?;
-    let head = object_head(
-        out.content_type(),
-        out.content_encoding(),
-        out.metadata(),
-        out.content_length(),
-    );
-    let reader = BodyReader {
-        inner: SyncIoBridge::new_with_handle(out.body.into_async_read(), handle),
-        bucket: bucket.to_owned(),
-        key: key.to_owned(),
-    };
-    Ok((head, Box::new(reader)))
-}
-
-/// A blocking reader over an object's body that names the object in its errors.
-struct BodyReader<R> {
-    inner: R,
-    bucket: String,
-    key: String,
-}
-
-impl<R: Read> Read for BodyReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read(buf).map_err(|e| {
-            let kind = e.kind();
-            io::Error::new(
-                kind,
-                StorageError::Body {
-                    bucket: self.bucket.clone(),
-                    key: self.key.clone(),
-                    detail: error_chain(&e),
-                },
-            )
-        })
-    }
-}
-
-/// Lists the multipart uploads in progress in `bucket`: the key of each (a key appears once per
-/// unfinished upload). Used to check that no upload was left behind.
-pub async fn list_multipart_uploads(
-    client: &Client,
-    bucket: &str,
-) -> Result<Vec<String>, StorageError> {
-    let mut keys = Vec::new();
-    let mut key_marker: Option<String> = None;
-    let mut upload_id_marker: Option<String> = None;
-    loop {
-        let out = client
-            .list_multipart_uploads()
-            .bucket(bucket)
-            .set_key_marker(key_marker.take())
-            .set_upload_id_marker(upload_id_marker.take())
-            .send()
-            .await
-            .map_err(|e| classify("ListMultipartUploads", bucket, "", e))?;
-        keys.extend(
-            out.uploads()
-                .iter()
-                .filter_map(|u| u.key().map(str::to_owned)),
-        );
-        if out.is_truncated() != Some(true) {
-            break;
-        }
-        key_marker = out.next_key_marker().map(str::to_owned);
-        upload_id_marker = out.next_upload_id_marker().map(str::to_owned);
-        if key_marker.is_none() && upload_id_marker.is_none() {
-            break;
-        }
-    }
-    Ok(keys)
-}
-
-/// Turns an SDK error into a [`StorageError`] naming the operation, bucket and key.
-pub(crate) fn classify<E>(
-    operation: &'static str,
-    bucket: &str,
-    key: &str,
-    err: SdkError<E, HttpResponse>,
-) -> StorageError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    let bucket = bucket.to_owned();
-    let key = key.to_owned();
-    match &err {
-        SdkError::ServiceError(service) => from_response(
-            operation,
-            bucket,
-            key,
-            service.raw().status().as_u16(),
-            service.err().code(),
-            service.err().message(),
-        ),
-        SdkError::ResponseError(response) => from_response(
-            operation,
-            bucket,
-            key,
-            response.raw().status().as_u16(),
-            None,
-            Some("unreadable response"),
-        ),
-        SdkError::TimeoutError(_) => StorageError::Timeout {
-            operation,
-            bucket,
-            key,
-            detail: error_chain(&err),
-        },
-        SdkError::DispatchFailure(failure) => {
-            let detail = error_chain(&err);
-            if failure.is_timeout() {
-                StorageError::Timeout {
-                    operation,
-                    bucket,
-                    key,
-                    detail,
-                }
-            } else if failure.is_user() {
-                StorageError::Other {
-                    operation,
-                    bucket,
-                    key,
-                    detail,
-                }
-            } else {
-                StorageError::Connection {
-                    operation,
-                    bucket,
-                    key,
-                    detail,
-                }
-            }
-        }
-        _ => StorageError::Other {
-            operation,
-            bucket,
-            key,
-            detail: error_chain(&err),
-        },
-    }
-}
-
-/// An error and its sources, `: `-separated (their `Display`s only: no request or response
-/// dumps, so no headers).
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.ends_with(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
-
-/// Classifies an error response by its S3 error code, then its HTTP status.
-fn from_response(
-    operation: &'static str,
-    bucket: String,
-    key: String,
-    status: u16,
-    code: Option<&str>,
-    message: Option<&str>,
-) -> StorageError {
-    let detail = match (code, message) {
-        (Some(c), Some(m)) => format!("{c}: {m}"),
-        (Some(c), None) => c.to_owned(),
-        (None, Some(m)) => m.to_owned(),
-        (None, None) => format!("HTTP {status}"),
-    };
-    match code.unwrap_or("") {
-        "NoSuchKey" => {
-            return StorageError::NoSuchKey {
-                operation,
-                bucket,
-                key,
-            }
-        }
-        "NoSuchBucket" => {
-            return StorageError::NoSuchBucket {
-                operation,
-                bucket,
-                key,
-            }
-        }
-        "SlowDown"
-        | "Throttling"
-        | "ThrottlingException"
-        | "ThrottledException"
-        | "RequestThrottled"
-        | "RequestThrottledException"
-        | "RequestLimitExceeded"
-        | "TooManyRequestsException"
-        | "BandwidthLimitExceeded"
-        | "ProvisionedThroughputExceededException" => {
-            return StorageError::Throttled {
-                operation,
-                bucket,
-                key,
-                detail,
-            }
-        }
-        "RequestTimeout" | "RequestTimeoutException" => {
-            return StorageError::Timeout {
-                operation,
-                bucket,
-                key,
-                detail,
-            }
-        }
-        _ => {}
-    }
-    match status {
-        // A HEAD response has no body, so no code: a 404 is a missing key (or bucket).
-        404 if matches!(operation, "HeadObject" | "GetObject") => StorageError::NoSuchKey {
-            operation,
-            bucket,
-            key,
-        },
-        403 => StorageError::AccessDenied {
-            operation,
-            bucket,
-            key,
-            code: code.unwrap_or("AccessDenied").to_owned(),
-        },
-        429 | 503 => StorageError::Throttled {
-            operation,
-            bucket,
-            key,
-            detail,
-        },
-        408 => StorageError::Timeout {
-            operation,
-            bucket,
-            key,
-            detail,
-        },
-        500..=599 => StorageError::Server {
-            operation,
-            bucket,
-            key,
-            status,
-            detail,
-        },
-        _ => StorageError::Rejected {
-            operation,
-            bucket,
-            key,
-            status,
-            detail,
-        },
-    }
-}
 
 /// Runs `fut` on the runtime of `handle` and blocks the calling thread until it is done. Unlike
 /// `Handle::block_on` this does not panic when called on a runtime thread (it blocks that
@@ -459,7 +72,7 @@ enum State {
     /// A multipart upload is open.
     Multipart(Multipart),
     /// Something failed and the upload was aborted; every later call returns this error.
-    Failed(StorageError),
+    Failed(S3Error),
     /// Finished or aborted: nothing left to clean up.
     Closed,
 }
@@ -470,16 +83,16 @@ struct Multipart {
     /// One permit per part in flight: a part waits for a permit before it is sent.
     permits: Arc<Semaphore>,
     /// The part uploads, in part order.
-    parts: Vec<JoinHandle<Result<CompletedPart, StorageError>>>,
+    parts: Vec<JoinHandle<Result<CompletedPart, S3Error>>>,
     /// The first error of a part upload, to surface at the next `write` / `finish`.
-    failure: Arc<Mutex<Option<StorageError>>>,
+    failure: Arc<Mutex<Option<S3Error>>>,
 }
 
 /// A blocking `std::io::Write` that uploads what is written as one S3 object, all or nothing.
 ///
 /// Created from inside a tokio runtime (it takes the runtime's [`Handle`]) and written from a
 /// blocking thread (`spawn_blocking`), e.g. as the output of
-/// [`crate::sanitize::Sanitizer::sanitize_stream`].
+/// the sanitizer.
 ///
 /// It buffers up to `part_size` bytes. If [`finish`](Self::finish) is called before the first
 /// part fills, the object is written with one `PutObject`. Otherwise it opens a multipart upload
@@ -492,7 +105,7 @@ struct Multipart {
 /// panic), the multipart upload is aborted: no object and no unfinished upload remain. (An
 /// object that existed under the key before is left as it was.) The error of a background part
 /// upload surfaces at the next `write` or `finish`, as an `io::Error` holding the
-/// [`StorageError`] (see [`StorageError::from_io_error`]).
+/// [`S3Error`] (see [`S3Error::from_io_error`]).
 ///
 /// S3 allows [`MAX_PARTS`] parts: the object can be at most `part_size * MAX_PARTS` bytes.
 pub struct S3ObjectWriter {
@@ -574,7 +187,7 @@ impl S3ObjectWriter {
     /// Stores the object: one `PutObject` if everything fit in one part, otherwise uploads the
     /// last part, waits for every part and completes the multipart upload. Blocks until done.
     /// On error the multipart upload is aborted and no object is created.
-    pub fn finish(mut self) -> Result<(), StorageError> {
+    pub fn finish(mut self) -> Result<(), S3Error> {
         match std::mem::replace(&mut self.state, State::Closed) {
             State::Failed(err) => Err(err),
             State::Closed => Ok(()),
@@ -600,7 +213,7 @@ impl S3ObjectWriter {
 
     /// Gives up: aborts the multipart upload if one is open (waiting for in-flight parts to be
     /// cancelled first) and stores nothing. Blocks until done.
-    pub fn abort(mut self) -> Result<(), StorageError> {
+    pub fn abort(mut self) -> Result<(), S3Error> {
         match std::mem::replace(&mut self.state, State::Closed) {
             State::Multipart(upload) => {
                 let target = self.target();
@@ -620,8 +233,8 @@ impl S3ObjectWriter {
         }
     }
 
-    fn other(&self, operation: &'static str, detail: &str) -> StorageError {
-        StorageError::Other {
+    fn other(&self, operation: &'static str, detail: &str) -> S3Error {
+        S3Error::Other {
             operation,
             bucket: self.bucket.clone(),
             key: self.key.clone(),
@@ -630,7 +243,7 @@ impl S3ObjectWriter {
     }
 
     /// Writes the whole buffer as one object.
-    fn put_whole(&mut self) -> Result<(), StorageError> {
+    fn put_whole(&mut self) -> Result<(), S3Error> {
         let body = Bytes::from(std::mem::take(&mut self.buf));
         let request = self
             .client
@@ -653,7 +266,7 @@ impl S3ObjectWriter {
     }
 
     /// Returns the error of a failed background part upload, if any.
-    fn check_background(&self) -> Result<(), StorageError> {
+    fn check_background(&self) -> Result<(), S3Error> {
         if let State::Multipart(upload) = &self.state {
             let failed = upload
                 .failure
@@ -687,7 +300,7 @@ impl S3ObjectWriter {
     }
 
     /// Records `err`, aborts the multipart upload (if open) and returns `err`.
-    fn fail(&mut self, err: StorageError) -> StorageError {
+    fn fail(&mut self, err: S3Error) -> S3Error {
         self.abort_open_upload();
         self.buf = Vec::new();
         self.state = State::Failed(err.clone());
@@ -696,7 +309,7 @@ impl S3ObjectWriter {
 
     /// Uploads the buffer as the next part, in the background; opens the multipart upload
     /// first if needed. Blocks while `max_in_flight` parts are in flight.
-    fn ship_part(&mut self) -> Result<(), StorageError> {
+    fn ship_part(&mut self) -> Result<(), S3Error> {
         if matches!(self.state, State::Buffering) {
             let upload_id = self.create_upload()?;
             self.state = State::Multipart(Multipart {
@@ -714,7 +327,7 @@ impl S3ObjectWriter {
         let part_number = match i32::try_from(part_number) {
             Ok(n) if part_number <= MAX_PARTS => n,
             _ => {
-                return Err(StorageError::Other {
+                return Err(S3Error::Other {
                     operation: "UploadPart",
                     bucket: target.bucket,
                     key: target.key,
@@ -735,7 +348,7 @@ impl S3ObjectWriter {
         let permit = block_on(&self.handle, upload.permits.clone().acquire_owned());
         let Some(Ok(permit)) = permit else {
             self.gauge.in_flight.fetch_sub(len, Ordering::Relaxed);
-            return Err(StorageError::Other {
+            return Err(S3Error::Other {
                 operation: "UploadPart",
                 bucket: target.bucket,
                 key: target.key,
@@ -772,7 +385,7 @@ impl S3ObjectWriter {
                         .part_number(part_number)
                         .e_tag(e_tag)
                         .build()),
-                    None => Err(StorageError::Other {
+                    None => Err(S3Error::Other {
                         operation: "UploadPart",
                         bucket: target.bucket,
                         key: target.key,
@@ -794,7 +407,7 @@ impl S3ObjectWriter {
     }
 
     /// Opens the multipart upload (blocking).
-    fn create_upload(&self) -> Result<String, StorageError> {
+    fn create_upload(&self) -> Result<String, S3Error> {
         let request = self
             .client
             .create_multipart_upload()
@@ -811,7 +424,7 @@ impl S3ObjectWriter {
                 .map_err(|e| classify("CreateMultipartUpload", &target.bucket, &target.key, e))?;
             out.upload_id()
                 .map(str::to_owned)
-                .ok_or_else(|| StorageError::Other {
+                .ok_or_else(|| S3Error::Other {
                     operation: "CreateMultipartUpload",
                     bucket: target.bucket,
                     key: target.key,
@@ -822,53 +435,6 @@ impl S3ObjectWriter {
     }
 }
 
-/// User metadata as sent: values that are not printable ASCII (an object key with accents,
-/// say) are RFC 2047-encoded, as S3 requires of `x-amz-meta-*` headers.
-fn metadata(map: &HashMap<String, String>) -> Option<HashMap<String, String>> {
-    (!map.is_empty()).then(|| {
-        map.iter()
-            .map(|(k, v)| (k.clone(), encode_header_value(v)))
-            .collect()
-    })
-}
-
-/// User metadata as received: RFC 2047 `=?UTF-8?B?...?=` values decoded.
-fn received_metadata(map: Option<&HashMap<String, String>>) -> HashMap<String, String> {
-    map.map(|m| {
-        m.iter()
-            .map(|(k, v)| (k.clone(), decode_header_value(v)))
-            .collect()
-    })
-    .unwrap_or_default()
-}
-
-/// `value` unchanged when it is printable ASCII, otherwise `=?UTF-8?B?<base64>?=`.
-pub fn encode_header_value(value: &str) -> String {
-    if value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
-        value.to_owned()
-    } else {
-        use base64::Engine;
-        format!(
-            "=?UTF-8?B?{}?=",
-            base64::engine::general_purpose::STANDARD.encode(value)
-        )
-    }
-}
-
-/// The inverse of [`encode_header_value`] (also accepts `Q` encoding's absence: anything not
-/// of the form `=?UTF-8?B?...?=` is returned unchanged).
-pub fn decode_header_value(value: &str) -> String {
-    use base64::Engine;
-    let inner = value
-        .strip_prefix("=?UTF-8?B?")
-        .or_else(|| value.strip_prefix("=?utf-8?b?"))
-        .and_then(|v| v.strip_suffix("?="));
-    inner
-        .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .unwrap_or_else(|| value.to_owned())
-}
-
 /// Bucket and key, owned, for moving into tasks.
 struct Target {
     bucket: String,
@@ -876,11 +442,7 @@ struct Target {
 }
 
 /// Waits for every part (in order) and completes the upload; aborts it on any error.
-async fn complete(
-    client: Client,
-    target: Target,
-    mut upload: Multipart,
-) -> Result<(), StorageError> {
+async fn complete(client: Client, target: Target, mut upload: Multipart) -> Result<(), S3Error> {
     let tasks = std::mem::take(&mut upload.parts);
     let mut completed = Vec::with_capacity(tasks.len());
     let mut tasks = tasks.into_iter();
@@ -893,7 +455,7 @@ async fn complete(
                 break;
             }
             Err(join_err) => {
-                failed = Some(StorageError::Other {
+                failed = Some(S3Error::Other {
                     operation: "UploadPart",
                     bucket: target.bucket.clone(),
                     key: target.key.clone(),
@@ -935,11 +497,7 @@ async fn complete(
 }
 
 /// Cancels the part uploads still running, waits for them to end, then aborts the upload.
-async fn abort_upload(
-    client: Client,
-    target: Target,
-    upload: Multipart,
-) -> Result<(), StorageError> {
+async fn abort_upload(client: Client, target: Target, upload: Multipart) -> Result<(), S3Error> {
     for task in &upload.parts {
         task.abort();
     }
@@ -1022,122 +580,34 @@ impl Drop for S3ObjectWriter {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn requests_have_a_read_timeout_and_keep_the_default_connect_timeout() {
-        let config = timeout_config();
-        assert_eq!(config.read_timeout(), Some(READ_TIMEOUT));
-        // Unset here: taken from the SDK's defaults when the configuration loads.
-        assert_eq!(config.connect_timeout(), None);
-        assert_eq!(config.operation_timeout(), None);
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let sdk = runtime.block_on(
-            aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .region(aws_sdk_s3::config::Region::new("us-east-1"))
-                .credentials_provider(aws_sdk_s3::config::Credentials::new(
-                    "id", "secret", None, None, "test",
-                ))
-                .http_client(https_client())
-                .timeout_config(timeout_config())
-                .load(),
+/// Lists the multipart uploads in progress in `bucket`: the key of each (a key appears once per
+/// unfinished upload). Used to check that no upload was left behind.
+pub async fn list_multipart_uploads(client: &Client, bucket: &str) -> Result<Vec<String>, S3Error> {
+    let mut keys = Vec::new();
+    let mut key_marker: Option<String> = None;
+    let mut upload_id_marker: Option<String> = None;
+    loop {
+        let out = client
+            .list_multipart_uploads()
+            .bucket(bucket)
+            .set_key_marker(key_marker.take())
+            .set_upload_id_marker(upload_id_marker.take())
+            .send()
+            .await
+            .map_err(|e| classify("ListMultipartUploads", bucket, "", e))?;
+        keys.extend(
+            out.uploads()
+                .iter()
+                .filter_map(|u| u.key().map(str::to_owned)),
         );
-        let loaded = sdk.timeout_config().expect("timeouts");
-        assert_eq!(loaded.read_timeout(), Some(READ_TIMEOUT));
-        assert_eq!(
-            loaded.connect_timeout(),
-            Some(std::time::Duration::from_millis(3100))
-        );
-    }
-
-    #[test]
-    fn metadata_values_are_made_header_safe_and_back() {
-        assert_eq!(encode_header_value("input/hris.csv"), "input/hris.csv");
-        let key = "in/hris é 日本.csv";
-        let encoded = encode_header_value(key);
-        assert!(encoded.starts_with("=?UTF-8?B?") && encoded.is_ascii());
-        assert_eq!(decode_header_value(&encoded), key);
-        assert_eq!(
-            decode_header_value("=?UTF-8?B?not base64!?="),
-            "=?UTF-8?B?not base64!?="
-        );
-        assert_eq!(encode_header_value("tab\there"), "=?UTF-8?B?dGFiCWhlcmU=?=");
-    }
-
-    fn classify_response(operation: &'static str, status: u16, code: Option<&str>) -> StorageError {
-        from_response(
-            operation,
-            "bucket".into(),
-            "dir/key.csv".into(),
-            status,
-            code,
-            Some("message from S3"),
-        )
-    }
-
-    #[test]
-    fn throttling_server_errors_and_timeouts_are_retryable() {
-        for (status, code) in [
-            (503, Some("SlowDown")),
-            (503, None),
-            (429, None),
-            (500, Some("InternalError")),
-            (502, None),
-            (504, None),
-            (400, Some("RequestTimeout")),
-            (400, Some("ThrottlingException")),
-        ] {
-            let err = classify_response("PutObject", status, code);
-            assert!(err.is_retryable(), "{status} {code:?}: {err:?}");
-            assert!(err
-                .to_string()
-                .starts_with("s3://bucket/dir/key.csv: PutObject"));
+        if out.is_truncated() != Some(true) {
+            break;
+        }
+        key_marker = out.next_key_marker().map(str::to_owned);
+        upload_id_marker = out.next_upload_id_marker().map(str::to_owned);
+        if key_marker.is_none() && upload_id_marker.is_none() {
+            break;
         }
     }
-
-    #[test]
-    fn missing_things_denials_and_other_client_errors_are_not_retryable() {
-        for (operation, status, code) in [
-            ("GetObject", 404, Some("NoSuchKey")),
-            ("HeadObject", 404, None),
-            ("HeadObject", 404, Some("NotFound")),
-            ("GetObject", 404, Some("NoSuchBucket")),
-            ("PutObject", 403, Some("AccessDenied")),
-            ("PutObject", 403, Some("ExpiredToken")),
-            ("UploadPart", 404, Some("NoSuchUpload")),
-            ("PutObject", 400, Some("EntityTooLarge")),
-            ("PutObject", 400, None),
-        ] {
-            let err = classify_response(operation, status, code);
-            assert!(!err.is_retryable(), "{status} {code:?}: {err:?}");
-            assert_eq!((err.bucket(), err.key()), ("bucket", "dir/key.csv"));
-        }
-        assert!(matches!(
-            classify_response("HeadObject", 404, None),
-            StorageError::NoSuchKey { .. }
-        ));
-        assert!(matches!(
-            classify_response("GetObject", 404, Some("NoSuchBucket")),
-            StorageError::NoSuchBucket { .. }
-        ));
-        assert!(matches!(
-            classify_response("PutObject", 403, Some("ExpiredToken")),
-            StorageError::AccessDenied { ref code, .. } if code == "ExpiredToken"
-        ));
-    }
-
-    #[test]
-    fn io_errors_carry_the_storage_error() {
-        let err = classify_response("UploadPart", 503, Some("SlowDown"));
-        let io = err.clone().into_io_error();
-        let back = StorageError::from_io_error(&io).expect("inside");
-        assert!(back.is_retryable());
-        assert_eq!(back.to_string(), err.to_string());
-        assert!(StorageError::from_io_error(&io::Error::other("plain")).is_none());
-    }
+    Ok(keys)
 }

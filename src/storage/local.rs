@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
 
-use super::store::{ObjectInfo, ObjectSink, ObjectStore, PutOptions, StoreError};
+use super::{ObjectInfo, ObjectSink, ObjectStore, PutOptions, StoreError};
 
 /// A file that appears at its path only when committed; dropped uncommitted, it is deleted.
 pub struct AtomicFile {
@@ -56,7 +56,7 @@ impl Write for AtomicFile {
 
 struct LocalSink {
     file: std::io::BufWriter<AtomicFile>,
-    shown: String,
+    path: PathBuf,
 }
 
 impl Write for LocalSink {
@@ -71,10 +71,10 @@ impl Write for LocalSink {
 
 impl ObjectSink for LocalSink {
     fn commit(self: Box<Self>) -> Result<(), StoreError> {
-        let shown = self.shown.clone();
-        let failed = |e: std::io::Error| StoreError {
-            message: format!("{shown}: {e}"),
-            retryable: false,
+        let path = self.path.clone();
+        let failed = |source: std::io::Error| StoreError::Local {
+            path: path.clone(),
+            source,
         };
         self.file
             .into_inner()
@@ -97,16 +97,13 @@ impl LocalStore {
     }
 
     fn path(&self, bucket: &str, key: &str) -> Result<PathBuf, StoreError> {
-        let root = self.buckets.get(bucket).ok_or_else(|| StoreError {
-            message: format!("no folder is configured for bucket `{bucket}`"),
-            retryable: false,
-        })?;
+        let root = self
+            .buckets
+            .get(bucket)
+            .ok_or_else(|| StoreError::UnknownBucket(bucket.to_owned()))?;
         let rel = Path::new(key.trim_start_matches('/'));
         if rel.components().any(|c| !matches!(c, Component::Normal(_))) {
-            return Err(StoreError {
-                message: format!("key `{key}` leaves its folder"),
-                retryable: false,
-            });
+            return Err(StoreError::KeyOutsideBucket(key.to_owned()));
         }
         Ok(root.join(rel))
     }
@@ -115,18 +112,18 @@ impl LocalStore {
 impl ObjectStore for LocalStore {
     fn info(&self, bucket: &str, key: &str) -> Result<ObjectInfo, StoreError> {
         let path = self.path(bucket, key)?;
-        std::fs::metadata(&path).map_err(|e| StoreError {
-            message: format!("{}: {e}", path.display()),
-            retryable: false,
+        std::fs::metadata(&path).map_err(|source| StoreError::Local {
+            path: path.clone(),
+            source,
         })?;
         Ok(ObjectInfo::default())
     }
 
     fn read(&self, bucket: &str, key: &str) -> Result<Box<dyn Read + Send>, StoreError> {
         let path = self.path(bucket, key)?;
-        let file = File::open(&path).map_err(|e| StoreError {
-            message: format!("{}: {e}", path.display()),
-            retryable: false,
+        let file = File::open(&path).map_err(|source| StoreError::Local {
+            path: path.clone(),
+            source,
         })?;
         Ok(Box::new(file))
     }
@@ -138,14 +135,13 @@ impl ObjectStore for LocalStore {
         _options: PutOptions,
     ) -> Result<Box<dyn ObjectSink>, StoreError> {
         let path = self.path(bucket, key)?;
-        let shown = path.display().to_string();
-        let file = AtomicFile::create(&path).map_err(|e| StoreError {
-            message: format!("{shown}: {e}"),
-            retryable: false,
+        let file = AtomicFile::create(&path).map_err(|source| StoreError::Local {
+            path: path.clone(),
+            source,
         })?;
         Ok(Box::new(LocalSink {
             file: std::io::BufWriter::with_capacity(1 << 20, file),
-            shown,
+            path,
         }))
     }
 }

@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use super::Sanitizer;
 use crate::pseudonym::Pseudonymizer;
 use crate::rules::{BulkRules, MultiTypeRules, RulesError};
-use crate::sanitize::Sanitizer;
 use crate::transform::PlanError;
 
 /// Why rules could not be prepared for an object.

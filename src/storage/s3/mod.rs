@@ -1,17 +1,35 @@
-//! [`ObjectStore`] over S3, for the function: `HeadObject`, a streaming `GetObject` and the
-//! multipart [`S3ObjectWriter`], driven from the blocking thread the processor runs on.
+//! S3: the client ([`client`]), streaming reads ([`read`]), all-or-nothing multipart writes
+//! ([`multipart`]), error classification ([`error`]), user metadata ([`metadata`]), and
+//! [`S3Store`], the [`ObjectStore`] the bulk function uses.
+//!
+//! The async functions run on a tokio runtime. The blocking adapters (the reader of
+//! [`get_object_reader`] and [`S3ObjectWriter`]) are meant for a blocking thread
+//! (`spawn_blocking`), where the synchronous sanitizer runs; they drive their requests on the
+//! runtime they were created in.
+
+pub mod client;
+pub mod error;
+pub mod metadata;
+pub mod multipart;
+pub mod read;
 
 use std::io::Read;
 
 use aws_sdk_s3::Client;
 use tokio::runtime::Handle;
 
-use super::store::{ObjectInfo, ObjectSink, ObjectStore, PutOptions, StoreError};
-use crate::storage::{
-    get_object_reader, head_object, S3ObjectWriter, DEFAULT_MAX_IN_FLIGHT, DEFAULT_PART_SIZE,
+pub use client::{client_from_env, path_style, s3_client};
+pub use error::S3Error;
+pub use multipart::{
+    list_multipart_uploads, S3ObjectWriter, DEFAULT_MAX_IN_FLIGHT, DEFAULT_PART_SIZE, MAX_PARTS,
+    MIN_PART_SIZE,
 };
+pub use read::{get_object_reader, head_object};
 
-/// S3 as an [`ObjectStore`]. Its methods block on `handle`: call them from a blocking thread
+use super::{ObjectInfo, ObjectSink, ObjectStore, PutOptions, StoreError};
+
+/// S3 as an [`ObjectStore`]: `HeadObject`, a streaming `GetObject` and the multipart
+/// [`S3ObjectWriter`]. Its methods block on `handle`: call them from a blocking thread
 /// (`tokio::task::spawn_blocking`), never from an async task.
 #[derive(Clone)]
 pub struct S3Store {

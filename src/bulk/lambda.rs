@@ -1,4 +1,4 @@
-//! The storage-triggered function: an S3 `ObjectCreated` event in, every object it names
+//! The bulk AWS Lambda shell: an S3 `ObjectCreated` event in, every object it names
 //! sanitized into the output bucket(s).
 //!
 //! [`Function`] is built once per process ([`Function::from_env`]: settings from the
@@ -17,10 +17,12 @@ use std::sync::Arc;
 use aws_lambda_events::event::s3::{S3Event, S3EventRecord};
 use serde::Serialize;
 
-use crate::bulk::keys::decode_event_key;
-use crate::bulk::s3::S3Store;
-use crate::bulk::{BulkError, BulkProcessor, BulkSettings, Outcome, SETTING_NAMES};
-use crate::config::{resolve, ConfigLocation, RemoteClient};
+use super::keys::decode_event_key;
+use super::{BulkError, BulkProblem, BulkProcessor, BulkSettings, Outcome, BULK_SETTINGS};
+use crate::settings::aws::AwsStore;
+use crate::settings::{Flags, RemoteError, SecretStore, SettingError, Settings, StoreLocation};
+use crate::storage::s3::{path_style, s3_client};
+use crate::storage::S3Store;
 
 /// `errorType` of an invocation that may succeed if retried.
 pub const RETRYABLE_ERROR: &str = "Psoxy.Retryable";
@@ -72,7 +74,7 @@ pub struct OutputReport {
 }
 
 /// An invocation in which at least one object failed.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 #[error("{} of {} objects failed: {}", failures.len(), total, failures.iter().map(|f| f.to_string()).collect::<Vec<_>>().join("; "))]
 pub struct InvocationError {
     /// The objects that failed.
@@ -84,12 +86,18 @@ pub struct InvocationError {
 impl InvocationError {
     /// Whether a retry may succeed: every failure is storage trouble.
     pub fn retryable(&self) -> bool {
-        self.failures.iter().all(|f| f.retryable)
+        self.failures.iter().all(BulkError::retryable)
     }
 }
 
 impl From<InvocationError> for lambda_runtime::Diagnostic {
     fn from(e: InvocationError) -> Self {
+        (&e).into()
+    }
+}
+
+impl From<&InvocationError> for lambda_runtime::Diagnostic {
+    fn from(e: &InvocationError) -> Self {
         lambda_runtime::Diagnostic {
             error_type: if e.retryable() {
                 RETRYABLE_ERROR
@@ -105,8 +113,20 @@ impl From<InvocationError> for lambda_runtime::Diagnostic {
 /// The function cannot start: settings missing or invalid, rules that do not compile, or the
 /// parameter store unreadable. Names the setting, never its value.
 #[derive(Debug, thiserror::Error)]
-#[error("psoxy cannot start: {0}")]
-pub struct SetupError(pub String);
+pub enum SetupError {
+    /// Where the settings are is itself misconfigured (`SECRETS_STORE`).
+    #[error("psoxy cannot start: {0}")]
+    Location(#[from] SettingError),
+    /// The secret store could not be read.
+    #[error("psoxy cannot start: {0}")]
+    Remote(#[from] RemoteError),
+    /// A setting is missing or invalid.
+    #[error("psoxy cannot start: {0}")]
+    Settings(#[from] super::BulkSettingsError),
+    /// The rules or pseudonym settings do not compile.
+    #[error("psoxy cannot start: {0}")]
+    Compile(#[from] super::BulkSetupError),
+}
 
 impl Function {
     /// A function over `processor` and `store`.
@@ -123,36 +143,38 @@ impl Function {
     /// (`AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL_SSM`, ... point them elsewhere).
     pub async fn from_env() -> Result<Self, SetupError> {
         let env = |name: &str| std::env::var(name).ok();
-        let sdk = crate::storage::sdk_config().await;
-        let location = ConfigLocation::from_env(&env).map_err(SetupError)?;
+        let sdk = crate::aws_sdk::sdk_config().await;
+        let location = StoreLocation::from_lookup(&env)?;
         let remote = location
             .as_ref()
-            .map(|loc| (loc, RemoteClient::new(loc.store, &sdk)));
-        let threads = std::env::var("PSOXY_THREADS")
-            .ok()
-            .and_then(|t| t.parse().ok())
-            .unwrap_or(0);
-        let processor =
-            Self::processor(&env, remote.as_ref().map(|(l, c)| (*l, c)), threads).await?;
+            .map(|loc| (loc, AwsStore::new(loc.kind, &sdk, None)));
+        let settings = Settings::resolve(
+            BULK_SETTINGS,
+            &Flags::new(),
+            &env,
+            remote.as_ref().map(|(l, s)| (*l, s as &dyn SecretStore)),
+        )
+        .await?;
+        let bulk = BulkSettings::from_settings(&settings)?;
+        let threads = bulk.threads;
+        let processor = BulkProcessor::new(bulk, threads)?;
         let store = S3Store::new(
-            crate::storage::s3_client(&sdk),
+            s3_client(&sdk, path_style(&settings)),
             tokio::runtime::Handle::current(),
         );
         Ok(Function::new(processor, store))
     }
 
-    /// Resolves the settings (`env` first, then `remote`) and compiles them.
+    /// Resolves the settings (`env` first, then `remote`) and compiles them, with `threads`
+    /// workers (0: every core).
     pub async fn processor(
         env: &dyn Fn(&str) -> Option<String>,
-        remote: Option<(&ConfigLocation, &RemoteClient)>,
+        remote: Option<(&StoreLocation, &dyn SecretStore)>,
         threads: usize,
     ) -> Result<BulkProcessor, SetupError> {
-        let values = resolve(SETTING_NAMES, env, remote)
-            .await
-            .map_err(|e| SetupError(e.to_string()))?;
-        let lookup = |name: &str| values.get(name).cloned().or_else(|| env(name));
-        let settings = BulkSettings::from_lookup(&lookup).map_err(|e| SetupError(e.to_string()))?;
-        BulkProcessor::new(settings, threads).map_err(|e| SetupError(e.to_string()))
+        let settings = Settings::resolve(BULK_SETTINGS, &Flags::new(), env, remote).await?;
+        let bulk = BulkSettings::from_settings(&settings)?;
+        Ok(BulkProcessor::new(bulk, threads)?)
     }
 
     /// The settings in use.
@@ -173,8 +195,8 @@ impl Function {
                     tracing::error!(
                         bucket = %e.bucket,
                         key = %e.key,
-                        retryable = e.retryable,
-                        error = %e.message,
+                        retryable = e.retryable(),
+                        error = %e.problem,
                         "object failed"
                     );
                     failures.push(e);
@@ -194,16 +216,15 @@ impl Function {
     ) -> Result<Option<ObjectReport>, BulkError> {
         let bucket = record.s3.bucket.name.clone().unwrap_or_default();
         let raw_key = record.s3.object.key.clone().unwrap_or_default();
-        let invalid = |message: String| BulkError {
+        let invalid = |problem: BulkProblem| BulkError {
             bucket: bucket.clone(),
             key: raw_key.clone(),
-            message,
-            retryable: false,
+            problem: Box::new(problem),
         };
         if bucket.is_empty() || raw_key.is_empty() {
-            return Err(invalid("event record names no bucket or no key".into()));
+            return Err(invalid(BulkProblem::NoObject));
         }
-        let key = decode_event_key(&raw_key).map_err(invalid)?;
+        let key = decode_event_key(&raw_key).map_err(|e| invalid(e.into()))?;
         let event_name = record.event_name.as_deref().unwrap_or("");
         if !event_name.is_empty() && !event_name.contains("ObjectCreated") {
             tracing::info!(%bucket, %key, event = event_name, "ignored: not an ObjectCreated event");
@@ -222,8 +243,7 @@ impl Function {
             .map_err(|e| BulkError {
                 bucket: bucket.clone(),
                 key: key.clone(),
-                message: format!("internal error: {e}"),
-                retryable: false,
+                problem: Box::new(BulkProblem::Internal(e)),
             })??;
         let (status, outputs) = match outcome {
             Outcome::LoopGuard => {
@@ -270,18 +290,4 @@ impl Function {
             outputs,
         }))
     }
-}
-
-/// Logs as JSON lines (one object per event, as CloudWatch expects), level from `RUST_LOG`
-/// (default `info`).
-pub fn init_json_logs() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_current_span(false)
-        .with_target(false)
-        .without_time()
-        .try_init();
 }

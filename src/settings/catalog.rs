@@ -1,0 +1,179 @@
+//! Every setting the product reads, declared once: its name, default, whether it is a secret,
+//! and one line of documentation. The shells say which of these they read (their lists sit
+//! beside their settings types); `docs/settings.md` shows them in tables that a test checks
+//! against [`ALL`].
+
+use super::{Group, Setting};
+
+macro_rules! settings {
+    ($($(#[$meta:meta])* $ident:ident { group: $group:ident, default: $default:expr, secret: $secret:expr, doc: $doc:expr $(,)? })*) => {
+        $(
+            $(#[$meta])*
+            pub const $ident: Setting = Setting {
+                name: stringify!($ident),
+                group: Group::$group,
+                default: $default,
+                secret: $secret,
+                doc: $doc,
+            };
+        )*
+        /// Every declared setting, in documentation order.
+        pub const ALL: &[&Setting] = &[$(&$ident),*];
+    };
+}
+
+settings! {
+    /// The salt of every pseudonym.
+    PSOXY_SALT { group: Pseudonyms, default: None, secret: true,
+        doc: "the salt of every hash; use the deployment's so pseudonyms join (required)" }
+    /// Key of reversible tokens.
+    PSOXY_ENCRYPTION_KEY { group: Pseudonyms, default: None, secret: true,
+        doc: "key of reversible `p~` tokens (`tokenize`, `includeReversible`, `encryptIp`)" }
+    /// Email local-part canonicalization.
+    EMAIL_CANONICALIZATION { group: Pseudonyms, default: Some("STRICT"), secret: false,
+        doc: "`STRICT` or `IGNORE_DOTS` (dots removed from local parts before hashing)" }
+    /// What is reported beside an email's hash.
+    EMAIL_DOMAIN_HANDLING { group: Pseudonyms, default: Some("PRESERVE"), secret: false,
+        doc: "`PRESERVE`, `REDACT`, `TOKENIZE` (`h~` hash) or `ENCRYPT` (`e~` token) of email domains" }
+    /// Salt of `TOKENIZE`d domains.
+    SALT_EMAIL_DOMAINS { group: Pseudonyms, default: None, secret: true,
+        doc: "salt of `TOKENIZE` / `ENCRYPT` of email domains (default: the main salt)" }
+    /// Key of `ENCRYPT`ed domains.
+    ENCRYPTION_KEY_EMAIL_DOMAINS { group: Pseudonyms, default: None, secret: true,
+        doc: "key of `ENCRYPT` of email domains (default: the main key)" }
+    /// Salt of IP pseudonyms.
+    SALT_IP { group: Pseudonyms, default: None, secret: true,
+        doc: "salt of `hashIp` / `encryptIp` (default: the main salt)" }
+    /// Key of encrypted IPs.
+    ENCRYPTION_KEY_IP { group: Pseudonyms, default: None, secret: true,
+        doc: "key of `encryptIp` (default: the main key)" }
+
+    /// The rules.
+    RULES { group: Rules, default: None, secret: false,
+        doc: "the rules: YAML, base64 YAML or base64 gzipped YAML (required by the functions and `psoxy serve`)" }
+
+    /// Where sanitized objects go.
+    OUTPUT_BUCKET { group: Bulk, default: None, secret: false,
+        doc: "the bucket sanitized objects are written to (required)" }
+    /// Prefix removed from input keys.
+    INPUT_BASE_PATH { group: Bulk, default: Some(""), secret: false,
+        doc: "prefix removed from the start of input keys" }
+    /// Prefix added to output keys.
+    OUTPUT_BASE_PATH { group: Bulk, default: Some(""), secret: false,
+        doc: "prefix put in front of output keys" }
+    /// Gzip the main output.
+    COMPRESS_OUTPUT_ALWAYS { group: Bulk, default: Some("true"), secret: false,
+        doc: "gzip the output (`Content-Encoding: gzip`)" }
+    /// Extra outputs of the same input.
+    ADDITIONAL_TRANSFORMS { group: Bulk, default: None, secret: false,
+        doc: "YAML list of `{destinationBucketName, pathWithinBucket, rules, compressOutput}`: more outputs of each input" }
+    /// Shuffle columnar rows.
+    PSOXY_SHUFFLE_ROWS { group: Bulk, default: Some("true"), secret: false,
+        doc: "shuffle CSV rows within 500-row chunks, deterministically" }
+    /// Convert the output.
+    BULK_OUTPUT_FORMAT { group: Bulk, default: None, secret: false,
+        doc: "`NDJSON`, `JSON_ARRAY`, `CSV` or `PARQUET`: write this format instead of the input's" }
+    /// Worker threads.
+    PSOXY_THREADS { group: Bulk, default: Some("0"), secret: false,
+        doc: "worker threads (0: every core)" }
+
+    /// The instance's name.
+    PSOXY_INSTANCE_ID { group: Instance, default: None, secret: false,
+        doc: "this instance's name: `psoxy-instance-id` of bulk outputs, the connector caller keys name (default: the function's name, else `psoxy`)" }
+    /// Set by Lambda: the function's name.
+    AWS_LAMBDA_FUNCTION_NAME { group: Instance, default: None, secret: false,
+        doc: "set by AWS Lambda; the default of `PSOXY_INSTANCE_ID`" }
+    /// Parameter-name prefix of this instance.
+    PATH_TO_INSTANCE_CONFIG { group: Instance, default: None, secret: false,
+        doc: "parameter-name prefix of this instance's settings in the secret store (e.g. `/psoxy/hris/`)" }
+    /// Parameter-name prefix shared by instances.
+    PATH_TO_SHARED_CONFIG { group: Instance, default: None, secret: false,
+        doc: "parameter-name prefix of settings shared by instances, tried after the instance's" }
+    /// Which secret store.
+    SECRETS_STORE { group: Instance, default: Some("AWS_SSM_PARAMETER_STORE"), secret: false,
+        doc: "`AWS_SSM_PARAMETER_STORE` or `AWS_SECRETS_MANAGER`" }
+    /// KMS key of written-back parameters.
+    SSM_KMS_KEY_ID { group: Instance, default: None, secret: false,
+        doc: "KMS key a rotated refresh token is encrypted with when written back to Parameter Store (default: the account's)" }
+    /// Path-style S3 addresses.
+    S3_FORCE_PATH_STYLE { group: Instance, default: Some("false"), secret: false,
+        doc: "`true`: path-style S3 addresses (`http://host/bucket/key`), for S3-compatible servers" }
+    /// Log level.
+    RUST_LOG { group: Instance, default: None, secret: false,
+        doc: "log filter, e.g. `info` or `psoxy=debug` (default: `info` in functions and `psoxy serve`, off in file commands)" }
+
+    /// The source API.
+    TARGET_HOST { group: Api, default: None, secret: false,
+        doc: "base URL (or host name, then `https://`) requests are forwarded to (required)" }
+    /// Upstream timeout.
+    UPSTREAM_TIMEOUT_SECONDS { group: Api, default: Some("55"), secret: false,
+        doc: "seconds the whole exchange with the source may take (1 to 900)" }
+
+    /// How the proxy authenticates to the source.
+    SOURCE_AUTH_STRATEGY { group: SourceAuth, default: Some("none"), secret: false,
+        doc: "`none`, `bearer`, `header`, `basic`, `oauth2_client_credentials`, `oauth2_refresh_token`, `google_service_account` or `ms_workload_identity`" }
+    /// A static token.
+    ACCESS_TOKEN { group: SourceAuth, default: None, secret: true,
+        doc: "the token of `bearer`, the header value of `header`" }
+    /// Header of `header`.
+    API_KEY_HEADER { group: SourceAuth, default: None, secret: false,
+        doc: "the header name of `header` (e.g. `X-API-Key`)" }
+    /// User of `basic`.
+    BASIC_AUTH_USER { group: SourceAuth, default: None, secret: false,
+        doc: "the user of `basic`" }
+    /// Password of `basic`.
+    BASIC_AUTH_PASSWORD { group: SourceAuth, default: None, secret: true,
+        doc: "the password of `basic`" }
+    /// OAuth 2.0 token endpoint.
+    TOKEN_ENDPOINT { group: SourceAuth, default: None, secret: false,
+        doc: "OAuth 2.0 token endpoint (default for Google: the key's `token_uri`; for Microsoft: the tenant's)" }
+    /// OAuth 2.0 client id.
+    CLIENT_ID { group: SourceAuth, default: None, secret: false,
+        doc: "OAuth 2.0 client id" }
+    /// OAuth 2.0 client secret.
+    CLIENT_SECRET { group: SourceAuth, default: None, secret: true,
+        doc: "OAuth 2.0 client secret" }
+    /// Scopes asked for.
+    OAUTH_SCOPES { group: SourceAuth, default: None, secret: false,
+        doc: "scopes asked for, separated by spaces or commas" }
+    /// Token request body format.
+    TOKEN_REQUEST_FORMAT { group: SourceAuth, default: Some("form"), secret: false,
+        doc: "`form` or `json`: how the token request's body is encoded" }
+    /// OAuth 2.0 refresh token.
+    REFRESH_TOKEN { group: SourceAuth, default: None, secret: true,
+        doc: "refresh token of `oauth2_refresh_token`; a rotated one is written back to the secret store" }
+    /// Google service account key.
+    SERVICE_ACCOUNT_KEY { group: SourceAuth, default: None, secret: true,
+        doc: "the key JSON of `google_service_account`" }
+    /// Domain-wide delegation subject.
+    ACCOUNT_TO_IMPERSONATE { group: SourceAuth, default: None, secret: false,
+        doc: "the admin `google_service_account` impersonates (domain-wide delegation)" }
+    /// Microsoft tenant.
+    MS_TENANT_ID { group: SourceAuth, default: None, secret: false,
+        doc: "Entra tenant of `ms_workload_identity`" }
+    /// Federated token file.
+    MS_FEDERATED_TOKEN_FILE { group: SourceAuth, default: None, secret: false,
+        doc: "file holding the federated assertion of `ms_workload_identity`" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_documented() {
+        let mut names: Vec<&str> = ALL.iter().map(|s| s.name).collect();
+        names.sort_unstable();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(before, names.len(), "a setting is declared twice");
+        for s in ALL {
+            assert!(!s.doc.is_empty() && !s.doc.contains('\n'), "{}", s.name);
+            assert!(
+                !(s.secret && s.default.is_some()),
+                "{}: a secret has no default",
+                s.name
+            );
+        }
+    }
+}
