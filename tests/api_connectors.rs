@@ -10,7 +10,7 @@ mod common;
 
 use std::path::Path;
 
-use psoxy::api::{ApiRules, Matcher, ResponsePlan};
+use psoxy::api::{ApiRuleSet, Matcher};
 use psoxy::pseudonym::{PseudonymSettings, Pseudonymizer};
 use serde::Deserialize;
 use serde_json::Value;
@@ -76,14 +76,12 @@ fn check_connector(name: &str, bless: bool) -> Vec<String> {
         &std::fs::read_to_string(dir.join("cases.yaml")).expect("read cases.yaml"),
     )
     .expect("parse cases.yaml");
-    let rules = ApiRules::from_file(&common::repo(&cases.rules))
+    let ApiRuleSet { rules, plans } = ApiRuleSet::from_file(&common::repo(&cases.rules))
         .unwrap_or_else(|e| panic!("{}: {e}", cases.rules));
     let p = pseudonymizer();
-    let plans: Vec<ResponsePlan> = rules
-        .endpoints
-        .iter()
-        .map(|e| ResponsePlan::compile(e, &rules, &p).expect("plan"))
-        .collect();
+    for plan in &plans {
+        plan.check_keys(&p).expect("keys");
+    }
     let matcher = Matcher::new(rules);
     let mut problems = Vec::new();
     let mut allowed = 0;

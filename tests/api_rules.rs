@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use psoxy::api::{ApiRules, EndpointPath, Matcher, RejectReason, TransformKind};
-use psoxy::pseudonym::PseudonymFormat;
+use psoxy::api::{ApiRuleSet, Matcher, RejectReason};
+use psoxy::rules::api::{ApiRules, EndpointPath};
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/api/github.yaml")
@@ -27,17 +27,20 @@ fn github_rules_load_with_their_transforms_and_schemas() {
         ["simpleUser", "gitActor"]
     );
     let members = &rules.endpoints[0];
+    assert_eq!(members.transforms[0].method, "pseudonymize");
     assert_eq!(
-        members.transforms[0].kind,
-        TransformKind::Pseudonymize {
-            encoding: PseudonymFormat::UrlSafeToken,
-            include_reversible: true,
-            include_original: false
-        }
+        members.transforms[0].params,
+        serde_yaml::from_str::<serde_yaml::Value>("{includeReversible: true}").unwrap()
     );
     let commits = &rules.endpoints[2];
-    let methods: Vec<&str> = commits.transforms.iter().map(|t| t.kind.method()).collect();
+    let methods: Vec<&str> = commits
+        .transforms
+        .iter()
+        .map(|t| t.method.as_str())
+        .collect();
     assert_eq!(methods, ["pseudonymize", "redact", "textDigest"]);
+    let compiled = ApiRuleSet::from_file(&fixture()).unwrap();
+    assert_eq!(compiled.plans[2].methods(), methods);
     assert_eq!(commits.transforms[0].json_paths.len(), 4);
     assert!(commits.response_schema.is_some());
     assert!(rules.endpoints[4].transforms[1].apply_only_when.is_some());

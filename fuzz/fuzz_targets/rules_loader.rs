@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use psoxy::pseudonym::{PseudonymSettings, Pseudonymizer};
 use psoxy::rules::{load_rules_bytes, BulkRules};
-use psoxy::transform::{ColumnarPlan, RecordPlan};
+use psoxy::transform::{ColumnarProgram, RecordPlan};
 
 fn pseudonymizer() -> &'static Pseudonymizer {
     static P: OnceLock<Pseudonymizer> = OnceLock::new();
@@ -41,7 +41,7 @@ fn compile(rules: &BulkRules, depth: usize) {
     match rules {
         BulkRules::Columnar(c) => {
             let header: Vec<String> = HEADER.iter().map(|h| h.to_string()).collect();
-            if let Ok(plan) = ColumnarPlan::compile(c, &header) {
+            if let Ok(plan) = ColumnarProgram::compile(c).and_then(|p| p.bind(&header)) {
                 let _ = plan.output_header().count();
             }
         }

@@ -94,23 +94,58 @@ fn parse_hex32(text: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
+/// A keys file that does not load. Names the entry and the field, never a key.
+#[derive(Debug, thiserror::Error)]
+pub enum KeysError {
+    /// The file cannot be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file's content is invalid.
+    #[error("{}: {source}", path.display())]
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        source: Box<KeysError>,
+    },
+    /// Not YAML of the keys shape.
+    #[error("{0}")]
+    Yaml(#[source] serde_yaml::Error),
+    /// An entry with a bad field.
+    #[error("{at}: {problem}")]
+    Entry {
+        /// `keys[i] (id)`.
+        at: String,
+        /// What is wrong.
+        problem: &'static str,
+    },
+}
+
 impl CallerKeys {
     /// Parses a keys file's YAML; errors name the entry and the field.
-    pub fn from_yaml(text: &str) -> Result<CallerKeys, String> {
-        let raw: RawFile = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
+    pub fn from_yaml(text: &str) -> Result<CallerKeys, KeysError> {
+        let raw: RawFile = serde_yaml::from_str(text).map_err(KeysError::Yaml)?;
         let mut keys = Vec::with_capacity(raw.keys.len());
         for (i, k) in raw.keys.into_iter().enumerate() {
             let at = format!("keys[{i}] ({})", k.id);
+            let entry = |problem| KeysError::Entry {
+                at: at.clone(),
+                problem,
+            };
             let sha256 = parse_hex32(&k.sha256)
-                .ok_or_else(|| format!("{at}: sha256 must be 64 hexadecimal digits"))?;
-            let expires = parse_expiry(&k.expires).ok_or_else(|| {
-                format!("{at}: expires must be a date (2027-06-30) or an RFC 3339 time")
-            })?;
+                .ok_or_else(|| entry("sha256 must be 64 hexadecimal digits"))?;
+            let expires = parse_expiry(&k.expires)
+                .ok_or_else(|| entry("expires must be a date (2027-06-30) or an RFC 3339 time"))?;
             if k.connectors.is_empty() {
-                return Err(format!("{at}: connectors is empty (use ['*'] for all)"));
+                return Err(entry("connectors is empty (use ['*'] for all)"));
             }
             if keys.iter().any(|other: &CallerKey| other.sha256 == sha256) {
-                return Err(format!("{at}: the same key is listed twice"));
+                return Err(entry("the same key is listed twice"));
             }
             keys.push(CallerKey {
                 id: k.id,
@@ -123,10 +158,15 @@ impl CallerKeys {
     }
 
     /// Reads a keys file.
-    pub fn from_file(path: &Path) -> Result<CallerKeys, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        CallerKeys::from_yaml(&text).map_err(|e| format!("{}: {e}", path.display()))
+    pub fn from_file(path: &Path) -> Result<CallerKeys, KeysError> {
+        let text = std::fs::read_to_string(path).map_err(|source| KeysError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        CallerKeys::from_yaml(&text).map_err(|e| KeysError::File {
+            path: path.to_path_buf(),
+            source: Box::new(e),
+        })
     }
 
     /// Number of keys.
@@ -241,13 +281,15 @@ mod tests {
         let e = CallerKeys::from_yaml(
             "keys:\n  - {id: a, sha256: abc, expires: 2030-01-01, connectors: [x]}\n",
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("keys[0] (a): sha256"), "{e}");
         let e = CallerKeys::from_yaml(&format!(
             "keys:\n  - {{id: a, sha256: {}, expires: soon, connectors: [x]}}\n",
             "0".repeat(64)
         ))
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("expires"), "{e}");
     }
 

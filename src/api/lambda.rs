@@ -4,8 +4,9 @@
 
 use lambda_http::{Body, Request, Response};
 
-use super::handler::{ApiHandler, ApiService, ApiSetupError, ProxyRequest, ProxyResponse};
+use super::flow::{ApiHandler, ApiService, ApiSetupError};
 use super::settings::{resolve, ApiSettings};
+use super::wire::{ProxyRequest, ProxyResponse};
 use crate::settings::Flags;
 
 /// Builds the service from the process environment and, when `PATH_TO_INSTANCE_CONFIG` /
@@ -31,7 +32,7 @@ async fn handler_from_env() -> Result<ApiHandler, ApiSetupError> {
         version = env!("CARGO_PKG_VERSION"),
         instance = %settings.instance_id,
         rules_sha = %settings.rules_sha,
-        endpoints = settings.rules.endpoints.len(),
+        endpoints = settings.rules.rules.endpoints.len(),
         source_auth = settings.strategy.name(),
         "ready"
     );

@@ -11,8 +11,7 @@
 use std::fmt;
 
 use super::decode::{decode_path_part, parse_query};
-use super::params::{ParamProblem, ParamSchema};
-use super::rules::{ApiRules, Endpoint, EndpointPath};
+use crate::rules::api::{ApiRules, Endpoint, EndpointPath, ParamProblem, ParamSchema};
 
 /// Rules ready to decide requests.
 #[derive(Debug, Clone)]
@@ -285,7 +284,7 @@ fn is_reversible(schemas: &indexmap::IndexMap<String, ParamSchema>, name: &str) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::params::ParamType;
+    use crate::rules::api::ParamType;
 
     fn matcher(yaml: &str) -> Matcher {
         Matcher::new(ApiRules::from_yaml(yaml).unwrap())

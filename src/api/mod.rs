@@ -2,41 +2,37 @@
 //! Slack, Zoom, GitHub, ...) that forwards only the requests its rules allow and sanitizes
 //! the JSON responses with the same transform core and pseudonyms as bulk mode.
 //!
-//! * [`rules`]: the rule file model (Psoxy's `Rules2` shape: endpoints, allowed headers,
-//!   schema `definitions`) and its loading from YAML, with every template, regex, JSONPath
-//!   and parameter schema checked at load time;
+//! * [`rules`]: the rule file ([`crate::rules::api`]) loaded and compiled, one
+//!   [`ResponsePlan`](crate::transform::ResponsePlan) per endpoint;
 //! * [`matching`]: the default-deny decision of which endpoint, if any, allows a request
 //!   (method, path, raw query), with its decoded path and query parameters;
-//! * [`response`]: an endpoint's `responseSchema` and [`transforms`] applied to a response;
+//! * [`flow`]: the request flow both shells share; [`wire`] its request and answer types,
+//!   [`error`] every refusal and failure with its status and `X-Psoxy-Error` code,
+//!   [`upstream`] the call to the source and the sanitized answer, [`reversal`] the
+//!   decryption of `p~` tokens the caller sends back;
 //! * [`auth`]: the source's credentials (static, OAuth 2.0 grants, Google service accounts,
-//!   Microsoft workload identity) with their token cache;
-//! * [`keys`]: caller API keys of server mode;
-//! * [`handler`]: the request flow both shells share; [`server`] (`psoxy serve`) and
-//!   [`lambda`] (the function URL) are the shells; [`settings`] their configuration, read
-//!   through [`crate::settings`] from flags, the environment and the parameter store.
+//!   Microsoft workload identity) with their token cache; [`keys`]: caller API keys of server
+//!   mode;
+//! * the shells: [`server`] (`psoxy serve`) and [`lambda`] (the function URL); [`settings`]
+//!   their configuration, read through [`crate::settings`].
 
 pub mod auth;
 pub mod decode;
-pub mod handler;
+pub mod error;
+pub mod flow;
 pub mod keys;
 pub mod lambda;
 pub mod matching;
-pub mod params;
-pub mod response;
+pub mod reversal;
 pub mod rules;
-pub mod schema;
 pub mod server;
 pub mod settings;
-pub mod template;
-pub mod transforms;
-mod yaml_tags;
+pub mod upstream;
+pub mod wire;
 
-pub use handler::{ApiHandler, ApiService, ApiSetupError, ProxyRequest, ProxyResponse};
+pub use error::ProxyError;
+pub use flow::{ApiHandler, ApiService, ApiSetupError, HEALTH_CHECK_HEADER};
 pub use matching::{Blocked, EndpointMatch, Matcher, RejectReason, Rejection, RequestParam};
-pub use params::{ParamFormat, ParamProblem, ParamSchema, ParamType};
-pub use response::{ResponseError, ResponsePlan};
-pub use rules::{ApiRules, ApiRulesError, Endpoint, EndpointPath};
-pub use schema::{ResponseSchema, SchemaType};
+pub use rules::{ApiRuleSet, RuleSetError};
 pub use settings::{ApiSettings, ApiSettingsError};
-pub use template::{PathTemplate, TemplateParam};
-pub use transforms::{Transform, TransformKind};
+pub use wire::{ProxyRequest, ProxyResponse, ERROR_HEADER};

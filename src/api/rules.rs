@@ -1,473 +1,84 @@
-//! API rule files (Psoxy's `Rules2` shape): the model and its loading from YAML.
-//!
-//! ```yaml
-//! allowedRequestHeaders: [If-None-Match]
-//! endpoints:
-//!   - pathTemplate: /orgs/{org}/members
-//!     allowedMethods: [GET]
-//!     allowedQueryParams: [per_page, page]
-//!     queryParamSchemas: {per_page: {type: integer}}
-//!     transforms:
-//!       - !<pseudonymize> {jsonPaths: ['$..login']}
-//!     responseSchema: {$ref: '#/definitions/users'}
-//! definitions:
-//!   users: {type: array, items: {type: object, properties: {login: {type: string}}}}
-//! ```
-//!
-//! Everything is checked when loading: unknown keys, an endpoint with neither or both of
-//! `pathTemplate` / `pathRegex`, templates, regexes, JSONPaths, parameter schemas naming
-//! parameters the path does not have, `$ref`s to missing definitions. Errors say where
-//! (`endpoints[2] (/orgs/{org}/members).transforms[0]: ...`).
+//! API rules loaded and compiled: the rule-file model (which requests are allowed,
+//! [`crate::rules::api`]) with one response plan per endpoint ([`crate::transform`]), so a
+//! bad transform fails when the proxy starts, naming it.
 
 use std::path::Path;
 
-use indexmap::IndexMap;
-use serde::Deserialize;
-use serde_yaml::Value;
+use crate::rules::api::{ApiRules, ApiRulesError};
+use crate::transform::{ResponsePlan, ResponsePlanError};
 
-use super::params::ParamSchema;
-use super::schema::ResponseSchema;
-use super::template::PathTemplate;
-use super::transforms::{parse_transform, Transform};
-use super::yaml_tags::parse_with_verbatim_tags;
-use crate::pattern::Pattern;
-use crate::rules::type_name as kind_of;
-
-/// A loaded, validated API rule set.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ApiRules {
-    /// Endpoints in file order; the first that matches a request wins.
-    pub endpoints: Vec<Endpoint>,
-    /// Request headers forwarded for every endpoint.
-    pub allowed_request_headers: Vec<String>,
-    /// Named schemas that `$ref: '#/definitions/<name>'` points at.
-    pub definitions: IndexMap<String, ResponseSchema>,
+/// A loaded, compiled API rule set.
+#[derive(Debug)]
+pub struct ApiRuleSet {
+    /// The rules (endpoints in file order, allowed headers, definitions).
+    pub rules: ApiRules,
+    /// The response plan of each endpoint, in the same order.
+    pub plans: Vec<ResponsePlan>,
 }
 
-/// One allowed endpoint.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Endpoint {
-    /// How the request path is matched.
-    pub path: EndpointPath,
-    /// Allowed HTTP methods (`None`: any); compared ignoring case.
-    pub allowed_methods: Option<Vec<String>>,
-    /// Allowed query parameter names (`None`: any; empty: none).
-    pub allowed_query_params: Option<Vec<String>>,
-    /// Constraints on query parameter values, by name.
-    pub query_param_schemas: IndexMap<String, ParamSchema>,
-    /// Constraints on path parameter values, by name.
-    pub path_parameter_schemas: IndexMap<String, ParamSchema>,
-    /// Request headers forwarded for this endpoint (besides the rule set's).
-    pub allowed_request_headers: Vec<String>,
-    /// Allow-list filter of the response, applied before the transforms.
-    pub response_schema: Option<ResponseSchema>,
-    /// Response transforms, in order.
-    pub transforms: Vec<Transform>,
-}
-
-/// How an endpoint matches the request path.
-#[derive(Debug, Clone)]
-pub enum EndpointPath {
-    /// `pathTemplate`: OpenAPI style, against the path only.
-    Template(PathTemplate),
-    /// `pathRegex`: against `path?query` (or `path` without a query), whole, ignoring case.
-    /// Named groups are path parameters.
-    Regex(Pattern),
-}
-
-impl EndpointPath {
-    /// The template or regex as written.
-    pub fn as_str(&self) -> &str {
-        match self {
-            EndpointPath::Template(t) => t.as_str(),
-            EndpointPath::Regex(p) => p.as_str(),
-        }
-    }
-
-    /// Names of the path parameters this path can yield.
-    pub fn param_names(&self) -> Vec<&str> {
-        match self {
-            EndpointPath::Template(t) => t.params().iter().map(|p| p.name.as_str()).collect(),
-            EndpointPath::Regex(p) => p.group_names().collect(),
-        }
-    }
-}
-
-impl PartialEq for EndpointPath {
-    fn eq(&self, other: &Self) -> bool {
-        match (self, other) {
-            (EndpointPath::Template(a), EndpointPath::Template(b)) => a.as_str() == b.as_str(),
-            (EndpointPath::Regex(a), EndpointPath::Regex(b)) => a == b,
-            _ => false,
-        }
-    }
-}
-
-/// Why API rules could not be loaded.
+/// API rules that do not load or do not compile.
 #[derive(Debug, thiserror::Error)]
-pub enum ApiRulesError {
-    /// The file could not be read.
-    #[error("cannot read API rules file {path}: {source}")]
-    Read {
-        /// The file's path.
-        path: String,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// The rules are not valid; `at` says where (empty for the whole file).
-    #[error("invalid API rules{}: {message}", at_clause(.at))]
-    Invalid {
-        /// Location, e.g. `endpoints[2] (/orgs/{org}/members).transforms[0]`.
-        at: String,
-        /// What is wrong.
-        message: String,
+pub enum RuleSetError {
+    /// The file is not valid API rules.
+    #[error(transparent)]
+    Rules(#[from] ApiRulesError),
+    /// An endpoint's transforms or schema do not compile.
+    #[error("invalid API rules at {endpoint}.{source}")]
+    Plan {
+        /// `endpoints[i] (path)`.
+        endpoint: String,
+        /// Why.
+        source: ResponsePlanError,
     },
 }
 
-fn at_clause(at: &str) -> String {
-    if at.is_empty() {
-        String::new()
-    } else {
-        format!(" at {at}")
-    }
-}
-
-fn invalid(at: &str, message: impl Into<String>) -> ApiRulesError {
-    ApiRulesError::Invalid {
-        at: at.to_owned(),
-        message: message.into(),
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RawRules {
-    #[serde(default)]
-    endpoints: Vec<Value>,
-    #[serde(default)]
-    allowed_request_headers: Vec<String>,
-    #[serde(default)]
-    definitions: IndexMap<String, Value>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RawEndpoint {
-    #[serde(default)]
-    path_template: Option<String>,
-    #[serde(default)]
-    path_regex: Option<String>,
-    #[serde(default)]
-    allowed_methods: Option<Vec<String>>,
-    #[serde(default)]
-    allowed_query_params: Option<Vec<String>>,
-    #[serde(default)]
-    query_param_schemas: IndexMap<String, Value>,
-    #[serde(default)]
-    path_parameter_schemas: IndexMap<String, Value>,
-    #[serde(default)]
-    allowed_request_headers: Vec<String>,
-    #[serde(default)]
-    response_schema: Option<Value>,
-    #[serde(default)]
-    transforms: Vec<Value>,
-}
-
-impl ApiRules {
-    /// Reads and loads a YAML rules file.
-    pub fn from_file(path: &Path) -> Result<ApiRules, ApiRulesError> {
-        let bytes = std::fs::read(path).map_err(|source| ApiRulesError::Read {
-            path: path.display().to_string(),
-            source,
-        })?;
-        ApiRules::from_bytes(&bytes)
-    }
-
-    /// Loads rules from YAML, base64 of YAML, or base64 of gzipped YAML (as the `RULES`
-    /// setting may hold them).
-    pub fn from_bytes(bytes: &[u8]) -> Result<ApiRules, ApiRulesError> {
-        let text = crate::rules::decode_envelope(bytes).map_err(|e| invalid("", e.to_string()))?;
-        ApiRules::from_yaml(&text)
-    }
-
-    /// Loads rules from YAML text (verbatim tags `!<name>` included).
-    pub fn from_yaml(text: &str) -> Result<ApiRules, ApiRulesError> {
-        let value = parse_with_verbatim_tags(text).map_err(|m| invalid("", m))?;
-        let value = match value {
-            Value::Null => Value::Mapping(Default::default()),
-            v @ Value::Mapping(_) => v,
-            other => {
-                return Err(invalid(
-                    "",
-                    format!("API rules must be a mapping, found {}", kind_of(&other)),
-                ))
-            }
-        };
-        let raw: RawRules =
-            serde_yaml::from_value(value).map_err(|e| invalid("", e.to_string()))?;
-        let mut definitions = IndexMap::new();
-        for (name, schema) in raw.definitions {
-            let at = format!("definitions.{name}");
-            let schema: ResponseSchema =
-                serde_yaml::from_value(schema).map_err(|e| invalid(&at, e.to_string()))?;
-            definitions.insert(name, schema);
-        }
-        let endpoints = raw
+impl ApiRuleSet {
+    /// Compiles `rules`.
+    pub fn compile(rules: ApiRules) -> Result<ApiRuleSet, RuleSetError> {
+        let plans = rules
             .endpoints
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| load_endpoint(i, v))
-            .collect::<Result<Vec<_>, _>>()?;
-        let rules = ApiRules {
-            endpoints,
-            allowed_request_headers: raw.allowed_request_headers,
-            definitions,
-        };
-        rules.check_references()?;
-        Ok(rules)
-    }
-
-    /// Every `$ref` must name one of the `definitions`.
-    fn check_references(&self) -> Result<(), ApiRulesError> {
-        let from_definitions = self
-            .definitions
             .iter()
-            .map(|(name, schema)| (format!("definitions.{name}"), schema));
-        let from_endpoints = self.endpoints.iter().enumerate().filter_map(|(i, e)| {
-            e.response_schema.as_ref().map(|s| {
-                (
-                    format!(
-                        "{}.responseSchema",
-                        endpoint_label(i, Some(e.path.as_str()))
-                    ),
-                    s,
-                )
+            .enumerate()
+            .map(|(i, e)| {
+                ResponsePlan::compile(e, &rules.definitions).map_err(|source| RuleSetError::Plan {
+                    endpoint: e.label(i),
+                    source,
+                })
             })
-        });
-        for (at, schema) in from_definitions.chain(from_endpoints) {
-            for (inner, reference) in schema.references() {
-                let known = ResponseSchema::definition_name(reference)
-                    .is_some_and(|name| self.definitions.contains_key(name));
-                if !known {
-                    return Err(invalid(
-                        &format!("{at}{inner}"),
-                        format!("`{reference}` is not `#/definitions/<name>` of a defined schema"),
-                    ));
-                }
-            }
-        }
-        Ok(())
+            .collect::<Result<_, _>>()?;
+        Ok(ApiRuleSet { rules, plans })
     }
-}
 
-/// `endpoints[3] (/orgs/{org}/members)`.
-fn endpoint_label(index: usize, path: Option<&str>) -> String {
-    match path {
-        Some(p) => format!("endpoints[{index}] ({p})"),
-        None => format!("endpoints[{index}]"),
+    /// Loads and compiles rules from YAML, base64 of YAML, or base64 of gzipped YAML.
+    pub fn from_bytes(bytes: &[u8]) -> Result<ApiRuleSet, RuleSetError> {
+        ApiRuleSet::compile(ApiRules::from_bytes(bytes)?)
     }
-}
 
-fn load_endpoint(index: usize, value: Value) -> Result<Endpoint, ApiRulesError> {
-    let path_text = match &value {
-        Value::Mapping(m) => m
-            .get("pathTemplate")
-            .or_else(|| m.get("pathRegex"))
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        _ => None,
-    };
-    let at = endpoint_label(index, path_text.as_deref());
-    if !matches!(value, Value::Mapping(_)) {
-        return Err(invalid(
-            &at,
-            format!("an endpoint must be a mapping, found {}", kind_of(&value)),
-        ));
+    /// Loads and compiles YAML text.
+    pub fn from_yaml(text: &str) -> Result<ApiRuleSet, RuleSetError> {
+        ApiRuleSet::compile(ApiRules::from_yaml(text)?)
     }
-    let raw: RawEndpoint =
-        serde_yaml::from_value(value).map_err(|e| invalid(&at, e.to_string()))?;
-    let path = match (raw.path_template, raw.path_regex) {
-        (Some(t), None) => {
-            EndpointPath::Template(PathTemplate::parse(&t).map_err(|m| invalid(&at, m))?)
-        }
-        (None, Some(r)) => EndpointPath::Regex(
-            Pattern::whole(&r, true)
-                .map_err(|e| invalid(&at, format!("invalid pathRegex `{r}`: {e}")))?,
-        ),
-        (Some(_), Some(_)) => {
-            return Err(invalid(
-                &at,
-                "has both `pathTemplate` and `pathRegex`; use one",
-            ))
-        }
-        (None, None) => return Err(invalid(&at, "needs `pathTemplate` or `pathRegex`")),
-    };
-    let query_param_schemas =
-        load_param_schemas(raw.query_param_schemas, &at, "queryParamSchemas")?;
-    let path_parameter_schemas =
-        load_param_schemas(raw.path_parameter_schemas, &at, "pathParameterSchemas")?;
-    let names = path.param_names();
-    if let Some(unknown) = path_parameter_schemas
-        .keys()
-        .find(|k| !names.contains(&k.as_str()))
-    {
-        return Err(invalid(
-            &format!("{at}.pathParameterSchemas"),
-            format!(
-                "`{unknown}` is not a parameter of the path (it has: {})",
-                if names.is_empty() {
-                    "none".to_owned()
-                } else {
-                    names.join(", ")
-                }
-            ),
-        ));
-    }
-    let response_schema = raw
-        .response_schema
-        .map(|v| {
-            serde_yaml::from_value::<ResponseSchema>(v)
-                .map_err(|e| invalid(&format!("{at}.responseSchema"), e.to_string()))
-        })
-        .transpose()?;
-    let transforms = raw
-        .transforms
-        .into_iter()
-        .enumerate()
-        .map(|(j, v)| parse_transform(v).map_err(|m| invalid(&format!("{at}.transforms[{j}]"), m)))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Endpoint {
-        path,
-        allowed_methods: raw.allowed_methods,
-        allowed_query_params: raw.allowed_query_params,
-        query_param_schemas,
-        path_parameter_schemas,
-        allowed_request_headers: raw.allowed_request_headers,
-        response_schema,
-        transforms,
-    })
-}
 
-fn load_param_schemas(
-    raw: IndexMap<String, Value>,
-    at: &str,
-    key: &str,
-) -> Result<IndexMap<String, ParamSchema>, ApiRulesError> {
-    raw.into_iter()
-        .map(|(name, v)| {
-            ParamSchema::from_yaml(v)
-                .map(|s| (name.clone(), s))
-                .map_err(|m| invalid(&format!("{at}.{key}.{name}"), m))
-        })
-        .collect()
+    /// Reads, loads and compiles a rules file.
+    pub fn from_file(path: &Path) -> Result<ApiRuleSet, RuleSetError> {
+        ApiRuleSet::compile(ApiRules::from_file(path)?)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::transforms::TransformKind;
-
-    fn err(yaml: &str) -> String {
-        ApiRules::from_yaml(yaml).unwrap_err().to_string()
-    }
 
     #[test]
-    fn loads_a_small_rule_set() {
-        let rules = ApiRules::from_yaml(
-            r#"
-allowedRequestHeaders: [If-None-Match]
-endpoints:
-  - pathTemplate: /orgs/{org}/members
-    allowedMethods: [GET]
-    allowedQueryParams: [per_page]
-    queryParamSchemas: {per_page: {type: integer}}
-    pathParameterSchemas: {org: {pattern: '[a-z0-9-]+'}}
-    transforms:
-      - !<pseudonymize> {jsonPaths: ['$..login']}
-      - method: redact
-        jsonPaths: ['$..avatar_url']
-    responseSchema: {$ref: '#/definitions/users'}
-  - pathRegex: ^/users/(?<user>[^/]+)(?!/keys).*$
-    allowedRequestHeaders: [Accept-Language]
-definitions:
-  users: {type: array, items: {$ref: '#/definitions/user'}}
-  user: {type: object, properties: {login: {type: string}}}
-"#,
+    fn transform_errors_say_where() {
+        let e = ApiRuleSet::from_yaml(
+            "endpoints: [{pathTemplate: /a}, {pathTemplate: /b, transforms: [!<pseudonymise> {jsonPaths: [$.a]}]}]",
         )
-        .unwrap();
-        assert_eq!(rules.endpoints.len(), 2);
-        assert_eq!(rules.allowed_request_headers, ["If-None-Match"]);
-        let e = &rules.endpoints[0];
-        assert_eq!(e.path.as_str(), "/orgs/{org}/members");
-        assert_eq!(e.allowed_methods.as_deref(), Some(&["GET".to_owned()][..]));
-        assert_eq!(e.transforms.len(), 2);
-        assert_eq!(e.transforms[1].kind, TransformKind::Redact);
-        assert!(e.response_schema.is_some());
-        let r = &rules.endpoints[1];
-        assert!(matches!(r.path, EndpointPath::Regex(_)));
-        assert_eq!(r.path.param_names(), ["user"]);
-        assert_eq!(r.allowed_query_params, None);
-        assert_eq!(rules.definitions.len(), 2);
-    }
-
-    #[test]
-    fn empty_files_have_no_endpoints() {
-        assert_eq!(ApiRules::from_yaml("").unwrap(), ApiRules::default());
-        assert_eq!(
-            ApiRules::from_yaml("endpoints: []")
-                .unwrap()
-                .endpoints
-                .len(),
-            0
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("invalid API rules at endpoints[1] (/b).transforms[0]: unknown transform `pseudonymise`"),
+            "{e}"
         );
-    }
-
-    #[test]
-    fn errors_say_where() {
-        let cases = [
-            ("endpoint: []", "unknown field `endpoint`"),
-            ("- a", "must be a map"),
-            (
-                "endpoints: [{pathTemplate: /a, allowedMethod: [GET]}]",
-                "at endpoints[0] (/a): unknown field `allowedMethod`",
-            ),
-            ("endpoints: [{allowedMethods: [GET]}]", "endpoints[0]: needs `pathTemplate` or `pathRegex`"),
-            ("endpoints: [{pathTemplate: /a, pathRegex: /a}]", "both"),
-            ("endpoints: [x]", "endpoints[0]: an endpoint must be a map"),
-            ("endpoints: [{pathRegex: '/a('}]", "invalid pathRegex `/a(`"),
-            ("endpoints: [{pathTemplate: '/a/{id'}]", "unclosed"),
-            (
-                "endpoints: [{pathTemplate: /a}, {pathTemplate: /b, transforms: [!<redact> {jsonPaths: ['$..[']}]}]",
-                "endpoints[1] (/b).transforms[0]: invalid JSONPath `$..[`",
-            ),
-            (
-                "endpoints: [{pathTemplate: /a, queryParamSchemas: {n: {type: int}}}]",
-                "endpoints[0] (/a).queryParamSchemas.n",
-            ),
-            (
-                "endpoints: [{pathTemplate: '/a/{id}', pathParameterSchemas: {ID: {type: integer}}}]",
-                "`ID` is not a parameter of the path (it has: id)",
-            ),
-            (
-                "endpoints: [{pathTemplate: /a, responseSchema: {type: object, propertie: {}}}]",
-                "endpoints[0] (/a).responseSchema: unknown field `propertie`",
-            ),
-            (
-                "endpoints: [{pathTemplate: /a, responseSchema: {items: {$ref: '#/definitions/nope'}}}]",
-                "endpoints[0] (/a).responseSchema.items.$ref",
-            ),
-            ("definitions: {a: {$ref: '#/x'}}", "definitions.a.$ref"),
-            ("definitions: {a: {typo: 1}}", "definitions.a: unknown field `typo`"),
-        ];
-        for (yaml, needle) in cases {
-            let e = err(yaml);
-            assert!(e.contains(needle), "{yaml}\n  -> {e}");
-        }
-    }
-
-    #[test]
-    fn from_file_reports_missing_file() {
-        let e = ApiRules::from_file(Path::new("/nonexistent/rules.yaml")).unwrap_err();
-        assert!(matches!(e, ApiRulesError::Read { .. }), "{e}");
     }
 }

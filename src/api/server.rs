@@ -12,7 +12,9 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-use super::handler::{ApiService, ProxyRequest, ProxyResponse};
+use super::error::ProxyError;
+use super::flow::ApiService;
+use super::wire::{ProxyRequest, ProxyResponse};
 
 /// Largest request body accepted (API reads carry none or small ones).
 pub const MAX_REQUEST_BYTES: usize = 1 << 20;
@@ -23,12 +25,7 @@ async fn proxy_request(req: hyper::Request<Incoming>) -> Result<ProxyRequest, Pr
     let body = Limited::new(body, MAX_REQUEST_BYTES)
         .collect()
         .await
-        .map_err(|_| ProxyResponse {
-            status: 413,
-            headers: vec![("content-type".into(), "application/json".into())],
-            body: br#"{"error":{"code":"REQUEST_TOO_LARGE","message":"request body too large"}}"#
-                .to_vec(),
-        })?
+        .map_err(|_| ProxyError::RequestTooLarge.response())?
         .to_bytes();
     Ok(ProxyRequest::from_parts(&parts, body))
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::auth::{AuthSettingsError, SecretWriter, Strategy, AUTH_SETTINGS};
-use super::rules::{ApiRules, ApiRulesError};
+use super::rules::{ApiRuleSet, RuleSetError};
 use crate::pseudonym::PseudonymSettings;
 use crate::rules::sha256_hex;
 use crate::settings::aws::AwsStore;
@@ -22,12 +22,11 @@ use crate::settings::{
 };
 
 /// Everything the proxy needs.
-#[derive(Clone)]
 pub struct ApiSettings {
     /// Salt, keys and email handling (shared with bulk mode: same pseudonyms).
     pub pseudonym: PseudonymSettings,
-    /// The endpoint rules.
-    pub rules: ApiRules,
+    /// The endpoint rules, compiled.
+    pub rules: ApiRuleSet,
     /// SHA-256 (hex) of the rules' text (`X-Psoxy-Rules-Sha`).
     pub rules_sha: String,
     /// Base URL requests are forwarded to (`TARGET_HOST`; `https://` when no scheme).
@@ -56,9 +55,9 @@ pub enum ApiSettingsError {
     /// `TARGET_HOST` has a query or fragment.
     #[error("setting TARGET_HOST must not have a query or fragment")]
     TargetHasQuery,
-    /// The rules do not load.
+    /// The rules do not load or do not compile.
     #[error("setting RULES: {0}")]
-    Rules(#[from] ApiRulesError),
+    Rules(#[from] RuleSetError),
     /// The source credentials are incomplete or malformed.
     #[error(transparent)]
     Auth(#[from] AuthSettingsError),
@@ -113,7 +112,7 @@ impl ApiSettings {
     pub fn from_settings(settings: &Settings) -> Result<Self, ApiSettingsError> {
         let pseudonym = pseudonym_settings(settings)?;
         let rules_text = settings.required(&RULES)?;
-        let rules = ApiRules::from_bytes(rules_text.as_bytes())?;
+        let rules = ApiRuleSet::from_bytes(rules_text.as_bytes())?;
         let target = parse_target(settings.required(&TARGET_HOST)?)?;
         let upstream_timeout = match settings.get(&UPSTREAM_TIMEOUT_SECONDS) {
             None => DEFAULT_UPSTREAM_TIMEOUT,

@@ -2,7 +2,6 @@
 
 mod args;
 mod check;
-mod check_api;
 mod output;
 mod progress;
 mod sanitize_cmd;

@@ -59,7 +59,7 @@ pub fn run(args: ServeArgs) -> Result<i32, CliError> {
     let summary = format!(
         "connector `{}`: {} endpoints, forwarding to {}, source auth {}, {}",
         settings.instance_id,
-        settings.rules.endpoints.len(),
+        settings.rules.rules.endpoints.len(),
         settings.target.origin().ascii_serialization(),
         settings.strategy.name(),
         match &callers {

@@ -52,23 +52,31 @@ pub enum CsvReadError {
         line: u64,
     },
     /// The underlying reader failed (includes gzip errors).
-    #[error("{}{message}", line.map(|l| format!("line {l}: ")).unwrap_or_default())]
+    #[error("{}{source}", line_prefix(*.line))]
     Read {
         /// Line of the failure, when known.
         line: Option<u64>,
         /// What failed.
-        message: String,
+        source: std::io::Error,
     },
+    /// The csv parser refused a record.
+    #[error("{}{source}", line_prefix(*.line))]
+    Parse {
+        /// Line of the failure, when known.
+        line: Option<u64>,
+        /// The parser's error (it names positions, not values).
+        source: csv::Error,
+    },
+}
+
+fn line_prefix(line: Option<u64>) -> String {
+    line.map(|l| format!("line {l}: ")).unwrap_or_default()
 }
 
 impl CsvReadError {
     fn from_csv(e: csv::Error, first_line: u64) -> Self {
         let line = e.position().map(|p| p.line() + first_line - 1);
-        let message = match e.into_kind() {
-            csv::ErrorKind::Io(io) => io.to_string(),
-            other => format!("{other:?}"),
-        };
-        CsvReadError::Read { line, message }
+        CsvReadError::Parse { line, source: e }
     }
 }
 
@@ -269,7 +277,7 @@ impl<R: Read> CsvBatchReader<R> {
                 self.buf.truncate(len);
                 Err(CsvReadError::Read {
                     line: Some(self.next_line + newlines(&self.buf)),
-                    message: e.to_string(),
+                    source: e,
                 })
             }
         }

@@ -21,17 +21,25 @@ thread_local! {
     static LOCATION: Cell<Option<String>> = const { Cell::new(None) };
 }
 
-/// Runs `f`; a panic inside it becomes `Err(where)`, `where` being the source location the
-/// decoder panicked at (`file:line`), or `"unknown location"`.
-pub fn contain<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+/// A contained panic: where the decoder panicked. Its message is not kept (some panics quote
+/// data).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecoderPanic {
+    /// The source location (`file:line`), or `unknown location`.
+    pub location: String,
+}
+
+/// Runs `f`; a panic inside it becomes `Err` with the source location the decoder panicked
+/// at.
+pub fn contain<T>(f: impl FnOnce() -> T) -> Result<T, DecoderPanic> {
     install_hook();
     let outer = CONTAINING.with(|c| c.replace(true));
     let result = catch_unwind(AssertUnwindSafe(f));
     CONTAINING.with(|c| c.set(outer));
-    result.map_err(|_| {
-        LOCATION
+    result.map_err(|_| DecoderPanic {
+        location: LOCATION
             .with(Cell::take)
-            .unwrap_or_else(|| "unknown location".into())
+            .unwrap_or_else(|| "unknown location".into()),
     })
 }
 
@@ -72,7 +80,9 @@ mod tests {
     #[test]
     fn a_panic_becomes_its_location_and_values_pass_through() {
         assert_eq!(contain(|| 7), Ok(7));
-        let err = contain(|| -> u8 { panic!("secret cell value") }).unwrap_err();
+        let err = contain(|| -> u8 { panic!("secret cell value") })
+            .unwrap_err()
+            .location;
         assert!(err.starts_with("src/format/decoder_panic.rs:"), "{err}");
         assert!(!err.contains("secret"));
         // Nested: the inner one is contained, the outer goes on.

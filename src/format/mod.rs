@@ -6,8 +6,11 @@ pub mod csv;
 pub mod decoder_panic;
 pub mod gzip_chunks;
 pub mod json_array;
+mod json_syntax;
 pub mod ndjson;
 pub mod parquet;
+
+pub use json_syntax::JsonSyntax;
 
 use std::io::BufRead;
 

@@ -35,21 +35,42 @@ pub enum ParquetIoError {
     /// Spooling the input to a temporary file failed.
     #[error("cannot spool the input to a temporary file: {0}")]
     Spool(std::io::Error),
-    /// The input is not a readable Parquet file.
+    /// The parquet crate refused the input (or could not write the output).
     #[error("not a readable Parquet file: {0}")]
-    Format(String),
-}
-
-impl From<parquet::errors::ParquetError> for ParquetIoError {
-    fn from(e: parquet::errors::ParquetError) -> Self {
-        ParquetIoError::Format(e.to_string())
-    }
-}
-
-impl From<arrow_schema::ArrowError> for ParquetIoError {
-    fn from(e: arrow_schema::ArrowError) -> Self {
-        ParquetIoError::Format(e.to_string())
-    }
+    Parquet(#[from] parquet::errors::ParquetError),
+    /// Arrow could not convert or display a batch.
+    #[error("not a readable Parquet file: {0}")]
+    Arrow(#[from] arrow_schema::ArrowError),
+    /// A row group with fewer rows than its metadata says.
+    #[error(
+        "not a readable Parquet file: row group {group} ended after {read} of {expected} rows"
+    )]
+    ShortRowGroup {
+        /// The row group.
+        group: usize,
+        /// Rows read.
+        read: u64,
+        /// Rows its metadata promised.
+        expected: u64,
+    },
+    /// The decoder panicked on malformed data (contained; its message is not kept, it may
+    /// quote data).
+    #[error("not a readable Parquet file: malformed data in {place}: the Parquet decoder failed (at {})", .panic.location)]
+    Decoder {
+        /// The part being decoded (`row group 0, from row 1`).
+        place: String,
+        /// Where the decoder panicked.
+        panic: super::decoder_panic::DecoderPanic,
+    },
+    /// A cell could not be displayed as text.
+    #[error("not a readable Parquet file: {0}")]
+    Display(#[from] std::fmt::Error),
+    /// A CSV row could not be written.
+    #[error("not a readable Parquet file: {0}")]
+    Csv(#[from] csv::Error),
+    /// The writer's buffer could not be flushed.
+    #[error("not a readable Parquet file: {0}")]
+    Flush(#[from] std::io::Error),
 }
 
 /// A spooled, opened Parquet file: its schema and row groups.
@@ -149,10 +170,11 @@ impl ParquetInput {
             };
             let place = format!("row group {group}, from row {first_row}");
             let Some(batch) = decoding(&place, || r.next())?.transpose()? else {
-                return Err(ParquetIoError::Format(format!(
-                    "row group {group} ended after {read_in_group} of {} rows",
-                    rows[group]
-                )));
+                return Err(ParquetIoError::ShortRowGroup {
+                    group,
+                    read: read_in_group,
+                    expected: rows[group],
+                });
             };
             let n = batch.num_rows() as u64;
             read_in_group += n;
@@ -170,10 +192,9 @@ impl ParquetInput {
 /// Runs a parquet-crate call over input data (`what`: the part being decoded), turning a panic
 /// in it (the crate asserts on some malformed files) into an error.
 fn decoding<T>(what: &str, f: impl FnOnce() -> T) -> Result<T, ParquetIoError> {
-    super::decoder_panic::contain(f).map_err(|location| {
-        ParquetIoError::Format(format!(
-            "malformed data in {what}: the Parquet decoder failed (at {location})"
-        ))
+    super::decoder_panic::contain(f).map_err(|panic| ParquetIoError::Decoder {
+        place: what.to_owned(),
+        panic,
     })
 }
 
@@ -206,9 +227,7 @@ impl ParquetOutput {
         self.writer.write(batch)?;
         if end_row_group {
             self.writer.flush()?;
-            self.writer
-                .sync()
-                .map_err(|e| ParquetIoError::Format(e.to_string()))?;
+            self.writer.sync()?;
         }
         Ok(std::mem::take(self.writer.inner_mut()))
     }
@@ -236,8 +255,7 @@ fn for_each_row_text(
         for (cell, fmt) in cells.iter_mut().zip(&formatters) {
             use std::fmt::Write as _;
             cell.clear();
-            write!(cell, "{}", fmt.value(row))
-                .map_err(|e| ParquetIoError::Format(e.to_string()))?;
+            write!(cell, "{}", fmt.value(row))?;
         }
         f(&cells)?;
     }
@@ -259,10 +277,7 @@ pub fn write_csv_rows(
     batch: &RecordBatch,
     out: &mut csv::Writer<Vec<u8>>,
 ) -> Result<(), ParquetIoError> {
-    for_each_row_text(batch, |cells| {
-        out.write_record(cells)
-            .map_err(|e| ParquetIoError::Format(e.to_string()))
-    })
+    for_each_row_text(batch, |cells| Ok(out.write_record(cells)?))
 }
 
 /// `batch` as NDJSON: one JSON object per row, `\n`-terminated, nulls written as `null`.

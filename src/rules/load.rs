@@ -7,10 +7,51 @@ use std::path::Path;
 use base64::Engine;
 use serde_yaml::{Mapping, Value};
 
+use super::api::{ApiRules, ApiRulesError, API_RULES_KEYS};
 use super::columnar::{COLUMNAR_KEYS, FIELD_TRANSFORM_KEYS, REPLACE_KEYS, STEP_KEYS};
-use super::record::{DIGEST_KEYWORDS_KEYS, RECORD_KEYS, RECORD_TRANSFORM_KEYS, SCHEMA_KEYS};
+use super::record::{DIGEST_KEYWORDS_KEYS, RECORD_KEYS, RECORD_TRANSFORM_KEYS};
+use super::schema::BULK_SCHEMA_KEYS;
 use super::suggest::nearest;
 use super::{BulkRules, MultiTypeRules, RulesError};
+
+/// A rules file of either mode, told apart by parsing it: API rules have a top-level
+/// `endpoints`, `allowedRequestHeaders` or `definitions`.
+#[derive(Debug)]
+pub enum AnyRules {
+    /// Bulk rules (columnar, record or multi-type).
+    Bulk(Box<BulkRules>),
+    /// API rules (`Rules2`).
+    Api(ApiRules),
+}
+
+/// A rules file of either mode that does not load.
+#[derive(Debug, thiserror::Error)]
+pub enum AnyRulesError {
+    /// As bulk rules.
+    #[error(transparent)]
+    Bulk(#[from] RulesError),
+    /// As API rules.
+    #[error(transparent)]
+    Api(#[from] ApiRulesError),
+}
+
+/// Reads a rules file of either mode (any of the accepted encodings).
+pub fn load_any_rules_file(path: &Path) -> Result<AnyRules, AnyRulesError> {
+    let bytes = std::fs::read(path).map_err(|source| RulesError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let text = decode_envelope(&bytes)?;
+    let is_api = matches!(
+        serde_yaml::from_str::<Value>(&text),
+        Ok(Value::Mapping(m)) if API_RULES_KEYS.iter().any(|k| m.contains_key(*k))
+    );
+    Ok(if is_api {
+        AnyRules::Api(ApiRules::from_yaml(&text)?)
+    } else {
+        AnyRules::Bulk(Box::new(parse_rules_yaml(&text)?))
+    })
+}
 
 /// Reads and parses a rules file (any of the accepted encodings).
 pub fn load_rules_file(path: &Path) -> Result<BulkRules, RulesError> {
@@ -219,7 +260,7 @@ fn validate_schema(schema: &Value, at: &str) -> Result<(), RulesError> {
     let Value::Mapping(m) = schema else {
         return Ok(()); // serde reports the type error
     };
-    check_keys(m, SCHEMA_KEYS, at)?;
+    check_keys(m, BULK_SCHEMA_KEYS, at)?;
     for key in ["properties", "definitions"] {
         if let Some(Value::Mapping(props)) = m.get(key) {
             for (name, s) in props {
@@ -399,6 +440,36 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(msg.contains("fileRules['a.csv']"), "{msg}");
+    }
+
+    #[test]
+    fn either_mode_is_recognised_by_its_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let api = dir.path().join("api.yaml");
+        std::fs::write(
+            &api,
+            "# endpoints: in a comment\nendpoints:\n  - pathTemplate: /x\n",
+        )
+        .unwrap();
+        assert!(
+            matches!(load_any_rules_file(&api).unwrap(), AnyRules::Api(r) if r.endpoints.len() == 1)
+        );
+        let indented = dir.path().join("indented.yaml");
+        std::fs::write(
+            &indented,
+            "{allowedRequestHeaders: [If-None-Match], endpoints: []}",
+        )
+        .unwrap();
+        assert!(matches!(
+            load_any_rules_file(&indented).unwrap(),
+            AnyRules::Api(_)
+        ));
+        let bulk = dir.path().join("bulk.yaml");
+        std::fs::write(&bulk, "columnsToRedact: [endpoints]\n").unwrap();
+        assert!(matches!(
+            load_any_rules_file(&bulk).unwrap(),
+            AnyRules::Bulk(_)
+        ));
     }
 
     #[test]

@@ -1,23 +1,31 @@
-//! Rule files: serde models of every bulk rule shape and their loading.
+//! Rule files: serde models of every rule shape and their loading.
 //!
 //! A rules file is YAML (or base64 of YAML, or base64 of gzipped YAML, as the `RULES` setting
-//! may hold). The shape is told apart by its keys: `fileRules` makes a [`MultiTypeRules`],
-//! `format` / `transforms` / `outputSchemaFilter` a [`RecordRules`], anything else a
-//! [`ColumnarRules`]. Unknown keys are errors that name the key and the nearest valid one.
+//! may hold). The shape is told apart by its keys: `endpoints` / `allowedRequestHeaders` /
+//! `definitions` make API rules ([`api::ApiRules`], Psoxy's `Rules2`); `fileRules` a
+//! [`MultiTypeRules`], `format` / `transforms` / `outputSchemaFilter` a [`RecordRules`],
+//! anything else a [`ColumnarRules`]. Unknown keys are errors that name the key and the
+//! nearest valid one. [`schema`] is the one schema model of both dialects.
+//!
+//! This module only reads and checks rules; [`crate::transform`] compiles them into plans.
 
+pub mod api;
 mod columnar;
 mod load;
 pub(crate) use load::{decode_envelope, type_name};
 mod multi;
 mod record;
+pub mod schema;
 mod suggest;
+pub(crate) mod yaml_tags;
 
 pub use columnar::{ColumnarRules, FieldTransform, FieldTransformStep, RegexReplace};
-pub use load::{load_rules_bytes, load_rules_file, parse_rules_yaml};
-pub use multi::PathTemplate;
-pub use record::{
-    JsonPaths, RecordFormat, RecordRules, RecordTransform, SchemaFilter, TextDigestKeywords,
+pub use load::{
+    load_any_rules_file, load_rules_bytes, load_rules_file, parse_rules_yaml, AnyRules,
 };
+pub use multi::PathTemplate;
+pub use record::{JsonPaths, RecordFormat, RecordRules, RecordTransform, TextDigestKeywords};
+pub use schema::{SchemaNode, SchemaType};
 
 use indexmap::IndexMap;
 use sha2::{Digest, Sha256};

@@ -1,7 +1,8 @@
 //! RecordRules: JSONPath transforms over records (NDJSON, CSV rows as objects, ...).
 
-use indexmap::IndexMap;
 use serde::Deserialize;
+
+use super::schema::SchemaNode;
 
 /// Psoxy's `RecordRules`.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
@@ -18,7 +19,7 @@ pub struct RecordRules {
     pub transforms: Vec<RecordTransform>,
     /// Allow-list schema applied after the transforms.
     #[serde(default)]
-    pub output_schema_filter: Option<SchemaFilter>,
+    pub output_schema_filter: Option<SchemaNode>,
 }
 
 /// Record input formats.
@@ -88,37 +89,6 @@ pub struct TextDigestKeywords {
     pub json_paths: JsonPaths,
 }
 
-/// A JSON-Schema-like allow-list.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SchemaFilter {
-    /// `object`, `array`, `string`, `integer`, `number`, `boolean`.
-    #[serde(rename = "type", default)]
-    pub schema_type: Option<String>,
-    /// Allowed properties of an object.
-    #[serde(default)]
-    pub properties: Option<IndexMap<String, SchemaFilter>>,
-    /// Schema of array items.
-    #[serde(default)]
-    pub items: Option<Box<SchemaFilter>>,
-    /// `#` or `#/definitions/<name>`.
-    #[serde(rename = "$ref", default)]
-    pub reference: Option<String>,
-    /// Named schemas for `$ref`.
-    #[serde(default)]
-    pub definitions: Option<IndexMap<String, SchemaFilter>>,
-    /// Informational (e.g. `date-time`); not enforced.
-    #[serde(default)]
-    pub format: Option<String>,
-    /// Informational.
-    #[serde(default)]
-    pub description: Option<String>,
-    /// Alternatives, the first that matches applies. Not accepted in bulk rule files (set
-    /// only for API `responseSchema`s, which are compiled by the same filter).
-    #[serde(skip)]
-    pub any_of: Option<Vec<SchemaFilter>>,
-}
-
 /// Keys valid at the top level of RecordRules.
 pub(crate) const RECORD_KEYS: &[&str] = &["format", "transforms", "outputSchemaFilter"];
 /// Transform types of RecordRules.
@@ -131,13 +101,3 @@ pub(crate) const RECORD_TRANSFORM_KEYS: &[&str] = &[
 ];
 /// Keys valid in `textDigestKeywords`.
 pub(crate) const DIGEST_KEYWORDS_KEYS: &[&str] = &["keywords", "jsonPaths"];
-/// Keys valid in a schema node.
-pub(crate) const SCHEMA_KEYS: &[&str] = &[
-    "type",
-    "properties",
-    "items",
-    "$ref",
-    "definitions",
-    "format",
-    "description",
-];

@@ -12,11 +12,13 @@ use crate::format::compression::{decoded_reader, CountingReader};
 use crate::format::csv::{writer, CsvBatchReader, CsvFields, CsvReadError};
 use crate::format::gzip_chunks::{DeflateChunk, GzipChunkWriter};
 use crate::format::parquet::ParquetIoError;
-use crate::format::{json_batches, media_type, DataFormat};
+use crate::format::{json_batches, media_type, DataFormat, JsonSyntax};
 use crate::pseudonym::Pseudonymizer;
-use crate::rules::{BulkRules, ColumnarRules, RecordFormat};
+use crate::rules::{BulkRules, RecordFormat};
 use crate::transform::columnar::{cell_text, java_trim_bytes, require_width};
-use crate::transform::{BatchError, ColumnarPlan, PlanError, RecordPlan, RowError};
+use crate::transform::{
+    BatchError, ColumnarProgram, PlanError, RecordPlan, RowError, RowProblem, Unsupported,
+};
 use pipeline::{run_ordered, WorkerPanic};
 
 pub mod engine;
@@ -41,33 +43,75 @@ pub enum SanitizeError {
     /// A Parquet row or batch is bad.
     #[error(transparent)]
     Batch(#[from] BatchError),
-    /// The input could not be read (I/O, gzip, CSV structure).
+    /// The input could not be read (I/O, gzip, CSV structure, Parquet).
     #[error("cannot read input: {0}")]
-    Read(String),
+    Read(#[from] ReadError),
     /// The output could not be written.
     #[error("cannot write output: {0}")]
-    Write(std::io::Error),
-    /// A bug: a worker panicked.
+    Write(#[source] std::io::Error),
+    /// A bug: a worker panicked, or an in-memory writer failed.
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[from] InternalError),
+}
+
+/// Why the input could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The stream failed, or its gzip is broken.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// The CSV structure is broken.
+    #[error(transparent)]
+    Csv(#[from] CsvReadError),
+    /// Not a readable Parquet file.
+    #[error(transparent)]
+    Parquet(#[from] ParquetIoError),
+}
+
+/// A failure that is a bug, not a property of the input.
+#[derive(Debug, thiserror::Error)]
+pub enum InternalError {
+    /// A worker panicked (its message).
+    #[error("worker panicked: {0}")]
+    Panic(String),
+    /// The CSV writer failed on memory.
+    #[error(transparent)]
+    Csv(#[from] csv::Error),
+    /// The JSON writer failed on memory.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    /// An in-memory buffer could not be taken back from its writer.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// Arrow failed on a batch already read (reordering rows).
+    #[error(transparent)]
+    Arrow(#[from] arrow_schema::ArrowError),
+    /// The Parquet writer was used after it finished.
+    #[error("no Parquet writer")]
+    NoParquetWriter,
 }
 
 impl From<WorkerPanic> for SanitizeError {
     fn from(p: WorkerPanic) -> Self {
-        SanitizeError::Internal(format!("worker panicked: {}", p.0))
+        InternalError::Panic(p.0).into()
     }
 }
 
 impl From<ParquetIoError> for SanitizeError {
     fn from(e: ParquetIoError) -> Self {
-        SanitizeError::Read(e.to_string())
+        ReadError::from(e).into()
     }
 }
 
 impl From<CsvReadError> for SanitizeError {
     fn from(e: CsvReadError) -> Self {
-        SanitizeError::Read(e.to_string())
+        ReadError::from(e).into()
     }
+}
+
+/// An in-memory writer's error, as a bug.
+fn internal(e: impl Into<InternalError>) -> SanitizeError {
+    SanitizeError::Internal(e.into())
 }
 
 /// Counters of one run.
@@ -103,48 +147,59 @@ pub struct StreamOptions {
 pub struct Sanitizer {
     rules: SingleRules,
     pseudonymizer: Arc<Pseudonymizer>,
-    pool: rayon::ThreadPool,
+    pool: Arc<rayon::ThreadPool>,
     threads: usize,
 }
 
 enum SingleRules {
-    Columnar(Box<ColumnarRules>),
+    Columnar(Box<ColumnarProgram>),
     Record(RecordPlan, RecordFormat),
+}
+
+/// The worker pool of `threads` threads (`0`: every core).
+pub fn worker_pool(threads: usize) -> Result<Arc<rayon::ThreadPool>, PlanError> {
+    let threads = if threads == 0 {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    } else {
+        threads
+    };
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("psoxy-worker-{i}"))
+        .build()
+        .map(Arc::new)
+        .map_err(PlanError::Threads)
 }
 
 impl Sanitizer {
     /// Compiles `rules` (columnar or record rules; multi-type rules are resolved per object by
-    /// the caller). `threads == 0` uses every core.
+    /// [`RuleEngine`]), with a pool of `threads` workers (`0`: every core).
     pub fn new(
         rules: &BulkRules,
         pseudonymizer: Arc<Pseudonymizer>,
         threads: usize,
     ) -> Result<Self, PlanError> {
+        Sanitizer::with_pool(rules, pseudonymizer, worker_pool(threads)?)
+    }
+
+    /// Compiles `rules`, running on `pool` (shared by the sanitizers of one engine).
+    pub fn with_pool(
+        rules: &BulkRules,
+        pseudonymizer: Arc<Pseudonymizer>,
+        pool: Arc<rayon::ThreadPool>,
+    ) -> Result<Self, PlanError> {
         let rules = match rules {
-            BulkRules::Columnar(c) => SingleRules::Columnar(Box::new(c.clone())),
+            BulkRules::Columnar(c) => SingleRules::Columnar(Box::new(ColumnarProgram::compile(c)?)),
             BulkRules::Record(r) => {
                 SingleRules::Record(RecordPlan::compile(r, &pseudonymizer)?, r.format)
             }
-            BulkRules::MultiType(_) => return Err(PlanError::Unsupported(
-                "multi-type rules (fileRules) pick rules per object; pass the rules of one file"
-                    .into(),
-            )),
+            BulkRules::MultiType(_) => return Err(Unsupported::MultiType.into()),
         };
-        let threads = if threads == 0 {
-            std::thread::available_parallelism().map_or(2, |n| n.get())
-        } else {
-            threads
-        };
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("psoxy-worker-{i}"))
-            .build()
-            .map_err(|e| PlanError::Unsupported(format!("cannot start worker threads: {e}")))?;
         Ok(Sanitizer {
             rules,
             pseudonymizer,
+            threads: pool.current_num_threads(),
             pool,
-            threads,
         })
     }
 
@@ -158,16 +213,22 @@ impl Sanitizer {
         let by_name = DataFormat::from_name(&opts.object_key);
         match &self.rules {
             SingleRules::Columnar(c) => {
-                let rules_delim = c.delimiter.as_ref().and_then(|d| d.bytes().next());
+                let rules_delim = c.delimiter();
                 match opts.format.or(by_name) {
-                    Some(DataFormat::Ndjson | DataFormat::JsonArray) => Err(PlanError::Unsupported(
-                        "columnar rules apply to CSV/TSV input, not JSON; use record rules (transforms) for JSON".into(),
-                    )),
+                    Some(DataFormat::Ndjson | DataFormat::JsonArray) => {
+                        Err(Unsupported::ColumnarJsonInput.into())
+                    }
                     Some(DataFormat::Parquet) => Ok(DataFormat::Parquet),
                     Some(DataFormat::Csv { delimiter }) => Ok(DataFormat::Csv {
-                        delimiter: if opts.format.is_none() { rules_delim.unwrap_or(delimiter) } else { delimiter },
+                        delimiter: if opts.format.is_none() {
+                            rules_delim.unwrap_or(delimiter)
+                        } else {
+                            delimiter
+                        },
                     }),
-                    None => Ok(DataFormat::Csv { delimiter: rules_delim.unwrap_or(b',') }),
+                    None => Ok(DataFormat::Csv {
+                        delimiter: rules_delim.unwrap_or(b','),
+                    }),
                 }
             }
             SingleRules::Record(_, format) => match (opts.format, format) {
@@ -191,24 +252,19 @@ impl Sanitizer {
         };
         match (&self.rules, input, wanted) {
             (_, DataFormat::Parquet, DataFormat::Parquet) => Ok(wanted),
-            (_, _, DataFormat::Parquet) => Err(PlanError::Unsupported(
-                "Parquet output needs Parquet input (its types come from the input's schema)"
-                    .into(),
-            )),
+            (_, _, DataFormat::Parquet) => Err(Unsupported::ParquetOutput.into()),
             (SingleRules::Columnar(_), DataFormat::Parquet, DataFormat::Csv { .. }) => {
                 Ok(DataFormat::Csv { delimiter: b',' })
             }
             (SingleRules::Columnar(_), _, DataFormat::Csv { .. }) => Ok(input),
-            (SingleRules::Columnar(_), _, _) => Err(PlanError::Unsupported(
-                "columnar rules write CSV (or Parquet from Parquet); use record rules (transforms) to write JSON".into(),
-            )),
+            (SingleRules::Columnar(_), _, _) => Err(Unsupported::ColumnarJsonOutput.into()),
             (SingleRules::Record(..), DataFormat::Parquet, DataFormat::Csv { .. }) => {
                 Ok(DataFormat::Csv { delimiter: b',' })
             }
             (SingleRules::Record(..), DataFormat::Csv { .. }, DataFormat::Csv { .. }) => Ok(input),
-            (SingleRules::Record(..), _, DataFormat::Csv { .. }) => Err(PlanError::Unsupported(
-                "CSV output needs CSV or Parquet input (JSON records have no fixed columns); write NDJSON or a JSON array".into(),
-            )),
+            (SingleRules::Record(..), _, DataFormat::Csv { .. }) => {
+                Err(Unsupported::CsvFromJson.into())
+            }
             (SingleRules::Record(..), _, json) => Ok(json),
         }
     }
@@ -231,7 +287,7 @@ impl Sanitizer {
             DataFormat::JsonArray => Some(Framing::Array),
         };
         let (counting, bytes_in) = CountingReader::new(input);
-        let decoded = decoded_reader(counting).map_err(|e| SanitizeError::Read(e.to_string()))?;
+        let decoded = decoded_reader(counting).map_err(ReadError::Io)?;
         let mut out = Emitter {
             out: CountingWriter::new(
                 output,
@@ -276,7 +332,7 @@ impl Sanitizer {
 
     fn columnar_csv<W: Write>(
         &self,
-        rules: &ColumnarRules,
+        program: &ColumnarProgram,
         input: Box<dyn BufRead + Send + '_>,
         delimiter: u8,
         opts: &StreamOptions,
@@ -286,7 +342,7 @@ impl Sanitizer {
         if reader.header().is_empty() {
             return Ok(()); // empty input -> empty output
         }
-        let plan = ColumnarPlan::compile(rules, reader.header())?;
+        let plan = program.bind(reader.header())?;
         let crlf = reader.crlf();
         out.emit(&csv_header(crlf, plan.output_header())?, 0)?;
         let shuffle_seed = opts
@@ -335,16 +391,14 @@ impl Sanitizer {
                     let n = batch.for_each_record(|line, record| {
                         plan.transform_row(record, line, p, &mut cells)?;
                         w.write_record(cells.iter().map(String::as_bytes))
-                            .map_err(|e| SanitizeError::Internal(e.to_string()))?;
+                            .map_err(internal)?;
                         if shuffle_seed.is_some() {
                             w.flush().map_err(SanitizeError::Write)?;
                             ends.push(w.get_ref().len());
                         }
                         Ok::<_, SanitizeError>(())
                     })?;
-                    let bytes = w
-                        .into_inner()
-                        .map_err(|e| SanitizeError::Internal(e.to_string()))?;
+                    let bytes = w.into_inner().map_err(|e| internal(e.into_error()))?;
                     (bytes, n)
                 };
                 let bytes = match &shuffle_seed {
@@ -373,7 +427,7 @@ impl Sanitizer {
         run_ordered(
             &self.pool,
             self.max_in_flight(),
-            || next().map_err(|e| SanitizeError::Read(e.to_string())),
+            || next().map_err(|e| ReadError::Io(e).into()),
             |_, batch| {
                 let mut buf = Vec::with_capacity(batch.data.len() + batch.data.len() / 4);
                 let mut n = 0;
@@ -443,8 +497,7 @@ impl Sanitizer {
                     batch.for_each_record(|line, record| {
                         framing.separate(&mut buf, n);
                         let value = csv_record_value(plan, p, &header, record, line)?;
-                        serde_json::to_writer(&mut buf, &value)
-                            .map_err(|e| SanitizeError::Internal(e.to_string()))?;
+                        serde_json::to_writer(&mut buf, &value).map_err(internal)?;
                         n += 1;
                         Ok::<_, SanitizeError>(())
                     })?;
@@ -457,12 +510,9 @@ impl Sanitizer {
                     let value = csv_record_value(plan, p, &header, record, line)?;
                     cells.clear();
                     cells.extend(columns.iter().map(|c| json_cell(value.get(c))));
-                    w.write_record(&cells)
-                        .map_err(|e| SanitizeError::Internal(e.to_string()))
+                    w.write_record(&cells).map_err(internal)
                 })?;
-                let bytes = w
-                    .into_inner()
-                    .map_err(|e| SanitizeError::Internal(e.to_string()))?;
+                let bytes = w.into_inner().map_err(|e| internal(e.into_error()))?;
                 Ok((BatchOutput::pack(bytes, gzip)?, n))
             },
             |(output, n)| match json_out {
@@ -492,11 +542,8 @@ fn csv_record_value(
         object.insert(name.clone(), serde_json::Value::String(text.to_string()));
     }
     let mut value = serde_json::Value::Object(object);
-    plan.apply(&mut value, p).map_err(|e| RowError {
-        line,
-        column: Some(e.path),
-        message: e.message,
-    })?;
+    plan.apply(&mut value, p)
+        .map_err(|e| RowError::at_step(line, e))?;
     Ok(value)
 }
 
@@ -566,10 +613,8 @@ where
     I::Item: AsRef<[u8]>,
 {
     let mut w = writer(crlf, 256);
-    w.write_record(names)
-        .map_err(|e| SanitizeError::Internal(e.to_string()))?;
-    w.into_inner()
-        .map_err(|e| SanitizeError::Internal(e.to_string()))
+    w.write_record(names).map_err(internal)?;
+    w.into_inner().map_err(|e| internal(e.into_error()))
 }
 
 /// A CSV cell for a JSON value: strings as they are, null/missing empty, others as JSON.
@@ -579,16 +624,6 @@ fn json_cell(v: Option<&serde_json::Value>) -> String {
         Some(serde_json::Value::String(s)) => s.clone(),
         Some(other) => other.to_string(),
     }
-}
-
-/// serde_json's message without any echoed content (it only reports positions and kinds).
-fn json_error_text(e: &serde_json::Error) -> String {
-    // serde_json's own message can quote the input, so only its category and place are used,
-    // except for the nesting limit, whose message holds no input.
-    if e.to_string().starts_with("recursion limit exceeded") {
-        return format!("nested more than 128 levels deep at column {}", e.column());
-    }
-    format!("{:?} error at column {}", e.classify(), e.column())
 }
 
 /// What kind of JSON value `v` is, for error messages (never the value itself).
@@ -693,23 +728,20 @@ fn sanitize_json_record(
     let mut value: serde_json::Value = serde_json::from_slice(text).map_err(|e| RowError {
         line,
         column: None,
-        message: format!("invalid JSON: {}", json_error_text(&e)),
+        problem: RowProblem::InvalidJson(JsonSyntax::of(&e)),
     })?;
     if !value.is_object() {
         // Rules address fields of an object; anything else would pass through untouched.
         return Err(RowError {
             line,
             column: None,
-            message: format!("a record must be a JSON object, not {}", json_kind(&value)),
+            problem: RowProblem::NotAnObject(json_kind(&value)),
         }
         .into());
     }
-    plan.apply(&mut value, p).map_err(|e| RowError {
-        line,
-        column: Some(e.path),
-        message: e.message,
-    })?;
-    serde_json::to_writer(&mut *buf, &value).map_err(|e| SanitizeError::Internal(e.to_string()))
+    plan.apply(&mut value, p)
+        .map_err(|e| RowError::at_step(line, e))?;
+    serde_json::to_writer(&mut *buf, &value).map_err(internal)
 }
 
 /// `format: AUTO` (SPEC 2.2): the Content-Type when it names a format, else the extension

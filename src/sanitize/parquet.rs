@@ -7,8 +7,8 @@ use arrow_array::RecordBatch;
 
 use super::pipeline::run_ordered;
 use super::{
-    csv_header, json_cell, shuffle_order, shuffle_seed, BatchOutput, Emitter, Framing,
-    SanitizeError, Sanitizer, SingleRules, StreamOptions,
+    csv_header, internal, json_cell, shuffle_order, shuffle_seed, BatchOutput, Emitter, Framing,
+    InternalError, SanitizeError, Sanitizer, SingleRules, StreamOptions,
 };
 use crate::format::csv::writer;
 use crate::format::parquet::{write_csv_rows, ParquetBatch, ParquetInput, ParquetOutput};
@@ -105,8 +105,7 @@ impl Sanitizer {
                             Some(framing) => {
                                 for (n, value) in values.iter().enumerate() {
                                     framing.separate(&mut buf, n as u64);
-                                    serde_json::to_writer(&mut buf, value)
-                                        .map_err(|e| SanitizeError::Internal(e.to_string()))?;
+                                    serde_json::to_writer(&mut buf, value).map_err(internal)?;
                                 }
                                 framing.end_batch(&mut buf, rows);
                             }
@@ -116,11 +115,9 @@ impl Sanitizer {
                                     w.write_record(
                                         csv_columns.iter().map(|c| json_cell(value.get(c))),
                                     )
-                                    .map_err(|e| SanitizeError::Internal(e.to_string()))?;
+                                    .map_err(internal)?;
                                 }
-                                buf = w
-                                    .into_inner()
-                                    .map_err(|e| SanitizeError::Internal(e.to_string()))?;
+                                buf = w.into_inner().map_err(|e| internal(e.into_error()))?;
                             }
                         }
                         return Ok(Encoded::Bytes(BatchOutput::pack(buf, gzip)?, rows));
@@ -131,15 +128,13 @@ impl Sanitizer {
                 }
                 let mut w = writer(false, 0);
                 write_csv_rows(&batch, &mut w)?;
-                let bytes = w
-                    .into_inner()
-                    .map_err(|e| SanitizeError::Internal(e.to_string()))?;
+                let bytes = w.into_inner().map_err(|e| internal(e.into_error()))?;
                 Ok(Encoded::Bytes(BatchOutput::pack(bytes, gzip)?, rows))
             },
             |encoded| match encoded {
                 Encoded::Batch(batch, ends_row_group) => {
                     let Some(w) = parquet_out.as_mut() else {
-                        return Err(SanitizeError::Internal("no Parquet writer".into()));
+                        return Err(InternalError::NoParquetWriter.into());
                     };
                     let bytes = w.write(&batch, ends_row_group)?;
                     out.emit(&bytes, batch.num_rows() as u64)
@@ -186,5 +181,5 @@ fn shuffle_batch(
         .map(|i| i as u32)
         .collect();
     arrow_select::take::take_record_batch(batch, &arrow_array::UInt32Array::from(order))
-        .map_err(|e| SanitizeError::Internal(e.to_string()))
+        .map_err(internal)
 }

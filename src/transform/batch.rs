@@ -23,52 +23,63 @@ use arrow_schema::{ArrowError, DataType, Field, FieldRef, Fields, Schema, Schema
 use serde_json::Value;
 
 use super::columnar::java_trim;
-use super::record::PathEffect;
+use super::ops::{Effect, ValueError};
 use super::schema::SchemaShape;
-use super::{ColumnarPlan, CompiledSchema, PlanError, RecordPlan};
+use super::{ColumnarPlan, ColumnarProgram, CompiledSchema, PlanError, RecordPlan, Unsupported};
 use crate::format::parquet::json_lines;
+use crate::format::JsonSyntax;
 use crate::jsonpath::{Segment, Selector};
 use crate::pseudonym::Pseudonymizer;
-use crate::rules::ColumnarRules;
 
 /// A batch that cannot be sanitized. Never carries a data value.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum BatchError {
     /// One row's record failed a transform.
-    #[error("row {row}{}: {message}", column_clause(.column))]
-    Row {
+    #[error("row {row}, column `{column}`: {source}")]
+    Value {
         /// 1-based row number in the file.
         row: u64,
-        /// The JSONPath concerned, when there is one.
-        column: Option<String>,
+        /// The JSONPath concerned.
+        column: String,
         /// What is wrong.
-        message: String,
+        source: ValueError,
+    },
+    /// A row's JSON form could not be read back.
+    #[error("row {row}: cannot read the row as JSON: {} error", .syntax.kind())]
+    RowJson {
+        /// 1-based row number in the file.
+        row: u64,
+        /// What is wrong.
+        syntax: JsonSyntax,
     },
     /// Arrow could not convert the batch (a value that does not fit the output's type).
-    #[error("rows {first_row}-{last_row}: {message}")]
+    #[error("rows {first_row}-{last_row}: {source}")]
     Convert {
         /// First row of the batch.
         first_row: u64,
         /// Last row of the batch.
         last_row: u64,
-        /// Arrow's message.
-        message: String,
+        /// Arrow's error.
+        source: ArrowError,
     },
-}
-
-fn column_clause(c: &Option<String>) -> String {
-    match c {
-        Some(c) => format!(", column `{c}`"),
-        None => String::new(),
-    }
+    /// The transformed records could not be written as JSON for Arrow.
+    #[error("rows {first_row}-{last_row}: {source}")]
+    Encode {
+        /// First row of the batch.
+        first_row: u64,
+        /// Last row of the batch.
+        last_row: u64,
+        /// The writer's error.
+        source: serde_json::Error,
+    },
 }
 
 fn convert_error(batch: &RecordBatch, first_row: u64) -> impl Fn(ArrowError) -> BatchError {
     let last_row = first_row + (batch.num_rows() as u64).saturating_sub(1);
-    move |e| BatchError::Convert {
+    move |source| BatchError::Convert {
         first_row,
         last_row,
-        message: e.to_string(),
+        source,
     }
 }
 
@@ -134,10 +145,10 @@ pub struct ColumnarBatchPlan {
 }
 
 impl ColumnarBatchPlan {
-    /// Matches the rules' column names against the schema's top-level fields.
-    pub fn compile(rules: &ColumnarRules, input: &Schema) -> Result<Self, PlanError> {
+    /// Binds the compiled rules to the schema's top-level fields (as to a CSV header).
+    pub fn compile(program: &ColumnarProgram, input: &Schema) -> Result<Self, PlanError> {
         let header: Vec<String> = input.fields().iter().map(|f| f.name().clone()).collect();
-        let plan = ColumnarPlan::compile(rules, &header)?;
+        let plan = program.bind(&header)?;
         let names: Vec<String> = plan.output_header().map(str::to_string).collect();
         let mut fields = Vec::with_capacity(names.len());
         for (i, name) in names.iter().enumerate() {
@@ -150,11 +161,11 @@ impl ColumnarBatchPlan {
                 continue;
             }
             if !is_scalar(src.data_type()) {
-                return Err(PlanError::Unsupported(format!(
-                    "column `{}` is of type {}; only scalar columns (strings, numbers, booleans, dates, times) can be pseudonymized or transformed",
-                    src.name(),
-                    src.data_type()
-                )));
+                return Err(Unsupported::NotScalar {
+                    column: src.name().clone(),
+                    data_type: src.data_type().to_string(),
+                }
+                .into());
             }
             fields.push(Field::new(name, DataType::Utf8, true));
         }
@@ -259,8 +270,8 @@ impl RecordBatchPlan {
                 }
                 let n = &mut tree.nodes[node];
                 match effect {
-                    PathEffect::Null => n.nullable = true,
-                    PathEffect::String => n.to_string = matches!(n.kind, Kind::Leaf),
+                    Effect::Null => n.nullable = true,
+                    Effect::String => n.to_string = matches!(n.kind, Kind::Leaf),
                 }
             }
         }
@@ -299,11 +310,7 @@ impl RecordBatchPlan {
                     SchemaShape::Object(None) | SchemaShape::Any => {
                         out = filter_field(out, schema, CompiledSchema::ROOT)
                     }
-                    _ => {
-                        return Err(PlanError::Unsupported(
-                            "outputSchemaFilter must describe an object for Parquet output".into(),
-                        ))
-                    }
+                    _ => return Err(Unsupported::SchemaNotObject.into()),
                 }
             }
             decode_fields.push(Field::new(
@@ -346,15 +353,15 @@ impl RecordBatchPlan {
             .enumerate()
         {
             let row = first_row + i as u64;
-            let mut value: Value = serde_json::from_slice(line).map_err(|e| BatchError::Row {
+            let mut value: Value =
+                serde_json::from_slice(line).map_err(|e| BatchError::RowJson {
+                    row,
+                    syntax: JsonSyntax::of(&e),
+                })?;
+            plan.apply(&mut value, p).map_err(|e| BatchError::Value {
                 row,
-                column: None,
-                message: format!("cannot read the row as JSON: {:?} error", e.classify()),
-            })?;
-            plan.apply(&mut value, p).map_err(|e| BatchError::Row {
-                row,
-                column: Some(e.path),
-                message: e.message,
+                column: e.path,
+                source: e.source,
             })?;
             records.push(value);
         }
@@ -376,10 +383,10 @@ impl RecordBatchPlan {
             let records = self.records(batch, first_row, plan, p)?;
             let mut text = Vec::with_capacity(records.len() * 128);
             for r in &records {
-                serde_json::to_writer(&mut text, r).map_err(|e| BatchError::Convert {
+                serde_json::to_writer(&mut text, r).map_err(|source| BatchError::Encode {
                     first_row,
                     last_row: first_row + records.len() as u64,
-                    message: e.to_string(),
+                    source,
                 })?;
                 text.push(b'\n');
             }

@@ -64,7 +64,7 @@ impl Step {
 fn whole_match(re: &str, at: &str) -> Result<Regex, PlanError> {
     Regex::new(&format!(r"\A(?:{re})\z")).map_err(|e| PlanError::BadRegex {
         at: at.to_string(),
-        message: e.to_string(),
+        source: e,
     })
 }
 

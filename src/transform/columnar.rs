@@ -1,9 +1,11 @@
-//! ColumnarRules compiled against a file's header into a per-column plan.
+//! ColumnarRules compiled once into a [`ColumnarProgram`] (regexes and templates of
+//! `fieldsToTransform` compiled, so a bad one fails at start), then bound to each file's
+//! header into a per-column [`ColumnarPlan`].
 
 use std::collections::HashMap;
 
 use super::cell::Step;
-use super::{PlanError, RowError};
+use super::{PlanError, RowError, RowProblem};
 use crate::format::csv::{write_field, CsvFields};
 use crate::pseudonym::{PseudonymFormat, Pseudonymizer};
 use crate::rules::ColumnarRules;
@@ -64,7 +66,11 @@ pub(crate) fn require_width(fields: usize, header: usize, line: u64) -> Result<(
         return Err(RowError {
             line,
             column: None,
-            message: format!("row {line} has {fields} fields, header has {header}"),
+            problem: RowProblem::TooFewFields {
+                line,
+                fields,
+                header,
+            },
         });
     }
     Ok(())
@@ -75,8 +81,56 @@ pub(crate) fn cell_text<'a>(raw: &'a [u8], line: u64, column: &str) -> Result<&'
     std::str::from_utf8(java_trim_bytes(raw)).map_err(|_| RowError {
         line,
         column: Some(column.to_string()),
-        message: "value is not valid UTF-8".into(),
+        problem: RowProblem::NotUtf8,
     })
+}
+
+/// ColumnarRules compiled, before any header is known: every regex and template of
+/// `fieldsToTransform` compiled. [`ColumnarProgram::bind`] makes the plan of one file.
+#[derive(Debug, Clone)]
+pub struct ColumnarProgram {
+    rules: ColumnarRules,
+    /// The compiled steps of each `fieldsToTransform` entry, in rule order.
+    fields: Vec<Vec<Step>>,
+}
+
+impl ColumnarProgram {
+    /// Compiles `rules`; a regex that does not compile is an error naming its step.
+    pub fn compile(rules: &ColumnarRules) -> Result<Self, PlanError> {
+        let fields = rules
+            .fields_to_transform
+            .iter()
+            .map(|(field, spec)| {
+                spec.transforms
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| {
+                        Step::compile(s, &format!("fieldsToTransform.{field}.transforms[{i}]"))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ColumnarProgram {
+            rules: rules.clone(),
+            fields,
+        })
+    }
+
+    /// The rules compiled.
+    pub fn rules(&self) -> &ColumnarRules {
+        &self.rules
+    }
+
+    /// The input delimiter the rules set, if any.
+    pub fn delimiter(&self) -> Option<u8> {
+        self.rules.delimiter.as_ref().and_then(|d| d.bytes().next())
+    }
+
+    /// The plan for a file whose header is `header` (raw names; trimmed here): each output
+    /// column's source and operation.
+    pub fn bind(&self, header: &[String]) -> Result<ColumnarPlan, PlanError> {
+        ColumnarPlan::compile(self, header)
+    }
 }
 
 fn key(name: &str) -> String {
@@ -84,8 +138,9 @@ fn key(name: &str) -> String {
 }
 
 impl ColumnarPlan {
-    /// Compiles `rules` for a file whose header is `header` (raw names; trimmed here).
-    pub fn compile(rules: &ColumnarRules, header: &[String]) -> Result<Self, PlanError> {
+    /// Binds `program` to a file whose header is `header` (raw names; trimmed here).
+    fn compile(program: &ColumnarProgram, header: &[String]) -> Result<Self, PlanError> {
+        let rules = &program.rules;
         let header: Vec<String> = header.iter().map(|h| java_trim(h).to_string()).collect();
         let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, h) in header.iter().enumerate() {
@@ -180,19 +235,12 @@ impl ColumnarPlan {
                 op,
             });
         }
-        for (field, spec) in &rules.fields_to_transform {
+        for ((field, spec), steps) in rules.fields_to_transform.iter().zip(&program.fields) {
             let source_name = spec.source_column.as_deref().unwrap_or(field);
             let source = by_name
                 .get(&key(source_name))
                 .ok_or_else(|| missing(source_name, "fieldsToTransform"))?[0];
-            let steps = spec
-                .transforms
-                .iter()
-                .enumerate()
-                .map(|(i, s)| {
-                    Step::compile(s, &format!("fieldsToTransform.{field}.transforms[{i}]"))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            let steps = steps.clone();
             let name = java_trim(spec.new_name.as_deref().unwrap_or(field)).to_string();
             let derived = OutputColumn {
                 name,
@@ -393,6 +441,10 @@ impl ColumnarPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn bind(rules: &ColumnarRules, header: &[String]) -> Result<ColumnarPlan, PlanError> {
+        ColumnarProgram::compile(rules)?.bind(header)
+    }
     use crate::format::csv::{quote_free, writer, CsvRecords};
     use crate::pseudonym::PseudonymSettings;
     use crate::rules::{parse_rules_yaml, BulkRules};
@@ -416,7 +468,7 @@ mod tests {
             let header: Vec<String> = if single { vec!["A".into()] } else { ["A", "B", "C"].map(String::from).to_vec() };
             let columns = if single { "columnsToPseudonymize: [A]\n" } else { "columnsToPseudonymize: [A]\ncolumnsToRedact: [C]\n" };
             let yaml = format!("{columns}pseudonymFormat: {format}\n");
-            let plan = ColumnarPlan::compile(&rules(&yaml), &header).unwrap();
+            let plan = bind(&rules(&yaml), &header).unwrap();
             let p = Pseudonymizer::new(&PseudonymSettings { salt: "s".into(), ..Default::default() }).unwrap();
             let mut text = String::new();
             for row in &cells {
@@ -501,7 +553,7 @@ mod tests {
                 "fieldsToTransform",
             ),
         ] {
-            match ColumnarPlan::compile(&rules(yaml), &h) {
+            match bind(&rules(yaml), &h) {
                 Err(PlanError::MissingColumn {
                     column, rule: r, ..
                 }) => {
@@ -511,7 +563,7 @@ mod tests {
             }
         }
         // The lenient form and redaction of absent columns are fine.
-        assert!(ColumnarPlan::compile(
+        assert!(bind(
             &rules("columnsToPseudonymizeIfPresent: [MAIL]\ncolumnsToRedact: [NOPE]"),
             &h
         )
@@ -520,7 +572,7 @@ mod tests {
 
     #[test]
     fn output_order_rename_duplicate_and_derived() {
-        let plan = ColumnarPlan::compile(
+        let plan = bind(
             &rules("columnsToRename: {b: B2}\ncolumnsToDuplicate: {a: Z_COPY, c: A_COPY}\nfieldsToTransform: {c: {newName: M_DERIVED, transforms: [{formatString: 'x%s'}]}}"),
             &header(&[" a ", "b", "c"]),
         )
@@ -537,7 +589,7 @@ mod tests {
 
     #[test]
     fn redact_and_include_filter_file_columns() {
-        let plan = ColumnarPlan::compile(
+        let plan = bind(
             &rules("columnsToPseudonymize: [a]\ncolumnsToRedact: [A, d]\ncolumnsToInclude: [a, new_b, c, d]\ncolumnsToRename: {b: NEW_B}"),
             &header(&["a", "b", "c", "d", "e"]),
         )
@@ -551,7 +603,7 @@ mod tests {
 
     #[test]
     fn pseudonymizing_a_duplicate_copy() {
-        let plan = ColumnarPlan::compile(
+        let plan = bind(
             &rules("columnsToDuplicate: {ID: ID_HASHED}\ncolumnsToPseudonymize: [id_hashed]\npseudonymFormat: URL_SAFE_HASH_ONLY"),
             &header(&["ID"]),
         )
@@ -564,7 +616,7 @@ mod tests {
 
     #[test]
     fn derived_column_with_a_file_columns_name_replaces_it() {
-        let plan = ColumnarPlan::compile(
+        let plan = bind(
             &rules("fieldsToTransform: {EMAIL: {transforms: [{filter: '(.*)@old\\.com'}, {formatString: '%s@new.com'}]}}"),
             &header(&["ID", "EMAIL"]),
         )
@@ -580,21 +632,18 @@ mod tests {
 
     #[test]
     fn rules_must_not_create_duplicate_output_names() {
-        let err = ColumnarPlan::compile(&rules("columnsToRename: {a: B}"), &header(&["a", "b"]))
-            .unwrap_err();
-        assert_eq!(err, PlanError::DuplicateOutputColumn("b".into()));
-        // Duplicate names the file already has are kept as they are.
+        let err = bind(&rules("columnsToRename: {a: B}"), &header(&["a", "b"])).unwrap_err();
         assert!(
-            ColumnarPlan::compile(&rules("columnsToPseudonymize: [x]"), &header(&["x", "x"]))
-                .is_ok()
+            matches!(&err, PlanError::DuplicateOutputColumn(c) if c == "b"),
+            "{err}"
         );
+        // Duplicate names the file already has are kept as they are.
+        assert!(bind(&rules("columnsToPseudonymize: [x]"), &header(&["x", "x"])).is_ok());
     }
 
     #[test]
     fn short_rows_blank_cells_and_invalid_utf8() {
-        let plan =
-            ColumnarPlan::compile(&rules("columnsToPseudonymize: [a]"), &header(&["a", "b"]))
-                .unwrap();
+        let plan = bind(&rules("columnsToPseudonymize: [a]"), &header(&["a", "b"])).unwrap();
         let p = Pseudonymizer::new(&PseudonymSettings {
             salt: "salt".into(),
             ..Default::default()

@@ -1,108 +1,61 @@
-//! RecordRules compiled into an ordered list of JSONPath operations.
+//! RecordRules compiled into a [`Program`] of the shared operations (record dialect), then
+//! the `outputSchemaFilter`.
 
 use serde_json::Value;
 
-use super::schema::{is_integer_text, CompiledSchema};
+use super::ops::{Effect, Operation, Pseudonymize, Redact, TextDigest, Tokenize};
+use super::program::{Program, Step, StepError};
+use super::schema::CompiledSchema;
 use super::PlanError;
 use crate::jsonpath::JsonPath;
-use crate::pseudonym::{text_digest, Pseudonymizer};
+use crate::pseudonym::Pseudonymizer;
 use crate::rules::{JsonPaths, RecordRules, RecordTransform};
 
-/// What a record transform does to each matched value.
-#[derive(Debug, Clone, PartialEq)]
-enum RecordOp {
-    Redact,
-    Pseudonymize,
-    Tokenize,
-    Digest(Option<Vec<String>>),
-}
-
-impl RecordOp {
-    fn name(&self) -> &'static str {
-        match self {
-            RecordOp::Redact => "redact",
-            RecordOp::Pseudonymize => "pseudonymize",
-            RecordOp::Tokenize => "tokenize",
-            RecordOp::Digest(None) => "textDigest",
-            RecordOp::Digest(Some(_)) => "textDigestKeywords",
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-struct RecordStep {
-    paths: Vec<JsonPath>,
-    op: RecordOp,
-}
-
-/// What a record transform makes of a value it matches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PathEffect {
-    /// `redact`: the value becomes `null`.
-    Null,
-    /// `pseudonymize`, `tokenize`, `textDigest`: the value becomes a string.
-    String,
-}
-
-/// A record value that cannot be transformed (never carries the value itself).
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{path}: {message}")]
-pub struct RecordError {
-    /// The JSONPath whose match failed.
-    pub path: String,
-    /// What is wrong.
-    pub message: String,
-}
-
 /// Compiled RecordRules.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct RecordPlan {
-    steps: Vec<RecordStep>,
+    program: Program,
     schema: Option<CompiledSchema>,
 }
 
 impl RecordPlan {
     /// Parses every path and checks settings the transforms need (`tokenize` needs a key).
     pub fn compile(rules: &RecordRules, pseudonymizer: &Pseudonymizer) -> Result<Self, PlanError> {
-        let mut steps = Vec::new();
-        for (i, t) in rules.transforms.iter().enumerate() {
-            let (paths, op) = match t {
-                RecordTransform::Redact(p) => (p, RecordOp::Redact),
-                RecordTransform::Pseudonymize(p) => (p, RecordOp::Pseudonymize),
-                RecordTransform::Tokenize(p) => (p, RecordOp::Tokenize),
-                RecordTransform::TextDigest(p) => (p, RecordOp::Digest(None)),
-                RecordTransform::TextDigestKeywords(k) => {
-                    (&k.json_paths, RecordOp::Digest(Some(k.keywords.clone())))
-                }
+        let mut steps = Vec::with_capacity(rules.transforms.len());
+        for (index, t) in rules.transforms.iter().enumerate() {
+            let (paths, op): (&JsonPaths, Box<dyn Operation>) = match t {
+                RecordTransform::Redact(p) => (p, Box::new(Redact::record())),
+                RecordTransform::Pseudonymize(p) => (p, Box::new(Pseudonymize::record())),
+                RecordTransform::Tokenize(p) => (p, Box::new(Tokenize::record())),
+                RecordTransform::TextDigest(p) => (p, Box::new(TextDigest::record(None))),
+                RecordTransform::TextDigestKeywords(k) => (
+                    &k.json_paths,
+                    Box::new(TextDigest::record(Some(k.keywords.clone()))),
+                ),
             };
-            if op == RecordOp::Tokenize && !pseudonymizer.has_encryption_key() {
-                return Err(PlanError::MissingSetting(format!(
-                    "transforms[{i}] (tokenize) needs an encryption key: set PSOXY_ENCRYPTION_KEY or --encryption-key"
-                )));
+            if op.makes_reversible_tokens() && !pseudonymizer.has_encryption_key() {
+                return Err(PlanError::RecordNeedsKey {
+                    index,
+                    op: op.name(),
+                });
             }
-            let paths = parse_paths(paths, &format!("transforms[{i}].{}", op.name()))?;
-            steps.push(RecordStep { paths, op });
+            let paths = parse_paths(paths, &format!("transforms[{index}].{}", op.name()))?;
+            steps.push(Step::new(op, paths, None));
         }
         let schema = rules
             .output_schema_filter
             .as_ref()
             .map(CompiledSchema::compile)
             .transpose()?;
-        Ok(RecordPlan { steps, schema })
+        Ok(RecordPlan {
+            program: Program::new(steps),
+            schema,
+        })
     }
 
     /// Applies every transform in order, then the output schema filter.
-    pub fn apply(&self, record: &mut Value, p: &Pseudonymizer) -> Result<(), RecordError> {
-        for step in &self.steps {
-            for path in &step.paths {
-                let mut apply = |v: &mut Value| transform_value(&step.op, v, p);
-                path.for_each_mut(record, &mut apply)
-                    .map_err(|message| RecordError {
-                        path: path.as_str().to_string(),
-                        message,
-                    })?;
-            }
-        }
+    pub fn apply(&self, record: &mut Value, p: &Pseudonymizer) -> Result<(), StepError> {
+        self.program.apply(record, p)?;
         if let Some(schema) = &self.schema {
             let v = std::mem::take(record);
             *record = schema.filter(v);
@@ -112,14 +65,8 @@ impl RecordPlan {
 
     /// Every path with what its transform does to the type of a matched value (for typed
     /// formats, which must know the output's types before reading any value).
-    pub fn path_effects(&self) -> impl Iterator<Item = (&JsonPath, PathEffect)> {
-        self.steps.iter().flat_map(|s| {
-            let effect = match s.op {
-                RecordOp::Redact => PathEffect::Null,
-                _ => PathEffect::String,
-            };
-            s.paths.iter().map(move |p| (p, effect))
-        })
+    pub fn path_effects(&self) -> impl Iterator<Item = (&JsonPath, Effect)> {
+        self.program.path_effects()
     }
 
     /// The compiled output schema filter, if the rules have one.
@@ -136,14 +83,7 @@ impl RecordPlan {
 
     /// Every path of the plan with the transform applied to it (for reports).
     pub fn describe(&self) -> Vec<(String, &'static str)> {
-        self.steps
-            .iter()
-            .flat_map(|s| {
-                s.paths
-                    .iter()
-                    .map(move |p| (p.as_str().to_string(), s.op.name()))
-            })
-            .collect()
+        self.program.describe()
     }
 }
 
@@ -152,71 +92,12 @@ fn parse_paths(paths: &JsonPaths, at: &str) -> Result<Vec<JsonPath>, PlanError> 
         .to_vec()
         .iter()
         .map(|p| {
-            JsonPath::parse(p).map_err(|e| PlanError::BadPath {
+            JsonPath::parse(p).map_err(|source| PlanError::BadPath {
                 at: at.to_string(),
-                message: e.to_string(),
+                source,
             })
         })
         .collect()
-}
-
-fn type_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
-fn transform_value(op: &RecordOp, v: &mut Value, p: &Pseudonymizer) -> Result<(), String> {
-    match op {
-        RecordOp::Redact => *v = Value::Null,
-        RecordOp::Pseudonymize => match v {
-            Value::Null => {}
-            Value::String(s) => {
-                if let Some(t) = p.token(s) {
-                    *s = t;
-                }
-            }
-            Value::Number(n) if is_integer_text(&n.to_string()) => {
-                let text = n.to_string();
-                if let Some(t) = p.token(&text) {
-                    *v = Value::String(t);
-                }
-            }
-            other => {
-                return Err(format!(
-                    "cannot pseudonymize a {} value",
-                    describe_type(other)
-                ))
-            }
-        },
-        RecordOp::Tokenize => match v {
-            Value::Null => {}
-            Value::String(s) => {
-                if let Some(t) = p.reversible(s).map_err(|e| e.to_string())? {
-                    *s = t;
-                }
-            }
-            other => return Err(format!("cannot tokenize a {} value", describe_type(other))),
-        },
-        RecordOp::Digest(keywords) => match v {
-            Value::Null => {}
-            Value::String(s) => *s = text_digest(s, keywords.as_deref()),
-            other => return Err(format!("cannot digest a {} value", describe_type(other))),
-        },
-    }
-    Ok(())
-}
-
-fn describe_type(v: &Value) -> &'static str {
-    match v {
-        Value::Number(_) => "non-integer number",
-        other => type_of(other),
-    }
 }
 
 #[cfg(test)]
@@ -276,18 +157,18 @@ mod tests {
             .apply(&mut json!({"flag": true}), &p(false))
             .unwrap_err();
         assert_eq!(err.path, "$.flag");
-        assert!(err.message.contains("boolean"), "{}", err.message);
+        assert!(err.source.to_string().contains("boolean"), "{err}");
         let err = plan
             .apply(&mut json!({"flag": 1.5}), &p(false))
             .unwrap_err();
-        assert!(err.message.contains("non-integer"), "{}", err.message);
+        assert!(err.source.to_string().contains("non-integer"), "{err}");
     }
 
     #[test]
     fn tokenize_needs_a_key_and_round_trips() {
         assert!(matches!(
             plan("transforms:\n  - tokenize: $.id\n", false),
-            Err(PlanError::MissingSetting(_))
+            Err(PlanError::RecordNeedsKey { .. })
         ));
         let plan = plan("transforms:\n  - tokenize: $.id\n", true).unwrap();
         let mut v = json!({"id": "alice@acme.com"});

@@ -9,20 +9,9 @@
 use indexmap::IndexMap;
 use serde_json::Value;
 
+use super::ops::is_integer_text;
 use super::PlanError;
-use crate::rules::SchemaFilter;
-
-/// Schema types the filter understands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SchemaType {
-    Object,
-    Array,
-    String,
-    Integer,
-    Number,
-    Boolean,
-    Null,
-}
+use crate::rules::{SchemaNode, SchemaType};
 
 #[derive(Debug, Clone)]
 enum Node {
@@ -64,14 +53,32 @@ pub struct CompiledSchema {
 const MAX_DEPTH: usize = 512;
 
 impl CompiledSchema {
-    /// Compiles a schema, resolving `$ref`s to `#` and `#/definitions/<name>`.
-    pub fn compile(root: &SchemaFilter) -> Result<Self, PlanError> {
+    /// Compiles a bulk `outputSchemaFilter`, resolving `$ref`s to `#` and
+    /// `#/definitions/<name>` (its own `definitions`).
+    pub fn compile(root: &SchemaNode) -> Result<Self, PlanError> {
+        Self::compile_with(root, root.definitions.as_ref(), false)
+    }
+
+    /// Compiles an API `responseSchema` whose `$ref`s name `definitions` (the rule set's),
+    /// with the API dialect's semantics.
+    pub fn compile_response(
+        root: &SchemaNode,
+        definitions: &IndexMap<String, SchemaNode>,
+    ) -> Result<Self, PlanError> {
+        Self::compile_with(root, Some(definitions), true)
+    }
+
+    fn compile_with(
+        root: &SchemaNode,
+        definitions: Option<&IndexMap<String, SchemaNode>>,
+        api: bool,
+    ) -> Result<Self, PlanError> {
         let mut c = Compiler {
             nodes: Vec::new(),
             definitions: IndexMap::new(),
         };
         c.nodes.push(Node::Ref(0)); // placeholder for the root
-        if let Some(defs) = &root.definitions {
+        if let Some(defs) = definitions {
             for name in defs.keys() {
                 let idx = c.nodes.len();
                 c.nodes.push(Node::Ref(0));
@@ -87,21 +94,8 @@ impl CompiledSchema {
         c.nodes[0] = root_node;
         Ok(CompiledSchema {
             nodes: c.nodes,
-            api: false,
+            api,
         })
-    }
-
-    /// Compiles an API `responseSchema` whose `$ref`s name `definitions` (the rule set's),
-    /// with the API dialect's semantics.
-    pub fn compile_response(
-        root: &SchemaFilter,
-        definitions: &IndexMap<String, SchemaFilter>,
-    ) -> Result<Self, PlanError> {
-        let mut with_definitions = root.clone();
-        with_definitions.definitions = Some(definitions.clone());
-        let mut compiled = Self::compile(&with_definitions)?;
-        compiled.api = true;
-        Ok(compiled)
     }
 
     /// Returns `value` filtered by the schema.
@@ -259,46 +253,27 @@ fn matches_type(t: SchemaType, v: &Value) -> bool {
     }
 }
 
-/// True for `-?[0-9]+` (JSON integer text).
-pub(crate) fn is_integer_text(s: &str) -> bool {
-    let digits = s.strip_prefix('-').unwrap_or(s);
-    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
-}
-
 struct Compiler {
     nodes: Vec<Node>,
     definitions: IndexMap<String, usize>,
 }
 
 impl Compiler {
-    fn node(&mut self, s: &SchemaFilter) -> Result<Node, PlanError> {
+    fn node(&mut self, s: &SchemaNode) -> Result<Node, PlanError> {
         if let Some(r) = &s.reference {
             let target = if r == "#" {
                 0
             } else if let Some(name) = r.strip_prefix("#/definitions/") {
-                *self.definitions.get(name).ok_or_else(|| {
-                    PlanError::BadSchema(format!("`$ref: {r}` names no definition"))
-                })?
+                *self
+                    .definitions
+                    .get(name)
+                    .ok_or_else(|| PlanError::UnknownDefinition(r.clone()))?
             } else {
-                return Err(PlanError::BadSchema(format!(
-                    "`$ref: {r}` is not supported (use `#` or `#/definitions/<name>`)"
-                )));
+                return Err(PlanError::UnsupportedReference(r.clone()));
             };
             return Ok(Node::Ref(target));
         }
-        let ty = match s.schema_type.as_deref() {
-            None => None,
-            Some("object") => Some(SchemaType::Object),
-            Some("array") => Some(SchemaType::Array),
-            Some("string") => Some(SchemaType::String),
-            Some("integer") => Some(SchemaType::Integer),
-            Some("number") => Some(SchemaType::Number),
-            Some("boolean") => Some(SchemaType::Boolean),
-            Some("null") => Some(SchemaType::Null),
-            Some(other) => {
-                return Err(PlanError::BadSchema(format!("unknown type `{other}`")));
-            }
-        };
+        let ty = s.schema_type;
         let properties = match &s.properties {
             None => None,
             Some(props) => {
@@ -348,8 +323,60 @@ mod tests {
     use serde_json::json;
 
     fn schema(yaml: &str) -> CompiledSchema {
-        let s: SchemaFilter = serde_yaml::from_str(yaml).unwrap();
+        let s: SchemaNode = serde_yaml::from_str(yaml).unwrap();
         CompiledSchema::compile(&s).unwrap()
+    }
+
+    fn response(yaml: &str, definitions: &str, value: Value) -> Value {
+        let root: SchemaNode = serde_yaml::from_str(yaml).unwrap();
+        let defs: IndexMap<String, SchemaNode> = serde_yaml::from_str(definitions).unwrap();
+        CompiledSchema::compile_response(&root, &defs)
+            .unwrap()
+            .filter(value)
+    }
+
+    #[test]
+    fn api_dialect_plus_keys_empty_schema_and_any_of() {
+        let out = response(
+            "type: object\nproperties:\n  id: {type: integer}\n  any: {}\n  ok: {type: boolean}\n  n: {type: number}\n  who: {anyOf: [{type: string}, {$ref: '#/definitions/user'}]}\n",
+            "user: {type: object, properties: {login: {type: string}}}",
+            json!({"+meta": {"x": 1}, "id": 7, "any": {"deep": 1}, "ok": null, "n": null,
+                   "who": {"login": "a", "email": "e"}, "dropped": "x"}),
+        );
+        assert_eq!(
+            out,
+            json!({"+meta": {"x": 1}, "id": 7, "any": null, "ok": false, "n": null,
+                   "who": {"login": "a"}})
+        );
+        let out = response(
+            "type: array\nitems: {anyOf: [{type: string}, {type: integer}]}",
+            "{}",
+            json!(["a", 1, 1.5, {"x": 1}, null, "b"]),
+        );
+        assert_eq!(out, json!(["a", 1, "b"]));
+        // `{}` keeps scalars.
+        assert_eq!(response("{}", "{}", json!("s")), json!("s"));
+    }
+
+    #[test]
+    fn recursive_definitions_terminate() {
+        let out = response(
+            "$ref: '#/definitions/node'",
+            "node: {type: object, properties: {name: {type: string}, children: {type: array, items: {$ref: '#/definitions/node'}}}}\nloop: {anyOf: [{$ref: '#/definitions/loop'}]}",
+            json!({"name": "a", "x": 1, "children": [{"name": "b", "children": [], "y": 2}]}),
+        );
+        assert_eq!(
+            out,
+            json!({"name": "a", "children": [{"name": "b", "children": []}]})
+        );
+        assert_eq!(
+            response(
+                "$ref: '#/definitions/loop'",
+                "loop: {anyOf: [{$ref: '#/definitions/loop'}]}",
+                json!(1)
+            ),
+            json!(null)
+        );
     }
 
     #[test]
@@ -373,16 +400,16 @@ mod tests {
 
     #[test]
     fn bad_refs_are_errors() {
-        let s: SchemaFilter = serde_yaml::from_str("$ref: '#/definitions/Nope'").unwrap();
-        assert!(CompiledSchema::compile(&s).is_err());
-        let s: SchemaFilter = serde_yaml::from_str("type: tuple").unwrap();
-        assert!(CompiledSchema::compile(&s).is_err());
-    }
-
-    #[test]
-    fn integer_text() {
-        assert!(is_integer_text("-12"));
-        assert!(!is_integer_text("1.0"));
-        assert!(!is_integer_text("-"));
+        let s: SchemaNode = serde_yaml::from_str("$ref: '#/definitions/Nope'").unwrap();
+        assert!(matches!(
+            CompiledSchema::compile(&s),
+            Err(PlanError::UnknownDefinition(_))
+        ));
+        let s: SchemaNode = serde_yaml::from_str("$ref: 'other.json'").unwrap();
+        assert!(matches!(
+            CompiledSchema::compile(&s),
+            Err(PlanError::UnsupportedReference(_))
+        ));
+        assert!(serde_yaml::from_str::<SchemaNode>("type: tuple").is_err());
     }
 }

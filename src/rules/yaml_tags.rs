@@ -14,20 +14,28 @@ use std::sync::OnceLock;
 
 use serde_yaml::Value;
 
+/// YAML that does not parse, or whose verbatim tags cannot be told from text.
+#[derive(Debug, thiserror::Error)]
+pub enum TagError {
+    /// Not YAML.
+    #[error("not valid YAML: {0}")]
+    Yaml(#[source] serde_yaml::Error),
+    /// A `!<...>` inside a string value.
+    #[error(
+        "a verbatim tag `!<...>` appears inside a string value; cannot tell tags from \
+         text there (write the tag as `!name`, or the transform as `method: name`)"
+    )]
+    TagInString,
+}
+
 /// Parses YAML text into a value in which verbatim tags (`!<name>`) are kept as tags.
-pub(crate) fn parse_with_verbatim_tags(text: &str) -> Result<Value, String> {
+pub(crate) fn parse_with_verbatim_tags(text: &str) -> Result<Value, TagError> {
     let rewritten = rewrite_verbatim_tags(text);
-    let value: Value =
-        serde_yaml::from_str(&rewritten).map_err(|e| format!("not valid YAML: {e}"))?;
+    let value: Value = serde_yaml::from_str(&rewritten).map_err(TagError::Yaml)?;
     if let Cow::Owned(_) = rewritten {
-        let original: Value =
-            serde_yaml::from_str(text).map_err(|e| format!("not valid YAML: {e}"))?;
+        let original: Value = serde_yaml::from_str(text).map_err(TagError::Yaml)?;
         if strip_tags(original) != strip_tags(value.clone()) {
-            return Err(
-                "a verbatim tag `!<...>` appears inside a string value; cannot tell tags from \
-                 text there (write the tag as `!name`, or the transform as `method: name`)"
-                    .to_owned(),
-            );
+            return Err(TagError::TagInString);
         }
     }
     Ok(value)
@@ -106,7 +114,9 @@ mod tests {
 
     #[test]
     fn tag_lookalike_inside_a_string_is_refused() {
-        let e = parse_with_verbatim_tags("a: 'x !<y> z'\n").unwrap_err();
+        let e = parse_with_verbatim_tags("a: 'x !<y> z'\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("verbatim tag"), "{e}");
         // ... but one inside a comment is harmless.
         assert!(parse_with_verbatim_tags("a: 1 # !<y>\n").is_ok());
@@ -116,6 +126,7 @@ mod tests {
     fn invalid_yaml_is_reported() {
         assert!(parse_with_verbatim_tags("a: [")
             .unwrap_err()
+            .to_string()
             .contains("YAML"));
     }
 }

@@ -69,6 +69,25 @@ impl std::fmt::Display for ParamProblem {
     }
 }
 
+/// A parameter schema that does not load.
+#[derive(Debug, thiserror::Error)]
+pub enum ParamSchemaError {
+    /// An unknown key, or a value of the wrong type.
+    #[error("{0}")]
+    Yaml(#[source] serde_yaml::Error),
+    /// `pattern` does not compile.
+    #[error("invalid pattern `{text}`: {source}")]
+    Pattern {
+        /// The expression as written.
+        text: String,
+        /// The engine's error.
+        source: Box<fancy_regex::Error>,
+    },
+    /// An `enum` value that is a list or a mapping.
+    #[error("`enum` values must be strings or numbers")]
+    EnumValue,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawParamSchema {
@@ -90,11 +109,16 @@ struct RawParamSchema {
 impl ParamSchema {
     /// Parses one schema of a rule file (keys `type`, `pattern`, `enum`, `required`,
     /// `format`, `description`); the message of an error names the offending key or value.
-    pub(crate) fn from_yaml(value: Value) -> Result<ParamSchema, String> {
-        let raw: RawParamSchema = serde_yaml::from_value(value).map_err(|e| e.to_string())?;
+    pub(crate) fn from_yaml(value: Value) -> Result<ParamSchema, ParamSchemaError> {
+        let raw: RawParamSchema = serde_yaml::from_value(value).map_err(ParamSchemaError::Yaml)?;
         let pattern = raw
             .pattern
-            .map(|p| Pattern::whole(&p, false).map_err(|e| format!("invalid pattern `{p}`: {e}")))
+            .map(|p| {
+                Pattern::whole(&p, false).map_err(|e| ParamSchemaError::Pattern {
+                    text: p.clone(),
+                    source: Box::new(e),
+                })
+            })
             .transpose()?;
         let allowed_values = raw
             .allowed_values
@@ -146,12 +170,12 @@ impl ParamSchema {
     }
 }
 
-fn scalar_text(v: &Value) -> Result<String, String> {
+fn scalar_text(v: &Value) -> Result<String, ParamSchemaError> {
     match v {
         Value::String(s) => Ok(s.clone()),
         Value::Number(n) => Ok(n.to_string()),
         Value::Bool(b) => Ok(b.to_string()),
-        _ => Err("`enum` values must be strings or numbers".to_owned()),
+        _ => Err(ParamSchemaError::EnumValue),
     }
 }
 
@@ -241,7 +265,9 @@ mod tests {
             ("requird: true", "requird"),
             ("enum: [[1]]", "`enum` values"),
         ] {
-            let e = ParamSchema::from_yaml(serde_yaml::from_str(yaml).unwrap()).unwrap_err();
+            let e = ParamSchema::from_yaml(serde_yaml::from_str(yaml).unwrap())
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(needle), "{yaml}: {e}");
         }
     }

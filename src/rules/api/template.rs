@@ -22,9 +22,44 @@ pub struct TemplateParam {
     pub optional: bool,
 }
 
+/// A path template that does not compile.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TemplateError {
+    /// A `}` without its `{`.
+    #[error("unbalanced `}}` in path template `{0}`")]
+    Unbalanced(String),
+    /// A `{` never closed.
+    #[error("unclosed `{{` in path template `{0}`")]
+    Unclosed(String),
+    /// A parameter name that is empty or holds `{`, `/` or `?`.
+    #[error("bad parameter `{{{inner}}}` in path template `{text}`")]
+    BadParameter {
+        /// What was between the braces.
+        inner: String,
+        /// The template.
+        text: String,
+    },
+    /// A name used twice.
+    #[error("parameter `{name}` appears twice in path template `{text}`")]
+    Repeated {
+        /// The name.
+        name: String,
+        /// The template.
+        text: String,
+    },
+    /// The regex built from it does not compile (too large).
+    #[error("path template `{text}` cannot be compiled: {source}")]
+    Regex {
+        /// The template.
+        text: String,
+        /// The engine's error.
+        source: regex::Error,
+    },
+}
+
 impl PathTemplate {
     /// Compiles a template; errors describe what is wrong with it.
-    pub fn parse(text: &str) -> Result<PathTemplate, String> {
+    pub fn parse(text: &str) -> Result<PathTemplate, TemplateError> {
         let mut pattern = String::from("(?i)^");
         let mut params: Vec<TemplateParam> = Vec::new();
         let mut rest = text;
@@ -32,10 +67,10 @@ impl PathTemplate {
             let (literal, tail) = rest.split_at(open);
             pattern.push_str(&regex::escape(literal));
             if tail.starts_with('}') {
-                return Err(format!("unbalanced `}}` in path template `{text}`"));
+                return Err(TemplateError::Unbalanced(text.to_owned()));
             }
             let Some(close) = tail.find('}') else {
-                return Err(format!("unclosed `{{` in path template `{text}`"));
+                return Err(TemplateError::Unclosed(text.to_owned()));
             };
             let inner = &tail[1..close];
             let (name, optional) = match inner.strip_suffix('?') {
@@ -43,14 +78,16 @@ impl PathTemplate {
                 None => (inner, false),
             };
             if name.is_empty() || name.contains(['{', '/', '?']) {
-                return Err(format!(
-                    "bad parameter `{{{inner}}}` in path template `{text}`"
-                ));
+                return Err(TemplateError::BadParameter {
+                    inner: inner.to_owned(),
+                    text: text.to_owned(),
+                });
             }
             if params.iter().any(|p| p.name == name) {
-                return Err(format!(
-                    "parameter `{name}` appears twice in path template `{text}`"
-                ));
+                return Err(TemplateError::Repeated {
+                    name: name.to_owned(),
+                    text: text.to_owned(),
+                });
             }
             pattern.push_str(if optional { "([^/]*)" } else { "([^/]+)" });
             params.push(TemplateParam {
@@ -61,8 +98,10 @@ impl PathTemplate {
         }
         pattern.push_str(&regex::escape(rest));
         pattern.push('$');
-        let regex = regex::Regex::new(&pattern)
-            .map_err(|e| format!("path template `{text}` cannot be compiled: {e}"))?;
+        let regex = regex::Regex::new(&pattern).map_err(|source| TemplateError::Regex {
+            text: text.to_owned(),
+            source,
+        })?;
         Ok(PathTemplate {
             text: text.to_owned(),
             regex,
@@ -151,7 +190,7 @@ mod tests {
             ("/a/{x}/{x}", "twice"),
             ("/a/{x{y}}", "bad parameter"),
         ] {
-            let e = PathTemplate::parse(text).unwrap_err();
+            let e = PathTemplate::parse(text).unwrap_err().to_string();
             assert!(e.contains(needle), "{text}: {e}");
         }
     }

@@ -1,4 +1,4 @@
-//! `psoxy check`: validate rules and preview their effect on a sample.
+//! `psoxy check` on bulk rules: validate them and preview their effect on a sample.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -8,24 +8,20 @@ use std::sync::OnceLock;
 use regex::Regex;
 use serde_json::Value;
 
-use super::{format_override, shown, CheckArgs, CliError, EXIT_OK, EXIT_WARNINGS};
+use super::preview_pseudonymizer;
+use crate::cli::{format_override, shown, CheckArgs, CliError, EXIT_OK, EXIT_WARNINGS};
 use crate::format::compression::decoded_reader;
 use crate::format::csv::CsvBatchReader;
 use crate::format::parquet::{json_lines, rows_as_text, ParquetInput};
 use crate::format::{json_batches, DataFormat};
-use crate::pseudonym::{PseudonymSettings, Pseudonymizer};
-use crate::rules::{load_rules_file, BulkRules, ColumnarRules};
+use crate::pseudonym::Pseudonymizer;
+use crate::rules::{BulkRules, ColumnarRules};
 use crate::sanitize::{Sanitizer, StreamOptions};
 use crate::transform::columnar::{java_trim, ColumnAction};
-use crate::transform::{ColumnarPlan, RecordPlan};
+use crate::transform::{ColumnarProgram, RecordPlan};
 
-/// Runs `psoxy check`.
-pub fn run(args: CheckArgs) -> Result<i32, CliError> {
-    if super::check_api::is_api_rules(&args.rules) {
-        return super::check_api::run(&args);
-    }
-    let rules = load_rules_file(&args.rules)
-        .map_err(|e| CliError(format!("{}: {e}", shown(&args.rules))))?;
+/// Runs `psoxy check` on bulk rules.
+pub(super) fn run(args: &CheckArgs, rules: BulkRules) -> Result<i32, CliError> {
     let p = preview_pseudonymizer()?;
     validate(&rules, &p).map_err(|e| CliError(format!("{}: {e}", shown(&args.rules))))?;
     println!("{}: valid {}", shown(&args.rules), rules.kind());
@@ -101,17 +97,6 @@ pub fn run(args: CheckArgs) -> Result<i32, CliError> {
     }
 }
 
-/// The pseudonymizer of `check`'s previews: any salt will do (they show the form of the
-/// pseudonyms, never a deployment's), and a key lets reversible rules compile.
-pub(crate) fn preview_pseudonymizer() -> Result<std::sync::Arc<Pseudonymizer>, CliError> {
-    let preview = PseudonymSettings {
-        salt: "psoxy-check-preview".into(),
-        encryption_key: Some("psoxy-check-preview".into()),
-        ..PseudonymSettings::default()
-    };
-    Ok(std::sync::Arc::new(Pseudonymizer::new(&preview)?))
-}
-
 /// Compiles everything that can be compiled without data: JSONPaths, regexes, schemas.
 fn validate(rules: &BulkRules, p: &Pseudonymizer) -> Result<(), crate::transform::PlanError> {
     match rules {
@@ -129,7 +114,7 @@ fn validate(rules: &BulkRules, p: &Pseudonymizer) -> Result<(), crate::transform
             for (field, spec) in &c.fields_to_transform {
                 header.push(spec.source_column.clone().unwrap_or_else(|| field.clone()));
             }
-            ColumnarPlan::compile(c, &header).map(|_| ())
+            ColumnarProgram::compile(c)?.bind(&header).map(|_| ())
         }
         BulkRules::MultiType(m) => m.file_rules.values().try_for_each(|r| validate(r, p)),
     }
@@ -218,7 +203,9 @@ fn check_columnar(
         .iter()
         .map(|h| java_trim(h).to_string())
         .collect();
-    let plan = ColumnarPlan::compile(rules, &raw_header).map_err(|e| err(&e))?;
+    let plan = ColumnarProgram::compile(rules)
+        .and_then(|program| program.bind(&raw_header))
+        .map_err(|e| err(&e))?;
     let described = plan.describe();
     let mut clear_values: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     let mut cells = Vec::new();

@@ -1,41 +1,29 @@
-//! `psoxy check` for API rule files (`endpoints:`): validates them, lists what each endpoint
+//! `psoxy check` for API rule files: validates and compiles them, lists what each endpoint
 //! allows and does, and with `--request` says whether a request is allowed; with a sample
 //! response as well, prints it sanitized.
 
-use std::path::Path;
-
 use serde_json::Value;
 
-use super::{shown, CheckArgs, CliError, EXIT_OK};
-use crate::api::{ApiRules, EndpointPath, Matcher, ResponsePlan};
-
-/// Whether a rules file holds API rules (a top-level `endpoints` key).
-pub fn is_api_rules(path: &Path) -> bool {
-    let Ok(bytes) = std::fs::read(path) else {
-        return false;
-    };
-    let text = crate::rules::decode_envelope(&bytes).unwrap_or_default();
-    text.lines().any(|l| l.starts_with("endpoints:"))
-}
+use super::preview_pseudonymizer;
+use crate::api::{ApiRuleSet, Matcher};
+use crate::cli::{shown, CheckArgs, CliError, EXIT_OK};
+use crate::rules::api::{ApiRules, EndpointPath};
 
 /// Runs `psoxy check` on API rules.
-pub fn run(args: &CheckArgs) -> Result<i32, CliError> {
+pub(super) fn run(args: &CheckArgs, rules: ApiRules) -> Result<i32, CliError> {
     let at = |e: &dyn std::fmt::Display| CliError(format!("{}: {e}", shown(&args.rules)));
-    let rules = ApiRules::from_file(&args.rules).map_err(|e| at(&e))?;
-    let p = super::check::preview_pseudonymizer()?;
-    let mut plans = Vec::with_capacity(rules.endpoints.len());
-    for (i, endpoint) in rules.endpoints.iter().enumerate() {
-        plans.push(
-            ResponsePlan::compile(endpoint, &rules, &p)
-                .map_err(|e| at(&format!("endpoints[{i}]: {e}")))?,
-        );
+    let p = preview_pseudonymizer()?;
+    let ApiRuleSet { rules, plans } = ApiRuleSet::compile(rules).map_err(|e| at(&e))?;
+    for (i, plan) in plans.iter().enumerate() {
+        plan.check_keys(&p)
+            .map_err(|e| at(&format!("endpoints[{i}]: {e}")))?;
     }
     println!(
         "{}: valid API rules, {} endpoints (anything else is blocked)",
         shown(&args.rules),
         rules.endpoints.len()
     );
-    for (i, e) in rules.endpoints.iter().enumerate() {
+    for (i, (e, plan)) in rules.endpoints.iter().zip(&plans).enumerate() {
         let path = match &e.path {
             EndpointPath::Template(t) => t.as_str().to_owned(),
             EndpointPath::Regex(r) => format!("regex {}", r.as_str()),
@@ -50,7 +38,7 @@ pub fn run(args: &CheckArgs) -> Result<i32, CliError> {
             Some(q) if q.is_empty() => "no query".to_owned(),
             Some(q) => format!("query {}", q.join(",")),
         };
-        let transforms: Vec<&str> = e.transforms.iter().map(|t| t.kind.method()).collect();
+        let transforms = plan.methods();
         println!(
             "  [{i}] {methods} {path}  ({query}; {}; transforms: {})",
             if e.response_schema.is_some() {

@@ -1,0 +1,271 @@
+//! The request flow both shells share (`psoxy serve` and the Lambda function URL): caller
+//! keys, health check, default-deny rule match, reversal of `p~` tokens, the call to the
+//! source with its credentials, the response sanitized by the endpoint's plan, and the audit
+//! line (SPEC-API "Request flow").
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::json;
+
+use super::auth::{SecretWriter, SourceAuth};
+use super::error::ProxyError;
+use super::keys::{CallerKeys, CallerRefusal};
+use super::matching::Matcher;
+use super::reversal::{has_dot_segment, reverse_whole, upstream_url};
+use super::settings::ApiSettings;
+use super::upstream::{answer, is_reserved_header, same_origin_redirects, send};
+use super::wire::{ProxyRequest, ProxyResponse, ERROR_HEADER};
+use crate::pseudonym::Pseudonymizer;
+use crate::transform::ResponsePlan;
+
+/// Header that asks for the health check instead of a forwarded request.
+pub const HEALTH_CHECK_HEADER: &str = "x-psoxy-health-check";
+
+/// The proxy cannot be built from its settings. Names the setting or rule, never a value.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiSetupError {
+    /// The settings are missing or invalid.
+    #[error(transparent)]
+    Settings(#[from] super::settings::ApiSettingsError),
+    /// The pseudonym settings are inconsistent.
+    #[error(transparent)]
+    Pseudonym(#[from] crate::pseudonym::PseudonymError),
+    /// An endpoint's transforms need an encryption key the deployment does not have.
+    #[error("rules: endpoints[{index}] ({path}): {source}")]
+    Plan {
+        /// The endpoint's index.
+        index: usize,
+        /// Its path template or regex.
+        path: String,
+        /// Why.
+        source: crate::transform::PlanError,
+    },
+    /// The HTTP client cannot be built.
+    #[error("cannot build the HTTP client: {0}")]
+    Http(#[source] reqwest::Error),
+}
+
+/// The proxy: a ready handler, or the reason it cannot serve (still answering health checks
+/// with 412 so a misconfiguration is visible).
+#[derive(Clone)]
+pub enum ApiService {
+    /// Configured.
+    Ready(ApiHandler),
+    /// Not configured; every request fails with 500, health checks with 412.
+    Misconfigured {
+        /// What is wrong (names settings, never values).
+        problem: String,
+    },
+}
+
+impl ApiService {
+    /// Handles one request.
+    pub async fn handle(&self, req: ProxyRequest) -> ProxyResponse {
+        match self {
+            ApiService::Ready(h) => h.handle(req).await,
+            ApiService::Misconfigured { problem } => {
+                let mut r = if req.header(HEALTH_CHECK_HEADER).is_some() {
+                    ProxyResponse::json(
+                        412,
+                        &json!({"status": "misconfigured", "version": env!("CARGO_PKG_VERSION"), "problem": problem}),
+                    )
+                } else {
+                    ProxyError::Misconfigured.response()
+                };
+                r.headers
+                    .push(("x-psoxy-version".into(), env!("CARGO_PKG_VERSION").into()));
+                tracing::info!(target: "psoxy_audit", method = %req.method, status = r.status, "request to a misconfigured proxy");
+                r
+            }
+        }
+    }
+}
+
+/// The configured proxy. Cheap to clone.
+#[derive(Clone)]
+pub struct ApiHandler {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    matcher: Matcher,
+    plans: Vec<ResponsePlan>,
+    pseudonymizer: Pseudonymizer,
+    target: reqwest::Url,
+    http: reqwest::Client,
+    auth: SourceAuth,
+    callers: Option<CallerKeys>,
+    instance_id: String,
+    rules_sha: String,
+    salt_sha: String,
+}
+
+/// What the audit line reports of a request besides its status.
+#[derive(Default)]
+struct Audit {
+    caller: Option<String>,
+    endpoint: Option<String>,
+}
+
+impl ApiHandler {
+    /// Builds the handler: checks every endpoint's plan against the keys, builds the HTTP
+    /// clients. `callers`: server mode's caller keys (`None` behind the function URL's IAM
+    /// auth).
+    pub fn new(
+        settings: ApiSettings,
+        callers: Option<CallerKeys>,
+        writer: Option<Arc<dyn SecretWriter>>,
+    ) -> Result<ApiHandler, ApiSetupError> {
+        let pseudonymizer = Pseudonymizer::new(&settings.pseudonym)?;
+        let set = settings.rules;
+        for (index, (endpoint, plan)) in set.rules.endpoints.iter().zip(&set.plans).enumerate() {
+            plan.check_keys(&pseudonymizer)
+                .map_err(|source| ApiSetupError::Plan {
+                    index,
+                    path: endpoint.path.as_str().to_owned(),
+                    source,
+                })?;
+        }
+        let user_agent = concat!("psoxy/", env!("CARGO_PKG_VERSION"));
+        let http = reqwest::Client::builder()
+            .timeout(settings.upstream_timeout)
+            .redirect(same_origin_redirects())
+            .user_agent(user_agent)
+            .build()
+            .map_err(ApiSetupError::Http)?;
+        let token_http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(user_agent)
+            .build()
+            .map_err(ApiSetupError::Http)?;
+        let salt_sha = pseudonymizer.salt_fingerprint();
+        Ok(ApiHandler {
+            inner: Arc::new(Inner {
+                matcher: Matcher::new(set.rules),
+                plans: set.plans,
+                pseudonymizer,
+                target: settings.target,
+                http,
+                auth: SourceAuth::new(settings.strategy, token_http, writer),
+                callers,
+                instance_id: settings.instance_id,
+                rules_sha: settings.rules_sha,
+                salt_sha,
+            }),
+        })
+    }
+
+    /// Handles one request: never fails, every problem is an HTTP answer.
+    pub async fn handle(&self, req: ProxyRequest) -> ProxyResponse {
+        let started = Instant::now();
+        let mut audit = Audit::default();
+        let mut response = self
+            .respond(&req, &mut audit)
+            .await
+            .unwrap_or_else(|e| e.response());
+        let inner = &self.inner;
+        response
+            .headers
+            .push(("x-psoxy-version".into(), env!("CARGO_PKG_VERSION").into()));
+        response
+            .headers
+            .push(("x-psoxy-rules-sha".into(), inner.rules_sha.clone()));
+        response
+            .headers
+            .push(("x-psoxy-salt-sha".into(), inner.salt_sha.clone()));
+        tracing::info!(
+            target: "psoxy_audit",
+            caller = audit.caller.as_deref().unwrap_or("-"),
+            method = %req.method,
+            endpoint = audit.endpoint.as_deref().unwrap_or("-"),
+            status = response.status,
+            bytes = response.body.len(),
+            latency_ms = started.elapsed().as_millis() as u64,
+            error = response.header(ERROR_HEADER).unwrap_or("-"),
+            "request"
+        );
+        response
+    }
+
+    async fn respond(
+        &self,
+        req: &ProxyRequest,
+        audit: &mut Audit,
+    ) -> Result<ProxyResponse, ProxyError> {
+        let inner = &self.inner;
+        if let Some(callers) = &inner.callers {
+            match callers.check(
+                req.header("authorization"),
+                &inner.instance_id,
+                chrono::Utc::now(),
+            ) {
+                Ok(id) => audit.caller = Some(id.to_owned()),
+                Err(CallerRefusal::Unauthenticated) => return Err(ProxyError::Unauthenticated),
+                Err(CallerRefusal::Expired { id }) => {
+                    audit.caller = Some(id);
+                    return Err(ProxyError::KeyExpired);
+                }
+                Err(CallerRefusal::WrongConnector { id }) => {
+                    audit.caller = Some(id);
+                    return Err(ProxyError::ConnectorNotAllowed(inner.instance_id.clone()));
+                }
+            }
+        }
+        if req.header(HEALTH_CHECK_HEADER).is_some() {
+            return Ok(self.health());
+        }
+        if has_dot_segment(&req.path) {
+            // `/orgs/../admin` would match `/orgs/{org}` here and reach `/admin` at the source.
+            return Err(ProxyError::DotSegment);
+        }
+        let matched = inner
+            .matcher
+            .decide(&req.method, &req.path, req.query.as_deref())?;
+        audit.endpoint = Some(matched.endpoint.path.as_str().to_owned());
+        let p = &inner.pseudonymizer;
+        let url = upstream_url(p, &inner.target, &req.path, req.query.as_deref())?;
+        let method = reqwest::Method::from_bytes(req.method.as_bytes())
+            .map_err(|_| ProxyError::BadMethod)?;
+        let mut headers = vec![(
+            "accept".to_owned(),
+            req.header("accept")
+                .unwrap_or("application/json")
+                .to_owned(),
+        )];
+        let allowed = inner
+            .matcher
+            .rules()
+            .allowed_request_headers
+            .iter()
+            .chain(&matched.endpoint.allowed_request_headers);
+        for name in allowed.filter(|n| !is_reserved_header(n)) {
+            if let Some(value) = req.header(name) {
+                headers.push((name.to_ascii_lowercase(), reverse_whole(p, value)?));
+            }
+        }
+        let upstream = send(&inner.http, &inner.auth, &method, &url, &headers, &req.body).await?;
+        answer(upstream, &inner.plans[matched.index], p).await
+    }
+
+    fn health(&self) -> ProxyResponse {
+        let inner = &self.inner;
+        ProxyResponse::json(
+            200,
+            &json!({
+                "status": "ok",
+                "version": env!("CARGO_PKG_VERSION"),
+                "instanceId": inner.instance_id,
+                "targetHost": inner.target.origin().ascii_serialization(),
+                "rulesSha": inner.rules_sha,
+                "endpoints": inner.matcher.rules().endpoints.len(),
+                "saltPresent": true,
+                "saltSha": inner.salt_sha,
+                "encryptionKeyPresent": inner.pseudonymizer.has_encryption_key(),
+                "sourceAuth": {"strategy": inner.auth.strategy().name(), "credentialsPresent": true},
+                "callerKeys": inner.callers.as_ref().map(CallerKeys::len),
+            }),
+        )
+    }
+}

@@ -1,0 +1,33 @@
+//! `psoxy check`: validate a rules file of either mode and preview its effect on a sample.
+//! The mode is recognised by parsing the file ([`crate::rules::load_any_rules_file`]): bulk
+//! rules are checked by [`bulk`], API rules by [`api`].
+
+mod api;
+mod bulk;
+
+use std::sync::Arc;
+
+use super::{shown, CheckArgs, CliError};
+use crate::pseudonym::{PseudonymSettings, Pseudonymizer};
+use crate::rules::{load_any_rules_file, AnyRules};
+
+/// Runs `psoxy check`.
+pub fn run(args: CheckArgs) -> Result<i32, CliError> {
+    let rules = load_any_rules_file(&args.rules)
+        .map_err(|e| CliError(format!("{}: {e}", shown(&args.rules))))?;
+    match rules {
+        AnyRules::Api(rules) => api::run(&args, rules),
+        AnyRules::Bulk(rules) => bulk::run(&args, *rules),
+    }
+}
+
+/// The pseudonymizer of `check`'s previews: any salt will do (they show the form of the
+/// pseudonyms, never a deployment's), and a key lets reversible rules compile.
+fn preview_pseudonymizer() -> Result<Arc<Pseudonymizer>, CliError> {
+    let preview = PseudonymSettings {
+        salt: "psoxy-check-preview".into(),
+        encryption_key: Some("psoxy-check-preview".into()),
+        ..PseudonymSettings::default()
+    };
+    Ok(Arc::new(Pseudonymizer::new(&preview)?))
+}
