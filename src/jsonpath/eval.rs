@@ -25,6 +25,7 @@
 
 use serde_json::Value;
 
+use super::index::normalize_index;
 use super::{JsonPath, Selector};
 
 /// Which child of a node is being considered.
@@ -42,18 +43,6 @@ enum Plan<'p> {
     Index(i64),
     /// Examine every child.
     All,
-}
-
-/// Resolves a possibly negative index against an array length.
-pub(crate) fn normalize_index(index: i64, len: usize) -> Option<usize> {
-    if index >= 0 {
-        usize::try_from(index).ok().filter(|&i| i < len)
-    } else {
-        usize::try_from(index.unsigned_abs())
-            .ok()
-            .filter(|&back| back <= len)
-            .map(|back| len - back)
-    }
 }
 
 /// Resolves a slice bound (Python semantics: negative counts from the end,

@@ -52,7 +52,7 @@ use std::cmp::Ordering;
 use regex::{Regex, RegexBuilder};
 use serde_json::{Number, Value};
 
-use super::parse::{is_name_char, Parser, MAX_FILTER_DEPTH};
+use super::cursor::{is_name_char, Parser, MAX_FILTER_DEPTH};
 use super::JsonPathError;
 
 /// A compiled filter expression (the `<expr>` in `[?(<expr>)]`).
@@ -142,7 +142,7 @@ impl RelPath {
             cur = match (step, cur) {
                 (Step::Name(n), Value::Object(map)) => map.get(n)?,
                 (Step::Index(i), Value::Array(items)) => {
-                    items.get(super::eval::normalize_index(*i, items.len())?)?
+                    items.get(super::index::normalize_index(*i, items.len())?)?
                 }
                 _ => return None,
             };

@@ -54,8 +54,10 @@
 //! [`filter`] for the exact comparison semantics, including how missing
 //! values compare.
 
+mod cursor;
 pub mod eval;
 pub mod filter;
+mod index;
 pub mod parse;
 
 pub use filter::Filter;

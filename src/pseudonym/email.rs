@@ -6,7 +6,10 @@
 //! whitespace and `(comments)`. The grammar is deliberately narrower than the
 //! RFC in two places: domain literals (`[1.2.3.4]`) are rejected, and the domain
 //! must be at least two DNS labels whose last label is 2 to 26 ASCII letters.
-//! Everything is ASCII-only, so Unicode local parts or domains are not emails.
+//! Addresses are ASCII-only, so Unicode local parts or domains are not emails. A *quoted*
+//! display name may hold any character but the ASCII controls, `"` and `\` (RFC 6532, as
+//! Psoxy since 0.5.11): `"José Núñez" <jose@acme.com>` is an email; an unquoted display name
+//! is ASCII, so `José <jose@acme.com>` is not.
 
 use std::borrow::Cow;
 
@@ -421,7 +424,26 @@ impl<'a> Parser<'a> {
         Some(m)
     }
 
-    /// Optional display name: words (atoms or quoted strings) separated by
+    /// A quoted display name starting at `"`: any characters but the ASCII controls
+    /// (U+0000-U+001F, U+007F), `"` and `\` up to the closing `"` (UTF-8 allowed, RFC 6532).
+    fn quoted_display_name(&mut self) -> Option<()> {
+        if !self.eat(b'"') {
+            return None;
+        }
+        loop {
+            match self.peek()? {
+                b'"' => {
+                    self.pos += 1;
+                    return Some(());
+                }
+                // Bytes of a multi-byte character are all >= 0x80: never a control, `"` or `\`.
+                b if b < 0x20 || b == 0x7f || b == b'\\' => return None,
+                _ => self.pos += 1,
+            }
+        }
+    }
+
+    /// Optional display name: words (atoms or quoted display names) separated by
     /// CFWS; after the first word, `.` is also allowed (RFC 2822 obs-phrase,
     /// for names such as `Alice B. Example`).
     fn phrase(&mut self) -> Option<()> {
@@ -432,7 +454,7 @@ impl<'a> Parser<'a> {
             }
             match self.peek() {
                 Some(b'"') => {
-                    self.quoted_string()?;
+                    self.quoted_display_name()?;
                 }
                 Some(b'.') if words > 0 => self.pos += 1,
                 Some(b) if is_atext(b) => {
@@ -564,6 +586,72 @@ mod tests {
         #[test]
         fn parse_mailbox_is_the_grammar(s in "[a-z.@ <>\"()\\\\A-Z0-9!#-]{0,16}") {
             proptest::prop_assert_eq!(parse_mailbox(&s), parse_with_grammar(&s));
+        }
+    }
+
+    #[test]
+    fn quoted_display_names_take_any_character_but_controls_quote_and_backslash() {
+        let table = [
+            ("\"José Núñez\" <jose@acme.com>", Some(("jose", "acme.com"))),
+            (
+                "\"山田 太郎\" <Yamada@Acme.jp>",
+                Some(("Yamada", "Acme.jp")),
+            ),
+            (
+                "\"Zoë\" <zoe+hr@acme.com> (HR)",
+                Some(("zoe+hr", "acme.com")),
+            ),
+            (
+                "\"Alice Example\" <alice@acme.com>",
+                Some(("alice", "acme.com")),
+            ),
+            ("\"\" <alice@acme.com>", Some(("alice", "acme.com"))),
+            ("\"😀 🎉\" <a@acme.com>", Some(("a", "acme.com"))),
+            ("\"\u{80}\u{9f}\" <a@acme.com>", Some(("a", "acme.com"))),
+            // Unquoted display names are ASCII.
+            ("José <jose@acme.com>", None),
+            // ASCII controls, quotes and backslashes are not allowed inside the quotes.
+            ("\"a\u{1}b\" <ab@acme.com>", None),
+            ("\"a\tb\" <ab@acme.com>", None),
+            ("\"a\u{7f}b\" <ab@acme.com>", None),
+            ("\"a\\\"b\" <ab@acme.com>", None),
+            ("\"a\\b\" <ab@acme.com>", None),
+            ("\"unclosed <a@acme.com>", None),
+            // The address itself stays ASCII.
+            ("\"José\" <josé@acme.com>", None),
+        ];
+        for (input, want) in table {
+            let got = parse_mailbox(input);
+            assert_eq!(
+                got.as_ref().map(|m| (m.local.as_ref(), m.domain)),
+                want,
+                "{input:?}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        /// A quoted display name of any characters but the ASCII controls, `"` and `\` makes
+        /// an email whose canonical form is the address's.
+        #[test]
+        fn any_quoted_display_name_is_dropped(name in "[^\\x00-\\x1f\\x7f\"\\\\]{0,24}") {
+            let input = format!("\"{name}\" <Alice.B+x@Acme.COM>");
+            let m = parse_mailbox(&input);
+            proptest::prop_assert!(m.is_some(), "{:?}", input);
+            let m = m.unwrap();
+            proptest::prop_assert_eq!(canonical_email(&m, Strict), "alice.b@acme.com");
+            proptest::prop_assert_eq!(m.domain, "Acme.COM");
+        }
+
+        /// The same name with one ASCII control, `"` or `\` inside is not an email.
+        #[test]
+        fn a_control_quote_or_backslash_in_the_name_is_not_an_email(
+            before in "[^\\x00-\\x1f\\x7f\"\\\\]{0,8}",
+            bad in "[\\x00-\\x1f\\x7f\\\\]",
+            after in "[^\\x00-\\x1f\\x7f\"\\\\]{0,8}",
+        ) {
+            let input = format!("\"{before}{bad}{after}\" <alice@acme.com>");
+            proptest::prop_assert!(parse_mailbox(&input).is_none(), "{:?}", input);
         }
     }
 

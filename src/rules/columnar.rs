@@ -87,10 +87,24 @@ struct RawStep {
     pseudonymize: Option<bool>,
 }
 
-impl TryFrom<RawStep> for FieldTransformStep {
-    type Error = String;
+/// A `fieldsToTransform` step that is not exactly one transform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum StepShapeError {
+    /// `pseudonymize: false`.
+    #[error("`pseudonymize: false` is not a transform; remove the step")]
+    PseudonymizeFalse,
+    /// No transform key.
+    #[error("a transform step needs one of filter, formatString, javaRegExpReplace, pseudonymize")]
+    Empty,
+    /// More than one.
+    #[error("each transform step must have exactly one key; write one list item per step")]
+    Several,
+}
 
-    fn try_from(raw: RawStep) -> Result<Self, String> {
+impl TryFrom<RawStep> for FieldTransformStep {
+    type Error = StepShapeError;
+
+    fn try_from(raw: RawStep) -> Result<Self, StepShapeError> {
         let mut steps = Vec::new();
         if let Some(f) = raw.filter {
             steps.push(FieldTransformStep::Filter(f));
@@ -103,15 +117,13 @@ impl TryFrom<RawStep> for FieldTransformStep {
         }
         match raw.pseudonymize {
             Some(true) => steps.push(FieldTransformStep::Pseudonymize),
-            Some(false) => {
-                return Err("`pseudonymize: false` is not a transform; remove the step".into())
-            }
+            Some(false) => return Err(StepShapeError::PseudonymizeFalse),
             None => {}
         }
         match steps.len() {
             1 => Ok(steps.remove(0)),
-            0 => Err("a transform step needs one of filter, formatString, javaRegExpReplace, pseudonymize".into()),
-            _ => Err("each transform step must have exactly one key; write one list item per step".into()),
+            0 => Err(StepShapeError::Empty),
+            _ => Err(StepShapeError::Several),
         }
     }
 }

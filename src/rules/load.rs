@@ -1,57 +1,16 @@
 //! Loading rules: plain YAML, base64 YAML, or base64 of gzipped YAML; shape detection and key
 //! validation with "did you mean" suggestions.
 
-use std::io::Read;
 use std::path::Path;
 
-use base64::Engine;
 use serde_yaml::{Mapping, Value};
 
-use super::api::{ApiRules, ApiRulesError, API_RULES_KEYS};
 use super::columnar::{COLUMNAR_KEYS, FIELD_TRANSFORM_KEYS, REPLACE_KEYS, STEP_KEYS};
 use super::record::{DIGEST_KEYWORDS_KEYS, RECORD_KEYS, RECORD_TRANSFORM_KEYS};
 use super::schema::BULK_SCHEMA_KEYS;
 use super::suggest::nearest;
+use super::text::{decode_envelope, type_name};
 use super::{BulkRules, MultiTypeRules, RulesError};
-
-/// A rules file of either mode, told apart by parsing it: API rules have a top-level
-/// `endpoints`, `allowedRequestHeaders` or `definitions`.
-#[derive(Debug)]
-pub enum AnyRules {
-    /// Bulk rules (columnar, record or multi-type).
-    Bulk(Box<BulkRules>),
-    /// API rules (`Rules2`).
-    Api(ApiRules),
-}
-
-/// A rules file of either mode that does not load.
-#[derive(Debug, thiserror::Error)]
-pub enum AnyRulesError {
-    /// As bulk rules.
-    #[error(transparent)]
-    Bulk(#[from] RulesError),
-    /// As API rules.
-    #[error(transparent)]
-    Api(#[from] ApiRulesError),
-}
-
-/// Reads a rules file of either mode (any of the accepted encodings).
-pub fn load_any_rules_file(path: &Path) -> Result<AnyRules, AnyRulesError> {
-    let bytes = std::fs::read(path).map_err(|source| RulesError::Read {
-        path: path.display().to_string(),
-        source,
-    })?;
-    let text = decode_envelope(&bytes)?;
-    let is_api = matches!(
-        serde_yaml::from_str::<Value>(&text),
-        Ok(Value::Mapping(m)) if API_RULES_KEYS.iter().any(|k| m.contains_key(*k))
-    );
-    Ok(if is_api {
-        AnyRules::Api(ApiRules::from_yaml(&text)?)
-    } else {
-        AnyRules::Bulk(Box::new(parse_rules_yaml(&text)?))
-    })
-}
 
 /// Reads and parses a rules file (any of the accepted encodings).
 pub fn load_rules_file(path: &Path) -> Result<BulkRules, RulesError> {
@@ -66,54 +25,6 @@ pub fn load_rules_file(path: &Path) -> Result<BulkRules, RulesError> {
 pub fn load_rules_bytes(bytes: &[u8]) -> Result<BulkRules, RulesError> {
     let text = decode_envelope(bytes)?;
     parse_rules_yaml(&text)
-}
-
-/// Unwraps base64 (and gzip inside it) when the content is a single base64 token.
-pub(crate) fn decode_envelope(bytes: &[u8]) -> Result<String, RulesError> {
-    let compact: Vec<u8> = bytes
-        .iter()
-        .copied()
-        .filter(|b| !b.is_ascii_whitespace())
-        .collect();
-    let looks_base64 = !compact.is_empty()
-        && compact.len() >= 8
-        && compact
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_'));
-    let mut raw = bytes.to_vec();
-    if looks_base64 {
-        let engines = [
-            base64::engine::general_purpose::STANDARD,
-            base64::engine::general_purpose::URL_SAFE,
-        ];
-        let trimmed: Vec<u8> = compact.iter().copied().filter(|b| *b != b'=').collect();
-        let nopad = [
-            base64::engine::general_purpose::STANDARD_NO_PAD,
-            base64::engine::general_purpose::URL_SAFE_NO_PAD,
-        ];
-        let decoded = engines
-            .iter()
-            .find_map(|e| e.decode(&compact).ok())
-            .or_else(|| nopad.iter().find_map(|e| e.decode(&trimmed).ok()));
-        if let Some(decoded) = decoded {
-            raw = decoded;
-        }
-    }
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(raw.as_slice())
-            .read_to_end(&mut out)
-            .map_err(|e| {
-                RulesError::Invalid(format!("rules are gzip but cannot be decompressed: {e}"))
-            })?;
-        raw = out;
-    }
-    let mut text = String::from_utf8(raw)
-        .map_err(|_| RulesError::Invalid("rules are not UTF-8 text".into()))?;
-    if text.starts_with('\u{feff}') {
-        text.drain(..3);
-    }
-    Ok(text)
 }
 
 /// Parses YAML text into rules of the shape its keys indicate.
@@ -298,19 +209,6 @@ fn key_text(key: &Value) -> String {
     }
 }
 
-/// How errors name the kind of a YAML value (`a list`, `a mapping`, ...).
-pub(crate) fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Sequence(_) => "a list",
-        Value::Mapping(_) => "a mapping",
-        Value::Tagged(_) => "a tagged value",
-    }
-}
-
 fn join(at: &str, next: &str) -> String {
     if at.is_empty() {
         next.to_string()
@@ -331,6 +229,7 @@ fn at_suffix(at: &str) -> String {
 mod tests {
     use super::*;
     use crate::rules::{FieldTransformStep, JsonPaths, RecordFormat, RecordTransform};
+    use base64::Engine;
     use std::io::Write;
 
     const HRIS: &str = "columnsToPseudonymize:\n  - EMPLOYEE_ID\n  - EMPLOYEE_EMAIL\ncolumnsToRedact: [SALARY]\npseudonymFormat: URL_SAFE_TOKEN\n";
@@ -440,36 +339,6 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(msg.contains("fileRules['a.csv']"), "{msg}");
-    }
-
-    #[test]
-    fn either_mode_is_recognised_by_its_keys() {
-        let dir = tempfile::tempdir().unwrap();
-        let api = dir.path().join("api.yaml");
-        std::fs::write(
-            &api,
-            "# endpoints: in a comment\nendpoints:\n  - pathTemplate: /x\n",
-        )
-        .unwrap();
-        assert!(
-            matches!(load_any_rules_file(&api).unwrap(), AnyRules::Api(r) if r.endpoints.len() == 1)
-        );
-        let indented = dir.path().join("indented.yaml");
-        std::fs::write(
-            &indented,
-            "{allowedRequestHeaders: [If-None-Match], endpoints: []}",
-        )
-        .unwrap();
-        assert!(matches!(
-            load_any_rules_file(&indented).unwrap(),
-            AnyRules::Api(_)
-        ));
-        let bulk = dir.path().join("bulk.yaml");
-        std::fs::write(&bulk, "columnsToRedact: [endpoints]\n").unwrap();
-        assert!(matches!(
-            load_any_rules_file(&bulk).unwrap(),
-            AnyRules::Bulk(_)
-        ));
     }
 
     #[test]

@@ -9,20 +9,21 @@
 //!
 //! This module only reads and checks rules; [`crate::transform`] compiles them into plans.
 
+mod any;
 pub mod api;
 mod columnar;
 mod load;
-pub(crate) use load::{decode_envelope, type_name};
+mod text;
+pub(crate) use text::{decode_envelope, type_name};
 mod multi;
 mod record;
 pub mod schema;
 mod suggest;
 pub(crate) mod yaml_tags;
 
+pub use any::{load_any_rules_file, AnyRules, AnyRulesError};
 pub use columnar::{ColumnarRules, FieldTransform, FieldTransformStep, RegexReplace};
-pub use load::{
-    load_any_rules_file, load_rules_bytes, load_rules_file, parse_rules_yaml, AnyRules,
-};
+pub use load::{load_rules_bytes, load_rules_file, parse_rules_yaml};
 pub use multi::PathTemplate;
 pub use record::{JsonPaths, RecordFormat, RecordRules, RecordTransform, TextDigestKeywords};
 pub use schema::{SchemaNode, SchemaType};

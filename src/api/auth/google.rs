@@ -4,7 +4,6 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::token::TokenError;
 use serde::{Deserialize, Serialize};
 
 /// The parts of a service account key file (JSON) the proxy uses.
@@ -37,6 +36,17 @@ struct Claims<'a> {
     sub: Option<&'a str>,
 }
 
+/// The service account's assertion cannot be signed. Never holds the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SigningError {
+    /// The key does not sign.
+    #[error("the service account's private key is not usable")]
+    KeyUnusable,
+    /// Signing failed.
+    #[error("cannot sign the service account assertion")]
+    Sign,
+}
+
 /// `SERVICE_ACCOUNT_KEY` is not a usable key. Never holds the key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ServiceAccountKeyError {
@@ -67,7 +77,7 @@ impl ServiceAccountKey {
         audience: &str,
         scopes: &[String],
         subject: Option<&str>,
-    ) -> Result<String, TokenError> {
+    ) -> Result<String, SigningError> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -83,8 +93,8 @@ impl ServiceAccountKey {
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
         header.kid = self.private_key_id.clone();
         let key = jsonwebtoken::EncodingKey::from_rsa_pem(self.private_key.as_bytes())
-            .map_err(|_| TokenError::KeyUnusable)?;
-        jsonwebtoken::encode(&header, &claims, &key).map_err(|_| TokenError::Sign)
+            .map_err(|_| SigningError::KeyUnusable)?;
+        jsonwebtoken::encode(&header, &claims, &key).map_err(|_| SigningError::Sign)
     }
 }
 

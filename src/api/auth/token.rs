@@ -78,12 +78,9 @@ pub enum TokenGrant {
 /// never the request, the response body or a secret.
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
-    /// The service account's key does not sign.
-    #[error("the service account's private key is not usable")]
-    KeyUnusable,
-    /// Signing the assertion failed.
-    #[error("cannot sign the service account assertion")]
-    Sign,
+    /// The service account's assertion cannot be signed.
+    #[error(transparent)]
+    Signing(#[from] super::google::SigningError),
     /// The federated assertion's file cannot be read.
     #[error("cannot read the federated token file (MS_FEDERATED_TOKEN_FILE): {0}")]
     AssertionFile(#[source] std::io::Error),
