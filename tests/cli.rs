@@ -113,6 +113,64 @@ fn unknown_rule_key_is_named_with_suggestion() {
 }
 
 #[test]
+fn a_bad_rule_fails_before_any_input_is_read() {
+    // Compile, then run: a regex that does not compile, a template's bad JSONPath and an
+    // unknown API transform fail at start, naming the rule, whatever the input (here none:
+    // stdin is never read, the file does not exist).
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "fieldsToTransform:\n  GH:\n    transforms:\n      - filter: '('\n",
+            "fieldsToTransform.GH.transforms[0]",
+        ),
+        (
+            "fileRules:\n  a.csv:\n    columnsToRedact: [X]\n  b.ndjson:\n    transforms:\n      - redact: '$.a['\n",
+            "rules for `b.ndjson`: invalid JSONPath in transforms[0].redact",
+        ),
+    ];
+    for (yaml, named) in cases {
+        let rules = dir.path().join("r.yaml");
+        std::fs::write(&rules, yaml).unwrap();
+        for input in ["-", "does-not-exist.csv"] {
+            let o = run(psoxy()
+                .args(["sanitize", "-s", "x", "--rules"])
+                .arg(&rules)
+                .arg(input));
+            assert_eq!(o.status.code(), Some(1));
+            let err = stderr(&o);
+            assert!(
+                err.contains(named) && !err.contains("does-not-exist"),
+                "{input}: {err}"
+            );
+        }
+    }
+    let api = dir.path().join("api.yaml");
+    std::fs::write(
+        &api,
+        "endpoints:\n  - pathTemplate: /x\n    transforms:\n      - !<pseudonymise> {jsonPaths: [$.a]}\n",
+    )
+    .unwrap();
+    let o = run(psoxy()
+        .args([
+            "serve",
+            "--no-caller-auth",
+            "--listen",
+            "127.0.0.1:0",
+            "-s",
+            "x",
+            "--rules",
+        ])
+        .arg(&api)
+        .args(["--target", "http://127.0.0.1:9"]));
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("setting RULES: invalid API rules at endpoints[0] (/x).transforms[0]: unknown transform `pseudonymise`"),
+        "{err}"
+    );
+}
+
+#[test]
 fn gzip_in_by_magic_bytes_and_gzip_out_by_name() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("hris.csv"); // gzip content under a plain name

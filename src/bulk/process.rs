@@ -445,6 +445,31 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_rule_fails_when_the_processor_is_built() {
+        let map: HashMap<String, String> = HashMap::from([
+            ("PSOXY_SALT".into(), "salt".into()),
+            (
+                "RULES".into(),
+                "fieldsToTransform:\n  GH:\n    transforms:\n      - filter: '('\n".into(),
+            ),
+            ("OUTPUT_BUCKET".into(), "out".into()),
+        ]);
+        let settings = Settings::from_sources(crate::bulk::BULK_SETTINGS, &Flags::new(), &|k| {
+            map.get(k).cloned()
+        });
+        let err = BulkProcessor::new(BulkSettings::from_settings(&settings).unwrap(), 1)
+            .err()
+            .expect("a regex that does not compile fails at start")
+            .to_string();
+        assert!(
+            err.starts_with(
+                "rules for `*`: invalid regular expression in fieldsToTransform.GH.transforms[0]"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn gzip_by_default_and_errors_are_classified() {
         let store = MemoryStore::default();
         store.objects.lock().unwrap().insert(

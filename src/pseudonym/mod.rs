@@ -206,7 +206,7 @@ pub enum PseudonymError {
     #[error("invalid token: {0}")]
     InvalidToken(String),
     /// A setting value was not recognized.
-    #[error("invalid {setting}: {value:?}")]
+    #[error("invalid {setting} `{value}`")]
     InvalidSetting {
         /// Which setting.
         setting: &'static str,

@@ -122,7 +122,7 @@ fn validate_columnar(map: &Mapping, at: &str) -> Result<(), RulesError> {
     if let Some(Value::String(d)) = map.get("delimiter") {
         if d.chars().count() != 1 || !d.is_ascii() {
             return Err(RulesError::Invalid(format!(
-                "delimiter{} must be a single ASCII character, found {d:?}",
+                "delimiter{} must be a single ASCII character, found `{d}`",
                 at_suffix(at)
             )));
         }
