@@ -5,11 +5,10 @@ use std::io::{BufRead, Write};
 
 use arrow_array::RecordBatch;
 
+use super::emit::{csv_header, json_cell, BatchOutput, Emitter, Framing};
 use super::pipeline::run_ordered;
-use super::{
-    csv_header, internal, json_cell, shuffle_order, shuffle_seed, BatchOutput, Emitter, Framing,
-    InternalError, SanitizeError, Sanitizer, SingleRules, StreamOptions,
-};
+use super::shuffle::{shuffle_order, shuffle_seed};
+use super::{internal, InternalError, SanitizeError, Sanitizer, SingleRules, StreamOptions};
 use crate::format::csv::writer;
 use crate::format::parquet::{write_csv_rows, ParquetBatch, ParquetInput, ParquetOutput};
 use crate::format::DataFormat;

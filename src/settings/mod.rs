@@ -21,7 +21,7 @@ pub mod remote;
 pub use error::SettingError;
 pub use lookup::{Flags, Settings, PLACEHOLDER_PREFIX};
 pub use pseudonym::{pseudonym_settings, PSEUDONYM_SETTINGS};
-pub use remote::{RemoteError, SecretStore, StoreKind, StoreLocation};
+pub use remote::{RemoteError, SecretStore, StoreKind, StoreLocation, LOCATION_SETTINGS};
 
 use catalog::{AWS_LAMBDA_FUNCTION_NAME, PSOXY_INSTANCE_ID};
 

@@ -11,7 +11,15 @@ use std::future::Future;
 use std::pin::Pin;
 
 use super::catalog::{PATH_TO_INSTANCE_CONFIG, PATH_TO_SHARED_CONFIG, SECRETS_STORE};
-use super::SettingError;
+use super::{Setting, SettingError};
+
+/// The settings that say where the secret store is (read from the flags and the environment
+/// only, by the shells that use a store).
+pub const LOCATION_SETTINGS: &[&Setting] = &[
+    &SECRETS_STORE,
+    &PATH_TO_INSTANCE_CONFIG,
+    &PATH_TO_SHARED_CONFIG,
+];
 
 /// A boxed future, as the object-safe [`SecretStore`] returns.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, RemoteError>> + Send + 'a>>;

@@ -1,0 +1,49 @@
+//! The row shuffle of columnar outputs: rows are reordered within 500-row chunks so the order
+//! of an export sorted by name cannot leak, deterministically (seeded from the salt and the
+//! object's name), so a retried run writes identical bytes whatever the thread count.
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use sha2::{Digest, Sha256};
+
+use crate::pseudonym::Pseudonymizer;
+
+/// Rows shuffled together (Psoxy's chunk size): row order can't leak beyond a chunk.
+pub const SHUFFLE_CHUNK: usize = 500;
+
+/// Seed material for one object's shuffle: secret (the salt) and specific to the object.
+pub(super) fn shuffle_seed(p: &Pseudonymizer, object_key: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"psoxy-row-shuffle\0");
+    h.update(p.settings().salt.as_bytes());
+    h.update(b"\0");
+    h.update(object_key.as_bytes());
+    h.finalize().into()
+}
+
+/// Reorders the rows of a batch (`bytes`, row i ending at `ends[i]`), shuffling each 500-row
+/// chunk with a generator seeded by (object seed, batch number, chunk number): the same input
+/// always gives the same bytes, whatever the number of threads.
+pub(super) fn shuffled(bytes: &[u8], ends: &[usize], seed: &[u8; 32], batch_seq: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    for i in shuffle_order(ends.len(), seed, batch_seq) {
+        let start = if i == 0 { 0 } else { ends[i - 1] };
+        out.extend_from_slice(&bytes[start..ends[i]]);
+    }
+    out
+}
+
+/// The row order of a shuffled batch of `rows` rows: each 500-row chunk permuted by a
+/// generator seeded by (object seed, batch number, chunk number).
+pub(super) fn shuffle_order(rows: usize, seed: &[u8; 32], batch_seq: u64) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..rows).collect();
+    for (chunk_no, chunk) in order.chunks_mut(SHUFFLE_CHUNK).enumerate() {
+        let mut h = Sha256::new();
+        h.update(seed);
+        h.update(batch_seq.to_le_bytes());
+        h.update((chunk_no as u64).to_le_bytes());
+        let mut rng = rand_chacha::ChaCha8Rng::from_seed(h.finalize().into());
+        chunk.shuffle(&mut rng);
+    }
+    order
+}
