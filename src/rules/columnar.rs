@@ -2,6 +2,10 @@
 
 use indexmap::IndexMap;
 use serde::Deserialize;
+use serde_yaml::{Mapping, Value};
+
+use super::keys::{check_keys, join, key_text};
+use super::{RulesError, ShapeError};
 
 use crate::pseudonym::PseudonymFormat;
 
@@ -151,3 +155,43 @@ pub(crate) const STEP_KEYS: &[&str] = &[
 ];
 /// Keys valid in `javaRegExpReplace`.
 pub(crate) const REPLACE_KEYS: &[&str] = &["regExp", "replace"];
+
+/// Checks the keys of a columnar rules mapping (and of its `fieldsToTransform` entries and
+/// steps) and its delimiter, before the model is read.
+pub(super) fn check(map: &Mapping, at: &str) -> Result<(), RulesError> {
+    check_keys(map, COLUMNAR_KEYS, at)?;
+    if let Some(Value::Mapping(fields)) = map.get("fieldsToTransform") {
+        for (name, entry) in fields {
+            let name = key_text(name);
+            let entry_at = join(at, &format!("fieldsToTransform.{name}"));
+            if let Value::Mapping(entry) = entry {
+                check_keys(entry, FIELD_TRANSFORM_KEYS, &entry_at)?;
+                if let Some(Value::Sequence(steps)) = entry.get("transforms") {
+                    for (i, step) in steps.iter().enumerate() {
+                        if let Value::Mapping(step) = step {
+                            let step_at = format!("{entry_at}.transforms[{i}]");
+                            check_keys(step, STEP_KEYS, &step_at)?;
+                            if let Some(Value::Mapping(r)) = step.get("javaRegExpReplace") {
+                                check_keys(
+                                    r,
+                                    REPLACE_KEYS,
+                                    &format!("{step_at}.javaRegExpReplace"),
+                                )?;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if let Some(Value::String(d)) = map.get("delimiter") {
+        if d.chars().count() != 1 || !d.is_ascii() {
+            return Err(ShapeError::Delimiter {
+                at: at.to_owned(),
+                found: d.clone(),
+            }
+            .into());
+        }
+    }
+    Ok(())
+}

@@ -5,12 +5,10 @@ use std::path::Path;
 
 use serde_yaml::{Mapping, Value};
 
-use super::columnar::{COLUMNAR_KEYS, FIELD_TRANSFORM_KEYS, REPLACE_KEYS, STEP_KEYS};
-use super::record::{DIGEST_KEYWORDS_KEYS, RECORD_KEYS, RECORD_TRANSFORM_KEYS};
-use super::schema::BULK_SCHEMA_KEYS;
-use super::suggest::nearest;
+use super::keys::{check_keys, join};
+use super::record::RECORD_KEYS;
 use super::text::{decode_envelope, type_name};
-use super::{BulkRules, MultiTypeRules, RulesError};
+use super::{columnar, record, BulkRules, MultiTypeRules, RulesError, ShapeError};
 
 /// Reads and parses a rules file (any of the accepted encodings).
 pub fn load_rules_file(path: &Path) -> Result<BulkRules, RulesError> {
@@ -29,8 +27,7 @@ pub fn load_rules_bytes(bytes: &[u8]) -> Result<BulkRules, RulesError> {
 
 /// Parses YAML text into rules of the shape its keys indicate.
 pub fn parse_rules_yaml(text: &str) -> Result<BulkRules, RulesError> {
-    let value: Value = serde_yaml::from_str(text)
-        .map_err(|e| RulesError::Invalid(format!("not valid YAML: {e}")))?;
+    let value: Value = serde_yaml::from_str(text).map_err(RulesError::NotYaml)?;
     from_value(value, "")
 }
 
@@ -39,27 +36,22 @@ fn from_value(value: Value, at: &str) -> Result<BulkRules, RulesError> {
         Value::Mapping(m) => m,
         Value::Null => Mapping::new(),
         other => {
-            return Err(RulesError::Invalid(format!(
-                "rules{} must be a mapping of keys, found {}",
-                at_suffix(at),
-                type_name(&other)
-            )))
+            return Err(ShapeError::NotAMapping {
+                at: at.to_owned(),
+                found: type_name(&other),
+            }
+            .into())
         }
     };
     if map.contains_key("fileRules") {
         check_keys(&map, &["fileRules"], at)?;
         let Some(Value::Mapping(templates)) = map.get("fileRules").cloned() else {
-            return Err(RulesError::Invalid(format!(
-                "fileRules{} must map path templates to rules",
-                at_suffix(at)
-            )));
+            return Err(ShapeError::FileRulesNotAMapping { at: at.to_owned() }.into());
         };
         let mut out = MultiTypeRules::default();
         for (template, rules) in templates {
             let Value::String(template) = template else {
-                return Err(RulesError::Invalid(
-                    "fileRules keys must be path templates".into(),
-                ));
+                return Err(ShapeError::TemplateNotAString.into());
             };
             let inner_at = join(at, &format!("fileRules['{template}']"));
             let rules = from_value(rules, &inner_at)?;
@@ -69,159 +61,20 @@ fn from_value(value: Value, at: &str) -> Result<BulkRules, RulesError> {
         return Ok(BulkRules::MultiType(out));
     }
     let is_record = RECORD_KEYS.iter().any(|k| map.contains_key(*k));
+    let invalid = |source| RulesError::Value {
+        at: at.to_owned(),
+        source,
+    };
     if is_record {
-        validate_record(&map, at)?;
+        record::check(&map, at)?;
         serde_yaml::from_value(Value::Mapping(map))
             .map(BulkRules::Record)
-            .map_err(|e| invalid(at, e))
+            .map_err(invalid)
     } else {
-        validate_columnar(&map, at)?;
+        columnar::check(&map, at)?;
         serde_yaml::from_value(Value::Mapping(map))
             .map(BulkRules::Columnar)
-            .map_err(|e| invalid(at, e))
-    }
-}
-
-fn invalid(at: &str, e: serde_yaml::Error) -> RulesError {
-    RulesError::Invalid(format!(
-        "{}{e}",
-        if at.is_empty() {
-            String::new()
-        } else {
-            format!("{at}: ")
-        }
-    ))
-}
-
-fn validate_columnar(map: &Mapping, at: &str) -> Result<(), RulesError> {
-    check_keys(map, COLUMNAR_KEYS, at)?;
-    if let Some(Value::Mapping(fields)) = map.get("fieldsToTransform") {
-        for (name, entry) in fields {
-            let name = key_text(name);
-            let entry_at = join(at, &format!("fieldsToTransform.{name}"));
-            if let Value::Mapping(entry) = entry {
-                check_keys(entry, FIELD_TRANSFORM_KEYS, &entry_at)?;
-                if let Some(Value::Sequence(steps)) = entry.get("transforms") {
-                    for (i, step) in steps.iter().enumerate() {
-                        if let Value::Mapping(step) = step {
-                            let step_at = format!("{entry_at}.transforms[{i}]");
-                            check_keys(step, STEP_KEYS, &step_at)?;
-                            if let Some(Value::Mapping(r)) = step.get("javaRegExpReplace") {
-                                check_keys(
-                                    r,
-                                    REPLACE_KEYS,
-                                    &format!("{step_at}.javaRegExpReplace"),
-                                )?;
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-    if let Some(Value::String(d)) = map.get("delimiter") {
-        if d.chars().count() != 1 || !d.is_ascii() {
-            return Err(RulesError::Invalid(format!(
-                "delimiter{} must be a single ASCII character, found `{d}`",
-                at_suffix(at)
-            )));
-        }
-    }
-    Ok(())
-}
-
-fn validate_record(map: &Mapping, at: &str) -> Result<(), RulesError> {
-    check_keys(map, RECORD_KEYS, at)?;
-    if let Some(Value::Sequence(transforms)) = map.get("transforms") {
-        for (i, t) in transforms.iter().enumerate() {
-            let t_at = join(at, &format!("transforms[{i}]"));
-            match t {
-                Value::Mapping(t) => {
-                    check_keys(t, RECORD_TRANSFORM_KEYS, &t_at)?;
-                    if t.len() != 1 {
-                        return Err(RulesError::Invalid(format!(
-                            "{t_at} must have exactly one key (one of {})",
-                            RECORD_TRANSFORM_KEYS.join(", ")
-                        )));
-                    }
-                    if let Some(Value::Mapping(k)) = t.get("textDigestKeywords") {
-                        check_keys(
-                            k,
-                            DIGEST_KEYWORDS_KEYS,
-                            &format!("{t_at}.textDigestKeywords"),
-                        )?;
-                    }
-                }
-                other => {
-                    return Err(RulesError::Invalid(format!(
-                        "{t_at} must be a one-key map like `pseudonymize: $.email`, found {}",
-                        type_name(other)
-                    )))
-                }
-            }
-        }
-    }
-    if let Some(schema) = map.get("outputSchemaFilter") {
-        validate_schema(schema, &join(at, "outputSchemaFilter"))?;
-    }
-    Ok(())
-}
-
-fn validate_schema(schema: &Value, at: &str) -> Result<(), RulesError> {
-    let Value::Mapping(m) = schema else {
-        return Ok(()); // serde reports the type error
-    };
-    check_keys(m, BULK_SCHEMA_KEYS, at)?;
-    for key in ["properties", "definitions"] {
-        if let Some(Value::Mapping(props)) = m.get(key) {
-            for (name, s) in props {
-                validate_schema(s, &format!("{at}.{key}.{}", key_text(name)))?;
-            }
-        }
-    }
-    if let Some(items) = m.get("items") {
-        validate_schema(items, &format!("{at}.items"))?;
-    }
-    Ok(())
-}
-
-fn check_keys(map: &Mapping, allowed: &[&str], at: &str) -> Result<(), RulesError> {
-    for key in map.keys() {
-        let key = key_text(key);
-        if !allowed.contains(&key.as_str()) {
-            return Err(RulesError::UnknownKey {
-                suggestion: nearest(&key, allowed).map(str::to_string),
-                key,
-                at: at.to_string(),
-            });
-        }
-    }
-    Ok(())
-}
-
-fn key_text(key: &Value) -> String {
-    match key {
-        Value::String(s) => s.clone(),
-        other => serde_yaml::to_string(other)
-            .unwrap_or_default()
-            .trim()
-            .to_string(),
-    }
-}
-
-fn join(at: &str, next: &str) -> String {
-    if at.is_empty() {
-        next.to_string()
-    } else {
-        format!("{at}.{next}")
-    }
-}
-
-fn at_suffix(at: &str) -> String {
-    if at.is_empty() {
-        String::new()
-    } else {
-        format!(" at {at}")
+            .map_err(invalid)
     }
 }
 

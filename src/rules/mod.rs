@@ -15,10 +15,10 @@ mod columnar;
 mod load;
 mod text;
 pub(crate) use text::{decode_envelope, type_name};
+mod keys;
 mod multi;
 mod record;
 pub mod schema;
-mod suggest;
 pub(crate) mod yaml_tags;
 
 pub use any::{load_any_rules_file, AnyRules, AnyRulesError};
@@ -69,7 +69,8 @@ pub struct MultiTypeRules {
     pub file_rules: IndexMap<String, BulkRules>,
 }
 
-/// Why a rules file could not be loaded.
+/// Why a rules file could not be loaded. Names the key and where it is, never a value of
+/// the data (rule files hold no secrets; their own text may be quoted).
 #[derive(Debug, thiserror::Error)]
 pub enum RulesError {
     /// The file could not be read.
@@ -80,9 +81,26 @@ pub enum RulesError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// Not valid YAML, or not of a rules shape.
+    /// Base64 of gzip whose gzip is broken.
+    #[error("invalid rules: rules are gzip but cannot be decompressed: {0}")]
+    Gzip(#[source] std::io::Error),
+    /// Not UTF-8 text.
+    #[error("invalid rules: rules are not UTF-8 text")]
+    NotUtf8,
+    /// Not YAML.
+    #[error("invalid rules: not valid YAML: {0}")]
+    NotYaml(#[source] serde_yaml::Error),
+    /// YAML of the right keys with a value of the wrong type or variant.
+    #[error("invalid rules: {}{source}", at_prefix(.at))]
+    Value {
+        /// Where (`fileRules['a.csv']`), empty at top level.
+        at: String,
+        /// The model's error.
+        source: serde_yaml::Error,
+    },
+    /// Not of a rules shape.
     #[error("invalid rules: {0}")]
-    Invalid(String),
+    Shape(#[from] ShapeError),
     /// A key no rule shape knows.
     #[error("unknown rules key `{key}`{}{}", at_clause(.at), suggestion_clause(.suggestion))]
     UnknownKey {
@@ -93,6 +111,82 @@ pub enum RulesError {
         /// The nearest valid key, when one is close.
         suggestion: Option<String>,
     },
+}
+
+/// A part of a rules file that is not of the shape its keys promise.
+#[derive(Debug, thiserror::Error)]
+pub enum ShapeError {
+    /// Rules that are not a mapping.
+    #[error("rules{} must be a mapping of keys, found {found}", at_suffix(.at))]
+    NotAMapping {
+        /// Where.
+        at: String,
+        /// What was found.
+        found: &'static str,
+    },
+    /// `fileRules` that is not a mapping of templates.
+    #[error("fileRules{} must map path templates to rules", at_suffix(.at))]
+    FileRulesNotAMapping {
+        /// Where.
+        at: String,
+    },
+    /// A `fileRules` key that is not a string.
+    #[error("fileRules keys must be path templates")]
+    TemplateNotAString,
+    /// A `fileRules` template that does not compile.
+    #[error("fileRules template `{template}`: {why}")]
+    Template {
+        /// The template.
+        template: String,
+        /// What is wrong.
+        why: &'static str,
+    },
+    /// A `fileRules` template whose regex does not compile (too large).
+    #[error("fileRules template `{template}`: {source}")]
+    TemplateRegex {
+        /// The template.
+        template: String,
+        /// The engine's error.
+        source: regex::Error,
+    },
+    /// A delimiter of more than one character.
+    #[error("delimiter{} must be a single ASCII character, found `{found}`", at_suffix(.at))]
+    Delimiter {
+        /// Where.
+        at: String,
+        /// What was found (rule text, not data).
+        found: String,
+    },
+    /// A record transform with more than one key.
+    #[error("{at} must have exactly one key (one of {})", record::RECORD_TRANSFORM_KEYS.join(", "))]
+    TransformKeys {
+        /// Where (`transforms[2]`).
+        at: String,
+    },
+    /// A record transform that is not a map.
+    #[error("{at} must be a one-key map like `pseudonymize: $.email`, found {found}")]
+    TransformNotAMap {
+        /// Where.
+        at: String,
+        /// What was found.
+        found: &'static str,
+    },
+}
+
+fn at_prefix(at: &str) -> String {
+    if at.is_empty() {
+        String::new()
+    } else {
+        format!("{at}: ")
+    }
+}
+
+fn at_suffix(at: &str) -> String {
+    if at.is_empty() {
+        String::new()
+    } else {
+        format!(" at {at}")
+    }
 }
 
 fn at_clause(at: &str) -> String {

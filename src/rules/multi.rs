@@ -2,7 +2,7 @@
 
 use regex::Regex;
 
-use super::{BulkRules, MultiTypeRules, RulesError};
+use super::{BulkRules, MultiTypeRules, RulesError, ShapeError};
 
 /// A compiled `fileRules` path template: `{name}` matches one or more non-`/` characters,
 /// `{name?}` zero or more; a leading `/` is ignored; the whole key must match.
@@ -14,8 +14,12 @@ pub struct PathTemplate {
 impl PathTemplate {
     /// Compiles a template.
     pub fn parse(template: &str) -> Result<Self, RulesError> {
-        let bad =
-            |why: &str| RulesError::Invalid(format!("fileRules template `{template}`: {why}"));
+        let bad = |why: &'static str| {
+            RulesError::from(ShapeError::Template {
+                template: template.to_owned(),
+                why,
+            })
+        };
         let mut pattern = String::from(r"\A");
         let mut rest = template.strip_prefix('/').unwrap_or(template);
         while let Some(open) = rest.find('{') {
@@ -41,7 +45,12 @@ impl PathTemplate {
         }
         pattern.push_str(&regex::escape(rest));
         pattern.push_str(r"\z");
-        let regex = Regex::new(&pattern).map_err(|e| bad(&e.to_string()))?;
+        let regex = Regex::new(&pattern).map_err(|source| {
+            RulesError::from(ShapeError::TemplateRegex {
+                template: template.to_owned(),
+                source,
+            })
+        })?;
         Ok(PathTemplate { regex })
     }
 

@@ -1,8 +1,12 @@
 //! RecordRules: JSONPath transforms over records (NDJSON, CSV rows as objects, ...).
 
 use serde::Deserialize;
+use serde_yaml::{Mapping, Value};
 
-use super::schema::SchemaNode;
+use super::keys::{check_keys, join};
+use super::schema::{check_bulk_schema, SchemaNode};
+use super::text::type_name;
+use super::{RulesError, ShapeError};
 
 /// Psoxy's `RecordRules`.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
@@ -101,3 +105,40 @@ pub(crate) const RECORD_TRANSFORM_KEYS: &[&str] = &[
 ];
 /// Keys valid in `textDigestKeywords`.
 pub(crate) const DIGEST_KEYWORDS_KEYS: &[&str] = &["keywords", "jsonPaths"];
+
+/// Checks the keys of a record rules mapping, of its transforms and of its
+/// `outputSchemaFilter`, before the model is read.
+pub(super) fn check(map: &Mapping, at: &str) -> Result<(), RulesError> {
+    check_keys(map, RECORD_KEYS, at)?;
+    if let Some(Value::Sequence(transforms)) = map.get("transforms") {
+        for (i, t) in transforms.iter().enumerate() {
+            let t_at = join(at, &format!("transforms[{i}]"));
+            match t {
+                Value::Mapping(t) => {
+                    check_keys(t, RECORD_TRANSFORM_KEYS, &t_at)?;
+                    if t.len() != 1 {
+                        return Err(ShapeError::TransformKeys { at: t_at }.into());
+                    }
+                    if let Some(Value::Mapping(k)) = t.get("textDigestKeywords") {
+                        check_keys(
+                            k,
+                            DIGEST_KEYWORDS_KEYS,
+                            &format!("{t_at}.textDigestKeywords"),
+                        )?;
+                    }
+                }
+                other => {
+                    return Err(ShapeError::TransformNotAMap {
+                        at: t_at,
+                        found: type_name(other),
+                    }
+                    .into())
+                }
+            }
+        }
+    }
+    if let Some(schema) = map.get("outputSchemaFilter") {
+        check_bulk_schema(schema, &join(at, "outputSchemaFilter"))?;
+    }
+    Ok(())
+}

@@ -8,6 +8,10 @@
 
 use indexmap::IndexMap;
 use serde::Deserialize;
+use serde_yaml::Value;
+
+use super::keys::{check_keys, key_text};
+use super::RulesError;
 
 /// One node of a schema.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
@@ -127,6 +131,26 @@ impl SchemaNode {
             }
         }
     }
+}
+
+/// Checks the keys of a bulk `outputSchemaFilter` node and the nodes below it (the bulk
+/// dialect's keys, with "did you mean" suggestions).
+pub(crate) fn check_bulk_schema(schema: &Value, at: &str) -> Result<(), RulesError> {
+    let Value::Mapping(m) = schema else {
+        return Ok(()); // serde reports the type error
+    };
+    check_keys(m, BULK_SCHEMA_KEYS, at)?;
+    for key in ["properties", "definitions"] {
+        if let Some(Value::Mapping(props)) = m.get(key) {
+            for (name, s) in props {
+                check_bulk_schema(s, &format!("{at}.{key}.{}", key_text(name)))?;
+            }
+        }
+    }
+    if let Some(items) = m.get("items") {
+        check_bulk_schema(items, &format!("{at}.items"))?;
+    }
+    Ok(())
 }
 
 /// The first key of an API schema node (or of a node below it) that the API dialect does not

@@ -43,13 +43,10 @@ pub(crate) fn decode_envelope(bytes: &[u8]) -> Result<String, RulesError> {
         let mut out = Vec::new();
         flate2::read::MultiGzDecoder::new(raw.as_slice())
             .read_to_end(&mut out)
-            .map_err(|e| {
-                RulesError::Invalid(format!("rules are gzip but cannot be decompressed: {e}"))
-            })?;
+            .map_err(|e| RulesError::Gzip(e))?;
         raw = out;
     }
-    let mut text = String::from_utf8(raw)
-        .map_err(|_| RulesError::Invalid("rules are not UTF-8 text".into()))?;
+    let mut text = String::from_utf8(raw).map_err(|_| RulesError::NotUtf8)?;
     if text.starts_with('\u{feff}') {
         text.drain(..3);
     }

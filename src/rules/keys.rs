@@ -1,4 +1,45 @@
-//! "Did you mean" suggestions for misspelt keys.
+//! Unknown keys: the check every rule shape makes of its maps, with "did you mean"
+//! suggestions for misspelt keys.
+
+use serde_yaml::{Mapping, Value};
+
+use super::RulesError;
+
+/// The first key of `map` not in `allowed`, as an error naming it, where it is and the
+/// nearest valid key.
+pub(super) fn check_keys(map: &Mapping, allowed: &[&str], at: &str) -> Result<(), RulesError> {
+    for key in map.keys() {
+        let key = key_text(key);
+        if !allowed.contains(&key.as_str()) {
+            return Err(RulesError::UnknownKey {
+                suggestion: nearest(&key, allowed).map(str::to_string),
+                key,
+                at: at.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A key as text (non-string keys as their YAML).
+pub(super) fn key_text(key: &Value) -> String {
+    match key {
+        Value::String(s) => s.clone(),
+        other => serde_yaml::to_string(other)
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+    }
+}
+
+/// `at.next`, or `next` at the top level.
+pub(super) fn join(at: &str, next: &str) -> String {
+    if at.is_empty() {
+        next.to_string()
+    } else {
+        format!("{at}.{next}")
+    }
+}
 
 /// The candidate closest to `word` by case-insensitive edit distance, if it is close enough to
 /// be a plausible typo (at most a third of the word's length, and at least 1 edit allowed).
