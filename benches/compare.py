@@ -1,4 +1,4 @@
-"""Throughput of psoxy against DuckDB and Polars on the same job, and the README's targets.
+"""Throughput of psoxy against DuckDB and Polars on the same job, and the targets of docs/performance.md.
 
 The job: a deterministic HRIS CSV (10 columns, about 140 bytes a row) whose EMPLOYEE_ID,
 EMPLOYEE_EMAIL and MANAGER_ID are replaced by base64url_nopad(SHA-256(value + salt)), i.e.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The peer comparison and the throughput targets (README "Performance"), in one run:
+# The peer comparison and the throughput targets (docs/performance.md), in one run:
 #   bash benches/compare.sh            # 1,000,000-row HRIS CSV, 2 threads, every measurement
 #   bash benches/compare.sh --rows 200000 --skip-large   # a quicker look
 # Installs DuckDB, Polars and polars-hash into target/benchtools (a venv, once), builds psoxy

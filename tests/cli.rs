@@ -416,6 +416,22 @@ fn check_lists_actions_and_warns_about_clear_identifiers() {
 }
 
 #[test]
+fn check_accepts_a_column_named_by_two_rules() {
+    // Pseudonymized and renamed, or a duplicate's copy pseudonymized: valid rules (sanitize
+    // applies them), so check must not call them two output columns of one name.
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("r.yaml");
+    std::fs::write(
+        &rules,
+        "columnsToPseudonymize: [EMPLOYEE_EMAIL, ID_COPY]\ncolumnsToRename: {EMPLOYEE_EMAIL: WORK_EMAIL}\ncolumnsToDuplicate: {EMPLOYEE_ID: ID_COPY}\n",
+    )
+    .unwrap();
+    let o = run(psoxy().args(["check", "--rules"]).arg(&rules));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("valid ColumnarRules"), "{}", stdout(&o));
+}
+
+#[test]
 fn check_rejects_missing_column_and_bad_rules() {
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("typo.yaml");

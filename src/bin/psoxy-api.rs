@@ -1,7 +1,7 @@
 //! The API-mode AWS Lambda function behind a function URL (`AWS_IAM` auth): forwards the
 //! requests its rules allow to `TARGET_HOST` with the source's credentials and returns the
-//! sanitized responses. Deployed as `bootstrap` (custom runtime, `provided.al2023`); see the
-//! README's "API mode" section for its settings.
+//! sanitized responses. Deployed as `bootstrap` (custom runtime, `provided.al2023`); see
+//! `docs/api.md` and `docs/settings.md` for its settings.
 
 use lambda_http::{service_fn, Error, Request};
 use psoxy::api::lambda::{lambda_response, proxy_request, service_from_env};

@@ -102,17 +102,26 @@ fn validate(rules: &BulkRules, p: &Pseudonymizer) -> Result<(), crate::transform
     match rules {
         BulkRules::Record(r) => RecordPlan::compile(r, p).map(|_| ()),
         BulkRules::Columnar(c) => {
-            // A header holding every column the rules name lets the plan compile fully.
-            let mut header: Vec<String> = c
+            // A header holding every file column the rules name, once each, lets the plan
+            // compile fully. A name that is a duplicate's new name is not a file column.
+            let key = |n: &str| java_trim(n).to_lowercase();
+            let copies: Vec<String> = c.columns_to_duplicate.values().map(|n| key(n)).collect();
+            let named = c
                 .columns_to_pseudonymize
                 .iter()
                 .chain(&c.columns_to_pseudonymize_if_present)
+                .filter(|n| !copies.contains(&key(n)))
                 .chain(c.columns_to_rename.keys())
                 .chain(c.columns_to_duplicate.keys())
                 .cloned()
-                .collect();
-            for (field, spec) in &c.fields_to_transform {
-                header.push(spec.source_column.clone().unwrap_or_else(|| field.clone()));
+                .chain(c.fields_to_transform.iter().map(|(field, spec)| {
+                    spec.source_column.clone().unwrap_or_else(|| field.clone())
+                }));
+            let mut header: Vec<String> = Vec::new();
+            for name in named {
+                if !header.iter().any(|h| key(h) == key(&name)) {
+                    header.push(name);
+                }
             }
             ColumnarProgram::compile(c)?.bind(&header).map(|_| ())
         }

@@ -25,8 +25,8 @@ struct Params {
 }
 
 impl TextDigest {
-    /// Bulk `RecordRules`' `textDigest` (`keywords: None`) or `textDigestKeywords`
-    /// (`Some`, even empty: the digest then has an empty `keywords` member).
+    /// Bulk `RecordRules`' `textDigest` (`keywords: None`) or `textDigestKeywords` (`Some`);
+    /// the digest has a `keywords` member only when one of them is found.
     pub fn record(keywords: Option<Vec<String>>) -> Self {
         TextDigest {
             dialect: Dialect::Record,
