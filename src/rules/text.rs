@@ -43,7 +43,7 @@ pub(crate) fn decode_envelope(bytes: &[u8]) -> Result<String, RulesError> {
         let mut out = Vec::new();
         flate2::read::MultiGzDecoder::new(raw.as_slice())
             .read_to_end(&mut out)
-            .map_err(|e| RulesError::Gzip(e))?;
+            .map_err(RulesError::Gzip)?;
         raw = out;
     }
     let mut text = String::from_utf8(raw).map_err(|_| RulesError::NotUtf8)?;
