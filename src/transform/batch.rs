@@ -53,14 +53,14 @@ pub enum BatchError {
         syntax: JsonSyntax,
     },
     /// Arrow could not convert the batch (a value that does not fit the output's type).
-    #[error("rows {first_row}-{last_row}: {source}")]
+    #[error("rows {first_row}-{last_row}: {problem}")]
     Convert {
         /// First row of the batch.
         first_row: u64,
         /// Last row of the batch.
         last_row: u64,
-        /// Arrow's error.
-        source: ArrowError,
+        /// Arrow's error without the values it quotes.
+        problem: ConvertProblem,
     },
     /// The transformed records could not be written as JSON for Arrow.
     #[error("rows {first_row}-{last_row}: {source}")]
@@ -79,7 +79,54 @@ fn convert_error(batch: &RecordBatch, first_row: u64) -> impl Fn(ArrowError) -> 
     move |source| BatchError::Convert {
         first_row,
         last_row,
-        source,
+        problem: ConvertProblem::from(&source),
+    }
+}
+
+/// What Arrow's conversion error says, without its text: arrow-json and arrow-cast quote the
+/// offending value (`failed to parse "..." as Int64`, `expected string got ...`), so only the
+/// field path (`whilst decoding field 'a'` prefixes, names from the schema) and the kind of
+/// error are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConvertProblem {
+    /// The field path arrow-json named, outermost first (empty when it named none).
+    fields: Vec<String>,
+    /// Which kind of Arrow error it was.
+    kind: &'static str,
+}
+
+impl From<&ArrowError> for ConvertProblem {
+    fn from(e: &ArrowError) -> Self {
+        let (fields, kind) = match e {
+            ArrowError::JsonError(text) => {
+                let mut fields = Vec::new();
+                let mut rest = text.as_str();
+                while let Some(after) = rest.strip_prefix("whilst decoding field '") {
+                    let Some(end) = after.find("': ") else { break };
+                    fields.push(after[..end].to_owned());
+                    rest = &after[end + 3..];
+                }
+                (fields, "a value does not fit the column's type")
+            }
+            ArrowError::CastError(_) | ArrowError::ParseError(_) => {
+                (Vec::new(), "a value cannot be cast to the column's type")
+            }
+            ArrowError::InvalidArgumentError(_) | ArrowError::SchemaError(_) => {
+                (Vec::new(), "the batch does not fit the output schema")
+            }
+            _ => (Vec::new(), "Arrow could not build the output batch"),
+        };
+        ConvertProblem { fields, kind }
+    }
+}
+
+impl std::fmt::Display for ConvertProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.fields.is_empty() {
+            f.write_str(self.kind)
+        } else {
+            write!(f, "field `{}`: {}", self.fields.join("."), self.kind)
+        }
     }
 }
 
@@ -385,7 +432,7 @@ impl RecordBatchPlan {
             for r in &records {
                 serde_json::to_writer(&mut text, r).map_err(|source| BatchError::Encode {
                     first_row,
-                    last_row: first_row + records.len() as u64,
+                    last_row: first_row + (records.len() as u64).saturating_sub(1),
                     source,
                 })?;
                 text.push(b'\n');
@@ -664,6 +711,26 @@ impl TypeTree {
 
 #[cfg(test)]
 mod tests {
+    use super::ConvertProblem;
+    use arrow_schema::ArrowError;
+
+    #[test]
+    fn arrow_conversion_errors_keep_the_field_path_and_drop_the_values() {
+        let quoted = ArrowError::JsonError(
+            "whilst decoding field 'r': whilst decoding field 'a': failed to parse \"jane@acme.com\" as Int32"
+                .into(),
+        );
+        let shown = ConvertProblem::from(&quoted).to_string();
+        assert_eq!(shown, "field `r.a`: a value does not fit the column's type");
+        let got = ArrowError::JsonError("expected string got {\"ssn\": \"123-45-6789\"}".into());
+        assert_eq!(
+            ConvertProblem::from(&got).to_string(),
+            "a value does not fit the column's type"
+        );
+        let cast = ArrowError::CastError("Cannot cast string 'jane' to value of Int64 type".into());
+        assert!(!ConvertProblem::from(&cast).to_string().contains("jane"));
+    }
+
     use super::*;
     use crate::pseudonym::PseudonymSettings;
     use crate::rules::{parse_rules_yaml, BulkRules};
