@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::preview_pseudonymizer;
+use super::preview::preview_pseudonymizer;
 use crate::api::{ApiRuleSet, Matcher};
 use crate::cli::{shown, CheckArgs, CliError, EXIT_OK};
 use crate::rules::api::{ApiRules, EndpointPath};

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use regex::Regex;
 use serde_json::Value;
 
-use super::preview_pseudonymizer;
+use super::preview::preview_pseudonymizer;
 use crate::cli::{format_override, shown, CheckArgs, CliError, EXIT_OK, EXIT_WARNINGS};
 use crate::format::compression::decoded_reader;
 use crate::format::csv::CsvBatchReader;

@@ -4,11 +4,9 @@
 
 mod api;
 mod bulk;
-
-use std::sync::Arc;
+mod preview;
 
 use super::{shown, CheckArgs, CliError};
-use crate::pseudonym::{PseudonymSettings, Pseudonymizer};
 use crate::rules::{load_any_rules_file, AnyRules};
 
 /// Runs `psoxy check`.
@@ -19,15 +17,4 @@ pub fn run(args: CheckArgs) -> Result<i32, CliError> {
         AnyRules::Api(rules) => api::run(&args, rules),
         AnyRules::Bulk(rules) => bulk::run(&args, *rules),
     }
-}
-
-/// The pseudonymizer of `check`'s previews: any salt will do (they show the form of the
-/// pseudonyms, never a deployment's), and a key lets reversible rules compile.
-fn preview_pseudonymizer() -> Result<Arc<Pseudonymizer>, CliError> {
-    let preview = PseudonymSettings {
-        salt: "psoxy-check-preview".into(),
-        encryption_key: Some("psoxy-check-preview".into()),
-        ..PseudonymSettings::default()
-    };
-    Ok(Arc::new(Pseudonymizer::new(&preview)?))
 }
