@@ -25,6 +25,8 @@ pub use any::{load_any_rules_file, AnyRules, AnyRulesError};
 pub use columnar::{ColumnarRules, FieldTransform, FieldTransformStep, RegexReplace};
 pub use load::{load_rules_bytes, load_rules_file, parse_rules_yaml};
 pub use multi::PathTemplate;
+#[cfg(test)]
+pub(crate) use record::RECORD_TRANSFORM_KEYS;
 pub use record::{JsonPaths, RecordFormat, RecordRules, RecordTransform, TextDigestKeywords};
 pub use schema::{SchemaNode, SchemaType};
 

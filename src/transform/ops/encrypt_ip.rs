@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::{
-    map_text, params, Accepts, BuildError, Definition, Dialect, Example, NoParams, Operation,
+    map_response_text, params, BuildError, Definition, Dialect, Example, NoParams, Operation,
     Outcome, ValueError,
 };
 use crate::pseudonym::Pseudonymizer;
@@ -26,13 +26,7 @@ impl Operation for EncryptIp {
     }
 
     fn apply(&self, value: &mut Value, p: &Pseudonymizer) -> Result<(), ValueError> {
-        map_text(
-            value,
-            Dialect::Response,
-            Accepts::Strings,
-            "encrypt",
-            |text| Ok(p.encrypt_ip(text)?),
-        )
+        map_response_text(value, |text| Ok(p.encrypt_ip(text)?))
     }
 
     fn makes_reversible_tokens(&self) -> bool {

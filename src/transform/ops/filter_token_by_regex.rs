@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{
-    map_text, params, search, whole, Accepts, BuildError, Definition, Dialect, Example, Operation,
+    map_response_text, params, search, whole, BuildError, Definition, Dialect, Example, Operation,
     Outcome, Parameter, ValueError,
 };
 use crate::pattern::Pattern;
@@ -46,27 +46,21 @@ impl Operation for FilterTokenByRegex {
     }
 
     fn apply(&self, value: &mut Value, _: &Pseudonymizer) -> Result<(), ValueError> {
-        map_text(
-            value,
-            Dialect::Response,
-            Accepts::Strings,
-            "filter",
-            |text| {
-                let mut kept = Vec::new();
-                for piece in self.delimiter.regex().split(text) {
-                    let piece = piece?;
-                    if !piece.is_empty()
-                        && self
-                            .filters
-                            .iter()
-                            .any(|f| f.is_match(piece).unwrap_or(false))
-                    {
-                        kept.push(piece);
-                    }
+        map_response_text(value, |text| {
+            let mut kept = Vec::new();
+            for piece in self.delimiter.regex().split(text) {
+                let piece = piece?;
+                if !piece.is_empty()
+                    && self
+                        .filters
+                        .iter()
+                        .any(|f| f.is_match(piece).unwrap_or(false))
+                {
+                    kept.push(piece);
                 }
-                Ok((!kept.is_empty()).then(|| kept.join(" ")))
-            },
-        )
+            }
+            Ok((!kept.is_empty()).then(|| kept.join(" ")))
+        })
     }
 }
 

@@ -16,19 +16,8 @@
 //!   text, no match).
 //!
 //! To add a transform: write `ops/<name>.rs` with its type, parameters, examples and a
-//! [`Definition`], and add one line to [`REGISTRY`].
-
-mod encrypt_ip;
-mod filter_token_by_regex;
-mod hash_ip;
-mod pseudonymize;
-mod pseudonymize_email_header;
-mod pseudonymize_regex_matches;
-mod redact;
-mod redact_except_phrases;
-mod redact_regex_matches;
-mod text_digest;
-mod tokenize;
+//! [`Definition`], and add its module's name to the `registry!` list (which declares the module
+//! and lists it in [`REGISTRY`]).
 
 use std::fmt;
 
@@ -43,21 +32,30 @@ pub use redact::Redact;
 pub use text_digest::TextDigest;
 pub use tokenize::Tokenize;
 
-/// Every operation API rule files can name (`!<name>` or `method: name`), in the order the
-/// docs list them.
-pub const REGISTRY: &[&Definition] = &[
-    &redact::DEFINITION,
-    &pseudonymize::DEFINITION,
-    &pseudonymize_regex_matches::DEFINITION,
-    &pseudonymize_email_header::DEFINITION,
-    &tokenize::DEFINITION,
-    &redact_regex_matches::DEFINITION,
-    &redact_except_phrases::DEFINITION,
-    &filter_token_by_regex::DEFINITION,
-    &text_digest::DEFINITION,
-    &hash_ip::DEFINITION,
-    &encrypt_ip::DEFINITION,
-];
+/// Declares each operation's module (`ops/<module>.rs`, which defines `DEFINITION`) and lists
+/// its definition in [`REGISTRY`]: one line per operation.
+macro_rules! registry {
+    ($($module:ident),* $(,)?) => {
+        $(mod $module;)*
+        /// Every operation API rule files can name (`!<name>` or `method: name`), in the order
+        /// the docs list them.
+        pub const REGISTRY: &[&Definition] = &[$(&$module::DEFINITION),*];
+    };
+}
+
+registry! {
+    redact,
+    pseudonymize,
+    pseudonymize_regex_matches,
+    pseudonymize_email_header,
+    tokenize,
+    redact_regex_matches,
+    redact_except_phrases,
+    filter_token_by_regex,
+    text_digest,
+    hash_ip,
+    encrypt_ip,
+}
 
 /// The operation named `name`, if there is one.
 pub fn definition(name: &str) -> Option<&'static Definition> {
@@ -278,6 +276,14 @@ fn map_text(
             Ok(())
         }
     }
+}
+
+/// Applies a text operation of API responses only (see [`map_text`]).
+fn map_response_text(
+    value: &mut Value,
+    f: impl FnOnce(&str) -> Result<Option<String>, ValueError>,
+) -> Result<(), ValueError> {
+    map_text(value, Dialect::Response, Accepts::Strings, "transform", f)
 }
 
 /// How record errors name a value's type (never the value).

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{
-    map_text, params, url_safe_token, Accepts, BuildError, Definition, Dialect, Example, Operation,
+    map_response_text, params, url_safe_token, BuildError, Definition, Dialect, Example, Operation,
     Outcome, Parameter, ValueError,
 };
 use crate::pseudonym::{parse_mailbox, PseudonymFormat, Pseudonymizer};
@@ -60,13 +60,7 @@ impl Operation for PseudonymizeEmailHeader {
     }
 
     fn apply(&self, value: &mut Value, p: &Pseudonymizer) -> Result<(), ValueError> {
-        map_text(
-            value,
-            Dialect::Response,
-            Accepts::Strings,
-            "pseudonymize",
-            |text| Ok(self.header(p, text)),
-        )
+        map_response_text(value, |text| Ok(self.header(p, text)))
     }
 }
 

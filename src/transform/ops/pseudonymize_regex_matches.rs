@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{
-    map_text, params, search, token, Accepts, BuildError, Definition, Dialect, Example, Operation,
+    map_response_text, params, search, token, BuildError, Definition, Dialect, Example, Operation,
     Outcome, Parameter, ValueError,
 };
 use crate::pattern::Pattern;
@@ -42,13 +42,9 @@ impl Operation for PseudonymizeRegexMatches {
     }
 
     fn apply(&self, value: &mut Value, p: &Pseudonymizer) -> Result<(), ValueError> {
-        map_text(
-            value,
-            Dialect::Response,
-            Accepts::Strings,
-            "pseudonymize",
-            |text| replace_matches(text, &self.regex, |m| token(p, m, self.include_reversible)),
-        )
+        map_response_text(value, |text| {
+            replace_matches(text, &self.regex, |m| token(p, m, self.include_reversible))
+        })
     }
 
     fn makes_reversible_tokens(&self) -> bool {

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{
-    map_text, params, Accepts, BuildError, Definition, Dialect, Example, Operation, Outcome,
+    map_response_text, params, BuildError, Definition, Dialect, Example, Operation, Outcome,
     Parameter, ValueError,
 };
 use crate::pseudonym::Pseudonymizer;
@@ -37,13 +37,9 @@ impl Operation for RedactExceptPhrases {
     }
 
     fn apply(&self, value: &mut Value, _: &Pseudonymizer) -> Result<(), ValueError> {
-        map_text(
-            value,
-            Dialect::Response,
-            Accepts::Strings,
-            "redact",
-            |text| Ok(Some(allowed_phrases_found(text, &self.allowed_phrases))),
-        )
+        map_response_text(value, |text| {
+            Ok(Some(allowed_phrases_found(text, &self.allowed_phrases)))
+        })
     }
 }
 

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{
-    map_text, params, search, Accepts, BuildError, Definition, Dialect, Example, Operation,
+    map_response_text, params, search, BuildError, Definition, Dialect, Example, Operation,
     Outcome, Parameter, ValueError,
 };
 use crate::pattern::Pattern;
@@ -41,19 +41,13 @@ impl Operation for RedactRegexMatches {
     }
 
     fn apply(&self, value: &mut Value, _: &Pseudonymizer) -> Result<(), ValueError> {
-        map_text(
-            value,
-            Dialect::Response,
-            Accepts::Strings,
-            "redact",
-            |text| {
-                let mut out = text.to_owned();
-                for re in &self.redactions {
-                    out = re.regex().replace_all(&out, "").into_owned();
-                }
-                Ok(Some(out))
-            },
-        )
+        map_response_text(value, |text| {
+            let mut out = text.to_owned();
+            for re in &self.redactions {
+                out = re.regex().replace_all(&out, "").into_owned();
+            }
+            Ok(Some(out))
+        })
     }
 }
 
