@@ -11,7 +11,8 @@
 4. Every `#checkov:skip=` comment carries a reason.
 5. Every environment variable the bulk module gives the function, and every SSM parameter it
    creates under the function's prefix, is a setting the binary reads (listed in
-   BULK_SETTINGS of src/bulk/settings.rs, or a secret-store location setting), so a typo
+   src/settings/pseudonym.rs and the OWN_SETTINGS of src/bulk/settings.rs, or a secret-store
+   location setting), so a typo
    cannot deploy silently. Settings are declared once, in src/settings/catalog.rs.
 6. Every AWS SDK operation the code calls (in src/) is authorized by an action of the bulk
    function's policy (or, for the API function's own operations, of the API function's), so
@@ -214,7 +215,10 @@ ENVIRONMENT_KEY = re.compile(r"""["']([A-Z][A-Z0-9_]+)["']\s*:""")
 CATALOG = "src/settings/catalog.rs"
 DECLARATION = re.compile(r"^\s+([A-Z][A-Z0-9_]+) \{ group: \w+, default: (?:None|Some\(\"[^\"]*\"\)), secret: (true|false),", re.M)
 LOCATION_SETTINGS = {"PATH_TO_INSTANCE_CONFIG", "PATH_TO_SHARED_CONFIG", "SECRETS_STORE"}
-BULK_SETTING_SOURCES = [("src/bulk/settings.rs", "BULK_SETTINGS")]
+BULK_SETTING_SOURCES = [
+    ("src/settings/pseudonym.rs", "PSEUDONYM_SETTINGS"),
+    ("src/bulk/settings.rs", "OWN_SETTINGS"),
+]
 API_SETTING_SOURCES = [
     ("src/settings/pseudonym.rs", "PSEUDONYM_SETTINGS"),
     ("src/api/settings.rs", "OWN_SETTINGS"),

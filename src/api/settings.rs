@@ -86,9 +86,6 @@ pub fn api_settings() -> Vec<&'static Setting> {
         .collect()
 }
 
-/// Default of `UPSTREAM_TIMEOUT_SECONDS`: under a Lambda function URL's limits.
-pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(55);
-
 /// Parses `TARGET_HOST`: a base URL, or a host name (then `https://`).
 pub fn parse_target(text: &str) -> Result<reqwest::Url, ApiSettingsError> {
     let text = text.trim();
@@ -114,18 +111,18 @@ impl ApiSettings {
         let rules_text = settings.required(&RULES)?;
         let rules = ApiRuleSet::from_bytes(rules_text.as_bytes())?;
         let target = parse_target(settings.required(&TARGET_HOST)?)?;
-        let upstream_timeout = match settings.get(&UPSTREAM_TIMEOUT_SECONDS) {
-            None => DEFAULT_UPSTREAM_TIMEOUT,
-            Some(v) => match v.trim().parse::<u64>() {
-                Ok(s) if (1..=900).contains(&s) => Duration::from_secs(s),
-                _ => {
-                    return Err(SettingError::Invalid {
-                        name: UPSTREAM_TIMEOUT_SECONDS.name,
-                        expected: "whole seconds, 1 to 900",
-                    }
-                    .into())
+        let timeout_text = settings
+            .get_or_default(&UPSTREAM_TIMEOUT_SECONDS)
+            .ok_or(SettingError::Missing(UPSTREAM_TIMEOUT_SECONDS.name))?;
+        let upstream_timeout = match timeout_text.trim().parse::<u64>() {
+            Ok(s) if (1..=900).contains(&s) => Duration::from_secs(s),
+            _ => {
+                return Err(SettingError::Invalid {
+                    name: UPSTREAM_TIMEOUT_SECONDS.name,
+                    expected: "whole seconds, 1 to 900",
                 }
-            },
+                .into())
+            }
         };
         Ok(ApiSettings {
             pseudonym,
@@ -168,7 +165,10 @@ pub async fn resolve(
         return Ok((Settings::from_sources(&wanted, flags, env), None));
     };
     let sdk = crate::aws_sdk::sdk_config().await;
-    let kms = env(SSM_KMS_KEY_ID.name).filter(|k| !k.trim().is_empty());
+    // The key encrypts what is written to the store, so it is read before the store is.
+    let kms = Settings::from_sources(&[&SSM_KMS_KEY_ID], flags, env)
+        .get(&SSM_KMS_KEY_ID)
+        .map(str::to_owned);
     let store = AwsStore::new(location.kind, &sdk, kms);
     let settings = Settings::resolve(&wanted, flags, env, Some((&location, &store))).await?;
     let writer: Arc<dyn SecretWriter> = Arc::new(StoreWriter { store, location });
@@ -180,12 +180,11 @@ mod tests {
     use super::*;
 
     fn settings(pairs: &'static [(&'static str, &'static str)]) -> Settings {
-        Settings::from_sources(&api_settings(), &Flags::new(), &move |k| {
-            pairs
-                .iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        })
+        Settings::from_sources(
+            &api_settings(),
+            &Flags::new(),
+            &crate::settings::test_lookup(pairs),
+        )
     }
 
     #[test]

@@ -18,7 +18,8 @@ use aws_lambda_events::event::s3::{S3Event, S3EventRecord};
 use serde::Serialize;
 
 use super::keys::decode_event_key;
-use super::{BulkError, BulkProblem, BulkProcessor, BulkSettings, Outcome, BULK_SETTINGS};
+use super::settings::bulk_settings;
+use super::{BulkError, BulkProblem, BulkProcessor, BulkSettings, Outcome};
 use crate::settings::aws::AwsStore;
 use crate::settings::{Flags, RemoteError, SecretStore, SettingError, Settings, StoreLocation};
 use crate::storage::s3::{path_style, s3_client};
@@ -149,7 +150,7 @@ impl Function {
             .as_ref()
             .map(|loc| (loc, AwsStore::new(loc.kind, &sdk, None)));
         let settings = Settings::resolve(
-            BULK_SETTINGS,
+            &bulk_settings(),
             &Flags::new(),
             &env,
             remote.as_ref().map(|(l, s)| (*l, s as &dyn SecretStore)),
@@ -172,7 +173,7 @@ impl Function {
         remote: Option<(&StoreLocation, &dyn SecretStore)>,
         threads: usize,
     ) -> Result<BulkProcessor, SetupError> {
-        let settings = Settings::resolve(BULK_SETTINGS, &Flags::new(), env, remote).await?;
+        let settings = Settings::resolve(&bulk_settings(), &Flags::new(), env, remote).await?;
         let bulk = BulkSettings::from_settings(&settings)?;
         Ok(BulkProcessor::new(bulk, threads)?)
     }

@@ -14,4 +14,5 @@ mod tap;
 pub use process::{
     BulkError, BulkProblem, BulkProcessor, BulkSetupError, Outcome, Written, INSTANCE_ID_KEY,
 };
-pub use settings::{AdditionalTransform, BulkSettings, BulkSettingsError, BULK_SETTINGS};
+pub use settings::bulk_settings;
+pub use settings::{AdditionalTransform, BulkSettings, BulkSettingsError};

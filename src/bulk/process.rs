@@ -395,7 +395,7 @@ mod tests {
             ("PSOXY_INSTANCE_ID".into(), "hris-1".into()),
         ]);
         map.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let settings = Settings::from_sources(crate::bulk::BULK_SETTINGS, &Flags::new(), &|k| {
+        let settings = Settings::from_sources(&crate::bulk::bulk_settings(), &Flags::new(), &|k| {
             map.get(k).cloned()
         });
         BulkProcessor::new(BulkSettings::from_settings(&settings).unwrap(), 1).unwrap()
@@ -454,7 +454,7 @@ mod tests {
             ),
             ("OUTPUT_BUCKET".into(), "out".into()),
         ]);
-        let settings = Settings::from_sources(crate::bulk::BULK_SETTINGS, &Flags::new(), &|k| {
+        let settings = Settings::from_sources(&crate::bulk::bulk_settings(), &Flags::new(), &|k| {
             map.get(k).cloned()
         });
         let err = BulkProcessor::new(BulkSettings::from_settings(&settings).unwrap(), 1)

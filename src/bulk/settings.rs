@@ -7,12 +7,12 @@ use crate::pseudonym::PseudonymSettings;
 use crate::rules::{load_rules_bytes, sha256_hex, BulkRules, RulesError};
 use crate::settings::catalog::{
     ADDITIONAL_TRANSFORMS, AWS_LAMBDA_FUNCTION_NAME, BULK_OUTPUT_FORMAT, COMPRESS_OUTPUT_ALWAYS,
-    EMAIL_CANONICALIZATION, EMAIL_DOMAIN_HANDLING, ENCRYPTION_KEY_EMAIL_DOMAINS, ENCRYPTION_KEY_IP,
-    INPUT_BASE_PATH, OUTPUT_BASE_PATH, OUTPUT_BUCKET, PSOXY_ENCRYPTION_KEY, PSOXY_INSTANCE_ID,
-    PSOXY_SALT, PSOXY_SHUFFLE_ROWS, PSOXY_THREADS, RULES, S3_FORCE_PATH_STYLE, SALT_EMAIL_DOMAINS,
-    SALT_IP,
+    INPUT_BASE_PATH, OUTPUT_BASE_PATH, OUTPUT_BUCKET, PSOXY_INSTANCE_ID, PSOXY_SHUFFLE_ROWS,
+    PSOXY_THREADS, RULES, S3_FORCE_PATH_STYLE,
 };
-use crate::settings::{instance_id, pseudonym_settings, Setting, SettingError, Settings};
+use crate::settings::{
+    instance_id, pseudonym_settings, Setting, SettingError, Settings, PSEUDONYM_SETTINGS,
+};
 
 /// Everything the bulk function needs besides storage clients.
 #[derive(Debug, Clone)]
@@ -75,16 +75,8 @@ pub enum BulkSettingsError {
     },
 }
 
-/// Every setting the bulk function (and `psoxy watch`) reads.
-pub const BULK_SETTINGS: &[&Setting] = &[
-    &PSOXY_SALT,
-    &PSOXY_ENCRYPTION_KEY,
-    &EMAIL_CANONICALIZATION,
-    &EMAIL_DOMAIN_HANDLING,
-    &SALT_EMAIL_DOMAINS,
-    &ENCRYPTION_KEY_EMAIL_DOMAINS,
-    &SALT_IP,
-    &ENCRYPTION_KEY_IP,
+/// Bulk-mode settings besides the pseudonym ones.
+const OWN_SETTINGS: &[&Setting] = &[
     &RULES,
     &ADDITIONAL_TRANSFORMS,
     &OUTPUT_BUCKET,
@@ -98,6 +90,16 @@ pub const BULK_SETTINGS: &[&Setting] = &[
     &PSOXY_THREADS,
     &S3_FORCE_PATH_STYLE,
 ];
+
+/// Every setting the bulk function (and `psoxy watch`) reads: the pseudonym settings and the
+/// bulk mode's own.
+pub fn bulk_settings() -> Vec<&'static Setting> {
+    PSEUDONYM_SETTINGS
+        .iter()
+        .chain(OWN_SETTINGS)
+        .copied()
+        .collect()
+}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -115,7 +117,7 @@ fn yes() -> bool {
 }
 
 impl BulkSettings {
-    /// Reads the bulk settings from `settings` (resolved with [`BULK_SETTINGS`]).
+    /// Reads the bulk settings from `settings` (resolved with [`bulk_settings`]).
     pub fn from_settings(settings: &Settings) -> Result<Self, BulkSettingsError> {
         let pseudonym = pseudonym_settings(settings)?;
         let rules_text = settings.required(&RULES)?;
@@ -203,7 +205,7 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         BulkSettings::from_settings(&Settings::from_sources(
-            BULK_SETTINGS,
+            &bulk_settings(),
             &Flags::new(),
             &|k| map.get(k).cloned(),
         ))

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use super::sanitize_cmd::collect_files;
 use super::{env, shown, CliError, WatchArgs, EXIT_FAILED, EXIT_OK};
-use crate::bulk::{BulkProcessor, BulkSettings, Outcome, BULK_SETTINGS};
+use crate::bulk::{bulk_settings, BulkProcessor, BulkSettings, Outcome};
 use crate::settings::catalog::{OUTPUT_BUCKET, PSOXY_SALT, RULES};
 use crate::settings::{Flags, Settings};
 use crate::storage::LocalStore;
@@ -29,7 +29,7 @@ pub fn run(args: WatchArgs) -> Result<i32, CliError> {
         env(name).or_else(|| (name == OUTPUT_BUCKET.name).then(|| "output".to_string()))
     };
     let settings =
-        BulkSettings::from_settings(&Settings::from_sources(BULK_SETTINGS, &flags, &lookup))?;
+        BulkSettings::from_settings(&Settings::from_sources(&bulk_settings(), &flags, &lookup))?;
     std::fs::create_dir_all(&args.output)
         .map_err(|e| CliError(format!("{}: {e}", shown(&args.output))))?;
     let mut buckets = HashMap::from([
@@ -47,7 +47,13 @@ pub fn run(args: WatchArgs) -> Result<i32, CliError> {
             .or_insert_with(|| parent.join(&extra.bucket));
     }
     let store = LocalStore::new(buckets);
-    let processor = BulkProcessor::new(settings, args.threads)?;
+    // `--threads`, else `PSOXY_THREADS` (0: all cores), as the function reads it.
+    let threads = if args.threads > 0 {
+        args.threads
+    } else {
+        settings.threads
+    };
+    let processor = BulkProcessor::new(settings, threads)?;
     if !args.once {
         eprintln!(
             "watching {} (every {} s); sanitized files go to {}; Ctrl-C to stop",

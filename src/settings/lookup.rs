@@ -161,14 +161,7 @@ mod tests {
     use super::*;
     use crate::settings::catalog::{COMPRESS_OUTPUT_ALWAYS, PSOXY_SALT, RULES};
 
-    fn lookup(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |k| {
-            pairs
-                .iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        }
-    }
+    use crate::settings::test_lookup as lookup;
 
     #[test]
     fn flags_win_then_the_environment_and_blanks_are_unset() {

@@ -92,3 +92,16 @@ impl Group {
         }
     }
 }
+
+/// The lookup of a few settings given as pairs, for tests.
+#[cfg(test)]
+pub(crate) fn test_lookup(
+    pairs: &'static [(&'static str, &'static str)],
+) -> impl Fn(&str) -> Option<String> {
+    move |k| {
+        pairs
+            .iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+    }
+}

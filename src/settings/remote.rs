@@ -131,14 +131,7 @@ pub(crate) async fn resolve_remote(
 mod tests {
     use super::*;
 
-    fn lookup(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |k| {
-            pairs
-                .iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        }
-    }
+    use crate::settings::test_lookup as lookup;
 
     #[test]
     fn location_from_the_environment() {

@@ -354,12 +354,11 @@ mod tests {
     use super::*;
 
     fn lookup(pairs: &'static [(&'static str, &'static str)]) -> Settings {
-        Settings::from_sources(AUTH_SETTINGS, &crate::settings::Flags::new(), &move |k| {
-            pairs
-                .iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        })
+        Settings::from_sources(
+            AUTH_SETTINGS,
+            &crate::settings::Flags::new(),
+            &crate::settings::test_lookup(pairs),
+        )
     }
 
     #[test]
