@@ -9,11 +9,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use psoxy::api::ApiRuleSet;
+use psoxy::bulk::{bulk_settings, BulkSettings};
 use psoxy::pseudonym::{PseudonymSettings, Pseudonymizer};
+use psoxy::rules::api::API_RULES_KEYS;
 use psoxy::rules::{parse_rules_yaml, BulkRules};
 use psoxy::sanitize::RuleEngine;
 use psoxy::settings::catalog::{ALL, RUST_LOG};
-use psoxy::settings::{Group, Setting, LOCATION_SETTINGS, PSEUDONYM_SETTINGS};
+use psoxy::settings::{Flags, Group, Setting, Settings, LOCATION_SETTINGS, PSEUDONYM_SETTINGS};
 
 /// The markdown files of the documentation.
 fn doc_files() -> Vec<PathBuf> {
@@ -44,7 +46,7 @@ fn readers(s: &Setting) -> String {
     if is(PSEUDONYM_SETTINGS) || s.name == RUST_LOG.name {
         out.push("CLI");
     }
-    if is(psoxy::bulk::BULK_SETTINGS) || is(LOCATION_SETTINGS) || s.name == RUST_LOG.name {
+    if is(&psoxy::bulk::bulk_settings()) || is(LOCATION_SETTINGS) || s.name == RUST_LOG.name {
         out.push("bulk");
     }
     if is(&api) || is(LOCATION_SETTINGS) || s.name == RUST_LOG.name {
@@ -145,11 +147,10 @@ fn pseudonymizer() -> Arc<Pseudonymizer> {
 
 /// Loads and compiles one rules file of either mode.
 fn compile(text: &str) -> Result<&'static str, String> {
+    // Told apart by their top-level keys, as `psoxy check` does (`rules/any.rs`).
     let is_api = matches!(
         serde_yaml::from_str::<serde_yaml::Value>(text),
-        Ok(serde_yaml::Value::Mapping(m)) if ["endpoints", "allowedRequestHeaders", "definitions"]
-            .iter()
-            .any(|k| m.contains_key(*k))
+        Ok(serde_yaml::Value::Mapping(m)) if API_RULES_KEYS.iter().any(|k| m.contains_key(*k))
     );
     if is_api {
         let set = ApiRuleSet::from_yaml(text).map_err(|e| e.to_string())?;
@@ -188,6 +189,37 @@ fn every_yaml_block_of_the_docs_is_rules_that_compile() {
         problems.join("\n")
     );
     assert!(loaded >= 5, "only {loaded} rules examples found");
+}
+
+/// Every `yml` block that is an `ADDITIONAL_TRANSFORMS` list (items with
+/// `destinationBucketName`) is read as that setting, and the rules it holds compile.
+#[test]
+fn every_additional_transforms_example_loads_and_its_rules_compile() {
+    let mut loaded = 0;
+    for file in doc_files() {
+        for (line, yml) in blocks(&read(&file), "yml") {
+            if !yml.trim_start().starts_with("- destinationBucketName") {
+                continue;
+            }
+            let lookup = |name: &str| match name {
+                "PSOXY_SALT" => Some("docs".to_string()),
+                "RULES" => Some("columnsToRedact: [SALARY]".to_string()),
+                "OUTPUT_BUCKET" => Some("out".to_string()),
+                "ADDITIONAL_TRANSFORMS" => Some(yml.clone()),
+                _ => None,
+            };
+            let settings = Settings::from_sources(&bulk_settings(), &Flags::new(), &lookup);
+            let bulk = BulkSettings::from_settings(&settings)
+                .unwrap_or_else(|e| panic!("{}:{line}: {e}", file.display()));
+            assert!(!bulk.additional.is_empty(), "{}:{line}", file.display());
+            for extra in bulk.additional {
+                RuleEngine::new(extra.rules, pseudonymizer(), 1)
+                    .unwrap_or_else(|e| panic!("{}:{line}: {e}", file.display()));
+            }
+            loaded += 1;
+        }
+    }
+    assert!(loaded >= 1, "no ADDITIONAL_TRANSFORMS example found");
 }
 
 #[test]
