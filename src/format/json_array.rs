@@ -45,11 +45,20 @@ struct Scanner {
     element: Option<(usize, u64)>,
 }
 
-fn bad(line: u64, message: impl Into<String>) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::InvalidData,
-        format!("line {line}: {}", message.into()),
-    )
+/// A JSON array whose structure is broken, at a line of the input. It travels as the payload
+/// of an `InvalidData` [`io::Error`] (the reader's error type), so callers can take the line
+/// back with `get_ref().downcast_ref::<JsonArrayError>()`.
+#[derive(Debug, thiserror::Error)]
+#[error("line {line}: {problem}")]
+pub struct JsonArrayError {
+    /// 1-based line of the input where the structure breaks.
+    pub line: u64,
+    /// What is wrong (never the data).
+    pub problem: &'static str,
+}
+
+fn bad(line: u64, problem: &'static str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, JsonArrayError { line, problem })
 }
 
 impl<R: BufRead> JsonArrayBatchReader<R> {
@@ -240,6 +249,27 @@ impl Scanner {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_broken_array_names_its_line_in_a_typed_payload() {
+        let mut r = super::JsonArrayBatchReader::new(&b"[\n{\"a\":1},\n,]"[..]);
+        let err = loop {
+            match r.next_batch() {
+                Ok(Some(_)) => continue,
+                Ok(None) => panic!("no error"),
+                Err(e) => break e,
+            }
+        };
+        let typed = err
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<super::JsonArrayError>())
+            .expect("typed payload");
+        assert_eq!(typed.line, 3);
+        assert!(
+            err.to_string().starts_with("line 3: expected an element"),
+            "{err}"
+        );
+    }
+
     use super::*;
 
     fn elements(input: &[u8], reader_buf: usize) -> io::Result<Vec<(u64, String)>> {

@@ -34,7 +34,7 @@ pub const MAX_ROW_GROUP_BYTES: usize = 256 * 1024 * 1024;
 pub enum ParquetIoError {
     /// Spooling the input to a temporary file failed.
     #[error("cannot spool the input to a temporary file: {0}")]
-    Spool(std::io::Error),
+    Spool(#[source] std::io::Error),
     /// The parquet crate refused the input (or could not write the output).
     #[error("not a readable Parquet file: {0}")]
     Parquet(#[from] parquet::errors::ParquetError),

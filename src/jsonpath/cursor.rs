@@ -77,11 +77,11 @@ impl<'t> Parser<'t> {
         }
     }
 
-    pub(crate) fn regex_error_at(&self, pos: usize, message: impl Into<String>) -> JsonPathError {
+    pub(crate) fn regex_error_at(&self, pos: usize, source: regex::Error) -> JsonPathError {
         JsonPathError::InvalidRegex {
             path: self.original.to_string(),
             position: self.original_pos(pos),
-            message: message.into(),
+            source: Box::new(source),
         }
     }
 

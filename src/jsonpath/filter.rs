@@ -647,7 +647,7 @@ fn parse_regex(p: &mut Parser<'_>) -> Result<Regex, JsonPathError> {
         .dot_matches_new_line(s)
         .ignore_whitespace(x)
         .build()
-        .map_err(|e| p.regex_error_at(start, e.to_string()))
+        .map_err(|e| p.regex_error_at(start, e))
 }
 
 #[cfg(test)]

@@ -74,7 +74,7 @@ pub const MAX_SEGMENTS: usize = 63;
 ///
 /// Every variant carries the original path text and the position (a
 /// zero-based *character* offset into that text) where the problem was found.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum JsonPathError {
     /// The text is not a valid JSONPath expression.
     #[error("invalid JSONPath `{path}` at position {position}: {message}")]
@@ -99,14 +99,15 @@ pub enum JsonPathError {
         message: String,
     },
     /// A `=~ /regex/` literal inside a filter does not compile.
-    #[error("invalid regular expression in JSONPath `{path}` at position {position}: {message}")]
+    #[error("invalid regular expression in JSONPath `{path}` at position {position}: {source}")]
     InvalidRegex {
         /// The path text as given.
         path: String,
         /// Zero-based character offset of the regex literal.
         position: usize,
-        /// The regex compiler's message.
-        message: String,
+        /// The regex compiler's error.
+        #[source]
+        source: Box<regex::Error>,
     },
 }
 
@@ -131,11 +132,12 @@ impl JsonPathError {
     }
 
     /// The human readable description of the problem (without path/position).
-    pub fn message(&self) -> &str {
+    pub fn message(&self) -> std::borrow::Cow<'_, str> {
         match self {
-            JsonPathError::Syntax { message, .. }
-            | JsonPathError::Unsupported { message, .. }
-            | JsonPathError::InvalidRegex { message, .. } => message,
+            JsonPathError::Syntax { message, .. } | JsonPathError::Unsupported { message, .. } => {
+                message.as_str().into()
+            }
+            JsonPathError::InvalidRegex { source, .. } => source.to_string().into(),
         }
     }
 }
