@@ -18,18 +18,23 @@ pub fn run(args: ServeArgs) -> Result<i32, CliError> {
         flags.set(&RULES, Some(text));
     }
     flags.set(&TARGET_HOST, args.target.clone());
-    let connector = args
-        .connector
-        .clone()
-        .or_else(|| env(PSOXY_INSTANCE_ID.name))
-        .or_else(|| args.rules.as_deref().and_then(rule_file_stem));
-    flags.set(&PSOXY_INSTANCE_ID, connector);
+    flags.set(&PSOXY_INSTANCE_ID, args.connector.clone());
     let runtime = tokio::runtime::Runtime::new()?;
     // Flags, then the environment, then the parameter store the environment names (as the
     // function reads its settings).
     let settings = runtime
         .block_on(resolve(&flags, &env))
-        .and_then(|(resolved, writer)| Ok((ApiSettings::from_settings(&resolved)?, writer)));
+        .and_then(|(resolved, writer)| {
+            let mut settings = ApiSettings::from_settings(&resolved)?;
+            // The connector: --connector, else PSOXY_INSTANCE_ID wherever it is set (the
+            // environment or the store), else the rules file's name.
+            if resolved.get(&PSOXY_INSTANCE_ID).is_none() {
+                if let Some(stem) = args.rules.as_deref().and_then(rule_file_stem) {
+                    settings.instance_id = stem;
+                }
+            }
+            Ok((settings, writer))
+        });
     let (settings, writer) = settings.map_err(|e| {
         let hint = match &e {
             ApiSettingsError::Setting(SettingError::Missing(name)) => match *name {
