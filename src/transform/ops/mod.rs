@@ -265,25 +265,25 @@ fn map_text(
                 found: record_type(other),
             }),
         },
-        Dialect::Response => {
-            let result = match value {
-                Value::String(s) => f(s)?,
-                Value::Number(n) => f(n.as_str())?,
-                Value::Bool(b) => f(if *b { "true" } else { "false" })?,
-                _ => None,
-            };
-            *value = result.map_or(Value::Null, Value::String);
-            Ok(())
-        }
+        Dialect::Response => map_response_text(value, f),
     }
 }
 
-/// Applies a text operation of API responses only (see [`map_text`]).
+/// Applies a text operation to one value as API responses read values (see the module doc):
+/// strings, numbers and booleans as their text; anything else, or no result, becomes `null`.
+/// Operations that only API rules use call it directly.
 fn map_response_text(
     value: &mut Value,
     f: impl FnOnce(&str) -> Result<Option<String>, ValueError>,
 ) -> Result<(), ValueError> {
-    map_text(value, Dialect::Response, Accepts::Strings, "transform", f)
+    let result = match value {
+        Value::String(s) => f(s)?,
+        Value::Number(n) => f(n.as_str())?,
+        Value::Bool(b) => f(if *b { "true" } else { "false" })?,
+        _ => None,
+    };
+    *value = result.map_or(Value::Null, Value::String);
+    Ok(())
 }
 
 /// How record errors name a value's type (never the value).
