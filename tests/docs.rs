@@ -11,8 +11,7 @@ use std::sync::Arc;
 use psoxy::api::ApiRuleSet;
 use psoxy::bulk::{bulk_settings, BulkSettings};
 use psoxy::pseudonym::{PseudonymSettings, Pseudonymizer};
-use psoxy::rules::api::API_RULES_KEYS;
-use psoxy::rules::{parse_rules_yaml, BulkRules};
+use psoxy::rules::{parse_any_rules_yaml, AnyRules, BulkRules};
 use psoxy::sanitize::RuleEngine;
 use psoxy::settings::catalog::{ALL, RUST_LOG};
 use psoxy::settings::{Flags, Group, Setting, Settings, LOCATION_SETTINGS, PSEUDONYM_SETTINGS};
@@ -147,20 +146,18 @@ fn pseudonymizer() -> Arc<Pseudonymizer> {
 
 /// Loads and compiles one rules file of either mode.
 fn compile(text: &str) -> Result<&'static str, String> {
-    // Told apart by their top-level keys, as `psoxy check` does (`rules/any.rs`).
-    let is_api = matches!(
-        serde_yaml::from_str::<serde_yaml::Value>(text),
-        Ok(serde_yaml::Value::Mapping(m)) if API_RULES_KEYS.iter().any(|k| m.contains_key(*k))
-    );
-    if is_api {
-        let set = ApiRuleSet::from_yaml(text).map_err(|e| e.to_string())?;
-        for plan in &set.plans {
-            plan.check_keys(&pseudonymizer())
-                .map_err(|e| e.to_string())?;
+    // Told apart as `psoxy check` tells them apart.
+    let rules = match parse_any_rules_yaml(text).map_err(|e| e.to_string())? {
+        AnyRules::Api(rules) => {
+            let set = ApiRuleSet::compile(rules).map_err(|e| e.to_string())?;
+            for plan in &set.plans {
+                plan.check_keys(&pseudonymizer())
+                    .map_err(|e| e.to_string())?;
+            }
+            return Ok("API rules");
         }
-        return Ok("API rules");
-    }
-    let rules = parse_rules_yaml(text).map_err(|e| e.to_string())?;
+        AnyRules::Bulk(rules) => *rules,
+    };
     let kind = match &rules {
         BulkRules::Columnar(_) => "ColumnarRules",
         BulkRules::Record(_) => "RecordRules",

@@ -35,15 +35,19 @@ pub fn load_any_rules_file(path: &Path) -> Result<AnyRules, AnyRulesError> {
         path: path.display().to_string(),
         source,
     })?;
-    let text = decode_envelope(&bytes)?;
+    parse_any_rules_yaml(&decode_envelope(&bytes)?)
+}
+
+/// Parses rules of either mode from YAML text, told apart by their top-level keys.
+pub fn parse_any_rules_yaml(text: &str) -> Result<AnyRules, AnyRulesError> {
     let is_api = matches!(
-        serde_yaml::from_str::<Value>(&text),
+        serde_yaml::from_str::<Value>(text),
         Ok(Value::Mapping(m)) if API_RULES_KEYS.iter().any(|k| m.contains_key(*k))
     );
     Ok(if is_api {
-        AnyRules::Api(ApiRules::from_yaml(&text)?)
+        AnyRules::Api(ApiRules::from_yaml(text)?)
     } else {
-        AnyRules::Bulk(Box::new(parse_rules_yaml(&text)?))
+        AnyRules::Bulk(Box::new(parse_rules_yaml(text)?))
     })
 }
 

@@ -21,7 +21,7 @@ mod record;
 pub mod schema;
 pub(crate) mod yaml_tags;
 
-pub use any::{load_any_rules_file, AnyRules, AnyRulesError};
+pub use any::{load_any_rules_file, parse_any_rules_yaml, AnyRules, AnyRulesError};
 pub use columnar::{ColumnarRules, FieldTransform, FieldTransformStep, RegexReplace};
 pub use load::{load_rules_bytes, load_rules_file, parse_rules_yaml};
 pub use multi::PathTemplate;
