@@ -1,11 +1,40 @@
 //! Percent-decoding of request parts: query strings and path parameter values.
 
-/// The `name=value` pairs of a raw query string (without `?`), percent-decoded with `+` as a
-/// space, in order; repeated names are kept. Invalid UTF-8 becomes U+FFFD.
-pub fn parse_query(raw: &str) -> Vec<(String, String)> {
-    form_urlencoded::parse(raw.as_bytes())
-        .map(|(name, value)| (name.into_owned(), value.into_owned()))
+/// One parameter of a query string: its decoded name and value (`None` for a bare name
+/// without `=`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryPair {
+    /// The name, trimmed, then form-decoded.
+    pub name: String,
+    /// The value, trimmed, then form-decoded; `None` when the pair has no `=`.
+    pub value: Option<String>,
+}
+
+/// The parameters of a raw query string (without `?`), as Psoxy's HTTP library reads them
+/// (SPEC-API-PARITY 1.2): split on `&` **and** `;`, each name and value form-decoded (`+` is
+/// a space) (raw surrounding blanks trimmed first), pairs with an empty name dropped, in
+/// order; repeated names are kept. Invalid UTF-8 becomes U+FFFD.
+pub fn parse_query(raw: &str) -> Vec<QueryPair> {
+    raw.split(['&', ';'])
+        .filter_map(|pair| {
+            let (name, value) = match pair.split_once('=') {
+                Some((n, v)) => (n, Some(v)),
+                None => (pair, None),
+            };
+            let name = decode_query_part(trim_blanks(name));
+            if name.is_empty() {
+                return None;
+            }
+            let value = value.map(|v| decode_query_part(trim_blanks(v)));
+            Some(QueryPair { name, value })
+        })
         .collect()
+}
+
+/// Drops the whitespace the HTTP library's tokenizer skips (space, tab, CR, LF), before
+/// decoding: an encoded `%20` stays.
+fn trim_blanks(raw: &str) -> &str {
+    raw.trim_matches([' ', '\t', '\r', '\n'])
 }
 
 /// One raw query value (or name), percent-decoded with `+` as a space.
@@ -29,9 +58,12 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    fn pairs(v: &[(&str, &str)]) -> Vec<QueryPair> {
         v.iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .map(|(a, b)| QueryPair {
+                name: a.to_string(),
+                value: if *b == "-" { None } else { Some(b.to_string()) },
+            })
             .collect()
     }
 
@@ -43,10 +75,15 @@ mod tests {
                 ("a", "1"),
                 ("b", "x y z"),
                 ("a", "2"),
-                ("flag", ""),
+                ("flag", "-"),
                 ("e[0]", "✓")
             ])
         );
+        assert_eq!(
+            parse_query("a=1;b=2&empty=& c = d "),
+            pairs(&[("a", "1"), ("b", "2"), ("empty", ""), ("c", "d")])
+        );
+        assert_eq!(parse_query("a=%20x%20"), pairs(&[("a", " x ")]));
         assert_eq!(parse_query(""), pairs(&[]));
         assert_eq!(parse_query("&&a=1&"), pairs(&[("a", "1")]));
         assert_eq!(parse_query("a=%ZZ"), pairs(&[("a", "%ZZ")]));
@@ -67,7 +104,12 @@ mod tests {
             for (n, v) in &pairs {
                 ser.append_pair(n, v);
             }
-            prop_assert_eq!(parse_query(&ser.finish()), pairs);
+            let expected: Vec<QueryPair> = pairs
+                .iter()
+                .filter(|(n, _)| !n.is_empty())
+                .map(|(n, v)| QueryPair { name: n.clone(), value: Some(v.clone()) })
+                .collect();
+            prop_assert_eq!(parse_query(&ser.finish()), expected);
         }
     }
 }

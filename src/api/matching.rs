@@ -10,7 +10,7 @@
 
 use std::fmt;
 
-use super::decode::{decode_path_part, parse_query};
+use super::decode::{decode_path_part, parse_query, QueryPair};
 use crate::rules::api::{ApiRules, Endpoint, EndpointPath, ParamProblem, ParamSchema};
 
 /// Rules ready to decide requests.
@@ -217,11 +217,15 @@ fn path_params<'p>(
 type Params = (Vec<RequestParam>, Vec<RequestParam>);
 
 /// Checks everything but the path; returns the decoded path and query parameters.
+///
+/// As in Psoxy (SPEC-API-PARITY 1.2, 3.3): query parameter names are compared with
+/// `allowedQueryParams` and the `queryParamSchemas` keys ignoring case; path parameter values
+/// are checked as they appear in the URL, before percent-decoding.
 fn check_endpoint(
     endpoint: &Endpoint,
     method: &str,
     raw_path_params: Vec<(&str, String)>,
-    query_pairs: &[(String, String)],
+    query_pairs: &[QueryPair],
 ) -> Result<Params, RejectReason> {
     if let Some(methods) = &endpoint.allowed_methods {
         if !methods.iter().any(|m| m.eq_ignore_ascii_case(method)) {
@@ -229,9 +233,25 @@ fn check_endpoint(
         }
     }
     if let Some(allowed) = &endpoint.allowed_query_params {
-        if let Some((name, _)) = query_pairs.iter().find(|(n, _)| !allowed.contains(n)) {
-            return Err(RejectReason::QueryParamNotAllowed(name.clone()));
+        if let Some(pair) = query_pairs
+            .iter()
+            .find(|p| !allowed.iter().any(|a| a.eq_ignore_ascii_case(&p.name)))
+        {
+            return Err(RejectReason::QueryParamNotAllowed(pair.name.clone()));
         }
+    }
+    for (name, schema) in &endpoint.path_parameter_schemas {
+        let value = raw_path_params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, raw)| raw.as_str())
+            .filter(|raw| !raw.is_empty());
+        schema
+            .check(value)
+            .map_err(|problem| RejectReason::InvalidPathParam {
+                name: name.clone(),
+                problem,
+            })?;
     }
     let path_params: Vec<RequestParam> = raw_path_params
         .into_iter()
@@ -241,37 +261,29 @@ fn check_endpoint(
             reversible: is_reversible(&endpoint.path_parameter_schemas, name),
         })
         .collect();
-    for (name, schema) in &endpoint.path_parameter_schemas {
-        let value = path_params
-            .iter()
-            .find(|p| &p.name == name)
-            .map(|p| p.value.as_str());
-        schema
-            .check(value)
-            .map_err(|problem| RejectReason::InvalidPathParam {
-                name: name.clone(),
-                problem,
-            })?;
-    }
     for (name, schema) in &endpoint.query_param_schemas {
         let invalid = |problem| RejectReason::InvalidQueryParam {
             name: name.clone(),
             problem,
         };
-        let mut values = query_pairs.iter().filter(|(n, _)| n == name).peekable();
+        let mut values = query_pairs
+            .iter()
+            .filter(|p| p.name.eq_ignore_ascii_case(name))
+            .filter_map(|p| p.value.as_deref())
+            .peekable();
         if values.peek().is_none() {
             schema.check(None).map_err(invalid)?;
         }
-        for (_, value) in values {
+        for value in values {
             schema.check(Some(value)).map_err(invalid)?;
         }
     }
     let query_params = query_pairs
         .iter()
-        .map(|(name, value)| RequestParam {
-            name: name.clone(),
-            value: value.clone(),
-            reversible: is_reversible(&endpoint.query_param_schemas, name),
+        .map(|p| RequestParam {
+            name: p.name.clone(),
+            value: p.value.clone().unwrap_or_default(),
+            reversible: is_reversible_ignoring_case(&endpoint.query_param_schemas, &p.name),
         })
         .collect();
     Ok((path_params, query_params))
@@ -279,6 +291,15 @@ fn check_endpoint(
 
 fn is_reversible(schemas: &indexmap::IndexMap<String, ParamSchema>, name: &str) -> bool {
     schemas.get(name).is_some_and(ParamSchema::is_reversible)
+}
+
+fn is_reversible_ignoring_case(
+    schemas: &indexmap::IndexMap<String, ParamSchema>,
+    name: &str,
+) -> bool {
+    schemas
+        .iter()
+        .any(|(key, schema)| key.eq_ignore_ascii_case(name) && schema.is_reversible())
 }
 
 #[cfg(test)]
@@ -356,7 +377,7 @@ mod tests {
     #[test]
     fn regex_named_groups_are_path_params() {
         let m = matcher(
-            "endpoints:\n  - pathRegex: '/u/(?<user>[^/?]+)(/(?<rest>.*))?'\n    pathParameterSchemas:\n      user: {format: reversible-pseudonym}\n",
+            "endpoints:\n  - pathRegex: '/u/(?<user>[^/?]+)(/(?<rest>.*))?'\n    pathParameterSchemas:\n      user: {anyOf: [{pattern: 'p~.*'}]}\n",
         );
         let hit = m.decide("GET", "/u/p~abc%3D", None).unwrap();
         assert_eq!(
@@ -365,7 +386,7 @@ mod tests {
                 RequestParam {
                     name: "user".into(),
                     value: "p~abc=".into(),
-                    reversible: true
+                    reversible: false
                 },
                 RequestParam {
                     name: "rest".into(),
@@ -403,7 +424,22 @@ mod tests {
         assert_eq!(which(&m, "GET", "/some?page=2&per_page=50"), Some(2));
         assert_eq!(which(&m, "GET", "/some?page=2&page=3"), Some(2));
         assert_eq!(which(&m, "GET", "/some?per%5Fpage=5"), Some(2));
-        assert_eq!(which(&m, "GET", "/some?page=2&Page=3"), None);
+        // Names are compared ignoring case (Psoxy 0.6.9), `;` separates too.
+        assert_eq!(which(&m, "GET", "/some?page=2&Page=3"), Some(2));
+        assert_eq!(which(&m, "GET", "/some?PAGE=2;per_page=3"), Some(2));
+        assert_eq!(which(&m, "GET", "/some?page=2;email=x"), None);
+        let foo = matcher("endpoints:\n  - {pathTemplate: '/api/v1/users/{id}', allowedQueryParams: [foo]}\n  - {pathTemplate: /g, allowedQueryParams: [$top]}\n");
+        for (target, allowed) in [
+            ("/api/v1/users/1?foo=bar", Some(0)),
+            ("/api/v1/users/1?FOO=bar", Some(0)),
+            ("/api/v1/users/1?Foo=bar", Some(0)),
+            ("/api/v1/users/1?Foo=bar&BAR=baz", None),
+            ("/api/v1/users/1?bar=foo", None),
+            ("/g?$TOP=10", Some(1)),
+            ("/g?%24top=10", Some(1)),
+        ] {
+            assert_eq!(which(&foo, "GET", target), allowed, "{target}");
+        }
         let b = blocked(&m, "GET", "/some", Some("page=1&email=a%40b.com"));
         assert_eq!(
             b.rejections[0].reason,
@@ -429,12 +465,13 @@ endpoints:
 "#,
         );
         assert_eq!(which(&m, "GET", "/q?r=1"), Some(0));
+        let token = format!("p~{}", "a".repeat(43));
         let hit = m
-            .decide("GET", "/q", Some("r=1&n=-3&x=2.5e1&s=abc&e=open&u=p~x%2By"))
+            .decide("GET", "/q", Some(&format!("r=1&n=3&x=2.5e1&s=abc&e=open&U={token}")))
             .unwrap();
-        let u = hit.query_params.iter().find(|p| p.name == "u").unwrap();
+        let u = hit.query_params.iter().find(|p| p.name == "U").unwrap();
         assert!(u.reversible);
-        assert_eq!(u.value, "p~x+y");
+        assert_eq!(u.value, token);
         assert!(!hit.query_params[0].reversible);
         let reason = |q: &str| {
             blocked(&m, "GET", "/q", Some(q)).rejections[0]
@@ -446,7 +483,13 @@ endpoints:
             problem,
         };
         assert_eq!(reason("n=1"), bad("r", ParamProblem::Missing));
-        assert_eq!(reason("r="), bad("r", ParamProblem::Missing));
+        // A bare name has no value; `r=` has the empty one.
+        assert_eq!(reason("r"), bad("r", ParamProblem::Missing));
+        assert_eq!(reason("r=&n="), bad("n", ParamProblem::WrongType(ParamType::Integer)));
+        assert_eq!(reason("r=1&n=-3"), bad("n", ParamProblem::WrongType(ParamType::Integer)));
+        assert_eq!(reason("r=1&u=p~x%2By"), bad("u", ParamProblem::NotAPseudonym));
+        // Schema names match ignoring case.
+        assert_eq!(reason("r=1&N=x"), bad("n", ParamProblem::WrongType(ParamType::Integer)));
         assert_eq!(
             reason("r=1&n=1.5"),
             bad("n", ParamProblem::WrongType(ParamType::Integer))
@@ -497,8 +540,9 @@ endpoints:
                 problem: ParamProblem::Missing
             }
         );
-        // Values are checked decoded: `%31%32` is `12`.
-        assert_eq!(which(&only_first, "GET", "/pulls/%31%32/abcdef0"), Some(0));
+        // Values are checked as sent, before percent-decoding (as Psoxy does): `%31%32`
+        // is not an integer.
+        assert_eq!(which(&only_first, "GET", "/pulls/%31%32/abcdef0"), None);
     }
 
     #[test]

@@ -98,6 +98,15 @@ fn bits(mut set: u64) -> impl Iterator<Item = usize> {
     })
 }
 
+/// One step of a matched node's location: an object member or an array element.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// The member of this name.
+    Member(String),
+    /// The element at this index.
+    Element(usize),
+}
+
 impl JsonPath {
     /// The state bit meaning "matched".
     fn final_bit(&self) -> u64 {
@@ -176,36 +185,66 @@ impl JsonPath {
     /// ```
     pub fn select<'a>(&self, root: &'a Value) -> Vec<&'a Value> {
         let mut out = Vec::new();
-        self.select_into(root, self.root_states(root), &mut out);
+        self.walk(root, self.root_states(root), &mut Vec::new(), &mut |node, _| {
+            out.push(node)
+        });
         out
     }
 
-    fn select_into<'a>(&self, node: &'a Value, states: u64, out: &mut Vec<&'a Value>) {
+    /// Where each matched node is (Jayway's "path list"): the member names and array
+    /// indexes from the root, in the order of [`JsonPath::select`].
+    ///
+    /// ```
+    /// use psoxy::jsonpath::{JsonPath, Step};
+    /// use serde_json::json;
+    /// let doc = json!({"a": [{"b": 1}]});
+    /// let at = JsonPath::parse("$..b").unwrap().locations(&doc);
+    /// assert_eq!(at, vec![vec![Step::Member("a".into()), Step::Element(0), Step::Member("b".into())]]);
+    /// ```
+    pub fn locations(&self, root: &Value) -> Vec<Vec<Step>> {
+        let mut out = Vec::new();
+        self.walk(root, self.root_states(root), &mut Vec::new(), &mut |_, at| {
+            out.push(at.to_vec())
+        });
+        out
+    }
+
+    /// Pre-order walk of the matched nodes, with where each one is.
+    fn walk<'a>(
+        &self,
+        node: &'a Value,
+        states: u64,
+        at: &mut Vec<Step>,
+        found: &mut dyn FnMut(&'a Value, &[Step]),
+    ) {
         let fin = self.final_bit();
         if states & fin != 0 {
-            out.push(node);
+            found(node, at);
         }
         let active = states & !fin;
         if active == 0 {
             return;
         }
+        let mut visit = |child: &'a Value, step: Step, cs: u64, at: &mut Vec<Step>| {
+            if cs != 0 {
+                at.push(step);
+                self.walk(child, cs, at, found);
+                at.pop();
+            }
+        };
         match node {
             Value::Object(map) => match self.plan(active) {
                 Plan::Name(name) => {
                     if let Some((k, child)) = map.get_key_value(name) {
                         let cs = self.child_states(active, ChildKey::Member(k), child);
-                        if cs != 0 {
-                            self.select_into(child, cs, out);
-                        }
+                        visit(child, Step::Member(k.clone()), cs, at);
                     }
                 }
                 Plan::Index(_) => {}
                 Plan::All => {
                     for (k, child) in map {
                         let cs = self.child_states(active, ChildKey::Member(k), child);
-                        if cs != 0 {
-                            self.select_into(child, cs, out);
-                        }
+                        visit(child, Step::Member(k.clone()), cs, at);
                     }
                 }
             },
@@ -218,18 +257,14 @@ impl JsonPath {
                             let child = &items[index];
                             let cs =
                                 self.child_states(active, ChildKey::Element { index, len }, child);
-                            if cs != 0 {
-                                self.select_into(child, cs, out);
-                            }
+                            visit(child, Step::Element(index), cs, at);
                         }
                     }
                     Plan::All => {
                         for (index, child) in items.iter().enumerate() {
                             let cs =
                                 self.child_states(active, ChildKey::Element { index, len }, child);
-                            if cs != 0 {
-                                self.select_into(child, cs, out);
-                            }
+                            visit(child, Step::Element(index), cs, at);
                         }
                     }
                 }

@@ -60,6 +60,7 @@ pub mod filter;
 mod index;
 pub mod parse;
 
+pub use eval::Step;
 pub use filter::Filter;
 pub use parse::{Segment, Selector};
 

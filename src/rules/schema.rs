@@ -48,6 +48,42 @@ pub struct SchemaNode {
     /// Informational (API; a filter never adds missing properties).
     #[serde(default)]
     pub required: Option<Vec<String>>,
+    /// A condition (API, alias `_if`): only the alphabetically first of its `properties` is
+    /// tested against the current object; when it holds, `then` filters the value.
+    #[serde(rename = "if", alias = "_if", default)]
+    pub if_schema: Option<Box<SchemaNode>>,
+    /// The filter applied when `if` (or `else`) holds (API, alias `_then`): only its
+    /// `properties` count.
+    #[serde(rename = "then", alias = "_then", default)]
+    pub then_schema: Option<Box<SchemaNode>>,
+    /// A second condition, tried when `if` does not hold (API, alias `_else`).
+    #[serde(rename = "else", alias = "_else", default)]
+    pub else_schema: Option<Box<SchemaNode>>,
+    /// With a `type`: the value's text must equal this (API, alias `constant`).
+    #[serde(rename = "const", alias = "constant", default)]
+    pub constant: Option<ConstValue>,
+    /// Ignored (API), as in Psoxy.
+    #[serde(default)]
+    pub additional_properties: Option<serde_yaml::Value>,
+    /// Ignored (API), as in Psoxy.
+    #[serde(rename = "$schema", default)]
+    pub schema_uri: Option<String>,
+}
+
+/// The value of a `const`: a scalar, compared as text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConstValue(pub String);
+
+impl<'de> Deserialize<'de> for ConstValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::String(s) => Ok(ConstValue(s)),
+            Value::Number(n) => Ok(ConstValue(n.to_string())),
+            Value::Bool(b) => Ok(ConstValue(b.to_string())),
+            Value::Null => Ok(ConstValue("null".to_owned())),
+            _ => Err(serde::de::Error::custom("`const` must be a string, number or boolean")),
+        }
+    }
 }
 
 /// The `type` of a schema node.
@@ -68,7 +104,15 @@ pub enum SchemaType {
     Boolean,
     /// `null` only.
     Null,
+    /// Any other name: API rules load it (with a warning) and turn a value that reaches it
+    /// into `null`; bulk rules refuse it.
+    #[serde(other)]
+    Unknown,
 }
+
+/// The type names a schema knows.
+pub const SCHEMA_TYPE_NAMES: &[&str] =
+    &["object", "array", "string", "integer", "number", "boolean", "null"];
 
 /// Keys of a bulk `outputSchemaFilter` node.
 pub(crate) const BULK_SCHEMA_KEYS: &[&str] = &[
@@ -81,17 +125,30 @@ pub(crate) const BULK_SCHEMA_KEYS: &[&str] = &[
     "description",
 ];
 
-/// Keys of an API `responseSchema` (or `definitions`) node.
+/// Keys of an API `responseSchema` (or `definitions`) node: Psoxy's `JsonSchemaFilter`
+/// (SPEC-API-PARITY 3.10.1), with the older spellings of the conditional keys, plus
+/// `description`.
 pub(crate) const API_SCHEMA_KEYS: &[&str] = &[
     "type",
     "properties",
     "items",
     "$ref",
+    "definitions",
     "anyOf",
+    "if",
+    "then",
+    "else",
+    "const",
+    "_if",
+    "_then",
+    "_else",
+    "constant",
     "format",
     "description",
     "title",
     "required",
+    "additionalProperties",
+    "$schema",
 ];
 
 /// Prefix of a `$ref` that names one of the `definitions`.
@@ -130,6 +187,20 @@ impl SchemaNode {
                 schema.collect_references(format!("{at}.anyOf[{i}]"), out);
             }
         }
+        for (key, child) in self.conditionals() {
+            child.collect_references(format!("{at}.{key}"), out);
+        }
+    }
+
+    /// The `if`, `then` and `else` sub-schemas present, with their keys.
+    pub fn conditionals(&self) -> impl Iterator<Item = (&'static str, &SchemaNode)> {
+        [
+            ("if", &self.if_schema),
+            ("then", &self.then_schema),
+            ("else", &self.else_schema),
+        ]
+        .into_iter()
+        .filter_map(|(key, node)| node.as_deref().map(|n| (key, n)))
     }
 }
 
@@ -140,6 +211,21 @@ pub(crate) fn check_bulk_schema(schema: &Value, at: &str) -> Result<(), RulesErr
         return Ok(()); // serde reports the type error
     };
     check_keys(m, BULK_SCHEMA_KEYS, at)?;
+    if let Some(Value::String(name)) = m.get("type") {
+        if !SCHEMA_TYPE_NAMES.contains(&name.as_str()) {
+            return Err(RulesError::Value {
+                at: format!("{at}.type"),
+                source: serde::de::Error::custom(format!(
+                    "unknown variant `{name}`, expected one of {}",
+                    SCHEMA_TYPE_NAMES
+                        .iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            });
+        }
+    }
     for key in ["properties", "definitions"] {
         if let Some(Value::Mapping(props)) = m.get(key) {
             for (name, s) in props {
@@ -177,7 +263,12 @@ pub(crate) fn unknown_api_key(value: &serde_yaml::Value) -> Option<String> {
             ("properties", serde_yaml::Value::Mapping(props)) => {
                 props.values().find_map(unknown_api_key)
             }
-            ("items", items) => unknown_api_key(items),
+            ("items" | "if" | "then" | "else" | "_if" | "_then" | "_else", node) => {
+                unknown_api_key(node)
+            }
+            ("definitions", serde_yaml::Value::Mapping(defs)) => {
+                defs.values().find_map(unknown_api_key)
+            }
             ("anyOf", serde_yaml::Value::Sequence(alternatives)) => {
                 alternatives.iter().find_map(unknown_api_key)
             }
@@ -214,13 +305,21 @@ mod tests {
     fn unknown_keys_and_types_are_errors() {
         let e = serde_yaml::from_str::<SchemaNode>("typ: string").unwrap_err();
         assert!(e.to_string().contains("typ"), "{e}");
-        assert!(serde_yaml::from_str::<SchemaNode>("type: strin").is_err());
+        let unknown: SchemaNode = serde_yaml::from_str("type: onBehalfOf").unwrap();
+        assert_eq!(unknown.schema_type, Some(SchemaType::Unknown));
+        let m: serde_yaml::Mapping = serde_yaml::from_str("type: strin").unwrap();
+        let e = check_bulk_schema(&Value::Mapping(m), "outputSchemaFilter").unwrap_err();
+        assert!(e.to_string().contains("outputSchemaFilter.type: unknown variant `strin`"), "{e}");
         let v: serde_yaml::Value =
-            serde_yaml::from_str("type: object\nproperties:\n  a: {definitions: {}}\n").unwrap();
-        assert_eq!(
-            unknown_api_key(&v).unwrap(),
-            "unknown field `definitions`, expected one of `type`, `properties`, `items`, `$ref`, `anyOf`, `format`, `description`, `title`, `required`"
-        );
+            serde_yaml::from_str("type: object\nproperties:\n  a: {if: {typo: {}}}\n").unwrap();
+        assert!(unknown_api_key(&v).unwrap().starts_with("unknown field `typo`, expected one of `type`"));
+        let ok: serde_yaml::Value = serde_yaml::from_str(
+            "type: object\n_if: {properties: {a: {type: string, constant: x}}}\n_then: {properties: {a: {}}}\ndefinitions: {}\nadditionalProperties: false\n",
+        )
+        .unwrap();
+        assert_eq!(unknown_api_key(&ok), None);
+        let node: SchemaNode = serde_yaml::from_value(ok).unwrap();
+        assert!(node.if_schema.is_some() && node.then_schema.is_some());
     }
 
     #[test]

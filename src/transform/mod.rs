@@ -14,6 +14,7 @@
 //! * [`batch`]: both plans applied to Arrow batches (Parquet), with the schema-level analysis
 //!   of which columns record paths can reach.
 
+pub mod augment;
 pub mod batch;
 mod cell;
 pub mod columnar;
@@ -92,6 +93,9 @@ pub enum PlanError {
         "outputSchemaFilter: `$ref: {0}` is not supported (use `#` or `#/definitions/<name>`)"
     )]
     UnsupportedReference(String),
+    /// An `if` / `then` / `else` that cannot be evaluated (SPEC-API-PARITY 3.10.3).
+    #[error("responseSchema: {0}")]
+    Conditional(&'static str),
     /// The rules do not apply to this kind of input or output.
     #[error(transparent)]
     Unsupported(#[from] Unsupported),

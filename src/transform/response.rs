@@ -1,5 +1,6 @@
-//! An API endpoint's response sanitizing, compiled: its `responseSchema` allow-list first,
-//! then its `transforms` in order (SPEC-API "Response"), both from the shared core.
+//! An API endpoint's response sanitizing, compiled: its `augments`, its `responseSchema`
+//! allow-list, then its `transforms` in order (SPEC-API "Response", SPEC-API-PARITY 1.1),
+//! all from the shared core.
 //!
 //! A [`ResponsePlan`] is compiled once per endpoint when the rules load; everything that
 //! could fail for a reason other than the response itself (an unknown method, a bad
@@ -9,6 +10,7 @@
 use indexmap::IndexMap;
 use serde_json::Value;
 
+use super::augment::AugmentPlan;
 use super::ops::{definition, BuildError};
 use super::program::{Program, Step, StepError};
 use super::schema::CompiledSchema;
@@ -20,6 +22,7 @@ use crate::rules::SchemaNode;
 /// An endpoint's response sanitizing, compiled.
 #[derive(Debug)]
 pub struct ResponsePlan {
+    augments: AugmentPlan,
     schema: Option<CompiledSchema>,
     program: Program,
 }
@@ -68,6 +71,7 @@ impl ResponsePlan {
             .transpose()
             .map_err(ResponsePlanError::Schema)?;
         Ok(ResponsePlan {
+            augments: AugmentPlan::compile(&endpoint.augments),
             schema,
             program: Program::new(steps),
         })
@@ -87,7 +91,7 @@ impl ResponsePlan {
     /// Whether the plan changes anything (an endpoint with neither schema nor transforms
     /// passes responses through as they are).
     pub fn is_identity(&self) -> bool {
-        self.schema.is_none() && self.program.is_empty()
+        self.schema.is_none() && self.program.is_empty() && self.augments.is_empty()
     }
 
     /// The names of the transforms, in order (for reports).
@@ -95,11 +99,13 @@ impl ResponsePlan {
         self.program.steps().iter().map(|s| s.op().name()).collect()
     }
 
-    /// Sanitizes `doc` in place.
+    /// Sanitizes `doc` in place: augments, then the schema filter (which passes the `+` keys
+    /// the augments added), then the transforms.
     pub fn apply(&self, doc: &mut Value, p: &Pseudonymizer) -> Result<(), StepError> {
+        let augmented = self.augments.apply(doc);
         if let Some(schema) = &self.schema {
             let v = std::mem::take(doc);
-            *doc = schema.filter(v);
+            *doc = schema.filter_response(v, augmented);
         }
         self.program.apply(doc, p)
     }

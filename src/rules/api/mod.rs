@@ -21,9 +21,11 @@
 //! ([`crate::transform::ResponsePlan`]). Errors say where
 //! (`endpoints[2] (/orgs/{org}/members).transforms[0]: ...`).
 
+mod augment;
 mod params;
 mod template;
 mod transform;
+mod warnings;
 
 use std::path::Path;
 
@@ -31,9 +33,11 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use serde_yaml::Value;
 
+pub use augment::{AugmentError, AugmentKind, AugmentSpec};
 pub use params::{ParamFormat, ParamProblem, ParamSchema, ParamSchemaError, ParamType};
 pub use template::{PathTemplate, TemplateError, TemplateParam};
 pub use transform::{SpecError, TransformSpec};
+pub use warnings::RuleWarning;
 
 use super::schema::{unknown_api_key, SchemaNode};
 use super::yaml_tags::{parse_with_verbatim_tags, TagError};
@@ -53,6 +57,9 @@ pub struct ApiRules {
     pub allowed_request_headers: Vec<String>,
     /// Named schemas that `$ref: '#/definitions/<name>'` points at.
     pub definitions: IndexMap<String, SchemaNode>,
+    /// What loads but may not mean what its author expects (shown by `psoxy check`, logged
+    /// when the proxy starts).
+    pub warnings: Vec<RuleWarning>,
 }
 
 /// One allowed endpoint.
@@ -74,6 +81,8 @@ pub struct Endpoint {
     pub response_schema: Option<SchemaNode>,
     /// Response transforms, in order.
     pub transforms: Vec<TransformSpec>,
+    /// Summaries added to the response before the schema filter and the transforms.
+    pub augments: Vec<AugmentSpec>,
 }
 
 /// How an endpoint matches the request path.
@@ -173,7 +182,7 @@ pub enum ApiRuleProblem {
         /// The expression.
         text: String,
         /// The engine's error.
-        source: Box<fancy_regex::Error>,
+        source: Box<crate::pattern::PatternError>,
     },
     /// A parameter schema that does not load.
     #[error(transparent)]
@@ -192,6 +201,9 @@ pub enum ApiRuleProblem {
     /// A transform entry that is not of the transform shape.
     #[error(transparent)]
     Transform(#[from] SpecError),
+    /// An augment entry that does not load.
+    #[error(transparent)]
+    Augment(#[from] AugmentError),
 }
 
 fn at_clause(at: &str) -> String {
@@ -209,11 +221,16 @@ fn invalid(at: &str, problem: impl Into<ApiRuleProblem>) -> ApiRulesError {
     }
 }
 
-/// Reads a schema node of API rules: the API dialect's keys, then the model.
-fn schema(value: Value, at: &str) -> Result<SchemaNode, ApiRulesError> {
+/// Reads a schema node of API rules: the API dialect's keys, its warnings, then the model.
+fn schema(
+    value: Value,
+    at: &str,
+    warnings: &mut Vec<RuleWarning>,
+) -> Result<SchemaNode, ApiRulesError> {
     if let Some(message) = unknown_api_key(&value) {
         return Err(invalid(at, ApiRuleProblem::SchemaKey(message)));
     }
+    warnings::schema_warnings(&value, at, warnings);
     serde_yaml::from_value(value).map_err(|e| invalid(at, ApiRuleProblem::Yaml(e)))
 }
 
@@ -226,6 +243,10 @@ struct RawRules {
     allowed_request_headers: Vec<String>,
     #[serde(default)]
     definitions: IndexMap<String, Value>,
+    /// Legacy key Psoxy tolerates and ignores.
+    #[serde(default)]
+    #[allow(dead_code)]
+    default_scope_id_for_source: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -249,6 +270,8 @@ struct RawEndpoint {
     response_schema: Option<Value>,
     #[serde(default)]
     transforms: Vec<Value>,
+    #[serde(default)]
+    augments: Vec<Value>,
 }
 
 impl ApiRules {
@@ -292,21 +315,23 @@ impl ApiRules {
         };
         let raw: RawRules =
             serde_yaml::from_value(value).map_err(|e| invalid("", ApiRuleProblem::Yaml(e)))?;
+        let mut warnings = Vec::new();
         let mut definitions = IndexMap::new();
         for (name, value) in raw.definitions {
             let at = format!("definitions.{name}");
-            definitions.insert(name, schema(value, &at)?);
+            definitions.insert(name, schema(value, &at, &mut warnings)?);
         }
         let endpoints = raw
             .endpoints
             .into_iter()
             .enumerate()
-            .map(|(i, v)| load_endpoint(i, v))
+            .map(|(i, v)| load_endpoint(i, v, &mut warnings))
             .collect::<Result<Vec<_>, _>>()?;
         let rules = ApiRules {
             endpoints,
             allowed_request_headers: raw.allowed_request_headers,
             definitions,
+            warnings,
         };
         rules.check_references()?;
         Ok(rules)
@@ -360,7 +385,11 @@ fn endpoint_label(index: usize, path: Option<&str>) -> String {
     }
 }
 
-fn load_endpoint(index: usize, value: Value) -> Result<Endpoint, ApiRulesError> {
+fn load_endpoint(
+    index: usize,
+    value: Value,
+    warnings: &mut Vec<RuleWarning>,
+) -> Result<Endpoint, ApiRulesError> {
     let path_text = match &value {
         Value::Mapping(m) => m
             .get("pathTemplate")
@@ -420,7 +449,7 @@ fn load_endpoint(index: usize, value: Value) -> Result<Endpoint, ApiRulesError> 
     }
     let response_schema = raw
         .response_schema
-        .map(|v| schema(v, &format!("{at}.responseSchema")))
+        .map(|v| schema(v, &format!("{at}.responseSchema"), warnings))
         .transpose()?;
     let transforms = raw
         .transforms
@@ -430,6 +459,22 @@ fn load_endpoint(index: usize, value: Value) -> Result<Endpoint, ApiRulesError> 
             TransformSpec::from_yaml(v).map_err(|e| invalid(&format!("{at}.transforms[{j}]"), e))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let augments = raw
+        .augments
+        .into_iter()
+        .enumerate()
+        .map(|(j, v)| {
+            let at = format!("{at}.augments[{j}]");
+            let augment = AugmentSpec::from_yaml(v).map_err(|e| invalid(&at, e))?;
+            if augment.kind == AugmentKind::SentenceMetadata {
+                warnings.push(RuleWarning::new(
+                    at,
+                    "`sentenceMetadata` needs language models this proxy does not have; it adds nothing",
+                ));
+            }
+            Ok(augment)
+        })
+        .collect::<Result<Vec<_>, ApiRulesError>>()?;
     Ok(Endpoint {
         path,
         allowed_methods: raw.allowed_methods,
@@ -439,6 +484,7 @@ fn load_endpoint(index: usize, value: Value) -> Result<Endpoint, ApiRulesError> 
         allowed_request_headers: raw.allowed_request_headers,
         response_schema,
         transforms,
+        augments,
     })
 }
 
@@ -534,11 +580,15 @@ definitions:
                 "endpoints[1] (/b).transforms[0]: invalid JSONPath `$..[`",
             ),
             (
-                "endpoints: [{pathTemplate: /a, responseSchema: {type: object, properties: {a: {definitions: {}}}}}]",
-                "endpoints[0] (/a).responseSchema: unknown field `definitions`",
+                "endpoints: [{pathTemplate: /a, responseSchema: {type: object, properties: {a: {minLength: 1}}}}]",
+                "endpoints[0] (/a).responseSchema: unknown field `minLength`",
             ),
             (
-                "endpoints: [{pathTemplate: /a, queryParamSchemas: {n: {type: int}}}]",
+                "endpoints: [{pathTemplate: /a, augments: [!<textDigest> {jsonPaths: [$.a], typo: 1}]}]",
+                "endpoints[0] (/a).augments[0]: unknown field `typo`",
+            ),
+            (
+                "endpoints: [{pathTemplate: /a, queryParamSchemas: {n: {format: email}}}]",
                 "endpoints[0] (/a).queryParamSchemas.n",
             ),
             (

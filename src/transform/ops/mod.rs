@@ -139,7 +139,7 @@ pub enum BuildError {
         /// The expression as written.
         text: String,
         /// The engine's error.
-        source: Box<fancy_regex::Error>,
+        source: Box<crate::pattern::PatternError>,
     },
 }
 

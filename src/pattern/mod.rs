@@ -1,7 +1,24 @@
-//! Regular expressions of API rule files, compiled with `fancy-regex` (rules use look-ahead,
-//! which the `regex` crate lacks).
+//! Regular expressions of rule files. They are written for Java's `java.util.regex` (Psoxy's
+//! engine); [`java`] rewrites each into an expression of `fancy-regex` (rules use look-ahead,
+//! which the `regex` crate lacks) that matches exactly the same text, or refuses it.
+
+mod java;
 
 use std::fmt;
+
+pub use java::{Anchoring, JavaRegexError};
+
+/// A rule's regex that cannot be used. Shows the construct or the engine's complaint, never
+/// data (rules hold none).
+#[derive(Debug, thiserror::Error)]
+pub enum PatternError {
+    /// A Java construct with no equivalent in the Rust engine.
+    #[error(transparent)]
+    Translate(#[from] JavaRegexError),
+    /// The translated expression does not compile.
+    #[error(transparent)]
+    Compile(#[from] Box<fancy_regex::Error>),
+}
 
 /// A compiled regular expression that keeps its source text.
 ///
@@ -15,23 +32,28 @@ pub struct Pattern {
 }
 
 impl Pattern {
-    /// Compiles `text` so that it must match the whole input, optionally ignoring case.
-    pub fn whole(text: &str, case_insensitive: bool) -> Result<Pattern, fancy_regex::Error> {
-        let anchored = format!("^(?:{text})$");
-        let regex = fancy_regex::RegexBuilder::new(&anchored)
-            .case_insensitive(case_insensitive)
-            .build()?;
+    /// Compiles the Java regex `text` so that it must match the whole input (Java's
+    /// `matches()`), optionally ignoring ASCII case (Java's `CASE_INSENSITIVE`).
+    pub fn whole(text: &str, case_insensitive: bool) -> Result<Pattern, PatternError> {
+        Self::compile(text, Anchoring::Whole, case_insensitive)
+    }
+
+    /// Compiles the Java regex `text` for searching (matches anywhere in the input),
+    /// case-sensitively.
+    pub fn search(text: &str) -> Result<Pattern, PatternError> {
+        Self::compile(text, Anchoring::Search, false)
+    }
+
+    fn compile(
+        text: &str,
+        anchoring: Anchoring,
+        case_insensitive: bool,
+    ) -> Result<Pattern, PatternError> {
+        let rust = java::translate(text, anchoring, case_insensitive)?;
+        let regex = fancy_regex::Regex::new(&rust).map_err(Box::new)?;
         Ok(Pattern {
             text: text.to_owned(),
             regex,
-        })
-    }
-
-    /// Compiles `text` for searching (matches anywhere in the input), case-sensitively.
-    pub fn search(text: &str) -> Result<Pattern, fancy_regex::Error> {
-        Ok(Pattern {
-            text: text.to_owned(),
-            regex: fancy_regex::Regex::new(text)?,
         })
     }
 
@@ -40,7 +62,7 @@ impl Pattern {
         &self.text
     }
 
-    /// The compiled expression (anchored for [`Pattern::whole`]).
+    /// The compiled expression (translated; anchored for [`Pattern::whole`]).
     pub fn regex(&self) -> &fancy_regex::Regex {
         &self.regex
     }
