@@ -467,7 +467,11 @@ endpoints:
         assert_eq!(which(&m, "GET", "/q?r=1"), Some(0));
         let token = format!("p~{}", "a".repeat(43));
         let hit = m
-            .decide("GET", "/q", Some(&format!("r=1&n=3&x=2.5e1&s=abc&e=open&U={token}")))
+            .decide(
+                "GET",
+                "/q",
+                Some(&format!("r=1&n=3&x=2.5e1&s=abc&e=open&U={token}")),
+            )
             .unwrap();
         let u = hit.query_params.iter().find(|p| p.name == "U").unwrap();
         assert!(u.reversible);
@@ -485,11 +489,23 @@ endpoints:
         assert_eq!(reason("n=1"), bad("r", ParamProblem::Missing));
         // A bare name has no value; `r=` has the empty one.
         assert_eq!(reason("r"), bad("r", ParamProblem::Missing));
-        assert_eq!(reason("r=&n="), bad("n", ParamProblem::WrongType(ParamType::Integer)));
-        assert_eq!(reason("r=1&n=-3"), bad("n", ParamProblem::WrongType(ParamType::Integer)));
-        assert_eq!(reason("r=1&u=p~x%2By"), bad("u", ParamProblem::NotAPseudonym));
+        assert_eq!(
+            reason("r=&n="),
+            bad("n", ParamProblem::WrongType(ParamType::Integer))
+        );
+        assert_eq!(
+            reason("r=1&n=-3"),
+            bad("n", ParamProblem::WrongType(ParamType::Integer))
+        );
+        assert_eq!(
+            reason("r=1&u=p~x%2By"),
+            bad("u", ParamProblem::NotAPseudonym)
+        );
         // Schema names match ignoring case.
-        assert_eq!(reason("r=1&N=x"), bad("n", ParamProblem::WrongType(ParamType::Integer)));
+        assert_eq!(
+            reason("r=1&N=x"),
+            bad("n", ParamProblem::WrongType(ParamType::Integer))
+        );
         assert_eq!(
             reason("r=1&n=1.5"),
             bad("n", ParamProblem::WrongType(ParamType::Integer))

@@ -185,9 +185,12 @@ impl JsonPath {
     /// ```
     pub fn select<'a>(&self, root: &'a Value) -> Vec<&'a Value> {
         let mut out = Vec::new();
-        self.walk(root, self.root_states(root), &mut Vec::new(), &mut |node, _| {
-            out.push(node)
-        });
+        self.walk(
+            root,
+            self.root_states(root),
+            &mut Vec::new(),
+            &mut |node, _| out.push(node),
+        );
         out
     }
 
@@ -203,9 +206,12 @@ impl JsonPath {
     /// ```
     pub fn locations(&self, root: &Value) -> Vec<Vec<Step>> {
         let mut out = Vec::new();
-        self.walk(root, self.root_states(root), &mut Vec::new(), &mut |_, at| {
-            out.push(at.to_vec())
-        });
+        self.walk(
+            root,
+            self.root_states(root),
+            &mut Vec::new(),
+            &mut |_, at| out.push(at.to_vec()),
+        );
         out
     }
 

@@ -81,7 +81,9 @@ impl<'de> Deserialize<'de> for ConstValue {
             Value::Number(n) => Ok(ConstValue(n.to_string())),
             Value::Bool(b) => Ok(ConstValue(b.to_string())),
             Value::Null => Ok(ConstValue("null".to_owned())),
-            _ => Err(serde::de::Error::custom("`const` must be a string, number or boolean")),
+            _ => Err(serde::de::Error::custom(
+                "`const` must be a string, number or boolean",
+            )),
         }
     }
 }
@@ -111,8 +113,9 @@ pub enum SchemaType {
 }
 
 /// The type names a schema knows.
-pub const SCHEMA_TYPE_NAMES: &[&str] =
-    &["object", "array", "string", "integer", "number", "boolean", "null"];
+pub const SCHEMA_TYPE_NAMES: &[&str] = &[
+    "object", "array", "string", "integer", "number", "boolean", "null",
+];
 
 /// Keys of a bulk `outputSchemaFilter` node.
 pub(crate) const BULK_SCHEMA_KEYS: &[&str] = &[
@@ -309,10 +312,16 @@ mod tests {
         assert_eq!(unknown.schema_type, Some(SchemaType::Unknown));
         let m: serde_yaml::Mapping = serde_yaml::from_str("type: strin").unwrap();
         let e = check_bulk_schema(&Value::Mapping(m), "outputSchemaFilter").unwrap_err();
-        assert!(e.to_string().contains("outputSchemaFilter.type: unknown variant `strin`"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("outputSchemaFilter.type: unknown variant `strin`"),
+            "{e}"
+        );
         let v: serde_yaml::Value =
             serde_yaml::from_str("type: object\nproperties:\n  a: {if: {typo: {}}}\n").unwrap();
-        assert!(unknown_api_key(&v).unwrap().starts_with("unknown field `typo`, expected one of `type`"));
+        assert!(unknown_api_key(&v)
+            .unwrap()
+            .starts_with("unknown field `typo`, expected one of `type`"));
         let ok: serde_yaml::Value = serde_yaml::from_str(
             "type: object\n_if: {properties: {a: {type: string, constant: x}}}\n_then: {properties: {a: {}}}\ndefinitions: {}\nadditionalProperties: false\n",
         )

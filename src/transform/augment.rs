@@ -82,7 +82,9 @@ impl Augment {
             return;
         };
         let summary = match (&self.inner, source) {
-            (Some(inner), Value::String(text)) if !text.is_empty() => self.inner_summary(inner, text),
+            (Some(inner), Value::String(text)) if !text.is_empty() => {
+                self.inner_summary(inner, text)
+            }
             _ => self.compute(source),
         };
         if let Some(summary) = summary {
@@ -235,7 +237,10 @@ mod tests {
         let p = plan("- !<textDigest> {jsonPaths: ['$.body.content']}");
         let mut doc = json!({"body": {"content": "Hello world this is a test"}});
         p.apply(&mut doc);
-        assert_eq!(doc["body"]["+content:textDigest"], json!({"length": 26, "word_count": 6}));
+        assert_eq!(
+            doc["body"]["+content:textDigest"],
+            json!({"length": 26, "word_count": 6})
+        );
     }
 
     #[test]
@@ -251,7 +256,10 @@ mod tests {
         assert_eq!(doc, json!({"body": {"content": null}}));
         let mut doc = json!({"body": {"content": ""}});
         p.apply(&mut doc);
-        assert_eq!(doc["body"]["+content:textDigest"], json!({"length": 0, "word_count": 0}));
+        assert_eq!(
+            doc["body"]["+content:textDigest"],
+            json!({"length": 0, "word_count": 0})
+        );
     }
 
     #[test]
@@ -262,7 +270,9 @@ mod tests {
         p.apply(&mut doc);
         assert_eq!(
             doc["a"][0]["+content:textDigest"],
-            json!(r#"{"type":"AdaptiveCard","body":[{"type":"TextBlock","text":"{\"length\":9,\"word_count\":2}","wrap":true},{"type":"Image","url":"https://x/y"}],"note":"\u2019\u2026\u20AC"}"#)
+            json!(
+                r#"{"type":"AdaptiveCard","body":[{"type":"TextBlock","text":"{\"length\":9,\"word_count\":2}","wrap":true},{"type":"Image","url":"https://x/y"}],"note":"\u2019\u2026\u20AC"}"#
+            )
         );
         assert!(doc["a"][1].get("+content:textDigest").is_none());
         assert!(doc["a"][2].get("+content:textDigest").is_none());

@@ -189,7 +189,6 @@ impl CompiledSchema {
         }
         &self.nodes[idx]
     }
-
 }
 
 /// One filtering of one value.
@@ -239,7 +238,9 @@ impl Run<'_> {
             (None, Value::Object(_) | Value::Array(_)) if api => Value::Null,
             (None, v) => v,
             (Some(SchemaType::Unknown), _) => {
-                tracing::warn!("a response value reached a schema node of an unknown type; it became null");
+                tracing::warn!(
+                    "a response value reached a schema node of an unknown type; it became null"
+                );
                 Value::Null
             }
             (Some(SchemaType::Boolean), Value::Null) => Value::Bool(false),
@@ -398,7 +399,9 @@ impl Compiler {
                     .as_deref()
                     .map(|o| self.condition(o))
                     .transpose()?,
-                then: self.properties(then.properties.as_ref())?.unwrap_or_default(),
+                then: self
+                    .properties(then.properties.as_ref())?
+                    .unwrap_or_default(),
             })),
             (Some(_), None) => return Err(PlanError::Conditional("`if` needs a `then`")),
             (None, _) if s.else_schema.is_some() => {
@@ -523,7 +526,10 @@ items:
             "{}",
             json!([{"kind":"user","id":"u1","email":"a@x","name":"Al"},{"kind":"bot","id":"b1"},{"kind":"team"}]),
         );
-        assert_eq!(out, json!([{"kind":"user","id":"u1","email":"a@x"},{"kind":"bot"}]));
+        assert_eq!(
+            out,
+            json!([{"kind":"user","id":"u1","email":"a@x"},{"kind":"bot"}])
+        );
         // Example 2: only the `user` candidate, no `anyOf`: the bot is dropped (Rec.).
         let out = response(
             "type: array\nitems: {type: object, if: {properties: {kind: {type: string, const: user}}}, then: {properties: {kind: {}}}}",
@@ -541,7 +547,10 @@ items:
         // `else` is a second condition; `then` of a non-object is `{}`; the root NotMatched
         // is `null`.
         let schema = "type: object\nif: {properties: {k: {type: string, const: a}}}\nelse: {properties: {k: {type: string, const: b}}}\nthen: {properties: {k: {}, v: {type: integer}}}";
-        assert_eq!(response(schema, "{}", json!({"k":"b","v":1,"w":2})), json!({"k":"b","v":1}));
+        assert_eq!(
+            response(schema, "{}", json!({"k":"b","v":1,"w":2})),
+            json!({"k":"b","v":1})
+        );
         assert_eq!(response(schema, "{}", json!({"k":"c","v":1})), json!(null));
         assert_eq!(response(schema, "{}", json!({"v":1})), json!(null));
     }
@@ -569,7 +578,10 @@ properties:
                 {"attributes": {"type": "Group"}, "Id": "2"}
             ]}),
         );
-        assert_eq!(out, json!({"records": [{"attributes": {"type": "User"}, "Id": "1"}]}));
+        assert_eq!(
+            out,
+            json!({"records": [{"attributes": {"type": "User"}, "Id": "1"}]})
+        );
     }
 
     #[test]

@@ -166,11 +166,23 @@ mod tests {
     #[test]
     fn unknown_keys_and_names_are_errors() {
         for (yaml, needle) in [
-            ("!<textDigest> {jsonPaths: ['$.a'], isJsonEscaped: true}", "isJsonEscaped"),
-            ("!<textDigest> {jsonPaths: ['$.a'], applyOnlyWhen: '$.b'}", "applyOnlyWhen"),
-            ("!<summary> {jsonPaths: ['$.a']}", "unknown augment `summary`"),
+            (
+                "!<textDigest> {jsonPaths: ['$.a'], isJsonEscaped: true}",
+                "isJsonEscaped",
+            ),
+            (
+                "!<textDigest> {jsonPaths: ['$.a'], applyOnlyWhen: '$.b'}",
+                "applyOnlyWhen",
+            ),
+            (
+                "!<summary> {jsonPaths: ['$.a']}",
+                "unknown augment `summary`",
+            ),
             ("!<textDigest> {keywords: []}", "missing `jsonPaths`"),
-            ("!<textDigest> {jsonPaths: ['$.a'], innerJsonPath: '$..['}", "invalid JSONPath"),
+            (
+                "!<textDigest> {jsonPaths: ['$.a'], innerJsonPath: '$..['}",
+                "invalid JSONPath",
+            ),
         ] {
             let e = load(yaml).unwrap_err().to_string();
             assert!(e.contains(needle), "{yaml}: {e}");

@@ -328,7 +328,9 @@ mod tests {
             );
         }
         let num = schema("type: number");
-        for ok in ["0", "-1.5", "2e10", "3.0E-2", "1e+3", ".5", "1.", " 1 ", "1.0d", "NaN", "Infinity"] {
+        for ok in [
+            "0", "-1.5", "2e10", "3.0E-2", "1e+3", ".5", "1.", " 1 ", "1.0d", "NaN", "Infinity",
+        ] {
             assert_eq!(num.check(Some(ok)), Ok(()), "{ok}");
         }
         for bad in ["e3", "1e", "1,5", "--1", "", ".", "nan"] {
@@ -358,7 +360,12 @@ mod tests {
         let optional = schema("type: integer");
         assert_eq!(optional.check(None), Ok(()));
         assert!(!optional.is_reversible());
-        for spelling in ["reversible-pseudonym", "pseudonym", "REVERSIBLE_PSEUDONYM", "Pseudonym"] {
+        for spelling in [
+            "reversible-pseudonym",
+            "pseudonym",
+            "REVERSIBLE_PSEUDONYM",
+            "Pseudonym",
+        ] {
             let s = schema(&format!("format: {spelling}"));
             assert!(s.is_reversible(), "{spelling}");
             assert_eq!(s.check(Some(TOKEN)), Ok(()));
@@ -376,7 +383,8 @@ mod tests {
     #[test]
     fn any_of_is_anded_with_the_parent() {
         // SPEC-API-PARITY 1.2, examples 1 and 3.
-        let gemini = schema("anyOf: [{type: string, enum: [all]}, {type: integer, pattern: '^[0-9]+$'}]");
+        let gemini =
+            schema("anyOf: [{type: string, enum: [all]}, {type: integer, pattern: '^[0-9]+$'}]");
         for ok in ["all", "123", "12341"] {
             assert_eq!(gemini.check(Some(ok)), Ok(()), "{ok}");
         }
@@ -411,7 +419,10 @@ mod tests {
             ("format: email", "unknown format `email`"),
             ("requird: true", "requird"),
             ("enum: [[1]]", "`enum` values"),
-            ("anyOf: [{required: true}]", "`required` is not allowed inside `anyOf`"),
+            (
+                "anyOf: [{required: true}]",
+                "`required` is not allowed inside `anyOf`",
+            ),
             ("anyOf: [{typo: 1}]", "typo"),
         ] {
             let e = ParamSchema::from_yaml(serde_yaml::from_str(yaml).unwrap())

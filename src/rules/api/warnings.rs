@@ -48,10 +48,15 @@ fn node_warnings(node: &Value, at: &str, in_conditional: bool, out: &mut Vec<Rul
     if let Some(name) = ty.filter(|t| !SCHEMA_TYPE_NAMES.contains(t)) {
         out.push(RuleWarning::new(
             at,
-            format!("`type: {name}` is not a JSON type; a value that reaches this node becomes null"),
+            format!(
+                "`type: {name}` is not a JSON type; a value that reaches this node becomes null"
+            ),
         ));
     }
-    if ty.is_none() && !in_conditional && (map.contains_key("properties") || map.contains_key("items")) {
+    if ty.is_none()
+        && !in_conditional
+        && (map.contains_key("properties") || map.contains_key("items"))
+    {
         out.push(RuleWarning::new(
             at,
             "`properties` or `items` without `type`: the type is implied here, but Psoxy would turn objects and arrays into null",
@@ -107,8 +112,12 @@ mod tests {
         schema_warnings(&yaml, "responseSchema", &mut out);
         let text: Vec<String> = out.iter().map(ToString::to_string).collect();
         assert_eq!(text.len(), 3, "{text:?}");
-        assert!(text[0].starts_with("responseSchema.properties.user: `type: onBehalfOf` is not a JSON type"));
-        assert!(text[1].starts_with("responseSchema.properties.list: `properties` or `items` without `type`"));
-        assert!(text[2].starts_with("responseSchema.properties.c.if: only the alphabetically first"));
+        assert!(text[0]
+            .starts_with("responseSchema.properties.user: `type: onBehalfOf` is not a JSON type"));
+        assert!(text[1]
+            .starts_with("responseSchema.properties.list: `properties` or `items` without `type`"));
+        assert!(
+            text[2].starts_with("responseSchema.properties.c.if: only the alphabetically first")
+        );
     }
 }

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::{
-    map_response_text, params, BuildError, Definition, Dialect, Example, NoParams, Operation,
+    map_response_string, params, Blank, BuildError, Definition, Dialect, Example, NoParams, Operation,
     Outcome, ValueError,
 };
 use crate::pseudonym::Pseudonymizer;
@@ -26,7 +26,7 @@ impl Operation for EncryptIp {
     }
 
     fn apply(&self, value: &mut Value, p: &Pseudonymizer) -> Result<(), ValueError> {
-        map_response_text(value, |text| Ok(p.encrypt_ip(text)?))
+        map_response_string(value, Blank::Keep, |text| Ok(p.encrypt_ip(text)?))
     }
 
     fn makes_reversible_tokens(&self) -> bool {

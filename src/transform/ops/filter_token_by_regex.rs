@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{
-    map_response_text, params, search, whole, BuildError, Definition, Dialect, Example, Operation,
+    map_response_string, params, Blank, search, whole, BuildError, Definition, Dialect, Example, Operation,
     Outcome, Parameter, ValueError,
 };
 use crate::pattern::Pattern;
@@ -46,7 +46,7 @@ impl Operation for FilterTokenByRegex {
     }
 
     fn apply(&self, value: &mut Value, _: &Pseudonymizer) -> Result<(), ValueError> {
-        map_response_text(value, |text| {
+        map_response_string(value, Blank::Keep, |text| {
             let mut kept = Vec::new();
             for piece in self.delimiter.regex().split(text) {
                 let piece = piece?;

@@ -51,6 +51,7 @@ registry! {
     tokenize,
     redact_regex_matches,
     redact_except_phrases,
+    redact_except_substrings_matching_regexes,
     filter_token_by_regex,
     text_digest,
     hash_ip,
@@ -133,6 +134,9 @@ pub enum BuildError {
     /// A parameter is unknown, missing or of the wrong type.
     #[error("{0}")]
     Params(#[source] serde_yaml::Error),
+    /// A regex whose group 1 the operation uses has no group.
+    #[error("regex `{0}` needs a capturing group: group 1 is what is tokenized")]
+    NoGroup(String),
     /// A regular expression does not compile.
     #[error("invalid regex `{text}`: {source}")]
     Regex {
@@ -235,11 +239,15 @@ enum Accepts {
 }
 
 /// Applies a text operation to one value as `dialect` reads values (see the module doc):
-/// `f` gets the value's text and gives the new text, or `None` for no result.
+/// `f` gets the value's text and gives the new text, or `None` for no result. In responses,
+/// an operation that takes integers in records (`pseudonymize`) reads any scalar as text
+/// ([`map_response_text`]); the others take strings only, `blank` saying what a blank one
+/// becomes ([`map_response_string`]).
 fn map_text(
     value: &mut Value,
     dialect: Dialect,
     accepts: Accepts,
+    blank: Blank,
     verb: &'static str,
     f: impl FnOnce(&str) -> Result<Option<String>, ValueError>,
 ) -> Result<(), ValueError> {
@@ -265,8 +273,63 @@ fn map_text(
                 found: record_type(other),
             }),
         },
-        Dialect::Response => map_response_text(value, f),
+        Dialect::Response if accepts == Accepts::StringsAndIntegers => map_response_text(value, f),
+        Dialect::Response => map_response_string(value, blank, f),
     }
+}
+
+/// What a string-only response operation makes of a blank string (empty, or whitespace only
+/// as Java's `isBlank` sees it), as Psoxy does (SPEC-API-PARITY 7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Blank {
+    /// Returned unchanged (`redact*`, `filterTokenByRegex`, `tokenize`, `hashIp`,
+    /// `encryptIp`).
+    Keep,
+    /// Becomes `null` (`pseudonymizeRegexMatches`).
+    Null,
+    /// Becomes `""` (`pseudonymizeEmailHeader`).
+    Empty,
+    /// Goes to the operation like any text (`textDigest`).
+    Apply,
+}
+
+/// Applies a string-only operation to one response value (SPEC-API-PARITY 7): `null` stays
+/// `null`; numbers, booleans and containers become `null`; a blank string is treated as
+/// `blank` says; `f` maps any other string, `None` making it `null`.
+fn map_response_string(
+    value: &mut Value,
+    blank: Blank,
+    f: impl FnOnce(&str) -> Result<Option<String>, ValueError>,
+) -> Result<(), ValueError> {
+    let Value::String(text) = value else {
+        *value = Value::Null;
+        return Ok(());
+    };
+    if java_is_blank(text) {
+        match blank {
+            Blank::Keep => return Ok(()),
+            Blank::Null => {
+                *value = Value::Null;
+                return Ok(());
+            }
+            Blank::Empty => {
+                text.clear();
+                return Ok(());
+            }
+            Blank::Apply => {}
+        }
+    }
+    *value = f(text)?.map_or(Value::Null, Value::String);
+    Ok(())
+}
+
+/// Java's `String.isBlank`: empty, or only characters `Character.isWhitespace` accepts (the
+/// Unicode spaces except the non-breaking ones, and `\t \n \x0B \f \r \x1C..\x1F`).
+pub(crate) fn java_is_blank(text: &str) -> bool {
+    text.chars().all(|c| {
+        matches!(c, '\t'..='\r' | '\u{1C}'..='\u{1F}')
+            || (c.is_whitespace() && !matches!(c, '\u{A0}' | '\u{2007}' | '\u{202F}' | '\u{85}'))
+    })
 }
 
 /// Applies a text operation to one value as API responses read values (see the module doc):

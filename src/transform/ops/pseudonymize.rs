@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{
-    map_text, params, token, url_safe_token, Accepts, BuildError, Definition, Dialect, Example,
+    map_text, params, Blank, token, url_safe_token, Accepts, BuildError, Definition, Dialect, Example,
     Operation, Outcome, Parameter, ValueError,
 };
 use crate::pseudonym::encoding::write_json_string;
@@ -93,6 +93,7 @@ impl Operation for Pseudonymize {
             value,
             self.dialect,
             Accepts::StringsAndIntegers,
+            Blank::Null,
             "pseudonymize",
             |text| self.pseudonym(p, text),
         )

@@ -4,14 +4,14 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{
-    map_response_text, params, url_safe_token, BuildError, Definition, Dialect, Example, Operation,
+    map_response_string, params, Blank, url_safe_token, BuildError, Definition, Dialect, Example, Operation,
     Outcome, Parameter, ValueError,
 };
 use crate::pseudonym::{parse_mailbox, PseudonymFormat, Pseudonymizer};
 
 /// Replaces an address list (`To:`, `Cc:` ...) with the pseudonyms of its addresses:
 /// comma-joined (`URL_SAFE_TOKEN`, `URL_SAFE_HASH_ONLY`) or a JSON array string (`JSON`).
-/// Display names and comments are dropped; a blank list gives no result.
+/// Display names and comments are dropped; a blank value becomes `""`, as in Psoxy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PseudonymizeEmailHeader {
     encoding: PseudonymFormat,
@@ -60,7 +60,7 @@ impl Operation for PseudonymizeEmailHeader {
     }
 
     fn apply(&self, value: &mut Value, p: &Pseudonymizer) -> Result<(), ValueError> {
-        map_response_text(value, |text| Ok(self.header(p, text)))
+        map_response_string(value, Blank::Empty, |text| Ok(self.header(p, text)))
     }
 }
 

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{
-    map_response_text, params, search, token, BuildError, Definition, Dialect, Example, Operation,
+    map_response_string, params, Blank, search, token, BuildError, Definition, Dialect, Example, Operation,
     Outcome, Parameter, ValueError,
 };
 use crate::pattern::Pattern;
@@ -42,7 +42,7 @@ impl Operation for PseudonymizeRegexMatches {
     }
 
     fn apply(&self, value: &mut Value, p: &Pseudonymizer) -> Result<(), ValueError> {
-        map_response_text(value, |text| {
+        map_response_string(value, Blank::Null, |text| {
             replace_matches(text, &self.regex, |m| token(p, m, self.include_reversible))
         })
     }

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{
-    map_response_text, params, search, BuildError, Definition, Dialect, Example, Operation,
+    map_response_string, params, Blank, search, BuildError, Definition, Dialect, Example, Operation,
     Outcome, Parameter, ValueError,
 };
 use crate::pattern::Pattern;
@@ -41,7 +41,7 @@ impl Operation for RedactRegexMatches {
     }
 
     fn apply(&self, value: &mut Value, _: &Pseudonymizer) -> Result<(), ValueError> {
-        map_response_text(value, |text| {
+        map_response_string(value, Blank::Keep, |text| {
             let mut out = text.to_owned();
             for re in &self.redactions {
                 out = re.regex().replace_all(&out, "").into_owned();

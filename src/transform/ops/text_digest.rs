@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{
-    map_text, params, Accepts, BuildError, Definition, Dialect, Example, Operation, Outcome,
+    map_text, params, Blank, Accepts, BuildError, Definition, Dialect, Example, Operation, Outcome,
     Parameter, ValueError,
 };
 use crate::pseudonym::{text_digest, Pseudonymizer};
@@ -55,7 +55,7 @@ impl Operation for TextDigest {
     }
 
     fn apply(&self, value: &mut Value, _: &Pseudonymizer) -> Result<(), ValueError> {
-        map_text(value, self.dialect, Accepts::Strings, "digest", |text| {
+        map_text(value, self.dialect, Accepts::Strings, Blank::Apply, "digest", |text| {
             Ok(Some(text_digest(text, self.keywords.as_deref())))
         })
     }

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{
-    map_text, params, token, whole, Accepts, BuildError, Definition, Dialect, Example, Operation,
+    map_text, params, Blank, token, whole, Accepts, BuildError, Definition, Dialect, Example, Operation,
     Outcome, Parameter, ValueError,
 };
 use crate::pattern::Pattern;
@@ -36,26 +36,34 @@ impl Tokenize {
 
     fn build(value: serde_yaml::Value) -> Result<Box<dyn Operation>, BuildError> {
         let p: Params = params(value)?;
+        let regex = p.regex.as_deref().map(whole).transpose()?;
+        if let Some(re) = &regex {
+            if re.regex().captures_len() < 2 {
+                return Err(BuildError::NoGroup(re.as_str().to_owned()));
+            }
+        }
         Ok(Box::new(Tokenize {
             dialect: Dialect::Response,
-            regex: p.regex.as_deref().map(whole).transpose()?,
+            regex,
         }))
     }
 
-    /// The part of `text` tokenized: group 1 (else the match) when the regex matches the whole
-    /// text, else all of it.
-    fn span(&self, text: &str) -> (usize, usize) {
+    /// The new text. Without a regex: the token of the whole text. With one (Psoxy's
+    /// behaviour, SPEC-API-PARITY 7): when it matches the whole text, every occurrence of
+    /// group 1's text is replaced by its token; otherwise (or when group 1 took no part in
+    /// the match) the text is kept.
+    fn tokenized(&self, p: &Pseudonymizer, text: &str) -> Result<Option<String>, ValueError> {
         let Some(re) = &self.regex else {
-            return (0, text.len());
+            return Ok(token(p, text, true)?);
         };
-        match re.regex().captures(text) {
-            Ok(Some(c)) => c
-                .get(1)
-                .or_else(|| c.get(0))
-                .map(|m| (m.start(), m.end()))
-                .unwrap_or((0, text.len())),
-            _ => (0, text.len()),
-        }
+        let group = match re.regex().captures(text)? {
+            Some(c) => c.get(1).map(|m| m.as_str()),
+            None => None,
+        };
+        let Some(group) = group.filter(|g| !g.is_empty()) else {
+            return Ok(Some(text.to_owned()));
+        };
+        Ok(token(p, group, true)?.map(|t| text.replace(group, &t)))
     }
 }
 
@@ -65,10 +73,8 @@ impl Operation for Tokenize {
     }
 
     fn apply(&self, value: &mut Value, p: &Pseudonymizer) -> Result<(), ValueError> {
-        map_text(value, self.dialect, Accepts::Strings, "tokenize", |text| {
-            let (start, end) = self.span(text);
-            Ok(token(p, &text[start..end], true)?
-                .map(|t| format!("{}{t}{}", &text[..start], &text[end..])))
+        map_text(value, self.dialect, Accepts::Strings, Blank::Keep, "tokenize", |text| {
+            self.tokenized(p, text)
         })
     }
 
@@ -85,7 +91,7 @@ pub const DEFINITION: Definition = Definition {
         name: "regex",
         kind: "regex",
         default: None,
-        doc: "optional; when it matches the whole value, only its group 1 is tokenized and the rest kept",
+        doc: "optional, with a group; when it matches the whole value, every occurrence of group 1's text is replaced by its token; otherwise the value is kept",
     }],
     examples: &[
         Example {
