@@ -3,7 +3,9 @@
 //! response, nor a secret.
 
 use super::auth::AuthError;
+use super::body::BodyCheckError;
 use super::matching::Blocked;
+use super::target_override::TargetOverrideError;
 use super::wire::ProxyResponse;
 use crate::transform::StepError;
 
@@ -34,6 +36,29 @@ pub enum ProxyError {
     /// The request's body is over the limit (server mode).
     #[error("request body too large")]
     RequestTooLarge,
+    /// The client's address is not in `ALLOWED_DATA_ACCESS_IP_BLOCKS` (or is unknown).
+    #[error("Client IP is not authorized to access this proxy instance.")]
+    UnauthorizedIp,
+    /// An invalid `X-Psoxy-TargetPath` or `X-Psoxy-TargetQuery` (the message names the rule
+    /// broken, never the value).
+    #[error(transparent)]
+    TargetOverride(#[from] TargetOverrideError),
+    /// A request body the proxy does not take: an encoding other than UTF-8's, a body on
+    /// `GET`/`HEAD`, bytes that are not UTF-8.
+    #[error(transparent)]
+    Body(#[from] BodyCheckError),
+    /// A JSON request body that does not parse, so its tokens cannot be decrypted.
+    #[error("Failed to parse request; review logs")]
+    BodyNotJson,
+    /// A `p~` token in a body that is neither JSON nor a form: it cannot be decrypted in place
+    /// safely.
+    #[error(
+        "a reversible token in a request body that is neither JSON nor a form cannot be decrypted"
+    )]
+    TokenInOpaqueBody,
+    /// The answer is over the Lambda response limit, even gzipped.
+    #[error("the sanitized response is over the 6 MB limit of Lambda responses; ask for less (a smaller page) or send Accept-Encoding: gzip")]
+    AnswerTooLarge,
     /// The source's credentials could not be obtained.
     #[error(transparent)]
     SourceAuth(#[from] AuthError),
@@ -71,6 +96,12 @@ impl ProxyError {
             ProxyError::TokenInvalid => (409, "REVERSIBLE_TOKEN_INVALID"),
             ProxyError::BadMethod => (400, "BAD_REQUEST"),
             ProxyError::RequestTooLarge => (413, "REQUEST_TOO_LARGE"),
+            ProxyError::UnauthorizedIp => (403, "UNAUTHORIZED_IP_ADDRESS"),
+            ProxyError::TargetOverride(_) | ProxyError::Body(_) | ProxyError::TokenInOpaqueBody => {
+                (400, "INVALID_REQUEST")
+            }
+            ProxyError::BodyNotJson => (500, "CONNECTION_SETUP"),
+            ProxyError::AnswerTooLarge => (500, "RESPONSE_TOO_LARGE"),
             ProxyError::SourceAuth(_) => (502, "SOURCE_AUTH_FAILED"),
             ProxyError::UpstreamTimeout => (504, "UPSTREAM_TIMEOUT"),
             ProxyError::UpstreamUnreachable(_) => (502, "UPSTREAM_UNREACHABLE"),

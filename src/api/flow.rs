@@ -9,11 +9,16 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::auth::{SecretWriter, SourceAuth};
+use super::body::{check_request_body, reverse_body, BodyReversalError, CompiledBodyRule};
 use super::error::ProxyError;
+use super::ip_allow::IpAllowList;
 use super::keys::{CallerKeys, CallerRefusal};
-use super::matching::Matcher;
+use super::matching::{Blocked, Matcher, RejectReason, Rejection};
+use super::path_prefix::PathNormalizer;
 use super::reversal::{has_dot_segment, reverse_whole, upstream_url};
+use super::rules::body_allows;
 use super::settings::ApiSettings;
+use super::target_override::{target_path, target_query, TARGET_PATH_HEADER, TARGET_QUERY_HEADER};
 use super::upstream::{answer, is_reserved_header, same_origin_redirects, send};
 use super::wire::{ProxyRequest, ProxyResponse, ERROR_HEADER};
 use crate::pseudonym::Pseudonymizer;
@@ -90,6 +95,8 @@ pub struct ApiHandler {
 
 struct Inner {
     matcher: Matcher,
+    /// The `requestBody` rule of each endpoint, compiled.
+    bodies: Vec<Option<CompiledBodyRule>>,
     plans: Vec<ResponsePlan>,
     pseudonymizer: Pseudonymizer,
     target: reqwest::Url,
@@ -99,6 +106,10 @@ struct Inner {
     instance_id: String,
     rules_sha: String,
     salt_sha: String,
+    ip_allow: IpAllowList,
+    trust_forwarded_for: bool,
+    paths: PathNormalizer,
+    user_agent: String,
 }
 
 /// What the audit line reports of a request besides its status.
@@ -127,23 +138,28 @@ impl ApiHandler {
                     source,
                 })?;
         }
-        let user_agent = concat!("psoxy/", env!("CARGO_PKG_VERSION"));
+        let redirects = if settings.follow_redirects {
+            same_origin_redirects()
+        } else {
+            reqwest::redirect::Policy::none()
+        };
         let http = reqwest::Client::builder()
             .timeout(settings.upstream_timeout)
-            .redirect(same_origin_redirects())
-            .user_agent(user_agent)
+            .redirect(redirects)
+            .user_agent(format!("{} (gzip)", settings.user_agent))
             .build()
             .map_err(ApiSetupError::Http)?;
         let token_http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(user_agent)
+            .user_agent(settings.user_agent.as_str())
             .build()
             .map_err(ApiSetupError::Http)?;
         let salt_sha = pseudonymizer.salt_fingerprint();
         Ok(ApiHandler {
             inner: Arc::new(Inner {
                 matcher: Matcher::new(set.rules),
+                bodies: set.bodies,
                 plans: set.plans,
                 pseudonymizer,
                 target: settings.target,
@@ -153,6 +169,10 @@ impl ApiHandler {
                 instance_id: settings.instance_id,
                 rules_sha: settings.rules_sha,
                 salt_sha,
+                ip_allow: settings.ip_allow,
+                trust_forwarded_for: settings.trust_forwarded_for,
+                paths: settings.paths,
+                user_agent: settings.user_agent,
             }),
         })
     }
@@ -213,19 +233,43 @@ impl ApiHandler {
                 }
             }
         }
+        let client_ip = self.client_ip(req);
+        let ip_allowed = inner.ip_allow.allows(client_ip);
         if req.header(HEALTH_CHECK_HEADER).is_some() {
-            return Ok(self.health());
+            return Ok(self.health(ip_allowed));
         }
-        if has_dot_segment(&req.path) {
+        if !ip_allowed {
+            return Err(ProxyError::UnauthorizedIp);
+        }
+        // SPEC-API-PARITY 3.4.2, 3.5: a target path is used as given; otherwise the request's
+        // path loses REQUEST_PATH_PREFIX_TO_TRIM and the function's name, once.
+        let path = match req.header(TARGET_PATH_HEADER) {
+            Some(raw) => target_path(raw)?,
+            None => inner.paths.normalize(&req.path),
+        };
+        let query = match req.header(TARGET_QUERY_HEADER) {
+            Some(raw) => target_query(raw)?,
+            None => req.query.clone(),
+        };
+        let body = check_request_body(&req.method, req.header("content-encoding"), &req.body)?;
+        if has_dot_segment(&path) {
             // `/orgs/../admin` would match `/orgs/{org}` here and reach `/admin` at the source.
             return Err(ProxyError::DotSegment);
         }
-        let matched = inner
-            .matcher
-            .decide(&req.method, &req.path, req.query.as_deref())?;
+        let matched = inner.matcher.decide(&req.method, &path, query.as_deref())?;
         audit.endpoint = Some(matched.endpoint.path.as_str().to_owned());
+        let content_type = req.header("content-type");
+        if !body_allows(&inner.bodies, matched.index, content_type, body) {
+            return Err(ProxyError::Blocked(Blocked {
+                rejections: vec![Rejection {
+                    endpoint: matched.index,
+                    path: matched.endpoint.path.as_str().to_owned(),
+                    reason: RejectReason::RequestBody,
+                }],
+            }));
+        }
         let p = &inner.pseudonymizer;
-        let url = upstream_url(p, &inner.target, &req.path, req.query.as_deref())?;
+        let url = upstream_url(p, &inner.target, &path, query.as_deref())?;
         let method = reqwest::Method::from_bytes(req.method.as_bytes())
             .map_err(|_| ProxyError::BadMethod)?;
         let mut headers = vec![(
@@ -234,6 +278,26 @@ impl ApiHandler {
                 .unwrap_or("application/json")
                 .to_owned(),
         )];
+        let forwarded_body = match body {
+            None => bytes::Bytes::new(),
+            Some(text) => {
+                headers.push((
+                    "content-type".to_owned(),
+                    content_type.unwrap_or("application/json").to_owned(),
+                ));
+                let reversed = reverse_body(content_type, text, &mut |token| {
+                    p.decrypt(token).map_err(|_| ProxyError::TokenInvalid)
+                })
+                .map_err(|e| match e {
+                    BodyReversalError::InvalidJson => ProxyError::BodyNotJson,
+                    BodyReversalError::TokenInUnsupportedContentType => {
+                        ProxyError::TokenInOpaqueBody
+                    }
+                    BodyReversalError::Decrypt(e) => e,
+                })?;
+                bytes::Bytes::from(reversed)
+            }
+        };
         let allowed = inner
             .matcher
             .rules()
@@ -245,11 +309,33 @@ impl ApiHandler {
                 headers.push((name.to_ascii_lowercase(), reverse_whole(p, value)?));
             }
         }
-        let upstream = send(&inner.http, &inner.auth, &method, &url, &headers, &req.body).await?;
+        let upstream = send(
+            &inner.http,
+            &inner.auth,
+            &method,
+            &url,
+            &headers,
+            &forwarded_body,
+        )
+        .await?;
         answer(upstream, &inner.plans[matched.index], p).await
     }
 
-    fn health(&self) -> ProxyResponse {
+    /// The caller's address: the first `X-Forwarded-For` hop when trusted, else what the
+    /// platform reported.
+    fn client_ip<'r>(&self, req: &'r ProxyRequest) -> Option<&'r str> {
+        if self.inner.trust_forwarded_for {
+            if let Some(first) = req
+                .header("x-forwarded-for")
+                .and_then(|xff| xff.split(',').next())
+            {
+                return Some(first.trim());
+            }
+        }
+        req.client_ip.as_deref()
+    }
+
+    fn health(&self, client_ip_authorized: bool) -> ProxyResponse {
         let inner = &self.inner;
         ProxyResponse::json(
             200,
@@ -265,6 +351,8 @@ impl ApiHandler {
                 "encryptionKeyPresent": inner.pseudonymizer.has_encryption_key(),
                 "sourceAuth": {"strategy": inner.auth.strategy().name(), "credentialsPresent": true},
                 "callerKeys": inner.callers.as_ref().map(CallerKeys::len),
+                "userAgent": inner.user_agent,
+                "clientIpAuthorized": client_ip_authorized,
             }),
         )
     }

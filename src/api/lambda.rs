@@ -2,8 +2,11 @@
 //! settings from the environment and the parameter store once per process, then every
 //! invocation through the shared [`ApiService`].
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
 
+use super::compression::{compress, Shell};
+use super::error::ProxyError;
 use super::flow::{ApiHandler, ApiService, ApiSetupError};
 use super::settings::{resolve, ApiSettings};
 use super::wire::{ProxyRequest, ProxyResponse};
@@ -39,8 +42,13 @@ async fn handler_from_env() -> Result<ApiHandler, ApiSetupError> {
     ApiHandler::new(settings, None, writer)
 }
 
-/// The proxy's view of a function URL request.
+/// The proxy's view of a function URL request; the client's address is the source IP the
+/// platform saw (else the first `X-Forwarded-For` hop, as Psoxy reads it).
 pub fn proxy_request(req: Request) -> ProxyRequest {
+    let source_ip = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
+        _ => None,
+    };
     let (parts, body) = req.into_parts();
     let body = match body {
         Body::Empty => bytes::Bytes::new(),
@@ -48,7 +56,45 @@ pub fn proxy_request(req: Request) -> ProxyRequest {
         Body::Binary(b) => bytes::Bytes::from(b),
         _ => bytes::Bytes::new(),
     };
-    ProxyRequest::from_parts(&parts, body)
+    let mut request = ProxyRequest::from_parts(&parts, body);
+    request.client_ip = source_ip.or_else(|| {
+        request
+            .header("x-forwarded-for")
+            .and_then(|xff| xff.split(',').next())
+            .map(|first| first.trim().to_owned())
+    });
+    request
+}
+
+/// Largest answer a synchronous Lambda invocation may return (6 MB, the whole payload), less
+/// room for the status and headers.
+pub const MAX_LAMBDA_BODY: usize = 6 * 1024 * 1024 - 64 * 1024;
+
+/// The answer as the function returns it: gzipped when the caller's `Accept-Encoding`
+/// contains `gzip` (Psoxy's rule), and refused with `RESPONSE_TOO_LARGE` when it would still
+/// be over the Lambda response limit (binary bodies travel as base64).
+pub fn finish_answer(mut r: ProxyResponse, accept_encoding: Option<&str>) -> ProxyResponse {
+    compress(&mut r, accept_encoding, Shell::Lambda);
+    let binary = String::from_utf8(r.body.clone()).is_err();
+    let size = if binary {
+        r.body.len().div_ceil(3) * 4
+    } else {
+        r.body.len()
+    };
+    if size > MAX_LAMBDA_BODY {
+        tracing::warn!(
+            bytes = r.body.len(),
+            "answer over the Lambda response limit"
+        );
+        let mut refused = ProxyError::AnswerTooLarge.response();
+        refused.headers.extend(
+            r.headers
+                .into_iter()
+                .filter(|(n, _)| n.starts_with("x-psoxy-") && n != "x-psoxy-error"),
+        );
+        return refused;
+    }
+    r
 }
 
 /// The function URL response of the proxy's answer.

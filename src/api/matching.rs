@@ -87,6 +87,8 @@ pub enum RejectReason {
     },
     /// The `pathRegex` could not be evaluated (the backtracking engine's limit).
     PathRegexError,
+    /// The body does not satisfy the endpoint's `requestBody` rule.
+    RequestBody,
 }
 
 impl fmt::Display for RejectReason {
@@ -103,6 +105,9 @@ impl fmt::Display for RejectReason {
                 write!(f, "path parameter `{name}` {problem}")
             }
             RejectReason::PathRegexError => f.write_str("pathRegex could not be evaluated"),
+            RejectReason::RequestBody => {
+                f.write_str("the body does not satisfy its requestBody rule")
+            }
         }
     }
 }

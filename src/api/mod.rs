@@ -10,6 +10,10 @@
 //!   [`error`] every refusal and failure with its status and `X-Psoxy-Error` code,
 //!   [`upstream`] the call to the source and the sanitized answer, [`reversal`] the
 //!   decryption of `p~` tokens the caller sends back;
+//! * request shaping before the match: [`ip_allow`] (`ALLOWED_DATA_ACCESS_IP_BLOCKS`),
+//!   [`target_override`] (`X-Psoxy-TargetPath` / `-TargetQuery`), [`path_prefix`]
+//!   (`REQUEST_PATH_PREFIX_TO_TRIM`, the function's name); [`body`] the request body's
+//!   checks, `requestBody` rules and token reversal; [`compression`] gzipped answers;
 //! * [`auth`]: the source's credentials (static, OAuth 2.0 grants, Google service accounts,
 //!   Microsoft workload identity) with their token cache; [`keys`]: caller API keys of server
 //!   mode;
@@ -17,16 +21,21 @@
 //!   their configuration, read through [`crate::settings`].
 
 pub mod auth;
+pub mod body;
+pub mod compression;
 pub mod decode;
 pub mod error;
 pub mod flow;
+pub mod ip_allow;
 pub mod keys;
 pub mod lambda;
 pub mod matching;
+pub mod path_prefix;
 pub mod reversal;
 pub mod rules;
 pub mod server;
 pub mod settings;
+pub mod target_override;
 pub mod upstream;
 pub mod wire;
 

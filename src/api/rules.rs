@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use super::body::{BodyRuleError, CompiledBodyRule};
 use crate::rules::api::{ApiRules, ApiRulesError};
 use crate::transform::{ResponsePlan, ResponsePlanError};
 
@@ -14,6 +15,8 @@ pub struct ApiRuleSet {
     pub rules: ApiRules,
     /// The response plan of each endpoint, in the same order.
     pub plans: Vec<ResponsePlan>,
+    /// The `requestBody` rule of each endpoint, compiled (`None`: any body), in the same order.
+    pub bodies: Vec<Option<CompiledBodyRule>>,
 }
 
 /// API rules that do not load or do not compile.
@@ -29,6 +32,14 @@ pub enum RuleSetError {
         endpoint: String,
         /// Why.
         source: ResponsePlanError,
+    },
+    /// An endpoint's `requestBody` does not compile.
+    #[error("invalid API rules at {endpoint}.requestBody.{source}")]
+    Body {
+        /// `endpoints[i] (path)`.
+        endpoint: String,
+        /// Why.
+        source: BodyRuleError,
     },
 }
 
@@ -46,7 +57,38 @@ impl ApiRuleSet {
                 })
             })
             .collect::<Result<_, _>>()?;
-        Ok(ApiRuleSet { rules, plans })
+        let bodies = rules
+            .endpoints
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                e.request_body
+                    .as_ref()
+                    .map(CompiledBodyRule::compile)
+                    .transpose()
+                    .map_err(|source| RuleSetError::Body {
+                        endpoint: e.label(i),
+                        source,
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(ApiRuleSet {
+            rules,
+            plans,
+            bodies,
+        })
+    }
+
+    /// Whether endpoint `index`'s `requestBody` rule allows a request's body
+    /// (SPEC-API-PARITY 3.1.2): `content_type` is the raw header, `body` the trimmed body
+    /// (`None` when there is none). An endpoint without the rule allows any body.
+    pub fn body_allows(
+        &self,
+        index: usize,
+        content_type: Option<&str>,
+        body: Option<&str>,
+    ) -> bool {
+        body_allows(&self.bodies, index, content_type, body)
     }
 
     /// Loads and compiles rules from YAML, base64 of YAML, or base64 of gzipped YAML.
@@ -62,6 +104,19 @@ impl ApiRuleSet {
     /// Reads, loads and compiles a rules file.
     pub fn from_file(path: &Path) -> Result<ApiRuleSet, RuleSetError> {
         ApiRuleSet::compile(ApiRules::from_file(path)?)
+    }
+}
+
+/// Whether `bodies[index]` (an endpoint's compiled `requestBody`, if any) allows a body.
+pub(crate) fn body_allows(
+    bodies: &[Option<CompiledBodyRule>],
+    index: usize,
+    content_type: Option<&str>,
+    body: Option<&str>,
+) -> bool {
+    match bodies.get(index) {
+        Some(Some(rule)) => rule.allows(content_type, body),
+        _ => true,
     }
 }
 

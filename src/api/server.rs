@@ -12,6 +12,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
+use super::compression::{compress, Shell};
 use super::error::ProxyError;
 use super::flow::ApiService;
 use super::wire::{ProxyRequest, ProxyResponse};
@@ -70,7 +71,13 @@ pub async fn serve(
                 let service = service.clone();
                 async move {
                     let response = match proxy_request(req).await {
-                        Ok(req) => service.handle(req).await,
+                        Ok(mut req) => {
+                            req.client_ip = Some(peer.ip().to_string());
+                            let accept_encoding = req.header("accept-encoding").map(str::to_owned);
+                            let mut answer = service.handle(req).await;
+                            compress(&mut answer, accept_encoding.as_deref(), Shell::Server);
+                            answer
+                        }
                         Err(r) => r,
                     };
                     Ok::<_, Infallible>(hyper_response(response))

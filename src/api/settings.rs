@@ -7,13 +7,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::auth::{AuthSettingsError, SecretWriter, Strategy, AUTH_SETTINGS};
+use super::ip_allow::IpAllowList;
+use super::path_prefix::PathNormalizer;
 use super::rules::{ApiRuleSet, RuleSetError};
 use crate::pseudonym::PseudonymSettings;
 use crate::rules::sha256_hex;
 use crate::settings::aws::AwsStore;
 use crate::settings::catalog::{
-    AWS_LAMBDA_FUNCTION_NAME, PSOXY_INSTANCE_ID, RULES, SSM_KMS_KEY_ID, TARGET_HOST,
-    UPSTREAM_TIMEOUT_SECONDS,
+    ALLOWED_DATA_ACCESS_IP_BLOCKS, AWS_LAMBDA_FUNCTION_NAME, FOLLOW_REDIRECTS, PSOXY_INSTANCE_ID,
+    REQUEST_PATH_PREFIX_TO_TRIM, RULES, SSM_KMS_KEY_ID, TARGET_HOST, TRUST_FORWARDED_FOR,
+    UPSTREAM_TIMEOUT_SECONDS, USER_AGENT,
 };
 use crate::settings::remote::StoreFuture;
 use crate::settings::{
@@ -38,6 +41,16 @@ pub struct ApiSettings {
     /// `PSOXY_INSTANCE_ID` (default: the Lambda function's name, else `psoxy`): the
     /// connector name caller keys are checked against.
     pub instance_id: String,
+    /// `ALLOWED_DATA_ACCESS_IP_BLOCKS`: the callers allowed by address (disabled when unset).
+    pub ip_allow: IpAllowList,
+    /// `TRUST_FORWARDED_FOR`: the client address is the first `X-Forwarded-For` hop.
+    pub trust_forwarded_for: bool,
+    /// `REQUEST_PATH_PREFIX_TO_TRIM` and the function's name, removed from request paths.
+    pub paths: PathNormalizer,
+    /// `FOLLOW_REDIRECTS` (Psoxy's reading: unset or `true` in any case follows).
+    pub follow_redirects: bool,
+    /// `USER_AGENT`, or ours.
+    pub user_agent: String,
 }
 
 /// A setting of the proxy that is missing or invalid. Names the setting, never its value.
@@ -74,7 +87,19 @@ const OWN_SETTINGS: &[&Setting] = &[
     &PSOXY_INSTANCE_ID,
     &AWS_LAMBDA_FUNCTION_NAME,
     &SSM_KMS_KEY_ID,
+    &ALLOWED_DATA_ACCESS_IP_BLOCKS,
+    &TRUST_FORWARDED_FOR,
+    &REQUEST_PATH_PREFIX_TO_TRIM,
+    &FOLLOW_REDIRECTS,
+    &USER_AGENT,
 ];
+
+/// The User-Agent towards the source when `USER_AGENT` is unset.
+pub const DEFAULT_USER_AGENT: &str = concat!(
+    "psoxy/",
+    env!("CARGO_PKG_VERSION"),
+    " (API Data Sanitization; Rust)"
+);
 
 /// Every setting the proxy reads.
 pub fn api_settings() -> Vec<&'static Setting> {
@@ -124,7 +149,26 @@ impl ApiSettings {
                 .into())
             }
         };
+        let (ip_allow, invalid_blocks) =
+            IpAllowList::parse(settings.get(&ALLOWED_DATA_ACCESS_IP_BLOCKS).unwrap_or(""));
+        if !invalid_blocks.is_empty() {
+            tracing::warn!(
+                invalid = invalid_blocks.len(),
+                "ALLOWED_DATA_ACCESS_IP_BLOCKS has entries that are not addresses or CIDR blocks; they are ignored"
+            );
+        }
+        let paths = PathNormalizer::new(
+            settings.get(&REQUEST_PATH_PREFIX_TO_TRIM),
+            settings.get(&AWS_LAMBDA_FUNCTION_NAME),
+        );
         Ok(ApiSettings {
+            ip_allow,
+            trust_forwarded_for: settings.flag(&TRUST_FORWARDED_FOR)?,
+            paths,
+            follow_redirects: super::upstream::follow_redirects(settings.get(&FOLLOW_REDIRECTS)),
+            user_agent: settings
+                .get(&USER_AGENT)
+                .map_or_else(|| DEFAULT_USER_AGENT.to_owned(), str::to_owned),
             pseudonym,
             rules,
             rules_sha: sha256_hex(rules_text.as_bytes()),

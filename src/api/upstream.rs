@@ -43,7 +43,7 @@ pub(crate) fn is_reserved_header(name: &str) -> bool {
         || name.to_ascii_lowercase().starts_with("x-psoxy-")
 }
 
-/// A redirect policy that follows at most 5 redirects, and only on the same scheme, host
+/// A redirect policy that follows at most 10 redirects, and only on the same scheme, host
 /// and port (a source must not send credentials, or the caller, elsewhere).
 pub(crate) fn same_origin_redirects() -> reqwest::redirect::Policy {
     reqwest::redirect::Policy::custom(|attempt| {
@@ -52,12 +52,23 @@ pub(crate) fn same_origin_redirects() -> reqwest::redirect::Policy {
                 && first.host_str() == attempt.url().host_str()
                 && first.port_or_known_default() == attempt.url().port_or_known_default()
         });
-        if !same || attempt.previous().len() > 5 {
+        if !same || attempt.previous().len() >= 10 {
             attempt.stop()
         } else {
             attempt.follow()
         }
     })
+}
+
+/// Whether upstream redirects are followed, given the raw `FOLLOW_REDIRECTS` value.
+///
+/// `None` (unset) -> `true`. `Some(v)` -> `v` equals `"true"` ignoring ASCII case, with no
+/// trimming (as `Boolean.parseBoolean`); so a present-but-empty value is `false`.
+pub fn follow_redirects(setting: Option<&str>) -> bool {
+    match setting {
+        None => true,
+        Some(value) => value.eq_ignore_ascii_case("true"),
+    }
 }
 
 /// Sends the request with the source's credentials; on a 401 from a source with tokens,
@@ -214,6 +225,27 @@ pub(crate) fn sanitize_body(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unset_follows() {
+        assert!(follow_redirects(None));
+    }
+
+    #[test]
+    fn true_in_any_case_follows() {
+        for v in ["true", "TRUE", "True", "tRuE"] {
+            assert!(follow_redirects(Some(v)), "{v}");
+        }
+    }
+
+    #[test]
+    fn anything_else_does_not_follow() {
+        for v in [
+            "FALSE", "false", "no", "0", "yes", "1", "", " true", "true ", "on",
+        ] {
+            assert!(!follow_redirects(Some(v)), "{v:?}");
+        }
+    }
 
     #[test]
     fn reserved_headers() {

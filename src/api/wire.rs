@@ -16,6 +16,9 @@ pub struct ProxyRequest {
     pub headers: Vec<(String, String)>,
     /// Body.
     pub body: bytes::Bytes,
+    /// The caller's address as the platform saw it (the function URL's source IP, the
+    /// connection's peer), for `ALLOWED_DATA_ACCESS_IP_BLOCKS`.
+    pub client_ip: Option<String>,
 }
 
 impl ProxyRequest {
@@ -31,6 +34,7 @@ impl ProxyRequest {
                 .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
                 .collect(),
             body,
+            client_ip: None,
         }
     }
 

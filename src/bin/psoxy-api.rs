@@ -4,7 +4,7 @@
 //! `docs/api.md` and `docs/settings.md` for its settings.
 
 use lambda_http::{service_fn, Error, Request};
-use psoxy::api::lambda::{lambda_response, proxy_request, service_from_env};
+use psoxy::api::lambda::{finish_answer, lambda_response, proxy_request, service_from_env};
 use psoxy::logging::init_json_logs;
 
 #[tokio::main]
@@ -14,7 +14,15 @@ async fn main() -> Result<(), Error> {
     let service = service_from_env().await;
     lambda_http::run(service_fn(move |req: Request| {
         let service = service.clone();
-        async move { Ok::<_, Error>(lambda_response(service.handle(proxy_request(req)).await)) }
+        async move {
+            let req = proxy_request(req);
+            let accept_encoding = req.header("accept-encoding").map(str::to_owned);
+            let answer = service.handle(req).await;
+            Ok::<_, Error>(lambda_response(finish_answer(
+                answer,
+                accept_encoding.as_deref(),
+            )))
+        }
     }))
     .await
 }

@@ -288,4 +288,11 @@ pub struct CheckArgs {
     /// sample (a response body, JSON), the sanitized response is printed.
     #[arg(long, value_name = "REQUEST")]
     pub request: Option<String>,
+    /// API rules: the body of `--request` (a file), checked against the endpoint's
+    /// `requestBody` rule.
+    #[arg(long, value_name = "FILE", requires = "request")]
+    pub body: Option<PathBuf>,
+    /// API rules: the `Content-Type` of `--body` (default `application/json`).
+    #[arg(long, value_name = "TYPE", requires = "body")]
+    pub content_type: Option<String>,
 }

@@ -108,6 +108,21 @@ settings! {
     /// Upstream timeout.
     UPSTREAM_TIMEOUT_SECONDS { group: Api, default: Some("55"), secret: false,
         doc: "seconds the whole exchange with the source may take (1 to 900)" }
+    /// Callers allowed by address.
+    ALLOWED_DATA_ACCESS_IP_BLOCKS { group: Api, default: None, secret: false,
+        doc: "comma-separated IPv4/IPv6 addresses and CIDR blocks whose callers may use the proxy (unset: any); others get 403 `UNAUTHORIZED_IP_ADDRESS`" }
+    /// Trust `X-Forwarded-For` for the client address.
+    TRUST_FORWARDED_FOR { group: Api, default: Some("false"), secret: false,
+        doc: "`psoxy serve` only: `true` takes the client address for `ALLOWED_DATA_ACCESS_IP_BLOCKS` from the first `X-Forwarded-For` hop (only behind a proxy that sets it); otherwise the connection's peer" }
+    /// A path prefix removed from requests.
+    REQUEST_PATH_PREFIX_TO_TRIM { group: Api, default: None, secret: false,
+        doc: "a leading path prefix removed from each request before matching and forwarding (e.g. `/v1/`), segment-aware" }
+    /// Whether redirects from the source are followed.
+    FOLLOW_REDIRECTS { group: Api, default: None, secret: false,
+        doc: "unset: follow the source's https redirects on the same host (credentials never go to another host); only `true` (any case) follows, any other value returns the redirect as `API_ERROR`" }
+    /// The proxy's User-Agent towards the source.
+    USER_AGENT { group: Api, default: None, secret: false,
+        doc: "the User-Agent sent to the source (default `psoxy/<version> (API Data Sanitization; Rust)`); data calls add ` (gzip)`" }
 
     /// How the proxy authenticates to the source.
     SOURCE_AUTH_STRATEGY { group: SourceAuth, default: Some("none"), secret: false,

@@ -5,15 +5,17 @@
 use serde_json::Value;
 
 use super::preview::preview_pseudonymizer;
+use crate::api::body::check_request_body;
 use crate::api::{ApiRuleSet, Matcher};
-use crate::cli::{shown, CheckArgs, CliError, EXIT_OK};
+use crate::cli::{shown, CheckArgs, CliError, EXIT_OK, EXIT_WARNINGS};
 use crate::rules::api::{ApiRules, EndpointPath};
 
 /// Runs `psoxy check` on API rules.
 pub(super) fn run(args: &CheckArgs, rules: ApiRules) -> Result<i32, CliError> {
     let at = |e: &dyn std::fmt::Display| CliError(format!("{}: {e}", shown(&args.rules)));
     let p = preview_pseudonymizer()?;
-    let ApiRuleSet { rules, plans } = ApiRuleSet::compile(rules).map_err(|e| at(&e))?;
+    let set = ApiRuleSet::compile(rules).map_err(|e| at(&e))?;
+    let (rules, plans) = (&set.rules, &set.plans);
     for (i, plan) in plans.iter().enumerate() {
         plan.check_keys(&p)
             .map_err(|e| at(&format!("endpoints[{i}]: {e}")))?;
@@ -23,7 +25,10 @@ pub(super) fn run(args: &CheckArgs, rules: ApiRules) -> Result<i32, CliError> {
         shown(&args.rules),
         rules.endpoints.len()
     );
-    for (i, (e, plan)) in rules.endpoints.iter().zip(&plans).enumerate() {
+    for w in &rules.warnings {
+        println!("  warning: {w}");
+    }
+    for (i, (e, plan)) in rules.endpoints.iter().zip(plans).enumerate() {
         let path = match &e.path {
             EndpointPath::Template(t) => t.as_str().to_owned(),
             EndpointPath::Regex(r) => format!("regex {}", r.as_str()),
@@ -53,13 +58,15 @@ pub(super) fn run(args: &CheckArgs, rules: ApiRules) -> Result<i32, CliError> {
             }
         );
     }
+    let warned = args.strict && !rules.warnings.is_empty();
+    let done = if warned { EXIT_WARNINGS } else { EXIT_OK };
     let Some(request) = &args.request else {
         if args.sample.is_some() {
             return Err(CliError(
                 "a sample response needs --request \"GET /path?query\" to pick its endpoint".into(),
             ));
         }
-        return Ok(EXIT_OK);
+        return Ok(done);
     };
     let (method, target) = request
         .trim()
@@ -69,21 +76,40 @@ pub(super) fn run(args: &CheckArgs, rules: ApiRules) -> Result<i32, CliError> {
         Some((p, q)) => (p, Some(q)),
         None => (target.trim(), None),
     };
-    let matcher = Matcher::new(rules);
+    let matcher = Matcher::new(rules.clone());
     let m = match matcher.decide(method, path, query) {
         Ok(m) => m,
         Err(blocked) => {
             println!("{request}: BLOCKED (403): {blocked}");
-            return Ok(EXIT_OK);
+            return Ok(done);
         }
     };
+    if let Some(body_file) = &args.body {
+        let body =
+            std::fs::read(body_file).map_err(|e| CliError(format!("{}: {e}", shown(body_file))))?;
+        let body = match check_request_body(method, None, &body) {
+            Ok(body) => body,
+            Err(e) => {
+                println!("{request}: INVALID_REQUEST (400): {e}");
+                return Ok(done);
+            }
+        };
+        if !set.body_allows(m.index, args.content_type.as_deref(), body) {
+            println!(
+                "{request}: BLOCKED (403): endpoints[{}] ({}): the body does not satisfy its requestBody rule",
+                m.index,
+                m.endpoint.path.as_str()
+            );
+            return Ok(done);
+        }
+    }
     println!(
         "{request}: allowed by endpoints[{}] ({})",
         m.index,
         m.endpoint.path.as_str()
     );
     let Some(sample) = &args.sample else {
-        return Ok(EXIT_OK);
+        return Ok(done);
     };
     let text =
         std::fs::read_to_string(sample).map_err(|e| CliError(format!("{}: {e}", shown(sample))))?;
@@ -97,5 +123,5 @@ pub(super) fn run(args: &CheckArgs, rules: ApiRules) -> Result<i32, CliError> {
         "{}",
         serde_json::to_string_pretty(&doc).map_err(|e| CliError(e.to_string()))?
     );
-    Ok(EXIT_OK)
+    Ok(done)
 }

@@ -23,6 +23,7 @@
 
 mod augment;
 mod params;
+mod request_body;
 mod template;
 mod transform;
 mod warnings;
@@ -35,6 +36,7 @@ use serde_yaml::Value;
 
 pub use augment::{AugmentError, AugmentKind, AugmentSpec};
 pub use params::{ParamFormat, ParamProblem, ParamSchema, ParamSchemaError, ParamType};
+pub use request_body::{BodySchema, RequestBodyRule};
 pub use template::{PathTemplate, TemplateError, TemplateParam};
 pub use transform::{SpecError, TransformSpec};
 pub use warnings::RuleWarning;
@@ -83,6 +85,8 @@ pub struct Endpoint {
     pub transforms: Vec<TransformSpec>,
     /// Summaries added to the response before the schema filter and the transforms.
     pub augments: Vec<AugmentSpec>,
+    /// What a request body must be (`None`: any body is allowed).
+    pub request_body: Option<RequestBodyRule>,
 }
 
 /// How an endpoint matches the request path.
@@ -272,6 +276,8 @@ struct RawEndpoint {
     transforms: Vec<Value>,
     #[serde(default)]
     augments: Vec<Value>,
+    #[serde(default)]
+    request_body: Option<RequestBodyRule>,
 }
 
 impl ApiRules {
@@ -485,6 +491,7 @@ fn load_endpoint(
         response_schema,
         transforms,
         augments,
+        request_body: raw.request_body,
     })
 }
 
