@@ -119,7 +119,7 @@ settings! {
         doc: "a leading path prefix removed from each request before matching and forwarding (e.g. `/v1/`), segment-aware" }
     /// Whether redirects from the source are followed.
     FOLLOW_REDIRECTS { group: Api, default: None, secret: false,
-        doc: "unset: follow the source's https redirects on the same host (credentials never go to another host); only `true` (any case) follows, any other value returns the redirect as `API_ERROR`" }
+        doc: "unset or `true` (any case): follow the source's redirects to the same scheme, host and port, at most 10 (credentials never go elsewhere); any other value returns the redirect to the caller as `API_ERROR`" }
     /// The proxy's User-Agent towards the source.
     USER_AGENT { group: Api, default: None, secret: false,
         doc: "the User-Agent sent to the source (default `psoxy/<version> (API Data Sanitization; Rust)`); data calls add ` (gzip)`" }

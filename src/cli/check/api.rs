@@ -13,7 +13,7 @@ use crate::rules::api::{ApiRules, EndpointPath};
 /// Runs `psoxy check` on API rules.
 pub(super) fn run(args: &CheckArgs, rules: ApiRules) -> Result<i32, CliError> {
     let at = |e: &dyn std::fmt::Display| CliError(format!("{}: {e}", shown(&args.rules)));
-    let p = preview_pseudonymizer()?;
+    let (p, keys) = preview_pseudonymizer()?;
     let set = ApiRuleSet::compile(rules).map_err(|e| at(&e))?;
     let (rules, plans) = (&set.rules, &set.plans);
     for (i, plan) in plans.iter().enumerate() {
@@ -118,7 +118,7 @@ pub(super) fn run(args: &CheckArgs, rules: ApiRules) -> Result<i32, CliError> {
     plans[m.index]
         .apply(&mut doc, &p)
         .map_err(|e| CliError(format!("{}: {e}", shown(sample))))?;
-    println!("sanitized response (preview salt and key; pseudonyms differ from a deployment's):");
+    println!("sanitized response ({}):", keys.describe());
     println!(
         "{}",
         serde_json::to_string_pretty(&doc).map_err(|e| CliError(e.to_string()))?

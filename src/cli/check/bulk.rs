@@ -22,7 +22,7 @@ use crate::transform::{ColumnarProgram, RecordPlan};
 
 /// Runs `psoxy check` on bulk rules.
 pub(super) fn run(args: &CheckArgs, rules: BulkRules) -> Result<i32, CliError> {
-    let p = preview_pseudonymizer()?;
+    let (p, _) = preview_pseudonymizer()?;
     validate(&rules, &p).map_err(|e| CliError(format!("{}: {e}", shown(&args.rules))))?;
     println!("{}: valid {}", shown(&args.rules), rules.kind());
     let Some(sample) = &args.sample else {
