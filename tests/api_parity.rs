@@ -140,7 +140,8 @@ async fn run(case: &Case) -> Result<(), String> {
         .no_proxy()
         .no_gzip()
         .redirect(reqwest::redirect::Policy::none())
-        .build().unwrap();
+        .build()
+        .unwrap();
     let mut req = client.request(method.parse().unwrap(), format!("{proxy}{target}"));
     for (n, v) in &case.headers {
         req = req.header(n, v);
@@ -162,7 +163,10 @@ async fn run(case: &Case) -> Result<(), String> {
         problems.push(format!("X-Psoxy-Error {error:?} (want {:?})", case.error));
     }
     for (name, want) in &case.expect_headers {
-        let got = answer.headers().get(name.as_str()).and_then(|v| v.to_str().ok());
+        let got = answer
+            .headers()
+            .get(name.as_str())
+            .and_then(|v| v.to_str().ok());
         if got != Some(want.as_str()) {
             problems.push(format!("answer header {name}: {got:?} (want {want:?})"));
         }

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use crate::cli::{pseudonymizer, CliError};
+use crate::pseudonym::{PseudonymSettings, Pseudonymizer};
 use crate::settings::catalog::PSOXY_SALT;
 use crate::settings::{Flags, Settings, PSEUDONYM_SETTINGS};
-use crate::pseudonym::{PseudonymSettings, Pseudonymizer};
 
 /// The pseudonymizer of `check`'s previews: the deployment's when `PSOXY_SALT` is in the
 /// environment (so a preview can be compared with real output), else a preview salt and key
