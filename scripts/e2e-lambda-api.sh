@@ -10,7 +10,8 @@
 #     in the environment;
 #  3. starts the emulator (`cargo lambda watch --only-lambda-apis`) and the function against
 #     it, and invokes it (`cargo lambda invoke`) with: an allowed request, a blocked one, a
-#     health check, and a request carrying a reversible token;
+#     health check, the allowed one asking for gzip, one from outside the IP allow-list, and a
+#     request carrying a reversible token;
 #  4. checks the statuses, that the allowed response is the example sanitized (only the
 #     schema's keys, logins as p~ and ids as t~ tokens, none of the example's values left), that
 #     the source got the token from SSM, never saw the blocked request and got the original
@@ -46,6 +47,7 @@ port, fixtures, log = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 routes = {
     "/orgs/acme-corp/members": "org-members.json",
     "/repos/acme-corp/payroll-service/commits": "commits-by-author.json",
+    "/repos/acme-corp/payroll-service/pulls": "pulls-list.json",
 }
 class Source(BaseHTTPRequestHandler):
     def do_GET(self):
@@ -102,6 +104,7 @@ done
   export TARGET_HOST="http://127.0.0.1:$source_port" SOURCE_AUTH_STRATEGY=bearer
   RULES=$(cat transforms/api/github.yaml)
   export RULES PSOXY_INSTANCE_ID=github RUST_LOG=info
+  export ALLOWED_DATA_ACCESS_IP_BLOCKS="127.0.0.0/8, 2001:db8::/32"
   export AWS_LAMBDA_FUNCTION_NAME=psoxy-api AWS_LAMBDA_FUNCTION_VERSION=1
   export AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512
   export AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$invoke_port/.rt"
@@ -115,9 +118,13 @@ event() {
 import json, sys
 path, query = sys.argv[1], sys.argv[2]
 headers = {"host": "abc.lambda-url.us-east-1.on.aws", "accept": "application/json"}
+source_ip = "127.0.0.1"
 for h in sys.argv[3:]:
     k, v = h.split(":", 1)
-    headers[k] = v
+    if k == "sourceIp":
+        source_ip = v
+    else:
+        headers[k] = v
 print(json.dumps({
     "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query,
     "headers": headers, "isBase64Encoded": False,
@@ -126,7 +133,7 @@ print(json.dumps({
         "domainPrefix": "abc", "requestId": "e2e", "routeKey": "$default", "stage": "$default",
         "time": "24/Nov/2026:10:00:00 +0000", "timeEpoch": 1795514400000,
         "http": {"method": "GET", "path": path, "protocol": "HTTP/1.1",
-                 "sourceIp": "127.0.0.1", "userAgent": "e2e"}},
+                 "sourceIp": source_ip, "userAgent": "e2e"}},
 }))
 PY
 }
@@ -146,6 +153,8 @@ invoke() {  # name, then event() arguments; the response goes to $work/<name>.js
 invoke allowed /orgs/acme-corp/members "per_page=100&page=1"
 invoke blocked /orgs/acme-corp/teams ""
 invoke health / "" "x-psoxy-health-check:1"
+invoke gzipped /repos/acme-corp/payroll-service/pulls "state=all" "accept-encoding:gzip, deflate"
+invoke outsider /orgs/acme-corp/members "per_page=100&page=1" "sourceIp:10.9.9.9" "x-forwarded-for:127.0.0.1"
 
 # A reversible token of a login, as the function's own responses carry them: take the first
 # member's pseudonymized login from the allowed response and send it back as ?author=.
@@ -183,6 +192,23 @@ if blocked["statusCode"] != 403 or {k.lower(): v for k, v in blocked["headers"].
 health = response("health")
 if health["statusCode"] != 200 or json.loads(health["body"]).get("status") != "ok":
     problems.append(f"health: {health}")
+# Compression (SPEC-API-PARITY 3.8): gzip + base64 when asked, the same answer inside; a
+# warning header when not asked.
+import base64, gzip
+gzipped = response("gzipped")
+gz_headers = {k.lower(): v for k, v in gzipped["headers"].items()}
+if gzipped["statusCode"] != 200 or not gzipped.get("isBase64Encoded") or gz_headers.get("content-encoding") != "gzip":
+    problems.append(f"gzipped: not a gzipped answer: {str(gzipped)[:300]}")
+else:
+    pulls = json.loads(gzip.decompress(base64.b64decode(gzipped["body"])))
+    if len(pulls) != len(json.load(open("tests/fixtures/api/github/pulls-list.json"))):
+        problems.append("gzipped: the gzipped answer is not the sanitized pull requests")
+if headers.get("x-psoxy-warning") != "compression-not-requested":
+    problems.append("allowed: no X-Psoxy-Warning for an answer without Accept-Encoding: gzip")
+# The IP allow-list takes the platform's source IP, not X-Forwarded-For.
+outsider = response("outsider")
+if outsider["statusCode"] != 403 or {k.lower(): v for k, v in outsider["headers"].items()}.get("x-psoxy-error") != "UNAUTHORIZED_IP_ADDRESS":
+    problems.append(f"outsider: {str(outsider)[:300]}")
 reversed_ = response("reversed")
 if reversed_["statusCode"] != 200:
     problems.append(f"reversed: {reversed_}")
@@ -192,6 +218,8 @@ if any("/teams" in p for p in paths):
     problems.append("the blocked request reached the source")
 if f"/repos/acme-corp/payroll-service/commits?author={source[0]['login']}&per_page=10" not in paths:
     problems.append(f"the reversible token did not reach the source as the login: {paths}")
+if len([p for p in paths if p.startswith("/orgs/acme-corp/members")]) != 1:
+    problems.append(f"the request from outside the IP allow-list reached the source: {paths}")
 if any(s["authorization"] != f"Bearer {token}" for s in seen):
     problems.append("the source did not get the access token from SSM")
 log = open(f"{work}/function.log").read()
@@ -204,6 +232,7 @@ if problems:
     print("e2e-api: FAIL:\n  " + "\n  ".join(problems), file=sys.stderr)
     sys.exit(1)
 print(f"e2e-api: ok: allowed 200 ({len(body)} members, pseudonymized), blocked 403 BLOCKED_BY_RULES, "
-      f"health 200, reversible token reached the source as the login; source saw {len(seen)} requests")
+      f"health 200, gzip+base64 when asked, outside the IP allow-list 403, "
+      f"reversible token reached the source as the login; source saw {len(seen)} requests")
 print("e2e-api: audit line: " + next(l for l in log.splitlines() if '"message":"request"' in l))
 PY

@@ -76,7 +76,7 @@ fn check_connector(name: &str, bless: bool) -> Vec<String> {
         &std::fs::read_to_string(dir.join("cases.yaml")).expect("read cases.yaml"),
     )
     .expect("parse cases.yaml");
-    let ApiRuleSet { rules, plans } = ApiRuleSet::from_file(&common::repo(&cases.rules))
+    let ApiRuleSet { rules, plans, .. } = ApiRuleSet::from_file(&common::repo(&cases.rules))
         .unwrap_or_else(|e| panic!("{}: {e}", cases.rules));
     let p = pseudonymizer();
     for plan in &plans {
