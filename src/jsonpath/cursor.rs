@@ -77,7 +77,11 @@ impl<'t> Parser<'t> {
         }
     }
 
-    pub(crate) fn regex_error_at(&self, pos: usize, source: regex::Error) -> JsonPathError {
+    pub(crate) fn regex_error_at(
+        &self,
+        pos: usize,
+        source: crate::pattern::PatternError,
+    ) -> JsonPathError {
         JsonPathError::InvalidRegex {
             path: self.original.to_string(),
             position: self.original_pos(pos),

@@ -49,7 +49,7 @@
 
 use std::cmp::Ordering;
 
-use regex::{Regex, RegexBuilder};
+use crate::pattern::Pattern;
 use serde_json::{Number, Value};
 
 use super::cursor::{is_name_char, Parser, MAX_FILTER_DEPTH};
@@ -97,7 +97,7 @@ enum Expr {
     },
     Match {
         left: Operand,
-        regex: Regex,
+        regex: Pattern,
     },
 }
 
@@ -172,9 +172,11 @@ impl Expr {
                 compare(left.resolve(node), *op, right.resolve(node))
             }
             Expr::Match { left, regex } => match left.resolve(node) {
-                Some(Value::String(s)) => regex.is_match(s),
-                Some(Value::Number(n)) => regex.is_match(n.as_str()),
-                Some(Value::Bool(b)) => regex.is_match(if *b { "true" } else { "false" }),
+                Some(Value::String(s)) => regex.is_match(s).unwrap_or(false),
+                Some(Value::Number(n)) => regex.is_match(n.as_str()).unwrap_or(false),
+                Some(Value::Bool(b)) => regex
+                    .is_match(if *b { "true" } else { "false" })
+                    .unwrap_or(false),
                 _ => false,
             },
         }
@@ -589,7 +591,7 @@ fn parse_number(p: &mut Parser<'_>) -> Result<Number, JsonPathError> {
         .map_err(|_| p.error_at(start, format!("invalid number '{text}'")))
 }
 
-fn parse_regex(p: &mut Parser<'_>) -> Result<Regex, JsonPathError> {
+fn parse_regex(p: &mut Parser<'_>) -> Result<Pattern, JsonPathError> {
     let start = p.pos;
     if !p.eat('/') {
         return Err(p.error_at(
@@ -622,32 +624,24 @@ fn parse_regex(p: &mut Parser<'_>) -> Result<Regex, JsonPathError> {
             Some(c) => pattern.push(c),
         }
     }
-    let mut builder_flags = (false, false, false, false); // i, m, s, x
+    // Jayway's flags are Java's: `i m s x u U d`, applied as inline flags to the Java pattern,
+    // which must match the whole value.
+    let mut flags = String::new();
     while let Some(c) = p.peek().filter(char::is_ascii_alphabetic) {
-        match c {
-            'i' => builder_flags.0 = true,
-            'm' => builder_flags.1 = true,
-            's' => builder_flags.2 = true,
-            'x' => builder_flags.3 = true,
-            other => return Err(p.error_at(p.pos, format!("unsupported regex flag '{other}'"))),
+        if !matches!(c, 'i' | 'm' | 's' | 'x' | 'u' | 'U' | 'd') {
+            return Err(p.error_at(p.pos, format!("unsupported regex flag '{c}'")));
+        }
+        if !flags.contains(c) {
+            flags.push(c);
         }
         p.pos += 1;
     }
-    let (i, m, s, x) = builder_flags;
-    // `\A`/`\z` anchor the whole value regardless of the `m` flag; with `x`
-    // a newline ends a trailing `#` comment before the closing group.
-    let anchored = if x {
-        format!("\\A(?:{pattern}\n)\\z")
+    let java = if flags.is_empty() {
+        pattern
     } else {
-        format!("\\A(?:{pattern})\\z")
+        format!("(?{flags}){pattern}")
     };
-    RegexBuilder::new(&anchored)
-        .case_insensitive(i)
-        .multi_line(m)
-        .dot_matches_new_line(s)
-        .ignore_whitespace(x)
-        .build()
-        .map_err(|e| p.regex_error_at(start, e))
+    Pattern::whole(&java, false).map_err(|e| p.regex_error_at(start, e))
 }
 
 #[cfg(test)]

@@ -108,7 +108,7 @@ pub enum JsonPathError {
         position: usize,
         /// The regex compiler's error.
         #[source]
-        source: Box<regex::Error>,
+        source: Box<crate::pattern::PatternError>,
     },
 }
 

@@ -9,8 +9,8 @@ use std::fmt;
 pub use java::{Anchoring, JavaRegexError};
 
 /// A rule's regex that cannot be used. Shows the construct or the engine's complaint, never
-/// data (rules hold none).
-#[derive(Debug, thiserror::Error)]
+/// data (rules hold none). Two errors are equal when they say the same.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum PatternError {
     /// A Java construct with no equivalent in the Rust engine.
     #[error(transparent)]
@@ -81,6 +81,12 @@ impl Pattern {
     }
 }
 
+impl PartialEq for PatternError {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
 impl fmt::Debug for Pattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Pattern({:?})", self.text)
@@ -125,7 +131,7 @@ mod tests {
 
     #[test]
     fn group_names_listed() {
-        let p = Pattern::whole("/u/(?<user>[^/]+)/(?P<repo>[^/]+)/(x)", true).unwrap();
+        let p = Pattern::whole("/u/(?<user>[^/]+)/(?<repo>[^/]+)/(x)", true).unwrap();
         assert_eq!(p.group_names().collect::<Vec<_>>(), ["user", "repo"]);
     }
 }
