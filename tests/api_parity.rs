@@ -244,3 +244,72 @@ fn every_parity_rule_file_loads_with_its_warnings() {
         }
     }
 }
+
+/// `psoxy check` reproduces a case by hand: the same decision, and with the deployment's salt
+/// and key in the environment, the same sanitized answer.
+#[test]
+fn psoxy_check_reproduces_the_cases() {
+    let cases: Vec<Case> =
+        serde_yaml::from_str(&std::fs::read_to_string(parity("cases.yaml")).unwrap()).unwrap();
+    let mut checked = 0;
+    for case in &cases {
+        // Cases about settings, headers or the source's status need the proxy itself.
+        let plain = case.settings.is_empty()
+            && case
+                .headers
+                .keys()
+                .all(|h| h.eq_ignore_ascii_case("content-type"))
+            && case.source_status.is_none()
+            && matches!(case.status, 200 | 403);
+        if !plain {
+            continue;
+        }
+        let mut cmd = common::psoxy();
+        cmd.env("PSOXY_SALT", "salt")
+            .env("PSOXY_ENCRYPTION_KEY", "secret")
+            .arg("check")
+            .arg("--rules")
+            .arg(parity(&case.rules))
+            .arg("--request")
+            .arg(&case.request);
+        let dir = tempfile::tempdir().unwrap();
+        if let Some(body) = &case.body {
+            let file = dir.path().join("body");
+            std::fs::write(&file, body).unwrap();
+            cmd.arg("--body").arg(&file);
+            if let Some(ct) = case.headers.get("Content-Type") {
+                cmd.arg("--content-type").arg(ct);
+            }
+        }
+        if let (Some(source), Some(_)) = (&case.source, &case.expect) {
+            let file = dir.path().join("source.json");
+            std::fs::write(&file, text_or_file("responses", source)).unwrap();
+            cmd.arg(&file);
+        }
+        let out = common::run(&mut cmd);
+        let stdout = common::stdout(&out);
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            case.name,
+            common::stderr(&out)
+        );
+        let said_blocked = stdout.contains("BLOCKED (403)");
+        assert_eq!(said_blocked, !case.allowed, "{}:\n{stdout}", case.name);
+        if let (true, Some(_), Some(expect)) = (case.allowed, &case.source, &case.expect) {
+            let printed = stdout
+                .split_once("sanitized response (")
+                .and_then(|(_, rest)| rest.split_once("):\n"))
+                .map(|(_, json)| json)
+                .unwrap_or_else(|| panic!("{}: no sanitized response:\n{stdout}", case.name));
+            assert_eq!(
+                compact(printed, &case.name),
+                compact(&text_or_file("expected", expect), "expect"),
+                "{}",
+                case.name
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 30, "only {checked} cases reproduced");
+}

@@ -84,24 +84,24 @@ pub(super) fn run(args: &CheckArgs, rules: ApiRules) -> Result<i32, CliError> {
             return Ok(done);
         }
     };
-    if let Some(body_file) = &args.body {
-        let body =
-            std::fs::read(body_file).map_err(|e| CliError(format!("{}: {e}", shown(body_file))))?;
-        let body = match check_request_body(method, None, &body) {
-            Ok(body) => body,
-            Err(e) => {
-                println!("{request}: INVALID_REQUEST (400): {e}");
-                return Ok(done);
-            }
-        };
-        if !set.body_allows(m.index, args.content_type.as_deref(), body) {
-            println!(
-                "{request}: BLOCKED (403): endpoints[{}] ({}): the body does not satisfy its requestBody rule",
-                m.index,
-                m.endpoint.path.as_str()
-            );
+    let body = match &args.body {
+        Some(file) => std::fs::read(file).map_err(|e| CliError(format!("{}: {e}", shown(file))))?,
+        None => Vec::new(),
+    };
+    let body = match check_request_body(method, None, &body) {
+        Ok(body) => body,
+        Err(e) => {
+            println!("{request}: INVALID_REQUEST (400): {e}");
             return Ok(done);
         }
+    };
+    if !set.body_allows(m.index, args.content_type.as_deref(), body) {
+        println!(
+            "{request}: BLOCKED (403): endpoints[{}] ({}): the body does not satisfy its requestBody rule",
+            m.index,
+            m.endpoint.path.as_str()
+        );
+        return Ok(done);
     }
     println!(
         "{request}: allowed by endpoints[{}] ({})",
