@@ -114,3 +114,44 @@ pub fn lambda_response(r: ProxyResponse) -> Response<Body> {
         fallback
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(body: Vec<u8>) -> ProxyResponse {
+        ProxyResponse {
+            status: 200,
+            headers: vec![
+                ("content-type".into(), "application/json".into()),
+                ("x-psoxy-rules-sha".into(), "abc".into()),
+            ],
+            body,
+        }
+    }
+
+    #[test]
+    fn large_answers_are_gzipped_or_refused() {
+        // 7 MB of repetitive JSON: over the limit plain, far under it gzipped.
+        let big = format!("[{}]", vec!["{\"id\":\"x\"}"; 700_000].join(",")).into_bytes();
+        assert!(big.len() > MAX_LAMBDA_BODY);
+        let gzipped = finish_answer(answer(big.clone()), Some("gzip"));
+        assert_eq!(gzipped.status, 200);
+        assert_eq!(gzipped.header("content-encoding"), Some("gzip"));
+        let refused = finish_answer(answer(big), None);
+        assert_eq!(refused.status, 500);
+        assert_eq!(refused.header("x-psoxy-error"), Some("RESPONSE_TOO_LARGE"));
+        assert_eq!(refused.header("x-psoxy-rules-sha"), Some("abc"));
+        // Random bytes do not compress: refused even when gzip is accepted (base64 inflates).
+        let mut noise = Vec::with_capacity(5 * 1024 * 1024);
+        let mut x: u32 = 1;
+        while noise.len() < 5 * 1024 * 1024 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            noise.extend_from_slice(&x.to_le_bytes());
+        }
+        let refused = finish_answer(answer(noise), Some("gzip"));
+        assert_eq!(refused.header("x-psoxy-error"), Some("RESPONSE_TOO_LARGE"));
+    }
+}

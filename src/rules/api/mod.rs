@@ -581,6 +581,14 @@ definitions:
             ("endpoints: [{pathTemplate: /a, pathRegex: /a}]", "both"),
             ("endpoints: [x]", "endpoints[0]: an endpoint must be a map"),
             ("endpoints: [{pathRegex: '/a('}]", "invalid pathRegex `/a(`"),
+            (
+                r"endpoints: [{pathRegex: '/a/\X'}]",
+                r"endpoints[0] (/a/\X): invalid pathRegex `/a/\X`: `\X` (grapheme cluster) has no equivalent",
+            ),
+            (
+                r"endpoints: [{pathTemplate: /a, queryParamSchemas: {q: {pattern: '\p{InGreek}'}}}]",
+                "endpoints[0] (/a).queryParamSchemas.q: invalid pattern",
+            ),
             ("endpoints: [{pathTemplate: '/a/{id'}]", "unclosed"),
             (
                 "endpoints: [{pathTemplate: /a}, {pathTemplate: /b, transforms: [!<redact> {jsonPaths: ['$..[']}]}]",
