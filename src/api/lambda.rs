@@ -43,7 +43,7 @@ async fn handler_from_env() -> Result<ApiHandler, ApiSetupError> {
 }
 
 /// The proxy's view of a function URL request; the client's address is the source IP the
-/// platform saw (else the first `X-Forwarded-For` hop, as Psoxy reads it).
+/// platform saw (never a header the caller could set, unless `TRUST_FORWARDED_FOR`).
 pub fn proxy_request(req: Request) -> ProxyRequest {
     let source_ip = match req.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
@@ -57,12 +57,7 @@ pub fn proxy_request(req: Request) -> ProxyRequest {
         _ => bytes::Bytes::new(),
     };
     let mut request = ProxyRequest::from_parts(&parts, body);
-    request.client_ip = source_ip.or_else(|| {
-        request
-            .header("x-forwarded-for")
-            .and_then(|xff| xff.split(',').next())
-            .map(|first| first.trim().to_owned())
-    });
+    request.client_ip = source_ip;
     request
 }
 

@@ -113,7 +113,7 @@ settings! {
         doc: "comma-separated IPv4/IPv6 addresses and CIDR blocks whose callers may use the proxy (unset: any); others get 403 `UNAUTHORIZED_IP_ADDRESS`" }
     /// Trust `X-Forwarded-For` for the client address.
     TRUST_FORWARDED_FOR { group: Api, default: Some("false"), secret: false,
-        doc: "`psoxy serve` only: `true` takes the client address for `ALLOWED_DATA_ACCESS_IP_BLOCKS` from the first `X-Forwarded-For` hop (only behind a proxy that sets it); otherwise the connection's peer" }
+        doc: "`true` takes the client address for `ALLOWED_DATA_ACCESS_IP_BLOCKS` from the first `X-Forwarded-For` hop (only behind a proxy that sets it); otherwise the address the platform saw (the function URL's source IP, the connection's peer)" }
     /// A path prefix removed from requests.
     REQUEST_PATH_PREFIX_TO_TRIM { group: Api, default: None, secret: false,
         doc: "a leading path prefix removed from each request before matching and forwarding (e.g. `/v1/`), segment-aware" }
