@@ -135,7 +135,12 @@ fn collect(v: &Value, canaries: &mut BTreeSet<String>, keys: &mut BTreeSet<Strin
         Value::Object(map) => {
             for (k, child) in map {
                 keys.insert(k.clone());
-                collect(child, canaries, keys);
+                if k.starts_with('+') {
+                    // An augment's summary: its own keys, and no canary may be in it.
+                    collect(child, canaries, &mut BTreeSet::new());
+                } else {
+                    collect(child, canaries, keys);
+                }
             }
         }
         _ => {}

@@ -72,6 +72,15 @@ fn columnar(format: &str) -> BulkRules {
     .unwrap()
 }
 
+/// Whether `needle` occurs in `text` other than as the tail of a hash: a pseudonym
+/// `t~<hash>@initech.io` may end, by chance, in another row's `hwg@initech.io`.
+fn leaks(text: &str, needle: &str) -> bool {
+    text.match_indices(needle).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
 
@@ -81,10 +90,10 @@ proptest! {
         let out = sanitize(&columnar(format), &csv_of(&rows), "t.csv", 2, true);
         let text = String::from_utf8(out).unwrap();
         for r in &rows {
-            prop_assert!(!text.contains(&r.id), "id {} leaked", r.id);
-            prop_assert!(!text.contains(&r.email), "email {} leaked", r.email);
+            prop_assert!(!leaks(&text, &r.id), "id {} leaked", r.id);
+            prop_assert!(!leaks(&text, &r.email), "email {} leaked", r.email);
             let local = r.email.split('@').next().unwrap();
-            prop_assert!(!text.contains(&format!("{local}@")), "local part of {} leaked", r.email);
+            prop_assert!(!leaks(&text, &format!("{local}@")), "local part of {} leaked", r.email);
         }
         prop_assert_eq!(text.lines().count(), rows.len() + 1);
     }

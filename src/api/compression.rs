@@ -31,7 +31,8 @@ pub fn compress(response: &mut ProxyResponse, accept_encoding: Option<&str>, she
         Shell::Lambda => lambda_accepts_gzip(accept_encoding),
         Shell::Server => accepts_gzip(accept_encoding),
     };
-    if shell == Shell::Server {
+    if shell == Shell::Server && response.body.len() >= MIN_GZIP_BODY {
+        // Only an answer that could be gzipped varies with the header.
         response
             .headers
             .push(("vary".into(), "Accept-Encoding".into()));

@@ -37,12 +37,17 @@ fn trim_blanks(raw: &str) -> &str {
     raw.trim_matches([' ', '\t', '\r', '\n'])
 }
 
-/// One raw query value (or name), percent-decoded with `+` as a space.
+/// One raw query value (or name), percent-decoded with `+` as a space (as
+/// `application/x-www-form-urlencoded` reads it). Invalid UTF-8 becomes U+FFFD.
 pub fn decode_query_part(raw: &str) -> String {
-    form_urlencoded::parse(format!("x={raw}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
+    let spaced: std::borrow::Cow<'_, str> = if raw.contains('+') {
+        raw.replace('+', " ").into()
+    } else {
+        raw.into()
+    };
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// A raw path segment (or part of one), percent-decoded; `+` stays `+`. Invalid UTF-8
