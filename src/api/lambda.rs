@@ -70,7 +70,7 @@ pub const MAX_LAMBDA_BODY: usize = 6 * 1024 * 1024 - 64 * 1024;
 /// be over the Lambda response limit (binary bodies travel as base64).
 pub fn finish_answer(mut r: ProxyResponse, accept_encoding: Option<&str>) -> ProxyResponse {
     compress(&mut r, accept_encoding, Shell::Lambda);
-    let binary = String::from_utf8(r.body.clone()).is_err();
+    let binary = std::str::from_utf8(&r.body).is_err();
     let size = if binary {
         r.body.len().div_ceil(3) * 4
     } else {

@@ -107,7 +107,9 @@ pub(crate) fn has_dot_segment(path: &str) -> bool {
     })
 }
 
-/// Whether a request value is a reversible token (`p~` + base64url, optional `@domain`).
+/// Whether a request value is meant as a reversible token (`p~` + base64url, optional
+/// `@domain`). Looser than the body grammar (`pseudonym::token_text`) on purpose: a short or
+/// mistyped token is refused with 409 rather than sent to the source as a literal.
 fn is_token(value: &str) -> bool {
     value.len() > 2
         && value.starts_with("p~")

@@ -20,6 +20,7 @@ pub mod fingerprint;
 pub mod hash;
 pub mod ip;
 pub mod reversible;
+pub mod token_text;
 
 pub use digest::text_digest;
 pub use email::{canonical_email, looks_like_email, parse_mailbox, Mailbox};

@@ -242,6 +242,50 @@ pub(crate) fn check_bulk_schema(schema: &Value, at: &str) -> Result<(), RulesErr
     Ok(())
 }
 
+/// A schema node nested in another, as the API dialect nests them.
+pub(crate) struct ChildSchema<'a> {
+    /// Where it is below its parent: `properties.name`, `definitions.name`, `anyOf[1]`,
+    /// `items`, `if`, `_then`, ...
+    pub path: String,
+    /// Whether it is an `if`, `then` or `else` (their `type` is not used).
+    pub conditional: bool,
+    /// The node.
+    pub node: &'a serde_yaml::Value,
+}
+
+/// The schema nodes under `key` of a node: the one walk the key check and the warnings share.
+pub(crate) fn child_schemas<'a>(key: &str, child: &'a serde_yaml::Value) -> Vec<ChildSchema<'a>> {
+    let one = |conditional| {
+        vec![ChildSchema {
+            path: key.to_owned(),
+            conditional,
+            node: child,
+        }]
+    };
+    match (key, child) {
+        ("properties" | "definitions", serde_yaml::Value::Mapping(named)) => named
+            .iter()
+            .map(|(name, node)| ChildSchema {
+                path: format!("{key}.{}", name.as_str().unwrap_or("?")),
+                conditional: false,
+                node,
+            })
+            .collect(),
+        ("anyOf", serde_yaml::Value::Sequence(alternatives)) => alternatives
+            .iter()
+            .enumerate()
+            .map(|(i, node)| ChildSchema {
+                path: format!("anyOf[{i}]"),
+                conditional: false,
+                node,
+            })
+            .collect(),
+        ("items", _) => one(false),
+        ("if" | "then" | "else" | "_if" | "_then" | "_else", _) => one(true),
+        _ => Vec::new(),
+    }
+}
+
 /// The first key of an API schema node (or of a node below it) that the API dialect does not
 /// have, as serde names an unknown field: `unknown field `x`, expected one of ...`.
 pub(crate) fn unknown_api_key(value: &serde_yaml::Value) -> Option<String> {
@@ -262,23 +306,11 @@ pub(crate) fn unknown_api_key(value: &serde_yaml::Value) -> Option<String> {
                     .join(", ")
             ));
         }
-        let nested = match (key, child) {
-            ("properties", serde_yaml::Value::Mapping(props)) => {
-                props.values().find_map(unknown_api_key)
-            }
-            ("items" | "if" | "then" | "else" | "_if" | "_then" | "_else", node) => {
-                unknown_api_key(node)
-            }
-            ("definitions", serde_yaml::Value::Mapping(defs)) => {
-                defs.values().find_map(unknown_api_key)
-            }
-            ("anyOf", serde_yaml::Value::Sequence(alternatives)) => {
-                alternatives.iter().find_map(unknown_api_key)
-            }
-            _ => None,
-        };
-        if nested.is_some() {
-            return nested;
+        if let Some(nested) = child_schemas(key, child)
+            .into_iter()
+            .find_map(|c| unknown_api_key(c.node))
+        {
+            return Some(nested);
         }
     }
     None

@@ -28,8 +28,6 @@
 //! collapses runs to one space) and a pair with an empty name (`=x`) is kept (HttpClient
 //! drops it); both keep the validated and the forwarded pairs identical.
 
-use std::borrow::Cow;
-
 /// Content type assumed when the request has no (or an empty) `Content-Type` header.
 pub const DEFAULT_CONTENT_TYPE: &str = "application/json";
 
@@ -150,49 +148,9 @@ pub fn parse_form(body: &str) -> Vec<FormPair> {
 }
 
 /// Decodes one form component: `+` -> space, `%XX` -> byte (an invalid escape stays literal),
-/// then UTF-8 with U+FFFD for invalid sequences.
+/// then UTF-8 with U+FFFD for invalid sequences: the query's decoding, which is the same.
 pub fn form_decode(component: &str) -> String {
-    let bytes = component.as_bytes();
-    let mut out: Vec<u8> = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b'%' => match (
-                bytes.get(i + 1).copied().and_then(hex_value),
-                bytes.get(i + 2).copied().and_then(hex_value),
-            ) {
-                (Some(hi), Some(lo)) => {
-                    out.push(hi * 16 + lo);
-                    i += 3;
-                }
-                _ => {
-                    out.push(b'%');
-                    i += 1;
-                }
-            },
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    match String::from_utf8_lossy(&out) {
-        Cow::Borrowed(s) => s.to_string(),
-        Cow::Owned(s) => s,
-    }
-}
-
-fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+    crate::api::decode::decode_query_part(component)
 }
 
 /// Form-encodes one component as Java's `URLEncoder` / HttpClient do: space -> `+`, bytes
@@ -222,6 +180,12 @@ pub fn encode_form(pairs: &[FormPair]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn form_components_decode_plus_escapes_and_bad_bytes() {
+        assert_eq!(form_decode("a+b%2B%zz%4"), "a b+%zz%4");
+        assert_eq!(form_decode("%E2%82%AC%ff"), "\u{20ac}\u{fffd}");
+    }
 
     #[test]
     fn normalizes_content_type() {

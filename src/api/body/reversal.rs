@@ -3,8 +3,8 @@
 //! Runs after the rules allowed the request (the `requestBody` schema sees the tokens, not the
 //! plaintext) and only for a non-blank body (see `body_request::check_request_body`).
 //!
-//! Token grammar ([`find_token`]): `p~` + 43 or more of `[A-Za-z0-9_-]`, optionally followed by
-//! `@` + `[A-Za-z0-9.-]+`; the whole match (with the `@domain`) is handed to the caller's
+//! Token grammar (`pseudonym::token_text`): `p~` + 43 or more of `[A-Za-z0-9_-]`, optionally
+//! followed by `@` + `[A-Za-z0-9.-]+`; the whole match (with the `@domain`) is handed to the caller's
 //! `decrypt`, whose result replaces it (for emails it already contains the domain). Every token
 //! *contained* in a value is replaced, not only whole values.
 //!
@@ -30,20 +30,13 @@
 //! A token `decrypt` fails on -> [`BodyReversalError::Decrypt`] (409
 //! `TOKENIZED_REQUEST_PARAMETER_INVALID`, no body).
 
-use std::ops::Range;
-
 use serde_json::Value;
 
 use super::request::{
     encode_form, normalized_content_type, parse_form, FormPair, APPLICATION_FORM_URLENCODED,
     APPLICATION_JSON,
 };
-
-/// Prefix of a reversible pseudonym token.
-pub const TOKEN_PREFIX: &str = "p~";
-
-/// Minimum number of `[A-Za-z0-9_-]` characters after the prefix.
-pub const TOKEN_MIN_BODY_LEN: usize = 43;
+use crate::pseudonym::token_text::{contains_token, find_token};
 
 /// Why a body could not be prepared for forwarding.
 #[derive(Debug, thiserror::Error)]
@@ -59,55 +52,6 @@ pub enum BodyReversalError<E> {
     /// `decrypt` failed on a token (the proxy answers 409, as for tokens in the URL).
     #[error("a reversible token in the request body could not be reversed")]
     Decrypt(#[source] E),
-}
-
-fn is_token_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
-}
-
-fn is_domain_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'.' || b == b'-'
-}
-
-/// Finds the leftmost token at or after byte offset `from` and returns its byte range
-/// (including an `@domain` suffix), with the same result as the regex
-/// `p~[A-Za-z0-9_-]{43,}(?:@[A-Za-z0-9.-]+)?` searched from `from`.
-pub fn find_token(s: &str, from: usize) -> Option<Range<usize>> {
-    let bytes = s.as_bytes();
-    let mut start = from;
-    while let Some(offset) = s.get(start..)?.find(TOKEN_PREFIX) {
-        let at = start + offset;
-        let body_start = at + TOKEN_PREFIX.len();
-        let mut end = body_start;
-        while end < bytes.len() && is_token_char(bytes[end]) {
-            end += 1;
-        }
-        if end - body_start >= TOKEN_MIN_BODY_LEN {
-            if end < bytes.len() && bytes[end] == b'@' {
-                let mut domain_end = end + 1;
-                while domain_end < bytes.len() && is_domain_char(bytes[domain_end]) {
-                    domain_end += 1;
-                }
-                if domain_end > end + 1 {
-                    end = domain_end;
-                }
-            }
-            return Some(at..end);
-        }
-        // `p` and `~` are ASCII, so `at + 1` is a char boundary
-        start = at + 1;
-    }
-    None
-}
-
-/// Whether `s` contains at least one token.
-pub fn contains_token(s: &str) -> bool {
-    find_token(s, 0).is_some()
-}
-
-/// Whether `s` is exactly one token (optionally with its `@domain`), nothing before or after.
-pub fn is_whole_token(s: &str) -> bool {
-    find_token(s, 0).is_some_and(|r| r.start == 0 && r.end == s.len())
 }
 
 /// Replaces every token contained in `s` by `decrypt(token)`.
@@ -335,26 +279,10 @@ mod tests {
     }
 
     #[test]
-    fn token_grammar() {
+    fn tokens_inside_text_are_replaced() {
         let t43 = format!("p~{}", "a".repeat(43));
-        let t42 = format!("p~{}", "a".repeat(42));
-        assert_eq!(find_token(&t43, 0), Some(0..45));
-        assert_eq!(find_token(&t42, 0), None);
-        // contained, with domain, leftmost, after an invalid candidate
-        let s = format!("x{t42}~ p~p~{}-_Z9@ex-1.com/rest", "b".repeat(43));
-        let r = find_token(&s, 0).unwrap();
-        assert_eq!(&s[r.clone()], format!("p~{}-_Z9@ex-1.com", "b".repeat(43)));
-        // `@` without a domain char is not part of the token
-        let s = format!("{t43}@/x");
-        assert_eq!(find_token(&s, 0), Some(0..45));
-        assert!(is_whole_token(&format!("{t43}@example.com")));
-        assert!(!is_whole_token(&format!(" {t43}")));
-        assert!(!is_whole_token(&format!("{t43}@")));
-        // multi-byte text around tokens
-        let s = format!("é{t43}é");
-        let r = find_token(&s, 0).unwrap();
-        assert_eq!(&s[r], t43);
+        let s = format!("é{t43}é {t43}@acme.com, ok");
         let mut dec = |_: &str| Ok::<_, ()>("X".to_string());
-        assert_eq!(reverse_tokens_in(&s, &mut dec).unwrap(), "éXé");
+        assert_eq!(reverse_tokens_in(&s, &mut dec).unwrap(), "éXé X, ok");
     }
 }

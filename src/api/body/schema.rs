@@ -63,8 +63,8 @@ use super::request::{
     java_trim, normalized_content_type, parse_form, APPLICATION_FORM_URLENCODED, APPLICATION_JSON,
     DEFAULT_CONTENT_TYPE,
 };
-use super::reversal::is_whole_token;
 use crate::pattern::{Pattern, PatternError};
+use crate::pseudonym::token_text::is_whole_token;
 use crate::rules::api::{BodySchema, RequestBodyRule};
 
 /// A `requestBody` rule that cannot be loaded. Messages name the location in the rule

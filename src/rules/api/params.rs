@@ -203,7 +203,9 @@ impl ParamSchema {
             }
             _ => {}
         }
-        if self.format == Some(ParamFormat::ReversiblePseudonym) && !is_bare_token(value) {
+        if self.format == Some(ParamFormat::ReversiblePseudonym)
+            && !crate::pseudonym::token_text::is_bare_token(value)
+        {
             return Err(ParamProblem::NotAPseudonym);
         }
         if let Some(allowed) = &self.allowed_values {
@@ -252,16 +254,6 @@ fn parse_format(text: &str) -> Result<ParamFormat, ParamSchemaError> {
         "REVERSIBLE_PSEUDONYM" | "PSEUDONYM" => Ok(ParamFormat::ReversiblePseudonym),
         _ => Err(ParamSchemaError::Format(text.to_owned())),
     }
-}
-
-/// `p~` followed by 43 or more of `[A-Za-z0-9_-]` (no `@domain`).
-fn is_bare_token(value: &str) -> bool {
-    value.strip_prefix("p~").is_some_and(|body| {
-        body.len() >= 43
-            && body
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    })
 }
 
 fn scalar_text(v: &Value) -> Result<String, ParamSchemaError> {

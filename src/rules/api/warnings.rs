@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde_yaml::Value;
 
-use crate::rules::schema::SCHEMA_TYPE_NAMES;
+use crate::rules::schema::{child_schemas, SCHEMA_TYPE_NAMES};
 
 /// One warning about a rule file, with where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,23 +77,8 @@ fn node_warnings(node: &Value, at: &str, in_conditional: bool, out: &mut Vec<Rul
     }
     for (key, child) in map {
         let Some(key) = key.as_str() else { continue };
-        match (key, child) {
-            ("properties" | "definitions", Value::Mapping(props)) => {
-                for (name, p) in props {
-                    let name = name.as_str().unwrap_or("?");
-                    node_warnings(p, &format!("{at}.{key}.{name}"), false, out);
-                }
-            }
-            ("anyOf", Value::Sequence(list)) => {
-                for (i, a) in list.iter().enumerate() {
-                    node_warnings(a, &format!("{at}.anyOf[{i}]"), false, out);
-                }
-            }
-            ("items", child) => node_warnings(child, &format!("{at}.items"), false, out),
-            ("if" | "_if" | "then" | "_then" | "else" | "_else", child) => {
-                node_warnings(child, &format!("{at}.{key}"), true, out);
-            }
-            _ => {}
+        for c in child_schemas(key, child) {
+            node_warnings(c.node, &format!("{at}.{}", c.path), c.conditional, out);
         }
     }
 }
