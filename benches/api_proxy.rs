@@ -101,6 +101,7 @@ async fn start_proxy(target: &str) -> String {
         ("PSOXY_ENCRYPTION_KEY", "secret"),
         ("TARGET_HOST", target),
         ("RULES", RULES),
+        ("SOURCE_AUTH_STRATEGY", "none"),
     ];
     let resolved = psoxy::settings::Settings::from_sources(
         &psoxy::api::settings::api_settings(),

@@ -120,6 +120,11 @@ async fn run(case: &Case) -> Result<(), String> {
     settings.insert("TARGET_HOST".into(), source.url());
     settings.insert("RULES".into(), rules);
     settings.extend(case.settings.clone());
+    if !settings.contains_key("SOURCE_AUTH_STRATEGY_IDENTIFIER") {
+        settings
+            .entry("SOURCE_AUTH_STRATEGY".into())
+            .or_insert_with(|| "none".into());
+    }
     let resolved = psoxy::settings::Settings::from_sources(
         &psoxy::api::settings::api_settings(),
         &psoxy::settings::Flags::new(),

@@ -48,6 +48,7 @@ fn settings(target: &str, rules: &str, extra: &[(&str, &str)]) -> HashMap<String
         ("TARGET_HOST", target),
         ("RULES", rules),
         ("PSOXY_INSTANCE_ID", "github"),
+        ("SOURCE_AUTH_STRATEGY", "none"),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -810,6 +811,7 @@ async fn psoxy_serve_proxies_and_writes_an_audit_line_per_request() {
         .arg(&keys)
         .env("PSOXY_SALT", SALT)
         .env("PSOXY_ENCRYPTION_KEY", KEY)
+        .env("SOURCE_AUTH_STRATEGY", "none")
         .env_remove("RUST_LOG")
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -946,4 +948,139 @@ async fn not_modified_passes_through_without_a_body() {
     assert_eq!((status, body.as_str()), (304, ""));
     assert_eq!(h["etag"], "W/\"abc\"");
     assert!(!h.contains_key("x-psoxy-error"));
+}
+
+/// Psoxy's settings for Zoom (SPEC-API-PARITY §4.3.1): `SOURCE_AUTH_STRATEGY_IDENTIFIER=
+/// oauth2_refresh_token` with `GRANT_TYPE=account_credentials`. Once, a deployment with these
+/// forwarded requests with no credentials at all.
+#[tokio::test]
+async fn psoxy_account_credentials_grant_zoom() {
+    let issued = Arc::new(Mutex::new(Vec::new()));
+    let token = Stub::start(token_endpoint(issued.clone(), 3599)).await;
+    let source = Stub::start(github_source(issued)).await;
+    let token_url = format!("{}/oauth/token", token.url());
+    let proxy = start_proxy(
+        settings(
+            &source.url(),
+            &github_rules(),
+            &[
+                ("SOURCE_AUTH_STRATEGY", ""),
+                ("SOURCE_AUTH_STRATEGY_IDENTIFIER", "oauth2_refresh_token"),
+                ("GRANT_TYPE", "account_credentials"),
+                ("REFRESH_ENDPOINT", &token_url),
+                ("ACCOUNT_ID", " acct-1 "),
+                ("CLIENT_ID", "client"),
+                ("CLIENT_SECRET", " secret\n"),
+                ("USE_SHARED_TOKEN", "TRUE"),
+            ],
+        ),
+        None,
+        None,
+    )
+    .await;
+    let (status, _, body) = get(&format!("{proxy}/orgs/acme-corp/members"), &[]).await;
+    assert_eq!(status, 200, "{body}");
+    let grants = token.requests();
+    assert_eq!(grants.len(), 1);
+    let g = &grants[0];
+    assert_eq!(g.method, "POST");
+    assert_eq!(g.uri, "/oauth/token");
+    assert_eq!(
+        g.header("content-type"),
+        Some("application/x-www-form-urlencoded")
+    );
+    // Basic base64("client:secret"), both trimmed; the body's keys in alphabetical order.
+    assert_eq!(
+        g.header("authorization"),
+        Some("Basic Y2xpZW50OnNlY3JldA==")
+    );
+    assert_eq!(g.body, "account_id=acct-1&grant_type=account_credentials");
+    assert_eq!(
+        source.requests()[0].header("authorization"),
+        Some("Bearer tok-1")
+    );
+}
+
+/// Psoxy's Gong grant (SPEC-API-PARITY §4.3.3): the refresh token in the endpoint's query,
+/// an empty form body, client id and secret as Basic; a rotated refresh token is written back.
+#[tokio::test]
+async fn psoxy_refresh_token_via_query_parameter_grant_gong() {
+    let token = Stub::start(|_r: &Recorded| {
+        Reply::json(
+            200,
+            r#"{"access_token":"tok-1","expires_in":3600,"refresh_token":"rotated-2"}"#,
+        )
+    })
+    .await;
+    let accepted = Arc::new(Mutex::new(vec!["tok-1".to_owned()]));
+    let source = Stub::start(github_source(accepted)).await;
+    let writer = Arc::new(MemoryWriter::default());
+    let token_url = format!("{}/oauth2/generate-customer-token?v=1", token.url());
+    let proxy = start_proxy(
+        settings(
+            &source.url(),
+            &github_rules(),
+            &[
+                ("SOURCE_AUTH_STRATEGY", ""),
+                ("SOURCE_AUTH_STRATEGY_IDENTIFIER", "oauth2_refresh_token"),
+                ("GRANT_TYPE", "refresh_token_via_query_parameter"),
+                ("REFRESH_ENDPOINT", &token_url),
+                ("CLIENT_ID", "  test-client-id  "),
+                ("CLIENT_SECRET", "  test-client-secret  "),
+                ("REFRESH_TOKEN", "test-refresh/token+1"),
+            ],
+        ),
+        None,
+        Some(writer.clone()),
+    )
+    .await;
+    let (status, _, body) = get(&format!("{proxy}/orgs/acme-corp/members"), &[]).await;
+    assert_eq!(status, 200, "{body}");
+    let g = &token.requests()[0];
+    assert_eq!(g.method, "POST");
+    assert_eq!(
+        g.uri,
+        "/oauth2/generate-customer-token?v=1&grant_type=refresh_token&refresh_token=test-refresh%2Ftoken%2B1"
+    );
+    assert_eq!(g.body, "");
+    assert_eq!(
+        g.header("authorization"),
+        Some("Basic dGVzdC1jbGllbnQtaWQ6dGVzdC1jbGllbnQtc2VjcmV0")
+    );
+    assert_eq!(
+        *writer.0.lock().unwrap(),
+        [("REFRESH_TOKEN".to_owned(), "rotated-2".to_owned())]
+    );
+}
+
+/// Psoxy's `claude_admin_api_key` and `basic_auth` (SPEC-API-PARITY §4.3.7-4.3.8).
+#[tokio::test]
+async fn psoxy_static_strategies_claude_and_basic() {
+    for (extra, header, value) in [
+        (
+            vec![
+                ("SOURCE_AUTH_STRATEGY_IDENTIFIER", "claude_admin_api_key"),
+                ("ADMIN_API_KEY", "  sk-admin-key\n"),
+            ],
+            "x-api-key",
+            "sk-admin-key",
+        ),
+        (
+            vec![
+                ("SOURCE_AUTH_STRATEGY_IDENTIFIER", "basic_auth"),
+                ("BASIC_AUTH_USER_ID", "cursor-key"),
+            ],
+            "authorization",
+            // base64("cursor-key:"): an empty password.
+            "Basic Y3Vyc29yLWtleTo=",
+        ),
+    ] {
+        let source = Stub::start(|_| Reply::json(200, "[]")).await;
+        let mut extra = extra;
+        extra.push(("SOURCE_AUTH_STRATEGY", ""));
+        let proxy = start_proxy(settings(&source.url(), &github_rules(), &extra), None, None).await;
+        let (status, _, body) = get(&format!("{proxy}/orgs/acme-corp/members"), &[]).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(source.requests()[0].header(header), Some(value));
+    }
 }

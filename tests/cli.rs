@@ -161,11 +161,39 @@ fn a_bad_rule_fails_before_any_input_is_read() {
             "--rules",
         ])
         .arg(&api)
-        .args(["--target", "http://127.0.0.1:9"]));
+        .args(["--target", "http://127.0.0.1:9"])
+        .env("SOURCE_AUTH_STRATEGY", "none"));
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
     assert!(
         err.contains("setting RULES: invalid API rules at endpoints[0] (/x).transforms[0]: unknown transform `pseudonymise`"),
+        "{err}"
+    );
+}
+
+/// No credentials by default: a proxy with no strategy named refuses to start, naming the
+/// settings, so a Psoxy deployment whose settings were not read cannot forward without
+/// credentials.
+#[test]
+fn serve_without_a_source_auth_strategy_refuses_to_start() {
+    let o = run(psoxy()
+        .args([
+            "serve",
+            "--no-caller-auth",
+            "--listen",
+            "127.0.0.1:0",
+            "-s",
+            "x",
+            "--rules",
+        ])
+        .arg(common::repo("transforms/api/github.yaml"))
+        .args(["--target", "http://127.0.0.1:9"]));
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("SOURCE_AUTH_STRATEGY_IDENTIFIER")
+            && err.contains("SOURCE_AUTH_STRATEGY;")
+            && err.contains("`none`"),
         "{err}"
     );
 }

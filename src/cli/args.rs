@@ -78,6 +78,8 @@ pub enum Command {
     /// credentials:
     ///   SOURCE_AUTH_STRATEGY  none | bearer | header | basic | oauth2_client_credentials |
     ///                         oauth2_refresh_token | google_service_account | ms_workload_identity
+    ///                         (required: `none` must be chosen; Psoxy's
+    ///                         SOURCE_AUTH_STRATEGY_IDENTIFIER and GRANT_TYPE work too)
     ///   ACCESS_TOKEN, API_KEY_HEADER, BASIC_AUTH_USER, BASIC_AUTH_PASSWORD, TOKEN_ENDPOINT,
     ///   CLIENT_ID, CLIENT_SECRET, OAUTH_SCOPES, TOKEN_REQUEST_FORMAT (form | json),
     ///   REFRESH_TOKEN, SERVICE_ACCOUNT_KEY, ACCOUNT_TO_IMPERSONATE, MS_TENANT_ID,

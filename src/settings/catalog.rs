@@ -125,8 +125,35 @@ settings! {
         doc: "the User-Agent sent to the source (default `psoxy/<version> (API Data Sanitization; Rust)`); data calls add ` (gzip)`" }
 
     /// How the proxy authenticates to the source.
-    SOURCE_AUTH_STRATEGY { group: SourceAuth, default: Some("none"), secret: false,
-        doc: "`none`, `bearer`, `header`, `basic`, `oauth2_client_credentials`, `oauth2_refresh_token`, `google_service_account` or `ms_workload_identity`" }
+    SOURCE_AUTH_STRATEGY { group: SourceAuth, default: None, secret: false,
+        doc: "`none`, `bearer`, `header`, `basic`, `oauth2_client_credentials`, `oauth2_refresh_token`, `google_service_account` or `ms_workload_identity` (this or `SOURCE_AUTH_STRATEGY_IDENTIFIER` is required: `none` must be chosen)" }
+    /// Psoxy's name of the strategy.
+    SOURCE_AUTH_STRATEGY_IDENTIFIER { group: SourceAuth, default: None, secret: false,
+        doc: "Psoxy's spelling: `oauth2_access_token`, `oauth2_refresh_token` (with `GRANT_TYPE`), `basic_auth`, `claude_admin_api_key`, `gcp_service_account_key` or `none`" }
+    /// Psoxy's token request kind.
+    GRANT_TYPE { group: SourceAuth, default: None, secret: false,
+        doc: "with `SOURCE_AUTH_STRATEGY_IDENTIFIER=oauth2_refresh_token`: `refresh_token`, `refresh_token_via_query_parameter` (Gong), `account_credentials` (Zoom) or `client_credentials` (with `CREDENTIALS_FLOW=client_secret`)" }
+    /// Psoxy's token response parser.
+    TOKEN_RESPONSE_TYPE { group: SourceAuth, default: None, secret: false,
+        doc: "how the token endpoint's answer is read: unset for OAuth 2.0 JSON" }
+    /// Psoxy's name of the token endpoint.
+    REFRESH_ENDPOINT { group: SourceAuth, default: None, secret: false,
+        doc: "Psoxy's name of `TOKEN_ENDPOINT`" }
+    /// Zoom account.
+    ACCOUNT_ID { group: SourceAuth, default: None, secret: true,
+        doc: "the account of `GRANT_TYPE=account_credentials` (Zoom Server-to-Server OAuth)" }
+    /// Psoxy's client credentials flavour.
+    CREDENTIALS_FLOW { group: SourceAuth, default: None, secret: false,
+        doc: "with `GRANT_TYPE=client_credentials`: `client_secret` (`jwt_assertion`, Psoxy's default, is not supported yet)" }
+    /// Psoxy's scope of client credentials.
+    TOKEN_SCOPE { group: SourceAuth, default: None, secret: false,
+        doc: "the `scope` of `GRANT_TYPE=client_credentials` (Psoxy's name; `OAUTH_SCOPES` is ours)" }
+    /// Psoxy's shared token.
+    USE_SHARED_TOKEN { group: SourceAuth, default: None, secret: false,
+        doc: "Psoxy shares one access token between instances through the store; read but not yet done here: each instance gets its own token" }
+    /// Claude admin key.
+    ADMIN_API_KEY { group: SourceAuth, default: None, secret: true,
+        doc: "the key of `claude_admin_api_key`, sent as `x-api-key` (trimmed)" }
     /// A static token.
     ACCESS_TOKEN { group: SourceAuth, default: None, secret: true,
         doc: "the token of `bearer`, the header value of `header`" }
@@ -136,6 +163,9 @@ settings! {
     /// User of `basic`.
     BASIC_AUTH_USER { group: SourceAuth, default: None, secret: false,
         doc: "the user of `basic`" }
+    /// Psoxy's name of the user of `basic`.
+    BASIC_AUTH_USER_ID { group: SourceAuth, default: None, secret: true,
+        doc: "Psoxy's name of `BASIC_AUTH_USER` (a secret there: Cursor puts its API key in it)" }
     /// Password of `basic`.
     BASIC_AUTH_PASSWORD { group: SourceAuth, default: None, secret: true,
         doc: "the password of `basic`" }

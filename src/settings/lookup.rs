@@ -9,6 +9,16 @@ use super::{SecretStore, Setting, SettingError};
 /// every shell.
 pub const PLACEHOLDER_PREFIX: &str = "PLACEHOLDER";
 
+/// Psoxy's Terraform placeholder (the whole value); also read as unset, so a Psoxy
+/// deployment's parameters work unchanged.
+pub const PSOXY_PLACEHOLDER: &str = "fill me";
+
+/// Whether a value is a placeholder Terraform wrote until an operator fills it.
+fn is_placeholder(value: &str) -> bool {
+    let v = value.trim();
+    v.starts_with(PLACEHOLDER_PREFIX) || v == PSOXY_PLACEHOLDER
+}
+
 /// Settings given on the command line, which win over every other source.
 #[derive(Debug, Clone, Default)]
 pub struct Flags {
@@ -113,7 +123,7 @@ impl Settings {
         self.values
             .get(setting.name)
             .map(String::as_str)
-            .filter(|v| !v.trim_start().starts_with(PLACEHOLDER_PREFIX))
+            .filter(|v| !is_placeholder(v))
     }
 
     /// The value of `setting`, or its declared default.
@@ -190,6 +200,12 @@ mod tests {
         );
         assert_eq!(s.get(&PSOXY_SALT), None);
         assert!(!format!("{s:?}").contains("fill"));
+        let s = Settings::from_sources(
+            &[&PSOXY_SALT],
+            &Flags::new(),
+            &lookup(&[("PSOXY_SALT", " fill me\n")]),
+        );
+        assert_eq!(s.get(&PSOXY_SALT), None, "Psoxy's placeholder");
     }
 
     #[test]

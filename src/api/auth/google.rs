@@ -71,6 +71,21 @@ impl ServiceAccountKey {
         Ok(key)
     }
 
+    /// Parses `SERVICE_ACCOUNT_KEY` as Psoxy stores it: the key JSON, or the base64 of it
+    /// (decided by whether the trimmed value starts with `{`).
+    pub fn parse_json_or_base64(value: &str) -> Result<ServiceAccountKey, ServiceAccountKeyError> {
+        use base64::Engine;
+        let value = value.trim();
+        if value.starts_with('{') {
+            return Self::parse(value);
+        }
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(value.as_bytes())
+            .map_err(|_| ServiceAccountKeyError::NotAKey)?;
+        let json = String::from_utf8(decoded).map_err(|_| ServiceAccountKeyError::NotAKey)?;
+        Self::parse(&json)
+    }
+
     /// The signed assertion for `audience` (the token endpoint).
     pub fn signed_assertion(
         &self,

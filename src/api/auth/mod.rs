@@ -29,9 +29,12 @@ pub use google::{ServiceAccountKey, ServiceAccountKeyError};
 pub use token::{TokenError, TokenGrant, TokenRequestFormat};
 
 use crate::settings::catalog::{
-    ACCESS_TOKEN, ACCOUNT_TO_IMPERSONATE, API_KEY_HEADER, BASIC_AUTH_PASSWORD, BASIC_AUTH_USER,
-    CLIENT_ID, CLIENT_SECRET, MS_FEDERATED_TOKEN_FILE, MS_TENANT_ID, OAUTH_SCOPES, REFRESH_TOKEN,
-    SERVICE_ACCOUNT_KEY, SOURCE_AUTH_STRATEGY, TOKEN_ENDPOINT, TOKEN_REQUEST_FORMAT,
+    ACCESS_TOKEN, ACCOUNT_ID, ACCOUNT_TO_IMPERSONATE, ADMIN_API_KEY, API_KEY_HEADER,
+    BASIC_AUTH_PASSWORD, BASIC_AUTH_USER, BASIC_AUTH_USER_ID, CLIENT_ID, CLIENT_SECRET,
+    CREDENTIALS_FLOW, GRANT_TYPE, MS_FEDERATED_TOKEN_FILE, MS_TENANT_ID, OAUTH_SCOPES,
+    REFRESH_ENDPOINT, REFRESH_TOKEN, SERVICE_ACCOUNT_KEY, SOURCE_AUTH_STRATEGY,
+    SOURCE_AUTH_STRATEGY_IDENTIFIER, TOKEN_ENDPOINT, TOKEN_REQUEST_FORMAT, TOKEN_RESPONSE_TYPE,
+    TOKEN_SCOPE, USE_SHARED_TOKEN,
 };
 use crate::settings::remote::StoreFuture;
 use crate::settings::{Setting, SettingError, Settings};
@@ -53,6 +56,16 @@ pub const AUTH_SETTINGS: &[&Setting] = &[
     &ACCOUNT_TO_IMPERSONATE,
     &MS_TENANT_ID,
     &MS_FEDERATED_TOKEN_FILE,
+    &SOURCE_AUTH_STRATEGY_IDENTIFIER,
+    &GRANT_TYPE,
+    &TOKEN_RESPONSE_TYPE,
+    &REFRESH_ENDPOINT,
+    &ACCOUNT_ID,
+    &CREDENTIALS_FLOW,
+    &TOKEN_SCOPE,
+    &USE_SHARED_TOKEN,
+    &ADMIN_API_KEY,
+    &BASIC_AUTH_USER_ID,
 ];
 
 /// The source credentials' settings are incomplete or malformed. Never holds a value.
@@ -61,6 +74,9 @@ pub enum AuthSettingsError {
     /// A setting is missing or invalid.
     #[error(transparent)]
     Setting(#[from] SettingError),
+    /// Neither `SOURCE_AUTH_STRATEGY_IDENTIFIER` nor `SOURCE_AUTH_STRATEGY` is set.
+    #[error("no source authentication strategy: set SOURCE_AUTH_STRATEGY_IDENTIFIER (Psoxy's name) or SOURCE_AUTH_STRATEGY; `none` forwards requests without credentials and must be chosen explicitly")]
+    NoStrategy,
     /// `SERVICE_ACCOUNT_KEY` is not a usable key.
     #[error(transparent)]
     ServiceAccountKey(#[from] ServiceAccountKeyError),
@@ -110,9 +126,29 @@ impl Strategy {
         }
     }
 
-    /// Reads the strategy and its settings. Errors name the missing or invalid setting,
-    /// never a value.
+    /// Reads the strategy and its settings, in our spelling (`SOURCE_AUTH_STRATEGY`) or in
+    /// Psoxy's (`SOURCE_AUTH_STRATEGY_IDENTIFIER`, SPEC-API-PARITY §4.2). One of them must be
+    /// set: forwarding without credentials is chosen with `none`, never by default. Errors
+    /// name the missing, conflicting or invalid setting, never a value.
     pub fn from_settings(settings: &Settings) -> Result<Strategy, AuthSettingsError> {
+        let ours = settings.get(&SOURCE_AUTH_STRATEGY).map(normalized_name);
+        let psoxy = settings
+            .get(&SOURCE_AUTH_STRATEGY_IDENTIFIER)
+            .map(normalized_name);
+        match (ours, psoxy) {
+            (Some(a), Some(b)) if a != b => Err(SettingError::Conflict {
+                ours: SOURCE_AUTH_STRATEGY.name,
+                psoxy: SOURCE_AUTH_STRATEGY_IDENTIFIER.name,
+            }
+            .into()),
+            (_, Some(name)) => psoxy_strategy(settings, &name),
+            (Some(name), None) => Self::ours_from_settings(settings, &name),
+            (None, None) => Err(AuthSettingsError::NoStrategy),
+        }
+    }
+
+    /// Our strategies, named by `SOURCE_AUTH_STRATEGY`.
+    fn ours_from_settings(settings: &Settings, name: &str) -> Result<Strategy, AuthSettingsError> {
         let get = |s: &Setting| settings.get(s).map(str::to_owned);
         let need = |s: &'static Setting| {
             get(s).ok_or(SettingError::RequiredBy {
@@ -120,11 +156,14 @@ impl Strategy {
                 by: SOURCE_AUTH_STRATEGY.name,
             })
         };
-        let name = settings
-            .get_or_default(&SOURCE_AUTH_STRATEGY)
-            .unwrap_or("none")
-            .trim()
-            .to_ascii_lowercase();
+        let endpoint = || -> Result<String, SettingError> {
+            either(settings, &TOKEN_ENDPOINT, &REFRESH_ENDPOINT)?
+                .map(str::to_owned)
+                .ok_or(SettingError::RequiredBy {
+                    name: TOKEN_ENDPOINT.name,
+                    by: SOURCE_AUTH_STRATEGY.name,
+                })
+        };
         let scopes = || -> Vec<String> {
             get(&OAUTH_SCOPES)
                 .map(|s| {
@@ -148,7 +187,7 @@ impl Strategy {
                 }),
             }
         };
-        Ok(match name.as_str() {
+        Ok(match name {
             "none" => Strategy::None,
             "bearer" => Strategy::Bearer(need(&ACCESS_TOKEN)?),
             "header" => Strategy::Header {
@@ -156,18 +195,23 @@ impl Strategy {
                 value: need(&ACCESS_TOKEN)?,
             },
             "basic" => Strategy::Basic {
-                user: need(&BASIC_AUTH_USER)?,
+                user: either(settings, &BASIC_AUTH_USER, &BASIC_AUTH_USER_ID)?
+                    .map(str::to_owned)
+                    .ok_or(SettingError::RequiredBy {
+                        name: BASIC_AUTH_USER.name,
+                        by: SOURCE_AUTH_STRATEGY.name,
+                    })?,
                 password: need(&BASIC_AUTH_PASSWORD)?,
             },
             "oauth2_client_credentials" => Strategy::OAuth(TokenGrant::ClientCredentials {
-                endpoint: need(&TOKEN_ENDPOINT)?,
+                endpoint: endpoint()?,
                 client_id: need(&CLIENT_ID)?,
                 client_secret: need(&CLIENT_SECRET)?,
                 scopes: scopes(),
                 format: format()?,
             }),
             "oauth2_refresh_token" => Strategy::OAuth(TokenGrant::RefreshToken {
-                endpoint: need(&TOKEN_ENDPOINT)?,
+                endpoint: endpoint()?,
                 client_id: need(&CLIENT_ID)?,
                 client_secret: need(&CLIENT_SECRET)?,
                 refresh_token: Arc::new(std::sync::Mutex::new(need(&REFRESH_TOKEN)?)),
@@ -211,6 +255,207 @@ impl Strategy {
             }
         })
     }
+}
+
+/// A strategy or grant name as compared: trimmed, lower case.
+fn normalized_name(value: &str) -> String {
+    value.trim().to_ascii_lowercase()
+}
+
+/// The value of a setting that has our name and Psoxy's: either one, or an error naming both
+/// when both are set and differ.
+fn either<'a>(
+    settings: &'a Settings,
+    ours: &'static Setting,
+    psoxy: &'static Setting,
+) -> Result<Option<&'a str>, SettingError> {
+    match (settings.get(ours), settings.get(psoxy)) {
+        (Some(a), Some(b)) if a.trim() != b.trim() => Err(SettingError::Conflict {
+            ours: ours.name,
+            psoxy: psoxy.name,
+        }),
+        (Some(a), _) => Ok(Some(a)),
+        (None, b) => Ok(b),
+    }
+}
+
+/// Psoxy's strategies, named by `SOURCE_AUTH_STRATEGY_IDENTIFIER` (SPEC-API-PARITY §4.2-4.3).
+fn psoxy_strategy(settings: &Settings, name: &str) -> Result<Strategy, AuthSettingsError> {
+    let by = SOURCE_AUTH_STRATEGY_IDENTIFIER.name;
+    let required = |value: Option<&str>, s: &'static Setting| {
+        value
+            .map(str::to_owned)
+            .ok_or(SettingError::RequiredBy { name: s.name, by })
+    };
+    let need = |s: &'static Setting| required(settings.get(s), s);
+    Ok(match name {
+        "none" => Strategy::None,
+        "oauth2_access_token" => Strategy::Bearer(need(&ACCESS_TOKEN)?),
+        "basic_auth" => Strategy::Basic {
+            // Both optional in Psoxy (Cursor: the API key as user, no password).
+            user: either(settings, &BASIC_AUTH_USER, &BASIC_AUTH_USER_ID)?
+                .unwrap_or_default()
+                .to_owned(),
+            password: settings
+                .get(&BASIC_AUTH_PASSWORD)
+                .unwrap_or_default()
+                .to_owned(),
+        },
+        "claude_admin_api_key" => Strategy::Header {
+            name: "x-api-key".to_owned(),
+            value: need(&ADMIN_API_KEY)?.trim().to_owned(),
+        },
+        "gcp_service_account_key" => {
+            let key = ServiceAccountKey::parse_json_or_base64(&need(&SERVICE_ACCOUNT_KEY)?)?;
+            Strategy::OAuth(TokenGrant::GoogleServiceAccount {
+                endpoint: key.token_uri.clone(),
+                key: Box::new(key),
+                scopes: settings
+                    .get(&OAUTH_SCOPES)
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect(),
+                subject: settings.get(&ACCOUNT_TO_IMPERSONATE).map(str::to_owned),
+            })
+        }
+        "oauth2_refresh_token" => Strategy::OAuth(psoxy_grant(settings)?),
+        "windsurf_service_key" => {
+            return Err(SettingError::Unsupported {
+                name: SOURCE_AUTH_STRATEGY_IDENTIFIER.name,
+                what: "windsurf_service_key",
+            }
+            .into())
+        }
+        _ => {
+            return Err(SettingError::Invalid {
+                name: SOURCE_AUTH_STRATEGY_IDENTIFIER.name,
+                expected: "none, oauth2_access_token, oauth2_refresh_token, basic_auth, claude_admin_api_key or gcp_service_account_key",
+            }
+            .into())
+        }
+    })
+}
+
+/// The token request of Psoxy's `oauth2_refresh_token`, chosen by `GRANT_TYPE`.
+fn psoxy_grant(settings: &Settings) -> Result<TokenGrant, AuthSettingsError> {
+    let need = |s: &'static Setting| {
+        settings
+            .get(s)
+            .map(str::to_owned)
+            .ok_or(SettingError::RequiredBy {
+                name: s.name,
+                by: GRANT_TYPE.name,
+            })
+    };
+    match settings.get(&TOKEN_RESPONSE_TYPE).map(normalized_name) {
+        None => {}
+        Some(t) if t == "github_access_token" => {
+            return Err(SettingError::Unsupported {
+                name: TOKEN_RESPONSE_TYPE.name,
+                what: "GITHUB_ACCESS_TOKEN",
+            }
+            .into())
+        }
+        Some(_) => {
+            return Err(SettingError::Invalid {
+                name: TOKEN_RESPONSE_TYPE.name,
+                expected: "unset (OAuth 2.0 JSON) or GITHUB_ACCESS_TOKEN",
+            }
+            .into())
+        }
+    }
+    if settings
+        .get(&USE_SHARED_TOKEN)
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+    {
+        tracing::warn!(
+            "USE_SHARED_TOKEN is not supported yet: each instance gets its own access token"
+        );
+    }
+    let endpoint = either(settings, &TOKEN_ENDPOINT, &REFRESH_ENDPOINT)?
+        .map(str::to_owned)
+        .ok_or(SettingError::RequiredBy {
+            name: REFRESH_ENDPOINT.name,
+            by: GRANT_TYPE.name,
+        })?;
+    let grant = settings
+        .get(&GRANT_TYPE)
+        .map(normalized_name)
+        .ok_or(SettingError::RequiredBy {
+            name: GRANT_TYPE.name,
+            by: SOURCE_AUTH_STRATEGY_IDENTIFIER.name,
+        })?;
+    let trimmed = |s: &'static Setting| need(s).map(|v| v.trim().to_owned());
+    let unsupported = |what| -> Result<TokenGrant, AuthSettingsError> {
+        Err(SettingError::Unsupported {
+            name: GRANT_TYPE.name,
+            what,
+        }
+        .into())
+    };
+    Ok(match grant.as_str() {
+        "refresh_token" => TokenGrant::RefreshToken {
+            endpoint,
+            client_id: need(&CLIENT_ID)?,
+            client_secret: need(&CLIENT_SECRET)?,
+            refresh_token: Arc::new(std::sync::Mutex::new(need(&REFRESH_TOKEN)?)),
+            scopes: Vec::new(),
+            format: TokenRequestFormat::Form,
+        },
+        "refresh_token_via_query_parameter" => TokenGrant::RefreshTokenViaQuery {
+            endpoint,
+            client_id: trimmed(&CLIENT_ID)?,
+            client_secret: trimmed(&CLIENT_SECRET)?,
+            refresh_token: Arc::new(std::sync::Mutex::new(need(&REFRESH_TOKEN)?)),
+        },
+        "account_credentials" => TokenGrant::AccountCredentials {
+            endpoint,
+            account_id: trimmed(&ACCOUNT_ID)?,
+            client_id: trimmed(&CLIENT_ID)?,
+            client_secret: trimmed(&CLIENT_SECRET)?,
+        },
+        "client_credentials" => {
+            let flow = settings
+                .get(&CREDENTIALS_FLOW)
+                .map(normalized_name)
+                .unwrap_or_else(|| "jwt_assertion".to_owned());
+            match flow.as_str() {
+                "client_secret" => TokenGrant::ClientCredentials {
+                    endpoint,
+                    client_id: need(&CLIENT_ID)?,
+                    client_secret: need(&CLIENT_SECRET)?,
+                    scopes: either(settings, &OAUTH_SCOPES, &TOKEN_SCOPE)?
+                        .map(|s| vec![s.to_owned()])
+                        .unwrap_or_default(),
+                    format: TokenRequestFormat::Form,
+                },
+                "jwt_assertion" => {
+                    return Err(SettingError::Unsupported {
+                        name: CREDENTIALS_FLOW.name,
+                        what: "jwt_assertion (Psoxy's default when unset)",
+                    }
+                    .into())
+                }
+                _ => {
+                    return Err(SettingError::Invalid {
+                        name: CREDENTIALS_FLOW.name,
+                        expected: "client_secret or jwt_assertion",
+                    }
+                    .into())
+                }
+            }
+        }
+        "certificate_credentials" => return unsupported("certificate_credentials"),
+        "workload_identity_federation" => return unsupported("workload_identity_federation"),
+        _ => {
+            return Err(SettingError::Invalid {
+                name: GRANT_TYPE.name,
+                expected: "refresh_token, refresh_token_via_query_parameter, account_credentials, client_credentials, certificate_credentials or workload_identity_federation",
+            }
+            .into())
+        }
+    })
 }
 
 /// The source credentials could not be obtained. Never holds a secret.
@@ -297,8 +542,8 @@ impl SourceAuth {
                     source,
                 };
                 let issued = grant.request(&self.http).await.map_err(fail)?;
-                if let (Some(new), TokenGrant::RefreshToken { refresh_token, .. }) =
-                    (&issued.refresh_token, grant)
+                if let (Some(new), Some(refresh_token)) =
+                    (&issued.refresh_token, grant.refresh_token())
                 {
                     let changed = {
                         let mut current = refresh_token
@@ -363,8 +608,17 @@ mod tests {
 
     #[test]
     fn strategies_from_settings() {
+        let e = Strategy::from_settings(&lookup(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("SOURCE_AUTH_STRATEGY_IDENTIFIER") && e.contains("`none`"),
+            "no strategy is never a silent `none`: {e}"
+        );
         assert_eq!(
-            Strategy::from_settings(&lookup(&[])).unwrap().name(),
+            Strategy::from_settings(&lookup(&[("SOURCE_AUTH_STRATEGY", "none")]))
+                .unwrap()
+                .name(),
             "none"
         );
         let s = Strategy::from_settings(&lookup(&[
@@ -386,6 +640,199 @@ mod tests {
         assert!(
             e.contains("SOURCE_AUTH_STRATEGY") && !e.contains("kerberos"),
             "{e}"
+        );
+    }
+
+    fn psoxy_name(pairs: &'static [(&'static str, &'static str)]) -> String {
+        match Strategy::from_settings(&lookup(pairs)) {
+            Ok(s) => s.name().to_owned(),
+            Err(e) => format!("error: {e}"),
+        }
+    }
+
+    #[test]
+    fn psoxy_strategy_names() {
+        const ZOOM: &[(&str, &str)] = &[
+            ("SOURCE_AUTH_STRATEGY_IDENTIFIER", "oauth2_refresh_token"),
+            ("GRANT_TYPE", "account_credentials"),
+            ("REFRESH_ENDPOINT", "https://zoom.us/oauth/token"),
+            ("ACCOUNT_ID", "a"),
+            ("CLIENT_ID", "c"),
+            ("CLIENT_SECRET", "s"),
+            ("USE_SHARED_TOKEN", "TRUE"),
+        ];
+        assert_eq!(psoxy_name(ZOOM), "account_credentials");
+        for (pairs, want) in [
+            (
+                &[
+                    ("SOURCE_AUTH_STRATEGY_IDENTIFIER", "oauth2_access_token"),
+                    ("ACCESS_TOKEN", "t"),
+                ][..],
+                "bearer",
+            ),
+            (
+                &[("SOURCE_AUTH_STRATEGY_IDENTIFIER", " BASIC_AUTH ")][..],
+                "basic",
+            ),
+            (
+                &[
+                    ("SOURCE_AUTH_STRATEGY_IDENTIFIER", "claude_admin_api_key"),
+                    ("ADMIN_API_KEY", "k"),
+                ][..],
+                "header",
+            ),
+            (
+                &[
+                    ("SOURCE_AUTH_STRATEGY_IDENTIFIER", "oauth2_refresh_token"),
+                    ("GRANT_TYPE", "refresh_token_via_query_parameter"),
+                    (
+                        "REFRESH_ENDPOINT",
+                        "https://app.gong.io/oauth2/generate-customer-token",
+                    ),
+                    ("CLIENT_ID", "c"),
+                    ("CLIENT_SECRET", "s"),
+                    ("REFRESH_TOKEN", "r"),
+                ][..],
+                "refresh_token_via_query_parameter",
+            ),
+            (
+                &[
+                    ("SOURCE_AUTH_STRATEGY_IDENTIFIER", "oauth2_refresh_token"),
+                    ("GRANT_TYPE", "client_credentials"),
+                    ("CREDENTIALS_FLOW", "CLIENT_SECRET"),
+                    (
+                        "REFRESH_ENDPOINT",
+                        "https://login.salesforce.com/services/oauth2/token",
+                    ),
+                    ("CLIENT_ID", "c"),
+                    ("CLIENT_SECRET", "s"),
+                ][..],
+                "oauth2_client_credentials",
+            ),
+            (
+                &[
+                    ("SOURCE_AUTH_STRATEGY_IDENTIFIER", "oauth2_refresh_token"),
+                    ("GRANT_TYPE", "refresh_token"),
+                    ("REFRESH_ENDPOINT", "https://auth.atlassian.com/oauth/token"),
+                    ("CLIENT_ID", "c"),
+                    ("CLIENT_SECRET", "s"),
+                    ("REFRESH_TOKEN", "r"),
+                ][..],
+                "oauth2_refresh_token",
+            ),
+            // The same value in both spellings is no conflict.
+            (
+                &[
+                    ("SOURCE_AUTH_STRATEGY", "none"),
+                    ("SOURCE_AUTH_STRATEGY_IDENTIFIER", "NONE"),
+                ][..],
+                "none",
+            ),
+        ] {
+            assert_eq!(psoxy_name(pairs), want, "{pairs:?}");
+        }
+    }
+
+    #[test]
+    fn psoxy_settings_errors_name_settings() {
+        for (pairs, names) in [
+            (
+                &[
+                    ("SOURCE_AUTH_STRATEGY", "bearer"),
+                    ("SOURCE_AUTH_STRATEGY_IDENTIFIER", "oauth2_access_token"),
+                    ("ACCESS_TOKEN", "t"),
+                ][..],
+                &["SOURCE_AUTH_STRATEGY and SOURCE_AUTH_STRATEGY_IDENTIFIER are both set"][..],
+            ),
+            (
+                &[
+                    ("SOURCE_AUTH_STRATEGY", "oauth2_client_credentials"),
+                    ("TOKEN_ENDPOINT", "https://a.example/token"),
+                    ("REFRESH_ENDPOINT", "https://b.example/token"),
+                    ("CLIENT_ID", "c"),
+                    ("CLIENT_SECRET", "s"),
+                ][..],
+                &["TOKEN_ENDPOINT and REFRESH_ENDPOINT are both set and differ"][..],
+            ),
+            (
+                &[("SOURCE_AUTH_STRATEGY_IDENTIFIER", "oauth2_refresh_token")][..],
+                &["REFRESH_ENDPOINT"][..],
+            ),
+            (
+                &[
+                    ("SOURCE_AUTH_STRATEGY_IDENTIFIER", "oauth2_refresh_token"),
+                    ("REFRESH_ENDPOINT", "https://zoom.us/oauth/token"),
+                ][..],
+                &["GRANT_TYPE is required by this SOURCE_AUTH_STRATEGY_IDENTIFIER"][..],
+            ),
+            (
+                &[
+                    ("SOURCE_AUTH_STRATEGY_IDENTIFIER", "oauth2_refresh_token"),
+                    ("REFRESH_ENDPOINT", "https://zoom.us/oauth/token"),
+                    ("GRANT_TYPE", "password"),
+                ][..],
+                &["GRANT_TYPE is invalid", "account_credentials"][..],
+            ),
+            (
+                &[
+                    ("SOURCE_AUTH_STRATEGY_IDENTIFIER", "oauth2_refresh_token"),
+                    ("REFRESH_ENDPOINT", "https://zoom.us/oauth/token"),
+                    ("GRANT_TYPE", "account_credentials"),
+                    ("CLIENT_ID", "c"),
+                    ("CLIENT_SECRET", "s"),
+                ][..],
+                &["ACCOUNT_ID is required by this GRANT_TYPE"][..],
+            ),
+            (
+                &[
+                    ("SOURCE_AUTH_STRATEGY_IDENTIFIER", "oauth2_refresh_token"),
+                    (
+                        "REFRESH_ENDPOINT",
+                        "https://api.github.com/app/installations/1/access_tokens",
+                    ),
+                    ("GRANT_TYPE", "certificate_credentials"),
+                ][..],
+                &["GRANT_TYPE: certificate_credentials is not supported yet"][..],
+            ),
+            (
+                &[
+                    ("SOURCE_AUTH_STRATEGY_IDENTIFIER", "claude_admin_api_key"),
+                    ("ADMIN_API_KEY", "  \n\t"),
+                ][..],
+                &["ADMIN_API_KEY is required"][..],
+            ),
+            (
+                &[("SOURCE_AUTH_STRATEGY_IDENTIFIER", "kerberos")][..],
+                &["SOURCE_AUTH_STRATEGY_IDENTIFIER is invalid"][..],
+            ),
+        ] {
+            let got = psoxy_name(pairs);
+            for n in names {
+                assert!(got.contains(n), "{pairs:?}: {got}");
+            }
+            for (_, v) in pairs {
+                if v.len() > 3 && !v.contains('_') {
+                    assert!(!got.contains(v), "a value in an error: {got}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn service_account_keys_as_json_or_base64() {
+        use base64::Engine;
+        let json = r#"{"client_email":"a@b.iam.gserviceaccount.com","private_key":"x","token_uri":"https://oauth2.googleapis.com/token"}"#;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(json);
+        // Both reach the PEM check (so both were read as the key's JSON).
+        for v in [json.to_owned(), format!(" {b64}\n")] {
+            assert_eq!(
+                ServiceAccountKey::parse_json_or_base64(&v).err(),
+                Some(ServiceAccountKeyError::NotRsaPem)
+            );
+        }
+        assert_eq!(
+            ServiceAccountKey::parse_json_or_base64("not base64!").err(),
+            Some(ServiceAccountKeyError::NotAKey)
         );
     }
 

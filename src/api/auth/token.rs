@@ -48,6 +48,32 @@ pub enum TokenGrant {
         /// Body format.
         format: TokenRequestFormat,
     },
+    /// Zoom's Server-to-Server OAuth (Psoxy's `GRANT_TYPE=account_credentials`): form
+    /// `account_id`, `grant_type=account_credentials`, client id and secret as HTTP Basic.
+    AccountCredentials {
+        /// Token endpoint URL.
+        endpoint: String,
+        /// The account (trimmed).
+        account_id: String,
+        /// Client id (trimmed).
+        client_id: String,
+        /// Client secret (trimmed).
+        client_secret: String,
+    },
+    /// A refresh token sent in the endpoint's query (Psoxy's
+    /// `GRANT_TYPE=refresh_token_via_query_parameter`, Gong): `?grant_type=refresh_token&
+    /// refresh_token=...`, an empty form body, client id and secret as HTTP Basic. The source
+    /// may rotate the refresh token.
+    RefreshTokenViaQuery {
+        /// Token endpoint URL (its own query is kept).
+        endpoint: String,
+        /// Client id (trimmed).
+        client_id: String,
+        /// Client secret (trimmed).
+        client_secret: String,
+        /// The current refresh token (replaced when the source rotates it).
+        refresh_token: Arc<Mutex<String>>,
+    },
     /// A Google service account's signed JWT exchanged for a token (domain-wide delegation
     /// when `subject` is set).
     GoogleServiceAccount {
@@ -140,6 +166,8 @@ impl TokenGrant {
         match self {
             TokenGrant::ClientCredentials { .. } => "oauth2_client_credentials",
             TokenGrant::RefreshToken { .. } => "oauth2_refresh_token",
+            TokenGrant::AccountCredentials { .. } => "account_credentials",
+            TokenGrant::RefreshTokenViaQuery { .. } => "refresh_token_via_query_parameter",
             TokenGrant::GoogleServiceAccount { .. } => "google_service_account",
             TokenGrant::FederatedAssertion { .. } => "ms_workload_identity",
         }
@@ -149,8 +177,61 @@ impl TokenGrant {
         match self {
             TokenGrant::ClientCredentials { endpoint, .. }
             | TokenGrant::RefreshToken { endpoint, .. }
+            | TokenGrant::AccountCredentials { endpoint, .. }
+            | TokenGrant::RefreshTokenViaQuery { endpoint, .. }
             | TokenGrant::GoogleServiceAccount { endpoint, .. }
             | TokenGrant::FederatedAssertion { endpoint, .. } => endpoint,
+        }
+    }
+
+    /// The refresh token the source may rotate, for the grants that have one.
+    pub fn refresh_token(&self) -> Option<&Arc<Mutex<String>>> {
+        match self {
+            TokenGrant::RefreshToken { refresh_token, .. }
+            | TokenGrant::RefreshTokenViaQuery { refresh_token, .. } => Some(refresh_token),
+            _ => None,
+        }
+    }
+
+    /// The URL the token request goes to: the endpoint, plus the refresh token in the query
+    /// for [`TokenGrant::RefreshTokenViaQuery`] (encoded once; Psoxy encodes it twice, which
+    /// only differs for tokens that are not URL-safe).
+    fn url(&self) -> String {
+        match self {
+            TokenGrant::RefreshTokenViaQuery {
+                endpoint,
+                refresh_token,
+                ..
+            } => {
+                let current = refresh_token
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .clone();
+                let query: String = form_urlencoded::Serializer::new(String::new())
+                    .append_pair("grant_type", "refresh_token")
+                    .append_pair("refresh_token", &current)
+                    .finish();
+                let separator = if endpoint.contains('?') { '&' } else { '?' };
+                format!("{endpoint}{separator}{query}")
+            }
+            _ => self.endpoint().to_owned(),
+        }
+    }
+
+    /// HTTP Basic credentials of the token request, for the grants that send them so.
+    fn basic_auth(&self) -> Option<(&str, &str)> {
+        match self {
+            TokenGrant::AccountCredentials {
+                client_id,
+                client_secret,
+                ..
+            }
+            | TokenGrant::RefreshTokenViaQuery {
+                client_id,
+                client_secret,
+                ..
+            } => Some((client_id, client_secret)),
+            _ => None,
         }
     }
 
@@ -195,6 +276,13 @@ impl TokenGrant {
                 }
                 *format
             }
+            TokenGrant::AccountCredentials { account_id, .. } => {
+                // Keys in alphabetical order, as Psoxy sends them.
+                params.push(("account_id", account_id.clone()));
+                params.push(("grant_type", "account_credentials".to_owned()));
+                TokenRequestFormat::Form
+            }
+            TokenGrant::RefreshTokenViaQuery { .. } => TokenRequestFormat::Form,
             TokenGrant::GoogleServiceAccount {
                 endpoint,
                 key,
@@ -237,9 +325,10 @@ impl TokenGrant {
     /// `error` code at most (never the request or the response body).
     pub async fn request(&self, http: &reqwest::Client) -> Result<IssuedToken, TokenError> {
         let (params, format) = self.params()?;
-        let request = http
-            .post(self.endpoint())
-            .header("accept", "application/json");
+        let mut request = http.post(self.url()).header("accept", "application/json");
+        if let Some((user, password)) = self.basic_auth() {
+            request = request.basic_auth(user, Some(password));
+        }
         let request = match format {
             TokenRequestFormat::Form => request.form(&params),
             TokenRequestFormat::Json => {
