@@ -1084,3 +1084,157 @@ async fn psoxy_static_strategies_claude_and_basic() {
         assert_eq!(source.requests()[0].header(header), Some(value));
     }
 }
+
+/// Verifies an RS256 JWT with the test key's public half; returns its header and claims.
+fn verified_jwt(jwt: &str) -> (Value, Value) {
+    let public = std::fs::read(common::fixture("api/test-service-account.pub.pem")).unwrap();
+    let key = jsonwebtoken::DecodingKey::from_rsa_pem(&public).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.validate_aud = false;
+    let data = jsonwebtoken::decode::<Value>(jwt, &key, &validation).expect("a valid JWT");
+    let header = jwt.split('.').next().unwrap();
+    let header: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header)
+            .unwrap(),
+    )
+    .unwrap();
+    (header, data.claims)
+}
+
+/// Psoxy's GitHub App grant (SPEC-API-PARITY §4.3.2): an empty form POST with a JWT the app's
+/// key signed; GitHub's `{"token","expires_at"}` answer; the data request carries the token.
+#[tokio::test]
+async fn psoxy_certificate_credentials_grant_github_app() {
+    let expires_at = (chrono::Utc::now() + chrono::Duration::hours(1))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let token = Stub::start(move |_r: &Recorded| {
+        Reply::json(
+            201,
+            format!(r#"{{"token":"ghs_1","expires_at":"{expires_at}","permissions":{{}}}}"#),
+        )
+    })
+    .await;
+    let source = Stub::start(github_source(Arc::new(Mutex::new(vec![
+        "ghs_1".to_owned()
+    ]))))
+    .await;
+    let token_url = format!("{}/app/installations/39494331/access_tokens", token.url());
+    // The app's key as Psoxy's Terraform may store it: the base64 of a PKCS#1 PEM.
+    let pem = std::fs::read(common::fixture("api/test-rsa-pkcs1.pem")).unwrap();
+    let key = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, pem);
+    let proxy = start_proxy(
+        settings(
+            &source.url(),
+            &github_rules(),
+            &[
+                ("SOURCE_AUTH_STRATEGY", ""),
+                ("SOURCE_AUTH_STRATEGY_IDENTIFIER", "oauth2_refresh_token"),
+                ("GRANT_TYPE", "certificate_credentials"),
+                ("TOKEN_RESPONSE_TYPE", "GITHUB_ACCESS_TOKEN"),
+                ("REFRESH_ENDPOINT", &token_url),
+                ("CLIENT_ID", "359050"),
+                ("PRIVATE_KEY", &key),
+                ("USE_SHARED_TOKEN", "TRUE"),
+            ],
+        ),
+        None,
+        None,
+    )
+    .await;
+    for _ in 0..2 {
+        let (status, _, body) = get(&format!("{proxy}/orgs/acme-corp/members"), &[]).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let grants = token.requests();
+    assert_eq!(grants.len(), 1, "the installation token is cached");
+    let g = &grants[0];
+    assert_eq!(g.method, "POST");
+    assert_eq!(g.uri, "/app/installations/39494331/access_tokens");
+    assert_eq!(g.body, "");
+    let jwt = g
+        .header("authorization")
+        .and_then(|a| a.strip_prefix("Bearer "))
+        .expect("a bearer JWT");
+    let (header, claims) = verified_jwt(jwt);
+    assert_eq!(header, serde_json::json!({"alg": "RS256", "typ": "JWT"}));
+    assert_eq!(claims["aud"], token_url.as_str());
+    assert_eq!(claims["iss"], "359050");
+    assert_eq!(claims["sub"], "359050");
+    assert_eq!(
+        claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(),
+        300
+    );
+    assert_eq!(claims["jti"].as_str().unwrap().len(), 36);
+    assert!(source
+        .requests()
+        .iter()
+        .all(|r| r.header("authorization") == Some("Bearer ghs_1")));
+}
+
+/// Psoxy's Entra client assertion (SPEC-API-PARITY §4.3.4): `client_credentials` with
+/// `CREDENTIALS_FLOW` unset (`jwt_assertion`), the form in alphabetical order, `x5t` from
+/// `PRIVATE_KEY_ID`.
+#[tokio::test]
+async fn psoxy_client_credentials_jwt_assertion_grant_entra() {
+    let issued = Arc::new(Mutex::new(Vec::new()));
+    let token = Stub::start(token_endpoint(issued.clone(), 3599)).await;
+    let source = Stub::start(github_source(issued)).await;
+    let token_url = format!("{}/tenant-1/oauth2/v2.0/token", token.url());
+    let sa: Value = serde_json::from_str(
+        &std::fs::read_to_string(common::fixture("api/test-service-account.json")).unwrap(),
+    )
+    .unwrap();
+    let proxy = start_proxy(
+        settings(
+            &source.url(),
+            &github_rules(),
+            &[
+                ("SOURCE_AUTH_STRATEGY", ""),
+                ("SOURCE_AUTH_STRATEGY_IDENTIFIER", "oauth2_refresh_token"),
+                ("GRANT_TYPE", "client_credentials"),
+                ("REFRESH_ENDPOINT", &token_url),
+                ("CLIENT_ID", "app-1"),
+                ("PRIVATE_KEY", sa["private_key"].as_str().unwrap()),
+                ("PRIVATE_KEY_ID", "F4194D924E8471C804F65E77BCF90418CEEB0DA2"),
+                ("TOKEN_SCOPE", "https://graph.microsoft.com/.default"),
+            ],
+        ),
+        None,
+        None,
+    )
+    .await;
+    let (status, _, body) = get(&format!("{proxy}/orgs/acme-corp/members"), &[]).await;
+    assert_eq!(status, 200, "{body}");
+    let g = &token.requests()[0];
+    assert_eq!(g.method, "POST");
+    let names: Vec<String> = form_urlencoded::parse(g.body.as_bytes())
+        .map(|(k, _)| k.into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "client_assertion",
+            "client_assertion_type",
+            "client_id",
+            "grant_type",
+            "scope"
+        ]
+    );
+    let f = form(&g.body);
+    assert_eq!(
+        f["client_assertion_type"],
+        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+    );
+    assert_eq!(f["client_id"], "app-1");
+    assert_eq!(f["grant_type"], "client_credentials");
+    assert_eq!(f["scope"], "https://graph.microsoft.com/.default");
+    let (header, claims) = verified_jwt(&f["client_assertion"]);
+    assert_eq!(header["x5t"], "9BlNkk6EccgE9l53vPkEGM7rDaI=");
+    assert_eq!(claims["aud"], token_url.as_str());
+    assert_eq!(claims["iss"], "app-1");
+    assert_eq!(
+        source.requests()[0].header("authorization"),
+        Some("Bearer tok-1")
+    );
+}

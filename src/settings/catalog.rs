@@ -132,10 +132,10 @@ settings! {
         doc: "Psoxy's spelling: `oauth2_access_token`, `oauth2_refresh_token` (with `GRANT_TYPE`), `basic_auth`, `claude_admin_api_key`, `gcp_service_account_key` or `none`" }
     /// Psoxy's token request kind.
     GRANT_TYPE { group: SourceAuth, default: None, secret: false,
-        doc: "with `SOURCE_AUTH_STRATEGY_IDENTIFIER=oauth2_refresh_token`: `refresh_token`, `refresh_token_via_query_parameter` (Gong), `account_credentials` (Zoom) or `client_credentials` (with `CREDENTIALS_FLOW=client_secret`)" }
+        doc: "with `SOURCE_AUTH_STRATEGY_IDENTIFIER=oauth2_refresh_token`: `refresh_token`, `refresh_token_via_query_parameter` (Gong), `account_credentials` (Zoom), `client_credentials` or `certificate_credentials` (GitHub App)" }
     /// Psoxy's token response parser.
     TOKEN_RESPONSE_TYPE { group: SourceAuth, default: None, secret: false,
-        doc: "how the token endpoint's answer is read: unset for OAuth 2.0 JSON" }
+        doc: "how the token endpoint's answer is read: unset for OAuth 2.0 JSON, `GITHUB_ACCESS_TOKEN` for GitHub's installation tokens (`token`, `expires_at`)" }
     /// Psoxy's name of the token endpoint.
     REFRESH_ENDPOINT { group: SourceAuth, default: None, secret: false,
         doc: "Psoxy's name of `TOKEN_ENDPOINT`" }
@@ -144,7 +144,13 @@ settings! {
         doc: "the account of `GRANT_TYPE=account_credentials` (Zoom Server-to-Server OAuth)" }
     /// Psoxy's client credentials flavour.
     CREDENTIALS_FLOW { group: SourceAuth, default: None, secret: false,
-        doc: "with `GRANT_TYPE=client_credentials`: `client_secret` (`jwt_assertion`, Psoxy's default, is not supported yet)" }
+        doc: "with `GRANT_TYPE=client_credentials`: `jwt_assertion` (default: a client assertion signed with `PRIVATE_KEY`) or `client_secret`" }
+    /// A client's RSA private key.
+    PRIVATE_KEY { group: SourceAuth, default: None, secret: true,
+        doc: "RSA private key (PEM, PKCS#1 or PKCS#8, or its base64) of `GRANT_TYPE=certificate_credentials` (GitHub App) and of `client_credentials` with `CREDENTIALS_FLOW=jwt_assertion`" }
+    /// The certificate's thumbprint.
+    PRIVATE_KEY_ID { group: SourceAuth, default: None, secret: true,
+        doc: "SHA-1 thumbprint (hex) of the certificate of `CREDENTIALS_FLOW=jwt_assertion`, sent as the JWT's `x5t`" }
     /// Psoxy's scope of client credentials.
     TOKEN_SCOPE { group: SourceAuth, default: None, secret: false,
         doc: "the `scope` of `GRANT_TYPE=client_credentials` (Psoxy's name; `OAUTH_SCOPES` is ours)" }

@@ -12,10 +12,15 @@
 //! | `google_service_account` | `SERVICE_ACCOUNT_KEY` (the key JSON), `OAUTH_SCOPES`, `ACCOUNT_TO_IMPERSONATE` |
 //! | `ms_workload_identity` | `MS_TENANT_ID`, `CLIENT_ID`, `MS_FEDERATED_TOKEN_FILE`, `OAUTH_SCOPES` |
 //!
+//! Psoxy's `SOURCE_AUTH_STRATEGY_IDENTIFIER` (with `GRANT_TYPE` for `oauth2_refresh_token`)
+//! is read too and mapped onto these strategies and grants (`docs/settings.md`, "Psoxy's
+//! names"). One of the two must be set: `none` is never a default.
+//!
 //! Tokens are cached and refreshed a few minutes before they expire (with jitter, so many
 //! instances do not refresh together); [`SourceAuth::credentials`] with `force` set gets a
 //! new one (after a 401 from the source). Errors never contain a secret.
 
+mod client_jwt;
 mod google;
 mod token;
 
@@ -25,19 +30,21 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use tokio::sync::Mutex;
 
+pub use client_jwt::{ClientKey, ClientKeyError};
 pub use google::{ServiceAccountKey, ServiceAccountKeyError};
-pub use token::{TokenError, TokenGrant, TokenRequestFormat};
+pub use token::{TokenError, TokenGrant, TokenRequestFormat, TokenResponseType};
 
 use crate::settings::catalog::{
     ACCESS_TOKEN, ACCOUNT_ID, ACCOUNT_TO_IMPERSONATE, ADMIN_API_KEY, API_KEY_HEADER,
     BASIC_AUTH_PASSWORD, BASIC_AUTH_USER, BASIC_AUTH_USER_ID, CLIENT_ID, CLIENT_SECRET,
-    CREDENTIALS_FLOW, GRANT_TYPE, MS_FEDERATED_TOKEN_FILE, MS_TENANT_ID, OAUTH_SCOPES,
-    REFRESH_ENDPOINT, REFRESH_TOKEN, SERVICE_ACCOUNT_KEY, SOURCE_AUTH_STRATEGY,
+    CREDENTIALS_FLOW, GRANT_TYPE, MS_FEDERATED_TOKEN_FILE, MS_TENANT_ID, OAUTH_SCOPES, PRIVATE_KEY,
+    PRIVATE_KEY_ID, REFRESH_ENDPOINT, REFRESH_TOKEN, SERVICE_ACCOUNT_KEY, SOURCE_AUTH_STRATEGY,
     SOURCE_AUTH_STRATEGY_IDENTIFIER, TOKEN_ENDPOINT, TOKEN_REQUEST_FORMAT, TOKEN_RESPONSE_TYPE,
     TOKEN_SCOPE, USE_SHARED_TOKEN,
 };
 use crate::settings::remote::StoreFuture;
 use crate::settings::{Setting, SettingError, Settings};
+use client_jwt::x5t_of_thumbprint;
 
 /// Every setting the strategies read (resolved like the other settings).
 pub const AUTH_SETTINGS: &[&Setting] = &[
@@ -66,6 +73,8 @@ pub const AUTH_SETTINGS: &[&Setting] = &[
     &USE_SHARED_TOKEN,
     &ADMIN_API_KEY,
     &BASIC_AUTH_USER_ID,
+    &PRIVATE_KEY,
+    &PRIVATE_KEY_ID,
 ];
 
 /// The source credentials' settings are incomplete or malformed. Never holds a value.
@@ -77,6 +86,9 @@ pub enum AuthSettingsError {
     /// Neither `SOURCE_AUTH_STRATEGY_IDENTIFIER` nor `SOURCE_AUTH_STRATEGY` is set.
     #[error("no source authentication strategy: set SOURCE_AUTH_STRATEGY_IDENTIFIER (Psoxy's name) or SOURCE_AUTH_STRATEGY; `none` forwards requests without credentials and must be chosen explicitly")]
     NoStrategy,
+    /// `PRIVATE_KEY` or `PRIVATE_KEY_ID` is not usable.
+    #[error(transparent)]
+    ClientKey(#[from] ClientKeyError),
     /// `SERVICE_ACCOUNT_KEY` is not a usable key.
     #[error(transparent)]
     ServiceAccountKey(#[from] ServiceAccountKeyError),
@@ -348,15 +360,9 @@ fn psoxy_grant(settings: &Settings) -> Result<TokenGrant, AuthSettingsError> {
                 by: GRANT_TYPE.name,
             })
     };
-    match settings.get(&TOKEN_RESPONSE_TYPE).map(normalized_name) {
-        None => {}
-        Some(t) if t == "github_access_token" => {
-            return Err(SettingError::Unsupported {
-                name: TOKEN_RESPONSE_TYPE.name,
-                what: "GITHUB_ACCESS_TOKEN",
-            }
-            .into())
-        }
+    let response = match settings.get(&TOKEN_RESPONSE_TYPE).map(normalized_name) {
+        None => TokenResponseType::OAuth,
+        Some(t) if t == "github_access_token" => TokenResponseType::GitHubAccessToken,
         Some(_) => {
             return Err(SettingError::Invalid {
                 name: TOKEN_RESPONSE_TYPE.name,
@@ -364,7 +370,7 @@ fn psoxy_grant(settings: &Settings) -> Result<TokenGrant, AuthSettingsError> {
             }
             .into())
         }
-    }
+    };
     if settings
         .get(&USE_SHARED_TOKEN)
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
@@ -393,6 +399,16 @@ fn psoxy_grant(settings: &Settings) -> Result<TokenGrant, AuthSettingsError> {
             what,
         }
         .into())
+    };
+    if response == TokenResponseType::GitHubAccessToken && grant != "certificate_credentials" {
+        return Err(SettingError::Invalid {
+            name: TOKEN_RESPONSE_TYPE.name,
+            expected: "GITHUB_ACCESS_TOKEN only with GRANT_TYPE=certificate_credentials",
+        }
+        .into());
+    }
+    let private_key = || -> Result<Box<ClientKey>, AuthSettingsError> {
+        Ok(Box::new(ClientKey::parse(&need(&PRIVATE_KEY)?)?))
     };
     Ok(match grant.as_str() {
         "refresh_token" => TokenGrant::RefreshToken {
@@ -430,13 +446,13 @@ fn psoxy_grant(settings: &Settings) -> Result<TokenGrant, AuthSettingsError> {
                         .unwrap_or_default(),
                     format: TokenRequestFormat::Form,
                 },
-                "jwt_assertion" => {
-                    return Err(SettingError::Unsupported {
-                        name: CREDENTIALS_FLOW.name,
-                        what: "jwt_assertion (Psoxy's default when unset)",
-                    }
-                    .into())
-                }
+                "jwt_assertion" => TokenGrant::ClientAssertion {
+                    endpoint,
+                    client_id: need(&CLIENT_ID)?,
+                    key: private_key()?,
+                    x5t: x5t_of_thumbprint(&need(&PRIVATE_KEY_ID)?)?,
+                    scope: either(settings, &OAUTH_SCOPES, &TOKEN_SCOPE)?.map(str::to_owned),
+                },
                 _ => {
                     return Err(SettingError::Invalid {
                         name: CREDENTIALS_FLOW.name,
@@ -446,7 +462,12 @@ fn psoxy_grant(settings: &Settings) -> Result<TokenGrant, AuthSettingsError> {
                 }
             }
         }
-        "certificate_credentials" => return unsupported("certificate_credentials"),
+        "certificate_credentials" => TokenGrant::CertificateCredentials {
+            endpoint,
+            client_id: trimmed(&CLIENT_ID)?,
+            key: private_key()?,
+            response,
+        },
         "workload_identity_federation" => return unsupported("workload_identity_federation"),
         _ => {
             return Err(SettingError::Invalid {
@@ -788,11 +809,45 @@ mod tests {
                     ("SOURCE_AUTH_STRATEGY_IDENTIFIER", "oauth2_refresh_token"),
                     (
                         "REFRESH_ENDPOINT",
-                        "https://api.github.com/app/installations/1/access_tokens",
+                        "https://login.microsoftonline.com/t/token",
+                    ),
+                    ("GRANT_TYPE", "workload_identity_federation"),
+                ][..],
+                &["GRANT_TYPE: workload_identity_federation is not supported yet"][..],
+            ),
+            (
+                &[
+                    ("SOURCE_AUTH_STRATEGY_IDENTIFIER", "oauth2_refresh_token"),
+                    (
+                        "REFRESH_ENDPOINT",
+                        "https://api.github.com/app/installations/1/x",
                     ),
                     ("GRANT_TYPE", "certificate_credentials"),
+                    ("CLIENT_ID", "359050"),
                 ][..],
-                &["GRANT_TYPE: certificate_credentials is not supported yet"][..],
+                &["PRIVATE_KEY is required by this GRANT_TYPE"][..],
+            ),
+            (
+                &[
+                    ("SOURCE_AUTH_STRATEGY_IDENTIFIER", "oauth2_refresh_token"),
+                    (
+                        "REFRESH_ENDPOINT",
+                        "https://api.github.com/app/installations/1/x",
+                    ),
+                    ("GRANT_TYPE", "certificate_credentials"),
+                    ("CLIENT_ID", "359050"),
+                    ("PRIVATE_KEY", "not-a-key"),
+                ][..],
+                &["PRIVATE_KEY is not an RSA private key"][..],
+            ),
+            (
+                &[
+                    ("SOURCE_AUTH_STRATEGY_IDENTIFIER", "oauth2_refresh_token"),
+                    ("REFRESH_ENDPOINT", "https://zoom.us/oauth/token"),
+                    ("GRANT_TYPE", "account_credentials"),
+                    ("TOKEN_RESPONSE_TYPE", "GITHUB_ACCESS_TOKEN"),
+                ][..],
+                &["TOKEN_RESPONSE_TYPE is invalid"][..],
             ),
             (
                 &[

@@ -6,7 +6,17 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::client_jwt::ClientKey;
 use super::google::ServiceAccountKey;
+
+/// How a token endpoint's answer is read (Psoxy's `TOKEN_RESPONSE_TYPE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenResponseType {
+    /// RFC 6749 JSON: `access_token`, `expires_in`, `refresh_token`.
+    OAuth,
+    /// GitHub's installation token: `token`, `expires_at` (an ISO-8601 instant).
+    GitHubAccessToken,
+}
 
 /// How a token request's parameters are sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +83,32 @@ pub enum TokenGrant {
         client_secret: String,
         /// The current refresh token (replaced when the source rotates it).
         refresh_token: Arc<Mutex<String>>,
+    },
+    /// A GitHub App installation token (Psoxy's `GRANT_TYPE=certificate_credentials`): an
+    /// empty form POST with `Authorization: Bearer <JWT signed by the app's key>`.
+    CertificateCredentials {
+        /// Token endpoint URL (`.../app/installations/<id>/access_tokens`).
+        endpoint: String,
+        /// The app's client id (the JWT's `iss` and `sub`).
+        client_id: String,
+        /// The app's private key.
+        key: Box<ClientKey>,
+        /// How the answer is read.
+        response: TokenResponseType,
+    },
+    /// Client credentials proven by a signed client assertion (Psoxy's
+    /// `GRANT_TYPE=client_credentials`, `CREDENTIALS_FLOW=jwt_assertion`; Entra ID).
+    ClientAssertion {
+        /// Token endpoint URL.
+        endpoint: String,
+        /// Client id.
+        client_id: String,
+        /// The certificate's private key.
+        key: Box<ClientKey>,
+        /// The certificate's `x5t` (base64url SHA-1 thumbprint).
+        x5t: String,
+        /// `scope`, when set.
+        scope: Option<String>,
     },
     /// A Google service account's signed JWT exchanged for a token (domain-wide delegation
     /// when `subject` is set).
@@ -155,6 +191,28 @@ struct TokenResponse {
     refresh_token: Option<String>,
 }
 
+/// GitHub's installation token answer.
+#[derive(Deserialize)]
+struct GitHubTokenResponse {
+    token: String,
+    expires_at: String,
+}
+
+/// Reads GitHub's `{"token", "expires_at"}`: the lifetime is the whole seconds from now to
+/// `expires_at` (none when it is already past, so the token is refreshed at the next request).
+fn github_token(body: &[u8]) -> Result<IssuedToken, TokenError> {
+    let t: GitHubTokenResponse =
+        serde_json::from_slice(body).map_err(|_| TokenError::NoAccessToken)?;
+    let expires_at = chrono::DateTime::parse_from_rfc3339(t.expires_at.trim())
+        .map_err(|_| TokenError::NoAccessToken)?;
+    let seconds = (expires_at.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_seconds();
+    Ok(IssuedToken {
+        access_token: t.token,
+        expires_in: Duration::from_secs(seconds.max(0) as u64),
+        refresh_token: None,
+    })
+}
+
 #[derive(Deserialize)]
 struct TokenErrorResponse {
     error: String,
@@ -168,6 +226,8 @@ impl TokenGrant {
             TokenGrant::RefreshToken { .. } => "oauth2_refresh_token",
             TokenGrant::AccountCredentials { .. } => "account_credentials",
             TokenGrant::RefreshTokenViaQuery { .. } => "refresh_token_via_query_parameter",
+            TokenGrant::CertificateCredentials { .. } => "certificate_credentials",
+            TokenGrant::ClientAssertion { .. } => "client_credentials (jwt_assertion)",
             TokenGrant::GoogleServiceAccount { .. } => "google_service_account",
             TokenGrant::FederatedAssertion { .. } => "ms_workload_identity",
         }
@@ -179,6 +239,8 @@ impl TokenGrant {
             | TokenGrant::RefreshToken { endpoint, .. }
             | TokenGrant::AccountCredentials { endpoint, .. }
             | TokenGrant::RefreshTokenViaQuery { endpoint, .. }
+            | TokenGrant::CertificateCredentials { endpoint, .. }
+            | TokenGrant::ClientAssertion { endpoint, .. }
             | TokenGrant::GoogleServiceAccount { endpoint, .. }
             | TokenGrant::FederatedAssertion { endpoint, .. } => endpoint,
         }
@@ -282,7 +344,29 @@ impl TokenGrant {
                 params.push(("grant_type", "account_credentials".to_owned()));
                 TokenRequestFormat::Form
             }
-            TokenGrant::RefreshTokenViaQuery { .. } => TokenRequestFormat::Form,
+            TokenGrant::RefreshTokenViaQuery { .. } | TokenGrant::CertificateCredentials { .. } => {
+                TokenRequestFormat::Form
+            }
+            TokenGrant::ClientAssertion {
+                endpoint,
+                client_id,
+                key,
+                x5t,
+                scope,
+            } => {
+                // Keys in alphabetical order, as Psoxy sends them.
+                params.push(("client_assertion", key.jwt(endpoint, client_id, Some(x5t))?));
+                params.push((
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_owned(),
+                ));
+                params.push(("client_id", client_id.clone()));
+                params.push(("grant_type", "client_credentials".to_owned()));
+                if let Some(scope) = scope {
+                    params.push(("scope", scope.clone()));
+                }
+                TokenRequestFormat::Form
+            }
             TokenGrant::GoogleServiceAccount {
                 endpoint,
                 key,
@@ -329,6 +413,15 @@ impl TokenGrant {
         if let Some((user, password)) = self.basic_auth() {
             request = request.basic_auth(user, Some(password));
         }
+        if let TokenGrant::CertificateCredentials {
+            endpoint,
+            client_id,
+            key,
+            ..
+        } = self
+        {
+            request = request.bearer_auth(key.jwt(endpoint, client_id, None)?);
+        }
         let request = match format {
             TokenRequestFormat::Form => request.form(&params),
             TokenRequestFormat::Json => {
@@ -360,6 +453,13 @@ impl TokenGrant {
                 .map(|e| e.error)
                 .filter(|c| c.len() <= 64 && c.bytes().all(|b| b.is_ascii_graphic()));
             return Err(TokenError::Refused { status, code });
+        }
+        if let TokenGrant::CertificateCredentials {
+            response: TokenResponseType::GitHubAccessToken,
+            ..
+        } = self
+        {
+            return github_token(&body);
         }
         let token: TokenResponse =
             serde_json::from_slice(&body).map_err(|_| TokenError::NoAccessToken)?;
