@@ -1094,8 +1094,7 @@ fn verified_jwt(jwt: &str) -> (Value, Value) {
     let data = jsonwebtoken::decode::<Value>(jwt, &key, &validation).expect("a valid JWT");
     let header = jwt.split('.').next().unwrap();
     let header: Value = serde_json::from_slice(
-        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header)
-            .unwrap(),
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).unwrap(),
     )
     .unwrap();
     (header, data.claims)
@@ -1115,9 +1114,9 @@ async fn psoxy_certificate_credentials_grant_github_app() {
         )
     })
     .await;
-    let source = Stub::start(github_source(Arc::new(Mutex::new(vec![
-        "ghs_1".to_owned()
-    ]))))
+    let source = Stub::start(github_source(Arc::new(Mutex::new(
+        vec!["ghs_1".to_owned()],
+    ))))
     .await;
     let token_url = format!("{}/app/installations/39494331/access_tokens", token.url());
     // The app's key as Psoxy's Terraform may store it: the base64 of a PKCS#1 PEM.

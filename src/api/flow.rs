@@ -143,13 +143,17 @@ impl ApiHandler {
         } else {
             reqwest::redirect::Policy::none()
         };
-        let http = reqwest::Client::builder()
+        let with_tls = |b: reqwest::ClientBuilder| match settings.min_tls {
+            Some(v) => b.min_tls_version(v),
+            None => b,
+        };
+        let http = with_tls(reqwest::Client::builder())
             .timeout(settings.upstream_timeout)
             .redirect(redirects)
             .user_agent(format!("{} (gzip)", settings.user_agent))
             .build()
             .map_err(ApiSetupError::Http)?;
-        let token_http = reqwest::Client::builder()
+        let token_http = with_tls(reqwest::Client::builder())
             .timeout(std::time::Duration::from_secs(30))
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(settings.user_agent.as_str())

@@ -15,8 +15,8 @@ use crate::rules::sha256_hex;
 use crate::settings::aws::AwsStore;
 use crate::settings::catalog::{
     ALLOWED_DATA_ACCESS_IP_BLOCKS, AWS_LAMBDA_FUNCTION_NAME, FOLLOW_REDIRECTS, PSOXY_INSTANCE_ID,
-    REQUEST_PATH_PREFIX_TO_TRIM, RULES, SSM_KMS_KEY_ID, TARGET_HOST, TRUST_FORWARDED_FOR,
-    UPSTREAM_TIMEOUT_SECONDS, USER_AGENT,
+    REQUEST_PATH_PREFIX_TO_TRIM, REQUEST_TIMEOUT_SECONDS, RULES, SSM_KMS_KEY_ID, TARGET_HOST,
+    TLS_VERSION, TRUST_FORWARDED_FOR, UPSTREAM_TIMEOUT_SECONDS, USER_AGENT,
 };
 use crate::settings::remote::StoreFuture;
 use crate::settings::{
@@ -38,6 +38,8 @@ pub struct ApiSettings {
     pub strategy: Strategy,
     /// `UPSTREAM_TIMEOUT_SECONDS` (default 55): the whole upstream exchange.
     pub upstream_timeout: Duration,
+    /// `TLS_VERSION`: the lowest TLS version towards the source and the token endpoint.
+    pub min_tls: Option<reqwest::tls::Version>,
     /// `PSOXY_INSTANCE_ID` (default: the Lambda function's name, else `psoxy`): the
     /// connector name caller keys are checked against.
     pub instance_id: String,
@@ -84,6 +86,8 @@ const OWN_SETTINGS: &[&Setting] = &[
     &RULES,
     &TARGET_HOST,
     &UPSTREAM_TIMEOUT_SECONDS,
+    &REQUEST_TIMEOUT_SECONDS,
+    &TLS_VERSION,
     &PSOXY_INSTANCE_ID,
     &AWS_LAMBDA_FUNCTION_NAME,
     &SSM_KMS_KEY_ID,
@@ -137,8 +141,24 @@ impl ApiSettings {
         let rules = ApiRuleSet::from_bytes(rules_text.as_bytes())?;
         let target = parse_target(settings.required(&TARGET_HOST)?)?;
         let timeout_text = settings
-            .get_or_default(&UPSTREAM_TIMEOUT_SECONDS)
+            .either(&UPSTREAM_TIMEOUT_SECONDS, &REQUEST_TIMEOUT_SECONDS)?
+            .or(UPSTREAM_TIMEOUT_SECONDS.default)
             .ok_or(SettingError::Missing(UPSTREAM_TIMEOUT_SECONDS.name))?;
+        let min_tls = match settings
+            .get(&TLS_VERSION)
+            .map(|v| v.trim().to_ascii_lowercase())
+        {
+            None => None,
+            Some(v) if v == "tlsv1.3" => Some(reqwest::tls::Version::TLS_1_3),
+            Some(v) if v == "tlsv1.2" => Some(reqwest::tls::Version::TLS_1_2),
+            Some(_) => {
+                return Err(SettingError::Invalid {
+                    name: TLS_VERSION.name,
+                    expected: "TLSv1.3 or TLSv1.2",
+                }
+                .into())
+            }
+        };
         let upstream_timeout = match timeout_text.trim().parse::<u64>() {
             Ok(s) if (1..=900).contains(&s) => Duration::from_secs(s),
             _ => {
@@ -175,6 +195,7 @@ impl ApiSettings {
             target,
             strategy: Strategy::from_settings(settings)?,
             upstream_timeout,
+            min_tls,
             instance_id: instance_id(settings),
         })
     }
@@ -262,5 +283,43 @@ mod tests {
         .unwrap()
         .to_string();
         assert!(e.contains("UPSTREAM_TIMEOUT_SECONDS"), "{e}");
+    }
+
+    #[test]
+    fn psoxys_timeout_name_and_tls_version() {
+        const BASE: [(&str, &str); 4] = [
+            ("PSOXY_SALT", "s"),
+            ("RULES", "endpoints: []"),
+            ("TARGET_HOST", "api.example.com"),
+            ("SOURCE_AUTH_STRATEGY", "none"),
+        ];
+        let with = |extra: &'static [(&'static str, &'static str)]| {
+            let pairs: &'static [(&'static str, &'static str)] =
+                Box::leak([&BASE[..], extra].concat().into_boxed_slice());
+            ApiSettings::from_settings(&settings(pairs))
+        };
+        let s = with(&[
+            ("REQUEST_TIMEOUT_SECONDS", "180"),
+            ("TLS_VERSION", "TLSv1.2"),
+        ])
+        .unwrap();
+        assert_eq!(s.upstream_timeout, Duration::from_secs(180));
+        assert_eq!(s.min_tls, Some(reqwest::tls::Version::TLS_1_2));
+        let s = with(&[]).unwrap();
+        assert_eq!(s.upstream_timeout, Duration::from_secs(55));
+        assert_eq!(s.min_tls, None);
+        let e = with(&[
+            ("REQUEST_TIMEOUT_SECONDS", "180"),
+            ("UPSTREAM_TIMEOUT_SECONDS", "55"),
+        ])
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(
+            e.contains("UPSTREAM_TIMEOUT_SECONDS and REQUEST_TIMEOUT_SECONDS are both set"),
+            "{e}"
+        );
+        let e = with(&[("TLS_VERSION", "SSLv3")]).err().unwrap().to_string();
+        assert!(e.contains("TLS_VERSION") && !e.contains("SSLv3"), "{e}");
     }
 }

@@ -108,6 +108,12 @@ settings! {
     /// Upstream timeout.
     UPSTREAM_TIMEOUT_SECONDS { group: Api, default: Some("55"), secret: false,
         doc: "seconds the whole exchange with the source may take (1 to 900)" }
+    /// Psoxy's name of the upstream timeout.
+    REQUEST_TIMEOUT_SECONDS { group: Api, default: None, secret: false,
+        doc: "Psoxy's name of `UPSTREAM_TIMEOUT_SECONDS` (either works; both set and different stop the start)" }
+    /// Lowest TLS version towards the source.
+    TLS_VERSION { group: Api, default: None, secret: false,
+        doc: "`TLSv1.3` or `TLSv1.2`: the lowest TLS version spoken to the source and the token endpoint (unset: 1.2 or 1.3, as negotiated)" }
     /// Callers allowed by address.
     ALLOWED_DATA_ACCESS_IP_BLOCKS { group: Api, default: None, secret: false,
         doc: "comma-separated IPv4/IPv6 addresses and CIDR blocks whose callers may use the proxy (unset: any); others get 403 `UNAUTHORIZED_IP_ADDRESS`" }

@@ -126,6 +126,23 @@ impl Settings {
             .filter(|v| !is_placeholder(v))
     }
 
+    /// The value of a setting that has our name and Psoxy's: either one (ours first), or an
+    /// error naming both when both are set and differ.
+    pub fn either(
+        &self,
+        ours: &'static Setting,
+        psoxy: &'static Setting,
+    ) -> Result<Option<&str>, SettingError> {
+        match (self.get(ours), self.get(psoxy)) {
+            (Some(a), Some(b)) if a.trim() != b.trim() => Err(SettingError::Conflict {
+                ours: ours.name,
+                psoxy: psoxy.name,
+            }),
+            (Some(a), _) => Ok(Some(a)),
+            (None, b) => Ok(b),
+        }
+    }
+
     /// The value of `setting`, or its declared default.
     pub fn get_or_default(&self, setting: &Setting) -> Option<&str> {
         self.get(setting).or(setting.default)

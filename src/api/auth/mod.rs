@@ -169,7 +169,8 @@ impl Strategy {
             })
         };
         let endpoint = || -> Result<String, SettingError> {
-            either(settings, &TOKEN_ENDPOINT, &REFRESH_ENDPOINT)?
+            settings
+                .either(&TOKEN_ENDPOINT, &REFRESH_ENDPOINT)?
                 .map(str::to_owned)
                 .ok_or(SettingError::RequiredBy {
                     name: TOKEN_ENDPOINT.name,
@@ -207,7 +208,8 @@ impl Strategy {
                 value: need(&ACCESS_TOKEN)?,
             },
             "basic" => Strategy::Basic {
-                user: either(settings, &BASIC_AUTH_USER, &BASIC_AUTH_USER_ID)?
+                user: settings
+                    .either(&BASIC_AUTH_USER, &BASIC_AUTH_USER_ID)?
                     .map(str::to_owned)
                     .ok_or(SettingError::RequiredBy {
                         name: BASIC_AUTH_USER.name,
@@ -274,23 +276,6 @@ fn normalized_name(value: &str) -> String {
     value.trim().to_ascii_lowercase()
 }
 
-/// The value of a setting that has our name and Psoxy's: either one, or an error naming both
-/// when both are set and differ.
-fn either<'a>(
-    settings: &'a Settings,
-    ours: &'static Setting,
-    psoxy: &'static Setting,
-) -> Result<Option<&'a str>, SettingError> {
-    match (settings.get(ours), settings.get(psoxy)) {
-        (Some(a), Some(b)) if a.trim() != b.trim() => Err(SettingError::Conflict {
-            ours: ours.name,
-            psoxy: psoxy.name,
-        }),
-        (Some(a), _) => Ok(Some(a)),
-        (None, b) => Ok(b),
-    }
-}
-
 /// Psoxy's strategies, named by `SOURCE_AUTH_STRATEGY_IDENTIFIER` (SPEC-API-PARITY §4.2-4.3).
 fn psoxy_strategy(settings: &Settings, name: &str) -> Result<Strategy, AuthSettingsError> {
     let by = SOURCE_AUTH_STRATEGY_IDENTIFIER.name;
@@ -305,7 +290,7 @@ fn psoxy_strategy(settings: &Settings, name: &str) -> Result<Strategy, AuthSetti
         "oauth2_access_token" => Strategy::Bearer(need(&ACCESS_TOKEN)?),
         "basic_auth" => Strategy::Basic {
             // Both optional in Psoxy (Cursor: the API key as user, no password).
-            user: either(settings, &BASIC_AUTH_USER, &BASIC_AUTH_USER_ID)?
+            user: settings.either(&BASIC_AUTH_USER, &BASIC_AUTH_USER_ID)?
                 .unwrap_or_default()
                 .to_owned(),
             password: settings
@@ -379,7 +364,8 @@ fn psoxy_grant(settings: &Settings) -> Result<TokenGrant, AuthSettingsError> {
             "USE_SHARED_TOKEN is not supported yet: each instance gets its own access token"
         );
     }
-    let endpoint = either(settings, &TOKEN_ENDPOINT, &REFRESH_ENDPOINT)?
+    let endpoint = settings
+        .either(&TOKEN_ENDPOINT, &REFRESH_ENDPOINT)?
         .map(str::to_owned)
         .ok_or(SettingError::RequiredBy {
             name: REFRESH_ENDPOINT.name,
@@ -441,7 +427,7 @@ fn psoxy_grant(settings: &Settings) -> Result<TokenGrant, AuthSettingsError> {
                     endpoint,
                     client_id: need(&CLIENT_ID)?,
                     client_secret: need(&CLIENT_SECRET)?,
-                    scopes: either(settings, &OAUTH_SCOPES, &TOKEN_SCOPE)?
+                    scopes: settings.either(&OAUTH_SCOPES, &TOKEN_SCOPE)?
                         .map(|s| vec![s.to_owned()])
                         .unwrap_or_default(),
                     format: TokenRequestFormat::Form,
@@ -451,7 +437,7 @@ fn psoxy_grant(settings: &Settings) -> Result<TokenGrant, AuthSettingsError> {
                     client_id: need(&CLIENT_ID)?,
                     key: private_key()?,
                     x5t: x5t_of_thumbprint(&need(&PRIVATE_KEY_ID)?)?,
-                    scope: either(settings, &OAUTH_SCOPES, &TOKEN_SCOPE)?.map(str::to_owned),
+                    scope: settings.either(&OAUTH_SCOPES, &TOKEN_SCOPE)?.map(str::to_owned),
                 },
                 _ => {
                     return Err(SettingError::Invalid {
