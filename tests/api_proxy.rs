@@ -1237,3 +1237,95 @@ async fn psoxy_client_credentials_jwt_assertion_grant_entra() {
         Some("Bearer tok-1")
     );
 }
+
+/// `X-Psoxy-User-To-Impersonate` (SPEC-API-PARITY §3.4.1): where the rules allow the header,
+/// a Google service account's token is delegated to that user (the assertion's `sub`), one
+/// cached token per user; a `p~` token in it is the user's address; elsewhere it is ignored.
+#[tokio::test]
+async fn user_to_impersonate_delegates_per_request_where_allowed() {
+    let public = std::fs::read(common::fixture("api/test-service-account.pub.pem")).unwrap();
+    let subjects = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = subjects.clone();
+    let token = Stub::start(move |r: &Recorded| {
+        let f = form(&r.body);
+        let key = jsonwebtoken::DecodingKey::from_rsa_pem(&public).unwrap();
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+        validation.validate_aud = false;
+        let claims = jsonwebtoken::decode::<Value>(&f["assertion"], &key, &validation)
+            .unwrap()
+            .claims;
+        let sub = claims["sub"].as_str().unwrap_or("(none)").to_owned();
+        let mut seen = seen.lock().unwrap();
+        seen.push(sub);
+        Reply::json(
+            200,
+            format!(
+                r#"{{"access_token":"ya29.{}","expires_in":3599}}"#,
+                seen.len()
+            ),
+        )
+    })
+    .await;
+    let tokens: Vec<String> = (1..=9).map(|n| format!("ya29.{n}")).collect();
+    let source = Stub::start(github_source(Arc::new(Mutex::new(tokens)))).await;
+    let key = std::fs::read_to_string(common::fixture("api/test-service-account.json")).unwrap();
+    let token_url = format!("{}/token", token.url());
+    let extra = [
+        ("SOURCE_AUTH_STRATEGY", ""),
+        ("SOURCE_AUTH_STRATEGY_IDENTIFIER", "gcp_service_account_key"),
+        ("SERVICE_ACCOUNT_KEY", key.as_str()),
+        ("TOKEN_ENDPOINT", token_url.as_str()),
+        (
+            "OAUTH_SCOPES",
+            "https://www.googleapis.com/auth/calendar.readonly",
+        ),
+    ];
+    let allowing = github_rules().replace(
+        "allowedRequestHeaders:\n",
+        "allowedRequestHeaders:\n  - X-Psoxy-User-To-Impersonate\n",
+    );
+    let proxy = start_proxy(settings(&source.url(), &allowing, &extra), None, None).await;
+    let url = format!("{proxy}/orgs/acme-corp/members");
+    let alice_token = pseudonymizer()
+        .reversible("alice@acme.example")
+        .unwrap()
+        .unwrap();
+    for user in [
+        "alice@acme.example",
+        "bob@acme.example",
+        " alice@acme.example ",
+        alice_token.as_str(),
+        "",
+    ] {
+        let (status, _, body) = get(&url, &[("x-psoxy-user-to-impersonate", user)]).await;
+        assert_eq!(status, 200, "{user}: {body}");
+    }
+    assert_eq!(
+        *subjects.lock().unwrap(),
+        ["alice@acme.example", "bob@acme.example", "(none)"],
+        "one token per user, cached; a token is its user; empty is absent"
+    );
+    assert!(
+        source
+            .requests()
+            .iter()
+            .all(|r| r.header("x-psoxy-user-to-impersonate").is_none()),
+        "never forwarded"
+    );
+    let (status, _, _) = get(&url, &[("x-psoxy-user-to-impersonate", "p~nonsense")]).await;
+    assert_eq!(status, 200, "not a token by the grammar: used as the user");
+    let bad = format!("p~{}", "A".repeat(60));
+    let (status, h, _) = get(&url, &[("x-psoxy-user-to-impersonate", &bad)]).await;
+    assert_eq!(status, 409, "{h:?}");
+
+    // Rules that do not list the header: it is ignored.
+    subjects.lock().unwrap().clear();
+    let proxy = start_proxy(settings(&source.url(), &github_rules(), &extra), None, None).await;
+    let (status, _, body) = get(
+        &format!("{proxy}/orgs/acme-corp/members"),
+        &[("x-psoxy-user-to-impersonate", "carol@acme.example")],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(*subjects.lock().unwrap(), ["(none)"]);
+}

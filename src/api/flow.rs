@@ -9,7 +9,9 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::auth::{SecretWriter, SourceAuth};
-use super::body::{check_request_body, reverse_body, BodyReversalError, CompiledBodyRule};
+use super::body::{
+    check_request_body, reverse_body, reverse_tokens_in, BodyReversalError, CompiledBodyRule,
+};
 use super::error::ProxyError;
 use super::ip_allow::IpAllowList;
 use super::keys::{CallerKeys, CallerRefusal};
@@ -19,13 +21,18 @@ use super::reversal::{has_dot_segment, reverse_whole, upstream_url};
 use super::rules::body_allows;
 use super::settings::ApiSettings;
 use super::target_override::{target_path, target_query, TARGET_PATH_HEADER, TARGET_QUERY_HEADER};
-use super::upstream::{answer, is_reserved_header, same_origin_redirects, send};
+use super::upstream::{answer, is_reserved_header, same_origin_redirects, send, Outgoing};
 use super::wire::{ProxyRequest, ProxyResponse, ERROR_HEADER};
 use crate::pseudonym::Pseudonymizer;
 use crate::transform::ResponsePlan;
 
 /// Header that asks for the health check instead of a forwarded request.
 pub const HEALTH_CHECK_HEADER: &str = "x-psoxy-health-check";
+
+/// The user a Google service account's token is delegated to for one request
+/// (SPEC-API-PARITY §3.4.1); honoured only on endpoints whose rules list it in
+/// `allowedRequestHeaders`, never forwarded.
+pub const IMPERSONATE_HEADER: &str = "x-psoxy-user-to-impersonate";
 
 /// The proxy cannot be built from its settings. Names the setting or rule, never a value.
 #[derive(Debug, thiserror::Error)]
@@ -308,18 +315,32 @@ impl ApiHandler {
             .allowed_request_headers
             .iter()
             .chain(&matched.endpoint.allowed_request_headers);
-        for name in allowed.filter(|n| !is_reserved_header(n)) {
-            if let Some(value) = req.header(name) {
-                headers.push((name.to_ascii_lowercase(), reverse_whole(p, value)?));
+        let mut impersonate_allowed = false;
+        for name in allowed {
+            if name.eq_ignore_ascii_case(IMPERSONATE_HEADER) {
+                impersonate_allowed = true;
+            } else if !is_reserved_header(name) {
+                if let Some(value) = req.header(name) {
+                    headers.push((name.to_ascii_lowercase(), reverse_whole(p, value)?));
+                }
             }
         }
+        let impersonate = match req.header(IMPERSONATE_HEADER) {
+            Some(value) if impersonate_allowed => Some(reverse_tokens_in(value, &mut |token| {
+                p.decrypt(token).map_err(|_| ProxyError::TokenInvalid)
+            })?),
+            _ => None,
+        };
         let upstream = send(
             &inner.http,
             &inner.auth,
-            &method,
-            &url,
-            &headers,
-            &forwarded_body,
+            Outgoing {
+                method: &method,
+                url: &url,
+                headers: &headers,
+                body: &forwarded_body,
+                impersonate: impersonate.as_deref(),
+            },
         )
         .await?;
         answer(upstream, &inner.plans[matched.index], p).await

@@ -71,20 +71,38 @@ pub fn follow_redirects(setting: Option<&str>) -> bool {
     }
 }
 
+/// What is sent to the source, besides the proxy's own credentials.
+pub(crate) struct Outgoing<'a> {
+    /// Method.
+    pub method: &'a reqwest::Method,
+    /// The full URL.
+    pub url: &'a str,
+    /// The caller's allowed headers (tokens reversed).
+    pub headers: &'a [(String, String)],
+    /// The body (tokens reversed).
+    pub body: &'a bytes::Bytes,
+    /// The user the credentials are delegated to, where the rules allow it.
+    pub impersonate: Option<&'a str>,
+}
+
 /// Sends the request with the source's credentials; on a 401 from a source with tokens,
 /// refreshes once and retries.
 pub(crate) async fn send(
     http: &reqwest::Client,
     auth: &SourceAuth,
-    method: &reqwest::Method,
-    url: &str,
-    headers: &[(String, String)],
-    body: &bytes::Bytes,
+    out: Outgoing<'_>,
 ) -> Result<reqwest::Response, ProxyError> {
+    let Outgoing {
+        method,
+        url,
+        headers,
+        body,
+        impersonate,
+    } = out;
     let refreshable = matches!(auth.strategy(), Strategy::OAuth(_));
     let mut force = false;
     loop {
-        let credentials = auth.credentials(force).await.map_err(|e| {
+        let credentials = auth.credentials(force, impersonate).await.map_err(|e| {
             tracing::error!(error = %e, "source authentication failed");
             ProxyError::SourceAuth(e)
         })?;

@@ -305,7 +305,10 @@ fn psoxy_strategy(settings: &Settings, name: &str) -> Result<Strategy, AuthSetti
         "gcp_service_account_key" => {
             let key = ServiceAccountKey::parse_json_or_base64(&need(&SERVICE_ACCOUNT_KEY)?)?;
             Strategy::OAuth(TokenGrant::GoogleServiceAccount {
-                endpoint: key.token_uri.clone(),
+                // The key's `token_uri`, as Psoxy; our `TOKEN_ENDPOINT` may override it.
+                endpoint: settings
+                    .get(&TOKEN_ENDPOINT)
+                    .map_or_else(|| key.token_uri.clone(), str::to_owned),
                 key: Box::new(key),
                 scopes: settings
                     .get(&OAUTH_SCOPES)
@@ -485,14 +488,21 @@ pub trait SecretWriter: Send + Sync {
 struct CachedToken {
     access_token: String,
     refresh_at: Instant,
+    last_used: Instant,
 }
+
+/// Tokens by the user they are delegated to (`None`: the strategy's own).
+type TokenCache = std::collections::HashMap<Option<String>, CachedToken>;
+
+/// At most this many delegated (per-user) tokens are kept; the least recently used goes.
+pub const MAX_DELEGATED_TOKENS: usize = 50;
 
 /// Source credentials with their token cache. Cheap to share (`Arc` inside).
 #[derive(Clone)]
 pub struct SourceAuth {
     strategy: Strategy,
     http: reqwest::Client,
-    cache: Arc<Mutex<Option<CachedToken>>>,
+    cache: Arc<Mutex<TokenCache>>,
     writer: Option<Arc<dyn SecretWriter>>,
 }
 
@@ -512,7 +522,7 @@ impl SourceAuth {
         SourceAuth {
             strategy,
             http,
-            cache: Arc::new(Mutex::new(None)),
+            cache: Arc::new(Mutex::new(TokenCache::new())),
             writer,
         }
     }
@@ -523,8 +533,14 @@ impl SourceAuth {
     }
 
     /// The headers to add to a forwarded request. With `force`, a cached token is dropped
-    /// and a new one obtained (used once after the source answers 401).
-    pub async fn credentials(&self, force: bool) -> Result<Vec<(String, String)>, AuthError> {
+    /// and a new one obtained (used once after the source answers 401). `impersonate` (the
+    /// request's `X-Psoxy-User-To-Impersonate`, where the rules allow it) delegates a Google
+    /// service account's token to that user; other strategies ignore it.
+    pub async fn credentials(
+        &self,
+        force: bool,
+        impersonate: Option<&str>,
+    ) -> Result<Vec<(String, String)>, AuthError> {
         match &self.strategy {
             Strategy::None => Ok(Vec::new()),
             Strategy::Bearer(t) => Ok(vec![("authorization".into(), format!("Bearer {t}"))]),
@@ -537,10 +553,18 @@ impl SourceAuth {
                 Ok(vec![("authorization".into(), format!("Basic {encoded}"))])
             }
             Strategy::OAuth(grant) => {
+                let subject = match grant {
+                    TokenGrant::GoogleServiceAccount { .. } => {
+                        impersonate.map(str::trim).filter(|s| !s.is_empty())
+                    }
+                    _ => None,
+                };
+                let key = subject.map(str::to_owned);
                 let mut cache = self.cache.lock().await;
                 let now = Instant::now();
                 if !force {
-                    if let Some(t) = cache.as_ref().filter(|t| t.refresh_at > now) {
+                    if let Some(t) = cache.get_mut(&key).filter(|t| t.refresh_at > now) {
+                        t.last_used = now;
                         return Ok(bearer(&t.access_token));
                     }
                 }
@@ -548,7 +572,7 @@ impl SourceAuth {
                     strategy: grant.strategy_name(),
                     source,
                 };
-                let issued = grant.request(&self.http).await.map_err(fail)?;
+                let issued = grant.request(&self.http, subject).await.map_err(fail)?;
                 if let (Some(new), Some(refresh_token)) =
                     (&issued.refresh_token, grant.refresh_token())
                 {
@@ -578,12 +602,29 @@ impl SourceAuth {
                 let token = CachedToken {
                     refresh_at: now + refresh_after(issued.expires_in),
                     access_token: issued.access_token,
+                    last_used: now,
                 };
                 let headers = bearer(&token.access_token);
-                *cache = Some(token);
+                cache.insert(key, token);
+                evict_delegated(&mut cache);
                 Ok(headers)
             }
         }
+    }
+}
+
+/// Drops the least recently used delegated tokens beyond [`MAX_DELEGATED_TOKENS`].
+fn evict_delegated(cache: &mut TokenCache) {
+    while cache.keys().filter(|k| k.is_some()).count() > MAX_DELEGATED_TOKENS {
+        let oldest = cache
+            .iter()
+            .filter(|(k, _)| k.is_some())
+            .min_by_key(|(_, t)| t.last_used)
+            .map(|(k, _)| k.clone());
+        match oldest {
+            Some(k) => cache.remove(&k),
+            None => break,
+        };
     }
 }
 
@@ -889,7 +930,7 @@ mod tests {
             None,
         );
         assert_eq!(
-            basic.credentials(false).await.unwrap(),
+            basic.credentials(false, None).await.unwrap(),
             [("authorization".to_owned(), "Basic dTpw".to_owned())]
         );
         let header = SourceAuth::new(
@@ -901,9 +942,38 @@ mod tests {
             None,
         );
         assert_eq!(
-            header.credentials(true).await.unwrap(),
+            header
+                .credentials(true, Some("alice@acme.example"))
+                .await
+                .unwrap(),
             [("x-api-key".to_owned(), "k".to_owned())]
         );
+    }
+
+    #[test]
+    fn delegated_tokens_are_bounded_least_recently_used_first() {
+        let start = Instant::now();
+        let token = |secs: u64| CachedToken {
+            access_token: String::new(),
+            refresh_at: start,
+            last_used: start + Duration::from_secs(secs),
+        };
+        let mut cache = TokenCache::new();
+        cache.insert(None, token(0));
+        for n in 0..=MAX_DELEGATED_TOKENS as u64 {
+            cache.insert(Some(format!("user{n}")), token(n + 1));
+        }
+        // user0 was used first; the strategy's own token is never evicted.
+        cache.get_mut(&Some("user1".to_owned())).unwrap().last_used =
+            start + Duration::from_secs(99);
+        evict_delegated(&mut cache);
+        assert_eq!(cache.len(), MAX_DELEGATED_TOKENS + 1);
+        assert!(cache.contains_key(&None));
+        assert!(!cache.contains_key(&Some("user0".to_owned())));
+        cache.insert(Some("late".to_owned()), token(100));
+        evict_delegated(&mut cache);
+        assert!(!cache.contains_key(&Some("user2".to_owned())));
+        assert!(cache.contains_key(&Some("user1".to_owned())));
     }
 
     #[test]

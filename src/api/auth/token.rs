@@ -297,8 +297,12 @@ impl TokenGrant {
         }
     }
 
-    /// The request's parameters, and its format.
-    fn params(&self) -> Result<(TokenParams, TokenRequestFormat), TokenError> {
+    /// The request's parameters, and its format. `impersonate` replaces a Google service
+    /// account's configured subject.
+    fn params(
+        &self,
+        impersonate: Option<&str>,
+    ) -> Result<(TokenParams, TokenRequestFormat), TokenError> {
         let scope = |scopes: &[String]| scopes.join(" ");
         let mut params = Vec::new();
         let format = match self {
@@ -373,7 +377,8 @@ impl TokenGrant {
                 scopes,
                 subject,
             } => {
-                let assertion = key.signed_assertion(endpoint, scopes, subject.as_deref())?;
+                let subject = impersonate.or(subject.as_deref());
+                let assertion = key.signed_assertion(endpoint, scopes, subject)?;
                 params.push((
                     "grant_type",
                     "urn:ietf:params:oauth:grant-type:jwt-bearer".to_owned(),
@@ -407,8 +412,14 @@ impl TokenGrant {
 
     /// Asks the token endpoint for a new token. Errors carry the HTTP status and the OAuth
     /// `error` code at most (never the request or the response body).
-    pub async fn request(&self, http: &reqwest::Client) -> Result<IssuedToken, TokenError> {
-        let (params, format) = self.params()?;
+    /// `impersonate`: the user a Google service account's token is delegated to (the
+    /// assertion's `sub`), instead of the configured one; other grants ignore it.
+    pub async fn request(
+        &self,
+        http: &reqwest::Client,
+        impersonate: Option<&str>,
+    ) -> Result<IssuedToken, TokenError> {
+        let (params, format) = self.params(impersonate)?;
         let mut request = http.post(self.url()).header("accept", "application/json");
         if let Some((user, password)) = self.basic_auth() {
             request = request.basic_auth(user, Some(password));

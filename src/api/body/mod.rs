@@ -8,5 +8,5 @@ pub mod reversal;
 pub mod schema;
 
 pub use request::{check_request_body, normalized_content_type, BodyCheckError};
-pub use reversal::{reverse_body, BodyReversalError};
+pub use reversal::{reverse_body, reverse_tokens_in, BodyReversalError};
 pub use schema::{BodyRuleError, CompiledBodyRule};
