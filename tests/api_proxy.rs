@@ -1329,3 +1329,59 @@ async fn user_to_impersonate_delegates_per_request_where_allowed() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(*subjects.lock().unwrap(), ["(none)"]);
 }
+
+/// Psoxy's `windsurf_service_key` (SPEC-API-PARITY §4.3.6): the key goes into the JSON body,
+/// no credential header; a body that cannot carry it is refused with 400.
+#[tokio::test]
+async fn psoxy_windsurf_service_key_travels_in_the_body() {
+    let source = Stub::start(|_| Reply::json(200, r#"{"userTableStats":[]}"#)).await;
+    let rules = "endpoints:\n  - pathTemplate: /api/v1/UserPageAnalytics\n    allowedMethods: [POST]\n    allowedQueryParams: []\n";
+    let proxy = start_proxy(
+        settings(
+            &source.url(),
+            rules,
+            &[
+                ("SOURCE_AUTH_STRATEGY", ""),
+                ("SOURCE_AUTH_STRATEGY_IDENTIFIER", "windsurf_service_key"),
+                ("SERVICE_KEY", " test-key\n"),
+            ],
+        ),
+        None,
+        None,
+    )
+    .await;
+    let url = format!("{proxy}/api/v1/UserPageAnalytics");
+    let post = |body: Option<(&'static str, &'static str)>| {
+        let url = url.clone();
+        async move {
+            let mut req = client().post(&url);
+            if let Some((ct, b)) = body {
+                req = req.header("content-type", ct).body(b);
+            }
+            let r = req.send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (status, body) = post(Some((
+        "application/json",
+        r#"{"group_name":"eng","start_timestamp":"2025-01-01T00:00:00Z"}"#,
+    )))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = post(None).await;
+    assert_eq!(status, 200, "{body}");
+    let seen = source.requests();
+    assert_eq!(
+        seen[0].body,
+        r#"{"group_name":"eng","start_timestamp":"2025-01-01T00:00:00Z","service_key":"test-key"}"#
+    );
+    assert_eq!(seen[1].body, r#"{"service_key":"test-key"}"#);
+    for r in &seen {
+        assert_eq!(r.header("content-type"), Some("application/json"));
+        assert_eq!(r.header("authorization"), None);
+    }
+    let (status, body) = post(Some(("application/json", "[1,2]"))).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(!body.contains("test-key"), "{body}");
+    assert_eq!(source.requests().len(), 2, "refused before the source");
+}

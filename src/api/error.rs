@@ -56,6 +56,9 @@ pub enum ProxyError {
         "a reversible token in a request body that is neither JSON nor a form cannot be decrypted"
     )]
     TokenInOpaqueBody,
+    /// The body cannot carry the source's service key (`windsurf_service_key`).
+    #[error(transparent)]
+    ServiceKeyBody(#[from] crate::api::auth::ServiceKeyBodyError),
     /// The answer is over the Lambda response limit, even gzipped.
     #[error("the sanitized response is over the 6 MB limit of Lambda responses; ask for less (a smaller page) or send Accept-Encoding: gzip")]
     AnswerTooLarge,
@@ -97,9 +100,10 @@ impl ProxyError {
             ProxyError::BadMethod => (400, "BAD_REQUEST"),
             ProxyError::RequestTooLarge => (413, "REQUEST_TOO_LARGE"),
             ProxyError::UnauthorizedIp => (403, "UNAUTHORIZED_IP_ADDRESS"),
-            ProxyError::TargetOverride(_) | ProxyError::Body(_) | ProxyError::TokenInOpaqueBody => {
-                (400, "INVALID_REQUEST")
-            }
+            ProxyError::TargetOverride(_)
+            | ProxyError::Body(_)
+            | ProxyError::TokenInOpaqueBody
+            | ProxyError::ServiceKeyBody(_) => (400, "INVALID_REQUEST"),
             ProxyError::BodyNotJson => (500, "CONNECTION_SETUP"),
             ProxyError::AnswerTooLarge => (500, "RESPONSE_TOO_LARGE"),
             ProxyError::SourceAuth(_) => (502, "SOURCE_AUTH_FAILED"),

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::auth::{SecretWriter, SourceAuth};
+use super::auth::{with_service_key, SecretWriter, SourceAuth, Strategy};
 use super::body::{
     check_request_body, reverse_body, reverse_tokens_in, BodyReversalError, CompiledBodyRule,
 };
@@ -289,7 +289,7 @@ impl ApiHandler {
                 .unwrap_or("application/json")
                 .to_owned(),
         )];
-        let forwarded_body = match body {
+        let mut forwarded_body = match body {
             None => bytes::Bytes::new(),
             Some(text) => {
                 headers.push((
@@ -309,6 +309,12 @@ impl ApiHandler {
                 bytes::Bytes::from(reversed)
             }
         };
+        if let Strategy::ServiceKeyInBody(key) = inner.auth.strategy() {
+            let (with_key, json) = with_service_key(content_type, &forwarded_body, key)?;
+            headers.retain(|(name, _)| name != "content-type");
+            headers.push(("content-type".to_owned(), json.to_owned()));
+            forwarded_body = bytes::Bytes::from(with_key);
+        }
         let allowed = inner
             .matcher
             .rules()

@@ -135,7 +135,7 @@ settings! {
         doc: "`none`, `bearer`, `header`, `basic`, `oauth2_client_credentials`, `oauth2_refresh_token`, `google_service_account` or `ms_workload_identity` (this or `SOURCE_AUTH_STRATEGY_IDENTIFIER` is required: `none` must be chosen)" }
     /// Psoxy's name of the strategy.
     SOURCE_AUTH_STRATEGY_IDENTIFIER { group: SourceAuth, default: None, secret: false,
-        doc: "Psoxy's spelling: `oauth2_access_token`, `oauth2_refresh_token` (with `GRANT_TYPE`), `basic_auth`, `claude_admin_api_key`, `gcp_service_account_key` or `none`" }
+        doc: "Psoxy's spelling: `oauth2_access_token`, `oauth2_refresh_token` (with `GRANT_TYPE`), `basic_auth`, `claude_admin_api_key`, `gcp_service_account_key`, `windsurf_service_key` or `none`" }
     /// Psoxy's token request kind.
     GRANT_TYPE { group: SourceAuth, default: None, secret: false,
         doc: "with `SOURCE_AUTH_STRATEGY_IDENTIFIER=oauth2_refresh_token`: `refresh_token`, `refresh_token_via_query_parameter` (Gong), `account_credentials` (Zoom), `client_credentials` or `certificate_credentials` (GitHub App)" }
@@ -163,6 +163,9 @@ settings! {
     /// Psoxy's shared token.
     USE_SHARED_TOKEN { group: SourceAuth, default: None, secret: false,
         doc: "Psoxy shares one access token between instances through the store; read but not yet done here: each instance gets its own token" }
+    /// Windsurf service key.
+    SERVICE_KEY { group: SourceAuth, default: None, secret: true,
+        doc: "the key of `windsurf_service_key`, sent as `service_key` in the JSON body (trimmed)" }
     /// Claude admin key.
     ADMIN_API_KEY { group: SourceAuth, default: None, secret: true,
         doc: "the key of `claude_admin_api_key`, sent as `x-api-key` (trimmed)" }

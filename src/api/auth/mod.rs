@@ -22,6 +22,7 @@
 
 mod client_jwt;
 mod google;
+mod service_key;
 mod token;
 
 use std::sync::Arc;
@@ -32,15 +33,16 @@ use tokio::sync::Mutex;
 
 pub use client_jwt::{ClientKey, ClientKeyError};
 pub use google::{ServiceAccountKey, ServiceAccountKeyError};
+pub use service_key::{with_service_key, ServiceKeyBodyError};
 pub use token::{TokenError, TokenGrant, TokenRequestFormat, TokenResponseType};
 
 use crate::settings::catalog::{
     ACCESS_TOKEN, ACCOUNT_ID, ACCOUNT_TO_IMPERSONATE, ADMIN_API_KEY, API_KEY_HEADER,
     BASIC_AUTH_PASSWORD, BASIC_AUTH_USER, BASIC_AUTH_USER_ID, CLIENT_ID, CLIENT_SECRET,
     CREDENTIALS_FLOW, GRANT_TYPE, MS_FEDERATED_TOKEN_FILE, MS_TENANT_ID, OAUTH_SCOPES, PRIVATE_KEY,
-    PRIVATE_KEY_ID, REFRESH_ENDPOINT, REFRESH_TOKEN, SERVICE_ACCOUNT_KEY, SOURCE_AUTH_STRATEGY,
-    SOURCE_AUTH_STRATEGY_IDENTIFIER, TOKEN_ENDPOINT, TOKEN_REQUEST_FORMAT, TOKEN_RESPONSE_TYPE,
-    TOKEN_SCOPE, USE_SHARED_TOKEN,
+    PRIVATE_KEY_ID, REFRESH_ENDPOINT, REFRESH_TOKEN, SERVICE_ACCOUNT_KEY, SERVICE_KEY,
+    SOURCE_AUTH_STRATEGY, SOURCE_AUTH_STRATEGY_IDENTIFIER, TOKEN_ENDPOINT, TOKEN_REQUEST_FORMAT,
+    TOKEN_RESPONSE_TYPE, TOKEN_SCOPE, USE_SHARED_TOKEN,
 };
 use crate::settings::remote::StoreFuture;
 use crate::settings::{Setting, SettingError, Settings};
@@ -75,6 +77,7 @@ pub const AUTH_SETTINGS: &[&Setting] = &[
     &BASIC_AUTH_USER_ID,
     &PRIVATE_KEY,
     &PRIVATE_KEY_ID,
+    &SERVICE_KEY,
 ];
 
 /// The source credentials' settings are incomplete or malformed. Never holds a value.
@@ -115,6 +118,8 @@ pub enum Strategy {
         /// Password.
         password: String,
     },
+    /// Psoxy's `windsurf_service_key`: the key as `service_key` in every JSON body, no header.
+    ServiceKeyInBody(String),
     /// An OAuth 2.0 token endpoint grant (client credentials, refresh token, JWT bearer for
     /// Google service accounts, federated client assertion for Microsoft).
     OAuth(TokenGrant),
@@ -134,6 +139,7 @@ impl Strategy {
             Strategy::Bearer(_) => "bearer",
             Strategy::Header { .. } => "header",
             Strategy::Basic { .. } => "basic",
+            Strategy::ServiceKeyInBody(_) => "windsurf_service_key",
             Strategy::OAuth(g) => g.strategy_name(),
         }
     }
@@ -320,17 +326,11 @@ fn psoxy_strategy(settings: &Settings, name: &str) -> Result<Strategy, AuthSetti
             })
         }
         "oauth2_refresh_token" => Strategy::OAuth(psoxy_grant(settings)?),
-        "windsurf_service_key" => {
-            return Err(SettingError::Unsupported {
-                name: SOURCE_AUTH_STRATEGY_IDENTIFIER.name,
-                what: "windsurf_service_key",
-            }
-            .into())
-        }
+        "windsurf_service_key" => Strategy::ServiceKeyInBody(need(&SERVICE_KEY)?.trim().to_owned()),
         _ => {
             return Err(SettingError::Invalid {
                 name: SOURCE_AUTH_STRATEGY_IDENTIFIER.name,
-                expected: "none, oauth2_access_token, oauth2_refresh_token, basic_auth, claude_admin_api_key or gcp_service_account_key",
+                expected: "none, oauth2_access_token, oauth2_refresh_token, basic_auth, claude_admin_api_key, gcp_service_account_key or windsurf_service_key",
             }
             .into())
         }
@@ -542,7 +542,7 @@ impl SourceAuth {
         impersonate: Option<&str>,
     ) -> Result<Vec<(String, String)>, AuthError> {
         match &self.strategy {
-            Strategy::None => Ok(Vec::new()),
+            Strategy::None | Strategy::ServiceKeyInBody(_) => Ok(Vec::new()),
             Strategy::Bearer(t) => Ok(vec![("authorization".into(), format!("Bearer {t}"))]),
             Strategy::Header { name, value } => {
                 Ok(vec![(name.to_ascii_lowercase(), value.clone())])
@@ -767,6 +767,13 @@ mod tests {
                     ("REFRESH_TOKEN", "r"),
                 ][..],
                 "oauth2_refresh_token",
+            ),
+            (
+                &[
+                    ("SOURCE_AUTH_STRATEGY_IDENTIFIER", "windsurf_service_key"),
+                    ("SERVICE_KEY", "k"),
+                ][..],
+                "windsurf_service_key",
             ),
             // The same value in both spellings is no conflict.
             (
