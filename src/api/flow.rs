@@ -150,8 +150,8 @@ impl ApiHandler {
         } else {
             reqwest::redirect::Policy::none()
         };
-        let with_tls = |b: reqwest::ClientBuilder| match settings.min_tls {
-            Some(v) => b.min_tls_version(v),
+        let with_tls = |b: reqwest::ClientBuilder| match settings.max_tls {
+            Some(v) => b.max_tls_version(v),
             None => b,
         };
         let http = with_tls(reqwest::Client::builder())
@@ -335,7 +335,14 @@ impl ApiHandler {
             Some(value) if impersonate_allowed => Some(reverse_tokens_in(value, &mut |token| {
                 p.decrypt(token).map_err(|_| ProxyError::TokenInvalid)
             })?),
-            _ => None,
+            Some(_) => {
+                tracing::warn!(
+                    endpoint = %matched.endpoint.path.as_str(),
+                    "X-Psoxy-User-To-Impersonate ignored: the endpoint's rules do not list it in allowedRequestHeaders"
+                );
+                None
+            }
+            None => None,
         };
         let upstream = send(
             &inner.http,

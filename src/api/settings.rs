@@ -38,8 +38,9 @@ pub struct ApiSettings {
     pub strategy: Strategy,
     /// `UPSTREAM_TIMEOUT_SECONDS` (default 55): the whole upstream exchange.
     pub upstream_timeout: Duration,
-    /// `TLS_VERSION`: the lowest TLS version towards the source and the token endpoint.
-    pub min_tls: Option<reqwest::tls::Version>,
+    /// `TLS_VERSION=TLSv1.2`: the highest TLS version towards the source and the token
+    /// endpoint (`None`: 1.2 or 1.3, as negotiated).
+    pub max_tls: Option<reqwest::tls::Version>,
     /// `PSOXY_INSTANCE_ID` (default: the Lambda function's name, else `psoxy`): the
     /// connector name caller keys are checked against.
     pub instance_id: String,
@@ -144,12 +145,14 @@ impl ApiSettings {
             .either(&UPSTREAM_TIMEOUT_SECONDS, &REQUEST_TIMEOUT_SECONDS)?
             .or(UPSTREAM_TIMEOUT_SECONDS.default)
             .ok_or(SettingError::Missing(UPSTREAM_TIMEOUT_SECONDS.name))?;
-        let min_tls = match settings
+        // Psoxy's value names the JDK's SSLContext, whose `TLSv1.3` still speaks 1.2 and
+        // whose `TLSv1.2` stops at 1.2: a highest version, not a lowest.
+        let max_tls = match settings
             .get(&TLS_VERSION)
             .map(|v| v.trim().to_ascii_lowercase())
         {
             None => None,
-            Some(v) if v == "tlsv1.3" => Some(reqwest::tls::Version::TLS_1_3),
+            Some(v) if v == "tlsv1.3" => None,
             Some(v) if v == "tlsv1.2" => Some(reqwest::tls::Version::TLS_1_2),
             Some(_) => {
                 return Err(SettingError::Invalid {
@@ -195,7 +198,7 @@ impl ApiSettings {
             target,
             strategy: Strategy::from_settings(settings)?,
             upstream_timeout,
-            min_tls,
+            max_tls,
             instance_id: instance_id(settings),
         })
     }
@@ -304,10 +307,12 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(s.upstream_timeout, Duration::from_secs(180));
-        assert_eq!(s.min_tls, Some(reqwest::tls::Version::TLS_1_2));
+        assert_eq!(s.max_tls, Some(reqwest::tls::Version::TLS_1_2));
+        let s = with(&[("TLS_VERSION", "tlsv1.3")]).unwrap();
+        assert_eq!(s.max_tls, None);
         let s = with(&[]).unwrap();
         assert_eq!(s.upstream_timeout, Duration::from_secs(55));
-        assert_eq!(s.min_tls, None);
+        assert_eq!(s.max_tls, None);
         let e = with(&[
             ("REQUEST_TIMEOUT_SECONDS", "180"),
             ("UPSTREAM_TIMEOUT_SECONDS", "55"),

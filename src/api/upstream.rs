@@ -100,12 +100,15 @@ pub(crate) async fn send(
         impersonate,
     } = out;
     let refreshable = matches!(auth.strategy(), Strategy::OAuth(_));
-    let mut force = false;
+    let mut refused: Option<Vec<(String, String)>> = None;
     loop {
-        let credentials = auth.credentials(force, impersonate).await.map_err(|e| {
-            tracing::error!(error = %e, "source authentication failed");
-            ProxyError::SourceAuth(e)
-        })?;
+        let credentials = auth
+            .credentials(refused.as_deref(), impersonate)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "source authentication failed");
+                ProxyError::SourceAuth(e)
+            })?;
         let mut request = http.request(method.clone(), url);
         // A caller's header never stands beside or in for a credential header.
         let callers = headers.iter().filter(|(name, _)| {
@@ -120,9 +123,12 @@ pub(crate) async fn send(
             request = request.body(body.clone());
         }
         let response = request.send().await.map_err(upstream_failure)?;
-        if response.status() == reqwest::StatusCode::UNAUTHORIZED && refreshable && !force {
+        if response.status() == reqwest::StatusCode::UNAUTHORIZED
+            && refreshable
+            && refused.is_none()
+        {
             tracing::info!("the source answered 401: refreshing its token and retrying once");
-            force = true;
+            refused = Some(credentials);
             continue;
         }
         return Ok(response);

@@ -113,7 +113,7 @@ settings! {
         doc: "Psoxy's name of `UPSTREAM_TIMEOUT_SECONDS` (either works; both set and different stop the start)" }
     /// Lowest TLS version towards the source.
     TLS_VERSION { group: Api, default: None, secret: false,
-        doc: "`TLSv1.3` or `TLSv1.2`: the lowest TLS version spoken to the source and the token endpoint (unset: 1.2 or 1.3, as negotiated)" }
+        doc: "Psoxy's TLS setting: `TLSv1.3` (as unset: TLS 1.2 or 1.3, as negotiated) or `TLSv1.2` (at most TLS 1.2) towards the source and the token endpoint" }
     /// Callers allowed by address.
     ALLOWED_DATA_ACCESS_IP_BLOCKS { group: Api, default: None, secret: false,
         doc: "comma-separated IPv4/IPv6 addresses and CIDR blocks whose callers may use the proxy (unset: any); others get 403 `UNAUTHORIZED_IP_ADDRESS`" }

@@ -178,6 +178,8 @@ mod tests {
             Err(ClientKeyError::NotThumbprint)
         );
         assert_eq!(x5t_of_thumbprint("zz"), Err(ClientKeyError::NotThumbprint));
+        // base64url, not base64: `+/` would be `-_`.
+        assert_eq!(x5t_of_thumbprint("FBFF").unwrap(), "-_8=");
     }
 
     fn fixture(name: &str) -> String {

@@ -159,6 +159,12 @@ impl Strategy {
                 psoxy: SOURCE_AUTH_STRATEGY_IDENTIFIER.name,
             }
             .into()),
+            // Both spell `oauth2_refresh_token`: without GRANT_TYPE it is ours.
+            (Some(name), Some(_))
+                if name == "oauth2_refresh_token" && settings.get(&GRANT_TYPE).is_none() =>
+            {
+                Self::ours_from_settings(settings, &name)
+            }
             (_, Some(name)) => psoxy_strategy(settings, &name),
             (Some(name), None) => Self::ours_from_settings(settings, &name),
             (None, None) => Err(AuthSettingsError::NoStrategy),
@@ -488,11 +494,14 @@ pub trait SecretWriter: Send + Sync {
 struct CachedToken {
     access_token: String,
     refresh_at: Instant,
-    last_used: Instant,
 }
 
-/// Tokens by the user they are delegated to (`None`: the strategy's own).
-type TokenCache = std::collections::HashMap<Option<String>, CachedToken>;
+/// One user's token; locked while it is being obtained, so that only its own requests wait.
+type TokenSlot = Arc<Mutex<Option<CachedToken>>>;
+
+/// Token slots by the user they are delegated to (`None`: the strategy's own), with when
+/// each was last used.
+type TokenCache = std::collections::HashMap<Option<String>, (TokenSlot, Instant)>;
 
 /// At most this many delegated (per-user) tokens are kept; the least recently used goes.
 pub const MAX_DELEGATED_TOKENS: usize = 50;
@@ -502,7 +511,7 @@ pub const MAX_DELEGATED_TOKENS: usize = 50;
 pub struct SourceAuth {
     strategy: Strategy,
     http: reqwest::Client,
-    cache: Arc<Mutex<TokenCache>>,
+    cache: Arc<std::sync::Mutex<TokenCache>>,
     writer: Option<Arc<dyn SecretWriter>>,
 }
 
@@ -522,7 +531,7 @@ impl SourceAuth {
         SourceAuth {
             strategy,
             http,
-            cache: Arc::new(Mutex::new(TokenCache::new())),
+            cache: Arc::new(std::sync::Mutex::new(TokenCache::new())),
             writer,
         }
     }
@@ -532,13 +541,14 @@ impl SourceAuth {
         &self.strategy
     }
 
-    /// The headers to add to a forwarded request. With `force`, a cached token is dropped
-    /// and a new one obtained (used once after the source answers 401). `impersonate` (the
+    /// The headers to add to a forwarded request. `refused`: the credentials the source just
+    /// answered 401 to; a new token is obtained unless another request already replaced that
+    /// one (so concurrent 401s make one refresh). `impersonate` (the
     /// request's `X-Psoxy-User-To-Impersonate`, where the rules allow it) delegates a Google
     /// service account's token to that user; other strategies ignore it.
     pub async fn credentials(
         &self,
-        force: bool,
+        refused: Option<&[(String, String)]>,
         impersonate: Option<&str>,
     ) -> Result<Vec<(String, String)>, AuthError> {
         match &self.strategy {
@@ -559,13 +569,25 @@ impl SourceAuth {
                     }
                     _ => None,
                 };
-                let key = subject.map(str::to_owned);
-                let mut cache = self.cache.lock().await;
                 let now = Instant::now();
-                if !force {
-                    if let Some(t) = cache.get_mut(&key).filter(|t| t.refresh_at > now) {
-                        t.last_used = now;
-                        return Ok(bearer(&t.access_token));
+                let slot = {
+                    let mut cache = self
+                        .cache
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let entry = cache
+                        .entry(subject.map(str::to_owned))
+                        .or_insert_with(|| (TokenSlot::default(), now));
+                    entry.1 = now;
+                    let slot = entry.0.clone();
+                    evict_delegated(&mut cache);
+                    slot
+                };
+                let mut cached = slot.lock().await;
+                if let Some(t) = cached.as_ref().filter(|t| t.refresh_at > now) {
+                    let headers = bearer(&t.access_token);
+                    if refused != Some(headers.as_slice()) {
+                        return Ok(headers);
                     }
                 }
                 let fail = |source: TokenError| AuthError {
@@ -602,11 +624,9 @@ impl SourceAuth {
                 let token = CachedToken {
                     refresh_at: now + refresh_after(issued.expires_in),
                     access_token: issued.access_token,
-                    last_used: now,
                 };
                 let headers = bearer(&token.access_token);
-                cache.insert(key, token);
-                evict_delegated(&mut cache);
+                *cached = Some(token);
                 Ok(headers)
             }
         }
@@ -619,7 +639,7 @@ fn evict_delegated(cache: &mut TokenCache) {
         let oldest = cache
             .iter()
             .filter(|(k, _)| k.is_some())
-            .min_by_key(|(_, t)| t.last_used)
+            .min_by_key(|(_, (_, last_used))| *last_used)
             .map(|(k, _)| k.clone());
         match oldest {
             Some(k) => cache.remove(&k),
@@ -774,6 +794,17 @@ mod tests {
                     ("SERVICE_KEY", "k"),
                 ][..],
                 "windsurf_service_key",
+            ),
+            (
+                &[
+                    ("SOURCE_AUTH_STRATEGY", "oauth2_refresh_token"),
+                    ("SOURCE_AUTH_STRATEGY_IDENTIFIER", "oauth2_refresh_token"),
+                    ("TOKEN_ENDPOINT", "https://a.example/token"),
+                    ("CLIENT_ID", "c"),
+                    ("CLIENT_SECRET", "s"),
+                    ("REFRESH_TOKEN", "r"),
+                ][..],
+                "oauth2_refresh_token",
             ),
             // The same value in both spellings is no conflict.
             (
@@ -937,7 +968,7 @@ mod tests {
             None,
         );
         assert_eq!(
-            basic.credentials(false, None).await.unwrap(),
+            basic.credentials(None, None).await.unwrap(),
             [("authorization".to_owned(), "Basic dTpw".to_owned())]
         );
         let header = SourceAuth::new(
@@ -950,7 +981,7 @@ mod tests {
         );
         assert_eq!(
             header
-                .credentials(true, Some("alice@acme.example"))
+                .credentials(Some(&[]), Some("alice@acme.example"))
                 .await
                 .unwrap(),
             [("x-api-key".to_owned(), "k".to_owned())]
@@ -960,24 +991,19 @@ mod tests {
     #[test]
     fn delegated_tokens_are_bounded_least_recently_used_first() {
         let start = Instant::now();
-        let token = |secs: u64| CachedToken {
-            access_token: String::new(),
-            refresh_at: start,
-            last_used: start + Duration::from_secs(secs),
-        };
+        let at = |secs: u64| (TokenSlot::default(), start + Duration::from_secs(secs));
         let mut cache = TokenCache::new();
-        cache.insert(None, token(0));
+        cache.insert(None, at(0));
         for n in 0..=MAX_DELEGATED_TOKENS as u64 {
-            cache.insert(Some(format!("user{n}")), token(n + 1));
+            cache.insert(Some(format!("user{n}")), at(n + 1));
         }
         // user0 was used first; the strategy's own token is never evicted.
-        cache.get_mut(&Some("user1".to_owned())).unwrap().last_used =
-            start + Duration::from_secs(99);
+        cache.get_mut(&Some("user1".to_owned())).unwrap().1 = start + Duration::from_secs(99);
         evict_delegated(&mut cache);
         assert_eq!(cache.len(), MAX_DELEGATED_TOKENS + 1);
         assert!(cache.contains_key(&None));
         assert!(!cache.contains_key(&Some("user0".to_owned())));
-        cache.insert(Some("late".to_owned()), token(100));
+        cache.insert(Some("late".to_owned()), at(100));
         evict_delegated(&mut cache);
         assert!(!cache.contains_key(&Some("user2".to_owned())));
         assert!(cache.contains_key(&Some("user1".to_owned())));

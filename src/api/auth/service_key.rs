@@ -69,6 +69,8 @@ mod tests {
             r#"{"nested":{"another_key":"another_value"},"service_key":"test-key"}"#
         );
         assert_eq!(inject(None, "").unwrap(), r#"{"service_key":"test-key"}"#);
+        // No content type reads as JSON, as the proxy forwards it.
+        assert_eq!(inject(None, "{}").unwrap(), r#"{"service_key":"test-key"}"#);
     }
 
     #[test]

@@ -191,6 +191,13 @@ struct TokenResponse {
     refresh_token: Option<String>,
 }
 
+/// `expires_in` as whole seconds: an integer, or a decimal truncated (`3599.5` -> 3599);
+/// negative or not a number -> `None` (one hour is then assumed).
+fn whole_seconds(text: &str) -> Option<u64> {
+    let seconds: f64 = text.trim().parse().ok()?;
+    (seconds.is_finite() && seconds >= 0.0).then_some(seconds as u64)
+}
+
 /// GitHub's installation token answer.
 #[derive(Deserialize)]
 struct GitHubTokenResponse {
@@ -475,8 +482,8 @@ impl TokenGrant {
         let token: TokenResponse =
             serde_json::from_slice(&body).map_err(|_| TokenError::NoAccessToken)?;
         let expires_in = match token.expires_in {
-            Some(serde_json::Value::Number(n)) => n.as_u64(),
-            Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
+            Some(serde_json::Value::Number(n)) => whole_seconds(&n.to_string()),
+            Some(serde_json::Value::String(s)) => whole_seconds(&s),
             _ => None,
         }
         .map(Duration::from_secs)
@@ -486,5 +493,46 @@ impl TokenGrant {
             expires_in,
             refresh_token: token.refresh_token.filter(|t| !t.is_empty()),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expires_in_is_coerced_to_whole_seconds() {
+        assert_eq!(whole_seconds("3599"), Some(3599));
+        assert_eq!(whole_seconds(" 3599.9 "), Some(3599));
+        assert_eq!(whole_seconds("3.6e3"), Some(3600));
+        assert_eq!(whole_seconds("-1"), None);
+        assert_eq!(whole_seconds("soon"), None);
+    }
+
+    #[test]
+    fn github_installation_tokens() {
+        let at = |t: chrono::DateTime<chrono::FixedOffset>| {
+            let body = format!(r#"{{"token":"ghs_x","expires_at":"{}"}}"#, t.to_rfc3339());
+            github_token(body.as_bytes())
+        };
+        let hour = chrono::Utc::now() + chrono::Duration::hours(1);
+        let offset = chrono::FixedOffset::east_opt(2 * 3600).unwrap();
+        let t = at(hour.with_timezone(&offset)).unwrap();
+        assert_eq!(t.access_token, "ghs_x");
+        assert!((3590..=3600).contains(&t.expires_in.as_secs()), "{t:?}");
+        let past = chrono::Utc::now() - chrono::Duration::minutes(5);
+        assert_eq!(
+            at(past.with_timezone(&offset)).unwrap().expires_in,
+            Duration::ZERO,
+            "already expired: refreshed at the next request"
+        );
+        assert!(matches!(
+            github_token(br#"{"token":"ghs_x","expires_at":"tomorrow"}"#),
+            Err(TokenError::NoAccessToken)
+        ));
+        assert!(matches!(
+            github_token(br#"{"access_token":"x"}"#),
+            Err(TokenError::NoAccessToken)
+        ));
     }
 }
