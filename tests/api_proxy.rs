@@ -14,7 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use http_stub::{Recorded, Reply, Stub};
-use psoxy::api::auth::SecretWriter;
+use psoxy::api::auth::shared::LockCreation;
+use psoxy::api::auth::CredentialStore;
 use psoxy::api::keys::{key_digest, CallerKeys};
 use psoxy::api::{ApiHandler, ApiService, ApiSettings};
 use psoxy::pseudonym::{PseudonymSettings, Pseudonymizer};
@@ -63,7 +64,7 @@ fn settings(target: &str, rules: &str, extra: &[(&str, &str)]) -> HashMap<String
 async fn start_proxy(
     settings: HashMap<String, String>,
     keys: Option<CallerKeys>,
-    writer: Option<Arc<dyn SecretWriter>>,
+    writer: Option<Arc<dyn CredentialStore>>,
 ) -> String {
     let resolved = psoxy::settings::Settings::from_sources(
         &psoxy::api::settings::api_settings(),
@@ -345,7 +346,8 @@ async fn a_401_from_the_source_refreshes_the_token_once() {
 #[derive(Default)]
 struct MemoryWriter(Mutex<Vec<(String, String)>>);
 
-impl SecretWriter for MemoryWriter {
+/// Only writes are used without `USE_SHARED_TOKEN`.
+impl CredentialStore for MemoryWriter {
     fn write<'a>(
         &'a self,
         name: &'a str,
@@ -353,6 +355,25 @@ impl SecretWriter for MemoryWriter {
     ) -> psoxy::settings::remote::StoreFuture<'a, ()> {
         self.0.lock().unwrap().push((name.into(), value.into()));
         Box::pin(async { Ok(()) })
+    }
+    fn read<'a>(&'a self, _: &'a str) -> psoxy::settings::remote::StoreFuture<'a, Option<String>> {
+        unreachable!("no shared token")
+    }
+    fn create_lock<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a str,
+    ) -> psoxy::settings::remote::StoreFuture<'a, LockCreation> {
+        unreachable!("no shared token")
+    }
+    fn read_lock<'a>(
+        &'a self,
+        _: &'a str,
+    ) -> psoxy::settings::remote::StoreFuture<'a, Option<String>> {
+        unreachable!("no shared token")
+    }
+    fn delete_lock<'a>(&'a self, _: &'a str) -> psoxy::settings::remote::StoreFuture<'a, ()> {
+        unreachable!("no shared token")
     }
 }
 
@@ -780,7 +801,7 @@ async fn a_failing_token_endpoint_is_a_502_without_secrets() {
     let (status, h, body) = get(&format!("{proxy}/orgs/acme-corp/members"), &[]).await;
     assert_eq!(
         (status, h["x-psoxy-error"].as_str()),
-        (502, "SOURCE_AUTH_FAILED")
+        (500, "CONNECTION_SETUP")
     );
     assert!(body.contains("invalid_client"), "{body}");
     assert!(!body.contains("client-secret-9"), "{body}");

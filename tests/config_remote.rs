@@ -332,3 +332,229 @@ async fn the_proxy_reads_its_secrets_from_ssm_and_writes_a_rotated_refresh_token
         "{stderr}"
     );
 }
+
+/// `USE_SHARED_TOKEN` (SPEC-API-PARITY §4.5): four cold proxy processes find an expired shared
+/// token in SSM at once. Exactly one token request is made, all four call the source with the
+/// same token, the lock parameter is gone afterwards, and the rotated refresh token is never
+/// lost: the token endpoint refuses any but the latest one. Twenty times over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_instances_share_one_token_refreshed_under_the_lock_and_lose_no_rotated_refresh_token()
+{
+    use std::sync::{Arc, Mutex};
+
+    use http_stub::{Recorded, Reply, Stub};
+
+    const ROUNDS: usize = 20;
+    const INSTANCES: usize = 4;
+    let sdk = moto::sdk_config();
+    let ssm = aws_sdk_ssm::Client::new(&sdk);
+    let instance = prefix("shared-token", "zoom");
+    put_parameter(&ssm, &format!("{instance}PSOXY_SALT"), "api-salt").await;
+    put_parameter(&ssm, &format!("{instance}PSOXY_ENCRYPTION_KEY"), "api-key").await;
+    put_parameter(&ssm, &format!("{instance}CLIENT_SECRET"), "secret-1").await;
+    put_parameter(&ssm, &format!("{instance}REFRESH_TOKEN"), "refresh-0").await;
+
+    // The token endpoint rotates the refresh token at every use and accepts only the latest.
+    let latest = Arc::new(Mutex::new(0usize));
+    let issued = latest.clone();
+    let token = Stub::start(move |r: &Recorded| {
+        let mut n = issued.lock().unwrap();
+        if !r.body.contains(&format!("refresh_token=refresh-{n}&")) {
+            return Reply::json(400, r#"{"error":"invalid_grant"}"#);
+        }
+        *n += 1;
+        Reply::json(
+            200,
+            format!(
+                r#"{{"access_token":"tok-{n}","expires_in":3600,"refresh_token":"refresh-{n}"}}"#
+            ),
+        )
+    })
+    .await;
+    let source = Stub::start(|_| Reply::json(200, "[]")).await;
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+
+    for round in 0..ROUNDS {
+        // An expired shared token, as an instance left it an hour ago.
+        put_parameter(
+            &ssm,
+            &format!("{instance}ACCESS_TOKEN"),
+            r#"{"token":"tok-old","expirationDate":1639526410000}"#,
+        )
+        .await;
+        let before_tokens = token.requests().len();
+        let before_source = source.requests().len();
+        let mut children = Vec::new();
+        for _ in 0..INSTANCES {
+            children.push(shared_token_proxy(&instance, &source.url(), &token.url()));
+        }
+        let mut addrs = Vec::new();
+        let mut logs = Vec::new();
+        for child in &mut children {
+            let (_, addr, stderr) = common::serve_started(child);
+            addrs.push(addr);
+            // Keep reading the log, so the child never blocks on a full pipe.
+            logs.push(std::thread::spawn(move || {
+                use std::io::Read;
+                let mut text = String::new();
+                let mut stderr = stderr;
+                let _ = stderr.read_to_string(&mut text);
+                text
+            }));
+        }
+        let mut calls = tokio::task::JoinSet::new();
+        for addr in &addrs {
+            let http = http.clone();
+            let url = format!("http://{addr}/orgs/acme-corp/members");
+            calls.spawn(async move { http.get(url).send().await.unwrap().status().as_u16() });
+        }
+        let statuses = calls.join_all().await;
+        for child in &mut children {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+        let logs: Vec<String> = logs.into_iter().map(|l| l.join().unwrap()).collect();
+        assert_eq!(
+            statuses,
+            vec![200; INSTANCES],
+            "round {round}:\n{}",
+            logs.join("\n")
+        );
+        assert_eq!(
+            token.requests().len() - before_tokens,
+            1,
+            "round {round}: one token request for all instances"
+        );
+        let n = *latest.lock().unwrap();
+        let used: Vec<Option<String>> = source.requests()[before_source..]
+            .iter()
+            .map(|r| r.header("authorization").map(str::to_owned))
+            .collect();
+        assert_eq!(
+            used,
+            vec![Some(format!("Bearer tok-{n}")); INSTANCES],
+            "round {round}"
+        );
+        let lock = ssm
+            .get_parameter()
+            .name(format!("{instance}OAUTH_REFRESH_TOKEN_lock"))
+            .send()
+            .await;
+        assert!(lock.is_err(), "round {round}: the lock is released");
+    }
+    assert_eq!(*latest.lock().unwrap(), ROUNDS);
+    let stored = |name: &'static str| {
+        let ssm = ssm.clone();
+        let name = format!("{instance}{name}");
+        async move {
+            ssm.get_parameter()
+                .name(name)
+                .with_decryption(true)
+                .send()
+                .await
+                .unwrap()
+                .parameter()
+                .unwrap()
+                .value()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    assert_eq!(stored("REFRESH_TOKEN").await, format!("refresh-{ROUNDS}"));
+    let shared: serde_json::Value = serde_json::from_str(&stored("ACCESS_TOKEN").await).unwrap();
+    assert_eq!(shared["token"], format!("tok-{ROUNDS}"));
+    assert!(shared["expirationDate"].as_i64().unwrap() > 1_700_000_000_000);
+}
+
+/// A `psoxy serve` of a refresh-token source sharing its access token through the SSM
+/// namespace `instance` (lock pauses of 300 ms).
+fn shared_token_proxy(instance: &str, source: &str, token: &str) -> std::process::Child {
+    common::psoxy()
+        .args(["serve", "--no-caller-auth", "--listen", "127.0.0.1:0"])
+        .arg("--rules")
+        .arg(common::repo("transforms/api/github.yaml"))
+        .args(["--target", source])
+        .env("PATH_TO_INSTANCE_CONFIG", instance)
+        .env("AWS_ENDPOINT_URL_SSM", moto::endpoint())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("SOURCE_AUTH_STRATEGY_IDENTIFIER", "oauth2_refresh_token")
+        .env("GRANT_TYPE", "refresh_token")
+        .env("REFRESH_ENDPOINT", format!("{token}/token"))
+        .env("CLIENT_ID", "client-1")
+        .env("USE_SHARED_TOKEN", "TRUE")
+        .env("TOKEN_LOCK_WAIT_MS", "300")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// A lock another instance holds through every attempt: the request is answered 503 with
+/// `Retry-After`, and no token is requested. A fresh shared token is used without the lock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_held_elsewhere_is_a_503_with_retry_after_and_a_fresh_shared_token_needs_no_lock() {
+    use http_stub::{Reply, Stub};
+
+    let sdk = moto::sdk_config();
+    let ssm = aws_sdk_ssm::Client::new(&sdk);
+    let instance = prefix("shared-token", "busy");
+    put_parameter(&ssm, &format!("{instance}PSOXY_SALT"), "api-salt").await;
+    put_parameter(&ssm, &format!("{instance}PSOXY_ENCRYPTION_KEY"), "api-key").await;
+    put_parameter(&ssm, &format!("{instance}CLIENT_SECRET"), "secret-1").await;
+    put_parameter(&ssm, &format!("{instance}REFRESH_TOKEN"), "refresh-0").await;
+    put_parameter(
+        &ssm,
+        &format!("{instance}ACCESS_TOKEN"),
+        r#"{"token":"tok-old","expirationDate":null}"#,
+    )
+    .await;
+    ssm.put_parameter()
+        .name(format!("{instance}OAUTH_REFRESH_TOKEN_lock"))
+        .value("locked_1")
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .unwrap();
+    let token = Stub::start(|_| Reply::json(200, r#"{"access_token":"tok-new"}"#)).await;
+    let source = Stub::start(|_| Reply::json(200, "[]")).await;
+    let mut child = shared_token_proxy(&instance, &source.url(), &token.url());
+    let (_, addr, _stderr) = common::serve_started(&mut child);
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let url = format!("http://{addr}/orgs/acme-corp/members");
+    let busy = http.get(&url).send().await.unwrap();
+    let status = busy.status().as_u16();
+    let retry_after = busy.headers().get("retry-after").cloned();
+    let code = busy.headers().get("x-psoxy-error").cloned();
+    assert_eq!(status, 503);
+    assert_eq!(retry_after.unwrap(), "5");
+    assert_eq!(code.unwrap(), "TOKEN_REFRESH_IN_PROGRESS");
+    assert!(
+        token.requests().is_empty(),
+        "no token request without the lock"
+    );
+    assert!(source.requests().is_empty());
+
+    // The instance holding the lock stores a fresh token: it is used, the lock untouched.
+    let expires = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        + 3_600_000;
+    put_parameter(
+        &ssm,
+        &format!("{instance}ACCESS_TOKEN"),
+        &format!(r#"{{"token":"tok-shared","expirationDate":{expires}}}"#),
+    )
+    .await;
+    let ok = http.get(&url).send().await.unwrap().status().as_u16();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(ok, 200);
+    assert_eq!(
+        source.requests()[0].header("authorization"),
+        Some("Bearer tok-shared")
+    );
+    assert!(token.requests().is_empty());
+}

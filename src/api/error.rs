@@ -2,7 +2,10 @@
 //! HTTP status and `X-Psoxy-Error` code. Messages never hold a value of the request or the
 //! response, nor a secret.
 
-use super::auth::AuthError;
+use super::auth::{AuthError, TokenError};
+
+/// `Retry-After` of a 503 (the shared token is being refreshed, the store is unreachable).
+pub const RETRY_AFTER_SECONDS: &str = "5";
 use super::body::BodyCheckError;
 use super::matching::Blocked;
 use super::target_override::TargetOverrideError;
@@ -106,7 +109,12 @@ impl ProxyError {
             | ProxyError::ServiceKeyBody(_) => (400, "INVALID_REQUEST"),
             ProxyError::BodyNotJson => (500, "CONNECTION_SETUP"),
             ProxyError::AnswerTooLarge => (500, "RESPONSE_TOO_LARGE"),
-            ProxyError::SourceAuth(_) => (502, "SOURCE_AUTH_FAILED"),
+            ProxyError::SourceAuth(e) => match &e.source {
+                TokenError::Timeout | TokenError::Unreachable(_) => (502, "NETWORK_EGRESS_BLOCKED"),
+                TokenError::Store(_) => (503, "CONFIGURATION_FAILURE"),
+                TokenError::LockNotAcquired => (503, "TOKEN_REFRESH_IN_PROGRESS"),
+                _ => (500, "CONNECTION_SETUP"),
+            },
             ProxyError::UpstreamTimeout => (504, "UPSTREAM_TIMEOUT"),
             ProxyError::UpstreamUnreachable(_) => (502, "UPSTREAM_UNREACHABLE"),
             ProxyError::Source(status) => (status.as_u16(), "API_ERROR"),
@@ -121,7 +129,13 @@ impl ProxyError {
     /// `{"error":{"code","message"}}`.
     pub fn response(&self) -> ProxyResponse {
         let (status, code) = self.status_and_code();
-        ProxyResponse::error(status, code, &self.to_string())
+        let mut response = ProxyResponse::error(status, code, &self.to_string());
+        if status == 503 {
+            response
+                .headers
+                .push(("retry-after".into(), RETRY_AFTER_SECONDS.into()));
+        }
+        response
     }
 }
 

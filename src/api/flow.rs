@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::auth::{with_service_key, SecretWriter, SourceAuth, Strategy};
+use super::auth::{with_service_key, CredentialStore, SourceAuth, Strategy};
 use super::body::{
     check_request_body, reverse_body, reverse_tokens_in, BodyReversalError, CompiledBodyRule,
 };
@@ -129,11 +129,11 @@ struct Audit {
 impl ApiHandler {
     /// Builds the handler: checks every endpoint's plan against the keys, builds the HTTP
     /// clients. `callers`: server mode's caller keys (`None` behind the function URL's IAM
-    /// auth).
+    /// auth). `store`: where rotated refresh tokens and the shared access token are kept.
     pub fn new(
         settings: ApiSettings,
         callers: Option<CallerKeys>,
-        writer: Option<Arc<dyn SecretWriter>>,
+        store: Option<Arc<dyn CredentialStore>>,
     ) -> Result<ApiHandler, ApiSetupError> {
         let pseudonymizer = Pseudonymizer::new(&settings.pseudonym)?;
         let set = settings.rules;
@@ -175,7 +175,7 @@ impl ApiHandler {
                 pseudonymizer,
                 target: settings.target,
                 http,
-                auth: SourceAuth::new(settings.strategy, token_http, writer),
+                auth: SourceAuth::new(settings.strategy, token_http, store, settings.shared_token),
                 callers,
                 instance_id: settings.instance_id,
                 rules_sha: settings.rules_sha,

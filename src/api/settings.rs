@@ -6,13 +6,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::auth::{AuthSettingsError, SecretWriter, Strategy, AUTH_SETTINGS};
+use super::auth::shared::LockCreation;
+use super::auth::{
+    shared_token, AuthSettingsError, CredentialStore, LockTiming, Strategy, AUTH_SETTINGS,
+};
 use super::ip_allow::IpAllowList;
 use super::path_prefix::PathNormalizer;
 use super::rules::{ApiRuleSet, RuleSetError};
 use crate::pseudonym::PseudonymSettings;
 use crate::rules::sha256_hex;
-use crate::settings::aws::AwsStore;
+use crate::settings::aws::{AwsStore, Creation, SsmLocks};
 use crate::settings::catalog::{
     ALLOWED_DATA_ACCESS_IP_BLOCKS, AWS_LAMBDA_FUNCTION_NAME, FOLLOW_REDIRECTS, PSOXY_INSTANCE_ID,
     REQUEST_PATH_PREFIX_TO_TRIM, REQUEST_TIMEOUT_SECONDS, RULES, SSM_KMS_KEY_ID, TARGET_HOST,
@@ -36,6 +39,9 @@ pub struct ApiSettings {
     pub target: reqwest::Url,
     /// Source credentials.
     pub strategy: Strategy,
+    /// The access token is shared between instances, with these lock pauses
+    /// (`USE_SHARED_TOKEN`).
+    pub shared_token: Option<LockTiming>,
     /// `UPSTREAM_TIMEOUT_SECONDS` (default 55): the whole upstream exchange.
     pub upstream_timeout: Duration,
     /// `TLS_VERSION=TLSv1.2`: the highest TLS version towards the source and the token
@@ -184,6 +190,7 @@ impl ApiSettings {
             settings.get(&REQUEST_PATH_PREFIX_TO_TRIM),
             settings.get(&AWS_LAMBDA_FUNCTION_NAME),
         );
+        let strategy = Strategy::from_settings(settings)?;
         Ok(ApiSettings {
             ip_allow,
             trust_forwarded_for: settings.flag(&TRUST_FORWARDED_FOR)?,
@@ -196,7 +203,8 @@ impl ApiSettings {
             rules,
             rules_sha: sha256_hex(rules_text.as_bytes()),
             target,
-            strategy: Strategy::from_settings(settings)?,
+            shared_token: shared_token(settings, &strategy)?,
+            strategy,
             upstream_timeout,
             max_tls,
             instance_id: instance_id(settings),
@@ -204,29 +212,59 @@ impl ApiSettings {
     }
 }
 
-/// Writes a rotated refresh token back to the secret store, under the first prefix.
-struct StoreWriter {
+/// The secret store as the source credentials use it: rotated refresh tokens and the shared
+/// access token are written to, and read from, the first prefix (the instance namespace); the
+/// shared token's lock is an SSM parameter there.
+struct ApiStore {
     store: AwsStore,
+    locks: SsmLocks,
     location: StoreLocation,
 }
 
-impl SecretWriter for StoreWriter {
+impl ApiStore {
+    fn name(&self, setting: &str) -> String {
+        self.location
+            .first_name(setting)
+            .unwrap_or_else(|| setting.to_owned())
+    }
+}
+
+impl CredentialStore for ApiStore {
     fn write<'a>(&'a self, name: &'a str, value: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async move { self.store.put(&self.name(name), value).await })
+    }
+
+    fn read<'a>(&'a self, name: &'a str) -> StoreFuture<'a, Option<String>> {
+        Box::pin(async move { self.store.get_current(&self.name(name)).await })
+    }
+
+    fn create_lock<'a>(&'a self, name: &'a str, value: &'a str) -> StoreFuture<'a, LockCreation> {
         Box::pin(async move {
-            let Some(full) = self.location.first_name(name) else {
-                return Ok(());
-            };
-            self.store.put(&full, value).await
+            Ok(match self.locks.create(&self.name(name), value).await? {
+                Creation::Created => LockCreation::Created,
+                Creation::Exists { last_modified } => LockCreation::Exists {
+                    age: last_modified.and_then(|t| t.elapsed().ok()),
+                },
+            })
         })
+    }
+
+    fn read_lock<'a>(&'a self, name: &'a str) -> StoreFuture<'a, Option<String>> {
+        Box::pin(async move { self.locks.read(&self.name(name)).await })
+    }
+
+    fn delete_lock<'a>(&'a self, name: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async move { self.locks.delete(&self.name(name)).await })
     }
 }
 
 /// The proxy's settings: `flags`, then `env`, then the secret store `env` names (none: flags
-/// and `env` only); with the writer of rotated refresh tokens when there is a store.
+/// and `env` only); with the store of rotated refresh tokens and the shared access token when
+/// there is one.
 pub async fn resolve(
     flags: &Flags,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<(Settings, Option<Arc<dyn SecretWriter>>), ApiSettingsError> {
+) -> Result<(Settings, Option<Arc<dyn CredentialStore>>), ApiSettingsError> {
     let wanted = api_settings();
     let location = StoreLocation::from_lookup(env)?;
     let Some(location) = location else {
@@ -239,7 +277,11 @@ pub async fn resolve(
         .map(str::to_owned);
     let store = AwsStore::new(location.kind, &sdk, kms);
     let settings = Settings::resolve(&wanted, flags, env, Some((&location, &store))).await?;
-    let writer: Arc<dyn SecretWriter> = Arc::new(StoreWriter { store, location });
+    let writer: Arc<dyn CredentialStore> = Arc::new(ApiStore {
+        store,
+        locks: SsmLocks::new(&sdk),
+        location,
+    });
     Ok((settings, Some(writer)))
 }
 

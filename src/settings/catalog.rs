@@ -162,7 +162,10 @@ settings! {
         doc: "the `scope` of `GRANT_TYPE=client_credentials` (Psoxy's name; `OAUTH_SCOPES` is ours)" }
     /// Psoxy's shared token.
     USE_SHARED_TOKEN { group: SourceAuth, default: None, secret: false,
-        doc: "Psoxy shares one access token between instances through the store; read but not yet done here: each instance gets its own token" }
+        doc: "`true` (any case): instances share one access token, `ACCESS_TOKEN` in the instance namespace, refreshed under the lock parameter `OAUTH_REFRESH_TOKEN_lock` (default: only for `GRANT_TYPE=account_credentials`; needs a secret store)" }
+    /// Pause between attempts at the shared token's lock.
+    TOKEN_LOCK_WAIT_MS { group: SourceAuth, default: Some("4000"), secret: false,
+        doc: "base pause (ms) after a failed attempt at the shared token's lock, times the attempt; the lock is kept half as long after a refresh (Psoxy: 4 s and 2 s)" }
     /// Windsurf service key.
     SERVICE_KEY { group: SourceAuth, default: None, secret: true,
         doc: "the key of `windsurf_service_key`, sent as `service_key` in the JSON body (trimmed)" }

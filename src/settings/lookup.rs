@@ -14,7 +14,7 @@ pub const PLACEHOLDER_PREFIX: &str = "PLACEHOLDER";
 pub const PSOXY_PLACEHOLDER: &str = "fill me";
 
 /// Whether a value is a placeholder Terraform wrote until an operator fills it.
-fn is_placeholder(value: &str) -> bool {
+pub(crate) fn is_placeholder(value: &str) -> bool {
     let v = value.trim();
     v.starts_with(PLACEHOLDER_PREFIX) || v == PSOXY_PLACEHOLDER
 }

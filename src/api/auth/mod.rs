@@ -23,6 +23,7 @@
 mod client_jwt;
 mod google;
 mod service_key;
+pub mod shared;
 mod token;
 
 use std::sync::Arc;
@@ -34,6 +35,7 @@ use tokio::sync::Mutex;
 pub use client_jwt::{ClientKey, ClientKeyError};
 pub use google::{ServiceAccountKey, ServiceAccountKeyError};
 pub use service_key::{with_service_key, ServiceKeyBodyError};
+pub use shared::{CredentialStore, LockTiming, SharedToken};
 pub use token::{TokenError, TokenGrant, TokenRequestFormat, TokenResponseType};
 
 use crate::settings::catalog::{
@@ -41,12 +43,12 @@ use crate::settings::catalog::{
     BASIC_AUTH_PASSWORD, BASIC_AUTH_USER, BASIC_AUTH_USER_ID, CLIENT_ID, CLIENT_SECRET,
     CREDENTIALS_FLOW, GRANT_TYPE, MS_FEDERATED_TOKEN_FILE, MS_TENANT_ID, OAUTH_SCOPES, PRIVATE_KEY,
     PRIVATE_KEY_ID, REFRESH_ENDPOINT, REFRESH_TOKEN, SERVICE_ACCOUNT_KEY, SERVICE_KEY,
-    SOURCE_AUTH_STRATEGY, SOURCE_AUTH_STRATEGY_IDENTIFIER, TOKEN_ENDPOINT, TOKEN_REQUEST_FORMAT,
-    TOKEN_RESPONSE_TYPE, TOKEN_SCOPE, USE_SHARED_TOKEN,
+    SOURCE_AUTH_STRATEGY, SOURCE_AUTH_STRATEGY_IDENTIFIER, TOKEN_ENDPOINT, TOKEN_LOCK_WAIT_MS,
+    TOKEN_REQUEST_FORMAT, TOKEN_RESPONSE_TYPE, TOKEN_SCOPE, USE_SHARED_TOKEN,
 };
-use crate::settings::remote::StoreFuture;
 use crate::settings::{Setting, SettingError, Settings};
 use client_jwt::x5t_of_thumbprint;
+use shared::{SharedTokens, LOCK_ATTEMPTS};
 
 /// Every setting the strategies read (resolved like the other settings).
 pub const AUTH_SETTINGS: &[&Setting] = &[
@@ -73,6 +75,7 @@ pub const AUTH_SETTINGS: &[&Setting] = &[
     &CREDENTIALS_FLOW,
     &TOKEN_SCOPE,
     &USE_SHARED_TOKEN,
+    &TOKEN_LOCK_WAIT_MS,
     &ADMIN_API_KEY,
     &BASIC_AUTH_USER_ID,
     &PRIVATE_KEY,
@@ -365,14 +368,6 @@ fn psoxy_grant(settings: &Settings) -> Result<TokenGrant, AuthSettingsError> {
             .into())
         }
     };
-    if settings
-        .get(&USE_SHARED_TOKEN)
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
-    {
-        tracing::warn!(
-            "USE_SHARED_TOKEN is not supported yet: each instance gets its own access token"
-        );
-    }
     let endpoint = settings
         .either(&TOKEN_ENDPOINT, &REFRESH_ENDPOINT)?
         .map(str::to_owned)
@@ -484,16 +479,20 @@ pub struct AuthError {
     pub source: TokenError,
 }
 
-/// Where a rotated refresh token is written back.
-pub trait SecretWriter: Send + Sync {
-    /// Stores `value` as the setting `name`.
-    fn write<'a>(&'a self, name: &'a str, value: &'a str) -> StoreFuture<'a, ()>;
-}
-
 #[derive(Clone)]
 struct CachedToken {
     access_token: String,
     refresh_at: Instant,
+}
+
+impl CachedToken {
+    /// A token valid for `lifetime` from `now`, refreshed early (the margin drawn once).
+    fn new(access_token: String, now: Instant, lifetime: Duration) -> CachedToken {
+        CachedToken {
+            access_token,
+            refresh_at: now + refresh_after(lifetime),
+        }
+    }
 }
 
 /// One user's token; locked while it is being obtained, so that only its own requests wait.
@@ -512,7 +511,8 @@ pub struct SourceAuth {
     strategy: Strategy,
     http: reqwest::Client,
     cache: Arc<std::sync::Mutex<TokenCache>>,
-    writer: Option<Arc<dyn SecretWriter>>,
+    store: Option<Arc<dyn CredentialStore>>,
+    shared: Option<SharedTokens>,
 }
 
 /// How long before a token's expiry it is refreshed (plus up to [`REFRESH_JITTER`]).
@@ -522,17 +522,28 @@ pub const REFRESH_JITTER: Duration = Duration::from_secs(60);
 
 impl SourceAuth {
     /// Credentials of `strategy`; token requests go through `http`, rotated refresh tokens
-    /// to `writer` (when there is one).
+    /// to `store` (when there is one). `shared`: the access token is shared with the other
+    /// instances through `store`, refreshed under its lock (`USE_SHARED_TOKEN`; needs a store).
     pub fn new(
         strategy: Strategy,
         http: reqwest::Client,
-        writer: Option<Arc<dyn SecretWriter>>,
+        store: Option<Arc<dyn CredentialStore>>,
+        shared: Option<LockTiming>,
     ) -> Self {
+        let shared = match (&store, shared) {
+            (Some(store), Some(timing)) => Some(SharedTokens::new(store.clone(), timing)),
+            (None, Some(_)) => {
+                tracing::warn!("USE_SHARED_TOKEN needs a secret store (PATH_TO_INSTANCE_CONFIG); this instance keeps its own access token");
+                None
+            }
+            _ => None,
+        };
         SourceAuth {
             strategy,
             http,
             cache: Arc::new(std::sync::Mutex::new(TokenCache::new())),
-            writer,
+            store,
+            shared,
         }
     }
 
@@ -590,47 +601,160 @@ impl SourceAuth {
                         return Ok(headers);
                     }
                 }
-                let fail = |source: TokenError| AuthError {
+                // The token being replaced: the stale or refused one.
+                let replacing = cached
+                    .as_ref()
+                    .map(|t| t.access_token.clone())
+                    .or_else(|| refused.and_then(bearer_token));
+                let token = match (&self.shared, subject) {
+                    (Some(shared), None) => {
+                        self.shared_token(grant, shared, replacing.as_deref()).await
+                    }
+                    _ => self.own_token(grant, subject).await,
+                }
+                .map_err(|source| AuthError {
                     strategy: grant.strategy_name(),
                     source,
-                };
-                let issued = grant.request(&self.http, subject).await.map_err(fail)?;
-                if let (Some(new), Some(refresh_token)) =
-                    (&issued.refresh_token, grant.refresh_token())
-                {
-                    let changed = {
-                        let mut current = refresh_token
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner);
-                        let changed = *current != *new;
-                        *current = new.clone();
-                        changed
-                    };
-                    if changed {
-                        match &self.writer {
-                            Some(w) => {
-                                if let Err(e) = w.write(REFRESH_TOKEN.name, new).await {
-                                    tracing::error!(error = %e, "cannot store the rotated refresh token");
-                                } else {
-                                    tracing::info!("stored the rotated refresh token");
-                                }
-                            }
-                            None => tracing::warn!(
-                                "the source rotated its refresh token; it is kept in memory only (no parameter store configured)"
-                            ),
-                        }
-                    }
-                }
-                let token = CachedToken {
-                    refresh_at: now + refresh_after(issued.expires_in),
-                    access_token: issued.access_token,
-                };
+                })?;
                 let headers = bearer(&token.access_token);
                 *cached = Some(token);
                 Ok(headers)
             }
         }
     }
+
+    /// A new token from the token endpoint for this instance alone.
+    async fn own_token(
+        &self,
+        grant: &TokenGrant,
+        subject: Option<&str>,
+    ) -> Result<CachedToken, TokenError> {
+        let now = Instant::now();
+        let issued = grant.request(&self.http, subject).await?;
+        self.keep_rotated_refresh_token(grant, issued.refresh_token.as_deref())
+            .await;
+        Ok(CachedToken::new(
+            issued.access_token,
+            now,
+            issued.expires_in,
+        ))
+    }
+
+    /// The shared token: the stored one while it is fresh and not `replacing`, else a new one
+    /// obtained under the lock and stored for the other instances.
+    async fn shared_token(
+        &self,
+        grant: &TokenGrant,
+        shared: &SharedTokens,
+        replacing: Option<&str>,
+    ) -> Result<CachedToken, TokenError> {
+        let from_store =
+            |(t, left): (SharedToken, Duration)| CachedToken::new(t.token, Instant::now(), left);
+        for attempt in 0..LOCK_ATTEMPTS {
+            // Another instance may have refreshed it meanwhile.
+            if let Some(found) = shared.fresh(replacing).await? {
+                return Ok(from_store(found));
+            }
+            if !shared.try_acquire().await {
+                tracing::info!(attempt, "another instance holds the token lock; waiting");
+                tokio::time::sleep(shared.retry_pause(attempt)).await;
+                continue;
+            }
+            let result = async {
+                if let Some(found) = shared.fresh(replacing).await? {
+                    return Ok(from_store(found));
+                }
+                // The refresh token another instance may have rotated since this one started.
+                if grant.has_refresh_token() {
+                    if let Some(stored) = shared.read(REFRESH_TOKEN.name).await? {
+                        grant.replace_refresh_token(stored.trim());
+                    }
+                }
+                let now = Instant::now();
+                let issued = grant.request(&self.http, None).await?;
+                self.keep_rotated_refresh_token(grant, issued.refresh_token.as_deref())
+                    .await;
+                let stored = SharedToken::new(
+                    issued.access_token.clone(),
+                    std::time::SystemTime::now(),
+                    issued.expires_in,
+                );
+                if let Err(e) = shared.store(&stored).await {
+                    tracing::error!(error = %e, "cannot store the shared access token");
+                } else {
+                    tracing::info!("stored a new shared access token");
+                }
+                Ok(CachedToken::new(
+                    issued.access_token,
+                    now,
+                    issued.expires_in,
+                ))
+            }
+            .await;
+            shared.release().await;
+            return result;
+        }
+        Err(TokenError::LockNotAcquired)
+    }
+
+    /// Keeps a refresh token the source rotated: in memory, and in the store when it differs.
+    async fn keep_rotated_refresh_token(&self, grant: &TokenGrant, new: Option<&str>) {
+        let Some(new) = new else { return };
+        if !grant.replace_refresh_token(new) {
+            return;
+        }
+        let written = match (&self.shared, &self.store) {
+            (Some(shared), _) => shared.write(REFRESH_TOKEN.name, new).await,
+            (None, Some(store)) => store.write(REFRESH_TOKEN.name, new).await,
+            (None, None) => {
+                tracing::warn!("the source rotated its refresh token; it is kept in memory only (no parameter store configured)");
+                return;
+            }
+        };
+        match written {
+            Ok(()) => tracing::info!("stored the rotated refresh token"),
+            Err(e) => tracing::error!(error = %e, "cannot store the rotated refresh token"),
+        }
+    }
+}
+
+/// The token of a `Bearer` authorization among `headers`.
+fn bearer_token(headers: &[(String, String)]) -> Option<String> {
+    headers
+        .iter()
+        .find(|(name, _)| name == "authorization")
+        .and_then(|(_, value)| value.strip_prefix("Bearer "))
+        .map(str::to_owned)
+}
+
+/// Whether the access token is shared between instances (`USE_SHARED_TOKEN`: only `true`, in
+/// any case, as Java's `Boolean.parseBoolean`; default: only for
+/// `GRANT_TYPE=account_credentials`), and the lock's pauses (`TOKEN_LOCK_WAIT_MS`). Only the
+/// token grants share; a Google service account's delegated tokens never do.
+pub fn shared_token(
+    settings: &Settings,
+    strategy: &Strategy,
+) -> Result<Option<LockTiming>, AuthSettingsError> {
+    let wanted = match settings.get(&USE_SHARED_TOKEN) {
+        Some(v) => v.trim().eq_ignore_ascii_case("true"),
+        None => settings
+            .get(&GRANT_TYPE)
+            .is_some_and(|g| normalized_name(g) == "account_credentials"),
+    };
+    if !wanted || !matches!(strategy, Strategy::OAuth(_)) {
+        return Ok(None);
+    }
+    let wait = match settings.get_or_default(&TOKEN_LOCK_WAIT_MS) {
+        Some(v) => v.trim().parse::<u64>().map_err(|_| SettingError::Invalid {
+            name: TOKEN_LOCK_WAIT_MS.name,
+            expected: "a number of milliseconds",
+        })?,
+        None => 4000,
+    };
+    Ok(Some(LockTiming {
+        hold: Duration::from_millis(wait / 2),
+        retry: Duration::from_millis(wait),
+    }))
 }
 
 /// Drops the least recently used delegated tokens beyond [`MAX_DELEGATED_TOKENS`].
@@ -966,6 +1090,7 @@ mod tests {
             },
             http.clone(),
             None,
+            None,
         );
         assert_eq!(
             basic.credentials(None, None).await.unwrap(),
@@ -977,6 +1102,7 @@ mod tests {
                 value: "k".into(),
             },
             http,
+            None,
             None,
         );
         assert_eq!(

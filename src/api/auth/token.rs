@@ -166,6 +166,12 @@ pub enum TokenError {
     /// The answer is not a token.
     #[error("the token endpoint's response has no access_token")]
     NoAccessToken,
+    /// The shared token or its lock cannot be read from the secret store.
+    #[error(transparent)]
+    Store(#[from] crate::settings::remote::RemoteError),
+    /// Another instance held the shared token's lock through every attempt.
+    #[error("another instance is refreshing the shared access token; retry shortly")]
+    LockNotAcquired,
 }
 
 /// What a token endpoint issued.
@@ -254,7 +260,7 @@ impl TokenGrant {
     }
 
     /// The refresh token the source may rotate, for the grants that have one.
-    pub fn refresh_token(&self) -> Option<&Arc<Mutex<String>>> {
+    fn refresh_token_cell(&self) -> Option<&Arc<Mutex<String>>> {
         match self {
             TokenGrant::RefreshToken { refresh_token, .. }
             | TokenGrant::RefreshTokenViaQuery { refresh_token, .. } => Some(refresh_token),
@@ -262,20 +268,42 @@ impl TokenGrant {
         }
     }
 
+    /// Whether the grant uses a refresh token (which the source may rotate).
+    pub fn has_refresh_token(&self) -> bool {
+        self.refresh_token_cell().is_some()
+    }
+
+    /// The current refresh token, for the grants that have one.
+    pub fn current_refresh_token(&self) -> Option<String> {
+        self.refresh_token_cell().map(|cell| {
+            cell.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone()
+        })
+    }
+
+    /// Replaces the refresh token (for the grants that have one); whether it changed.
+    pub fn replace_refresh_token(&self, new: &str) -> bool {
+        let Some(cell) = self.refresh_token_cell() else {
+            return false;
+        };
+        let mut current = cell
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let changed = *current != new;
+        if changed {
+            new.clone_into(&mut current);
+        }
+        changed
+    }
+
     /// The URL the token request goes to: the endpoint, plus the refresh token in the query
     /// for [`TokenGrant::RefreshTokenViaQuery`] (encoded once; Psoxy encodes it twice, which
     /// only differs for tokens that are not URL-safe).
     fn url(&self) -> String {
         match self {
-            TokenGrant::RefreshTokenViaQuery {
-                endpoint,
-                refresh_token,
-                ..
-            } => {
-                let current = refresh_token
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .clone();
+            TokenGrant::RefreshTokenViaQuery { endpoint, .. } => {
+                let current = self.current_refresh_token().unwrap_or_default();
                 let query: String = form_urlencoded::Serializer::new(String::new())
                     .append_pair("grant_type", "refresh_token")
                     .append_pair("refresh_token", &current)
@@ -331,17 +359,15 @@ impl TokenGrant {
             TokenGrant::RefreshToken {
                 client_id,
                 client_secret,
-                refresh_token,
                 scopes,
                 format,
                 ..
             } => {
-                let current = refresh_token
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .clone();
                 params.push(("grant_type", "refresh_token".to_owned()));
-                params.push(("refresh_token", current));
+                params.push((
+                    "refresh_token",
+                    self.current_refresh_token().unwrap_or_default(),
+                ));
                 params.push(("client_id", client_id.clone()));
                 params.push(("client_secret", client_secret.clone()));
                 if !scopes.is_empty() {
