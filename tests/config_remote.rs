@@ -558,3 +558,58 @@ async fn a_lock_held_elsewhere_is_a_503_with_retry_after_and_a_fresh_shared_toke
     );
     assert!(token.requests().is_empty());
 }
+
+/// Psoxy's default instance namespace: a function named `psoxy-ns-default` reads
+/// `PSOXY_NS_DEFAULT_*` when `PATH_TO_INSTANCE_CONFIG` is not set, and Psoxy's `fill me`
+/// placeholder there counts as absent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_instance_namespace_defaults_to_the_function_name() {
+    use http_stub::{Reply, Stub};
+
+    let sdk = moto::sdk_config();
+    let ssm = aws_sdk_ssm::Client::new(&sdk);
+    put_parameter(&ssm, "PSOXY_NS_DEFAULT_PSOXY_SALT", "ns-salt").await;
+    put_parameter(&ssm, "PSOXY_NS_DEFAULT_PSOXY_ENCRYPTION_KEY", "ns-key").await;
+    put_parameter(&ssm, "PSOXY_NS_DEFAULT_ACCESS_TOKEN", "tok-ns").await;
+    put_parameter(&ssm, "PSOXY_NS_DEFAULT_USER_AGENT", "fill me").await;
+    let source = Stub::start(|_| Reply::json(200, "[]")).await;
+    let mut child = common::psoxy()
+        .args(["serve", "--no-caller-auth", "--listen", "127.0.0.1:0"])
+        .arg("--rules")
+        .arg(common::repo("transforms/api/github.yaml"))
+        .args(["--target", &source.url()])
+        .env("AWS_LAMBDA_FUNCTION_NAME", "psoxy-ns-default")
+        .env("AWS_ENDPOINT_URL_SSM", moto::endpoint())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("SOURCE_AUTH_STRATEGY_IDENTIFIER", "oauth2_access_token")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (_, addr, _stderr) = common::serve_started(&mut child);
+    let response = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(format!("http://{addr}/orgs/acme-corp/members"))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let salt_sha = response.headers()["x-psoxy-salt-sha"].clone();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(salt_sha, psoxy::pseudonym::salt_sha("ns-salt").as_str());
+    let request = &source.requests()[0];
+    assert_eq!(request.header("authorization"), Some("Bearer tok-ns"));
+    assert!(
+        request
+            .header("user-agent")
+            .is_some_and(|ua| !ua.contains("fill me")),
+        "{:?}",
+        request.header("user-agent")
+    );
+}

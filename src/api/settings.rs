@@ -17,9 +17,10 @@ use crate::pseudonym::PseudonymSettings;
 use crate::rules::sha256_hex;
 use crate::settings::aws::{AwsStore, Creation, SsmLocks};
 use crate::settings::catalog::{
-    ALLOWED_DATA_ACCESS_IP_BLOCKS, AWS_LAMBDA_FUNCTION_NAME, FOLLOW_REDIRECTS, PSOXY_INSTANCE_ID,
-    REQUEST_PATH_PREFIX_TO_TRIM, REQUEST_TIMEOUT_SECONDS, RULES, SSM_KMS_KEY_ID, TARGET_HOST,
-    TLS_VERSION, TRUST_FORWARDED_FOR, UPSTREAM_TIMEOUT_SECONDS, USER_AGENT,
+    ALLOWED_DATA_ACCESS_IP_BLOCKS, AWS_LAMBDA_FUNCTION_NAME, FOLLOW_REDIRECTS,
+    PATH_TO_INSTANCE_CONFIG, PSOXY_INSTANCE_ID, REQUEST_PATH_PREFIX_TO_TRIM,
+    REQUEST_TIMEOUT_SECONDS, RULES, SSM_KMS_KEY_ID, TARGET_HOST, TLS_VERSION, TRUST_FORWARDED_FOR,
+    UPSTREAM_TIMEOUT_SECONDS, USER_AGENT,
 };
 use crate::settings::remote::StoreFuture;
 use crate::settings::{
@@ -266,7 +267,18 @@ pub async fn resolve(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(Settings, Option<Arc<dyn CredentialStore>>), ApiSettingsError> {
     let wanted = api_settings();
-    let location = StoreLocation::from_lookup(env)?;
+    // In a function, the instance namespace defaults to the function's name (Psoxy's
+    // `PSOXY_ZOOM_` for `psoxy-zoom`).
+    let function_default = |name: &str| {
+        env(name).or_else(|| {
+            (name == PATH_TO_INSTANCE_CONFIG.name)
+                .then(|| env(AWS_LAMBDA_FUNCTION_NAME.name))
+                .flatten()
+                .filter(|f| !f.trim().is_empty())
+                .map(|f| StoreLocation::function_namespace(&f))
+        })
+    };
+    let location = StoreLocation::from_lookup(&function_default)?;
     let Some(location) = location else {
         return Ok((Settings::from_sources(&wanted, flags, env), None));
     };

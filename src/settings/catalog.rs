@@ -85,7 +85,7 @@ settings! {
         doc: "set by AWS Lambda; the default of `PSOXY_INSTANCE_ID`" }
     /// Parameter-name prefix of this instance.
     PATH_TO_INSTANCE_CONFIG { group: Instance, default: None, secret: false,
-        doc: "parameter-name prefix of this instance's settings in the secret store (e.g. `/psoxy/hris/`)" }
+        doc: "parameter-name prefix of this instance's settings in the secret store (e.g. `/psoxy/hris/`; the API function's default, as Psoxy's: its name upper-cased, `-` as `_`, and `_`: `psoxy-zoom` -> `PSOXY_ZOOM_`); an SSM path gets a leading `/`" }
     /// Parameter-name prefix shared by instances.
     PATH_TO_SHARED_CONFIG { group: Instance, default: None, secret: false,
         doc: "parameter-name prefix of settings shared by instances, tried after the instance's" }

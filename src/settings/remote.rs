@@ -91,8 +91,24 @@ impl StoreLocation {
             .iter()
             .filter_map(|name| lookup(name))
             .filter(|p| !p.trim().is_empty())
+            .map(|p| match kind {
+                // SSM names with a `/` are paths, which must start with one (as Psoxy does).
+                StoreKind::ParameterStore if p.contains('/') && !p.starts_with('/') => {
+                    format!("/{p}")
+                }
+                _ => p,
+            })
             .collect();
         Ok((!prefixes.is_empty()).then_some(StoreLocation { kind, prefixes }))
+    }
+
+    /// Psoxy's default instance namespace of a function: its name upper-cased, `-` as `_`,
+    /// and a `_` (`psoxy-zoom` -> `PSOXY_ZOOM_`).
+    pub fn function_namespace(function_name: &str) -> String {
+        format!(
+            "{}_",
+            function_name.trim().to_ascii_uppercase().replace('-', "_")
+        )
     }
 
     /// The full name of `setting` under the first prefix (where a rotated value is written).
@@ -157,6 +173,19 @@ mod tests {
         assert_eq!(loc.kind, StoreKind::SecretsManager);
         assert_eq!(loc.prefixes, ["psoxy_"]);
         assert!(StoreLocation::from_lookup(&lookup(&[("SECRETS_STORE", "VAULT")])).is_err());
+        let loc =
+            StoreLocation::from_lookup(&lookup(&[("PATH_TO_INSTANCE_CONFIG", "psoxy/zoom/")]))
+                .unwrap()
+                .unwrap();
+        assert_eq!(
+            loc.prefixes,
+            ["/psoxy/zoom/"],
+            "an SSM path starts with `/`"
+        );
+        assert_eq!(
+            StoreLocation::function_namespace("psoxy-zoom"),
+            "PSOXY_ZOOM_"
+        );
     }
 
     /// A store in memory, counting the names asked for.
