@@ -613,3 +613,174 @@ async fn the_instance_namespace_defaults_to_the_function_name() {
         request.header("user-agent")
     );
 }
+
+/// A `psoxy serve` of Microsoft Graph with `GRANT_TYPE=workload_identity_federation`, its
+/// assertion source given by `extra`, AWS pointed at moto.
+fn federated_proxy(source: &str, token: &str, extra: &[(&str, &str)]) -> std::process::Child {
+    let mut cmd = common::psoxy();
+    cmd.args(["serve", "--no-caller-auth", "--listen", "127.0.0.1:0"])
+        .arg("--rules")
+        .arg(common::repo("transforms/api/msft-calendar.yaml"))
+        .args(["--target", source])
+        .env("PSOXY_SALT", "salt")
+        .env("PSOXY_ENCRYPTION_KEY", "key")
+        .env("AWS_ENDPOINT_URL", moto::endpoint())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("SOURCE_AUTH_STRATEGY_IDENTIFIER", "oauth2_refresh_token")
+        .env("GRANT_TYPE", "workload_identity_federation")
+        .env(
+            "REFRESH_ENDPOINT",
+            format!("{token}/tenant-1/oauth2/v2.0/token"),
+        )
+        .env("CLIENT_ID", "entra-app-1")
+        .env("TOKEN_SCOPE", "https://graph.microsoft.com/.default")
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    cmd.spawn().unwrap()
+}
+
+/// The token request of workload identity federation: the assertion as `client_assertion`.
+fn check_federated_token_request(r: &http_stub::Recorded) -> Option<String> {
+    let form: HashMap<String, String> = url::form_urlencoded::parse(r.body.as_bytes())
+        .into_owned()
+        .collect();
+    assert_eq!(r.method, "POST");
+    assert_eq!(r.uri, "/tenant-1/oauth2/v2.0/token");
+    assert_eq!(form["grant_type"], "client_credentials");
+    assert_eq!(form["client_id"], "entra-app-1");
+    assert_eq!(form["scope"], "https://graph.microsoft.com/.default");
+    assert_eq!(
+        form["client_assertion_type"],
+        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+    );
+    form.get("client_assertion").cloned()
+}
+
+/// Microsoft workload identity on AWS, as Psoxy's Terraform sets it up: the function's
+/// Cognito developer identity (`IDENTITY_POOL_ID`, `IDENTITY_ID`, `DEVELOPER_NAME_ID`)
+/// gives the OpenID token sent to Entra as the client assertion. Cognito is moto's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workload_identity_federation_on_aws_takes_its_assertion_from_a_cognito_developer_identity()
+{
+    use http_stub::{Recorded, Reply, Stub};
+
+    let cognito = aws_sdk_cognitoidentity::Client::new(&moto::sdk_config());
+    let pool = cognito
+        .create_identity_pool()
+        .identity_pool_name("psoxy_msft")
+        .allow_unauthenticated_identities(false)
+        .developer_provider_name("psoxy-msft-teams")
+        .send()
+        .await
+        .unwrap();
+    let pool_id = pool.identity_pool_id().to_owned();
+    // Terraform's one-time step: the identity of the login `developer=client id`.
+    let identity = cognito
+        .get_open_id_token_for_developer_identity()
+        .identity_pool_id(&pool_id)
+        .logins("psoxy-msft-teams", "entra-app-1")
+        .send()
+        .await
+        .unwrap();
+    let identity_id = identity.identity_id().unwrap().to_owned();
+
+    let assertions = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = assertions.clone();
+    let token = Stub::start(move |r: &Recorded| {
+        seen.lock().unwrap().push(check_federated_token_request(r));
+        Reply::json(200, r#"{"access_token":"graph-token","expires_in":3599}"#)
+    })
+    .await;
+    let source = Stub::start(|_| Reply::json(200, r#"{"value":[]}"#)).await;
+    let mut child = federated_proxy(
+        &source.url(),
+        &token.url(),
+        &[
+            ("IDENTITY_POOL_ID", &pool_id),
+            ("IDENTITY_ID", &identity_id),
+            ("DEVELOPER_NAME_ID", "psoxy-msft-teams"),
+        ],
+    );
+    let (_, addr, _stderr) = common::serve_started(&mut child);
+    let status = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(format!("http://{addr}/v1.0/users"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(status, 200);
+    let assertions = assertions.lock().unwrap().clone();
+    assert_eq!(assertions.len(), 1);
+    // moto's OpenID tokens are random `region:guid` strings.
+    let assertion = assertions[0].clone().expect("a client assertion");
+    assert!(assertion.starts_with("us-east-1:"), "{assertion}");
+    assert_eq!(
+        source.requests()[0].header("authorization"),
+        Some("Bearer graph-token")
+    );
+}
+
+/// Microsoft workload identity on GCP (`AUDIENCE`): the metadata server's ID token for that
+/// audience is the client assertion.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workload_identity_federation_on_gcp_takes_its_assertion_from_the_metadata_server() {
+    use http_stub::{Recorded, Reply, Stub};
+
+    let metadata = Stub::start(|r: &Recorded| {
+        assert_eq!(
+            r.uri,
+            "/computeMetadata/v1/instance/service-accounts/default/identity?audience=api%3A%2F%2FAzureADTokenExchange"
+        );
+        assert_eq!(r.header("metadata-flavor"), Some("Google"));
+        Reply::json(200, "eyJhbGciOiJSUzI1NiJ9.gcp-identity.sig")
+    })
+    .await;
+    let token = Stub::start(|r: &Recorded| {
+        assert_eq!(
+            check_federated_token_request(r).as_deref(),
+            Some("eyJhbGciOiJSUzI1NiJ9.gcp-identity.sig")
+        );
+        Reply::json(200, r#"{"access_token":"graph-token-gcp"}"#)
+    })
+    .await;
+    let source = Stub::start(|_| Reply::json(200, r#"{"value":[]}"#)).await;
+    let host = metadata.url().trim_start_matches("http://").to_owned();
+    let mut child = federated_proxy(
+        &source.url(),
+        &token.url(),
+        &[
+            ("AUDIENCE", "api://AzureADTokenExchange"),
+            ("GCE_METADATA_HOST", &host),
+        ],
+    );
+    let (_, addr, _stderr) = common::serve_started(&mut child);
+    let status = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(format!("http://{addr}/v1.0/users"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(metadata.requests().len(), 1);
+    assert_eq!(
+        source.requests()[0].header("authorization"),
+        Some("Bearer graph-token-gcp")
+    );
+}

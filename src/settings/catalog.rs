@@ -166,6 +166,18 @@ settings! {
     /// Pause between attempts at the shared token's lock.
     TOKEN_LOCK_WAIT_MS { group: SourceAuth, default: Some("4000"), secret: false,
         doc: "base pause (ms) after a failed attempt at the shared token's lock, times the attempt; the lock is kept half as long after a refresh (Psoxy: 4 s and 2 s)" }
+    /// Cognito identity pool of workload identity federation on AWS.
+    IDENTITY_POOL_ID { group: SourceAuth, default: None, secret: false,
+        doc: "with `GRANT_TYPE=workload_identity_federation` on AWS: the Cognito identity pool (`region:guid`) whose developer identity's OpenID token is the Entra client assertion" }
+    /// The Cognito identity.
+    IDENTITY_ID { group: SourceAuth, default: None, secret: false,
+        doc: "the Cognito identity (`region:guid`, the Entra federated credential's subject); unset: the identity linked to the login `DEVELOPER_NAME_ID=CLIENT_ID`" }
+    /// The pool's developer provider.
+    DEVELOPER_NAME_ID { group: SourceAuth, default: None, secret: false,
+        doc: "the Cognito pool's developer provider name; the login is `DEVELOPER_NAME_ID=CLIENT_ID` (required with `IDENTITY_POOL_ID`)" }
+    /// Audience of the GCP ID token of workload identity federation.
+    AUDIENCE { group: SourceAuth, default: None, secret: false,
+        doc: "with `GRANT_TYPE=workload_identity_federation` on GCP: the audience of the metadata server's ID token (`api://AzureADTokenExchange`)" }
     /// Windsurf service key.
     SERVICE_KEY { group: SourceAuth, default: None, secret: true,
         doc: "the key of `windsurf_service_key`, sent as `service_key` in the JSON body (trimmed)" }

@@ -30,14 +30,6 @@ pub enum SettingError {
         /// Psoxy's name.
         psoxy: &'static str,
     },
-    /// A value names a feature this build does not have yet.
-    #[error("setting {name}: {what} is not supported yet")]
-    Unsupported {
-        /// The setting's name.
-        name: &'static str,
-        /// The value, when it is one of a fixed list (never a secret).
-        what: &'static str,
-    },
     /// A YAML setting does not parse. The parser's error quotes the value (which may be a
     /// secret put in the wrong setting), so only its message with the quotes left out is kept.
     #[error("setting {name} is invalid: {detail}")]

@@ -21,6 +21,7 @@
 //! new one (after a 401 from the source). Errors never contain a secret.
 
 mod client_jwt;
+mod federation;
 mod google;
 mod service_key;
 pub mod shared;
@@ -33,18 +34,20 @@ use base64::Engine;
 use tokio::sync::Mutex;
 
 pub use client_jwt::{ClientKey, ClientKeyError};
+pub use federation::{AssertionSource, CognitoIdentity};
 pub use google::{ServiceAccountKey, ServiceAccountKeyError};
 pub use service_key::{with_service_key, ServiceKeyBodyError};
 pub use shared::{CredentialStore, LockTiming, SharedToken};
 pub use token::{TokenError, TokenGrant, TokenRequestFormat, TokenResponseType};
 
 use crate::settings::catalog::{
-    ACCESS_TOKEN, ACCOUNT_ID, ACCOUNT_TO_IMPERSONATE, ADMIN_API_KEY, API_KEY_HEADER,
+    ACCESS_TOKEN, ACCOUNT_ID, ACCOUNT_TO_IMPERSONATE, ADMIN_API_KEY, API_KEY_HEADER, AUDIENCE,
     BASIC_AUTH_PASSWORD, BASIC_AUTH_USER, BASIC_AUTH_USER_ID, CLIENT_ID, CLIENT_SECRET,
-    CREDENTIALS_FLOW, GRANT_TYPE, MS_FEDERATED_TOKEN_FILE, MS_TENANT_ID, OAUTH_SCOPES, PRIVATE_KEY,
-    PRIVATE_KEY_ID, REFRESH_ENDPOINT, REFRESH_TOKEN, SERVICE_ACCOUNT_KEY, SERVICE_KEY,
-    SOURCE_AUTH_STRATEGY, SOURCE_AUTH_STRATEGY_IDENTIFIER, TOKEN_ENDPOINT, TOKEN_LOCK_WAIT_MS,
-    TOKEN_REQUEST_FORMAT, TOKEN_RESPONSE_TYPE, TOKEN_SCOPE, USE_SHARED_TOKEN,
+    CREDENTIALS_FLOW, DEVELOPER_NAME_ID, GRANT_TYPE, IDENTITY_ID, IDENTITY_POOL_ID,
+    MS_FEDERATED_TOKEN_FILE, MS_TENANT_ID, OAUTH_SCOPES, PRIVATE_KEY, PRIVATE_KEY_ID,
+    REFRESH_ENDPOINT, REFRESH_TOKEN, SERVICE_ACCOUNT_KEY, SERVICE_KEY, SOURCE_AUTH_STRATEGY,
+    SOURCE_AUTH_STRATEGY_IDENTIFIER, TOKEN_ENDPOINT, TOKEN_LOCK_WAIT_MS, TOKEN_REQUEST_FORMAT,
+    TOKEN_RESPONSE_TYPE, TOKEN_SCOPE, USE_SHARED_TOKEN,
 };
 use crate::settings::{Setting, SettingError, Settings};
 use client_jwt::x5t_of_thumbprint;
@@ -76,6 +79,10 @@ pub const AUTH_SETTINGS: &[&Setting] = &[
     &TOKEN_SCOPE,
     &USE_SHARED_TOKEN,
     &TOKEN_LOCK_WAIT_MS,
+    &IDENTITY_POOL_ID,
+    &IDENTITY_ID,
+    &DEVELOPER_NAME_ID,
+    &AUDIENCE,
     &ADMIN_API_KEY,
     &BASIC_AUTH_USER_ID,
     &PRIVATE_KEY,
@@ -263,7 +270,7 @@ impl Strategy {
                         format!("https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token")
                     }),
                     client_id: need(&CLIENT_ID)?,
-                    assertion_file: need(&MS_FEDERATED_TOKEN_FILE)?,
+                    assertion: AssertionSource::File(need(&MS_FEDERATED_TOKEN_FILE)?),
                     scopes: {
                         let s: Vec<String> = scopes();
                         if s.is_empty() {
@@ -383,13 +390,6 @@ fn psoxy_grant(settings: &Settings) -> Result<TokenGrant, AuthSettingsError> {
             by: SOURCE_AUTH_STRATEGY_IDENTIFIER.name,
         })?;
     let trimmed = |s: &'static Setting| need(s).map(|v| v.trim().to_owned());
-    let unsupported = |what| -> Result<TokenGrant, AuthSettingsError> {
-        Err(SettingError::Unsupported {
-            name: GRANT_TYPE.name,
-            what,
-        }
-        .into())
-    };
     if response == TokenResponseType::GitHubAccessToken && grant != "certificate_credentials" {
         return Err(SettingError::Invalid {
             name: TOKEN_RESPONSE_TYPE.name,
@@ -458,7 +458,35 @@ fn psoxy_grant(settings: &Settings) -> Result<TokenGrant, AuthSettingsError> {
             key: private_key()?,
             response,
         },
-        "workload_identity_federation" => return unsupported("workload_identity_federation"),
+        "workload_identity_federation" => {
+            let client_id = trimmed(&CLIENT_ID)?;
+            let assertion = if let Some(pool) = settings.get(&IDENTITY_POOL_ID) {
+                AssertionSource::Cognito(Box::new(CognitoIdentity::new(
+                    pool.trim().to_owned(),
+                    settings.get(&IDENTITY_ID).map(|s| s.trim().to_owned()),
+                    trimmed(&DEVELOPER_NAME_ID)?,
+                    client_id.clone(),
+                )))
+            } else if let Some(audience) = settings.get(&AUDIENCE) {
+                AssertionSource::GcpMetadata {
+                    audience: audience.trim().to_owned(),
+                }
+            } else if let Some(file) = settings.get(&MS_FEDERATED_TOKEN_FILE) {
+                AssertionSource::File(file.to_owned())
+            } else {
+                return Err(SettingError::RequiredBy {
+                    name: "IDENTITY_POOL_ID (AWS), AUDIENCE (GCP) or MS_FEDERATED_TOKEN_FILE",
+                    by: GRANT_TYPE.name,
+                }
+                .into());
+            };
+            TokenGrant::FederatedAssertion {
+                endpoint,
+                client_id,
+                assertion,
+                scopes: vec![trimmed(&TOKEN_SCOPE)?],
+            }
+        }
         _ => {
             return Err(SettingError::Invalid {
                 name: GRANT_TYPE.name,
@@ -1001,8 +1029,24 @@ mod tests {
                         "https://login.microsoftonline.com/t/token",
                     ),
                     ("GRANT_TYPE", "workload_identity_federation"),
+                    ("CLIENT_ID", "app"),
+                    ("TOKEN_SCOPE", "https://graph.microsoft.com/.default"),
                 ][..],
-                &["GRANT_TYPE: workload_identity_federation is not supported yet"][..],
+                &["IDENTITY_POOL_ID (AWS), AUDIENCE (GCP) or MS_FEDERATED_TOKEN_FILE is required by this GRANT_TYPE"][..],
+            ),
+            (
+                &[
+                    ("SOURCE_AUTH_STRATEGY_IDENTIFIER", "oauth2_refresh_token"),
+                    (
+                        "REFRESH_ENDPOINT",
+                        "https://login.microsoftonline.com/t/token",
+                    ),
+                    ("GRANT_TYPE", "workload_identity_federation"),
+                    ("CLIENT_ID", "app"),
+                    ("TOKEN_SCOPE", "https://graph.microsoft.com/.default"),
+                    ("IDENTITY_POOL_ID", "us-east-1:abc"),
+                ][..],
+                &["DEVELOPER_NAME_ID is required by this GRANT_TYPE"][..],
             ),
             (
                 &[

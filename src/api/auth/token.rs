@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::client_jwt::ClientKey;
+use super::federation::AssertionSource;
 use super::google::ServiceAccountKey;
 
 /// How a token endpoint's answer is read (Psoxy's `TOKEN_RESPONSE_TYPE`).
@@ -129,8 +130,8 @@ pub enum TokenGrant {
         endpoint: String,
         /// The application's client id.
         client_id: String,
-        /// File holding the current assertion (a JWT).
-        assertion_file: String,
+        /// Where the current assertion (a JWT) comes from.
+        assertion: AssertionSource,
         /// Scopes.
         scopes: Vec<String>,
     },
@@ -146,6 +147,14 @@ pub enum TokenError {
     /// The federated assertion's file cannot be read.
     #[error("cannot read the federated token file (MS_FEDERATED_TOKEN_FILE): {0}")]
     AssertionFile(#[source] std::io::Error),
+    /// The federated assertion cannot be obtained (a status or error code, never a token).
+    #[error("cannot get the federated assertion from {from}: {detail}")]
+    Federation {
+        /// Where it was asked for.
+        from: &'static str,
+        /// The error code or status.
+        detail: String,
+    },
     /// The token endpoint did not answer in time.
     #[error("the token endpoint timed out")]
     Timeout,
@@ -337,6 +346,7 @@ impl TokenGrant {
     fn params(
         &self,
         impersonate: Option<&str>,
+        assertion: Option<String>,
     ) -> Result<(TokenParams, TokenRequestFormat), TokenError> {
         let scope = |scopes: &[String]| scopes.join(" ");
         let mut params = Vec::new();
@@ -420,15 +430,9 @@ impl TokenGrant {
                 TokenRequestFormat::Form
             }
             TokenGrant::FederatedAssertion {
-                client_id,
-                assertion_file,
-                scopes,
-                ..
+                client_id, scopes, ..
             } => {
-                let assertion = std::fs::read_to_string(assertion_file)
-                    .map_err(TokenError::AssertionFile)?
-                    .trim()
-                    .to_owned();
+                let assertion = assertion.unwrap_or_default();
                 params.push(("grant_type", "client_credentials".to_owned()));
                 params.push(("client_id", client_id.clone()));
                 params.push(("scope", scope(scopes)));
@@ -452,7 +456,13 @@ impl TokenGrant {
         http: &reqwest::Client,
         impersonate: Option<&str>,
     ) -> Result<IssuedToken, TokenError> {
-        let (params, format) = self.params(impersonate)?;
+        let assertion = match self {
+            TokenGrant::FederatedAssertion { assertion, .. } => {
+                Some(assertion.assertion(http).await?)
+            }
+            _ => None,
+        };
+        let (params, format) = self.params(impersonate, assertion)?;
         let mut request = http.post(self.url()).header("accept", "application/json");
         if let Some((user, password)) = self.basic_auth() {
             request = request.basic_auth(user, Some(password));
