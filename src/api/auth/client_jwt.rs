@@ -8,8 +8,6 @@
 //! `sub` (both the client id); compact JSON, base64url without padding. The header and claims
 //! are written by hand so the bytes are Psoxy's (its test vectors can be reproduced).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey};
 use serde::Serialize;
@@ -106,10 +104,7 @@ impl ClientKey {
         client_id: &str,
         x5t: Option<&str>,
     ) -> Result<String, SigningError> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+        let now = super::unix_now().as_secs();
         self.jwt_at(audience, client_id, x5t, now, &random_uuid())
     }
 }

@@ -2,8 +2,6 @@
 //! token (Google's "OAuth 2.0 for server to server applications"; `sub` is the user to
 //! impersonate under domain-wide delegation).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use serde::{Deserialize, Serialize};
 
 /// The parts of a service account key file (JSON) the proxy uses.
@@ -93,10 +91,7 @@ impl ServiceAccountKey {
         scopes: &[String],
         subject: Option<&str>,
     ) -> Result<String, SigningError> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+        let now = super::unix_now().as_secs();
         let claims = Claims {
             iss: &self.client_email,
             scope: scopes.join(" "),

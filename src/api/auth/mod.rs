@@ -184,20 +184,13 @@ impl Strategy {
     /// Our strategies, named by `SOURCE_AUTH_STRATEGY`.
     fn ours_from_settings(settings: &Settings, name: &str) -> Result<Strategy, AuthSettingsError> {
         let get = |s: &Setting| settings.get(s).map(str::to_owned);
-        let need = |s: &'static Setting| {
-            get(s).ok_or(SettingError::RequiredBy {
-                name: s.name,
-                by: SOURCE_AUTH_STRATEGY.name,
-            })
-        };
+        let need = |s: &'static Setting| required_by(settings.get(s), s, &SOURCE_AUTH_STRATEGY);
         let endpoint = || -> Result<String, SettingError> {
-            settings
-                .either(&TOKEN_ENDPOINT, &REFRESH_ENDPOINT)?
-                .map(str::to_owned)
-                .ok_or(SettingError::RequiredBy {
-                    name: TOKEN_ENDPOINT.name,
-                    by: SOURCE_AUTH_STRATEGY.name,
-                })
+            required_by(
+                settings.either(&TOKEN_ENDPOINT, &REFRESH_ENDPOINT)?,
+                &TOKEN_ENDPOINT,
+                &SOURCE_AUTH_STRATEGY,
+            )
         };
         let scopes = || -> Vec<String> {
             get(&OAUTH_SCOPES)
@@ -230,13 +223,11 @@ impl Strategy {
                 value: need(&ACCESS_TOKEN)?,
             },
             "basic" => Strategy::Basic {
-                user: settings
-                    .either(&BASIC_AUTH_USER, &BASIC_AUTH_USER_ID)?
-                    .map(str::to_owned)
-                    .ok_or(SettingError::RequiredBy {
-                        name: BASIC_AUTH_USER.name,
-                        by: SOURCE_AUTH_STRATEGY.name,
-                    })?,
+                user: required_by(
+                    settings.either(&BASIC_AUTH_USER, &BASIC_AUTH_USER_ID)?,
+                    &BASIC_AUTH_USER,
+                    &SOURCE_AUTH_STRATEGY,
+                )?,
                 password: need(&BASIC_AUTH_PASSWORD)?,
             },
             "oauth2_client_credentials" => Strategy::OAuth(TokenGrant::ClientCredentials {
@@ -300,12 +291,8 @@ fn normalized_name(value: &str) -> String {
 
 /// Psoxy's strategies, named by `SOURCE_AUTH_STRATEGY_IDENTIFIER` (SPEC-API-PARITY §4.2-4.3).
 fn psoxy_strategy(settings: &Settings, name: &str) -> Result<Strategy, AuthSettingsError> {
-    let by = SOURCE_AUTH_STRATEGY_IDENTIFIER.name;
-    let required = |value: Option<&str>, s: &'static Setting| {
-        value
-            .map(str::to_owned)
-            .ok_or(SettingError::RequiredBy { name: s.name, by })
-    };
+    let by = &SOURCE_AUTH_STRATEGY_IDENTIFIER;
+    let required = |value: Option<&str>, s: &'static Setting| required_by(value, s, by);
     let need = |s: &'static Setting| required(settings.get(s), s);
     Ok(match name {
         "none" => Strategy::None,
@@ -353,17 +340,21 @@ fn psoxy_strategy(settings: &Settings, name: &str) -> Result<Strategy, AuthSetti
     })
 }
 
+/// `value`, or the error that `setting` is required by the choice made in `by`.
+fn required_by(
+    value: Option<&str>,
+    setting: &'static Setting,
+    by: &'static Setting,
+) -> Result<String, SettingError> {
+    value.map(str::to_owned).ok_or(SettingError::RequiredBy {
+        name: setting.name,
+        by: by.name,
+    })
+}
+
 /// The token request of Psoxy's `oauth2_refresh_token`, chosen by `GRANT_TYPE`.
 fn psoxy_grant(settings: &Settings) -> Result<TokenGrant, AuthSettingsError> {
-    let need = |s: &'static Setting| {
-        settings
-            .get(s)
-            .map(str::to_owned)
-            .ok_or(SettingError::RequiredBy {
-                name: s.name,
-                by: GRANT_TYPE.name,
-            })
-    };
+    let need = |s: &'static Setting| required_by(settings.get(s), s, &GRANT_TYPE);
     let response = match settings.get(&TOKEN_RESPONSE_TYPE).map(normalized_name) {
         None => TokenResponseType::OAuth,
         Some(t) if t == "github_access_token" => TokenResponseType::GitHubAccessToken,
@@ -375,20 +366,16 @@ fn psoxy_grant(settings: &Settings) -> Result<TokenGrant, AuthSettingsError> {
             .into())
         }
     };
-    let endpoint = settings
-        .either(&TOKEN_ENDPOINT, &REFRESH_ENDPOINT)?
-        .map(str::to_owned)
-        .ok_or(SettingError::RequiredBy {
-            name: REFRESH_ENDPOINT.name,
-            by: GRANT_TYPE.name,
-        })?;
-    let grant = settings
-        .get(&GRANT_TYPE)
-        .map(normalized_name)
-        .ok_or(SettingError::RequiredBy {
-            name: GRANT_TYPE.name,
-            by: SOURCE_AUTH_STRATEGY_IDENTIFIER.name,
-        })?;
+    let endpoint = required_by(
+        settings.either(&TOKEN_ENDPOINT, &REFRESH_ENDPOINT)?,
+        &REFRESH_ENDPOINT,
+        &GRANT_TYPE,
+    )?;
+    let grant = normalized_name(&required_by(
+        settings.get(&GRANT_TYPE),
+        &GRANT_TYPE,
+        &SOURCE_AUTH_STRATEGY_IDENTIFIER,
+    )?);
     let trimmed = |s: &'static Setting| need(s).map(|v| v.trim().to_owned());
     if response == TokenResponseType::GitHubAccessToken && grant != "certificate_credentials" {
         return Err(SettingError::Invalid {
@@ -744,6 +731,13 @@ impl SourceAuth {
             Err(e) => tracing::error!(error = %e, "cannot store the rotated refresh token"),
         }
     }
+}
+
+/// Time since the Unix epoch (zero if the clock is before it).
+fn unix_now() -> Duration {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
 }
 
 /// The token of a `Bearer` authorization among `headers`.

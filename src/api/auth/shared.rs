@@ -191,11 +191,7 @@ impl SharedTokens {
 
     /// One attempt at the lock: whether it is ours now.
     pub async fn try_acquire(&self) -> bool {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis();
-        let ours = format!("locked_{now}");
+        let ours = format!("locked_{}", super::unix_now().as_millis());
         match self.store.create_lock(LOCK_SETTING, &ours).await {
             Ok(LockCreation::Created) => {
                 // Two instances can both create it around a delete: the one whose value
