@@ -18,10 +18,17 @@
    function's policy (or, for the API function's own operations, of the API function's), so
    the role is not too narrow either.
 7. The API module (modules/aws-api): its function's policy allows exactly its actions
-   (parameter writes and KMS only in conditional blocks), its caller policy allows only
-   invoking the function URL, under conditions; every environment variable, SSM parameter and
-   setting name it lists is a setting of the `psoxy-api` binary, and its auth strategies are
-   the binary's, the same in its map and in its variable's validation.
+   (parameter writes, the lock's delete, Cognito and KMS only in conditional blocks), and its
+   parameter writes and deletes name exact parameter ARNs (the instance prefix and one of the
+   names the function writes, no `*`); no conditional statement has a `*` resource; its
+   caller policy allows only invoking the function URL, under conditions; every environment
+   variable, SSM parameter and setting name it lists is a setting of the `psoxy-api` binary
+   (whose environment names a strategy, by our name or Psoxy's), and its auth strategies,
+   Psoxy's strategy identifiers and grants are the binary's, the same in its maps and in its
+   variables' validations.
+8. Every example that calls modules/aws-api (aws-api-github and aws-api-zoom at least) names
+   exactly one valid strategy (ours or Psoxy's, with a valid grant where one is needed), and
+   each secret parameter its outputs name is one the module creates for that strategy.
 
 Usage: python check_terraform.py TERRAFORM_DIR   (exit 1 with every problem listed)
 """
@@ -50,10 +57,24 @@ BULK_FUNCTION_ACTIONS = {
 }
 BULK_FUNCTION_KMS_ACTIONS = {"kms:Decrypt", "kms:GenerateDataKey"}
 # What the API function may do: read its own parameters, write its own logs; and, in blocks
-# that exist only with oauth2_refresh_token or a customer key, write back the rotated refresh
-# token and use the key.
-API_FUNCTION_ACTIONS = {"ssm:GetParameters", "logs:CreateLogStream", "logs:PutLogEvents"}
-API_FUNCTION_CONDITIONAL_ACTIONS = {"ssm:PutParameter", "kms:Decrypt", "kms:Encrypt"}
+# that exist only when the strategy needs them, write back the rotated refresh token and the
+# shared access token, create and delete the shared token's lock, get Cognito OpenID tokens
+# (workload identity federation) and use a customer key.
+API_FUNCTION_ACTIONS = {"ssm:GetParameter", "ssm:GetParameters", "logs:CreateLogStream", "logs:PutLogEvents"}
+API_FUNCTION_CONDITIONAL_ACTIONS = {
+    "ssm:PutParameter",
+    "ssm:DeleteParameter",
+    "cognito-identity:GetOpenIdTokenForDeveloperIdentity",
+    "kms:Decrypt",
+    "kms:Encrypt",
+}
+# The statements of the API function's policy that may name a resource pattern: its own
+# parameter prefix (read) and its own log group's streams.
+API_WILDCARD_STATEMENTS = {"ReadOwnParameters", "WriteOwnLogs"}
+# The parameters (setting names under the instance prefix) the API function may write and
+# delete; the lock's name is checked against the binary's (LOCK_SOURCE).
+API_WRITTEN_SETTINGS = {"REFRESH_TOKEN", "ACCESS_TOKEN"}
+LOCK_SOURCE = ("src/api/auth/shared.rs", re.compile(r'pub const LOCK_SETTING: &str = "(\w+)";'))
 # The caller role may invoke the function through its URL, nothing else.
 API_CALLER_ACTIONS = {"lambda:InvokeFunctionUrl", "lambda:InvokeFunction"}
 
@@ -155,13 +176,17 @@ def check_module_calls(module: Module, problems: list, modules_by_dir: dict):
             problems.append(f"{module.directory}: module {name} sets undeclared variable {unknown}")
 
 
-def policy_statements(document: dict):
-    """(statement, conditional) pairs of an aws_iam_policy_document body."""
+def policy_statements(document: dict, with_for_each: bool = False):
+    """(statement, conditional) pairs of an aws_iam_policy_document body; with_for_each adds the
+    for_each expression of a dynamic statement (None for a static one)."""
     for statement in document.get("statement", []):
-        yield statement, False
+        yield (statement, False, None) if with_for_each else (statement, False)
     for dynamic in document.get("dynamic", []):
-        for statement in dynamic.get("statement", {}).get("content", []) if isinstance(dynamic.get("statement"), dict) else []:
-            yield statement, True
+        block = dynamic.get("statement")
+        if not isinstance(block, dict):
+            continue
+        for statement in block.get("content", []):
+            yield (statement, True, str(block.get("for_each", ""))) if with_for_each else (statement, True)
 
 
 def check_policies(module: Module, problems: list):
@@ -177,6 +202,8 @@ def check_policies(module: Module, problems: list):
                         (kms_conditional if conditional else actions).add(action)
                 if module.directory.name == "aws-api":
                     check_api_policy(path, name, document, actions, kms_conditional, problems)
+                    if name == "function":
+                        check_api_resources(module, path, document, problems)
                 if module.directory.name == "aws-bulk" and name == "function":
                     if actions != BULK_FUNCTION_ACTIONS:
                         extra = sorted(actions - BULK_FUNCTION_ACTIONS)
@@ -200,6 +227,85 @@ def check_api_policy(path, name, document, actions, conditional, problems):
         for statement, _ in policy_statements(document):
             if not statement.get("condition"):
                 problems.append(f"{path}: API caller policy: statement {statement.get('sid')} has no condition (URL invocations only)")
+
+
+def module_locals(module: Module) -> dict:
+    found = {}
+    for _, parsed in module.blocks:
+        for block in parsed.get("locals", []):
+            found.update({k: v for k, v in block.items() if not k.startswith("__")})
+    return found
+
+
+LOCAL_REFERENCE = re.compile(r"\blocal\.(\w+)")
+ARN_OF_PARAMETER = re.compile(r"\$\{local\.param_arn_prefix\}(\$\{[\w.]+\}|[A-Za-z0-9_]+)?(.?)")
+
+
+def lock_setting(source_dir: Path, problems: list):
+    path, pattern = LOCK_SOURCE
+    match = pattern.search((source_dir / path).read_text())
+    if match is None:
+        problems.append(f"{path}: no LOCK_SETTING (the shared token's lock parameter)")
+        return None
+    return match.group(1)
+
+
+def check_api_resources(module: Module, path: Path, document: dict, problems: list):
+    """No `*` in a conditional statement's resources; every PutParameter and DeleteParameter
+    resource is `<instance prefix ARN><NAME>` for a NAME the function writes (deletes)."""
+    locals_ = module_locals(module)
+    lock = lock_setting(module.directory.parents[2], problems)
+    if lock is not None and locals_.get("shared_token_lock") != lock:
+        problems.append(f"{path}: local shared_token_lock is {locals_.get('shared_token_lock')!r}, the binary's lock is {lock!r}")
+    writable = API_WRITTEN_SETTINGS | {lock}
+    for statement, conditional, for_each in policy_statements(document, with_for_each=True):
+        sid = statement.get("sid")
+        actions = set(statement.get("actions", []))
+        resources = str(statement.get("resources", ""))
+        if "statement.value" in resources:
+            resources += "\n" + (for_each or "")
+        # The local lists the resources come from (one level: e.g. writable_parameter_arns).
+        sources = [str(locals_[name]) for name in dict.fromkeys(LOCAL_REFERENCE.findall(resources)) if name in locals_]
+        expanded = "\n".join([resources] + sources)
+        if sid not in API_WILDCARD_STATEMENTS and "*" in expanded:
+            problems.append(f"{path}: API function policy: statement {sid} has a `*` in its resources")
+        allowed = {"ssm:PutParameter": writable, "ssm:DeleteParameter": {lock}}
+        for action in sorted(actions & set(allowed)):
+            if not conditional:
+                problems.append(f"{path}: API function policy: {action} in the unconditional statement {sid}")
+            arns = list(ARN_OF_PARAMETER.finditer(expanded))
+            if not arns or "arn:" in expanded:
+                problems.append(f"{path}: API function policy: {action} (statement {sid}) is not on `${{local.param_arn_prefix}}<NAME>` ARNs")
+            for arn in arns:
+                name, after = arn.group(1), arn.group(2)
+                if name is None or after not in ("'", '"', ""):
+                    problems.append(f"{path}: API function policy: {action} (statement {sid}) names a parameter pattern, not one parameter")
+                    continue
+                for setting in parameter_names(name, expanded, locals_):
+                    if setting not in allowed[action]:
+                        problems.append(f"{path}: API function policy: {action} (statement {sid}) on {setting}, not one of {sorted(allowed[action])}")
+
+
+def parameter_names(name: str, text: str, locals_: dict) -> set:
+    """The setting names a parameter ARN's last part may take: a literal, a local holding one,
+    or the variable of a `for` over locals (their quoted names)."""
+    if not name.startswith("${"):
+        return {name}
+    reference = name[2:-1]
+    if reference.startswith("local."):
+        value = str(locals_.get(reference[len("local."):], reference))
+        return {value} if "${" not in value else set(re.findall(r"['\"]([A-Za-z0-9_]+)['\"]", value)) or {value}
+    loop = re.search(rf"for\s+{re.escape(reference)}\s+in\s+(.*?)\s+:", text, re.S)
+    if loop is None:
+        return {name}
+    names = set(re.findall(r"['\"]([A-Z][A-Za-z0-9_]+)['\"]", loop.group(1)))
+    for local in LOCAL_REFERENCE.findall(loop.group(1)):
+        value = locals_.get(local)
+        if isinstance(value, str) and "${" not in value:
+            names.add(value)
+        elif isinstance(value, str) and local not in ("use_shared_token", "writes_refresh_token"):
+            names.update(re.findall(r"['\"]([A-Z][A-Za-z0-9_]+)['\"]", value))
+    return names
 
 
 # Environment variables the module sets that the binary does not read, and why.
@@ -227,6 +333,26 @@ API_SETTING_SOURCES = [
 API_AUTH_STRATEGIES = {
     "none", "bearer", "header", "basic", "oauth2_client_credentials", "oauth2_refresh_token",
     "google_service_account", "ms_workload_identity",
+}
+# Psoxy's strategies (SOURCE_AUTH_STRATEGY_IDENTIFIER) and its grants (GRANT_TYPE, with
+# oauth2_refresh_token), as the module offers them (`none` is ours: source_auth_strategy).
+API_AUTH_IDENTIFIERS = {
+    "oauth2_access_token", "oauth2_refresh_token", "gcp_service_account_key", "basic_auth",
+    "claude_admin_api_key", "windsurf_service_key",
+}
+API_GRANT_TYPES = {
+    "refresh_token", "refresh_token_via_query_parameter", "account_credentials",
+    "client_credentials", "certificate_credentials", "workload_identity_federation",
+}
+# client_credentials' secrets depend on CREDENTIALS_FLOW (jwt_assertion by default).
+API_GRANT_KEYS = (API_GRANT_TYPES - {"client_credentials"}) | {
+    "client_credentials_client_secret", "client_credentials_jwt_assertion",
+}
+# Each variable whose validation lists names: what it must list.
+API_NAME_LISTS = {
+    "source_auth_strategy": API_AUTH_STRATEGIES,
+    "source_auth_strategy_identifier": API_AUTH_IDENTIFIERS,
+    "grant_type": API_GRANT_TYPES,
 }
 UPPER_NAME = re.compile(r"\b([A-Z][A-Z0-9_]{2,})\b")
 
@@ -264,7 +390,9 @@ def api_setting_names(source_dir: Path, problems: list) -> set:
     known = listed_settings(source_dir, API_SETTING_SOURCES, problems)
     known.add("SSM_KMS_KEY_ID")
     for secret in ("PSOXY_SALT", "PSOXY_ENCRYPTION_KEY", "ACCESS_TOKEN", "BASIC_AUTH_PASSWORD",
-                   "CLIENT_SECRET", "REFRESH_TOKEN", "SERVICE_ACCOUNT_KEY"):
+                   "CLIENT_SECRET", "REFRESH_TOKEN", "SERVICE_ACCOUNT_KEY", "ACCOUNT_ID",
+                   "PRIVATE_KEY", "PRIVATE_KEY_ID", "BASIC_AUTH_USER_ID", "ADMIN_API_KEY",
+                   "SERVICE_KEY"):
         if secret not in known or secret not in secret_settings(source_dir, problems):
             problems.append(f"scripts/check_terraform.py: secret setting {secret} is not read as a secret by the psoxy-api binary")
     return known
@@ -273,10 +401,7 @@ def api_setting_names(source_dir: Path, problems: list) -> set:
 def check_api_settings(module: Module, source_dir: Path, problems: list):
     known = api_setting_names(source_dir, problems)
     secrets = secret_settings(source_dir, problems)
-    locals_ = {}
-    for _, parsed in module.blocks:
-        for block in parsed.get("locals", []):
-            locals_.update(block)
+    locals_ = module_locals(module)
     for path, parsed in module.blocks:
         for block in parsed.get("resource", []):
             for name, body in block.get("aws_lambda_function", {}).items():
@@ -286,8 +411,10 @@ def check_api_settings(module: Module, source_dir: Path, problems: list):
                     if reference:
                         text = str(locals_.get(reference.group(1), ""))
                     keys = set(ENVIRONMENT_KEY.findall(text))
-                    if not {"PATH_TO_INSTANCE_CONFIG", "TARGET_HOST", "SOURCE_AUTH_STRATEGY"} <= keys:
-                        problems.append(f"{path}: function {name}: environment lacks PATH_TO_INSTANCE_CONFIG, TARGET_HOST or SOURCE_AUTH_STRATEGY")
+                    if not {"PATH_TO_INSTANCE_CONFIG", "TARGET_HOST"} <= keys:
+                        problems.append(f"{path}: function {name}: environment lacks PATH_TO_INSTANCE_CONFIG or TARGET_HOST")
+                    if not keys & {"SOURCE_AUTH_STRATEGY", "SOURCE_AUTH_STRATEGY_IDENTIFIER"}:
+                        problems.append(f"{path}: function {name}: environment lacks SOURCE_AUTH_STRATEGY and SOURCE_AUTH_STRATEGY_IDENTIFIER")
                     for key in sorted(keys):
                         if key in secrets:
                             problems.append(f"{path}: function {name} puts the secret {key} in its environment")
@@ -307,20 +434,92 @@ def check_api_settings(module: Module, source_dir: Path, problems: list):
                         for setting in UPPER_NAME.findall(condition):
                             if setting not in known:
                                 problems.append(f"{path}: variable {name} names {setting}, which the binary does not read")
-                    if name == "source_auth_strategy":
+                    if name in API_NAME_LISTS:
                         listed = set(re.findall(r"\b[a-z][a-z0-9_]+\b", condition.split("]")[0].split("[")[-1]))
-                        if listed != API_AUTH_STRATEGIES:
-                            problems.append(f"{path}: source_auth_strategy validation lists {sorted(listed)}, expected {sorted(API_AUTH_STRATEGIES)}")
-    by_strategy = locals_.get("secret_settings_by_strategy")
-    if not isinstance(by_strategy, dict):
-        problems.append(f"{module.directory}: no local secret_settings_by_strategy")
-        return
-    if set(by_strategy) != API_AUTH_STRATEGIES:
-        problems.append(f"{module.directory}: secret_settings_by_strategy has {sorted(by_strategy)}, expected {sorted(API_AUTH_STRATEGIES)}")
-    for strategy, settings in by_strategy.items():
-        for setting in settings:
-            if setting not in secrets:
-                problems.append(f"{module.directory}: strategy {strategy} stores {setting}, which is not a secret setting of the binary")
+                        if listed != API_NAME_LISTS[name]:
+                            problems.append(f"{path}: {name} validation lists {sorted(listed)}, expected {sorted(API_NAME_LISTS[name])}")
+    for local, expected in (
+        ("secret_settings_by_strategy", API_AUTH_STRATEGIES),
+        ("secret_settings_by_identifier", API_AUTH_IDENTIFIERS),
+        ("secret_settings_by_grant", API_GRANT_KEYS),
+    ):
+        by_strategy = locals_.get(local)
+        if not isinstance(by_strategy, dict):
+            problems.append(f"{module.directory}: no local {local}")
+            continue
+        if set(by_strategy) != expected:
+            problems.append(f"{module.directory}: {local} has {sorted(by_strategy)}, expected {sorted(expected)}")
+        for strategy, settings in by_strategy.items():
+            for setting in settings:
+                if setting not in secrets:
+                    problems.append(f"{module.directory}: {local}: {strategy} stores {setting}, which is not a secret setting of the binary")
+
+
+# The examples that must call modules/aws-api (each is checked like any other caller).
+API_EXAMPLES = ("aws-api-github", "aws-api-zoom")
+SECRET_OUTPUT = re.compile(r"module\.(\w+)\.secret_parameter_names\[['\"](\w+)['\"]\]")
+
+
+def literal(value):
+    """A module argument's value when it is a literal (python-hcl2 keeps expressions as
+    `${...}`), else None."""
+    if isinstance(value, str) and "${" in value:
+        return None
+    return value
+
+
+def expected_secrets(api_locals: dict, arguments: dict):
+    """The secret parameters the API module creates for literal strategy arguments, or None
+    when they are expressions."""
+    strategy = literal(arguments.get("source_auth_strategy"))
+    identifier = literal(arguments.get("source_auth_strategy_identifier"))
+    grant = literal(arguments.get("grant_type"))
+    flow = literal(arguments.get("credentials_flow")) or "jwt_assertion"
+    shared = literal(arguments.get("use_shared_token"))
+    if strategy is not None:
+        secrets = set(api_locals.get("secret_settings_by_strategy", {}).get(strategy, []))
+        token_strategy = strategy in ("oauth2_client_credentials", "oauth2_refresh_token", "ms_workload_identity")
+    elif identifier is not None:
+        secrets = set(api_locals.get("secret_settings_by_identifier", {}).get(identifier, []))
+        token_strategy = identifier == "oauth2_refresh_token"
+        if token_strategy and grant is not None:
+            key = f"client_credentials_{flow}" if grant == "client_credentials" else grant
+            secrets |= set(api_locals.get("secret_settings_by_grant", {}).get(key, []))
+    else:
+        return None
+    if token_strategy and (shared if shared is not None else grant == "account_credentials"):
+        secrets.add("ACCESS_TOKEN")
+    return secrets
+
+
+def check_api_examples(root: Path, modules_by_dir: dict, api: Module, problems: list):
+    api_locals = module_locals(api)
+    callers = {}
+    for module in modules_by_dir.values():
+        for name, arguments in module.modules.items():
+            if called_dir(module, name) == api.directory.resolve():
+                callers.setdefault(module.directory.name, []).append((module, name, arguments))
+    for example in API_EXAMPLES:
+        if example not in callers:
+            problems.append(f"{root / 'examples' / example}: missing, or does not call modules/aws-api")
+    for calls in callers.values():
+        for module, name, arguments in calls:
+            where = f"{module.directory}: module {name}"
+            strategy = arguments.get("source_auth_strategy")
+            identifier = arguments.get("source_auth_strategy_identifier")
+            if (strategy is None) == (identifier is None):
+                problems.append(f"{where}: give exactly one of source_auth_strategy and source_auth_strategy_identifier")
+            for variable, value in (("source_auth_strategy", strategy), ("source_auth_strategy_identifier", identifier), ("grant_type", arguments.get("grant_type"))):
+                if literal(value) is not None and value not in API_NAME_LISTS[variable]:
+                    problems.append(f"{where}: {variable} {value!r} is not one of {sorted(API_NAME_LISTS[variable])}")
+            if literal(identifier) is not None and (identifier == "oauth2_refresh_token") != ("grant_type" in arguments):
+                problems.append(f"{where}: grant_type goes with source_auth_strategy_identifier oauth2_refresh_token, and only there")
+            secrets = expected_secrets(api_locals, arguments)
+            for path, parsed in module.blocks:
+                for expression in expressions(parsed):
+                    for match in SECRET_OUTPUT.finditer(expression):
+                        if match.group(1) == name and secrets is not None and match.group(2) not in secrets:
+                            problems.append(f"{path}: module {name} creates no secret parameter {match.group(2)} (it creates {sorted(secrets)})")
 
 
 def check_bulk_settings(module: Module, source_dir: Path, problems: list):
@@ -351,9 +550,14 @@ SDK_OPERATION_ACTIONS = {
     "get_parameter": "ssm:GetParameter",
     "get_parameters": "ssm:GetParameters",
     "put_parameter": "ssm:PutParameter",
+    "delete_parameter": "ssm:DeleteParameter",
+    "get_open_id_token_for_developer_identity": "cognito-identity:GetOpenIdTokenForDeveloperIdentity",
 }
 # Operations only the API function calls: authorized by its policy, not the bulk function's.
-API_ONLY_OPERATIONS = {"put_parameter"}
+API_ONLY_OPERATIONS = {"put_parameter", "delete_parameter", "get_open_id_token_for_developer_identity"}
+# Operations of the shared settings code the API function calls too (the shared token and its
+# lock are read with GetParameter).
+API_SHARED_OPERATIONS = {"get_parameter", "get_parameters"}
 # Operations the code has that the module's deployment never calls, and why.
 SDK_OPERATIONS_NOT_DEPLOYED = {
     "get_secret_value": "Secrets Manager: only with SECRETS_STORE=AWS_SECRETS_MANAGER, which the module does not set",
@@ -379,7 +583,7 @@ def check_sdk_operations(source_dir: Path, problems: list):
                 continue
             problems.append(f"{path}: calls {operation}(), which no IAM action of the functions is mapped to")
     granted = {action for operation, action in SDK_OPERATION_ACTIONS.items() if operation not in API_ONLY_OPERATIONS}
-    api_missing = {SDK_OPERATION_ACTIONS[o] for o in API_ONLY_OPERATIONS} - API_FUNCTION_ACTIONS - API_FUNCTION_CONDITIONAL_ACTIONS
+    api_missing = {SDK_OPERATION_ACTIONS[o] for o in API_ONLY_OPERATIONS | API_SHARED_OPERATIONS} - API_FUNCTION_ACTIONS - API_FUNCTION_CONDITIONAL_ACTIONS
     if api_missing:
         problems.append(f"API function policy lacks {sorted(api_missing)} needed by the code")
     missing = granted - BULK_FUNCTION_ACTIONS
@@ -423,8 +627,11 @@ def main(root: str) -> int:
         check_bulk_settings(bulk, root_path.parent, problems)
         check_sdk_operations(root_path.parent, problems)
     api = modules_by_dir.get(root_path / "modules" / "aws-api")
-    if api is not None:
+    if api is None:
+        problems.append(f"{root_path}: no modules/aws-api")
+    else:
         check_api_settings(api, root_path.parent, problems)
+        check_api_examples(root_path, modules_by_dir, api, problems)
     files = sum(len(module.blocks) for module in modules_by_dir.values())
     for problem in problems:
         print(problem, file=sys.stderr)

@@ -6,7 +6,6 @@ locals {
       PATH_TO_INSTANCE_CONFIG = local.param_prefix
       PSOXY_INSTANCE_ID       = var.instance_id
       TARGET_HOST             = var.target_host
-      SOURCE_AUTH_STRATEGY    = var.source_auth_strategy
       RUST_LOG                = var.log_level
     },
     # The rules themselves when they fit; otherwise they are the SSM parameter RULES and their
@@ -15,12 +14,32 @@ locals {
       RULES              = local.rules_value
       PSOXY_RULES_SHA256 = local.rules_sha
     } : name => value if (name == "RULES") == local.rules_in_env },
-    # Only the optional settings that are set (their defaults are the binary's).
+    # The source's authentication, by our names or Psoxy's, and the optional settings that are
+    # set (their defaults are the binary's).
     { for name, value in {
-      UPSTREAM_TIMEOUT_SECONDS = var.upstream_timeout_seconds == null ? "" : tostring(var.upstream_timeout_seconds)
-      # A rotated refresh token is written back under the same key as the other parameters.
-      SSM_KMS_KEY_ID = local.use_kms && local.writes_refresh_token ? var.kms_key_arn : ""
-    } : name => value if value != "" },
+      SOURCE_AUTH_STRATEGY            = var.source_auth_strategy
+      SOURCE_AUTH_STRATEGY_IDENTIFIER = var.source_auth_strategy_identifier
+      GRANT_TYPE                      = var.grant_type
+      TOKEN_RESPONSE_TYPE             = var.token_response_type
+      REFRESH_ENDPOINT                = local.refresh_endpoint
+      CLIENT_ID                       = var.client_id
+      CREDENTIALS_FLOW                = var.credentials_flow
+      TOKEN_SCOPE                     = local.token_scope
+      OAUTH_SCOPES                    = var.oauth_scopes
+      IDENTITY_ID                     = var.cognito_identity_id
+      # Explicit whenever Psoxy's grant is used (its default depends on the grant), or given.
+      USE_SHARED_TOKEN         = local.uses_grant || var.use_shared_token != null ? tostring(local.use_shared_token) : null
+      UPSTREAM_TIMEOUT_SECONDS = var.upstream_timeout_seconds == null ? null : tostring(var.upstream_timeout_seconds)
+      # Written parameters (a rotated refresh token, the shared access token) are encrypted
+      # under the same key as the other parameters.
+      SSM_KMS_KEY_ID = local.use_kms && length(local.written_secure_settings) > 0 ? var.kms_key_arn : null
+    } : name => value if value != null && value != "" },
+    # Workload identity federation: the Cognito developer identity whose OpenID token is the
+    # client assertion (the pool's id is known after apply, so it is not filtered above).
+    local.workload_identity ? {
+      IDENTITY_POOL_ID  = aws_cognito_identity_pool.workload_identity[0].id
+      DEVELOPER_NAME_ID = local.developer_provider_name
+    } : {},
     var.source_settings,
     var.extra_environment,
   )
@@ -32,7 +51,7 @@ resource "aws_lambda_function" "api" {
   #checkov:skip=CKV_AWS_116:A function URL invokes synchronously: a failed request is answered with its error to the caller, so there is no event for a DLQ to keep.
   #checkov:skip=CKV_AWS_50:X-Ray tracing is not instrumented in the binary; timings are in the structured logs.
   function_name = local.function_name
-  description   = "psoxy API proxy for ${var.instance_id}: ${var.target_host} (${var.source_auth_strategy})"
+  description   = "psoxy API proxy for ${var.instance_id}: ${var.target_host} (${local.strategy_label})"
   role          = aws_iam_role.function.arn
 
   runtime       = "provided.al2023"
@@ -65,8 +84,16 @@ resource "aws_lambda_function" "api" {
       error_message = "Give exactly one of rules_file and rules."
     }
     precondition {
+      condition     = (var.source_auth_strategy == null) != (var.source_auth_strategy_identifier == null)
+      error_message = "Give exactly one of source_auth_strategy (our names, with source_settings) and source_auth_strategy_identifier (Psoxy's names, with grant_type, client_id, refresh_endpoint...)."
+    }
+    precondition {
       condition     = length(local.missing_source_settings) == 0
-      error_message = "source_auth_strategy ${var.source_auth_strategy} needs source_settings ${join(", ", local.missing_source_settings)}."
+      error_message = "source_auth_strategy ${local.strategy_label} needs source_settings ${join(", ", local.missing_source_settings)}."
+    }
+    precondition {
+      condition     = length(local.auth_problems) == 0
+      error_message = "Source authentication ${local.strategy_label}: ${join("; ", local.auth_problems)}."
     }
     precondition {
       # Lambda refuses more than 4 KB of environment (names and values); JSON over-counts a little.
@@ -83,6 +110,7 @@ resource "aws_lambda_function" "api" {
     aws_iam_role_policy.function,
     aws_ssm_parameter.salt,
     aws_ssm_parameter.rules,
+    aws_ssm_parameter.source_secret,
   ]
 }
 

@@ -1,5 +1,7 @@
-# The function's execution role: read its own SSM parameters, write its own logs, and (only with
-# oauth2_refresh_token) write back the rotated refresh token. Nothing else.
+# The function's execution role: read its own SSM parameters, write its own logs; and only when
+# the strategy needs it: write back the rotated refresh token, write the shared access token and
+# create and delete its lock (each by exact name), and get Cognito OpenID tokens of its own
+# identity pool (workload identity federation). Nothing else.
 
 data "aws_iam_policy_document" "function_trust" {
   statement {
@@ -23,9 +25,13 @@ data "aws_iam_policy_document" "function" {
   # not set, whether or not such a parameter exists (an unset optional one, e.g. OAUTH_SCOPES,
   # comes back as invalid), and a call naming any parameter the role may not read is refused
   # as a whole; so the grant is the instance's own prefix, which holds its parameters only.
+  # GetParameter: the shared access token and its lock, read uncached one at a time.
   statement {
-    sid       = "ReadOwnParameters"
-    actions   = ["ssm:GetParameters"]
+    sid = "ReadOwnParameters"
+    actions = [
+      "ssm:GetParameter",
+      "ssm:GetParameters",
+    ]
     resources = ["${local.param_arn_prefix}*"]
   }
 
@@ -38,13 +44,36 @@ data "aws_iam_policy_document" "function" {
     resources = ["${aws_cloudwatch_log_group.function.arn}:*"]
   }
 
-  # Only with oauth2_refresh_token: a source that rotates refresh tokens returns a new one with
-  # each access token, and the old one stops working; the function overwrites this parameter.
+  # Only the parameters the function writes, by exact name: REFRESH_TOKEN (grants with a refresh
+  # token: a source that rotates refresh tokens returns a new one with each access token, and
+  # the old one stops working), and with a shared token ACCESS_TOKEN and the lock
+  # OAUTH_REFRESH_TOKEN_lock (a String the function creates with Overwrite=false).
   dynamic "statement" {
-    for_each = local.writes_refresh_token ? ["${local.param_arn_prefix}REFRESH_TOKEN"] : []
+    for_each = length(local.writable_parameter_arns) > 0 ? [local.writable_parameter_arns] : []
     content {
-      sid       = "WriteRefreshToken"
+      sid       = "WriteOwnTokens"
       actions   = ["ssm:PutParameter"]
+      resources = statement.value
+    }
+  }
+
+  # ... and deletes the lock when its refresh is done (or when it finds it stale).
+  dynamic "statement" {
+    for_each = length(local.deletable_parameter_arns) > 0 ? [local.deletable_parameter_arns] : []
+    content {
+      sid       = "DeleteSharedTokenLock"
+      actions   = ["ssm:DeleteParameter"]
+      resources = statement.value
+    }
+  }
+
+  # Only with workload identity federation: an OpenID token of a developer identity of the
+  # function's own identity pool (the client assertion Entra ID accepts).
+  dynamic "statement" {
+    for_each = [for pool in aws_cognito_identity_pool.workload_identity : pool.arn]
+    content {
+      sid       = "GetOpenIdTokenOfOwnIdentityPool"
+      actions   = ["cognito-identity:GetOpenIdTokenForDeveloperIdentity"]
       resources = [statement.value]
     }
   }
@@ -59,12 +88,12 @@ data "aws_iam_policy_document" "function" {
     }
   }
 
-  # ... and encrypt the rotated refresh token with it (a standard SecureString is encrypted by
-  # SSM calling kms:Encrypt as the writer).
+  # ... and encrypt the SecureStrings it writes with it (a standard SecureString is encrypted by
+  # SSM calling kms:Encrypt as the writer; the lock is a plain String).
   dynamic "statement" {
-    for_each = local.use_kms && local.writes_refresh_token ? [var.kms_key_arn] : []
+    for_each = local.use_kms && length(local.written_secure_settings) > 0 ? [var.kms_key_arn] : []
     content {
-      sid       = "EncryptRefreshTokenWithCustomerKey"
+      sid       = "EncryptWrittenTokensWithCustomerKey"
       actions   = ["kms:Encrypt"]
       resources = [statement.value]
     }

@@ -27,6 +27,18 @@ locals {
 
   use_kms = var.kms_key_arn != null
 
+  # The source's authentication is chosen by our own names (var.source_auth_strategy, with
+  # var.source_settings) or by Psoxy's (var.source_auth_strategy_identifier, with grant_type and
+  # the other variables named after Psoxy's settings); exactly one (a precondition of the
+  # function). The locals below are written so that neither choice, or both, still evaluates
+  # and the precondition's message is what the operator sees.
+  uses_identifier = var.source_auth_strategy_identifier != null
+  # Names the choice in descriptions and messages, e.g. `oauth2_refresh_token/account_credentials`.
+  strategy_label = join("/", compact([
+    coalesce(var.source_auth_strategy_identifier, var.source_auth_strategy, "unset"),
+    local.uses_identifier ? var.grant_type : null,
+  ]))
+
   # The secret settings each auth strategy reads from SSM (the salt and the encryption key are
   # parameters whatever the strategy). Keep the keys in step with the validation of
   # var.source_auth_strategy.
@@ -40,7 +52,53 @@ locals {
     google_service_account    = ["SERVICE_ACCOUNT_KEY"]
     ms_workload_identity      = []
   }
-  source_secret_settings = toset(local.secret_settings_by_strategy[var.source_auth_strategy])
+  # The same by Psoxy's names: per SOURCE_AUTH_STRATEGY_IDENTIFIER, and for oauth2_refresh_token
+  # per GRANT_TYPE (client_credentials per CREDENTIALS_FLOW, jwt_assertion by default). CLIENT_ID
+  # is not among them: var.client_id puts it in the environment. Keep the keys in step with the
+  # validations of var.source_auth_strategy_identifier and var.grant_type.
+  secret_settings_by_identifier = {
+    oauth2_access_token     = ["ACCESS_TOKEN"]
+    oauth2_refresh_token    = []
+    gcp_service_account_key = ["SERVICE_ACCOUNT_KEY"]
+    basic_auth              = ["BASIC_AUTH_USER_ID", "BASIC_AUTH_PASSWORD"]
+    claude_admin_api_key    = ["ADMIN_API_KEY"]
+    windsurf_service_key    = ["SERVICE_KEY"]
+  }
+  secret_settings_by_grant = {
+    refresh_token                     = ["CLIENT_SECRET", "REFRESH_TOKEN"]
+    refresh_token_via_query_parameter = ["CLIENT_SECRET", "REFRESH_TOKEN"]
+    account_credentials               = ["ACCOUNT_ID", "CLIENT_SECRET"]
+    client_credentials_client_secret  = ["CLIENT_SECRET"]
+    client_credentials_jwt_assertion  = ["PRIVATE_KEY", "PRIVATE_KEY_ID"]
+    certificate_credentials           = ["PRIVATE_KEY"]
+    workload_identity_federation      = []
+  }
+  grant_key = (
+    var.grant_type == "client_credentials"
+    ? "client_credentials_${coalesce(var.credentials_flow, "jwt_assertion")}"
+    : coalesce(var.grant_type, "none")
+  )
+  uses_grant = local.uses_identifier && var.source_auth_strategy_identifier == "oauth2_refresh_token"
+  strategy_secret_settings = local.uses_identifier ? concat(
+    lookup(local.secret_settings_by_identifier, var.source_auth_strategy_identifier, []),
+    local.uses_grant ? lookup(local.secret_settings_by_grant, local.grant_key, []) : [],
+  ) : lookup(local.secret_settings_by_strategy, coalesce(var.source_auth_strategy, "none"), [])
+
+  # Strategies that get their access tokens from a token endpoint, which may share them.
+  token_strategy = local.uses_grant || contains(
+    ["oauth2_client_credentials", "oauth2_refresh_token", "ms_workload_identity"],
+    local.uses_identifier ? "" : coalesce(var.source_auth_strategy, "none"),
+  )
+  # USE_SHARED_TOKEN: Psoxy's default is true only for account_credentials.
+  use_shared_token = local.token_strategy && coalesce(var.use_shared_token, var.grant_type == "account_credentials")
+  # The shared token is the SecureString ACCESS_TOKEN, which Terraform creates (placeholder) and
+  # the function overwrites; the lock, OAUTH_REFRESH_TOKEN_lock, is a String the function
+  # creates and deletes itself.
+  source_secret_settings = toset(concat(
+    local.strategy_secret_settings,
+    local.use_shared_token ? ["ACCESS_TOKEN"] : [],
+  ))
+  shared_token_lock = "OAUTH_REFRESH_TOKEN_lock"
 
   # The non-secret settings each strategy cannot do without (given in var.source_settings).
   required_settings_by_strategy = {
@@ -53,13 +111,58 @@ locals {
     google_service_account    = []
     ms_workload_identity      = ["CLIENT_ID", "MS_TENANT_ID", "MS_FEDERATED_TOKEN_FILE"]
   }
-  missing_source_settings = [
-    for name in local.required_settings_by_strategy[var.source_auth_strategy] : name
+  missing_source_settings = local.uses_identifier ? [] : [
+    for name in lookup(local.required_settings_by_strategy, coalesce(var.source_auth_strategy, "none"), []) : name
     if trimspace(lookup(var.source_settings, name, "")) == ""
   ]
 
-  # A rotated refresh token is written back by the function: the only write it may do.
-  writes_refresh_token = var.source_auth_strategy == "oauth2_refresh_token"
+  # Microsoft workload identity federation on AWS: the function gets an OpenID token of a
+  # developer identity of the Cognito identity pool made here (cognito.tf) and gives it to
+  # Entra ID as the client assertion.
+  workload_identity = local.uses_grant && var.grant_type == "workload_identity_federation"
+  refresh_endpoint = (
+    local.workload_identity && var.refresh_endpoint == null && var.msft_tenant_id != null
+    ? "https://login.microsoftonline.com/${var.msft_tenant_id}/oauth2/v2.0/token"
+    : var.refresh_endpoint
+  )
+  token_scope = local.workload_identity ? coalesce(var.token_scope, "https://graph.microsoft.com/.default") : var.token_scope
+
+  # What is wrong with the settings of the choice, for the function's precondition (each
+  # message names the variables to fix; compact() drops the empty strings of what is right).
+  grant_label = coalesce(var.grant_type, "(none)")
+  psoxy_variables_set = anytrue([
+    for value in [var.grant_type, var.token_response_type, var.refresh_endpoint, var.client_id, var.credentials_flow, var.token_scope, var.oauth_scopes, var.msft_tenant_id, var.cognito_identity_id] : value != null
+  ])
+  auth_problems = compact(local.uses_identifier ? [
+    local.uses_grant != (var.grant_type != null) ? "grant_type is required by oauth2_refresh_token, and only used there" : "",
+    var.token_response_type != null && var.grant_type != "certificate_credentials" ? "token_response_type goes with grant_type certificate_credentials only" : "",
+    local.uses_grant && !local.workload_identity && local.refresh_endpoint == null ? "refresh_endpoint is required by grant_type ${local.grant_label}" : "",
+    local.workload_identity && local.refresh_endpoint == null ? "msft_tenant_id (or refresh_endpoint) is required by grant_type workload_identity_federation" : "",
+    local.uses_grant && trimspace(coalesce(var.client_id, " ")) == "" ? "client_id is required by grant_type ${local.grant_label}" : "",
+    !local.uses_grant && anytrue([for value in [var.refresh_endpoint, var.client_id, var.token_scope] : value != null]) ? "refresh_endpoint, client_id and token_scope go with oauth2_refresh_token only" : "",
+    var.credentials_flow != null && var.grant_type != "client_credentials" ? "credentials_flow goes with grant_type client_credentials only" : "",
+    !local.workload_identity && (var.msft_tenant_id != null || var.cognito_identity_id != null) ? "msft_tenant_id and cognito_identity_id go with grant_type workload_identity_federation only" : "",
+    (var.source_auth_strategy_identifier == "gcp_service_account_key") != (var.oauth_scopes != null) ? "oauth_scopes is required by gcp_service_account_key, and only used there" : "",
+    length(setsubtract(keys(var.source_settings), ["ACCOUNT_TO_IMPERSONATE", "TOKEN_REQUEST_FORMAT"])) > 0 ? "with source_auth_strategy_identifier, source_settings may hold only ACCOUNT_TO_IMPERSONATE and TOKEN_REQUEST_FORMAT (the others are variables of their own)" : "",
+    var.use_shared_token == true && !local.token_strategy ? "use_shared_token needs oauth2_refresh_token (tokens from a token endpoint)" : "",
+    ] : [
+    local.psoxy_variables_set ? "grant_type, token_response_type, refresh_endpoint, client_id, credentials_flow, token_scope, oauth_scopes, msft_tenant_id and cognito_identity_id go with source_auth_strategy_identifier (with source_auth_strategy, give source_settings)" : "",
+    var.use_shared_token == true && !local.token_strategy ? "use_shared_token needs oauth2_client_credentials, oauth2_refresh_token or ms_workload_identity (tokens from a token endpoint)" : "",
+  ])
+
+  # The function writes back (PutParameter, SecureString, under the KMS key when given): a
+  # rotated refresh token, and the shared access token; and creates and deletes the lock
+  # (a plain String). Only these parameters, by exact name.
+  writes_refresh_token = contains(local.strategy_secret_settings, "REFRESH_TOKEN")
+  written_secure_settings = concat(
+    local.writes_refresh_token ? ["REFRESH_TOKEN"] : [],
+    local.use_shared_token ? ["ACCESS_TOKEN"] : [],
+  )
+  writable_parameter_arns = [
+    for name in concat(local.written_secure_settings, local.use_shared_token ? [local.shared_token_lock] : []) :
+    "${local.param_arn_prefix}${name}"
+  ]
+  deletable_parameter_arns = local.use_shared_token ? ["${local.param_arn_prefix}${local.shared_token_lock}"] : []
 
   tags = merge({ "psoxy-instance" = var.instance_id }, var.tags)
 }

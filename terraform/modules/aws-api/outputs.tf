@@ -39,6 +39,19 @@ output "salt_parameter_name" {
 }
 
 output "secret_parameter_names" {
-  description = "SSM parameters to fill with the source's credentials (`aws ssm put-parameter --overwrite --type SecureString --name ...`), by setting."
+  description = "SSM parameters to fill with the source's credentials (`aws ssm put-parameter --overwrite --type SecureString --name ...`), by setting (with a shared token also ACCESS_TOKEN, which the function fills itself)."
   value       = { for name, parameter in aws_ssm_parameter.source_secret : name => parameter.name }
+}
+
+output "cognito_identity_pool_id" {
+  description = "With grant_type workload_identity_federation (else null): the Cognito identity pool whose developer identity authenticates the function to Entra ID. Once, to learn the identity id for the Entra app's federated credential, run `aws cognito-identity get-open-id-token-for-developer-identity --identity-pool-id <this pool id> --logins <developer provider name, psoxy-<instance_id>>=<client_id>` (output cognito_identity_id_command) with credentials allowed to call it: the IdentityId it returns is the credential's subject; its issuer is https://cognito-identity.amazonaws.com and its audience this pool id."
+  value       = local.workload_identity ? aws_cognito_identity_pool.workload_identity[0].id : null
+}
+
+output "cognito_identity_id_command" {
+  description = "With grant_type workload_identity_federation (else null): the one-time command whose IdentityId is the subject of the Entra app's federated credential (see cognito_identity_pool_id)."
+  value = (
+    local.workload_identity ? "aws cognito-identity get-open-id-token-for-developer-identity --region ${local.region} --identity-pool-id ${aws_cognito_identity_pool.workload_identity[0].id} --logins ${local.developer_provider_name}=${local.client_id_label} --query IdentityId --output text"
+    : null
+  )
 }

@@ -44,19 +44,26 @@ locals {
   secret_placeholder = "PLACEHOLDER: fill with aws ssm put-parameter --overwrite"
 }
 
-# The source's credentials the chosen strategy needs (local.secret_settings_by_strategy).
+# The source's credentials the chosen strategy needs (local.source_secret_settings), under the
+# names the function reads (ours or Psoxy's); with a shared token also ACCESS_TOKEN, which the
+# function overwrites with the current access token.
 resource "aws_ssm_parameter" "source_secret" {
   for_each = local.source_secret_settings
 
-  name        = "${local.param_prefix}${each.key}"
-  description = "${each.key} of the source API called by ${local.function_name} (${var.source_auth_strategy}); set out of band."
-  type        = "SecureString"
-  key_id      = var.kms_key_arn
-  value       = local.secret_placeholder
-  tags        = local.tags
+  name = "${local.param_prefix}${each.key}"
+  description = (
+    local.use_shared_token && each.key == "ACCESS_TOKEN"
+    ? "Access token shared by the instances of ${local.function_name} (${local.strategy_label}); written by the function, never set by hand."
+    : "${each.key} of the source API called by ${local.function_name} (${local.strategy_label}); set out of band."
+  )
+  type   = "SecureString"
+  key_id = var.kms_key_arn
+  value  = local.secret_placeholder
+  tags   = local.tags
 
   lifecycle {
-    # Filled (and, for REFRESH_TOKEN, rotated by the function) outside Terraform.
+    # Filled (and, for REFRESH_TOKEN and a shared ACCESS_TOKEN, written by the function)
+    # outside Terraform.
     ignore_changes = [value]
   }
 }

@@ -61,17 +61,114 @@ variable "tags" {
 # ---------------------------------------------------------------------------------------------
 
 variable "source_auth_strategy" {
-  description = "How the function authenticates to the source API (`SOURCE_AUTH_STRATEGY`): none, bearer, header, basic, oauth2_client_credentials, oauth2_refresh_token, google_service_account or ms_workload_identity. Decides which secret SSM parameters are created (see the README)."
+  description = "How the function authenticates to the source API, by our own names (`SOURCE_AUTH_STRATEGY`): none, bearer, header, basic, oauth2_client_credentials, oauth2_refresh_token, google_service_account or ms_workload_identity, with `source_settings`. Give this or `source_auth_strategy_identifier` (Psoxy's names), not both. Decides which secret SSM parameters are created (see the README)."
   type        = string
+  default     = null
 
   validation {
-    condition     = contains(["none", "bearer", "header", "basic", "oauth2_client_credentials", "oauth2_refresh_token", "google_service_account", "ms_workload_identity"], var.source_auth_strategy)
+    condition     = var.source_auth_strategy == null || try(contains(["none", "bearer", "header", "basic", "oauth2_client_credentials", "oauth2_refresh_token", "google_service_account", "ms_workload_identity"], var.source_auth_strategy), false)
     error_message = "source_auth_strategy must be one of none, bearer, header, basic, oauth2_client_credentials, oauth2_refresh_token, google_service_account, ms_workload_identity."
   }
 }
 
+variable "source_auth_strategy_identifier" {
+  description = "How the function authenticates to the source API, by Psoxy's names (`SOURCE_AUTH_STRATEGY_IDENTIFIER`): oauth2_access_token, oauth2_refresh_token (with `grant_type`), gcp_service_account_key, basic_auth, claude_admin_api_key or windsurf_service_key. Give this or `source_auth_strategy`, not both. The secret SSM parameters are created under Psoxy's names (see the README)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.source_auth_strategy_identifier == null || try(contains(["oauth2_access_token", "oauth2_refresh_token", "gcp_service_account_key", "basic_auth", "claude_admin_api_key", "windsurf_service_key"], var.source_auth_strategy_identifier), false)
+    error_message = "source_auth_strategy_identifier must be one of oauth2_access_token, oauth2_refresh_token, gcp_service_account_key, basic_auth, claude_admin_api_key, windsurf_service_key."
+  }
+}
+
+variable "grant_type" {
+  description = "With `source_auth_strategy_identifier = \"oauth2_refresh_token\"` (and only then; required there): the token request (`GRANT_TYPE`): refresh_token, refresh_token_via_query_parameter (Gong), account_credentials (Zoom), client_credentials, certificate_credentials (GitHub App) or workload_identity_federation (Microsoft, through a Cognito identity pool made here)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.grant_type == null || try(contains(["refresh_token", "refresh_token_via_query_parameter", "account_credentials", "client_credentials", "certificate_credentials", "workload_identity_federation"], var.grant_type), false)
+    error_message = "grant_type must be one of refresh_token, refresh_token_via_query_parameter, account_credentials, client_credentials, certificate_credentials, workload_identity_federation."
+  }
+}
+
+variable "token_response_type" {
+  description = "How the token endpoint's answer is read (`TOKEN_RESPONSE_TYPE`): null for OAuth 2.0 JSON, `GITHUB_ACCESS_TOKEN` for GitHub's installation tokens (with grant_type certificate_credentials)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.token_response_type == null || var.token_response_type == "GITHUB_ACCESS_TOKEN"
+    error_message = "token_response_type must be null or GITHUB_ACCESS_TOKEN."
+  }
+}
+
+variable "refresh_endpoint" {
+  description = "The token endpoint (`REFRESH_ENDPOINT`), e.g. `https://zoom.us/oauth/token`; required by every grant but workload_identity_federation, whose default is the `msft_tenant_id` tenant's."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.refresh_endpoint == null || can(regex("^https://[^[:space:]]+$", var.refresh_endpoint))
+    error_message = "refresh_endpoint must be an https URL."
+  }
+}
+
+variable "client_id" {
+  description = "The OAuth client or app id (`CLIENT_ID`, in the environment: it is not a secret); required by every grant. With workload_identity_federation, the Entra application (client) id."
+  type        = string
+  default     = null
+}
+
+variable "credentials_flow" {
+  description = "With grant_type client_credentials: `jwt_assertion` (null means this, as Psoxy: secrets PRIVATE_KEY and PRIVATE_KEY_ID) or `client_secret` (secret CLIENT_SECRET) (`CREDENTIALS_FLOW`)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.credentials_flow == null || try(contains(["jwt_assertion", "client_secret"], var.credentials_flow), false)
+    error_message = "credentials_flow must be null, jwt_assertion or client_secret."
+  }
+}
+
+variable "token_scope" {
+  description = "The `scope` of the token request (`TOKEN_SCOPE`): optional with client_credentials; with workload_identity_federation null means `https://graph.microsoft.com/.default`."
+  type        = string
+  default     = null
+}
+
+variable "oauth_scopes" {
+  description = "Space-separated scopes of gcp_service_account_key (`OAUTH_SCOPES`; required there)."
+  type        = string
+  default     = null
+}
+
+variable "use_shared_token" {
+  description = "Instances share one access token (`USE_SHARED_TOKEN`), kept in the SecureString parameter `ACCESS_TOKEN` and refreshed under the lock parameter `OAUTH_REFRESH_TOKEN_lock`, which the function then may write (and delete). Only for strategies that get tokens from a token endpoint. Null: true only for grant_type account_credentials, as Psoxy."
+  type        = bool
+  default     = null
+}
+
+variable "msft_tenant_id" {
+  description = "With grant_type workload_identity_federation: the Entra tenant (id or domain); the token endpoint is then `https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token` (unless `refresh_endpoint` is given)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.msft_tenant_id == null || can(regex("^[A-Za-z0-9.-]+$", var.msft_tenant_id))
+    error_message = "msft_tenant_id must be a tenant id (a GUID) or domain."
+  }
+}
+
+variable "cognito_identity_id" {
+  description = "With grant_type workload_identity_federation: the Cognito identity id (`IDENTITY_ID`, e.g. `us-east-1:0123...`) whose OpenID token is the federated assertion. Null: Cognito resolves the identity linked to the login `client_id` (see the output `cognito_identity_pool_id`)."
+  type        = string
+  default     = null
+}
+
 variable "source_settings" {
-  description = "Non-secret settings of the source's authentication, passed as environment variables: CLIENT_ID, TOKEN_ENDPOINT, OAUTH_SCOPES, TOKEN_REQUEST_FORMAT (form or json), ACCOUNT_TO_IMPERSONATE, MS_TENANT_ID, MS_FEDERATED_TOKEN_FILE, API_KEY_HEADER, BASIC_AUTH_USER. Secrets (tokens, passwords, keys) are never given here: they are SSM parameters filled out of band."
+  description = "Non-secret settings of the source's authentication by our own names (with `source_auth_strategy`; with `source_auth_strategy_identifier` only ACCOUNT_TO_IMPERSONATE and TOKEN_REQUEST_FORMAT), passed as environment variables: CLIENT_ID, TOKEN_ENDPOINT, OAUTH_SCOPES, TOKEN_REQUEST_FORMAT (form or json), ACCOUNT_TO_IMPERSONATE, MS_TENANT_ID, MS_FEDERATED_TOKEN_FILE, API_KEY_HEADER, BASIC_AUTH_USER. Secrets (tokens, passwords, keys) are never given here: they are SSM parameters filled out of band."
   type        = map(string)
   default     = {}
 
@@ -104,9 +201,10 @@ variable "extra_environment" {
   validation {
     condition = alltrue([for name in keys(var.extra_environment) : !contains([
       "PSOXY_SALT", "PSOXY_ENCRYPTION_KEY", "ACCESS_TOKEN", "BASIC_AUTH_PASSWORD",
-      "CLIENT_SECRET", "REFRESH_TOKEN", "SERVICE_ACCOUNT_KEY",
+      "CLIENT_SECRET", "REFRESH_TOKEN", "SERVICE_ACCOUNT_KEY", "ACCOUNT_ID", "PRIVATE_KEY",
+      "PRIVATE_KEY_ID", "BASIC_AUTH_USER_ID", "ADMIN_API_KEY", "SERVICE_KEY",
     ], name)])
-    error_message = "extra_environment must not hold secrets (PSOXY_SALT, PSOXY_ENCRYPTION_KEY, ACCESS_TOKEN, BASIC_AUTH_PASSWORD, CLIENT_SECRET, REFRESH_TOKEN, SERVICE_ACCOUNT_KEY): they are SSM parameters."
+    error_message = "extra_environment must not hold secrets (PSOXY_SALT, PSOXY_ENCRYPTION_KEY, ACCESS_TOKEN, BASIC_AUTH_PASSWORD, CLIENT_SECRET, REFRESH_TOKEN, SERVICE_ACCOUNT_KEY, ACCOUNT_ID, PRIVATE_KEY, PRIVATE_KEY_ID, BASIC_AUTH_USER_ID, ADMIN_API_KEY, SERVICE_KEY): they are SSM parameters."
   }
 }
 
