@@ -342,6 +342,64 @@ async fn a_401_from_the_source_refreshes_the_token_once() {
     assert_eq!(source.requests().len() - before, 2);
 }
 
+/// A proxy of the GitHub rules authenticating with Psoxy's `oauth2_refresh_token` and
+/// `GRANT_TYPE=grant`, plus `extra` settings; rotated refresh tokens go to `writer`.
+async fn psoxy_grant_proxy(
+    source: &str,
+    grant: &str,
+    extra: &[(&str, &str)],
+    writer: Option<Arc<dyn CredentialStore>>,
+) -> String {
+    let mut all = vec![
+        ("SOURCE_AUTH_STRATEGY", ""),
+        ("SOURCE_AUTH_STRATEGY_IDENTIFIER", "oauth2_refresh_token"),
+        ("GRANT_TYPE", grant),
+    ];
+    all.extend_from_slice(extra);
+    start_proxy(settings(source, &github_rules(), &all), None, writer).await
+}
+
+/// Concurrent requests refused with the same token make one refresh between them: each
+/// retries with the token the first one obtained.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_401s_refresh_the_token_once() {
+    let issued = Arc::new(Mutex::new(Vec::new()));
+    let accepted = Arc::new(Mutex::new(vec!["tok-1".to_owned()]));
+    let token = Stub::start(token_endpoint(issued.clone(), 3600)).await;
+    let source = Stub::start(github_source(accepted.clone())).await;
+    let token_url = format!("{}/token", token.url());
+    let proxy = start_proxy(
+        settings(
+            &source.url(),
+            &github_rules(),
+            &[
+                ("SOURCE_AUTH_STRATEGY", "oauth2_client_credentials"),
+                ("TOKEN_ENDPOINT", &token_url),
+                ("CLIENT_ID", "c"),
+                ("CLIENT_SECRET", "s"),
+            ],
+        ),
+        None,
+        None,
+    )
+    .await;
+    let url = format!("{proxy}/orgs/acme-corp/members");
+    assert_eq!(get(&url, &[]).await.0, 200);
+    // The source revokes tok-1; the next token it will accept is tok-2.
+    *accepted.lock().unwrap() = vec!["tok-2".to_owned()];
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..6 {
+        let url = url.clone();
+        calls.spawn(async move { get(&url, &[]).await.0 });
+    }
+    assert_eq!(calls.join_all().await, vec![200; 6]);
+    assert_eq!(
+        token.requests().len(),
+        2,
+        "one token at start, one refresh for all six 401s"
+    );
+}
+
 /// Remembers what the proxy writes back.
 #[derive(Default)]
 struct MemoryWriter(Mutex<Vec<(String, String)>>);
@@ -980,22 +1038,16 @@ async fn psoxy_account_credentials_grant_zoom() {
     let token = Stub::start(token_endpoint(issued.clone(), 3599)).await;
     let source = Stub::start(github_source(issued)).await;
     let token_url = format!("{}/oauth/token", token.url());
-    let proxy = start_proxy(
-        settings(
-            &source.url(),
-            &github_rules(),
-            &[
-                ("SOURCE_AUTH_STRATEGY", ""),
-                ("SOURCE_AUTH_STRATEGY_IDENTIFIER", "oauth2_refresh_token"),
-                ("GRANT_TYPE", "account_credentials"),
-                ("REFRESH_ENDPOINT", &token_url),
-                ("ACCOUNT_ID", " acct-1 "),
-                ("CLIENT_ID", "client"),
-                ("CLIENT_SECRET", " secret\n"),
-                ("USE_SHARED_TOKEN", "TRUE"),
-            ],
-        ),
-        None,
+    let proxy = psoxy_grant_proxy(
+        &source.url(),
+        "account_credentials",
+        &[
+            ("REFRESH_ENDPOINT", &token_url),
+            ("ACCOUNT_ID", " acct-1 "),
+            ("CLIENT_ID", "client"),
+            ("CLIENT_SECRET", " secret\n"),
+            ("USE_SHARED_TOKEN", "TRUE"),
+        ],
         None,
     )
     .await;
@@ -1037,21 +1089,15 @@ async fn psoxy_refresh_token_via_query_parameter_grant_gong() {
     let source = Stub::start(github_source(accepted)).await;
     let writer = Arc::new(MemoryWriter::default());
     let token_url = format!("{}/oauth2/generate-customer-token?v=1", token.url());
-    let proxy = start_proxy(
-        settings(
-            &source.url(),
-            &github_rules(),
-            &[
-                ("SOURCE_AUTH_STRATEGY", ""),
-                ("SOURCE_AUTH_STRATEGY_IDENTIFIER", "oauth2_refresh_token"),
-                ("GRANT_TYPE", "refresh_token_via_query_parameter"),
-                ("REFRESH_ENDPOINT", &token_url),
-                ("CLIENT_ID", "  test-client-id  "),
-                ("CLIENT_SECRET", "  test-client-secret  "),
-                ("REFRESH_TOKEN", "test-refresh/token+1"),
-            ],
-        ),
-        None,
+    let proxy = psoxy_grant_proxy(
+        &source.url(),
+        "refresh_token_via_query_parameter",
+        &[
+            ("REFRESH_ENDPOINT", &token_url),
+            ("CLIENT_ID", "  test-client-id  "),
+            ("CLIENT_SECRET", "  test-client-secret  "),
+            ("REFRESH_TOKEN", "test-refresh/token+1"),
+        ],
         Some(writer.clone()),
     )
     .await;
@@ -1143,22 +1189,16 @@ async fn psoxy_certificate_credentials_grant_github_app() {
     // The app's key as Psoxy's Terraform may store it: the base64 of a PKCS#1 PEM.
     let pem = std::fs::read(common::fixture("api/test-rsa-pkcs1.pem")).unwrap();
     let key = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, pem);
-    let proxy = start_proxy(
-        settings(
-            &source.url(),
-            &github_rules(),
-            &[
-                ("SOURCE_AUTH_STRATEGY", ""),
-                ("SOURCE_AUTH_STRATEGY_IDENTIFIER", "oauth2_refresh_token"),
-                ("GRANT_TYPE", "certificate_credentials"),
-                ("TOKEN_RESPONSE_TYPE", "GITHUB_ACCESS_TOKEN"),
-                ("REFRESH_ENDPOINT", &token_url),
-                ("CLIENT_ID", "359050"),
-                ("PRIVATE_KEY", &key),
-                ("USE_SHARED_TOKEN", "TRUE"),
-            ],
-        ),
-        None,
+    let proxy = psoxy_grant_proxy(
+        &source.url(),
+        "certificate_credentials",
+        &[
+            ("TOKEN_RESPONSE_TYPE", "GITHUB_ACCESS_TOKEN"),
+            ("REFRESH_ENDPOINT", &token_url),
+            ("CLIENT_ID", "359050"),
+            ("PRIVATE_KEY", &key),
+            ("USE_SHARED_TOKEN", "TRUE"),
+        ],
         None,
     )
     .await;
@@ -1205,22 +1245,16 @@ async fn psoxy_client_credentials_jwt_assertion_grant_entra() {
         &std::fs::read_to_string(common::fixture("api/test-service-account.json")).unwrap(),
     )
     .unwrap();
-    let proxy = start_proxy(
-        settings(
-            &source.url(),
-            &github_rules(),
-            &[
-                ("SOURCE_AUTH_STRATEGY", ""),
-                ("SOURCE_AUTH_STRATEGY_IDENTIFIER", "oauth2_refresh_token"),
-                ("GRANT_TYPE", "client_credentials"),
-                ("REFRESH_ENDPOINT", &token_url),
-                ("CLIENT_ID", "app-1"),
-                ("PRIVATE_KEY", sa["private_key"].as_str().unwrap()),
-                ("PRIVATE_KEY_ID", "F4194D924E8471C804F65E77BCF90418CEEB0DA2"),
-                ("TOKEN_SCOPE", "https://graph.microsoft.com/.default"),
-            ],
-        ),
-        None,
+    let proxy = psoxy_grant_proxy(
+        &source.url(),
+        "client_credentials",
+        &[
+            ("REFRESH_ENDPOINT", &token_url),
+            ("CLIENT_ID", "app-1"),
+            ("PRIVATE_KEY", sa["private_key"].as_str().unwrap()),
+            ("PRIVATE_KEY_ID", "F4194D924E8471C804F65E77BCF90418CEEB0DA2"),
+            ("TOKEN_SCOPE", "https://graph.microsoft.com/.default"),
+        ],
         None,
     )
     .await;

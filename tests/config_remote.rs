@@ -492,9 +492,10 @@ fn shared_token_proxy(instance: &str, source: &str, token: &str) -> std::process
 }
 
 /// A lock another instance holds through every attempt: the request is answered 503 with
-/// `Retry-After`, and no token is requested. A fresh shared token is used without the lock.
+/// `Retry-After`, and no token is requested. A fresh shared token is used without the lock;
+/// one the source refuses is replaced for every instance.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lock_held_elsewhere_is_a_503_with_retry_after_and_a_fresh_shared_token_needs_no_lock() {
+async fn a_held_lock_is_a_503_a_fresh_shared_token_is_used_and_a_refused_one_replaced() {
     use http_stub::{Reply, Stub};
 
     let sdk = moto::sdk_config();
@@ -518,7 +519,18 @@ async fn a_lock_held_elsewhere_is_a_503_with_retry_after_and_a_fresh_shared_toke
         .await
         .unwrap();
     let token = Stub::start(|_| Reply::json(200, r#"{"access_token":"tok-new"}"#)).await;
-    let source = Stub::start(|_| Reply::json(200, "[]")).await;
+    // Once revoked, the source refuses the shared token.
+    let revoked = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let refusing = revoked.clone();
+    let source = Stub::start(move |r| {
+        if refusing.load(std::sync::atomic::Ordering::SeqCst)
+            && r.header("authorization") == Some("Bearer tok-shared")
+        {
+            return Reply::json(401, "{}");
+        }
+        Reply::json(200, "[]")
+    })
+    .await;
     let mut child = shared_token_proxy(&instance, &source.url(), &token.url());
     let (_, addr, _stderr) = common::serve_started(&mut child);
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
@@ -549,14 +561,50 @@ async fn a_lock_held_elsewhere_is_a_503_with_retry_after_and_a_fresh_shared_toke
     )
     .await;
     let ok = http.get(&url).send().await.unwrap().status().as_u16();
-    child.kill().unwrap();
-    child.wait().unwrap();
     assert_eq!(ok, 200);
     assert_eq!(
         source.requests()[0].header("authorization"),
         Some("Bearer tok-shared")
     );
     assert!(token.requests().is_empty());
+
+    // The source refuses the shared token (the other instance released its lock): though
+    // its date says it is fresh, this instance replaces it, under the lock, for everyone.
+    ssm.delete_parameter()
+        .name(format!("{instance}OAUTH_REFRESH_TOKEN_lock"))
+        .send()
+        .await
+        .unwrap();
+    revoked.store(true, std::sync::atomic::Ordering::SeqCst);
+    let retried = http.get(&url).send().await.unwrap().status().as_u16();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(retried, 200);
+    let used: Vec<_> = source.requests()[1..]
+        .iter()
+        .map(|r| r.header("authorization").map(str::to_owned))
+        .collect();
+    assert_eq!(
+        used,
+        [
+            Some("Bearer tok-shared".to_owned()),
+            Some("Bearer tok-new".to_owned())
+        ]
+    );
+    assert_eq!(token.requests().len(), 1);
+    let stored = ssm
+        .get_parameter()
+        .name(format!("{instance}ACCESS_TOKEN"))
+        .with_decryption(true)
+        .send()
+        .await
+        .unwrap();
+    assert!(stored
+        .parameter()
+        .unwrap()
+        .value()
+        .unwrap()
+        .starts_with(r#"{"token":"tok-new","expirationDate":"#));
 }
 
 /// Psoxy's default instance namespace: a function named `psoxy-ns-default` reads
