@@ -832,3 +832,66 @@ async fn workload_identity_federation_on_gcp_takes_its_assertion_from_the_metada
         Some("Bearer graph-token-gcp")
     );
 }
+
+/// A namespace the function may not read (SSM answers AccessDeniedException) holds none of
+/// its settings, as in Psoxy; the environment's values are used. Any other refusal is an
+/// error naming the parameters.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_denied_parameters_are_absent_other_refusals_are_errors() {
+    use http_stub::{Reply, Stub};
+
+    let denied = Stub::start(|_| {
+        Reply::json(
+            400,
+            r#"{"__type":"AccessDeniedException","message":"not authorized to perform ssm:GetParameters"}"#,
+        )
+    })
+    .await;
+    let sdk = moto::sdk_config()
+        .into_builder()
+        .endpoint_url(denied.url())
+        .build();
+    let env = env(&[
+        ("PATH_TO_INSTANCE_CONFIG", "/denied/"),
+        ("PSOXY_SALT", "env-salt"),
+        ("RULES", RULES),
+        ("OUTPUT_BUCKET", "out"),
+    ]);
+    let location = StoreLocation::from_lookup(&env).unwrap().unwrap();
+    let client = AwsStore::new(location.kind, &sdk, None);
+    let processor = Function::processor(
+        &env,
+        Some((&location, &client as &dyn psoxy::settings::SecretStore)),
+        1,
+    )
+    .await
+    .unwrap();
+    assert_eq!(processor.settings().pseudonym.salt, "env-salt");
+    assert!(!denied.requests().is_empty(), "the store was asked");
+
+    let refused = Stub::start(|_| {
+        Reply::json(
+            400,
+            r#"{"__type":"InvalidKeyId","message":"the key is disabled"}"#,
+        )
+    })
+    .await;
+    let sdk = moto::sdk_config()
+        .into_builder()
+        .endpoint_url(refused.url())
+        .build();
+    let client = AwsStore::new(location.kind, &sdk, None);
+    let message = Function::processor(
+        &env,
+        Some((&location, &client as &dyn psoxy::settings::SecretStore)),
+        1,
+    )
+    .await
+    .err()
+    .expect("a refusal other than AccessDenied")
+    .to_string();
+    assert!(
+        message.contains("/denied/") && message.contains("InvalidKeyId"),
+        "{message}"
+    );
+}
