@@ -1029,6 +1029,131 @@ async fn not_modified_passes_through_without_a_body() {
     assert!(!h.contains_key("x-psoxy-error"));
 }
 
+/// Psoxy's Salesforce grant (SPEC-API-PARITY §4.3.4): `GRANT_TYPE=client_credentials` with
+/// `CREDENTIALS_FLOW=client_secret`: the form `grant_type`, `client_id`, `client_secret`.
+#[tokio::test]
+async fn psoxy_client_credentials_client_secret_grant_salesforce() {
+    let issued = Arc::new(Mutex::new(Vec::new()));
+    let token = Stub::start(token_endpoint(issued.clone(), 7200)).await;
+    let source = Stub::start(github_source(issued)).await;
+    let token_url = format!("{}/services/oauth2/token", token.url());
+    let proxy = psoxy_grant_proxy(
+        &source.url(),
+        "client_credentials",
+        &[
+            ("CREDENTIALS_FLOW", "Client_Secret"),
+            ("REFRESH_ENDPOINT", &token_url),
+            ("CLIENT_ID", "3MVG9-connected-app"),
+            ("CLIENT_SECRET", "sf-secret"),
+        ],
+        None,
+    )
+    .await;
+    let (status, _, body) = get(&format!("{proxy}/orgs/acme-corp/members"), &[]).await;
+    assert_eq!(status, 200, "{body}");
+    let grants = token.requests();
+    assert_eq!(grants.len(), 1);
+    let g = &grants[0];
+    assert_eq!(
+        (g.method.as_str(), g.uri.as_str()),
+        ("POST", "/services/oauth2/token")
+    );
+    assert_eq!(
+        g.header("content-type"),
+        Some("application/x-www-form-urlencoded")
+    );
+    assert_eq!(g.header("authorization"), None);
+    assert_eq!(
+        g.body,
+        "grant_type=client_credentials&client_id=3MVG9-connected-app&client_secret=sf-secret"
+    );
+    assert_eq!(
+        source.requests()[0].header("authorization"),
+        Some("Bearer tok-1")
+    );
+}
+
+/// Psoxy's `GRANT_TYPE=refresh_token` (GitHub Enterprise Server, Jira Cloud, Confluence,
+/// Dropbox): the form grant with `Accept: application/json`; the rotated refresh token is
+/// used next and written back.
+#[tokio::test]
+async fn psoxy_refresh_token_grant_asks_for_json_and_keeps_the_rotated_token() {
+    let token = Stub::start(|r: &Recorded| {
+        let n = if r.body.contains("refresh_token=refresh-1") {
+            1
+        } else {
+            2
+        };
+        Reply::json(
+            200,
+            format!(
+                r#"{{"access_token":"tok-{n}","expires_in":1,"refresh_token":"refresh-{}"}}"#,
+                n + 1
+            ),
+        )
+    })
+    .await;
+    let accepted = Arc::new(Mutex::new(vec!["tok-1".to_owned(), "tok-2".to_owned()]));
+    let source = Stub::start(github_source(accepted)).await;
+    let writer = Arc::new(MemoryWriter::default());
+    let token_url = format!("{}/login/oauth/access_token", token.url());
+    let proxy = psoxy_grant_proxy(
+        &source.url(),
+        "refresh_token",
+        &[
+            ("REFRESH_ENDPOINT", &token_url),
+            ("CLIENT_ID", "ghes-app"),
+            ("CLIENT_SECRET", "ghes-secret"),
+            ("REFRESH_TOKEN", "refresh-1"),
+        ],
+        Some(writer.clone()),
+    )
+    .await;
+    let url = format!("{proxy}/orgs/acme-corp/members");
+    assert_eq!(get(&url, &[]).await.0, 200);
+    // The token lives 1 s: the next request refreshes, with the rotated refresh token.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(get(&url, &[]).await.0, 200);
+    let grants = token.requests();
+    assert_eq!(grants.len(), 2);
+    for g in &grants {
+        assert_eq!(g.header("accept"), Some("application/json"));
+        assert_eq!(
+            g.header("content-type"),
+            Some("application/x-www-form-urlencoded")
+        );
+    }
+    assert_eq!(
+        form(&grants[0].body),
+        HashMap::from([
+            ("grant_type".to_owned(), "refresh_token".to_owned()),
+            ("refresh_token".to_owned(), "refresh-1".to_owned()),
+            ("client_id".to_owned(), "ghes-app".to_owned()),
+            ("client_secret".to_owned(), "ghes-secret".to_owned()),
+        ])
+    );
+    assert_eq!(form(&grants[1].body)["refresh_token"], "refresh-2");
+    assert_eq!(
+        writer.0.lock().unwrap().clone(),
+        [
+            ("REFRESH_TOKEN".to_owned(), "refresh-2".to_owned()),
+            ("REFRESH_TOKEN".to_owned(), "refresh-3".to_owned())
+        ]
+    );
+    let used: Vec<_> = source
+        .requests()
+        .iter()
+        .map(|r| r.header("authorization").map(str::to_owned))
+        .collect();
+    assert_eq!(
+        used,
+        [
+            Some("Bearer tok-1".to_owned()),
+            Some("Bearer tok-2".to_owned())
+        ]
+    );
+}
+
 /// Psoxy's settings for Zoom (SPEC-API-PARITY §4.3.1): `SOURCE_AUTH_STRATEGY_IDENTIFIER=
 /// oauth2_refresh_token` with `GRANT_TYPE=account_credentials`. Once, a deployment with these
 /// forwarded requests with no credentials at all.

@@ -15,7 +15,21 @@ use std::collections::HashMap;
 
 use aws_sdk_cognitoidentity::error::ProvideErrorMetadata;
 
-use super::TokenError;
+/// The federated assertion cannot be obtained. Holds a status or an error code, never a token.
+#[derive(Debug, thiserror::Error)]
+pub enum FederationError {
+    /// The assertion's file cannot be read.
+    #[error("cannot read the federated token file (MS_FEDERATED_TOKEN_FILE): {0}")]
+    File(#[source] std::io::Error),
+    /// The service that issues it refused or cannot be reached.
+    #[error("cannot get the federated assertion from {from}: {detail}")]
+    Service {
+        /// Where it was asked for.
+        from: &'static str,
+        /// The error code or status.
+        detail: String,
+    },
+}
 
 /// The Cognito developer identity whose OpenID token is the assertion.
 #[derive(Clone)]
@@ -48,7 +62,7 @@ impl CognitoIdentity {
         }
     }
 
-    async fn open_id_token(&self) -> Result<String, TokenError> {
+    async fn open_id_token(&self) -> Result<String, FederationError> {
         let client = self
             .client
             .get_or_init(|| async {
@@ -65,7 +79,7 @@ impl CognitoIdentity {
             )])))
             .send()
             .await
-            .map_err(|e| TokenError::Federation {
+            .map_err(|e| FederationError::Service {
                 from: "Cognito GetOpenIdTokenForDeveloperIdentity",
                 detail: e
                     .as_service_error()
@@ -82,7 +96,7 @@ impl CognitoIdentity {
         out.token()
             .filter(|t| !t.is_empty())
             .map(str::to_owned)
-            .ok_or(TokenError::Federation {
+            .ok_or(FederationError::Service {
                 from: "Cognito GetOpenIdTokenForDeveloperIdentity",
                 detail: "no token in the answer".into(),
             })
@@ -118,11 +132,11 @@ impl AssertionSource {
     }
 
     /// A current assertion.
-    pub async fn assertion(&self, http: &reqwest::Client) -> Result<String, TokenError> {
+    pub async fn assertion(&self, http: &reqwest::Client) -> Result<String, FederationError> {
         match self {
             AssertionSource::File(path) => Ok(tokio::fs::read_to_string(path)
                 .await
-                .map_err(TokenError::AssertionFile)?
+                .map_err(FederationError::File)?
                 .trim()
                 .to_owned()),
             AssertionSource::Cognito(identity) => identity.open_id_token().await,
@@ -131,7 +145,7 @@ impl AssertionSource {
                     .ok()
                     .filter(|h| !h.trim().is_empty())
                     .unwrap_or_else(|| METADATA_HOST.to_owned());
-                let failed = |detail: String| TokenError::Federation {
+                let failed = |detail: String| FederationError::Service {
                     from: "the GCP metadata server",
                     detail,
                 };

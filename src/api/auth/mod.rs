@@ -34,7 +34,7 @@ use base64::Engine;
 use tokio::sync::Mutex;
 
 pub use client_jwt::{ClientKey, ClientKeyError};
-pub use federation::{AssertionSource, CognitoIdentity};
+pub use federation::{AssertionSource, CognitoIdentity, FederationError};
 pub use google::{ServiceAccountKey, ServiceAccountKeyError};
 pub use service_key::{with_service_key, ServiceKeyBodyError};
 pub use shared::{CredentialStore, LockTiming, SharedToken};

@@ -144,17 +144,9 @@ pub enum TokenError {
     /// The service account's assertion cannot be signed.
     #[error(transparent)]
     Signing(#[from] super::google::SigningError),
-    /// The federated assertion's file cannot be read.
-    #[error("cannot read the federated token file (MS_FEDERATED_TOKEN_FILE): {0}")]
-    AssertionFile(#[source] std::io::Error),
-    /// The federated assertion cannot be obtained (a status or error code, never a token).
-    #[error("cannot get the federated assertion from {from}: {detail}")]
-    Federation {
-        /// Where it was asked for.
-        from: &'static str,
-        /// The error code or status.
-        detail: String,
-    },
+    /// The federated assertion cannot be obtained.
+    #[error(transparent)]
+    Federation(#[from] super::federation::FederationError),
     /// The token endpoint did not answer in time.
     #[error("the token endpoint timed out")]
     Timeout,
