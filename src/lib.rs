@@ -10,8 +10,8 @@
 //!   [`format`] (streaming readers and writers), [`sanitize`] (one input stream -> one
 //!   sanitized stream, in parallel);
 //! * the services: [`settings`] (every setting declared once, one lookup), [`storage`] (the
-//!   object-store trait: S3, local folders), [`aws_sdk`] (the AWS client configuration),
-//!   [`logging`];
+//!   object-store trait: S3, GCS, local folders), [`aws_sdk`] and `gcp_sdk` (the AWS and
+//!   Google client configuration), [`logging`];
 //! * the modes: [`bulk`] (one stored object -> its sanitized outputs; the bulk Lambda shell)
 //!   and [`api`] (the proxy; its Lambda and `psoxy serve` shells);
 //! * [`cli`]: the `psoxy` command line.
@@ -21,6 +21,8 @@ pub mod aws_sdk;
 pub mod bulk;
 pub mod cli;
 pub mod format;
+#[cfg(feature = "gcp")]
+pub mod gcp_sdk;
 pub mod jsonpath;
 pub mod logging;
 pub mod pattern;

@@ -65,7 +65,7 @@ fn slice_contains(
     let lo = slice_bound(start, 0, len);
     let hi = slice_bound(end, len, len);
     let step = usize::try_from(step).unwrap_or(usize::MAX).max(1);
-    index >= lo && index < hi && (index - lo) % step == 0
+    index >= lo && index < hi && (index - lo).is_multiple_of(step)
 }
 
 /// Does `selector` pick `child` out of its parent?

@@ -92,7 +92,7 @@ impl ReversibleKey {
         if buf.len() < DIGEST_LEN + BLOCK {
             return Err(invalid("token is too short"));
         }
-        if (buf.len() - DIGEST_LEN) % BLOCK != 0 {
+        if !(buf.len() - DIGEST_LEN).is_multiple_of(BLOCK) {
             return Err(invalid(
                 "ciphertext length is not a multiple of the AES block size",
             ));

@@ -1,6 +1,6 @@
 //! Object storage: the small blocking interface the bulk processor reads and writes through
 //! ([`ObjectStore`], [`ObjectSink`]), and its implementations: S3 ([`s3`], for the function)
-//! and local folders ([`local`], for `psoxy watch`). GCS will be a third, with no other change.
+//! GCS ([`gcs`], for the Cloud Run service) and local folders ([`local`], for `psoxy watch`).
 //!
 //! The sanitizer core is synchronous (it takes a blocking `Read` and `Write`), so the function
 //! runs it on a blocking thread with the blocking adapters of [`s3`]: the input is streamed from
@@ -14,9 +14,13 @@ use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 
+#[cfg(feature = "gcp")]
+pub mod gcs;
 pub mod local;
 pub mod s3;
 
+#[cfg(feature = "gcp")]
+pub use gcs::{GcsError, GcsStore};
 pub use local::{AtomicFile, LocalStore};
 pub use s3::{S3Error, S3Store};
 
@@ -50,6 +54,10 @@ pub enum StoreError {
     /// S3 failed or refused.
     #[error(transparent)]
     S3(#[from] S3Error),
+    /// GCS failed or refused.
+    #[cfg(feature = "gcp")]
+    #[error(transparent)]
+    Gcs(#[from] GcsError),
     /// A local file could not be read or written.
     #[error("{}: {source}", path.display())]
     Local {
@@ -72,6 +80,8 @@ impl StoreError {
     pub fn is_retryable(&self) -> bool {
         match self {
             StoreError::S3(e) => e.is_retryable(),
+            #[cfg(feature = "gcp")]
+            StoreError::Gcs(e) => e.is_retryable(),
             _ => false,
         }
     }
@@ -83,6 +93,10 @@ impl StoreError {
 pub fn io_failure_is_retryable(e: &std::io::Error) -> bool {
     if let Some(s3) = S3Error::from_io_error(e) {
         return s3.is_retryable();
+    }
+    #[cfg(feature = "gcp")]
+    if let Some(gcs) = GcsError::from_io_error(e) {
+        return gcs.is_retryable();
     }
     use std::io::ErrorKind::*;
     matches!(

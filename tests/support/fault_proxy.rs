@@ -133,7 +133,7 @@ impl Which {
     fn matches(self, nth: u64) -> bool {
         match self {
             Which::Range { from, to } => (from..=to).contains(&nth),
-            Which::Every(n) => n > 0 && nth % n == 0,
+            Which::Every(n) => n > 0 && nth.is_multiple_of(n),
             Which::All => true,
         }
     }

@@ -115,7 +115,7 @@ pub fn x5t_of_thumbprint(value: &str) -> Result<String, ClientKeyError> {
     let value = value.trim();
     let value = strip_prefix_ignore_case(value, "sha1 fingerprint=").unwrap_or(value);
     let hex: String = value.chars().filter(|c| *c != ':').collect();
-    if hex.is_empty() || hex.len() % 2 != 0 {
+    if hex.is_empty() || !hex.len().is_multiple_of(2) {
         return Err(ClientKeyError::NotThumbprint);
     }
     let bytes = (0..hex.len())
