@@ -23,6 +23,7 @@ pub mod cli;
 pub mod format;
 #[cfg(feature = "gcp")]
 pub mod gcp_sdk;
+pub mod http_server;
 pub mod jsonpath;
 pub mod logging;
 pub mod pattern;

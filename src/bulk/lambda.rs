@@ -15,13 +15,14 @@
 use std::sync::Arc;
 
 use aws_lambda_events::event::s3::{S3Event, S3EventRecord};
-use serde::Serialize;
 
 use super::keys::decode_event_key;
-use super::settings::bulk_settings;
-use super::{BulkError, BulkProblem, BulkProcessor, BulkSettings, Outcome};
+pub use super::run::SetupError;
+use super::run::{build_processor, log_failure, run_object};
+pub use super::run::{ObjectReport, OutputReport, Report};
+use super::{BulkError, BulkProblem, BulkProcessor, BulkSettings};
 use crate::settings::aws::AwsStore;
-use crate::settings::{Flags, RemoteError, SecretStore, SettingError, Settings, StoreLocation};
+use crate::settings::{SecretStore, StoreLocation};
 use crate::storage::s3::{path_style, s3_client};
 use crate::storage::S3Store;
 
@@ -35,43 +36,6 @@ pub const INPUT_ERROR: &str = "Psoxy.InvalidInput";
 pub struct Function {
     processor: Arc<BulkProcessor>,
     store: S3Store,
-}
-
-/// What one invocation did (the function's response).
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
-pub struct Report {
-    /// One entry per record of the event, in order.
-    pub objects: Vec<ObjectReport>,
-}
-
-/// What happened to one object.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct ObjectReport {
-    /// Input bucket.
-    pub bucket: String,
-    /// Input key (decoded).
-    pub key: String,
-    /// `sanitized`, `own-output` (the loop guard) or `ignored` (not an ObjectCreated event).
-    pub status: &'static str,
-    /// Outputs written.
-    pub outputs: Vec<OutputReport>,
-}
-
-/// One output object written.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct OutputReport {
-    /// Destination bucket.
-    pub bucket: String,
-    /// Destination key.
-    pub key: String,
-    /// Rows or records written.
-    pub rows: u64,
-    /// Bytes read (as stored).
-    pub bytes_in: u64,
-    /// Bytes written (as stored).
-    pub bytes_out: u64,
-    /// Milliseconds taken.
-    pub duration_ms: u64,
 }
 
 /// An invocation in which at least one object failed.
@@ -111,24 +75,6 @@ impl From<&InvocationError> for lambda_runtime::Diagnostic {
     }
 }
 
-/// The function cannot start: settings missing or invalid, rules that do not compile, or the
-/// parameter store unreadable. Names the setting, never its value.
-#[derive(Debug, thiserror::Error)]
-pub enum SetupError {
-    /// Where the settings are is itself misconfigured (`SECRETS_STORE`).
-    #[error("psoxy cannot start: {0}")]
-    Location(#[from] SettingError),
-    /// The secret store could not be read.
-    #[error("psoxy cannot start: {0}")]
-    Remote(#[from] RemoteError),
-    /// A setting is missing or invalid.
-    #[error("psoxy cannot start: {0}")]
-    Settings(#[from] super::BulkSettingsError),
-    /// The rules or pseudonym settings do not compile.
-    #[error("psoxy cannot start: {0}")]
-    Compile(#[from] super::BulkSetupError),
-}
-
 impl Function {
     /// A function over `processor` and `store`.
     pub fn new(processor: BulkProcessor, store: S3Store) -> Self {
@@ -149,16 +95,12 @@ impl Function {
         let remote = location
             .as_ref()
             .map(|loc| (loc, AwsStore::new(loc.kind, &sdk, None)));
-        let settings = Settings::resolve(
-            &bulk_settings(),
-            &Flags::new(),
+        let (processor, settings) = build_processor(
             &env,
             remote.as_ref().map(|(l, s)| (*l, s as &dyn SecretStore)),
+            None,
         )
         .await?;
-        let bulk = BulkSettings::from_settings(&settings)?;
-        let threads = bulk.threads;
-        let processor = BulkProcessor::new(bulk, threads)?;
         let store = S3Store::new(
             s3_client(&sdk, path_style(&settings)),
             tokio::runtime::Handle::current(),
@@ -173,9 +115,7 @@ impl Function {
         remote: Option<(&StoreLocation, &dyn SecretStore)>,
         threads: usize,
     ) -> Result<BulkProcessor, SetupError> {
-        let settings = Settings::resolve(&bulk_settings(), &Flags::new(), env, remote).await?;
-        let bulk = BulkSettings::from_settings(&settings)?;
-        Ok(BulkProcessor::new(bulk, threads)?)
+        Ok(build_processor(env, remote, Some(threads)).await?.0)
     }
 
     /// The settings in use.
@@ -193,13 +133,7 @@ impl Function {
                 Ok(Some(object)) => report.objects.push(object),
                 Ok(None) => {}
                 Err(e) => {
-                    tracing::error!(
-                        bucket = %e.bucket,
-                        key = %e.key,
-                        retryable = e.retryable(),
-                        error = %e.problem,
-                        "object failed"
-                    );
+                    log_failure(&e);
                     failures.push(e);
                 }
             }
@@ -237,58 +171,8 @@ impl Function {
             }));
         }
 
-        let (processor, store) = (self.processor.clone(), self.store.clone());
-        let (b, k) = (bucket.clone(), key.clone());
-        let outcome = tokio::task::spawn_blocking(move || processor.process(&store, &b, &k))
+        run_object(self.processor.clone(), self.store.clone(), bucket, key)
             .await
-            .map_err(|e| BulkError {
-                bucket: bucket.clone(),
-                key: key.clone(),
-                problem: Box::new(BulkProblem::Internal(e)),
-            })??;
-        let (status, outputs) = match outcome {
-            Outcome::LoopGuard => {
-                tracing::info!(%bucket, %key, "skipped: written by this instance");
-                ("own-output", Vec::new())
-            }
-            Outcome::Done { written, skipped } => {
-                for dest in skipped {
-                    tracing::info!(%bucket, %key, destination = %dest, "no fileRules template matches this key; nothing written there");
-                }
-                let outputs = written
-                    .into_iter()
-                    .map(|w| {
-                        let out = OutputReport {
-                            bucket: w.bucket,
-                            key: w.key,
-                            rows: w.stats.rows,
-                            bytes_in: w.stats.bytes_in,
-                            bytes_out: w.stats.bytes_out,
-                            duration_ms: u64::try_from(w.duration.as_millis()).unwrap_or(u64::MAX),
-                        };
-                        tracing::info!(
-                            bucket = %bucket,
-                            key = %key,
-                            output_bucket = %out.bucket,
-                            output_key = %out.key,
-                            rules = %w.template,
-                            rows = out.rows,
-                            bytes_in = out.bytes_in,
-                            bytes_out = out.bytes_out,
-                            duration_ms = out.duration_ms,
-                            "sanitized"
-                        );
-                        out
-                    })
-                    .collect();
-                ("sanitized", outputs)
-            }
-        };
-        Ok(Some(ObjectReport {
-            bucket,
-            key,
-            status,
-            outputs,
-        }))
+            .map(Some)
     }
 }

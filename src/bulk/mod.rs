@@ -3,11 +3,13 @@
 //! [`BulkProcessor`] is built once per process from [`BulkSettings`] and processes objects
 //! through the blocking [`ObjectStore`](crate::storage::ObjectStore) interface only, so any
 //! backend of [`crate::storage`] (S3 for the function, local folders for `psoxy watch`) serves.
-//! [`lambda`] is the AWS Lambda shell: every record of an S3 event through the processor.
+//! [`run`] runs one object as every shell does (a blocking thread, a log line per output, a
+//! report). The shell: [`lambda`] (AWS Lambda: every record of an S3 event).
 
 pub mod keys;
 pub mod lambda;
 mod process;
+pub mod run;
 pub mod settings;
 mod tap;
 
