@@ -1,5 +1,6 @@
-//! Logging setup shared by the shells: JSON lines for the functions (one object per event, as
-//! CloudWatch expects), plain text on stderr for the command line. The level comes from
+//! Logging setup shared by the shells: JSON lines for the Lambda functions (one object per
+//! event, as CloudWatch expects), JSON lines in Cloud Logging's shape for the Cloud Run
+//! services, plain text on stderr for the command line. The level comes from
 //! `RUST_LOG` when it is set, else the shell's default.
 
 use crate::settings::catalog::RUST_LOG;
@@ -36,4 +37,124 @@ pub fn init_text_logs(default: &str) {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+/// Logs as JSON lines on stdout in the shape Cloud Logging reads from Cloud Run: `severity`
+/// (`DEBUG`, `INFO`, `WARNING`, `ERROR`), `message`, `time`, and the event's fields beside
+/// them; level `info` unless `RUST_LOG` says otherwise.
+pub fn init_cloud_logs() {
+    let _ = tracing_subscriber::fmt()
+        .event_format(CloudLogging)
+        .with_env_filter(filter("info"))
+        .try_init();
+}
+
+/// The Cloud Logging line format (see [`init_cloud_logs`]).
+pub struct CloudLogging;
+
+/// Cloud Logging's name of a level.
+fn severity(level: &tracing::Level) -> &'static str {
+    match *level {
+        tracing::Level::ERROR => "ERROR",
+        tracing::Level::WARN => "WARNING",
+        tracing::Level::INFO => "INFO",
+        _ => "DEBUG",
+    }
+}
+
+/// Collects an event's fields into a JSON object.
+struct JsonFields(serde_json::Map<String, serde_json::Value>);
+
+impl tracing::field::Visit for JsonFields {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.insert(
+            field.name().to_owned(),
+            serde_json::Value::String(format!("{value:?}")),
+        );
+    }
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0
+            .insert(field.name().to_owned(), serde_json::Value::from(value));
+    }
+    fn record_i64(&mut self, field: &tracing::field::Field, value: i64) {
+        self.0
+            .insert(field.name().to_owned(), serde_json::Value::from(value));
+    }
+    fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+        self.0
+            .insert(field.name().to_owned(), serde_json::Value::from(value));
+    }
+    fn record_bool(&mut self, field: &tracing::field::Field, value: bool) {
+        self.0
+            .insert(field.name().to_owned(), serde_json::Value::from(value));
+    }
+}
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for CloudLogging
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        _ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let mut fields = JsonFields(serde_json::Map::new());
+        event.record(&mut fields);
+        let mut line = serde_json::Map::new();
+        line.insert("severity".into(), severity(event.metadata().level()).into());
+        line.insert(
+            "message".into(),
+            fields.0.remove("message").unwrap_or_default(),
+        );
+        line.insert(
+            "time".into(),
+            chrono::Utc::now()
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                .into(),
+        );
+        for (k, v) in fields.0 {
+            line.entry(k).or_insert(v);
+        }
+        writeln!(writer, "{}", serde_json::Value::Object(line))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cloud_logging_lines() {
+        use std::sync::{Arc, Mutex};
+        #[derive(Clone, Default)]
+        struct Buffer(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buffer {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .event_format(CloudLogging)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::warn!(bucket = "in", rows = 3_u64, "object failed");
+        });
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        let line: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+        assert_eq!(line["severity"], "WARNING");
+        assert_eq!(line["message"], "object failed");
+        assert_eq!(line["bucket"], "in");
+        assert_eq!(line["rows"], 3);
+        assert!(line["time"].as_str().is_some_and(|t| t.ends_with('Z')));
+    }
 }

@@ -72,6 +72,45 @@ pub enum ApiService {
 }
 
 impl ApiService {
+    /// The service of resolved settings (and their credential store), as the function shells
+    /// build it at start: [`ApiService::Misconfigured`] when they are missing or invalid (the
+    /// problem is logged; health checks answer 412).
+    pub fn from_resolved(
+        resolved: Result<
+            (crate::settings::Settings, Option<Arc<dyn CredentialStore>>),
+            super::settings::ApiSettingsError,
+        >,
+    ) -> ApiService {
+        let handler = resolved
+            .map_err(ApiSetupError::from)
+            .and_then(|(resolved, writer)| {
+                let settings = ApiSettings::from_settings(&resolved)?;
+                let instance = settings.instance_id.clone();
+                let rules_sha = settings.rules_sha.clone();
+                let endpoints = settings.rules.rules.endpoints.len();
+                let source_auth = settings.strategy.name();
+                let handler = ApiHandler::new(settings, None, writer)?;
+                tracing::info!(
+                    version = env!("CARGO_PKG_VERSION"),
+                    %instance,
+                    %rules_sha,
+                    endpoints,
+                    source_auth,
+                    "ready"
+                );
+                Ok(handler)
+            });
+        match handler {
+            Ok(h) => ApiService::Ready(h),
+            Err(problem) => {
+                tracing::error!(%problem, "the proxy is misconfigured");
+                ApiService::Misconfigured {
+                    problem: problem.to_string(),
+                }
+            }
+        }
+    }
+
     /// Handles one request.
     pub async fn handle(&self, req: ProxyRequest) -> ProxyResponse {
         match self {

@@ -7,8 +7,8 @@ use lambda_http::{Body, Request, RequestExt, Response};
 
 use super::compression::{compress, Shell};
 use super::error::ProxyError;
-use super::flow::{ApiHandler, ApiService, ApiSetupError};
-use super::settings::{resolve, ApiSettings};
+use super::flow::ApiService;
+use super::settings::resolve;
 use super::wire::{ProxyRequest, ProxyResponse};
 use crate::settings::Flags;
 
@@ -16,30 +16,8 @@ use crate::settings::Flags;
 /// `PATH_TO_SHARED_CONFIG` are set, the parameter store. A configuration problem gives a
 /// [`ApiService::Misconfigured`] that answers health checks with 412 (and is logged).
 pub async fn service_from_env() -> ApiService {
-    match handler_from_env().await {
-        Ok(h) => ApiService::Ready(h),
-        Err(problem) => {
-            tracing::error!(%problem, "the proxy is misconfigured");
-            ApiService::Misconfigured {
-                problem: problem.to_string(),
-            }
-        }
-    }
-}
-
-async fn handler_from_env() -> Result<ApiHandler, ApiSetupError> {
     let env = |name: &str| std::env::var(name).ok();
-    let (resolved, writer) = resolve(&Flags::new(), &env).await?;
-    let settings = ApiSettings::from_settings(&resolved)?;
-    tracing::info!(
-        version = env!("CARGO_PKG_VERSION"),
-        instance = %settings.instance_id,
-        rules_sha = %settings.rules_sha,
-        endpoints = settings.rules.rules.endpoints.len(),
-        source_auth = settings.strategy.name(),
-        "ready"
-    );
-    ApiHandler::new(settings, None, writer)
+    ApiService::from_resolved(resolve(&Flags::new(), &env).await)
 }
 
 /// The proxy's view of a function URL request; the client's address is the source IP the

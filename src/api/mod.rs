@@ -17,15 +17,21 @@
 //! * [`auth`]: the source's credentials (static, OAuth 2.0 grants, Google service accounts,
 //!   Microsoft workload identity) with their token cache; [`keys`]: caller API keys of server
 //!   mode;
-//! * the shells: [`server`] (`psoxy serve`) and [`lambda`] (the function URL); [`settings`]
-//!   their configuration, read through [`crate::settings`].
+//! * the shells: [`server`] (the HTTP shells, `psoxy serve` and Cloud Run), [`lambda`] (the
+//!   function URL) and `cloud_run` (the Cloud Run service's settings); [`settings`] their
+//!   configuration, read through [`crate::settings`], with `gcp_store` (Secret Manager as the
+//!   credential store and the shared token's lock on Google Cloud).
 
 pub mod auth;
 pub mod body;
+#[cfg(feature = "gcp")]
+pub mod cloud_run;
 pub mod compression;
 pub mod decode;
 pub mod error;
 pub mod flow;
+#[cfg(feature = "gcp")]
+pub mod gcp_store;
 pub mod ip_allow;
 pub mod keys;
 pub mod lambda;

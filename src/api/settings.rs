@@ -17,7 +17,7 @@ use crate::pseudonym::PseudonymSettings;
 use crate::rules::sha256_hex;
 use crate::settings::aws::{AwsStore, Creation, SsmLocks};
 use crate::settings::catalog::{
-    ALLOWED_DATA_ACCESS_IP_BLOCKS, AWS_LAMBDA_FUNCTION_NAME, FOLLOW_REDIRECTS,
+    ALLOWED_DATA_ACCESS_IP_BLOCKS, AWS_LAMBDA_FUNCTION_NAME, FOLLOW_REDIRECTS, K_SERVICE,
     PATH_TO_INSTANCE_CONFIG, PSOXY_INSTANCE_ID, REQUEST_PATH_PREFIX_TO_TRIM,
     REQUEST_TIMEOUT_SECONDS, RULES, SSM_KMS_KEY_ID, TARGET_HOST, TLS_VERSION, TRUST_FORWARDED_FOR,
     UPSTREAM_TIMEOUT_SECONDS, USER_AGENT,
@@ -87,6 +87,10 @@ pub enum ApiSettingsError {
     /// The secret store could not be read.
     #[error(transparent)]
     Remote(#[from] RemoteError),
+    /// Secret Manager cannot be used.
+    #[cfg(feature = "gcp")]
+    #[error(transparent)]
+    GcpStore(#[from] crate::settings::gcp::GcpStoreError),
 }
 
 /// API-mode settings besides the pseudonym and authentication ones.
@@ -98,6 +102,7 @@ const OWN_SETTINGS: &[&Setting] = &[
     &TLS_VERSION,
     &PSOXY_INSTANCE_ID,
     &AWS_LAMBDA_FUNCTION_NAME,
+    &K_SERVICE,
     &SSM_KMS_KEY_ID,
     &ALLOWED_DATA_ACCESS_IP_BLOCKS,
     &TRUST_FORWARDED_FOR,
@@ -189,7 +194,9 @@ impl ApiSettings {
         }
         let paths = PathNormalizer::new(
             settings.get(&REQUEST_PATH_PREFIX_TO_TRIM),
-            settings.get(&AWS_LAMBDA_FUNCTION_NAME),
+            settings
+                .get(&AWS_LAMBDA_FUNCTION_NAME)
+                .or_else(|| settings.get(&K_SERVICE)),
         );
         let strategy = Strategy::from_settings(settings)?;
         Ok(ApiSettings {
@@ -259,6 +266,42 @@ impl CredentialStore for ApiStore {
     }
 }
 
+/// `env`, with the instance namespace defaulting to the function's or service's name (Psoxy's
+/// `PSOXY_ZOOM_` for `psoxy-zoom`).
+fn with_instance_namespace<'a>(
+    env: &'a dyn Fn(&str) -> Option<String>,
+) -> impl Fn(&str) -> Option<String> + 'a {
+    move |name: &str| {
+        env(name).or_else(|| {
+            (name == PATH_TO_INSTANCE_CONFIG.name)
+                .then(|| crate::settings::function_name(env))
+                .flatten()
+                .map(|f| StoreLocation::function_namespace(&f))
+        })
+    }
+}
+
+/// The proxy's settings on Google Cloud: `env` (Cloud Run binds secrets as variables), then
+/// Secret Manager under the instance namespace (default: the service's name) and the shared
+/// one; with Secret Manager as the store of rotated refresh tokens and the shared token.
+#[cfg(feature = "gcp")]
+pub async fn resolve_gcp(
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Settings, Option<Arc<dyn CredentialStore>>), ApiSettingsError> {
+    use crate::settings::gcp::store_from_env;
+    let wanted = api_settings();
+    let lookup = with_instance_namespace(env);
+    let Some((location, store)) = store_from_env(&lookup).await? else {
+        return Ok((Settings::from_sources(&wanted, &Flags::new(), env), None));
+    };
+    let settings =
+        Settings::resolve(&wanted, &Flags::new(), env, Some((&location, &store))).await?;
+    let writer: Arc<dyn CredentialStore> = Arc::new(
+        super::gcp_store::SecretManagerCredentials::new(store, location),
+    );
+    Ok((settings, Some(writer)))
+}
+
 /// The proxy's settings: `flags`, then `env`, then the secret store `env` names (none: flags
 /// and `env` only); with the store of rotated refresh tokens and the shared access token when
 /// there is one.
@@ -267,18 +310,7 @@ pub async fn resolve(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(Settings, Option<Arc<dyn CredentialStore>>), ApiSettingsError> {
     let wanted = api_settings();
-    // In a function, the instance namespace defaults to the function's name (Psoxy's
-    // `PSOXY_ZOOM_` for `psoxy-zoom`).
-    let function_default = |name: &str| {
-        env(name).or_else(|| {
-            (name == PATH_TO_INSTANCE_CONFIG.name)
-                .then(|| env(AWS_LAMBDA_FUNCTION_NAME.name))
-                .flatten()
-                .filter(|f| !f.trim().is_empty())
-                .map(|f| StoreLocation::function_namespace(&f))
-        })
-    };
-    let location = StoreLocation::from_lookup(&function_default)?;
+    let location = StoreLocation::from_lookup(&with_instance_namespace(env))?;
     let Some(location) = location else {
         return Ok((Settings::from_sources(&wanted, flags, env), None));
     };

@@ -4,8 +4,11 @@
 //! through the blocking [`ObjectStore`](crate::storage::ObjectStore) interface only, so any
 //! backend of [`crate::storage`] (S3 for the function, local folders for `psoxy watch`) serves.
 //! [`run`] runs one object as every shell does (a blocking thread, a log line per output, a
-//! report). The shell: [`lambda`] (AWS Lambda: every record of an S3 event).
+//! report). The shells: [`lambda`] (AWS Lambda: every record of an S3 event) and
+//! `cloud_run` (Cloud Run: one Eventarc event per request).
 
+#[cfg(feature = "gcp")]
+pub mod cloud_run;
 pub mod keys;
 pub mod lambda;
 mod process;

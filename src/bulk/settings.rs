@@ -7,8 +7,8 @@ use crate::pseudonym::PseudonymSettings;
 use crate::rules::{load_rules_bytes, sha256_hex, BulkRules, RulesError};
 use crate::settings::catalog::{
     ADDITIONAL_TRANSFORMS, AWS_LAMBDA_FUNCTION_NAME, BULK_OUTPUT_FORMAT, COMPRESS_OUTPUT_ALWAYS,
-    INPUT_BASE_PATH, OUTPUT_BASE_PATH, OUTPUT_BUCKET, PSOXY_INSTANCE_ID, PSOXY_SHUFFLE_ROWS,
-    PSOXY_THREADS, RULES, S3_FORCE_PATH_STYLE,
+    INPUT_BASE_PATH, K_SERVICE, OUTPUT_BASE_PATH, OUTPUT_BUCKET, PSOXY_INSTANCE_ID,
+    PSOXY_SHUFFLE_ROWS, PSOXY_THREADS, RULES, S3_FORCE_PATH_STYLE,
 };
 use crate::settings::{
     instance_id, pseudonym_settings, Setting, SettingError, Settings, PSEUDONYM_SETTINGS,
@@ -86,6 +86,7 @@ const OWN_SETTINGS: &[&Setting] = &[
     &PSOXY_SHUFFLE_ROWS,
     &PSOXY_INSTANCE_ID,
     &AWS_LAMBDA_FUNCTION_NAME,
+    &K_SERVICE,
     &BULK_OUTPUT_FORMAT,
     &PSOXY_THREADS,
     &S3_FORCE_PATH_STYLE,

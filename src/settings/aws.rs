@@ -30,7 +30,9 @@ impl AwsStore {
         kms_key_id: Option<String>,
     ) -> Self {
         match kind {
-            StoreKind::ParameterStore => AwsStore::ParameterStore {
+            // Only the Cloud Run services make a Secret Manager location, and they never build
+            // an AWS store; `StoreLocation::from_lookup` refuses `GCP_SECRET_MANAGER`.
+            StoreKind::ParameterStore | StoreKind::GcpSecretManager => AwsStore::ParameterStore {
                 client: aws_sdk_ssm::Client::new(config),
                 kms_key_id,
             },

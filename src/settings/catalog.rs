@@ -83,6 +83,15 @@ settings! {
     /// Set by Lambda: the function's name.
     AWS_LAMBDA_FUNCTION_NAME { group: Instance, default: None, secret: false,
         doc: "set by AWS Lambda; the default of `PSOXY_INSTANCE_ID`" }
+    /// Set by Cloud Run: the service's name.
+    K_SERVICE { group: Instance, default: None, secret: false,
+        doc: "set by Cloud Run: the service's name, used as `AWS_LAMBDA_FUNCTION_NAME` is on AWS (the default of `PSOXY_INSTANCE_ID` and of the API's instance namespace, the path segment the API strips)" }
+    /// The Secret Manager API's address.
+    SECRET_MANAGER_ENDPOINT { group: Instance, default: Some("https://secretmanager.googleapis.com"), secret: false,
+        doc: "Google Cloud: the Secret Manager API's address (another one only for tests and private endpoints)" }
+    /// The Google Cloud project of the secrets.
+    GOOGLE_CLOUD_PROJECT { group: Instance, default: None, secret: false,
+        doc: "Google Cloud: the project whose Secret Manager holds the settings (default: the metadata server's project)" }
     /// Parameter-name prefix of this instance.
     PATH_TO_INSTANCE_CONFIG { group: Instance, default: None, secret: false,
         doc: "parameter-name prefix of this instance's settings in the secret store (e.g. `/psoxy/hris/`; the API function's default, as Psoxy's: its name upper-cased, `-` as `_`, and `_`: `psoxy-zoom` -> `PSOXY_ZOOM_`); an SSM path gets a leading `/`" }
@@ -91,7 +100,7 @@ settings! {
         doc: "parameter-name prefix of settings shared by instances, tried after the instance's" }
     /// Which secret store.
     SECRETS_STORE { group: Instance, default: Some("AWS_SSM_PARAMETER_STORE"), secret: false,
-        doc: "`AWS_SSM_PARAMETER_STORE` or `AWS_SECRETS_MANAGER`" }
+        doc: "`AWS_SSM_PARAMETER_STORE` or `AWS_SECRETS_MANAGER` on AWS; Secret Manager (`GCP_SECRET_MANAGER`, or unset) on Google Cloud" }
     /// KMS key of written-back parameters.
     SSM_KMS_KEY_ID { group: Instance, default: None, secret: false,
         doc: "KMS key a rotated refresh token is encrypted with when written back to Parameter Store (default: the account's)" }

@@ -14,6 +14,8 @@
 pub mod aws;
 pub mod catalog;
 mod error;
+#[cfg(feature = "gcp")]
+pub mod gcp;
 mod lookup;
 mod pseudonym;
 pub mod remote;
@@ -23,14 +25,25 @@ pub use lookup::{Flags, Settings, PLACEHOLDER_PREFIX};
 pub use pseudonym::{pseudonym_settings, PSEUDONYM_SETTINGS};
 pub use remote::{RemoteError, SecretStore, StoreKind, StoreLocation, LOCATION_SETTINGS};
 
-use catalog::{AWS_LAMBDA_FUNCTION_NAME, PSOXY_INSTANCE_ID};
+use catalog::{AWS_LAMBDA_FUNCTION_NAME, K_SERVICE, PSOXY_INSTANCE_ID};
 
-/// `PSOXY_INSTANCE_ID`, else the Lambda function's name (`AWS_LAMBDA_FUNCTION_NAME`), else
+/// The platform's name of this function or service: `AWS_LAMBDA_FUNCTION_NAME` on Lambda,
+/// `K_SERVICE` on Cloud Run (blank counts as unset).
+pub fn function_name(lookup: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    [AWS_LAMBDA_FUNCTION_NAME.name, K_SERVICE.name]
+        .iter()
+        .filter_map(|name| lookup(name))
+        .map(|v| v.trim().to_owned())
+        .find(|v| !v.is_empty())
+}
+
+/// `PSOXY_INSTANCE_ID`, else the function's or service's name ([`function_name`]), else
 /// `psoxy`: the name bulk outputs carry and API caller keys are checked against.
 pub fn instance_id(settings: &Settings) -> String {
     settings
         .get(&PSOXY_INSTANCE_ID)
         .or_else(|| settings.get(&AWS_LAMBDA_FUNCTION_NAME))
+        .or_else(|| settings.get(&K_SERVICE))
         .unwrap_or("psoxy")
         .to_owned()
 }

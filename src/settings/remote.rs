@@ -10,15 +10,20 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 
-use super::catalog::{PATH_TO_INSTANCE_CONFIG, PATH_TO_SHARED_CONFIG, SECRETS_STORE};
+use super::catalog::{
+    GOOGLE_CLOUD_PROJECT, PATH_TO_INSTANCE_CONFIG, PATH_TO_SHARED_CONFIG, SECRETS_STORE,
+    SECRET_MANAGER_ENDPOINT,
+};
 use super::{Setting, SettingError};
 
 /// The settings that say where the secret store is (read from the flags and the environment
-/// only, by the shells that use a store).
+/// only, by the shells that use a store; the last two on Google Cloud only).
 pub const LOCATION_SETTINGS: &[&Setting] = &[
     &SECRETS_STORE,
     &PATH_TO_INSTANCE_CONFIG,
     &PATH_TO_SHARED_CONFIG,
+    &GOOGLE_CLOUD_PROJECT,
+    &SECRET_MANAGER_ENDPOINT,
 ];
 
 /// A boxed future, as the object-safe [`SecretStore`] returns.
@@ -31,6 +36,8 @@ pub enum StoreKind {
     ParameterStore,
     /// AWS Secrets Manager (`SECRETS_STORE=AWS_SECRETS_MANAGER`).
     SecretsManager,
+    /// Google Cloud Secret Manager (the Cloud Run services; [`StoreLocation::for_gcp`]).
+    GcpSecretManager,
 }
 
 /// Where remote settings live: the store and the prefixes to try, instance first.
@@ -100,6 +107,37 @@ impl StoreLocation {
             })
             .collect();
         Ok((!prefixes.is_empty()).then_some(StoreLocation { kind, prefixes }))
+    }
+
+    /// Where the Cloud Run services' settings are: Secret Manager, under the prefixes of
+    /// `PATH_TO_INSTANCE_CONFIG` and `PATH_TO_SHARED_CONFIG` (secret ids: prefix + name, e.g.
+    /// `PSOXY_SHARED_PSOXY_SALT`). `SECRETS_STORE` may be unset or `GCP_SECRET_MANAGER`.
+    /// `None` when neither prefix is set.
+    pub fn for_gcp(
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Option<StoreLocation>, SettingError> {
+        match lookup(SECRETS_STORE.name)
+            .map(|s| s.trim().to_ascii_uppercase())
+            .as_deref()
+        {
+            None | Some("") | Some("GCP_SECRET_MANAGER") => {}
+            Some(_) => {
+                return Err(SettingError::Invalid {
+                    name: SECRETS_STORE.name,
+                    expected: "GCP_SECRET_MANAGER (or unset) on Google Cloud",
+                })
+            }
+        }
+        let prefixes: Vec<String> = [PATH_TO_INSTANCE_CONFIG.name, PATH_TO_SHARED_CONFIG.name]
+            .iter()
+            .filter_map(|name| lookup(name))
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty())
+            .collect();
+        Ok((!prefixes.is_empty()).then_some(StoreLocation {
+            kind: StoreKind::GcpSecretManager,
+            prefixes,
+        }))
     }
 
     /// Psoxy's default instance namespace of a function: its name upper-cased, `-` as `_`,
@@ -186,6 +224,23 @@ mod tests {
             StoreLocation::function_namespace("psoxy-zoom"),
             "PSOXY_ZOOM_"
         );
+        assert!(
+            StoreLocation::from_lookup(&lookup(&[("SECRETS_STORE", "GCP_SECRET_MANAGER")]))
+                .is_err(),
+            "an AWS shell has no Secret Manager"
+        );
+        let loc = StoreLocation::for_gcp(&lookup(&[
+            ("PATH_TO_INSTANCE_CONFIG", "PSOXY_HRIS_"),
+            ("PATH_TO_SHARED_CONFIG", "PSOXY_SHARED_"),
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!(loc.kind, StoreKind::GcpSecretManager);
+        assert_eq!(loc.prefixes, ["PSOXY_HRIS_", "PSOXY_SHARED_"]);
+        assert!(
+            StoreLocation::for_gcp(&lookup(&[("SECRETS_STORE", "AWS_SECRETS_MANAGER")])).is_err()
+        );
+        assert_eq!(StoreLocation::for_gcp(&lookup(&[])).unwrap(), None);
     }
 
     /// A store in memory, counting the names asked for.

@@ -734,7 +734,7 @@ impl SourceAuth {
 }
 
 /// Time since the Unix epoch (zero if the clock is before it).
-fn unix_now() -> Duration {
+pub(crate) fn unix_now() -> Duration {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()

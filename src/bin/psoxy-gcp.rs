@@ -1,0 +1,102 @@
+//! The Cloud Run service: `psoxy-gcp bulk` sanitizes the objects Eventarc reports finalized in
+//! the input bucket; `psoxy-gcp api` is the API proxy. Either listens on `$PORT` (Cloud Run's
+//! contract; 8080 when unset) and logs JSON lines in Cloud Logging's shape. See `docs/gcp.md`.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use psoxy::api::server::{ApiHttp, Platform, MAX_REQUEST_BYTES};
+use psoxy::bulk::cloud_run::{BulkService, MAX_EVENT_BYTES};
+use psoxy::http_server::{serve, termination};
+use psoxy::logging::init_cloud_logs;
+
+/// psoxy on Google Cloud Run.
+#[derive(Parser)]
+#[command(version, about, long_about = None)]
+struct Args {
+    #[command(subcommand)]
+    mode: Mode,
+    /// Address to listen on (default: 0.0.0.0 on $PORT, else 8080).
+    #[arg(long, global = true)]
+    listen: Option<SocketAddr>,
+}
+
+#[derive(Subcommand)]
+enum Mode {
+    /// Bulk mode: sanitize each object an Eventarc `google.cloud.storage.object.v1.finalized`
+    /// event names (POSTed to `/`) into OUTPUT_BUCKET.
+    Bulk,
+    /// API mode: the proxy in front of TARGET_HOST, behind Cloud Run IAM.
+    Api,
+}
+
+fn listen_address(listen: Option<SocketAddr>) -> Result<SocketAddr, String> {
+    if let Some(addr) = listen {
+        return Ok(addr);
+    }
+    let port = match std::env::var("PORT") {
+        Ok(p) if !p.trim().is_empty() => p
+            .trim()
+            .parse::<u16>()
+            .map_err(|_| "PORT is not a port number".to_owned())?,
+        _ => 8080,
+    };
+    Ok(SocketAddr::from(([0, 0, 0, 0], port)))
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    init_cloud_logs();
+    let addr = match listen_address(args.listen) {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(error = %e, %addr, "cannot listen");
+            return ExitCode::FAILURE;
+        }
+    };
+    let served = match args.mode {
+        Mode::Bulk => {
+            // Settings, rules and the storage client: once per process.
+            let service = match BulkService::from_env().await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot start");
+                    return ExitCode::FAILURE;
+                }
+            };
+            tracing::info!(
+                version = env!("CARGO_PKG_VERSION"),
+                instance = %service.settings().instance_id,
+                rules_sha = %service.settings().rules_sha,
+                %addr,
+                "ready"
+            );
+            serve(listener, service, MAX_EVENT_BYTES, termination()).await
+        }
+        Mode::Api => {
+            let service = psoxy::api::cloud_run::service_from_env().await;
+            tracing::info!(version = env!("CARGO_PKG_VERSION"), %addr, "listening");
+            let handler = ApiHttp::new(service, Platform::CloudRun);
+            serve(listener, handler, MAX_REQUEST_BYTES, termination()).await
+        }
+    };
+    match served {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "server failed");
+            ExitCode::FAILURE
+        }
+    }
+}
