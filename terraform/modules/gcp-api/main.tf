@@ -77,8 +77,8 @@ locals {
   )
   # USE_SHARED_TOKEN: Psoxy's default is true only for account_credentials.
   use_shared_token = local.token_strategy && coalesce(var.use_shared_token, var.grant_type == "account_credentials")
-  # The shared token is the secret ACCESS_TOKEN: Terraform creates it (placeholder version), the
-  # service adds a version with each new token and destroys the older ones. Its lock is the
+  # The shared token is the secret ACCESS_TOKEN: Terraform creates it (no version), the service
+  # adds a version with each new token and destroys the older ones. Its lock is the
   # label `locked` of the secret OAUTH_REFRESH_TOKEN, which Terraform creates (no version) and
   # the service updates under an etag guard.
   source_secret_settings = toset(concat(

@@ -1,9 +1,12 @@
 # The service's secrets live in Secret Manager as `<secret_prefix><SETTING>`. The salt and the
 # encryption key are generated (or given) here, as in the bulk module, and kept in the Terraform
 # state: protect the state like the secrets. The source's credentials are never known to
-# Terraform: each secret is created with a placeholder version, which the service reads as
-# unset (its health check reports the missing credential), and filled out of band
-# (`gcloud secrets versions add`); Terraform then leaves it alone.
+# Terraform: they are filled out of band (`gcloud secrets versions add`), and Terraform leaves
+# them alone. Until then, a secret bound into the environment holds a placeholder version (a
+# revision cannot start with a secret that has none), which the service reads as unset (its
+# health check reports the missing credential); a secret the service rewrites (REFRESH_TOKEN, a
+# shared ACCESS_TOKEN) gets no version from Terraform, so Terraform owns no version the service
+# may destroy, and none that could ever be added again over a newer one.
 
 resource "random_password" "salt" {
   length  = 32
@@ -66,11 +69,11 @@ resource "google_secret_manager_secret_version" "pseudonym" {
   secret_data = local.pseudonym_secret_values[each.key]
 }
 
-# The source's credentials: a placeholder, until versions added out of band (credentials) or by
-# the service (tokens) supersede it. The service may destroy it (the shared token's older
-# versions), so Terraform never replaces or re-enables it, and leaves it to the secret's deletion.
+# The static credentials bound into the environment: a placeholder, until a version added out
+# of band supersedes it. Terraform never replaces or re-enables it (whoever fills the secret may
+# disable or destroy it), and leaves it to the secret's deletion.
 resource "google_secret_manager_secret_version" "placeholder" {
-  for_each = { for name, secret in google_secret_manager_secret.this : name => secret if contains(tolist(local.source_secret_settings), name) }
+  for_each = { for name, secret in google_secret_manager_secret.this : name => secret if contains(tolist(local.static_secret_settings), name) }
 
   secret          = each.value.id
   secret_data     = local.secret_placeholder

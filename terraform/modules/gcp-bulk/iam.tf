@@ -99,9 +99,10 @@ resource "google_pubsub_topic_iam_member" "pubsub_agent_publishes_dead_letters" 
 }
 
 # Pub/Sub acknowledges a forwarded message on the source subscription as its service agent.
+# (Eventarc reports the subscription's full name; the grant takes its id in the project.)
 resource "google_pubsub_subscription_iam_member" "pubsub_agent_forwards_dead_letters" {
   project      = var.project_id
-  subscription = local.eventarc_subscription
+  subscription = basename(local.eventarc_subscription)
   role         = "roles/pubsub.subscriber"
   member       = local.pubsub_agent
 }
