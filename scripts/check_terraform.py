@@ -29,6 +29,10 @@
 8. Every example that calls modules/aws-api (aws-api-github and aws-api-zoom at least) names
    exactly one valid strategy (ours or Psoxy's, with a valid grant where one is needed), and
    each secret parameter its outputs name is one the module creates for that strategy.
+9. The Google Cloud modules (modules/gcp-bulk, modules/gcp-api) and their examples: no public
+   member, internal-only bulk service, invoker and project-level grants, bucket- and
+   secret-level grants, custom roles, environment and secret names
+   (scripts/check_terraform_gcp.py says each).
 
 Usage: python check_terraform.py TERRAFORM_DIR   (exit 1 with every problem listed)
 """
@@ -40,7 +44,7 @@ from pathlib import Path
 import hcl2
 
 REFERENCE = re.compile(
-    r"(?<![\w.])(?:(var|local|module)\.(\w+)(?:\.(\w+))?|data\.(\w+)\.(\w+)|((?:aws|random)_\w+)\.(\w+))"
+    r"(?<![\w.])(?:(var|local|module)\.(\w+)(?:\.(\w+))?|data\.(\w+)\.(\w+)|((?:aws|google|random)_\w+)\.(\w+))"
 )
 META_ARGUMENTS = {"source", "version", "providers", "count", "for_each", "depends_on"}
 # What the bulk function may do (issue 5): read input, write output, abort its uploads, read its
@@ -426,6 +430,14 @@ def check_api_settings(module: Module, source_dir: Path, problems: list):
                     continue  # the strategy's secrets, checked below
                 if setting not in known:
                     problems.append(f"{path}: parameter {name} is named {setting}, which the binary does not read")
+    check_name_validations(module, known, problems)
+    check_strategy_locals(module, secrets, problems)
+
+
+def check_name_validations(module: Module, known: set, problems: list):
+    """The setting names the validations of source_settings and extra_environment list are the
+    binary's, and each strategy, identifier and grant validation lists exactly the binary's."""
+    for path, parsed in module.blocks:
         for block in parsed.get("variable", []):
             for name, body in block.items():
                 for validation in body.get("validation", []):
@@ -438,6 +450,12 @@ def check_api_settings(module: Module, source_dir: Path, problems: list):
                         listed = set(re.findall(r"\b[a-z][a-z0-9_]+\b", condition.split("]")[0].split("[")[-1]))
                         if listed != API_NAME_LISTS[name]:
                             problems.append(f"{path}: {name} validation lists {sorted(listed)}, expected {sorted(API_NAME_LISTS[name])}")
+
+
+def check_strategy_locals(module: Module, secrets: set, problems: list):
+    """The module's maps of secrets by strategy, identifier and grant have the binary's keys and
+    name only secret settings."""
+    locals_ = module_locals(module)
     for local, expected in (
         ("secret_settings_by_strategy", API_AUTH_STRATEGIES),
         ("secret_settings_by_identifier", API_AUTH_IDENTIFIERS),
@@ -457,7 +475,8 @@ def check_api_settings(module: Module, source_dir: Path, problems: list):
 
 # The examples that must call modules/aws-api (each is checked like any other caller).
 API_EXAMPLES = ("aws-api-github", "aws-api-zoom")
-SECRET_OUTPUT = re.compile(r"module\.(\w+)\.secret_parameter_names\[['\"](\w+)['\"]\]")
+# The output of an API module that maps each setting to its secret (parameter or secret id).
+SECRET_OUTPUT = "secret_parameter_names"
 
 
 def literal(value):
@@ -492,16 +511,33 @@ def expected_secrets(api_locals: dict, arguments: dict):
     return secrets
 
 
-def check_api_examples(root: Path, modules_by_dir: dict, api: Module, problems: list):
-    api_locals = module_locals(api)
+def module_callers(modules_by_dir: dict, called: Module) -> dict:
+    """Directory name -> [(calling module, call name, arguments)] of every call of `called`."""
     callers = {}
     for module in modules_by_dir.values():
         for name, arguments in module.modules.items():
-            if called_dir(module, name) == api.directory.resolve():
+            if called_dir(module, name) == called.directory.resolve():
                 callers.setdefault(module.directory.name, []).append((module, name, arguments))
-    for example in API_EXAMPLES:
+    return callers
+
+
+def check_examples_call(root: Path, modules_by_dir: dict, called: Module, examples, problems: list) -> dict:
+    """Each of `examples` calls the module `called`; returns every caller of it."""
+    callers = module_callers(modules_by_dir, called)
+    for example in examples:
         if example not in callers:
-            problems.append(f"{root / 'examples' / example}: missing, or does not call modules/aws-api")
+            problems.append(f"{root / 'examples' / example}: missing, or does not call modules/{called.directory.name}")
+    return callers
+
+
+def check_api_examples(root: Path, modules_by_dir: dict, api: Module, problems: list,
+                       examples=API_EXAMPLES, secrets_output=SECRET_OUTPUT):
+    """Every caller of the API module `api` (the `examples` at least) names exactly one valid
+    strategy, and each secret its outputs take from `secrets_output` is one the module creates
+    for that strategy."""
+    api_locals = module_locals(api)
+    secret_output = re.compile(rf"module\.(\w+)\.{secrets_output}\[['\"](\w+)['\"]\]")
+    callers = check_examples_call(root, modules_by_dir, api, examples, problems)
     for calls in callers.values():
         for module, name, arguments in calls:
             where = f"{module.directory}: module {name}"
@@ -517,9 +553,9 @@ def check_api_examples(root: Path, modules_by_dir: dict, api: Module, problems: 
             secrets = expected_secrets(api_locals, arguments)
             for path, parsed in module.blocks:
                 for expression in expressions(parsed):
-                    for match in SECRET_OUTPUT.finditer(expression):
+                    for match in secret_output.finditer(expression):
                         if match.group(1) == name and secrets is not None and match.group(2) not in secrets:
-                            problems.append(f"{path}: module {name} creates no secret parameter {match.group(2)} (it creates {sorted(secrets)})")
+                            problems.append(f"{path}: module {name} creates no secret {match.group(2)} (it creates {sorted(secrets)})")
 
 
 def check_bulk_settings(module: Module, source_dir: Path, problems: list):
@@ -632,6 +668,9 @@ def main(root: str) -> int:
     else:
         check_api_settings(api, root_path.parent, problems)
         check_api_examples(root_path, modules_by_dir, api, problems)
+    import check_terraform_gcp  # noqa: PLC0415 - it imports this module: only once loaded
+
+    check_terraform_gcp.check(root_path, modules_by_dir, problems)
     files = sum(len(module.blocks) for module in modules_by_dir.values())
     for problem in problems:
         print(problem, file=sys.stderr)

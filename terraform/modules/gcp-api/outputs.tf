@@ -1,0 +1,49 @@
+output "project_id" {
+  description = "Project the service was deployed to."
+  value       = var.project_id
+}
+
+output "region" {
+  description = "Region of the service."
+  value       = var.region
+}
+
+output "service_url" {
+  description = "The proxy's base URL: append the source API's path and query; each request carries an ID token of a caller whose audience is this URL (`Authorization: Bearer <token>`)."
+  value       = google_cloud_run_v2_service.api.uri
+}
+
+output "service_name" {
+  description = "Name of the Cloud Run service (its logs: `gcloud logging read 'resource.labels.service_name=\"<this>\"'`)."
+  value       = google_cloud_run_v2_service.api.name
+}
+
+output "service_account_email" {
+  description = "Service account the service runs as."
+  value       = google_service_account.service.email
+}
+
+output "service_account_unique_id" {
+  description = "Numeric id of the service's account: with grant_type workload_identity_federation, the subject of the Entra app's federated credential (issuer https://accounts.google.com, audience `audience`)."
+  value       = google_service_account.service.unique_id
+}
+
+output "secret_prefix" {
+  description = "Prefix of the service's secrets in Secret Manager (`PATH_TO_INSTANCE_CONFIG`)."
+  value       = local.secret_prefix
+}
+
+output "salt_secret_id" {
+  description = "Secret holding the salt (the CLI needs the same salt to produce the same pseudonyms)."
+  value       = local.secret_environment["PSOXY_SALT"]
+}
+
+output "secret_ids" {
+  description = "Secrets to fill with the source's credentials (`gcloud secrets versions add <id> --data-file=-`), by setting (with a shared token also ACCESS_TOKEN, which the service fills itself)."
+  value       = { for name in local.source_secret_settings : name => google_secret_manager_secret.this[name].secret_id }
+}
+
+output "shared_token_lock_secret_id" {
+  description = "With a shared token (else null): the secret whose label `locked` is the refresh lock (the service updates it; it holds no version)."
+  value       = local.use_shared_token ? google_secret_manager_secret.this[local.shared_token_lock].secret_id : null
+}
