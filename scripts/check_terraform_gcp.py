@@ -80,11 +80,6 @@ SHARED_AUTH_LOCALS = (
     "refresh_endpoint", "token_scope", "grant_label", "writes_refresh_token",
 )
 
-# Settings the modules set that the worktree's catalog may not declare yet.
-PENDING_SETTINGS = {
-    "GOOGLE_CLOUD_PROJECT",  # added to the catalog by the GCP shell commit
-}
-
 CUSTOM_ROLE_NAME = re.compile(r"^\$\{google_project_iam_custom_role\.(\w+)(?:\[\d+\])?\.(?:name|id)\}$")
 BUCKET_KEY = re.compile(r"google_storage_bucket\.this\[[\"'](\w+)[\"']\]")
 QUOTED_SETTING = re.compile(r"[\"']([A-Z][A-Z0-9_]+)[\"']")
@@ -309,7 +304,7 @@ def check_created_secrets(module, secrets, lock, problems):
 
 def known_settings(module, source_dir: Path, problems: list) -> set:
     sources = base.BULK_SETTING_SOURCES if module.directory.name == BULK else base.API_SETTING_SOURCES
-    return base.listed_settings(source_dir, sources, problems) | PENDING_SETTINGS
+    return base.listed_settings(source_dir, sources, problems)
 
 
 # --- h. the examples --------------------------------------------------------------------------

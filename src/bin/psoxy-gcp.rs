@@ -45,6 +45,18 @@ fn listen_address(listen: Option<SocketAddr>) -> Result<SocketAddr, String> {
     Ok(SocketAddr::from(([0, 0, 0, 0], port)))
 }
 
+/// Listens on `addr` (only once the service is built: Cloud Run's startup probe then means
+/// the settings were read); `None`, logged, when it cannot.
+async fn bind(addr: SocketAddr) -> Option<tokio::net::TcpListener> {
+    match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => Some(l),
+        Err(e) => {
+            tracing::error!(error = %e, %addr, "cannot listen");
+            None
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
@@ -53,13 +65,6 @@ async fn main() -> ExitCode {
         Ok(a) => a,
         Err(e) => {
             tracing::error!(error = %e, "cannot start");
-            return ExitCode::FAILURE;
-        }
-    };
-    let listener = match tokio::net::TcpListener::bind(addr).await {
-        Ok(l) => l,
-        Err(e) => {
-            tracing::error!(error = %e, %addr, "cannot listen");
             return ExitCode::FAILURE;
         }
     };
@@ -80,13 +85,21 @@ async fn main() -> ExitCode {
                 %addr,
                 "ready"
             );
-            serve(listener, service, MAX_EVENT_BYTES, termination()).await
+            match bind(addr).await {
+                Some(listener) => serve(listener, service, MAX_EVENT_BYTES, termination()).await,
+                None => return ExitCode::FAILURE,
+            }
         }
         Mode::Api => {
             let service = psoxy::api::cloud_run::service_from_env().await;
-            tracing::info!(version = env!("CARGO_PKG_VERSION"), %addr, "listening");
             let handler = ApiHttp::new(service, Platform::CloudRun);
-            serve(listener, handler, MAX_REQUEST_BYTES, termination()).await
+            match bind(addr).await {
+                Some(listener) => {
+                    tracing::info!(version = env!("CARGO_PKG_VERSION"), %addr, "listening");
+                    serve(listener, handler, MAX_REQUEST_BYTES, termination()).await
+                }
+                None => return ExitCode::FAILURE,
+            }
         }
     };
     match served {

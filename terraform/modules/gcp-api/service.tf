@@ -98,10 +98,11 @@ resource "google_cloud_run_v2_service" "api" {
         }
       }
 
+      # The port opens once the settings are read. Not an HTTP probe: the proxy's health
+      # check is the X-Psoxy-Health-Check header, and it answers 412 until the source's
+      # credentials are filled in, which must not keep the first revision from starting.
       startup_probe {
-        http_get {
-          path = "/health"
-        }
+        tcp_socket {}
         period_seconds    = 2
         failure_threshold = 30
       }
