@@ -2,7 +2,8 @@
 # Builds the functions' deployment packages for AWS Lambda (provided.al2023, arm64):
 #   target/lambda/psoxy-bulk/bootstrap.zip   (bulk mode, terraform/modules/aws-bulk)
 #   target/lambda/psoxy-api/bootstrap.zip    (API mode, terraform/modules/aws-api)
-# with `cargo lambda build --release --arm64 --output-format zip` (cargo-lambda comes from pip
+# with `cargo lambda build --release --arm64 --output-format zip --no-default-features` (no
+# Google Cloud code; cargo-lambda comes from pip
 # and brings zig as the cross linker, so no other toolchain is needed), then rewrites the zip
 # with fixed timestamps so that rebuilding the same code gives the same bytes, and therefore
 # the same hash in Terraform (no change to deploy). Fails if a package is missing or larger
@@ -22,7 +23,8 @@ fi
 for bin in psoxy-bulk psoxy-api; do
   zip=target/lambda/$bin/bootstrap.zip
   rm -f "$zip"
-  cargo lambda build --release --arm64 --output-format zip --bin "$bin"
+  # Without the default `gcp` feature: the Google client libraries stay out of the functions.
+  cargo lambda build --release --arm64 --output-format zip --no-default-features --bin "$bin"
 
   if [ ! -f "$zip" ]; then
     echo "package-lambda: $zip was not produced" >&2
