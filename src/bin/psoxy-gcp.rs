@@ -31,15 +31,17 @@ enum Mode {
     Api,
 }
 
-fn listen_address(listen: Option<SocketAddr>) -> Result<SocketAddr, String> {
+/// `$PORT` holds something other than a port number.
+#[derive(Debug, thiserror::Error)]
+#[error("PORT is not a port number")]
+struct BadPort;
+
+fn listen_address(listen: Option<SocketAddr>) -> Result<SocketAddr, BadPort> {
     if let Some(addr) = listen {
         return Ok(addr);
     }
     let port = match std::env::var("PORT") {
-        Ok(p) if !p.trim().is_empty() => p
-            .trim()
-            .parse::<u16>()
-            .map_err(|_| "PORT is not a port number".to_owned())?,
+        Ok(p) if !p.trim().is_empty() => p.trim().parse::<u16>().map_err(|_| BadPort)?,
         _ => 8080,
     };
     Ok(SocketAddr::from(([0, 0, 0, 0], port)))
