@@ -720,7 +720,10 @@ impl SourceAuth {
         }
         let written = match (&self.shared, &self.store) {
             (Some(shared), _) => shared.write(REFRESH_TOKEN.name, new).await,
-            (None, Some(store)) => store.write(REFRESH_TOKEN.name, new).await,
+            // Psoxy's write: three attempts, 150 ms apart, with or without a shared token.
+            (None, Some(store)) => {
+                shared::write_with_retries(store.as_ref(), REFRESH_TOKEN.name, new).await
+            }
             (None, None) => {
                 tracing::warn!("the source rotated its refresh token; it is kept in memory only (no parameter store configured)");
                 return;

@@ -236,7 +236,7 @@ impl SharedTokens {
     }
 }
 
-async fn write_with_retries(
+pub(crate) async fn write_with_retries(
     store: &dyn CredentialStore,
     name: &str,
     value: &str,
