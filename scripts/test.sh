@@ -3,8 +3,11 @@
 # the tests, moto is installed into target/pytools on first use), then the end-to-end runs of
 # both Lambda functions under cargo-lambda's emulator (scripts/e2e-lambda.sh for bulk mode,
 # scripts/e2e-lambda-api.sh for API mode), the Terraform checks (scripts/check-terraform.sh),
-# and the arm64 deployment packages, which must build and stay under 20 MB
-# (scripts/package-lambda.sh).
+# the arm64 deployment packages, which must build and stay under 20 MB
+# (scripts/package-lambda.sh), and the Cloud Run image's packaging, checked on the debug binary
+# (scripts/package-gcp.sh --profile dev: complete, reproducible; the release image is built by
+# `bash scripts/package-gcp.sh`). The GCS emulator (fake-gcs-server) is installed and started
+# by the tests that use it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo test "$@"
@@ -12,3 +15,4 @@ bash scripts/e2e-lambda.sh
 bash scripts/e2e-lambda-api.sh
 bash scripts/check-terraform.sh
 bash scripts/package-lambda.sh
+bash scripts/package-gcp.sh --profile dev
