@@ -54,8 +54,6 @@ MEDIA_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 MEDIA_CONFIG = "application/vnd.oci.image.config.v1+json"
 MEDIA_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 
-# Where the project lives; Cargo.toml's `package.repository` wins when it is set.
-DEFAULT_SOURCE = "https://github.com/worklytics/psoxy"
 
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 RUN_AS = 65532
@@ -261,7 +259,8 @@ def build(args: argparse.Namespace) -> str:
     if not isinstance(version, str) or not version:
         raise Error(f"{args.cargo_toml}: no package.version")
     tag = args.tag or version
-    source = args.source or package.get("repository") or DEFAULT_SOURCE
+    # No guessed default: the label is left out rather than point at someone else's project.
+    source = args.source or package.get("repository")
     epoch = source_date_epoch()
     arch = elf_architecture(binary)
 
@@ -271,11 +270,12 @@ def build(args: argparse.Namespace) -> str:
 
     created = rfc3339(epoch)
     labels = {
-        "org.opencontainers.image.source": source,
         "org.opencontainers.image.version": version,
         "org.opencontainers.image.title": "psoxy-gcp",
         "org.opencontainers.image.created": created,
     }
+    if source:
+        labels["org.opencontainers.image.source"] = source
     if package.get("license"):
         labels["org.opencontainers.image.licenses"] = package["license"]
     config = {
