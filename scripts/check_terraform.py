@@ -559,13 +559,27 @@ def check_api_examples(root: Path, modules_by_dir: dict, api: Module, problems: 
                             problems.append(f"{path}: module {name} creates no secret {match.group(2)} (it creates {sorted(secrets)})")
 
 
+def expand_locals(text: str, locals_: dict, seen=frozenset()) -> str:
+    """`text` followed by the values of the locals it references, recursively (the bulk
+    function's environment is a local)."""
+    for name in LOCAL_REFERENCE.findall(text):
+        if name in locals_ and name not in seen:
+            seen = seen | {name}
+            text += "\n" + expand_locals(str(locals_[name]), locals_, seen)
+    return text
+
+
 def check_bulk_settings(module: Module, source_dir: Path, problems: list):
     known = listed_settings(source_dir, BULK_SETTING_SOURCES, problems)
+    locals_ = module_locals(module)
     for path, parsed in module.blocks:
         for block in parsed.get("resource", []):
             for name, body in block.get("aws_lambda_function", {}).items():
                 for environment in body.get("environment", []):
-                    for key in ENVIRONMENT_KEY.findall(str(environment.get("variables", ""))):
+                    keys = set(ENVIRONMENT_KEY.findall(expand_locals(str(environment.get("variables", "")), locals_)))
+                    if "PATH_TO_INSTANCE_CONFIG" not in keys:
+                        problems.append(f"{path}: function {name}: environment lacks PATH_TO_INSTANCE_CONFIG (or the check cannot read it)")
+                    for key in sorted(keys):
                         if key not in known and key not in INFORMATIONAL_ENVIRONMENT:
                             problems.append(f"{path}: function {name} sets {key}, which the binary does not read")
             for name, body in block.get("aws_ssm_parameter", {}).items():

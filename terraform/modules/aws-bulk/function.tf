@@ -1,5 +1,27 @@
 # The function (custom runtime, arm64), what triggers it, and where its failures go.
 
+locals {
+  # The settings of the bulk function.
+  function_environment = merge(
+    {
+      PATH_TO_INSTANCE_CONFIG = local.param_prefix
+      OUTPUT_BUCKET           = aws_s3_bucket.this["sanitized"].id
+      COMPRESS_OUTPUT_ALWAYS  = tostring(var.compress_output)
+      RUST_LOG                = var.log_level
+      # Settings are read once per process; a new value here starts fresh instances, so a
+      # rules change takes effect on the next upload.
+      PSOXY_RULES_SHA256 = local.rules_sha
+    },
+    # Only the optional settings that are set (their defaults are the binary's).
+    { for name, value in {
+      INPUT_BASE_PATH    = var.input_base_path
+      OUTPUT_BASE_PATH   = var.output_base_path
+      BULK_OUTPUT_FORMAT = var.bulk_output_format
+    } : name => value if value != null && value != "" },
+    var.extra_environment,
+  )
+}
+
 resource "aws_lambda_function" "bulk" {
   #checkov:skip=CKV_AWS_117:The function talks only to S3, SSM and SQS over TLS with IAM auth; a VPC would add NAT or endpoints and no protection for this data flow.
   #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile in the customer's account; the package's SHA-256 is pinned by source_code_hash instead.
@@ -27,24 +49,7 @@ resource "aws_lambda_function" "bulk" {
   }
 
   environment {
-    variables = merge(
-      {
-        PATH_TO_INSTANCE_CONFIG = local.param_prefix
-        OUTPUT_BUCKET           = aws_s3_bucket.this["sanitized"].id
-        COMPRESS_OUTPUT_ALWAYS  = tostring(var.compress_output)
-        RUST_LOG                = var.log_level
-        # Settings are read once per process; a new value here starts fresh instances, so a
-        # rules change takes effect on the next upload.
-        PSOXY_RULES_SHA256 = local.rules_sha
-      },
-      # Only the optional settings that are set (their defaults are the binary's).
-      { for name, value in {
-        INPUT_BASE_PATH    = var.input_base_path
-        OUTPUT_BASE_PATH   = var.output_base_path
-        BULK_OUTPUT_FORMAT = var.bulk_output_format
-      } : name => value if value != null && value != "" },
-      var.extra_environment,
-    )
+    variables = local.function_environment
   }
 
   logging_config {
