@@ -7,16 +7,19 @@
    `module.<name>.<output>` reference names an output that module has.
 3. No IAM policy document allows the action `*` or a service wildcard, and the bulk
    function's policy allows exactly the actions its issue lists (plus its own logs and failure
-   queue, and KMS only in a block conditioned on a key).
+   queue, and KMS only in a block conditioned on a key); so do the fan-out's policies (the
+   chunk function's, the state machine's, the bulk function's right to start it), and only
+   the state machine's log-delivery and X-Ray statements name the resource `*`.
 4. Every `#checkov:skip=` comment carries a reason.
 5. Every environment variable the bulk module gives the function, and every SSM parameter it
    creates under the function's prefix, is a setting the binary reads (listed in
    src/settings/pseudonym.rs and the OWN_SETTINGS of src/bulk/settings.rs, or a secret-store
-   location setting), so a typo
-   cannot deploy silently. Settings are declared once, in src/settings/catalog.rs.
+   location setting, or, until src/ lists them, one of the fan-out's FANOUT_* settings), so a
+   typo cannot deploy silently. Settings are declared once, in src/settings/catalog.rs.
 6. Every AWS SDK operation the code calls (in src/) is authorized by an action of the bulk
-   function's policy (or, for the API function's own operations, of the API function's), so
-   the role is not too narrow either.
+   function's policy (or, for the API function's own operations, of the API function's, and
+   for the fan-out's, of the chunk function's or the bulk function's start right; the chunk
+   function's also covers the bulk code it runs), so the roles are not too narrow either.
 7. The API module (modules/aws-api): its function's policy allows exactly its actions
    (parameter writes, the lock's delete, Cognito and KMS only in conditional blocks), and its
    parameter writes and deletes name exact parameter ARNs (the instance prefix and one of the
@@ -60,6 +63,41 @@ BULK_FUNCTION_ACTIONS = {
     "sqs:SendMessage",
 }
 BULK_FUNCTION_KMS_ACTIONS = {"kms:Decrypt", "kms:GenerateDataKey"}
+# The fan-out of modules/aws-bulk (fanout.tf, only with fanout_enabled): each policy document
+# allows exactly these actions, and KMS only in a block conditioned on a key.
+#   chunk            the chunk function: read the input, use the run's objects in the work
+#                    bucket (plan, parts), write the output by multipart upload (UploadPartCopy
+#                    is s3:GetObject on the part and s3:PutObject on the output; the upload's
+#                    parts are listed to complete it), its parameters, its own logs;
+#   fanout           the state machine: invoke the chunk function, run the Distributed Map's
+#                    child executions (StartExecution on itself, Describe/Stop on its
+#                    executions, as AWS documents), read the plan, deliver its logs, trace;
+#   function_fanout  the bulk function: start the state machine.
+FANOUT_POLICY_ACTIONS = {
+    "chunk": {
+        "s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload",
+        "s3:ListMultipartUploadParts", "ssm:GetParameter", "ssm:GetParameters",
+        "logs:CreateLogStream", "logs:PutLogEvents",
+    },
+    "fanout": {
+        "lambda:InvokeFunction", "states:StartExecution", "states:DescribeExecution",
+        "states:StopExecution", "s3:GetObject",
+        "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
+        "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
+        "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
+        "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
+        "xray:GetSamplingTargets",
+    },
+    "function_fanout": {"states:StartExecution"},
+}
+FANOUT_POLICY_KMS_ACTIONS = {
+    "chunk": {"kms:Decrypt", "kms:GenerateDataKey"},
+    "fanout": {"kms:Decrypt"},
+    "function_fanout": set(),
+}
+# The statements of aws-bulk's policies that may name the resource `*`: Step Functions' log
+# delivery and X-Ray, whose actions AWS documents without resource-level permissions.
+BULK_WILDCARD_STATEMENTS = {("fanout", "DeliverLogs"), ("fanout", "Tracing")}
 # What the API function may do: read its own parameters, write its own logs; and, in blocks
 # that exist only when the strategy needs them, write back the rotated refresh token and the
 # shared access token, create and delete the shared token's lock, get Cognito OpenID tokens
@@ -215,6 +253,16 @@ def check_policies(module: Module, problems: list):
                         problems.append(f"{path}: function policy: extra {extra}, missing {missing}")
                     if kms_conditional != BULK_FUNCTION_KMS_ACTIONS:
                         problems.append(f"{path}: function policy: KMS actions {sorted(kms_conditional)} (only in a conditional block)")
+                if module.directory.name == "aws-bulk" and name in FANOUT_POLICY_ACTIONS:
+                    expected = FANOUT_POLICY_ACTIONS[name]
+                    if actions != expected:
+                        problems.append(f"{path}: {name} policy: extra {sorted(actions - expected)}, missing {sorted(expected - actions)}")
+                    if kms_conditional != FANOUT_POLICY_KMS_ACTIONS[name]:
+                        problems.append(f"{path}: {name} policy: conditional actions {sorted(kms_conditional)}, expected {sorted(FANOUT_POLICY_KMS_ACTIONS[name])}")
+                if module.directory.name == "aws-bulk":
+                    for statement, _ in policy_statements(document):
+                        if "*" in statement.get("resources", []) and (name, statement.get("sid")) not in BULK_WILDCARD_STATEMENTS:
+                            problems.append(f"{path}: policy {name}: statement {statement.get('sid')} names the resource *")
 
 
 def check_api_policy(path, name, document, actions, conditional, problems):
@@ -559,9 +607,15 @@ def check_api_examples(root: Path, modules_by_dir: dict, api: Module, problems: 
                             problems.append(f"{path}: module {name} creates no secret {match.group(2)} (it creates {sorted(secrets)})")
 
 
+# The fan-out's settings (terraform/modules/aws-bulk, fanout_enabled), for the fan-out code
+# being written in src/: accepted by name until src/bulk/settings.rs lists them in OWN_SETTINGS,
+# after which they are checked like any other setting and this set can go.
+FANOUT_SETTINGS = {"FANOUT_STATE_MACHINE_ARN", "FANOUT_WORK_BUCKET", "FANOUT_THRESHOLD_BYTES", "FANOUT_CHUNK_BYTES"}
+
+
 def expand_locals(text: str, locals_: dict, seen=frozenset()) -> str:
     """`text` followed by the values of the locals it references, recursively (the bulk
-    function's environment is a local)."""
+    functions' environment is a local they share)."""
     for name in LOCAL_REFERENCE.findall(text):
         if name in locals_ and name not in seen:
             seen = seen | {name}
@@ -570,7 +624,7 @@ def expand_locals(text: str, locals_: dict, seen=frozenset()) -> str:
 
 
 def check_bulk_settings(module: Module, source_dir: Path, problems: list):
-    known = listed_settings(source_dir, BULK_SETTING_SOURCES, problems)
+    known = listed_settings(source_dir, BULK_SETTING_SOURCES, problems) | FANOUT_SETTINGS
     locals_ = module_locals(module)
     for path, parsed in module.blocks:
         for block in parsed.get("resource", []):
@@ -603,9 +657,19 @@ SDK_OPERATION_ACTIONS = {
     "put_parameter": "ssm:PutParameter",
     "delete_parameter": "ssm:DeleteParameter",
     "get_open_id_token_for_developer_identity": "cognito-identity:GetOpenIdTokenForDeveloperIdentity",
+    # The fan-out: the bulk function starts the state machine, the chunk function copies each
+    # part into the output (UploadPartCopy: s3:PutObject, and s3:GetObject on the part), lists
+    # the upload's parts and deletes the run's objects.
+    "start_execution": "states:StartExecution",
+    "upload_part_copy": "s3:PutObject",
+    "list_parts": "s3:ListMultipartUploadParts",
+    "delete_object": "s3:DeleteObject",
 }
 # Operations only the API function calls: authorized by its policy, not the bulk function's.
 API_ONLY_OPERATIONS = {"put_parameter", "delete_parameter", "get_open_id_token_for_developer_identity"}
+# Operations only the fan-out calls: authorized by the fan-out's policies (the chunk function's,
+# and the bulk function's right to start the state machine), not the bulk function's own.
+FANOUT_ONLY_OPERATIONS = {"start_execution", "upload_part_copy", "list_parts", "delete_object"}
 # Operations of the shared settings code the API function calls too (the shared token and its
 # lock are read with GetParameter).
 API_SHARED_OPERATIONS = {"get_parameter", "get_parameters"}
@@ -616,7 +680,7 @@ SDK_OPERATIONS_NOT_DEPLOYED = {
     "list_multipart_uploads": "storage::list_multipart_uploads, a helper the tests use to prove no upload was left behind",
 }
 SDK_OPERATION = re.compile(
-    r"\.((?:get|head|put|create|upload|complete|abort|list|delete|copy|restore|select)_[a-z0-9_]+)\(\)"
+    r"\.((?:get|head|put|create|upload|complete|abort|list|delete|copy|restore|select|start)_[a-z0-9_]+)\(\)"
 )
 
 
@@ -633,7 +697,14 @@ def check_sdk_operations(source_dir: Path, problems: list):
             if not looks_like_sdk_call(text, operation):
                 continue
             problems.append(f"{path}: calls {operation}(), which no IAM action of the functions is mapped to")
-    granted = {action for operation, action in SDK_OPERATION_ACTIONS.items() if operation not in API_ONLY_OPERATIONS}
+    granted = {action for operation, action in SDK_OPERATION_ACTIONS.items()
+               if operation not in API_ONLY_OPERATIONS | FANOUT_ONLY_OPERATIONS}
+    # The chunk function runs the bulk code (reads, writes, parameters) and the fan-out's.
+    fanout_missing = {SDK_OPERATION_ACTIONS[o] for o in FANOUT_ONLY_OPERATIONS} - FANOUT_POLICY_ACTIONS["chunk"] - FANOUT_POLICY_ACTIONS["function_fanout"]
+    if fanout_missing:
+        problems.append(f"fan-out policies lack {sorted(fanout_missing)} needed by the code")
+    if granted - FANOUT_POLICY_ACTIONS["chunk"]:
+        problems.append(f"chunk function policy lacks {sorted(granted - FANOUT_POLICY_ACTIONS['chunk'])}, which the bulk code it runs needs")
     api_missing = {SDK_OPERATION_ACTIONS[o] for o in API_ONLY_OPERATIONS | API_SHARED_OPERATIONS} - API_FUNCTION_ACTIONS - API_FUNCTION_CONDITIONAL_ACTIONS
     if api_missing:
         problems.append(f"API function policy lacks {sorted(api_missing)} needed by the code")

@@ -1,27 +1,38 @@
-# The input bucket (raw exports, PII) and the sanitized bucket (read by the vendor) get the same
-# guard rails: no public access, no ACLs, default encryption, TLS only, optional versioning,
-# lifecycle expiry, and cleanup of abandoned multipart uploads.
+# The input bucket (raw exports, PII), the sanitized bucket (read by the vendor) and, with
+# fanout_enabled, the work bucket of the fan-out (plans and sanitized parts, PII-free but not
+# for anyone else) get the same guard rails: no public access, no ACLs, default encryption, TLS
+# only, optional versioning (never on the work bucket), lifecycle expiry, and cleanup of
+# abandoned multipart uploads.
 
 locals {
-  buckets = {
+  buckets = { for role, bucket in {
     input = {
       name            = var.input_bucket_name
       prefix          = "psoxy-${var.instance_id}-input-"
       expiration_days = var.input_expiration_days
+      versioned       = var.enable_versioning
     }
     sanitized = {
       name            = var.sanitized_bucket_name
       prefix          = "psoxy-${var.instance_id}-sanitized-"
       expiration_days = var.sanitized_expiration_days
+      versioned       = var.enable_versioning
     }
-  }
+    # A run's objects live minutes to hours; what a failed run left behind goes after 2 days.
+    work = {
+      name            = null
+      prefix          = "psoxy-${var.instance_id}-work-"
+      expiration_days = 2
+      versioned       = false
+    }
+  } : role => bucket if role != "work" || var.fanout_enabled }
 }
 
 resource "aws_s3_bucket" "this" {
   #checkov:skip=CKV_AWS_18:Access logging needs a separate log bucket the customer chooses; enable it there (the function's own reads and writes are in CloudWatch Logs).
   #checkov:skip=CKV_AWS_144:Cross-region replication would copy raw PII to a second region; the input bucket is a transit area and the sanitized data can be re-derived.
   #checkov:skip=CKV_AWS_21:Versioning is a variable (var.enable_versioning); objects here are re-creatable exports, so it is off by default.
-  #checkov:skip=CKV2_AWS_62:The input bucket notifies the function (aws_s3_bucket_notification.input); the sanitized bucket has no consumer to notify.
+  #checkov:skip=CKV2_AWS_62:The input bucket notifies the function (aws_s3_bucket_notification.input); the sanitized and work buckets have no consumer to notify.
   for_each = local.buckets
 
   bucket        = each.value.name
@@ -67,7 +78,7 @@ resource "aws_s3_bucket_versioning" "this" {
 
   bucket = each.value.id
   versioning_configuration {
-    status = var.enable_versioning ? "Enabled" : "Disabled"
+    status = local.buckets[each.key].versioned ? "Enabled" : "Disabled"
   }
 }
 
@@ -102,7 +113,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
 
   rule {
     id     = "expire-noncurrent-versions"
-    status = var.enable_versioning ? "Enabled" : "Disabled"
+    status = local.buckets[each.key].versioned ? "Enabled" : "Disabled"
     filter {
       prefix = "" # every object (an empty `filter {}` draws a provider warning)
     }

@@ -1,7 +1,8 @@
 # The function (custom runtime, arm64), what triggers it, and where its failures go.
 
 locals {
-  # The settings of the bulk function.
+  # The settings of the bulk function, which the fan-out's chunk function (fanout.tf) shares:
+  # one binary, one set of settings.
   function_environment = merge(
     {
       PATH_TO_INSTANCE_CONFIG = local.param_prefix
@@ -18,6 +19,14 @@ locals {
       OUTPUT_BASE_PATH   = var.output_base_path
       BULK_OUTPUT_FORMAT = var.bulk_output_format
     } : name => value if value != null && value != "" },
+    # The fan-out, only when enabled: objects of at least FANOUT_THRESHOLD_BYTES are handed to
+    # the state machine, which sanitizes them in ranges of about FANOUT_CHUNK_BYTES.
+    { for name, value in {
+      FANOUT_STATE_MACHINE_ARN = local.fanout_state_machine_arn
+      FANOUT_WORK_BUCKET       = local.fanout_work_bucket
+      FANOUT_THRESHOLD_BYTES   = tostring(var.fanout_threshold_bytes)
+      FANOUT_CHUNK_BYTES       = tostring(var.fanout_chunk_bytes)
+    } : name => value if var.fanout_enabled },
     var.extra_environment,
   )
 }

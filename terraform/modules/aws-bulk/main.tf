@@ -6,6 +6,8 @@
 #   iam.tf        the function's execution role (least privilege)
 #   monitoring.tf log group and alarms
 #   reader.tf     the analytics vendor's read-only role
+#   fanout.tf     optional (fanout_enabled): the state machine that sanitizes one large object
+#                 in byte ranges on parallel invocations of a chunk function
 
 data "aws_caller_identity" "current" {}
 
@@ -15,8 +17,8 @@ data "aws_partition" "current" {}
 
 locals {
   account_id = data.aws_caller_identity.current.account_id
-  region    = data.aws_region.current.region
-  partition = data.aws_partition.current.partition
+  region     = data.aws_region.current.region
+  partition  = data.aws_partition.current.partition
 
   function_name = "psoxy-${var.instance_id}"
   param_prefix  = coalesce(var.ssm_parameter_prefix, "/psoxy/${var.instance_id}/")
@@ -25,6 +27,15 @@ locals {
   param_arn_pattern = "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${local.param_prefix}*"
 
   use_kms = var.kms_key_arn != null
+
+  # The fan-out (fanout.tf). The state machine's ARN is built from its name: its own role and
+  # the functions' environment name it, and the state machine depends on both (its role, the
+  # chunk function), so the resource's attribute would be a cycle.
+  fanout_name              = "${local.function_name}-fanout"
+  fanout_state_machine_arn = "arn:${local.partition}:states:${local.region}:${local.account_id}:stateMachine:${local.fanout_name}"
+  # Every object of a run (the plan, the parts) is under `fanout/<run id>/` in the work bucket;
+  # the bulk function passes the run's prefix as `work_prefix`.
+  fanout_work_prefix = "fanout/"
 
   tags = merge({ "psoxy-instance" = var.instance_id }, var.tags)
 }

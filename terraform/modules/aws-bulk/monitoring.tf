@@ -8,7 +8,7 @@ resource "aws_cloudwatch_log_group" "function" {
 }
 
 locals {
-  alarms = {
+  alarms = { for name, alarm in {
     # Any failed invocation (a bad row, a missing column, a storage error), before retries.
     errors = {
       description = "The psoxy function ${local.function_name} failed to sanitize an object; its log group names the object, the row and the cause."
@@ -25,7 +25,15 @@ locals {
       dimensions  = { QueueName = aws_sqs_queue.failures.name }
       statistic   = "Maximum"
     }
-  }
+    # A fan-out run that failed (only with fanout_enabled): the large object was not sanitized.
+    fanout-failed = {
+      description = "A fan-out run of ${local.fanout_name} failed: an object of at least ${var.fanout_threshold_bytes} bytes was not sanitized; the chunk function's log group names the object, the chunk and the cause."
+      namespace   = "AWS/States"
+      metric      = "ExecutionsFailed"
+      dimensions  = { StateMachineArn = local.fanout_state_machine_arn }
+      statistic   = "Sum"
+    }
+  } : name => alarm if name != "fanout-failed" || var.fanout_enabled }
 }
 
 # Each alarm fires on any value above 0 in 5 minutes.

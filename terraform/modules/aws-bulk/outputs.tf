@@ -47,3 +47,18 @@ output "salt_parameter_name" {
   description = "SSM parameter holding the salt; the CLI needs the same salt to produce the same pseudonyms (`aws ssm get-parameter --with-decryption --name ...`)."
   value       = aws_ssm_parameter.salt.name
 }
+
+output "fanout_state_machine_arn" {
+  description = "ARN of the fan-out state machine (null when `fanout_enabled` is false)."
+  value       = var.fanout_enabled ? aws_sfn_state_machine.fanout[0].arn : null
+}
+
+output "fanout_work_bucket" {
+  description = "Bucket holding the plans and parts of fan-out runs, under `fanout/` (null when `fanout_enabled` is false)."
+  value       = local.fanout_work_bucket
+}
+
+output "fanout_chunk_function_name" {
+  description = "Name of the fan-out's chunk function (null when `fanout_enabled` is false)."
+  value       = var.fanout_enabled ? aws_lambda_function.chunk[0].function_name : null
+}

@@ -265,9 +265,74 @@ variable "log_retention_days" {
 }
 
 variable "alarm_actions" {
-  description = "ARNs (e.g. SNS topics) notified when an invocation fails or an event lands in the failure queue."
+  description = "ARNs (e.g. SNS topics) notified when an invocation fails, an event lands in the failure queue or a fan-out run fails."
   type        = list(string)
   default     = []
+}
+
+# ---------------------------------------------------------------------------------------------
+# Fan-out of large objects (fanout.tf)
+# ---------------------------------------------------------------------------------------------
+
+variable "fanout_enabled" {
+  description = "Sanitize objects of at least `fanout_threshold_bytes` in parallel byte ranges: adds a work bucket, a chunk function and a Step Functions state machine (Distributed Map) that the bulk function starts. False: none of these exist."
+  type        = bool
+  default     = false
+}
+
+variable "fanout_threshold_bytes" {
+  description = "Objects of at least this size are handed to the state machine (`FANOUT_THRESHOLD_BYTES`); smaller ones are sanitized by the bulk function alone."
+  type        = number
+  default     = 2147483648 # 2 GiB
+
+  validation {
+    condition     = var.fanout_threshold_bytes >= 1 && floor(var.fanout_threshold_bytes) == var.fanout_threshold_bytes
+    error_message = "fanout_threshold_bytes must be a whole number of bytes, 1 or more."
+  }
+}
+
+variable "fanout_chunk_bytes" {
+  description = "Approximate size of each byte range a chunk invocation sanitizes (`FANOUT_CHUNK_BYTES`). Each sanitized range becomes one part of the output's multipart upload, so it must be between S3's 5 MiB minimum and 5 GiB maximum part size, and an object may have at most 10,000 parts."
+  type        = number
+  default     = 268435456 # 256 MiB
+
+  validation {
+    condition     = var.fanout_chunk_bytes >= 5242880 && var.fanout_chunk_bytes <= 5368709120 && floor(var.fanout_chunk_bytes) == var.fanout_chunk_bytes
+    error_message = "fanout_chunk_bytes must be a whole number between 5242880 (5 MiB) and 5368709120 (5 GiB)."
+  }
+}
+
+variable "fanout_max_concurrency" {
+  description = "At most this many chunks of one object are sanitized at once (the Distributed Map's MaxConcurrency). Each is one invocation of the chunk function, from the account's unreserved concurrency."
+  type        = number
+  default     = 64
+
+  validation {
+    condition     = var.fanout_max_concurrency >= 1 && var.fanout_max_concurrency <= 10000 && floor(var.fanout_max_concurrency) == var.fanout_max_concurrency
+    error_message = "fanout_max_concurrency must be a whole number between 1 and 10000."
+  }
+}
+
+variable "fanout_worker_memory_mb" {
+  description = "Memory of the chunk function in MB (128-10240). Null: the bulk function's `memory_mb`."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.fanout_worker_memory_mb == null || (coalesce(var.fanout_worker_memory_mb, 128) >= 128 && coalesce(var.fanout_worker_memory_mb, 128) <= 10240)
+    error_message = "fanout_worker_memory_mb must be null or between 128 and 10240."
+  }
+}
+
+variable "fanout_worker_timeout_seconds" {
+  description = "Timeout of the chunk function in seconds (at most 900): one invocation sanitizes one range, or copies every part into the output."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.fanout_worker_timeout_seconds >= 1 && var.fanout_worker_timeout_seconds <= 900
+    error_message = "fanout_worker_timeout_seconds must be between 1 and 900."
+  }
 }
 
 # ---------------------------------------------------------------------------------------------
