@@ -22,6 +22,10 @@ module "hris" {
 
   alarm_actions         = aws_sns_topic.alarms[*].arn
   force_destroy_buckets = var.force_destroy_buckets
+
+  # Exports of 2 GiB or more: sanitize them in parallel 256 MiB ranges with a Step Functions
+  # state machine (the module's "Fan-out of large objects" in terraform/README.md).
+  # fanout_enabled = true
 }
 
 # Where the alarms go when an email is given.
