@@ -112,11 +112,42 @@ impl LocalStore {
 impl ObjectStore for LocalStore {
     fn info(&self, bucket: &str, key: &str) -> Result<ObjectInfo, StoreError> {
         let path = self.path(bucket, key)?;
-        std::fs::metadata(&path).map_err(|source| StoreError::Local {
+        let meta = std::fs::metadata(&path).map_err(|source| StoreError::Local {
             path: path.clone(),
             source,
         })?;
-        Ok(ObjectInfo::default())
+        Ok(ObjectInfo {
+            size: meta.len(),
+            ..ObjectInfo::default()
+        })
+    }
+
+    fn read_range(
+        &self,
+        bucket: &str,
+        key: &str,
+        start: u64,
+        end: u64,
+    ) -> Result<Box<dyn Read + Send>, StoreError> {
+        use std::io::{Seek, SeekFrom};
+        let path = self.path(bucket, key)?;
+        let failed = |source| StoreError::Local {
+            path: path.clone(),
+            source,
+        };
+        let mut file = File::open(&path).map_err(failed)?;
+        file.seek(SeekFrom::Start(start)).map_err(failed)?;
+        Ok(Box::new(file.take(end.saturating_sub(start))))
+    }
+
+    fn delete(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
+        let path = self.path(bucket, key)?;
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(StoreError::Local { path, source: e })
+            }
+            _ => Ok(()),
+        }
     }
 
     fn read(&self, bucket: &str, key: &str) -> Result<Box<dyn Read + Send>, StoreError> {

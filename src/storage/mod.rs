@@ -66,9 +66,25 @@ pub enum StoreError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The store cannot do this (GCS has no fan-out support yet).
+    #[error("{operation} is not supported by this store")]
+    Unsupported {
+        /// What was asked.
+        operation: &'static str,
+    },
     /// A local store has no folder for this bucket.
     #[error("no folder is configured for bucket `{0}`")]
     UnknownBucket(String),
+    /// Copying into a composed object failed.
+    #[error("cannot compose {bucket}/{key}: {source}")]
+    Compose {
+        /// The composed object's bucket.
+        bucket: String,
+        /// The composed object's key.
+        key: String,
+        /// Why.
+        source: std::io::Error,
+    },
     /// A key that would leave its bucket's folder (`..`, an absolute path).
     #[error("key `{0}` leaves its folder")]
     KeyOutsideBucket(String),
@@ -82,6 +98,7 @@ impl StoreError {
             StoreError::S3(e) => e.is_retryable(),
             #[cfg(feature = "gcp")]
             StoreError::Gcs(e) => e.is_retryable(),
+            StoreError::Compose { source, .. } => io_failure_is_retryable(source),
             _ => false,
         }
     }
@@ -117,12 +134,70 @@ pub trait ObjectSink: Write + Send {
     fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }
 
+/// One piece of an object put together by [`ObjectStore::compose`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Segment {
+    /// Bytes given here (a gzip header or trailer: small).
+    Bytes(Vec<u8>),
+    /// All of a stored object of `size` bytes.
+    Object {
+        /// Its bucket.
+        bucket: String,
+        /// Its key.
+        key: String,
+        /// Its size in bytes.
+        size: u64,
+    },
+}
+
 /// Blocking object storage.
 pub trait ObjectStore: Sync {
     /// Metadata of an object.
     fn info(&self, bucket: &str, key: &str) -> Result<ObjectInfo, StoreError>;
     /// A streaming reader of an object's bytes.
     fn read(&self, bucket: &str, key: &str) -> Result<Box<dyn Read + Send>, StoreError>;
+    /// A streaming reader of the bytes `start..end` of an object (`end` past the object's end
+    /// reads to its end).
+    fn read_range(
+        &self,
+        bucket: &str,
+        key: &str,
+        start: u64,
+        end: u64,
+    ) -> Result<Box<dyn Read + Send>, StoreError>;
+    /// Deletes an object; deleting one that does not exist succeeds.
+    fn delete(&self, _bucket: &str, _key: &str) -> Result<(), StoreError> {
+        Err(StoreError::Unsupported {
+            operation: "delete",
+        })
+    }
+    /// Writes `bucket/key` as the concatenation of `segments`, all or nothing. This default
+    /// streams every stored segment through [`ObjectStore::write`]; S3 overrides it with
+    /// server-side copies.
+    fn compose(
+        &self,
+        bucket: &str,
+        key: &str,
+        options: PutOptions,
+        segments: &[Segment],
+    ) -> Result<(), StoreError> {
+        let mut sink = self.write(bucket, key, options)?;
+        let failed = |source: std::io::Error| StoreError::Compose {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            source,
+        };
+        for segment in segments {
+            match segment {
+                Segment::Bytes(bytes) => sink.write_all(bytes).map_err(failed)?,
+                Segment::Object { bucket, key, .. } => {
+                    let mut reader = self.read(bucket, key)?;
+                    std::io::copy(&mut reader, &mut sink).map_err(failed)?;
+                }
+            }
+        }
+        sink.commit()
+    }
     /// A new object, visible only once committed.
     fn write(
         &self,

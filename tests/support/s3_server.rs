@@ -191,6 +191,9 @@ pub struct TestFs {
     objects: Mutex<HashMap<(String, String), Attrs>>,
     /// Answers of the completed uploads, by upload id, to answer a retried completion.
     completed: Mutex<HashMap<String, CompleteMultipartUploadOutput>>,
+    /// Size of each part, by upload id and part number: S3 refuses a completion whose parts
+    /// but the last are under 5 MiB (`EntityTooSmall`), and so does this server.
+    part_sizes: Mutex<HashMap<(String, i32), u64>>,
 }
 
 impl TestFs {
@@ -201,6 +204,7 @@ impl TestFs {
             uploads: Mutex::new(HashMap::new()),
             objects: Mutex::new(HashMap::new()),
             completed: Mutex::new(HashMap::new()),
+            part_sizes: Mutex::new(HashMap::new()),
         }
     }
 
@@ -320,7 +324,29 @@ impl S3 for TestFs {
         &self,
         req: S3Request<UploadPartInput>,
     ) -> S3Result<S3Response<UploadPartOutput>> {
-        self.inner.upload_part(req).await
+        let id = (req.input.upload_id.clone(), req.input.part_number);
+        let size = req.input.content_length.unwrap_or(0) as u64;
+        let out = self.inner.upload_part(req).await?;
+        self.part_sizes.lock().unwrap().insert(id, size);
+        Ok(out)
+    }
+
+    async fn upload_part_copy(
+        &self,
+        req: S3Request<UploadPartCopyInput>,
+    ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        let id = (req.input.upload_id.clone(), req.input.part_number);
+        let size = req
+            .input
+            .copy_source_range
+            .as_deref()
+            .and_then(|r| r.strip_prefix("bytes="))
+            .and_then(|r| r.split_once('-'))
+            .and_then(|(a, b)| Some(b.parse::<u64>().ok()? + 1 - a.parse::<u64>().ok()?))
+            .unwrap_or(u64::MAX);
+        let out = self.inner.upload_part_copy(req).await?;
+        self.part_sizes.lock().unwrap().insert(id, size);
+        Ok(out)
     }
 
     async fn list_parts(
@@ -337,6 +363,23 @@ impl S3 for TestFs {
         let id = req.input.upload_id.clone();
         if let Some(done) = self.completed.lock().unwrap().get(&id) {
             return Ok(S3Response::new(done.clone()));
+        }
+        let mut numbers: Vec<i32> = req
+            .input
+            .multipart_upload
+            .as_ref()
+            .and_then(|m| m.parts.as_ref())
+            .map(|parts| parts.iter().filter_map(|p| p.part_number).collect())
+            .unwrap_or_default();
+        numbers.sort();
+        if let Some((_, rest)) = numbers.split_last() {
+            let sizes = self.part_sizes.lock().unwrap();
+            if rest
+                .iter()
+                .any(|n| sizes.get(&(id.clone(), *n)).is_some_and(|s| *s < 5 << 20))
+            {
+                return Err(s3s::s3_error!(EntityTooSmall));
+            }
         }
         let out = self.inner.complete_multipart_upload(req).await?;
         self.completed

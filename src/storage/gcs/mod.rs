@@ -81,6 +81,30 @@ impl ObjectStore for GcsStore {
         )))
     }
 
+    fn read_range(
+        &self,
+        bucket: &str,
+        key: &str,
+        start: u64,
+        end: u64,
+    ) -> Result<Box<dyn Read + Send>, StoreError> {
+        if end <= start {
+            return Ok(Box::new(std::io::empty()));
+        }
+        let response = self.handle.block_on(read::open_range(
+            &self.client,
+            bucket,
+            key,
+            Some((start, end)),
+        ))?;
+        Ok(Box::new(read::ObjectReader::new(
+            response,
+            self.handle.clone(),
+            bucket,
+            key,
+        )))
+    }
+
     fn write(
         &self,
         bucket: &str,

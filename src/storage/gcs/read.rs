@@ -6,7 +6,7 @@ use std::io::{self, Read};
 
 use bytes::Bytes;
 use google_cloud_storage::client::Storage;
-use google_cloud_storage::model_ext::ObjectHighlights;
+use google_cloud_storage::model_ext::{ObjectHighlights, ReadRange};
 use google_cloud_storage::read_object::ReadObjectResponse;
 use tokio::runtime::Handle;
 
@@ -21,9 +21,23 @@ pub async fn open(
     bucket: &str,
     key: &str,
 ) -> Result<ReadObjectResponse, GcsError> {
-    client
+    open_range(client, bucket, key, None).await
+}
+
+/// As [`open`], for the bytes `start..end` only when `range` is given.
+pub async fn open_range(
+    client: &Storage,
+    bucket: &str,
+    key: &str,
+    range: Option<(u64, u64)>,
+) -> Result<ReadObjectResponse, GcsError> {
+    let mut request = client
         .read_object(bucket_path(bucket), key)
-        .with_automatic_decompression(false)
+        .with_automatic_decompression(false);
+    if let Some((start, end)) = range {
+        request = request.set_read_range(ReadRange::segment(start, end.saturating_sub(start)));
+    }
+    request
         .send()
         .await
         .map_err(|e| classify("read", bucket, key, &e))

@@ -8,6 +8,7 @@
 //! runtime they were created in.
 
 pub mod client;
+pub mod compose;
 pub mod error;
 pub mod metadata;
 pub mod multipart;
@@ -24,9 +25,9 @@ pub use multipart::{
     list_multipart_uploads, S3ObjectWriter, DEFAULT_MAX_IN_FLIGHT, DEFAULT_PART_SIZE, MAX_PARTS,
     MIN_PART_SIZE,
 };
-pub use read::{get_object_reader, head_object};
+pub use read::{get_object_reader, get_range_reader, head_object};
 
-use super::{ObjectInfo, ObjectSink, ObjectStore, PutOptions, StoreError};
+use super::{ObjectInfo, ObjectSink, ObjectStore, PutOptions, Segment, StoreError};
 
 /// S3 as an [`ObjectStore`]: `HeadObject`, a streaming `GetObject` and the multipart
 /// [`S3ObjectWriter`]. Its methods block on `handle`: call them from a blocking thread
@@ -77,6 +78,44 @@ impl ObjectStore for S3Store {
             .handle
             .block_on(get_object_reader(&self.client, bucket, key))?;
         Ok(reader)
+    }
+
+    fn read_range(
+        &self,
+        bucket: &str,
+        key: &str,
+        start: u64,
+        end: u64,
+    ) -> Result<Box<dyn Read + Send>, StoreError> {
+        let (_, reader) = self.handle.block_on(get_range_reader(
+            &self.client,
+            bucket,
+            key,
+            Some((start, end)),
+        ))?;
+        Ok(reader)
+    }
+
+    fn delete(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
+        Ok(self
+            .handle
+            .block_on(compose::delete_object(&self.client, bucket, key))?)
+    }
+
+    fn compose(
+        &self,
+        bucket: &str,
+        key: &str,
+        options: PutOptions,
+        segments: &[Segment],
+    ) -> Result<(), StoreError> {
+        Ok(self.handle.block_on(compose::compose(
+            &self.client,
+            bucket,
+            key,
+            &options,
+            segments,
+        ))?)
     }
 
     fn write(

@@ -60,19 +60,39 @@ pub async fn get_object_reader(
     bucket: &str,
     key: &str,
 ) -> Result<(ObjectInfo, Box<dyn Read + Send>), S3Error> {
+    get_range_reader(client, bucket, key, None).await
+}
+
+/// As [`get_object_reader`], for the bytes `start..end` only when `range` is given (a `Range`
+/// header; `end` past the object's end reads to its end). The head's size is then the length
+/// of the range.
+pub async fn get_range_reader(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    range: Option<(u64, u64)>,
+) -> Result<(ObjectInfo, Box<dyn Read + Send>), S3Error> {
+    if let Some((start, end)) = range {
+        if end <= start {
+            return Ok((ObjectInfo::default(), Box::new(io::empty())));
+        }
+    }
     let handle = Handle::try_current().map_err(|_| S3Error::Other {
         operation: "GetObject",
         bucket: bucket.to_owned(),
         key: key.to_owned(),
         detail: "not running on a tokio runtime".into(),
     })?;
-    let out = client
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(|e| classify("GetObject", bucket, key, e))?;
+    let request = client.get_object().bucket(bucket).key(key);
+    let out = match range {
+        None => request.send().await,
+        Some((start, end)) => {
+            ranged(request.range(format!("bytes={start}-{}", end - 1)))
+                .send()
+                .await
+        }
+    }
+    .map_err(|e| classify("GetObject", bucket, key, e))?;
     let head = object_head(
         out.content_type(),
         out.content_encoding(),
@@ -108,4 +128,20 @@ impl<R: Read> Read for BodyReader<R> {
             )
         })
     }
+}
+
+/// A ranged `GetObject`: the object's whole checksum, which some servers send with a part of
+/// it, cannot check a part, so the SDK is told not to try (S3 itself sends none for a range).
+pub(super) fn ranged(
+    request: aws_sdk_s3::operation::get_object::builders::GetObjectFluentBuilder,
+) -> aws_sdk_s3::client::customize::CustomizableOperation<
+    aws_sdk_s3::operation::get_object::GetObjectOutput,
+    aws_sdk_s3::operation::get_object::GetObjectError,
+    aws_sdk_s3::operation::get_object::builders::GetObjectFluentBuilder,
+> {
+    request.customize().config_override(
+        aws_sdk_s3::config::Builder::default().response_checksum_validation(
+            aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired,
+        ),
+    )
 }
