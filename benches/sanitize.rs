@@ -145,6 +145,7 @@ fn pipelines(c: &mut Criterion) {
             gzip_output: gzip,
             content_type: None,
             output_format: None,
+            ..Default::default()
         };
         // Bytes of the uncompressed text, so gzip cases compare with the plain one.
         let text_len = if name == "ndjson" {

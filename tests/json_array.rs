@@ -33,6 +33,7 @@ fn options(key: &str, content_type: Option<&str>) -> StreamOptions {
         gzip_output: false,
         content_type: content_type.map(str::to_owned),
         output_format: None,
+        ..Default::default()
     }
 }
 

@@ -728,6 +728,7 @@ mod random_csv {
                 gzip_output: false,
                 content_type: None,
                 output_format: None,
+                ..Default::default()
             };
             sanitizer.sanitize_stream(input.as_slice(), &mut out, &opts, &mut |_| {}).unwrap();
             let rules = parse_rules_yaml(&yaml).unwrap();

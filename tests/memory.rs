@@ -31,6 +31,7 @@ fn peak_memory_does_not_grow_with_input_size() {
         gzip_output: true,
         content_type: None,
         output_format: None,
+        ..Default::default()
     };
     let run = |rows: u64| {
         let stats = sanitizer

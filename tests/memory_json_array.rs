@@ -78,6 +78,7 @@ fn peak_memory_does_not_grow_with_the_array() {
         gzip_output: true,
         content_type: None,
         output_format: None,
+        ..Default::default()
     };
     let run = |n: u64| {
         let input = GeneratedArray {

@@ -33,6 +33,7 @@ fn sanitize(rules: &BulkRules, input: &[u8], name: &str, threads: usize, shuffle
         gzip_output: false,
         content_type: None,
         output_format: None,
+        ..Default::default()
     };
     s.sanitize_stream(input, &mut out, &opts, &mut |_| {})
         .unwrap();

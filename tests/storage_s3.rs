@@ -460,6 +460,7 @@ async fn sanitizes_from_s3_to_s3() {
         gzip_output: false,
         content_type: None,
         output_format: None,
+        ..Default::default()
     };
     let mut expected = Vec::new();
     sanitizer

@@ -8,8 +8,8 @@ use super::keys::{content_type, output_key, KeyError};
 use super::settings::BulkSettings;
 use super::tap::Tap;
 use crate::pseudonym::{PseudonymError, Pseudonymizer};
-use crate::sanitize::{EngineError, RuleEngine, SanitizeError, Stats, StreamOptions};
-use crate::storage::{ObjectStore, PutOptions, StoreError};
+use crate::sanitize::{EngineError, RuleEngine, SanitizeError, Sanitizer, Stats, StreamOptions};
+use crate::storage::{ObjectInfo, ObjectStore, PutOptions, StoreError};
 use crate::transform::PlanError;
 
 /// Metadata key marking objects this instance wrote (the loop guard).
@@ -59,6 +59,17 @@ pub struct BulkError {
 /// What failed for one object.
 #[derive(Debug, thiserror::Error)]
 pub enum BulkProblem {
+    /// The fan-out of a large object could not be started.
+    #[error("cannot start the fan-out: {detail}")]
+    StartFanout {
+        /// The Step Functions error (code and message).
+        detail: String,
+        /// Whether a retry may pass.
+        retryable: bool,
+    },
+    /// A fan-out job names a destination that does not exist.
+    #[error("no destination {0}")]
+    NoDestination(usize),
     /// The event record does not name an object.
     #[error("event record names no bucket or no key")]
     NoObject,
@@ -115,9 +126,28 @@ impl BulkError {
             | BulkProblem::Write { source: e, .. }
             | BulkProblem::Complete { source: e, .. } => e.is_retryable(),
             BulkProblem::Sanitize { retryable, .. } => *retryable,
+            BulkProblem::StartFanout { retryable, .. } => *retryable,
             _ => false,
         }
     }
+}
+
+/// One output of one object: where it goes, the sanitizer that writes it and how.
+pub struct Target {
+    /// The output's bucket.
+    pub bucket: String,
+    /// The output's key.
+    pub key: String,
+    /// The `fileRules` template that chose the rules.
+    pub template: String,
+    /// The compiled rules.
+    pub sanitizer: Arc<Sanitizer>,
+    /// The options of the sanitizing run.
+    pub stream: StreamOptions,
+    /// How the output is stored (type, encoding, metadata).
+    pub put: PutOptions,
+    /// Whether the output is gzipped.
+    pub gzip: bool,
 }
 
 struct Destination {
@@ -187,65 +217,39 @@ impl BulkProcessor {
         if info.metadata.get(INSTANCE_ID_KEY) == Some(&self.settings.instance_id) {
             return Ok(Outcome::LoopGuard);
         }
-        let relative = key
-            .strip_prefix(self.settings.input_base_path.as_str())
-            .unwrap_or(key);
         let mut written = Vec::new();
         let mut skipped = Vec::new();
-        for dest in &self.destinations {
-            let Some((template, sanitizer)) =
-                dest.engine.for_key(key).map_err(|e| fail(e.into()))?
+        for index in 0..self.destinations.len() {
+            let Some(target) =
+                self.target(index, bucket, key, &info)
+                    .map_err(|problem| BulkError {
+                        bucket: bucket.to_string(),
+                        key: key.to_string(),
+                        problem,
+                    })?
             else {
+                let dest = &self.destinations[index];
                 skipped.push(format!("{}/{}", dest.bucket, dest.prefix));
                 continue;
-            };
-            let out_key = if std::ptr::eq(dest, &self.destinations[0]) {
-                output_key(
-                    key,
-                    &self.settings.input_base_path,
-                    &self.settings.output_base_path,
-                )
-            } else {
-                format!("{}{relative}", dest.prefix)
-            };
-            let stream = StreamOptions {
-                object_key: key.to_string(),
-                format: None,
-                shuffle: self.settings.shuffle,
-                gzip_output: dest.compress,
-                content_type: info.content_type.clone(),
-                output_format: self.settings.output_format,
-            };
-            let written_format = sanitizer
-                .resolve_output_format(&stream)
-                .map_err(|e| fail(e.into()))?;
-            // Parquet compresses itself: it is never wrapped in gzip.
-            let gzip = dest.compress && !written_format.compresses_itself();
-            let options = PutOptions {
-                content_type: Some(match self.settings.output_format {
-                    Some(format) => format.content_type().to_string(),
-                    None => content_type(info.content_type.as_deref(), key),
-                }),
-                content_encoding: gzip.then(|| "gzip".to_string()),
-                metadata: self.metadata(bucket, key, &dest.rules_sha),
             };
             let started = Instant::now();
             let reader = store
                 .read(bucket, key)
                 .map_err(|e| fail(BulkProblem::Read(e)))?;
             let mut sink = store
-                .write(&dest.bucket, &out_key, options)
+                .write(&target.bucket, &target.key, target.put.clone())
                 .map_err(|source| {
                     fail(BulkProblem::Write {
-                        bucket: dest.bucket.clone(),
-                        key: out_key.clone(),
+                        bucket: target.bucket.clone(),
+                        key: target.key.clone(),
                         source,
                     })
                 })?;
             let (reader, read_record) = Tap::new(reader);
             let (mut output, write_record) = Tap::new(&mut sink);
-            let stats = sanitizer
-                .sanitize_stream(reader, &mut output, &stream, &mut |_| {})
+            let stats = target
+                .sanitizer
+                .sanitize_stream(reader, &mut output, &target.stream, &mut |_| {})
                 .map_err(|source| {
                     // Only a failure of the storage itself may pass on a retry; bad data,
                     // bad rules and bugs fail the same way every time.
@@ -257,20 +261,87 @@ impl BulkProcessor {
                 })?;
             sink.commit().map_err(|source| {
                 fail(BulkProblem::Complete {
-                    bucket: dest.bucket.clone(),
-                    key: out_key.clone(),
+                    bucket: target.bucket.clone(),
+                    key: target.key.clone(),
                     source,
                 })
             })?;
             written.push(Written {
-                bucket: dest.bucket.clone(),
-                key: out_key,
-                template,
+                bucket: target.bucket,
+                key: target.key,
+                template: target.template,
                 stats,
                 duration: started.elapsed(),
             });
         }
         Ok(Outcome::Done { written, skipped })
+    }
+
+    /// How many destinations there are (the main output, then the additional transforms).
+    pub fn destination_count(&self) -> usize {
+        self.destinations.len()
+    }
+
+    /// Where and how `bucket/key` is written for destination `index`: `None` when no
+    /// `fileRules` template of that destination matches the key.
+    pub fn target(
+        &self,
+        index: usize,
+        bucket: &str,
+        key: &str,
+        info: &ObjectInfo,
+    ) -> Result<Option<Target>, Box<BulkProblem>> {
+        let Some(dest) = self.destinations.get(index) else {
+            return Err(Box::new(BulkProblem::NoDestination(index)));
+        };
+        let Some((template, sanitizer)) =
+            dest.engine.for_key(key).map_err(|e| Box::new(e.into()))?
+        else {
+            return Ok(None);
+        };
+        let out_key = if index == 0 {
+            output_key(
+                key,
+                &self.settings.input_base_path,
+                &self.settings.output_base_path,
+            )
+        } else {
+            let relative = key
+                .strip_prefix(self.settings.input_base_path.as_str())
+                .unwrap_or(key);
+            format!("{}{relative}", dest.prefix)
+        };
+        let stream = StreamOptions {
+            object_key: key.to_string(),
+            format: None,
+            shuffle: self.settings.shuffle,
+            gzip_output: dest.compress,
+            content_type: info.content_type.clone(),
+            output_format: self.settings.output_format,
+            ..Default::default()
+        };
+        let written_format = sanitizer
+            .resolve_output_format(&stream)
+            .map_err(|e| Box::new(e.into()))?;
+        // Parquet compresses itself: it is never wrapped in gzip.
+        let gzip = dest.compress && !written_format.compresses_itself();
+        let put = PutOptions {
+            content_type: Some(match self.settings.output_format {
+                Some(format) => format.content_type().to_string(),
+                None => content_type(info.content_type.as_deref(), key),
+            }),
+            content_encoding: gzip.then(|| "gzip".to_string()),
+            metadata: self.metadata(bucket, key, &dest.rules_sha),
+        };
+        Ok(Some(Target {
+            bucket: dest.bucket.clone(),
+            key: out_key,
+            template,
+            sanitizer,
+            stream,
+            put,
+            gzip,
+        }))
     }
 
     fn metadata(&self, bucket: &str, key: &str, rules_sha: &str) -> HashMap<String, String> {
@@ -369,6 +440,19 @@ mod tests {
                 .cloned()
                 .unwrap_or_default();
             Ok(Box::new(std::io::Cursor::new(bytes)))
+        }
+        fn read_range(
+            &self,
+            bucket: &str,
+            key: &str,
+            start: u64,
+            end: u64,
+        ) -> Result<Box<dyn Read + Send>, StoreError> {
+            let mut all = Vec::new();
+            self.read(bucket, key)?.read_to_end(&mut all).unwrap();
+            let end = (end as usize).min(all.len());
+            let start = (start as usize).min(end);
+            Ok(Box::new(std::io::Cursor::new(all[start..end].to_vec())))
         }
         fn write(
             &self,

@@ -10,6 +10,9 @@ use crate::settings::catalog::{
     INPUT_BASE_PATH, K_SERVICE, OUTPUT_BASE_PATH, OUTPUT_BUCKET, PSOXY_INSTANCE_ID,
     PSOXY_SHUFFLE_ROWS, PSOXY_THREADS, RULES, S3_FORCE_PATH_STYLE,
 };
+use crate::settings::catalog::{
+    FANOUT_CHUNK_BYTES, FANOUT_STATE_MACHINE_ARN, FANOUT_THRESHOLD_BYTES, FANOUT_WORK_BUCKET,
+};
 use crate::settings::{
     instance_id, pseudonym_settings, Setting, SettingError, Settings, PSEUDONYM_SETTINGS,
 };
@@ -42,7 +45,26 @@ pub struct BulkSettings {
     pub output_format: Option<DataFormat>,
     /// `PSOXY_THREADS` (default 0: every core).
     pub threads: usize,
+    /// The `FANOUT_*` settings.
+    pub fanout: FanoutSettings,
 }
+
+/// Where and when large objects are sanitized in chunks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FanoutSettings {
+    /// `FANOUT_STATE_MACHINE_ARN`: fan-out is off without it.
+    pub state_machine_arn: Option<String>,
+    /// `FANOUT_WORK_BUCKET`: plans and parts.
+    pub work_bucket: Option<String>,
+    /// `FANOUT_THRESHOLD_BYTES`.
+    pub threshold_bytes: u64,
+    /// `FANOUT_CHUNK_BYTES`.
+    pub chunk_bytes: u64,
+}
+
+/// The smallest chunk: S3 parts are at least 5 MiB, and chunks much smaller than that only
+/// add overhead.
+pub const MIN_CHUNK_BYTES: u64 = 16 << 20;
 
 /// One entry of `ADDITIONAL_TRANSFORMS`.
 #[derive(Debug, Clone)]
@@ -89,6 +111,10 @@ const OWN_SETTINGS: &[&Setting] = &[
     &K_SERVICE,
     &BULK_OUTPUT_FORMAT,
     &PSOXY_THREADS,
+    &FANOUT_STATE_MACHINE_ARN,
+    &FANOUT_THRESHOLD_BYTES,
+    &FANOUT_CHUNK_BYTES,
+    &FANOUT_WORK_BUCKET,
     &S3_FORCE_PATH_STYLE,
 ];
 
@@ -161,8 +187,26 @@ impl BulkSettings {
                 .get_or_default(&PSOXY_THREADS)
                 .and_then(|t| t.trim().parse().ok())
                 .unwrap_or(0),
+            fanout: FanoutSettings {
+                state_machine_arn: settings.get(&FANOUT_STATE_MACHINE_ARN).map(str::to_owned),
+                work_bucket: settings.get(&FANOUT_WORK_BUCKET).map(str::to_owned),
+                threshold_bytes: bytes(settings, &FANOUT_THRESHOLD_BYTES, 1)?,
+                chunk_bytes: bytes(settings, &FANOUT_CHUNK_BYTES, MIN_CHUNK_BYTES)?,
+            },
         })
     }
+}
+
+/// A byte count of at least `min`.
+fn bytes(settings: &Settings, setting: &Setting, min: u64) -> Result<u64, SettingError> {
+    settings
+        .get_or_default(setting)
+        .and_then(|t| t.trim().parse::<u64>().ok())
+        .filter(|n| *n >= min)
+        .ok_or(SettingError::Invalid {
+            name: setting.name,
+            expected: "a whole number of bytes (FANOUT_CHUNK_BYTES: at least 16777216)",
+        })
 }
 
 /// Parses `ADDITIONAL_TRANSFORMS`: a YAML list of `{destinationBucketName, pathWithinBucket,

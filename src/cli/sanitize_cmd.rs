@@ -125,6 +125,7 @@ impl Job<'_> {
             gzip_output,
             content_type: None,
             output_format: super::output_format(self.args.output_format),
+            ..Default::default()
         };
         sanitizer.resolve_format(&opts).map_err(|e| fail(&e))?;
         let dest = match output {
@@ -196,6 +197,7 @@ impl Job<'_> {
                 gzip_output: false,
                 content_type: None,
                 output_format: super::output_format(self.args.output_format),
+                ..Default::default()
             };
             if format.is_none() {
                 eprintln!("skipping {key}: not a .csv, .tsv, .ndjson, .jsonl, .json or .parquet file (use --input-format to force one)");

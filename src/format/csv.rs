@@ -148,6 +148,12 @@ impl<R: Read> CsvBatchReader<R> {
     /// Reads the header row (the first non-empty record). An empty input has an empty header
     /// and no rows.
     pub fn new(input: R, delimiter: u8) -> Result<Self, CsvReadError> {
+        Self::starting_at(input, delimiter, 1)
+    }
+
+    /// As [`CsvBatchReader::new`], numbering the input's first line `first_line` (a fan-out
+    /// chunk: its header is given first, its records are later lines of the whole object).
+    pub fn starting_at(input: R, delimiter: u8, first_line: u64) -> Result<Self, CsvReadError> {
         let mut reader = CsvBatchReader {
             input,
             buf: BytesMut::new(),
@@ -155,7 +161,7 @@ impl<R: Read> CsvBatchReader<R> {
             scanned_records: 0,
             eof: false,
             delimiter,
-            next_line: 1,
+            next_line: first_line.max(1),
             header: Vec::new(),
             crlf: false,
         };

@@ -73,12 +73,46 @@ fn deflate_into(compress: &mut Compress, bytes: &[u8], deflate: &mut Vec<u8>) ->
     }
 }
 
+/// What a run of deflate blocks holds: the CRC-32 and length of the uncompressed bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct DeflateSummary {
+    /// CRC-32 of the uncompressed bytes.
+    pub crc32: u32,
+    /// Number of uncompressed bytes.
+    pub len: u64,
+}
+
+/// The header of a gzip member (as every member this crate writes starts).
+pub fn gzip_header() -> [u8; 10] {
+    HEADER
+}
+
+/// The end of a gzip member whose deflate blocks are the bodies summarised by `bodies`, in
+/// order: an empty final block, the combined CRC-32 and the length mod 2^32. With
+/// [`gzip_header`] before and the bodies between, this makes one gzip member any reader reads.
+pub fn gzip_trailer(bodies: &[DeflateSummary]) -> Vec<u8> {
+    let mut crc = crc32fast::Hasher::new();
+    let mut len = 0u64;
+    for body in bodies {
+        crc.combine(&crc32fast::Hasher::new_with_initial_len(
+            body.crc32, body.len,
+        ));
+        len += body.len;
+    }
+    let mut out = FINAL_BLOCK.to_vec();
+    out.extend_from_slice(&crc.finalize().to_le_bytes());
+    out.extend_from_slice(&(len as u32).to_le_bytes());
+    out
+}
+
 /// Writes one gzip member made of [`DeflateChunk`]s, in the order they are given.
 pub struct GzipChunkWriter<W: Write> {
     inner: W,
     crc: crc32fast::Hasher,
     len: u64,
     started: bool,
+    /// Only the deflate blocks: no header, no end.
+    body_only: bool,
 }
 
 impl<W: Write> GzipChunkWriter<W> {
@@ -89,11 +123,22 @@ impl<W: Write> GzipChunkWriter<W> {
             crc: crc32fast::Hasher::new(),
             len: 0,
             started: false,
+            body_only: false,
+        }
+    }
+
+    /// Writes only the member's deflate blocks (no header, no end): a body for
+    /// [`gzip_header`] and [`gzip_trailer`] to frame, summarised by
+    /// [`GzipChunkWriter::finish_with_summary`].
+    pub fn body_only(inner: W) -> Self {
+        GzipChunkWriter {
+            body_only: true,
+            ..GzipChunkWriter::new(inner)
         }
     }
 
     fn start(&mut self) -> io::Result<()> {
-        if !self.started {
+        if !self.started && !self.body_only {
             self.inner.write_all(&HEADER)?;
             self.started = true;
         }
@@ -115,13 +160,26 @@ impl<W: Write> GzipChunkWriter<W> {
     }
 
     /// Ends the member (final block, CRC-32, length mod 2^32) and returns the writer.
-    pub fn finish(mut self) -> io::Result<W> {
+    pub fn finish(self) -> io::Result<W> {
+        self.finish_with_summary().map(|(w, _)| w)
+    }
+
+    /// As [`GzipChunkWriter::finish`]; for a body-only writer, writes nothing more and returns
+    /// what the body holds.
+    pub fn finish_with_summary(mut self) -> io::Result<(W, Option<DeflateSummary>)> {
+        if self.body_only {
+            let summary = DeflateSummary {
+                crc32: self.crc.clone().finalize(),
+                len: self.len,
+            };
+            return Ok((self.inner, Some(summary)));
+        }
         self.start()?;
         self.inner.write_all(&FINAL_BLOCK)?;
         self.inner
             .write_all(&self.crc.clone().finalize().to_le_bytes())?;
         self.inner.write_all(&(self.len as u32).to_le_bytes())?;
-        Ok(self.inner)
+        Ok((self.inner, None))
     }
 }
 
@@ -129,6 +187,22 @@ impl<W: Write> GzipChunkWriter<W> {
 mod tests {
     use super::*;
     use std::io::Read;
+
+    #[test]
+    fn bodies_framed_together_are_one_member() {
+        let texts: [&[u8]; 3] = [b"first body\n", b"", b"third, longer body\n"];
+        let mut member = gzip_header().to_vec();
+        let mut summaries = Vec::new();
+        for text in texts {
+            let mut w = GzipChunkWriter::body_only(Vec::new());
+            w.write_bytes(text).unwrap();
+            let (body, summary) = w.finish_with_summary().unwrap();
+            member.extend_from_slice(&body);
+            summaries.push(summary.unwrap());
+        }
+        member.extend_from_slice(&gzip_trailer(&summaries));
+        assert_eq!(gunzip(&member), texts.concat());
+    }
 
     fn gunzip(bytes: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();

@@ -9,6 +9,7 @@ pub mod json_array;
 mod json_syntax;
 pub mod ndjson;
 pub mod parquet;
+pub mod split;
 
 pub use json_syntax::JsonSyntax;
 
@@ -21,12 +22,18 @@ pub type JsonBatches<'a> = Box<dyn FnMut() -> std::io::Result<Option<NdjsonBatch
 
 /// Reads JSON records from `input`: the elements of one JSON array when `array`, else NDJSON
 /// lines (blank lines included, for the caller to skip).
-pub fn json_batches<'a>(input: Box<dyn BufRead + Send + 'a>, array: bool) -> JsonBatches<'a> {
+/// `first_line` is the number of the input's first line (1 for a whole input; a fan-out chunk
+/// starts later).
+pub fn json_batches<'a>(
+    input: Box<dyn BufRead + Send + 'a>,
+    array: bool,
+    first_line: u64,
+) -> JsonBatches<'a> {
     if array {
         let mut r = json_array::JsonArrayBatchReader::new(input);
         Box::new(move || r.next_batch())
     } else {
-        let mut r = NdjsonBatchReader::new(input);
+        let mut r = NdjsonBatchReader::starting_at(input, first_line);
         Box::new(move || r.next_batch())
     }
 }

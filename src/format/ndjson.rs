@@ -32,6 +32,14 @@ impl<R: BufRead> NdjsonBatchReader<R> {
         NdjsonBatchReader { input, line: 0 }
     }
 
+    /// Wraps decoded input whose first line is line `first_line` (1-based) of a larger input.
+    pub fn starting_at(input: R, first_line: u64) -> Self {
+        NdjsonBatchReader {
+            input,
+            line: first_line.saturating_sub(1),
+        }
+    }
+
     /// The next batch, or `None` at the end of input.
     pub fn next_batch(&mut self) -> std::io::Result<Option<NdjsonBatch>> {
         let mut data = Vec::new();

@@ -20,13 +20,15 @@ impl Sanitizer {
         opts: &StreamOptions,
         out: &mut Emitter<'_, W>,
     ) -> Result<(), SanitizeError> {
-        let mut reader = CsvBatchReader::new(input, delimiter)?;
+        let mut reader = CsvBatchReader::starting_at(input, delimiter, opts.first_line)?;
         if reader.header().is_empty() {
             return Ok(()); // empty input -> empty output
         }
         let plan = program.bind(reader.header())?;
         let crlf = reader.crlf();
-        out.emit(&csv_header(crlf, plan.output_header())?, 0)?;
+        if !opts.omit_header {
+            out.emit(&csv_header(crlf, plan.output_header())?, 0)?;
+        }
         let shuffle_seed = opts
             .shuffle
             .then(|| shuffle_seed(&self.pseudonymizer, &opts.object_key));

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::{internal, SanitizeError, Stats};
 use crate::format::csv::writer;
-use crate::format::gzip_chunks::{DeflateChunk, GzipChunkWriter};
+use crate::format::gzip_chunks::{DeflateChunk, DeflateSummary, GzipChunkWriter};
 
 /// How JSON records are laid out in a stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,7 +132,7 @@ impl<W: Write> Emitter<'_, W> {
     }
 
     pub(super) fn finish(mut self) -> Result<Stats, SanitizeError> {
-        self.out.finish().map_err(SanitizeError::Write)?;
+        self.stats.deflate = self.out.finish().map_err(SanitizeError::Write)?;
         self.stats.bytes_in = self.bytes_in.load(Ordering::Relaxed);
         self.stats.bytes_out = self.out.count();
         Ok(self.stats)
@@ -185,14 +185,19 @@ impl<W: Write> Write for Counted<W> {
 }
 
 impl<W: Write> CountingWriter<W> {
-    pub(super) fn new(inner: W, gzip: bool) -> Self {
+    /// `deflate_only` (with `gzip`): the member's deflate blocks only.
+    pub(super) fn new(inner: W, gzip: bool, deflate_only: bool) -> Self {
         let count = Arc::new(AtomicU64::new(0));
         let counted = Counted {
             inner,
             count: count.clone(),
         };
         let sink = if gzip {
-            Sink::Gzip(GzipChunkWriter::new(counted))
+            Sink::Gzip(if deflate_only {
+                GzipChunkWriter::body_only(counted)
+            } else {
+                GzipChunkWriter::new(counted)
+            })
         } else {
             Sink::Plain(counted)
         };
@@ -226,11 +231,16 @@ impl<W: Write> CountingWriter<W> {
         }
     }
 
-    pub(super) fn finish(&mut self) -> std::io::Result<()> {
+    /// Ends the output; what the deflate blocks hold when only those were written.
+    pub(super) fn finish(&mut self) -> std::io::Result<Option<DeflateSummary>> {
         match self.inner.take() {
-            Some(Sink::Plain(mut w)) => w.flush(),
-            Some(Sink::Gzip(w)) => w.finish()?.flush(),
-            None => Ok(()),
+            Some(Sink::Plain(mut w)) => w.flush().map(|()| None),
+            Some(Sink::Gzip(w)) => {
+                let (mut inner, summary) = w.finish_with_summary()?;
+                inner.flush()?;
+                Ok(summary)
+            }
+            None => Ok(None),
         }
     }
 }

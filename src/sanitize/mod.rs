@@ -43,7 +43,11 @@ pub struct Stats {
     pub bytes_in: u64,
     /// Bytes written (compressed size when gzipping).
     pub bytes_out: u64,
+    /// With [`StreamOptions::deflate_only`]: what the deflate blocks hold.
+    pub deflate: Option<DeflateSummary>,
 }
+
+pub use crate::format::gzip_chunks::DeflateSummary;
 
 /// Per-input options.
 #[derive(Debug, Clone, Default)]
@@ -61,6 +65,16 @@ pub struct StreamOptions {
     /// The output format; `None` writes the input's. Record rules can write NDJSON or a JSON
     /// array from any input, and CSV from CSV; columnar rules write CSV.
     pub output_format: Option<DataFormat>,
+    /// The number of the input's first line (0 or 1: a whole input). A fan-out chunk is its
+    /// object's header followed by later records: numbering it from the right line makes
+    /// errors name the object's lines.
+    pub first_line: u64,
+    /// Writes no CSV header line (the fan-out chunks after the first).
+    pub omit_header: bool,
+    /// With `gzip_output`, writes only the deflate blocks of the gzip member (no header, no
+    /// end), and reports their CRC-32 and length in [`Stats::deflate`]: the fan-out join puts
+    /// such bodies together into one gzip member.
+    pub deflate_only: bool,
 }
 
 /// A compiled rule set with its pseudonymizer and thread pool, reusable across inputs.
@@ -212,6 +226,7 @@ impl Sanitizer {
             out: CountingWriter::new(
                 output,
                 opts.gzip_output && !output_format.compresses_itself(),
+                opts.deflate_only,
             ),
             stats: Stats::default(),
             bytes_in,
@@ -226,6 +241,7 @@ impl Sanitizer {
                 decoded,
                 Framing::Lines,
                 json_out.unwrap_or(Framing::Lines),
+                opts.first_line,
                 &mut out,
             )?,
             (SingleRules::Record(plan, _), DataFormat::JsonArray) => self.record_json(
@@ -233,10 +249,11 @@ impl Sanitizer {
                 decoded,
                 Framing::Array,
                 json_out.unwrap_or(Framing::Array),
+                opts.first_line,
                 &mut out,
             )?,
             (SingleRules::Record(plan, _), DataFormat::Csv { delimiter }) => {
-                self.record_csv(plan, decoded, delimiter, json_out, &mut out)?
+                self.record_csv(plan, decoded, delimiter, json_out, opts, &mut out)?
             }
             (_, DataFormat::Parquet) => self.parquet(decoded, output_format, opts, &mut out)?,
             (SingleRules::Columnar(_), DataFormat::Ndjson | DataFormat::JsonArray) => {

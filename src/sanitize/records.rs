@@ -5,7 +5,7 @@ use std::io::{BufRead, Write};
 
 use super::emit::{csv_header, json_cell, BatchOutput, Emitter, Framing};
 use super::pipeline::run_ordered;
-use super::{internal, ReadError, SanitizeError, Sanitizer};
+use super::{internal, ReadError, SanitizeError, Sanitizer, StreamOptions};
 use crate::format::csv::{writer, CsvBatchReader};
 use crate::format::{json_batches, JsonSyntax};
 use crate::pseudonym::Pseudonymizer;
@@ -20,9 +20,10 @@ impl Sanitizer {
         input: Box<dyn BufRead + Send + '_>,
         input_framing: Framing,
         output_framing: Framing,
+        first_line: u64,
         out: &mut Emitter<'_, W>,
     ) -> Result<(), SanitizeError> {
-        let mut next = json_batches(input, input_framing == Framing::Array);
+        let mut next = json_batches(input, input_framing == Framing::Array, first_line);
         let p = &*self.pseudonymizer;
         let mut records = output_framing.start(out)?;
         let gzip = out.gzip();
@@ -55,9 +56,10 @@ impl Sanitizer {
         input: Box<dyn BufRead + Send + '_>,
         delimiter: u8,
         json_out: Option<Framing>,
+        opts: &StreamOptions,
         out: &mut Emitter<'_, W>,
     ) -> Result<(), SanitizeError> {
-        let mut reader = CsvBatchReader::new(input, delimiter)?;
+        let mut reader = CsvBatchReader::starting_at(input, delimiter, opts.first_line)?;
         if reader.header().is_empty() {
             if let Some(framing) = json_out {
                 let records = framing.start(out)?;
@@ -81,7 +83,9 @@ impl Sanitizer {
         let crlf = reader.crlf();
         let mut records = match json_out {
             None => {
-                out.emit(&csv_header(crlf, &columns)?, 0)?;
+                if !opts.omit_header {
+                    out.emit(&csv_header(crlf, &columns)?, 0)?;
+                }
                 0
             }
             Some(framing) => framing.start(out)?,

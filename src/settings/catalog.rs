@@ -76,6 +76,18 @@ settings! {
     /// Worker threads.
     PSOXY_THREADS { group: Bulk, default: Some("0"), secret: false,
         doc: "worker threads (0: every core)" }
+    /// The fan-out state machine.
+    FANOUT_STATE_MACHINE_ARN { group: Bulk, default: None, secret: false,
+        doc: "AWS: the Step Functions state machine that sanitizes large objects in chunks; unset, every object is sanitized in one run" }
+    /// Objects at least this large fan out.
+    FANOUT_THRESHOLD_BYTES { group: Bulk, default: Some("2147483648"), secret: false,
+        doc: "objects of at least this many bytes (stored size) are sanitized in chunks when `FANOUT_STATE_MACHINE_ARN` is set; gzip, JSON-array and Parquet inputs never are" }
+    /// Target size of a chunk.
+    FANOUT_CHUNK_BYTES { group: Bulk, default: Some("268435456"), secret: false,
+        doc: "target size of one chunk of a fanned-out object (at least 16 MiB)" }
+    /// Bucket of fan-out plans and parts.
+    FANOUT_WORK_BUCKET { group: Bulk, default: None, secret: false,
+        doc: "the bucket where a fanned-out object's plan and sanitized parts wait for the join (kept private; emptied by the join or the abort)" }
 
     /// The instance's name.
     PSOXY_INSTANCE_ID { group: Instance, default: None, secret: false,

@@ -178,6 +178,7 @@ pub fn expected_object(rules: &str, salt: &str, key: &str, input: &[u8]) -> Vec<
         gzip_output: false,
         content_type: None,
         output_format: None,
+        ..Default::default()
     };
     sanitizer
         .sanitize_stream(input, &mut out, &opts, &mut |_| {})

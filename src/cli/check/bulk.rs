@@ -63,6 +63,7 @@ pub(super) fn run(args: &CheckArgs, rules: BulkRules) -> Result<i32, CliError> {
         gzip_output: false,
         content_type: None,
         output_format: None,
+        ..Default::default()
     };
     let format = sanitizer
         .resolve_format(&opts)
@@ -283,7 +284,7 @@ fn check_records(
     let mut originals: Vec<(u64, Value)> = Vec::new();
     match format {
         DataFormat::Ndjson | DataFormat::JsonArray => {
-            let mut reader = json_batches(open(sample)?, format == DataFormat::JsonArray);
+            let mut reader = json_batches(open(sample)?, format == DataFormat::JsonArray, 1);
             'outer: while let Some(batch) = reader().map_err(|e| err(&e))? {
                 for (line, text) in batch.iter() {
                     if originals.len() >= max_rows {
