@@ -9,15 +9,18 @@
 
 #[cfg(feature = "gcp")]
 pub mod cloud_run;
+pub mod fanout;
 pub mod keys;
 pub mod lambda;
 mod process;
 pub mod run;
 pub mod settings;
+pub mod step_functions;
 mod tap;
 
 pub use process::{
-    BulkError, BulkProblem, BulkProcessor, BulkSetupError, Outcome, Written, INSTANCE_ID_KEY,
+    BulkError, BulkProblem, BulkProcessor, BulkSetupError, Outcome, Target, Written,
+    INSTANCE_ID_KEY,
 };
 pub use settings::bulk_settings;
-pub use settings::{AdditionalTransform, BulkSettings, BulkSettingsError};
+pub use settings::{AdditionalTransform, BulkSettings, BulkSettingsError, FanoutSettings};

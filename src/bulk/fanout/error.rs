@@ -1,0 +1,85 @@
+//! Why a fan-out step failed: names the object and the chunk, never a value.
+
+use crate::bulk::BulkProblem;
+use crate::storage::StoreError;
+
+/// A failed fan-out step.
+#[derive(Debug, thiserror::Error)]
+#[error("{bucket}/{key}: {}{problem}", chunk.map(|c| format!("chunk {c}: ")).unwrap_or_default())]
+pub struct FanoutError {
+    /// Input bucket.
+    pub bucket: String,
+    /// Input key.
+    pub key: String,
+    /// The chunk, for a chunk's failure.
+    pub chunk: Option<u64>,
+    /// What failed.
+    pub problem: Box<FanoutProblem>,
+}
+
+/// What failed in a fan-out step.
+#[derive(Debug, thiserror::Error)]
+pub enum FanoutProblem {
+    /// Reading, sanitizing or writing failed as it would in a whole run.
+    #[error(transparent)]
+    Bulk(Box<BulkProblem>),
+    /// The object cannot be cut into chunks.
+    #[error("cannot be sanitized in chunks: {0}")]
+    NotSplittable(&'static str),
+    /// `FANOUT_WORK_BUCKET` is not set.
+    #[error("FANOUT_WORK_BUCKET is not set")]
+    NoWorkBucket,
+    /// No `fileRules` template matches the key for this destination.
+    #[error("no rules match this key")]
+    NoRules,
+    /// The object is this instance's own output.
+    #[error("the object is this instance's own output")]
+    OwnOutput,
+    /// The header is longer than the planner reads.
+    #[error("the header is longer than {0} bytes")]
+    HeaderTooLong(u64),
+    /// A stored object (the input, a part, the plan) could not be read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Reading a stored object's bytes failed part-way.
+    #[error("reading failed: {0}")]
+    Io(#[source] std::io::Error),
+    /// The plan or a part's summary is not what this version writes.
+    #[error("malformed {what}: {source}")]
+    Json {
+        /// Which object.
+        what: &'static str,
+        /// The parser's error.
+        source: serde_json::Error,
+    },
+    /// The job has no plan (the join or a chunk ran before the plan).
+    #[error("the job has no plan")]
+    NoPlan,
+    /// A bug: the step's task failed.
+    #[error("internal error: {0}")]
+    Internal(#[source] tokio::task::JoinError),
+}
+
+impl From<BulkProblem> for FanoutProblem {
+    fn from(problem: BulkProblem) -> Self {
+        FanoutProblem::Bulk(Box::new(problem))
+    }
+}
+
+impl FanoutError {
+    /// Whether a retry may pass (storage trouble only).
+    pub fn retryable(&self) -> bool {
+        match &*self.problem {
+            FanoutProblem::Store(e) => e.is_retryable(),
+            FanoutProblem::Io(e) => crate::storage::io_failure_is_retryable(e),
+            FanoutProblem::Bulk(problem) => match &**problem {
+                BulkProblem::Read(e)
+                | BulkProblem::Write { source: e, .. }
+                | BulkProblem::Complete { source: e, .. } => e.is_retryable(),
+                BulkProblem::Sanitize { retryable, .. } => *retryable,
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+}

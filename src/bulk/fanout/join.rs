@@ -1,0 +1,144 @@
+//! The join: the parts put together into the output in one all-or-nothing write, and the
+//! work objects deleted; the abort: the work objects deleted after a failure.
+
+use std::io::Read;
+
+use serde::Serialize;
+
+use super::plan::{failure, target_of, ChunkReport};
+use super::{part_key, plan_key, summary_key, FanoutError, FanoutProblem, Job};
+use crate::bulk::{BulkProblem, BulkProcessor};
+use crate::format::gzip_chunks::{gzip_header, gzip_trailer, DeflateSummary};
+use crate::storage::{ObjectStore, Segment};
+
+/// The output a join wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Joined {
+    /// Output bucket.
+    pub bucket: String,
+    /// Output key.
+    pub key: String,
+    /// Rows or records written.
+    pub rows: u64,
+    /// Chunks joined.
+    pub chunks: u64,
+}
+
+/// Joins the parts of `job` into its output (the output key, type, encoding and metadata of a
+/// whole run), then deletes its work objects. A gzip output is one gzip member: the parts are
+/// deflate bodies, framed by a header and a trailer with the combined CRC-32.
+pub fn join(
+    store: &dyn ObjectStore,
+    processor: &BulkProcessor,
+    job: &Job,
+) -> Result<Joined, FanoutError> {
+    let fail = failure(job, None);
+    let plan = job
+        .plan
+        .as_ref()
+        .ok_or_else(|| fail(FanoutProblem::NoPlan))?;
+    let info = store
+        .info(&job.bucket, &job.key)
+        .map_err(|e| fail(e.into()))?;
+    let (target, _) = target_of(processor, job, &info).map_err(&fail)?;
+    let mut segments = Vec::new();
+    let mut bodies: Vec<DeflateSummary> = Vec::new();
+    let mut rows = 0;
+    if target.gzip {
+        segments.push(Segment::Bytes(gzip_header().to_vec()));
+    }
+    for index in 0..plan.chunks {
+        let fail = failure(job, Some(index));
+        let summary = read_summary(store, &plan.bucket, &summary_key(job, index)).map_err(&fail)?;
+        let key = part_key(job, index);
+        let part = store.info(&plan.bucket, &key).map_err(|e| fail(e.into()))?;
+        rows += summary.rows;
+        if target.gzip {
+            bodies.push(summary.deflate.unwrap_or_default());
+        }
+        segments.push(Segment::Object {
+            bucket: plan.bucket.clone(),
+            key,
+            size: part.size,
+        });
+    }
+    if target.gzip {
+        segments.push(Segment::Bytes(gzip_trailer(&bodies)));
+    }
+    store
+        .compose(&target.bucket, &target.key, target.put.clone(), &segments)
+        .map_err(|source| {
+            fail(
+                BulkProblem::Complete {
+                    bucket: target.bucket.clone(),
+                    key: target.key.clone(),
+                    source,
+                }
+                .into(),
+            )
+        })?;
+    clean(store, job, &plan.bucket, plan.chunks);
+    Ok(Joined {
+        bucket: target.bucket,
+        key: target.key,
+        rows,
+        chunks: plan.chunks,
+    })
+}
+
+fn read_summary(
+    store: &dyn ObjectStore,
+    bucket: &str,
+    key: &str,
+) -> Result<ChunkReport, FanoutProblem> {
+    let mut bytes = Vec::new();
+    store
+        .read(bucket, key)?
+        .read_to_end(&mut bytes)
+        .map_err(FanoutProblem::Io)?;
+    serde_json::from_slice(&bytes).map_err(|source| FanoutProblem::Json {
+        what: "part summary",
+        source,
+    })
+}
+
+/// Deletes the plan, the parts and their summaries (what exists of them); a failure to delete
+/// is logged (the work bucket's lifecycle rule removes what is left).
+fn clean(store: &dyn ObjectStore, job: &Job, bucket: &str, chunks: u64) {
+    let keys = (0..chunks)
+        .flat_map(|i| [part_key(job, i), summary_key(job, i)])
+        .chain([plan_key(job)]);
+    for key in keys {
+        if let Err(e) = store.delete(bucket, &key) {
+            tracing::warn!(error = %e, "could not delete a fan-out work object");
+        }
+    }
+}
+
+/// After a failed step: logs the failure (object, and the state machine's error and cause,
+/// which name the chunk and line, never a value) and deletes the job's work objects. No output
+/// was written: the join writes all or nothing.
+pub fn abort(store: &dyn ObjectStore, job: &Job, work_bucket: &str) {
+    let cause = job
+        .error
+        .as_ref()
+        .and_then(|e| e.get("Cause"))
+        .and_then(|c| c.as_str())
+        .unwrap_or("");
+    let error = job
+        .error
+        .as_ref()
+        .and_then(|e| e.get("Error"))
+        .and_then(|c| c.as_str())
+        .unwrap_or("");
+    tracing::error!(
+        bucket = %job.bucket,
+        key = %job.key,
+        error,
+        cause,
+        "fan-out failed: no output written"
+    );
+    let chunks = job.plan.as_ref().map_or(0, |p| p.chunks);
+    let bucket = job.plan.as_ref().map_or(work_bucket, |p| p.bucket.as_str());
+    clean(store, job, bucket, chunks);
+}

@@ -1,0 +1,382 @@
+//! Fan-out: plan -> chunks -> join gives what one whole run gives, on adversarial CSVs (local
+//! folders, many small chunks) and against a real S3 server on loopback (server-side part
+//! copies, gzip bodies framed into one member); a failing chunk leaves no output and, after the
+//! abort, no work objects.
+
+#[path = "support/s3_server.rs"]
+mod s3_server;
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::Path;
+
+use proptest::prelude::*;
+use psoxy::bulk::fanout::{self, Chunk, Job};
+use psoxy::bulk::{BulkProcessor, BulkSettings, Outcome};
+use psoxy::settings::{Flags, Settings};
+use psoxy::storage::{LocalStore, ObjectStore, S3Store};
+
+const RULES: &str = "columnsToPseudonymize: [EMAIL]\ncolumnsToRedact: [NOTE]\n";
+
+fn processor(pairs: &[(&str, &str)]) -> BulkProcessor {
+    let mut map: HashMap<String, String> = HashMap::from([
+        ("PSOXY_SALT".into(), "salt".into()),
+        ("RULES".into(), RULES.into()),
+        ("OUTPUT_BUCKET".into(), "output".into()),
+        ("PSOXY_INSTANCE_ID".into(), "fanout-test".into()),
+        ("PSOXY_SHUFFLE_ROWS".into(), "false".into()),
+        ("COMPRESS_OUTPUT_ALWAYS".into(), "false".into()),
+    ]);
+    map.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let settings = Settings::from_sources(&psoxy::bulk::bulk_settings(), &Flags::new(), &|k| {
+        map.get(k).cloned()
+    });
+    BulkProcessor::new(BulkSettings::from_settings(&settings).unwrap(), 2).unwrap()
+}
+
+fn job(key: &str) -> Job {
+    Job {
+        bucket: "input".into(),
+        key: key.into(),
+        destination: 0,
+        work_prefix: format!("fanout/{key}/"),
+        plan: None,
+        error: None,
+    }
+}
+
+/// Runs a whole fan-out (plan, every chunk, join) and returns the plan's chunks.
+fn fan_out(
+    store: &dyn ObjectStore,
+    p: &BulkProcessor,
+    job: &mut Job,
+    chunk_bytes: u64,
+) -> Result<Vec<Chunk>, fanout::FanoutError> {
+    let plan = fanout::plan(store, p, job, "work-bucket", chunk_bytes)?;
+    let mut bytes = Vec::new();
+    store
+        .read(&plan.bucket, &plan.key)
+        .unwrap()
+        .read_to_end(&mut bytes)
+        .unwrap();
+    let chunks: Vec<Chunk> = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(chunks.len() as u64, plan.chunks);
+    job.plan = Some(plan);
+    for chunk in &chunks {
+        fanout::chunk(store, p, job, chunk, "work-bucket")?;
+    }
+    fanout::join(store, p, job)?;
+    Ok(chunks)
+}
+
+fn local(dir: &Path) -> LocalStore {
+    let mut buckets = HashMap::new();
+    for b in ["input", "output", "work-bucket"] {
+        std::fs::create_dir_all(dir.join(b)).unwrap();
+        buckets.insert(b.to_string(), dir.join(b));
+    }
+    LocalStore::new(buckets)
+}
+
+fn files_under(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in walk(dir) {
+        out.push(entry.strip_prefix(dir).unwrap().display().to_string());
+    }
+    out
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// One CSV field: plain, quoted with commas, quotes, CR/LF inside, or empty.
+fn field() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-z0-9@.]{0,12}",
+        "\"[a-z,\\r\\n ]{0,10}\"",
+        "\"([a-z]|\"\"){0,6}\"",
+        Just(String::new()),
+    ]
+}
+
+/// A CSV with the rules' columns, an optional BOM, LF or CRLF, quoted newlines, quotes at any
+/// offset, blank lines, maybe no final newline.
+fn csv() -> impl Strategy<Value = Vec<u8>> {
+    (
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        prop::collection::vec((field(), field(), field()), 0..40),
+    )
+        .prop_map(|(bom, crlf, last_newline, rows)| {
+            let eol = if crlf { "\r\n" } else { "\n" };
+            let mut text = String::new();
+            if bom {
+                text.push('\u{feff}');
+            }
+            text.push_str(&format!("EMAIL,NOTE,OTHER{eol}"));
+            for (i, (a, b, c)) in rows.iter().enumerate() {
+                text.push_str(&format!("{a},{b},{c}"));
+                if i + 1 < rows.len() || last_newline {
+                    text.push_str(eol);
+                }
+            }
+            text.into_bytes()
+        })
+}
+
+/// Inline output, or its error text.
+fn inline(store: &LocalStore, p: &BulkProcessor, key: &str) -> Result<Vec<u8>, String> {
+    match p.process(store, "input", key) {
+        Ok(Outcome::Done { written, .. }) => {
+            let mut out = Vec::new();
+            store
+                .read("output", &written[0].key)
+                .unwrap()
+                .read_to_end(&mut out)
+                .unwrap();
+            Ok(out)
+        }
+        Ok(other) => Err(format!("{other:?}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Whatever the cut size, the chunked output is the whole run's, byte for byte (rows not
+    /// shuffled); a file the whole run refuses is refused too.
+    #[test]
+    fn chunked_output_equals_the_whole_run(text in csv(), chunk_bytes in 1u64..64) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = local(dir.path());
+        std::fs::write(dir.path().join("input/data.csv"), &text).unwrap();
+        let p = processor(&[]);
+        let whole = inline(&store, &p, "data.csv");
+        std::fs::remove_dir_all(dir.path().join("output")).unwrap();
+        std::fs::create_dir_all(dir.path().join("output")).unwrap();
+        let mut job = job("data.csv");
+        let chunked = fan_out(&store, &p, &mut job, chunk_bytes);
+        match (&whole, &chunked) {
+            (Ok(expected), Ok(_)) => {
+                let got = std::fs::read(dir.path().join("output/data.csv")).unwrap();
+                prop_assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(expected));
+                prop_assert!(files_under(&dir.path().join("work-bucket")).is_empty());
+            }
+            (Err(_), Err(_)) => {
+                prop_assert!(files_under(&dir.path().join("output")).is_empty());
+            }
+            _ => prop_assert!(false, "whole {:?}, chunked {:?}", whole.map(|_| ()), chunked.map(|_| ())),
+        }
+    }
+}
+
+#[test]
+fn edge_cases_plan_like_the_reader_reads() {
+    let long_cell = format!("a@b.c,\"{}\",x\n", "y\n".repeat(500));
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("one row", b"EMAIL,NOTE,OTHER\na@b.c,n,o\n".to_vec()),
+        ("header only", b"EMAIL,NOTE,OTHER\n".to_vec()),
+        (
+            "bom crlf",
+            b"\xef\xbb\xbfEMAIL,NOTE,OTHER\r\na@b.c,\"n\r\n\",o\r\nx,y,z\r\n".to_vec(),
+        ),
+        (
+            "record longer than a chunk",
+            format!("EMAIL,NOTE,OTHER\n{long_cell}{long_cell}").into_bytes(),
+        ),
+        (
+            "quote inside an unquoted field",
+            b"EMAIL,NOTE,OTHER\na\"b,\"c\nd\",e\nf,g,h\n".to_vec(),
+        ),
+    ];
+    for (name, text) in cases {
+        for chunk_bytes in [1, 2, 3, 7, 64, 1 << 20] {
+            let dir = tempfile::tempdir().unwrap();
+            let store = local(dir.path());
+            std::fs::write(dir.path().join("input/data.csv"), &text).unwrap();
+            let p = processor(&[]);
+            let whole = inline(&store, &p, "data.csv").unwrap();
+            let mut job = job("data.csv");
+            fan_out(&store, &p, &mut job, chunk_bytes).unwrap();
+            let got = std::fs::read(dir.path().join("output/data.csv")).unwrap();
+            assert_eq!(got, whole, "{name}, chunks of {chunk_bytes}");
+        }
+    }
+}
+
+#[test]
+fn ndjson_cuts_at_lines() {
+    let mut text = String::new();
+    for i in 0..500 {
+        text.push_str(&format!("{{\"EMAIL\":\"u{i}@x.com\",\"NOTE\":\"n\"}}\n"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = local(dir.path());
+    std::fs::write(dir.path().join("input/data.ndjson"), &text).unwrap();
+    let rules =
+        "format: NDJSON\ntransforms:\n  - pseudonymize: \"$.EMAIL\"\n  - redact: \"$.NOTE\"\n";
+    let p = processor(&[("RULES", rules)]);
+    let whole = inline(&store, &p, "data.ndjson").unwrap();
+    let mut job = job("data.ndjson");
+    let chunks = fan_out(&store, &p, &mut job, 1000).unwrap();
+    assert!(chunks.len() > 10);
+    assert_eq!(
+        std::fs::read(dir.path().join("output/data.ndjson")).unwrap(),
+        whole
+    );
+}
+
+/// A CSV of `rows` rows, about 100 bytes each; row `bad` (if any) is short.
+fn big_csv(rows: usize, bad: Option<usize>) -> Vec<u8> {
+    let mut text = String::from("EMAIL,NOTE,OTHER\n");
+    for i in 0..rows {
+        if Some(i) == bad {
+            text.push_str("short\n");
+        } else {
+            text.push_str(&format!(
+                "user{i}@example.com,\"a note, with a comma\nand a line\",{:040}\n",
+                i
+            ));
+        }
+    }
+    text.into_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_plan_chunks_join_equal_the_whole_run_and_failures_leave_nothing() {
+    let s3 = s3_server::start();
+    for b in ["input", "output", "work-bucket"] {
+        s3.create_bucket(b).await;
+    }
+    let input = big_csv(300_000, None); // about 30 MB
+    s3.client
+        .put_object()
+        .bucket("input")
+        .key("hris/big.csv")
+        .body(input.clone().into())
+        .send()
+        .await
+        .unwrap();
+    let store = S3Store::new(s3.client.clone(), tokio::runtime::Handle::current());
+    let client = s3.client.clone();
+    let get = move |bucket: &'static str, key: &'static str| {
+        let client = client.clone();
+        async move {
+            let out = client
+                .get_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .unwrap();
+            let encoding = out.content_encoding().map(str::to_owned);
+            let metadata = out.metadata().cloned().unwrap_or_default();
+            let body = out.body.collect().await.unwrap().into_bytes().to_vec();
+            (body, encoding, metadata)
+        }
+    };
+
+    // Plain output: byte for byte.
+    let s = store.clone();
+    let whole = tokio::task::spawn_blocking(move || {
+        let p = processor(&[("OUTPUT_BASE_PATH", "whole/")]);
+        p.process(&s, "input", "hris/big.csv").unwrap();
+        let p = processor(&[("OUTPUT_BASE_PATH", "fanned/")]);
+        let mut job = job("hris/big.csv");
+        fan_out(&s, &p, &mut job, 8 << 20).unwrap().len()
+    })
+    .await
+    .unwrap();
+    assert!(whole >= 3, "{whole} chunks");
+    let (expected, _, _) = get("output", "whole/hris/big.csv").await;
+    let (got, encoding, metadata) = get("output", "fanned/hris/big.csv").await;
+    assert_eq!(encoding, None);
+    assert!(
+        got == expected,
+        "chunked output differs from the whole run's"
+    );
+    assert_eq!(metadata["psoxy-instance-id"], "fanout-test");
+    assert_eq!(metadata["psoxy-original-object-key"], "input/hris/big.csv");
+
+    // Gzip output: one member that flate2's GzDecoder reads to the end, same text.
+    let s = store.clone();
+    tokio::task::spawn_blocking(move || {
+        let p = processor(&[
+            ("OUTPUT_BASE_PATH", "gz/"),
+            ("COMPRESS_OUTPUT_ALWAYS", "true"),
+        ]);
+        let mut job = job("hris/big.csv");
+        fan_out(&s, &p, &mut job, 8 << 20).unwrap();
+    })
+    .await
+    .unwrap();
+    let (gz, encoding, _) = get("output", "gz/hris/big.csv").await;
+    assert_eq!(encoding.as_deref(), Some("gzip"));
+    let mut text = Vec::new();
+    flate2::read::GzDecoder::new(gz.as_slice())
+        .read_to_end(&mut text)
+        .unwrap();
+    assert!(text == expected, "gunzipped output differs");
+
+    // A bad row in a middle chunk: the chunk fails naming the object, chunk and line; the
+    // abort leaves no output and no work objects.
+    s3.client
+        .put_object()
+        .bucket("input")
+        .key("hris/bad.csv")
+        .body(big_csv(300_000, Some(150_000)).into())
+        .send()
+        .await
+        .unwrap();
+    let s = store.clone();
+    let err = tokio::task::spawn_blocking(move || {
+        let p = processor(&[("OUTPUT_BASE_PATH", "bad/")]);
+        let mut job = job("hris/bad.csv");
+        let err = fan_out(&s, &p, &mut job, 8 << 20).unwrap_err();
+        job.error =
+            Some(serde_json::json!({"Error": "Psoxy.InvalidInput", "Cause": err.to_string()}));
+        fanout::abort(&s, &job, "work-bucket");
+        err.to_string()
+    })
+    .await
+    .unwrap();
+    let line = 2 + 150_000 * 2; // two lines a row, after the header
+    assert!(
+        err.starts_with("input/hris/bad.csv: chunk ") && err.contains(&format!("line {line}:")),
+        "{err}"
+    );
+    let listed = s3
+        .client
+        .list_objects_v2()
+        .bucket("work-bucket")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.key_count(),
+        Some(0),
+        "work objects left: {:?}",
+        listed.contents()
+    );
+    let listed = s3
+        .client
+        .list_objects_v2()
+        .bucket("output")
+        .prefix("bad/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.key_count(), Some(0));
+}
