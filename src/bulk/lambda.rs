@@ -16,10 +16,12 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::s3::{S3Event, S3EventRecord};
 
+use super::fanout::{FanoutError, Task};
 use super::keys::decode_event_key;
 pub use super::run::SetupError;
 use super::run::{build_processor, log_failure, run_object};
 pub use super::run::{ObjectReport, OutputReport, Report};
+use super::step_functions;
 use super::{BulkError, BulkProblem, BulkProcessor, BulkSettings};
 use crate::settings::aws::AwsStore;
 use crate::settings::{SecretStore, StoreLocation};
@@ -36,6 +38,8 @@ pub const INPUT_ERROR: &str = "Psoxy.InvalidInput";
 pub struct Function {
     processor: Arc<BulkProcessor>,
     store: S3Store,
+    /// The Step Functions client, when `FANOUT_STATE_MACHINE_ARN` is set.
+    sfn: Option<aws_sdk_sfn::Client>,
 }
 
 /// An invocation in which at least one object failed.
@@ -75,13 +79,33 @@ impl From<&InvocationError> for lambda_runtime::Diagnostic {
     }
 }
 
+/// The error of a failed fan-out step, typed for the state machine's retry policy.
+pub fn fanout_diagnostic(e: &FanoutError) -> lambda_runtime::Diagnostic {
+    lambda_runtime::Diagnostic {
+        error_type: if e.retryable() {
+            RETRYABLE_ERROR
+        } else {
+            INPUT_ERROR
+        }
+        .to_owned(),
+        error_message: e.to_string(),
+    }
+}
+
 impl Function {
     /// A function over `processor` and `store`.
     pub fn new(processor: BulkProcessor, store: S3Store) -> Self {
         Function {
             processor: Arc::new(processor),
             store,
+            sfn: None,
         }
+    }
+
+    /// Starts fan-out executions with `client` (large objects; see [`step_functions`]).
+    pub fn with_step_functions(mut self, client: aws_sdk_sfn::Client) -> Self {
+        self.sfn = Some(client);
+        self
     }
 
     /// Builds the function from the process environment, as in Lambda: settings from the
@@ -105,7 +129,13 @@ impl Function {
             s3_client(&sdk, path_style(&settings)),
             tokio::runtime::Handle::current(),
         );
-        Ok(Function::new(processor, store))
+        let fanout = processor.settings().fanout.state_machine_arn.is_some();
+        let function = Function::new(processor, store);
+        Ok(if fanout {
+            function.with_step_functions(aws_sdk_sfn::Client::new(&sdk))
+        } else {
+            function
+        })
     }
 
     /// Resolves the settings (`env` first, then `remote`) and compiles them, with `threads`
@@ -171,8 +201,77 @@ impl Function {
             }));
         }
 
+        if let Some(report) = self
+            .fan_out(&bucket, &key, record.s3.object.sequencer.as_deref())
+            .await
+            .map_err(|e| {
+                invalid(BulkProblem::StartFanout {
+                    detail: e.detail,
+                    retryable: e.retryable,
+                })
+            })?
+        {
+            return Ok(Some(report));
+        }
         run_object(self.processor.clone(), self.store.clone(), bucket, key)
             .await
             .map(Some)
+    }
+
+    /// Starts the fan-out of a large object (see [`step_functions::fan_out_destinations`]);
+    /// `None` when it is sanitized here.
+    async fn fan_out(
+        &self,
+        bucket: &str,
+        key: &str,
+        sequencer: Option<&str>,
+    ) -> Result<Option<ObjectReport>, step_functions::StartError> {
+        let (Some(client), Some(arn)) = (
+            &self.sfn,
+            self.processor.settings().fanout.state_machine_arn.clone(),
+        ) else {
+            return Ok(None);
+        };
+        let (processor, store) = (self.processor.clone(), self.store.clone());
+        let (b, k) = (bucket.to_owned(), key.to_owned());
+        let jobs = tokio::task::spawn_blocking(move || {
+            step_functions::fan_out_destinations(&store, &processor, &b, &k)
+        })
+        .await
+        .unwrap_or_default();
+        if jobs.is_empty() {
+            return Ok(None);
+        }
+        // A new upload has a new sequencer; without one, the time tells uploads apart.
+        let sequencer = sequencer.map(str::to_owned).unwrap_or_else(|| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            now.as_nanos().to_string()
+        });
+        step_functions::start_jobs(client, &arn, jobs, &sequencer).await?;
+        Ok(Some(ObjectReport {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            status: "fanned-out",
+            outputs: Vec::new(),
+        }))
+    }
+
+    /// Runs one step of a fan-out execution (this is the chunk function).
+    pub async fn handle_task(&self, task: Task) -> Result<serde_json::Value, FanoutError> {
+        let result =
+            step_functions::run_task(self.processor.clone(), self.store.clone(), task).await;
+        if let Err(e) = &result {
+            tracing::error!(
+                bucket = %e.bucket,
+                key = %e.key,
+                chunk = e.chunk,
+                retryable = e.retryable(),
+                error = %e.problem,
+                "fan-out step failed"
+            );
+        }
+        result
     }
 }
