@@ -14,7 +14,7 @@
 5. Every environment variable the bulk module gives the function, and every SSM parameter it
    creates under the function's prefix, is a setting the binary reads (listed in
    src/settings/pseudonym.rs and the OWN_SETTINGS of src/bulk/settings.rs, or a secret-store
-   location setting, or, until src/ lists them, one of the fan-out's FANOUT_* settings), so a
+   location setting), so a
    typo cannot deploy silently. Settings are declared once, in src/settings/catalog.rs.
 6. Every AWS SDK operation the code calls (in src/) is authorized by an action of the bulk
    function's policy (or, for the API function's own operations, of the API function's, and
@@ -607,12 +607,6 @@ def check_api_examples(root: Path, modules_by_dir: dict, api: Module, problems: 
                             problems.append(f"{path}: module {name} creates no secret {match.group(2)} (it creates {sorted(secrets)})")
 
 
-# The fan-out's settings (terraform/modules/aws-bulk, fanout_enabled), for the fan-out code
-# being written in src/: accepted by name until src/bulk/settings.rs lists them in OWN_SETTINGS,
-# after which they are checked like any other setting and this set can go.
-FANOUT_SETTINGS = {"FANOUT_STATE_MACHINE_ARN", "FANOUT_WORK_BUCKET", "FANOUT_THRESHOLD_BYTES", "FANOUT_CHUNK_BYTES"}
-
-
 def expand_locals(text: str, locals_: dict, seen=frozenset()) -> str:
     """`text` followed by the values of the locals it references, recursively (the bulk
     functions' environment is a local they share)."""
@@ -624,7 +618,7 @@ def expand_locals(text: str, locals_: dict, seen=frozenset()) -> str:
 
 
 def check_bulk_settings(module: Module, source_dir: Path, problems: list):
-    known = listed_settings(source_dir, BULK_SETTING_SOURCES, problems) | FANOUT_SETTINGS
+    known = listed_settings(source_dir, BULK_SETTING_SOURCES, problems)
     locals_ = module_locals(module)
     for path, parsed in module.blocks:
         for block in parsed.get("resource", []):

@@ -2,7 +2,8 @@
 # The whole test suite: unit and integration tests (`cargo test`; the S3 server runs inside
 # the tests, moto is installed into target/pytools on first use), then the end-to-end runs of
 # both Lambda functions under cargo-lambda's emulator (scripts/e2e-lambda.sh for bulk mode,
-# scripts/e2e-lambda-api.sh for API mode), the Terraform checks (scripts/check-terraform.sh),
+# scripts/e2e-lambda-api.sh for API mode, scripts/e2e-fanout.sh for a large object fanned out on
+# the Step Functions state machine in moto's interpreter), the Terraform checks (scripts/check-terraform.sh),
 # the arm64 deployment packages, which must build and stay under 20 MB
 # (scripts/package-lambda.sh), and the Cloud Run image's packaging, checked on the debug binary
 # (scripts/package-gcp.sh --profile dev: complete, reproducible; the release image is built by
@@ -13,6 +14,7 @@ cd "$(dirname "$0")/.."
 cargo test "$@"
 bash scripts/e2e-lambda.sh
 bash scripts/e2e-lambda-api.sh
+bash scripts/e2e-fanout.sh
 bash scripts/check-terraform.sh
 bash scripts/package-lambda.sh
 bash scripts/package-gcp.sh --profile dev
