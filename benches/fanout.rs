@@ -1,0 +1,212 @@
+//! The fan-out's costs, measured against the S3 test server on loopback (s3s-fs, SigV4):
+//! one object sanitized by one worker, then the same object planned, sanitized by N workers
+//! in parallel (one thread each, as N one-core functions) and joined. Prints the times and a
+//! projection for a larger object on more workers (docs/performance.md, README).
+//!
+//!   cargo bench --bench fanout -- [--gib 2] [--workers 2] [--dir target/fanout-bench]
+//!
+//! Needs about 4.5 times the object's size of free disk (input, the whole run's output, parts,
+//! the joined output). The joined output is checked against the whole run's (gunzipped).
+
+#[path = "../tests/support/s3_server.rs"]
+#[allow(dead_code)]
+mod s3_server;
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use psoxy::bulk::fanout::{self, Chunk, Job};
+use psoxy::bulk::{BulkProcessor, BulkSettings};
+use psoxy::settings::{Flags, Settings};
+use psoxy::storage::{ObjectStore, S3Store};
+use sha2::{Digest, Sha256};
+
+const RULES: &str = "columnsToPseudonymize: [EMPLOYEE_ID, EMPLOYEE_EMAIL, MANAGER_ID]\ncolumnsToRedact: [NOTE]\n";
+
+fn processor(out_base: &str) -> BulkProcessor {
+    let map: HashMap<String, String> = HashMap::from([
+        ("PSOXY_SALT".into(), "bench-salt".into()),
+        ("RULES".into(), RULES.into()),
+        ("OUTPUT_BUCKET".into(), "output".into()),
+        ("OUTPUT_BASE_PATH".into(), out_base.into()),
+        ("PSOXY_SHUFFLE_ROWS".into(), "false".into()),
+    ]);
+    let settings = Settings::from_sources(&psoxy::bulk::bulk_settings(), &Flags::new(), &|k| {
+        map.get(k).cloned()
+    });
+    BulkProcessor::new(BulkSettings::from_settings(&settings).expect("settings"), 1)
+        .expect("rules")
+}
+
+/// Writes an HRIS-like CSV of about `bytes` bytes: ids, emails, titles, and a note that is
+/// sometimes quoted with a comma, a doubled quote or a line break.
+fn generate(path: &Path, bytes: u64) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::with_capacity(8 << 20, std::fs::File::create(path)?);
+    out.write_all(b"EMPLOYEE_ID,EMPLOYEE_EMAIL,MANAGER_ID,JOB_TITLE,DEPARTMENT,HIRE_DATE,NOTE\n")?;
+    let notes = [
+        "plain note",
+        "\"two\nlines\"",
+        "\"a \"\"quoted\"\" word\"",
+        "\"comma, inside\"",
+    ];
+    let mut written = 0u64;
+    let mut i = 0u64;
+    while written < bytes {
+        let line = format!(
+            "E{i:09},user{i}@example.com,E{:09},Software Engineer {},Department {},2020-{:02}-{:02},{}\n",
+            (i * 7919) % 1_000_003,
+            i % 97,
+            i % 31,
+            1 + i % 12,
+            1 + i % 28,
+            notes[(i % 4) as usize]
+        );
+        out.write_all(line.as_bytes())?;
+        written += line.len() as u64;
+        i += 1;
+    }
+    out.flush()
+}
+
+/// SHA-256 of an object's bytes after gunzip.
+fn gunzipped_digest(store: &dyn ObjectStore, bucket: &str, key: &str) -> String {
+    let mut reader = flate2::read::GzDecoder::new(store.read(bucket, key).expect("read"));
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = reader.read(&mut buf).expect("gunzip");
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn arg(name: &str, default: &str) -> String {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+        .unwrap_or_else(|| default.to_owned())
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+fn main() {
+    let gib: f64 = arg("--gib", "2").parse().expect("--gib");
+    let workers: usize = arg("--workers", "2").parse().expect("--workers");
+    let root = PathBuf::from(arg("--dir", "target/fanout-bench"));
+    let _ = std::fs::remove_dir_all(&root);
+    for b in ["input", "output", "work"] {
+        std::fs::create_dir_all(root.join(b)).expect("bench dir");
+    }
+    let size = (gib * (1u64 << 30) as f64) as u64;
+    let started = Instant::now();
+    generate(&root.join("input/big.csv"), size).expect("generate");
+    let size = std::fs::metadata(root.join("input/big.csv")).expect("input").len();
+    eprintln!(
+        "generated {size} bytes in {:.1} s",
+        secs(started.elapsed())
+    );
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let s3 = s3_server::start_in(&root, 0);
+    let store = S3Store::new(s3.client.clone(), runtime.handle().clone());
+
+    // One worker, the whole object.
+    let whole = processor("whole/");
+    let t = Instant::now();
+    whole.process(&store, "input", "big.csv").expect("whole run");
+    let single = t.elapsed();
+    eprintln!("single worker: {:.1} s", secs(single));
+
+    // The fan-out: plan, N workers in parallel, join.
+    let p = processor("fanned/");
+    let mut job = Job {
+        bucket: "input".into(),
+        key: "big.csv".into(),
+        destination: 0,
+        work_prefix: "fanout/bench/".into(),
+        plan: None,
+        error: None,
+    };
+    let chunk_bytes = size.div_ceil(workers as u64);
+    let t = Instant::now();
+    let plan = fanout::plan(&store, &p, &job, "work", chunk_bytes).expect("plan");
+    let planning = t.elapsed();
+    let mut bytes = Vec::new();
+    store
+        .read(&plan.bucket, &plan.key)
+        .expect("plan object")
+        .read_to_end(&mut bytes)
+        .expect("plan object");
+    let chunks: Vec<Chunk> = serde_json::from_slice(&bytes).expect("plan json");
+    job.plan = Some(plan);
+    let t = Instant::now();
+    let per_chunk: Vec<Duration> = std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .iter()
+            .map(|chunk| {
+                let (store, job) = (&store, &job);
+                scope.spawn(move || {
+                    let worker = processor("fanned/");
+                    let t = Instant::now();
+                    fanout::chunk(store, &worker, job, chunk, "work").expect("chunk");
+                    t.elapsed()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("worker")).collect()
+    });
+    let chunking = t.elapsed();
+    let t = Instant::now();
+    fanout::join(&store, &p, &job).expect("join");
+    let joining = t.elapsed();
+    let total = planning + chunking + joining;
+
+    let same = gunzipped_digest(&store, "output", "whole/big.csv")
+        == gunzipped_digest(&store, "output", "fanned/big.csv");
+    assert!(same, "the joined output differs from the whole run's");
+
+    let mb = size as f64 / 1e6;
+    let slowest = per_chunk.iter().max().copied().unwrap_or_default();
+    let chunk_mb = mb / chunks.len() as f64;
+    let worker_rate = chunk_mb / secs(slowest); // MB/s of one worker on its chunk
+    let overhead = secs(planning + joining) / secs(single) * 100.0;
+    println!("| measured on this machine ({mb:.0} MB CSV, gzip output) | seconds |");
+    println!("|---|---|");
+    println!("| single worker, whole object | {:.1} ({:.1} MB/s) |", secs(single), mb / secs(single));
+    println!("| plan ({} chunks, parallel ranged reads) | {:.2} ({:.0} MB/s) |", chunks.len(), secs(planning), mb / secs(planning));
+    println!("| {} chunks on {workers} workers in parallel (slowest chunk) | {:.1} ({:.1}) |", chunks.len(), secs(chunking), secs(slowest));
+    println!("| join (server-side part copies) | {:.2} |", secs(joining));
+    println!("| total with {workers} workers | {:.1} |", secs(total));
+    println!("| plan + join, share of the single-worker time | {overhead:.1}% |");
+    println!("| joined output = whole run's output (gunzipped) | {same} |");
+
+    // Projection: 10 GB on 64 workers, from the measured per-worker rate and plan rate; the
+    // join is copies inside S3, one per chunk, taken as the measured join time per chunk.
+    let big_mb = 10_000.0;
+    let n = 64.0;
+    let plan_rate = mb / secs(planning);
+    let join_per_chunk = secs(joining) / chunks.len() as f64;
+    let projected_single = big_mb / (mb / secs(single));
+    let projected_plan = big_mb / plan_rate;
+    let projected_chunks = (big_mb / n) / worker_rate;
+    let projected_join = join_per_chunk * n;
+    println!();
+    println!("| projected: 10 GB | seconds |");
+    println!("|---|---|");
+    println!("| one worker | {projected_single:.0} |");
+    println!("| 64 workers: plan {projected_plan:.0} + chunks {projected_chunks:.0} + join {projected_join:.0} | {:.0} |", projected_plan + projected_chunks + projected_join);
+    drop(s3);
+    let _ = std::fs::remove_dir_all(&root);
+}
