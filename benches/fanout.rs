@@ -23,7 +23,8 @@ use psoxy::settings::{Flags, Settings};
 use psoxy::storage::{ObjectStore, S3Store};
 use sha2::{Digest, Sha256};
 
-const RULES: &str = "columnsToPseudonymize: [EMPLOYEE_ID, EMPLOYEE_EMAIL, MANAGER_ID]\ncolumnsToRedact: [NOTE]\n";
+const RULES: &str =
+    "columnsToPseudonymize: [EMPLOYEE_ID, EMPLOYEE_EMAIL, MANAGER_ID]\ncolumnsToRedact: [NOTE]\n";
 
 fn processor(out_base: &str) -> BulkProcessor {
     let map: HashMap<String, String> = HashMap::from([
@@ -36,8 +37,7 @@ fn processor(out_base: &str) -> BulkProcessor {
     let settings = Settings::from_sources(&psoxy::bulk::bulk_settings(), &Flags::new(), &|k| {
         map.get(k).cloned()
     });
-    BulkProcessor::new(BulkSettings::from_settings(&settings).expect("settings"), 1)
-        .expect("rules")
+    BulkProcessor::new(BulkSettings::from_settings(&settings).expect("settings"), 1).expect("rules")
 }
 
 /// Writes an HRIS-like CSV of about `bytes` bytes: ids, emails, titles, and a note that is
@@ -108,11 +108,10 @@ fn main() {
     let size = (gib * (1u64 << 30) as f64) as u64;
     let started = Instant::now();
     generate(&root.join("input/big.csv"), size).expect("generate");
-    let size = std::fs::metadata(root.join("input/big.csv")).expect("input").len();
-    eprintln!(
-        "generated {size} bytes in {:.1} s",
-        secs(started.elapsed())
-    );
+    let size = std::fs::metadata(root.join("input/big.csv"))
+        .expect("input")
+        .len();
+    eprintln!("generated {size} bytes in {:.1} s", secs(started.elapsed()));
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -125,7 +124,9 @@ fn main() {
     // One worker, the whole object.
     let whole = processor("whole/");
     let t = Instant::now();
-    whole.process(&store, "input", "big.csv").expect("whole run");
+    whole
+        .process(&store, "input", "big.csv")
+        .expect("whole run");
     let single = t.elapsed();
     eprintln!("single worker: {:.1} s", secs(single));
 
@@ -165,7 +166,10 @@ fn main() {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("worker")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("worker"))
+            .collect()
     });
     let chunking = t.elapsed();
     let t = Instant::now();
@@ -184,9 +188,23 @@ fn main() {
     let overhead = secs(planning + joining) / secs(single) * 100.0;
     println!("| measured on this machine ({mb:.0} MB CSV, gzip output) | seconds |");
     println!("|---|---|");
-    println!("| single worker, whole object | {:.1} ({:.1} MB/s) |", secs(single), mb / secs(single));
-    println!("| plan ({} chunks, parallel ranged reads) | {:.2} ({:.0} MB/s) |", chunks.len(), secs(planning), mb / secs(planning));
-    println!("| {} chunks on {workers} workers in parallel (slowest chunk) | {:.1} ({:.1}) |", chunks.len(), secs(chunking), secs(slowest));
+    println!(
+        "| single worker, whole object | {:.1} ({:.1} MB/s) |",
+        secs(single),
+        mb / secs(single)
+    );
+    println!(
+        "| plan ({} chunks, parallel ranged reads) | {:.2} ({:.0} MB/s) |",
+        chunks.len(),
+        secs(planning),
+        mb / secs(planning)
+    );
+    println!(
+        "| {} chunks on {workers} workers in parallel (slowest chunk) | {:.1} ({:.1}) |",
+        chunks.len(),
+        secs(chunking),
+        secs(slowest)
+    );
     println!("| join (server-side part copies) | {:.2} |", secs(joining));
     println!("| total with {workers} workers | {:.1} |", secs(total));
     println!("| plan + join, share of the single-worker time | {overhead:.1}% |");

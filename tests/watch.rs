@@ -85,3 +85,54 @@ fn missing_settings_are_named() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("PSOXY_SALT"), "{}", stderr(&o));
 }
+
+/// A stored Parquet object is read in place, by ranged reads: with no usable temporary
+/// directory (where a stream would be spooled) it is still sanitized, exactly as the CLI
+/// sanitizes the file.
+#[test]
+fn parquet_is_read_in_place_without_a_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("drop");
+    std::fs::create_dir_all(&input).unwrap();
+    std::fs::copy(repo("sample-data/hris.parquet"), input.join("hris.parquet")).unwrap();
+    let output = dir.path().join("sanitized");
+    let o = run(psoxy()
+        .args(["watch", "--once", "--rules"])
+        .arg(repo("transforms/hris.yaml"))
+        .arg("--input")
+        .arg(&input)
+        .arg("--output")
+        .arg(&output)
+        .env("PSOXY_SALT", "salt")
+        .env("PSOXY_SHUFFLE_ROWS", "false")
+        .env("TMPDIR", dir.path().join("no such directory")));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let cli_out = dir.path().join("cli.parquet");
+    let cli = run(psoxy()
+        .args(["sanitize", "-s", "salt", "--no-shuffle", "--rules"])
+        .arg(repo("transforms/hris.yaml"))
+        .arg("-o")
+        .arg(&cli_out)
+        .arg(repo("sample-data/hris.parquet")));
+    assert!(cli.status.success(), "{}", stderr(&cli));
+    assert_eq!(
+        std::fs::read(output.join("hris.parquet")).unwrap(),
+        std::fs::read(&cli_out).unwrap(),
+        "read in place, the output is the CLI's"
+    );
+    // The same object as a stream would need the temporary directory: the check above is
+    // not vacuous.
+    let spooled = run(psoxy()
+        .args(["sanitize", "-s", "salt", "--no-shuffle", "--rules"])
+        .arg(repo("transforms/hris.yaml"))
+        .arg("-o")
+        .arg(dir.path().join("spooled.parquet"))
+        .arg(repo("sample-data/hris.parquet"))
+        .env("TMPDIR", dir.path().join("no such directory")));
+    assert!(!spooled.status.success());
+    assert!(
+        stderr(&spooled).contains("temporary file"),
+        "{}",
+        stderr(&spooled)
+    );
+}

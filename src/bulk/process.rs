@@ -1,12 +1,15 @@
 //! One stored object -> its sanitized outputs (the main one and any additional transforms).
 
 use std::collections::HashMap;
+use std::io::Read;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::keys::{content_type, output_key, KeyError};
 use super::settings::BulkSettings;
 use super::tap::Tap;
+use crate::format::parquet::ByteRanges;
+use crate::format::DataFormat;
 use crate::pseudonym::{PseudonymError, Pseudonymizer};
 use crate::sanitize::{EngineError, RuleEngine, SanitizeError, Sanitizer, Stats, StreamOptions};
 use crate::storage::{ObjectInfo, ObjectStore, PutOptions, StoreError};
@@ -233,9 +236,7 @@ impl BulkProcessor {
                 continue;
             };
             let started = Instant::now();
-            let reader = store
-                .read(bucket, key)
-                .map_err(|e| fail(BulkProblem::Read(e)))?;
+            let in_place = self.parquet_in_place(store, bucket, key, &info, &target)?;
             let mut sink = store
                 .write(&target.bucket, &target.key, target.put.clone())
                 .map_err(|source| {
@@ -245,20 +246,41 @@ impl BulkProcessor {
                         source,
                     })
                 })?;
-            let (reader, read_record) = Tap::new(reader);
             let (mut output, write_record) = Tap::new(&mut sink);
-            let stats = target
-                .sanitizer
-                .sanitize_stream(reader, &mut output, &target.stream, &mut |_| {})
-                .map_err(|source| {
-                    // Only a failure of the storage itself may pass on a retry; bad data,
-                    // bad rules and bugs fail the same way every time.
-                    let retryable = read_record
-                        .failure()
-                        .or(write_record.failure())
-                        .unwrap_or(false);
-                    fail(BulkProblem::Sanitize { source, retryable })
-                })?;
+            let stats = match in_place {
+                // Parquet is read where it is stored, by ranges: no spooling, no disk.
+                Some(object) => target
+                    .sanitizer
+                    .sanitize_parquet_object(
+                        object.clone(),
+                        &mut output,
+                        &target.stream,
+                        &mut |_| {},
+                    )
+                    .map_err(|source| {
+                        let retryable =
+                            object.failed_retryably() || write_record.failure().unwrap_or(false);
+                        fail(BulkProblem::Sanitize { source, retryable })
+                    })?,
+                None => {
+                    let reader = store
+                        .read(bucket, key)
+                        .map_err(|e| fail(BulkProblem::Read(e)))?;
+                    let (reader, read_record) = Tap::new(reader);
+                    target
+                        .sanitizer
+                        .sanitize_stream(reader, &mut output, &target.stream, &mut |_| {})
+                        .map_err(|source| {
+                            // Only a failure of the storage itself may pass on a retry; bad
+                            // data, bad rules and bugs fail the same way every time.
+                            let retryable = read_record
+                                .failure()
+                                .or(write_record.failure())
+                                .unwrap_or(false);
+                            fail(BulkProblem::Sanitize { source, retryable })
+                        })?
+                }
+            };
             sink.commit().map_err(|source| {
                 fail(BulkProblem::Complete {
                     bucket: target.bucket.clone(),
@@ -275,6 +297,40 @@ impl BulkProcessor {
             });
         }
         Ok(Outcome::Done { written, skipped })
+    }
+
+    /// A Parquet input the store can read by ranges, as such: not spooled to disk, so its size
+    /// is not bounded by the function's ephemeral storage. `None` for other formats, for a
+    /// store without ranged reads, and for a Parquet file inside gzip (streamed and spooled).
+    fn parquet_in_place(
+        &self,
+        store: &dyn ObjectStore,
+        bucket: &str,
+        key: &str,
+        info: &ObjectInfo,
+        target: &Target,
+    ) -> Result<Option<Arc<dyn ByteRanges>>, BulkError> {
+        let fail = |e| BulkError {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            problem: Box::new(BulkProblem::Read(e)),
+        };
+        let parquet = matches!(
+            target.sanitizer.resolve_format(&target.stream),
+            Ok(DataFormat::Parquet)
+        );
+        if !parquet || info.size < 12 {
+            return Ok(None);
+        }
+        let Some(object) = store.range_source(bucket, key, info.size) else {
+            return Ok(None);
+        };
+        let mut magic = [0u8; 4];
+        let read = store
+            .read_range(bucket, key, 0, 4)
+            .map_err(fail)?
+            .read_exact(&mut magic);
+        Ok((read.is_ok() && &magic == b"PAR1").then_some(object))
     }
 
     /// How many destinations there are (the main output, then the additional transforms).

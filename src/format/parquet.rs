@@ -1,19 +1,22 @@
 //! Parquet input and output, one row group at a time.
 //!
-//! A Parquet file is read from its footer, so a stream (an S3 body, a gunzipped input) is first
-//! spooled to an unnamed temporary file (deleted when dropped; in Lambda it lives in `/tmp`,
-//! the function's ephemeral storage). Row groups are then decoded one by one in batches of at
-//! most [`BATCH_ROWS`] rows: memory holds a few batches, never the file.
+//! A Parquet file is read from its footer. A stored object is read in place, by ranged reads
+//! ([`ParquetInput::ranged`]: the footer, then each row group's column chunks), so no disk
+//! is needed whatever its size; a stream (stdin, a gunzipped input) is first spooled to an
+//! unnamed temporary file (deleted when dropped). Row groups are then decoded one by one in
+//! batches of at most [`BATCH_ROWS`] rows: memory holds a few batches, never the file.
 //!
 //! The writer keeps the input's codec and starts a new row group wherever the input did, so
 //! row-group sizes follow the input (capped at [`MAX_ROW_GROUP_BYTES`] encoded bytes).
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
+use std::sync::Arc;
 
 use arrow_array::{Array, RecordBatch};
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use arrow_schema::SchemaRef;
+use bytes::Bytes;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
     ParquetRecordBatchReaderBuilder,
@@ -21,6 +24,7 @@ use parquet::arrow::arrow_reader::{
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
+use parquet::file::reader::{ChunkReader, Length};
 
 /// Rows decoded at a time (a batch is the unit of parallel work).
 pub const BATCH_ROWS: usize = 16 * 1024;
@@ -73,10 +77,69 @@ pub enum ParquetIoError {
     Flush(#[from] std::io::Error),
 }
 
-/// A spooled, opened Parquet file: its schema and row groups.
+/// An opened Parquet file (spooled or read in place): its schema and row groups.
 pub struct ParquetInput {
-    file: File,
+    source: Source,
     metadata: ArrowReaderMetadata,
+}
+
+/// Where a Parquet file's bytes are.
+enum Source {
+    /// A spooled (or local) file.
+    File(File),
+    /// A stored object, read by ranges.
+    Ranged(RangedObject),
+}
+
+/// Random access to a file's bytes, owned (readers made from it outlive the call that made
+/// it): a stored object read by ranges. Implemented by `crate::storage`.
+pub trait ByteRanges: Send + Sync {
+    /// The size in bytes.
+    fn size(&self) -> u64;
+    /// A streaming reader of the bytes `start..end`.
+    fn read_range(&self, start: u64, end: u64) -> std::io::Result<Box<dyn Read + Send>>;
+    /// Whether a read failed in a way a retry may cure (storage trouble, not bad data).
+    fn failed_retryably(&self) -> bool {
+        false
+    }
+}
+
+/// [`ByteRanges`] as the parquet crate reads files: by offset and length.
+#[derive(Clone)]
+pub struct RangedObject(Arc<dyn ByteRanges>);
+
+fn external(e: std::io::Error) -> parquet::errors::ParquetError {
+    parquet::errors::ParquetError::External(Box::new(e))
+}
+
+impl Length for RangedObject {
+    fn len(&self) -> u64 {
+        self.0.size()
+    }
+}
+
+impl ChunkReader for RangedObject {
+    type T = Box<dyn Read + Send>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        self.0.read_range(start, self.0.size()).map_err(external)
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
+        let mut reader = self
+            .0
+            .read_range(start, start + length as u64)
+            .map_err(external)?;
+        let mut bytes = Vec::with_capacity(length);
+        reader.read_to_end(&mut bytes).map_err(external)?;
+        if bytes.len() != length {
+            return Err(parquet::errors::ParquetError::EOF(format!(
+                "read {} of {length} bytes at offset {start}",
+                bytes.len()
+            )));
+        }
+        Ok(Bytes::from(bytes))
+    }
 }
 
 /// One decoded batch and where it sits in the file.
@@ -107,7 +170,34 @@ impl ParquetInput {
         let metadata = decoding("the footer", || {
             ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
         })??;
-        Ok(ParquetInput { file, metadata })
+        Ok(ParquetInput {
+            source: Source::File(file),
+            metadata,
+        })
+    }
+
+    /// Reads the footer of a stored object in place (ranged reads; nothing is spooled).
+    /// `Ok(None)` for an empty object.
+    pub fn ranged(object: Arc<dyn ByteRanges>) -> Result<Option<Self>, ParquetIoError> {
+        if object.size() == 0 {
+            return Ok(None);
+        }
+        let ranged = RangedObject(object);
+        let metadata = decoding("the footer", || {
+            ArrowReaderMetadata::load(&ranged, ArrowReaderOptions::new())
+        })??;
+        Ok(Some(ParquetInput {
+            source: Source::Ranged(ranged),
+            metadata,
+        }))
+    }
+
+    /// Whether a read of a stored object failed in a way a retry may cure.
+    pub fn storage_failed(&self) -> bool {
+        match &self.source {
+            Source::Ranged(r) => r.0.failed_retryably(),
+            Source::File(_) => false,
+        }
     }
 
     /// The file's schema as Arrow sees it (from the embedded Arrow schema when there is one,
@@ -139,7 +229,10 @@ impl ParquetInput {
         &self,
     ) -> Result<impl FnMut() -> Result<Option<ParquetBatch>, ParquetIoError> + Send, ParquetIoError>
     {
-        let file = self.file.try_clone().map_err(ParquetIoError::Spool)?;
+        let source = match &self.source {
+            Source::File(f) => Source::File(f.try_clone().map_err(ParquetIoError::Spool)?),
+            Source::Ranged(r) => Source::Ranged(r.clone()),
+        };
         let metadata = self.metadata.clone();
         let rows = self.row_group_rows();
         let mut group = 0usize;
@@ -159,12 +252,28 @@ impl ParquetInput {
             let r = match reader.as_mut() {
                 Some(r) => r,
                 None => {
-                    let f = file.try_clone().map_err(ParquetIoError::Spool)?;
-                    let builder =
-                        ParquetRecordBatchReaderBuilder::new_with_metadata(f, metadata.clone())
+                    let place = format!("row group {group}");
+                    let built = match &source {
+                        Source::File(file) => {
+                            let f = file.try_clone().map_err(ParquetIoError::Spool)?;
+                            let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(
+                                f,
+                                metadata.clone(),
+                            )
                             .with_row_groups(vec![group])
                             .with_batch_size(BATCH_ROWS);
-                    let built = decoding(&format!("row group {group}"), || builder.build())??;
+                            decoding(&place, || builder.build())??
+                        }
+                        Source::Ranged(r) => {
+                            let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(
+                                r.clone(),
+                                metadata.clone(),
+                            )
+                            .with_row_groups(vec![group])
+                            .with_batch_size(BATCH_ROWS);
+                            decoding(&place, || builder.build())??
+                        }
+                    };
                     reader.insert(built)
                 }
             };

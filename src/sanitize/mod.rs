@@ -10,9 +10,11 @@
 //! picks the sanitizer of an object key under multi-type rules.
 
 use std::io::{Read, Write};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use crate::format::compression::{decoded_reader, CountingReader};
+use crate::format::parquet::{ByteRanges, ParquetInput};
 use crate::format::{media_type, DataFormat};
 use crate::pseudonym::Pseudonymizer;
 use crate::rules::{BulkRules, RecordFormat};
@@ -260,6 +262,33 @@ impl Sanitizer {
                 unreachable!("rejected by resolve_format")
             }
         }
+        out.finish()
+    }
+
+    /// Sanitizes a stored Parquet object read in place (`object`: its footer, then each row
+    /// group by ranged reads; nothing is spooled to disk) into `output`. The input must resolve
+    /// to Parquet ([`Sanitizer::resolve_format`]); otherwise as [`Sanitizer::sanitize_stream`].
+    pub fn sanitize_parquet_object(
+        &self,
+        object: Arc<dyn ByteRanges>,
+        output: impl Write,
+        opts: &StreamOptions,
+        progress: &mut dyn FnMut(&Stats),
+    ) -> Result<Stats, SanitizeError> {
+        let output_format = self.resolve_output_format(opts)?;
+        let bytes_in = Arc::new(AtomicU64::new(object.size()));
+        let mut out = Emitter {
+            out: CountingWriter::new(
+                output,
+                opts.gzip_output && !output_format.compresses_itself(),
+                opts.deflate_only,
+            ),
+            stats: Stats::default(),
+            bytes_in,
+            progress,
+        };
+        let input = ParquetInput::ranged(object)?;
+        self.parquet_input(input, output_format, opts, &mut out)?;
         out.finish()
     }
 

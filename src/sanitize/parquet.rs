@@ -23,7 +23,19 @@ impl Sanitizer {
         opts: &StreamOptions,
         out: &mut Emitter<'_, W>,
     ) -> Result<(), SanitizeError> {
-        let Some(file) = ParquetInput::spool(input)? else {
+        let file = ParquetInput::spool(input)?;
+        self.parquet_input(file, output_format, opts, out)
+    }
+
+    /// An opened Parquet input (`None`: empty) sanitized into `out`.
+    pub(super) fn parquet_input<W: Write>(
+        &self,
+        file: Option<ParquetInput>,
+        output_format: DataFormat,
+        opts: &StreamOptions,
+        out: &mut Emitter<'_, W>,
+    ) -> Result<(), SanitizeError> {
+        let Some(file) = file else {
             return Ok(()); // empty input -> empty output
         };
         let schema = file.schema();

@@ -110,6 +110,15 @@ impl LocalStore {
 }
 
 impl ObjectStore for LocalStore {
+    fn range_source(
+        &self,
+        bucket: &str,
+        key: &str,
+        size: u64,
+    ) -> Option<std::sync::Arc<dyn crate::format::parquet::ByteRanges>> {
+        Some(super::range_source(self, bucket, key, size))
+    }
+
     fn info(&self, bucket: &str, key: &str) -> Result<ObjectInfo, StoreError> {
         let path = self.path(bucket, key)?;
         let meta = std::fs::metadata(&path).map_err(|source| StoreError::Local {

@@ -14,6 +14,8 @@ use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 
+use crate::format::parquet::ByteRanges;
+
 #[cfg(feature = "gcp")]
 pub mod gcs;
 pub mod local;
@@ -150,8 +152,88 @@ pub enum Segment {
     },
 }
 
+/// A stored object read by ranges, owned (it outlives the call that made it): how Parquet is
+/// read in place ([`crate::format::parquet::ByteRanges`]). Remembers whether a read failed in
+/// a way a retry may cure.
+struct StoredObject<S> {
+    store: S,
+    bucket: String,
+    key: String,
+    size: u64,
+    retryable_failure: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// A reader that records whether it failed in a way a retry may cure.
+struct RecordingReader {
+    inner: Box<dyn Read + Send>,
+    retryable_failure: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Read for RecordingReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(buf).inspect_err(|e| {
+            if io_failure_is_retryable(e) {
+                self.retryable_failure
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        })
+    }
+}
+
+impl<S: ObjectStore + Send + 'static> ByteRanges for StoredObject<S> {
+    fn size(&self) -> u64 {
+        self.size
+    }
+    fn read_range(&self, start: u64, end: u64) -> std::io::Result<Box<dyn Read + Send>> {
+        let reader = self
+            .store
+            .read_range(&self.bucket, &self.key, start, end)
+            .map_err(|e| {
+                if e.is_retryable() {
+                    self.retryable_failure
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                std::io::Error::other(e)
+            })?;
+        Ok(Box::new(RecordingReader {
+            inner: reader,
+            retryable_failure: self.retryable_failure.clone(),
+        }))
+    }
+    fn failed_retryably(&self) -> bool {
+        self.retryable_failure
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// `bucket/key` of `store` (a clone) as [`ByteRanges`] of `size` bytes.
+pub fn range_source<S: ObjectStore + Clone + Send + 'static>(
+    store: &S,
+    bucket: &str,
+    key: &str,
+    size: u64,
+) -> std::sync::Arc<dyn ByteRanges> {
+    std::sync::Arc::new(StoredObject {
+        store: store.clone(),
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+        size,
+        retryable_failure: Default::default(),
+    })
+}
+
 /// Blocking object storage.
 pub trait ObjectStore: Sync {
+    /// `bucket/key` (of `size` bytes) as an owned [`RangeSource`], when the store can read
+    /// ranges on its own (`None`: the caller streams the object instead).
+    fn range_source(
+        &self,
+        _bucket: &str,
+        _key: &str,
+        _size: u64,
+    ) -> Option<std::sync::Arc<dyn ByteRanges>> {
+        None
+    }
     /// Metadata of an object.
     fn info(&self, bucket: &str, key: &str) -> Result<ObjectInfo, StoreError>;
     /// A streaming reader of an object's bytes.

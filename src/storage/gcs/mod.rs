@@ -60,6 +60,15 @@ impl GcsStore {
 }
 
 impl ObjectStore for GcsStore {
+    fn range_source(
+        &self,
+        bucket: &str,
+        key: &str,
+        size: u64,
+    ) -> Option<std::sync::Arc<dyn crate::format::parquet::ByteRanges>> {
+        Some(super::range_source(self, bucket, key, size))
+    }
+
     fn info(&self, bucket: &str, key: &str) -> Result<ObjectInfo, StoreError> {
         // The storage client has no metadata-only call over HTTP: open the read, keep its
         // metadata, and close it before the body is read.

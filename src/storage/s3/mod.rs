@@ -67,6 +67,15 @@ impl S3Store {
 }
 
 impl ObjectStore for S3Store {
+    fn range_source(
+        &self,
+        bucket: &str,
+        key: &str,
+        size: u64,
+    ) -> Option<std::sync::Arc<dyn crate::format::parquet::ByteRanges>> {
+        Some(super::range_source(self, bucket, key, size))
+    }
+
     fn info(&self, bucket: &str, key: &str) -> Result<ObjectInfo, StoreError> {
         Ok(self
             .handle
