@@ -9,7 +9,6 @@
 //! the joined output). The joined output is checked against the whole run's (gunzipped).
 
 #[path = "../tests/support/s3_server.rs"]
-#[allow(dead_code)]
 mod s3_server;
 
 use std::collections::HashMap;
