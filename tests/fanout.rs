@@ -380,3 +380,31 @@ async fn s3_plan_chunks_join_equal_the_whole_run_and_failures_leave_nothing() {
         .unwrap();
     assert_eq!(listed.key_count(), Some(0));
 }
+
+#[test]
+fn a_join_with_a_chunk_missing_writes_nothing_and_names_the_chunk() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = local(dir.path());
+    std::fs::write(dir.path().join("input/data.csv"), big_csv(2_000, None)).unwrap();
+    let p = processor(&[]);
+    let mut job = job("data.csv");
+    let plan = fanout::plan(&store, &p, &job, "work-bucket", 50_000).unwrap();
+    assert!(plan.chunks >= 3, "{} chunks", plan.chunks);
+    let mut bytes = Vec::new();
+    store
+        .read(&plan.bucket, &plan.key)
+        .unwrap()
+        .read_to_end(&mut bytes)
+        .unwrap();
+    let chunks: Vec<Chunk> = serde_json::from_slice(&bytes).unwrap();
+    job.plan = Some(plan);
+    fanout::chunk(&store, &p, &job, &chunks[0], "work-bucket").unwrap();
+    let err = fanout::join(&store, &p, &job).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "input/data.csv: chunk 1: its part is missing: the chunk did not complete"
+    );
+    assert!(files_under(&dir.path().join("output")).is_empty());
+    fanout::abort(&store, &job, "work-bucket");
+    assert!(files_under(&dir.path().join("work-bucket")).is_empty());
+}

@@ -106,6 +106,19 @@ impl StoreError {
     }
 }
 
+impl StoreError {
+    /// Whether the object (or its bucket) does not exist.
+    pub fn is_not_found(&self) -> bool {
+        match self {
+            StoreError::S3(e) => e.is_not_found(),
+            #[cfg(feature = "gcp")]
+            StoreError::Gcs(e) => matches!(e, GcsError::NotFound { .. }),
+            StoreError::Local { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
+            _ => false,
+        }
+    }
+}
+
 /// Whether an I/O failure of a store's reader or writer may pass on a retry: the store says so
 /// for its own errors (carried inside the `io::Error`); otherwise transport-like kinds are
 /// retryable and the rest are not.

@@ -52,6 +52,9 @@ pub enum FanoutProblem {
         /// The parser's error.
         source: serde_json::Error,
     },
+    /// A chunk's part is missing at the join: the chunk did not complete.
+    #[error("its part is missing: the chunk did not complete")]
+    PartMissing,
     /// The job has no plan (the join or a chunk ran before the plan).
     #[error("the job has no plan")]
     NoPlan,

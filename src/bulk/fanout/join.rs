@@ -49,7 +49,12 @@ pub fn join(
     }
     for index in 0..plan.chunks {
         let fail = failure(job, Some(index));
-        let summary = read_summary(store, &plan.bucket, &summary_key(job, index)).map_err(&fail)?;
+        let summary = read_summary(store, &plan.bucket, &summary_key(job, index))
+            .map_err(|p| match p {
+                FanoutProblem::Store(e) if e.is_not_found() => FanoutProblem::PartMissing,
+                other => other,
+            })
+            .map_err(&fail)?;
         let key = part_key(job, index);
         let part = store.info(&plan.bucket, &key).map_err(|e| fail(e.into()))?;
         rows += summary.rows;
