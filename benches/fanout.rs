@@ -136,6 +136,7 @@ fn main() {
         key: "big.csv".into(),
         destination: 0,
         work_prefix: "fanout/bench/".into(),
+        version: None,
         plan: None,
         error: None,
     };

@@ -40,6 +40,7 @@ fn job(key: &str) -> Job {
         key: key.into(),
         destination: 0,
         work_prefix: format!("fanout/{key}/"),
+        version: None,
         plan: None,
         error: None,
     }
@@ -407,4 +408,184 @@ fn a_join_with_a_chunk_missing_writes_nothing_and_names_the_chunk() {
     assert!(files_under(&dir.path().join("output")).is_empty());
     fanout::abort(&store, &job, "work-bucket");
     assert!(files_under(&dir.path().join("work-bucket")).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_object_replaced_during_a_fan_out_writes_nothing() {
+    let s3 = s3_server::start();
+    for b in ["input", "output", "work-bucket"] {
+        s3.create_bucket(b).await;
+    }
+    let put = |body: Vec<u8>| {
+        let client = s3.client.clone();
+        async move {
+            client
+                .put_object()
+                .bucket("input")
+                .key("hris/big.csv")
+                .body(body.into())
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    put(big_csv(20_000, None)).await;
+    let store = S3Store::new(s3.client.clone(), tokio::runtime::Handle::current());
+    let s = store.clone();
+    let (job, chunks) = tokio::task::spawn_blocking(move || {
+        let p = processor(&[]);
+        let mut job = job("hris/big.csv");
+        job.version = s.info("input", "hris/big.csv").unwrap().version;
+        assert!(job.version.is_some(), "S3 names versions by ETag");
+        let plan = fanout::plan(&s, &p, &job, "work-bucket", 100_000).unwrap();
+        assert_eq!(plan.version, job.version);
+        let mut bytes = Vec::new();
+        s.read(&plan.bucket, &plan.key)
+            .unwrap()
+            .read_to_end(&mut bytes)
+            .unwrap();
+        let chunks: Vec<Chunk> = serde_json::from_slice(&bytes).unwrap();
+        assert!(chunks.iter().all(|c| c.version == job.version));
+        job.plan = Some(plan);
+        fanout::chunk(&s, &p, &job, &chunks[0], "work-bucket").unwrap();
+        (job, chunks)
+    })
+    .await
+    .unwrap();
+
+    // A new upload replaces the object while the fan-out runs.
+    put(big_csv(20_001, None)).await;
+    let s = store.clone();
+    tokio::task::spawn_blocking(move || {
+        let p = processor(&[]);
+        // A read of the planned version is refused (`If-Match`), not served from the new one.
+        let stale = s
+            .read_range("input", "hris/big.csv", job.version.as_deref(), 0, 10)
+            .err()
+            .expect("a read of a replaced version fails");
+        assert!(stale.is_changed(), "{stale}");
+        let changed = "the object changed during the fan-out";
+        let err = fanout::chunk(&s, &p, &job, &chunks[1], "work-bucket").unwrap_err();
+        assert!(err.to_string().contains(changed), "{err}");
+        let err = fanout::join(&s, &p, &job).unwrap_err();
+        assert!(err.to_string().contains(changed), "{err}");
+        // A job started for the old version plans nothing.
+        let err = fanout::plan(&s, &p, &job, "work-bucket", 100_000).unwrap_err();
+        assert!(err.to_string().contains(changed), "{err}");
+        fanout::abort(&s, &job, "work-bucket");
+    })
+    .await
+    .unwrap();
+    for bucket in ["output", "work-bucket"] {
+        let listed = s3
+            .client
+            .list_objects_v2()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            listed.key_count(),
+            Some(0),
+            "{bucket}: {:?}",
+            listed.contents()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn composing_nothing_writes_an_empty_object() {
+    let s3 = s3_server::start();
+    s3.create_bucket("output").await;
+    let store = S3Store::new(s3.client.clone(), tokio::runtime::Handle::current());
+    let s = store.clone();
+    tokio::task::spawn_blocking(move || {
+        let segments = [psoxy::storage::Segment::Bytes(Vec::new())];
+        s.compose("output", "empty.csv", Default::default(), &segments)
+            .unwrap();
+        assert_eq!(s.info("output", "empty.csv").unwrap().size, 0);
+    })
+    .await
+    .unwrap();
+}
+
+#[test]
+fn a_join_refuses_a_part_that_is_not_what_its_chunk_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = local(dir.path());
+    std::fs::write(dir.path().join("input/data.csv"), big_csv(2_000, None)).unwrap();
+    let p = processor(&[]);
+    let mut job = job("data.csv");
+    let plan = fanout::plan(&store, &p, &job, "work-bucket", 50_000).unwrap();
+    let mut bytes = Vec::new();
+    store
+        .read(&plan.bucket, &plan.key)
+        .unwrap()
+        .read_to_end(&mut bytes)
+        .unwrap();
+    let chunks: Vec<Chunk> = serde_json::from_slice(&bytes).unwrap();
+    job.plan = Some(plan);
+    for chunk in &chunks {
+        fanout::chunk(&store, &p, &job, chunk, "work-bucket").unwrap();
+    }
+    let part = dir
+        .path()
+        .join("work-bucket")
+        .join(fanout::part_key(&job, 1));
+    let mut text = std::fs::read(&part).unwrap();
+    text.truncate(text.len() / 2);
+    std::fs::write(&part, text).unwrap();
+    let err = fanout::join(&store, &p, &job).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "input/data.csv: chunk 1: its part does not match its summary: \
+         the part's size is not the size the chunk wrote"
+    );
+    assert!(files_under(&dir.path().join("output")).is_empty());
+}
+
+/// The plan's chunks of `text` (stored as `input/key`) in chunks of about `chunk_bytes`.
+fn planned(dir: &Path, key: &str, text: &[u8], chunk_bytes: u64) -> Vec<Chunk> {
+    let store = local(dir);
+    std::fs::write(dir.join("input").join(key), text).unwrap();
+    let plan = fanout::plan(
+        &store,
+        &processor(&[]),
+        &job(key),
+        "work-bucket",
+        chunk_bytes,
+    )
+    .unwrap();
+    let mut bytes = Vec::new();
+    store
+        .read(&plan.bucket, &plan.key)
+        .unwrap()
+        .read_to_end(&mut bytes)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+#[test]
+fn quoted_fields_let_the_plan_read_windows_only_and_plain_text_is_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    // Quoted fields in every row: each cut is found in the window at its target, so the plan
+    // reads no more than the windows and counts no lines.
+    let quoted = planned(dir.path(), "quoted.csv", &big_csv(20_000, None), 200_000);
+    assert!(quoted.len() >= 5, "{} chunks", quoted.len());
+    assert!(quoted[1..].iter().all(|c| c.line == 0), "{quoted:?}");
+    // No quotes: a window cannot rule out one long quoted field, so the body is scanned (and
+    // the lines counted on the way).
+    let mut plain = String::from("EMAIL,NOTE\n");
+    for i in 0..40_000 {
+        plain.push_str(&format!("user{i}@example.com,plain note {i}\n"));
+    }
+    let chunks = planned(dir.path(), "plain.csv", plain.as_bytes(), 200_000);
+    assert!(chunks.len() >= 5, "{} chunks", chunks.len());
+    for c in &chunks[1..] {
+        let line = 1 + plain.as_bytes()[..c.start as usize]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count() as u64;
+        assert_eq!(c.line, line);
+    }
 }

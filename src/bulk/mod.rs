@@ -19,7 +19,7 @@ pub mod step_functions;
 mod tap;
 
 pub use process::{
-    BulkError, BulkProblem, BulkProcessor, BulkSetupError, Outcome, Target, Written,
+    join_failure, BulkError, BulkProblem, BulkProcessor, BulkSetupError, Outcome, Target, Written,
     INSTANCE_ID_KEY,
 };
 pub use settings::bulk_settings;

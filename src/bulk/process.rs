@@ -116,9 +116,20 @@ pub enum BulkProblem {
         /// Whether the storage failed (reading or writing), and a retry may pass.
         retryable: bool,
     },
-    /// A bug: the processing task failed.
-    #[error("internal error: {0}")]
-    Internal(#[source] tokio::task::JoinError),
+    /// A bug: the processing task panicked or was cancelled (see [`join_failure`]; the panic's
+    /// own message is not kept: it may quote a value).
+    #[error("internal error: the processing task {0}")]
+    Internal(&'static str),
+}
+
+/// What became of a task that did not return, in words that hold no value: a panic's message
+/// may quote the data being processed, so it is neither shown nor kept.
+pub fn join_failure(e: &tokio::task::JoinError) -> &'static str {
+    if e.is_panic() {
+        "panicked"
+    } else {
+        "was cancelled"
+    }
 }
 
 impl BulkError {
@@ -322,12 +333,12 @@ impl BulkProcessor {
         if !parquet || info.size < 12 {
             return Ok(None);
         }
-        let Some(object) = store.range_source(bucket, key, info.size) else {
+        let Some(object) = store.range_source(bucket, key, info) else {
             return Ok(None);
         };
         let mut magic = [0u8; 4];
         let read = store
-            .read_range(bucket, key, 0, 4)
+            .read_range(bucket, key, info.version.as_deref(), 0, 4)
             .map_err(fail)?
             .read_exact(&mut magic);
         Ok((read.is_ok() && &magic == b"PAR1").then_some(object))
@@ -433,6 +444,16 @@ pub enum BulkSetupError {
 
 #[cfg(test)]
 mod tests {
+    #[tokio::test]
+    async fn a_panic_message_is_never_kept_or_shown() {
+        let task = tokio::spawn(async { panic!("alice@example.com is not valid") });
+        let e = task.await.unwrap_err();
+        assert_eq!(join_failure(&e), "panicked");
+        let shown = BulkProblem::Internal(join_failure(&e)).to_string();
+        assert_eq!(shown, "internal error: the processing task panicked");
+        assert!(std::error::Error::source(&BulkProblem::Internal("panicked")).is_none());
+    }
+
     use super::*;
     use crate::settings::{Flags, Settings};
     use crate::storage::{ObjectInfo, ObjectSink};
@@ -501,6 +522,7 @@ mod tests {
             &self,
             bucket: &str,
             key: &str,
+            _version: Option<&str>,
             start: u64,
             end: u64,
         ) -> Result<Box<dyn Read + Send>, StoreError> {

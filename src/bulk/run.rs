@@ -97,7 +97,7 @@ where
         .map_err(|e| BulkError {
             bucket: bucket.clone(),
             key: key.clone(),
-            problem: Box::new(BulkProblem::Internal(e)),
+            problem: Box::new(BulkProblem::Internal(super::join_failure(&e))),
         })??;
     let (status, outputs) = match outcome {
         Outcome::LoopGuard => {

@@ -25,6 +25,20 @@ pub struct StartError {
     pub retryable: bool,
 }
 
+/// `StartExecution` errors that a retry cannot cure (the others, such as
+/// `ExecutionLimitExceeded` or KMS throttling, may pass later).
+const PERMANENT_START_ERRORS: &[&str] = &[
+    "AccessDeniedException",
+    "InvalidArn",
+    "InvalidExecutionInput",
+    "InvalidName",
+    "KmsAccessDeniedException",
+    "KmsInvalidStateException",
+    "StateMachineDeleting",
+    "StateMachineDoesNotExist",
+    "ValidationException",
+];
+
 /// The destinations of `bucket/key` to fan out: every destination whose rules match it, when
 /// fan-out is configured, the object is at least `FANOUT_THRESHOLD_BYTES` and every one of
 /// them can be split; otherwise none (the object is sanitized in one run, which also reports
@@ -52,6 +66,7 @@ pub fn fan_out_destinations(
             key: key.to_owned(),
             destination,
             work_prefix: String::new(),
+            version: info.version.clone(),
             plan: None,
             error: None,
         };
@@ -119,10 +134,7 @@ pub async fn start_jobs(
                 use aws_sdk_sfn::error::ProvideErrorMetadata;
                 let code = e.code().unwrap_or("").to_owned();
                 if code != "ExecutionAlreadyExists" {
-                    let retryable = !matches!(
-                        code.as_str(),
-                        "AccessDeniedException" | "StateMachineDoesNotExist" | "InvalidArn"
-                    );
+                    let retryable = !PERMANENT_START_ERRORS.contains(&code.as_str());
                     let message = e.message().unwrap_or("").to_owned();
                     return Err(fail(
                         format!("{code} {message}").trim().to_owned(),
@@ -201,7 +213,9 @@ where
     .await;
     match joined {
         Ok(result) => result,
-        Err(e) => Err(failed(FanoutProblem::Internal(e))),
+        Err(e) => Err(failed(FanoutProblem::Internal(crate::bulk::join_failure(
+            &e,
+        )))),
     }
 }
 
@@ -225,6 +239,7 @@ mod tests {
             key: "hris/a b.csv".into(),
             destination: 0,
             work_prefix: String::new(),
+            version: None,
             plan: None,
             error: None,
         };

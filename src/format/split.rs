@@ -261,6 +261,49 @@ pub fn cuts(starts: &[u64], scans: &[RangeScan], first_line: u64) -> Vec<Cut> {
     cuts
 }
 
+/// Bytes scanned between two looks at whether the scans from each start state have met.
+const MEET_BLOCK: usize = 4096;
+
+/// A cut found from a window of CSV text alone, without what comes before it: the scans from
+/// every start state ([`ScanState::ALL`]) are run side by side, a block at a time, until they
+/// are in the same state at the same position; from there they are one scan, so the first
+/// record end after that position is a record end whatever the window's true start state
+/// was. Returns it (relative to the window, just past the line end), or `None` if the scans
+/// do not meet, or no record ends after they meet, within the window: then only a scan from
+/// the object's start can tell.
+///
+/// They meet at most quoted fields (a quote that opens a field in one scan closes it in the
+/// other, and the next delimiter puts both outside); in text without quotes they never do
+/// (it could all be inside one long quoted field).
+pub fn csv_window_cut(bytes: &[u8], edges: Edges, delimiter: u8) -> Option<usize> {
+    let mut states = ScanState::ALL;
+    let mut at = 0;
+    while at < bytes.len() {
+        let end = (at + MEET_BLOCK).min(bytes.len());
+        let block = Edges {
+            before: if at == 0 {
+                edges.before
+            } else {
+                Some(bytes[at - 1])
+            },
+            after: bytes.get(end).copied().or(edges.after),
+        };
+        for state in &mut states {
+            *state = run(&bytes[at..end], block, delimiter, *state).0;
+        }
+        at = end;
+        if states.iter().all(|s| *s == states[0]) {
+            let rest = Edges {
+                before: Some(bytes[at - 1]),
+                after: edges.after,
+            };
+            let (_, first) = run(&bytes[at..], rest, delimiter, states[0]);
+            return first.map(|f| at + f);
+        }
+    }
+    None
+}
+
 /// The end of the header in CSV text starting at a record start (after any BOM): just past the
 /// first record that is not blank, or `None` if `bytes` holds no whole such record.
 pub fn csv_header_end(bytes: &[u8], delimiter: u8, at_object_end: bool) -> Option<usize> {
@@ -365,6 +408,60 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Every record end of `text`, as the reader finds them (scanned whole).
+    fn record_ends(text: &[u8]) -> Vec<usize> {
+        let mut ends = Vec::new();
+        let mut from = 0;
+        let mut state = ScanState::Outside;
+        while from < text.len() {
+            let edges = Edges {
+                before: from.checked_sub(1).map(|i| text[i]),
+                after: None,
+            };
+            let (_, first) = run(&text[from..], edges, b',', state);
+            let Some(end) = first else { break };
+            ends.push(from + end);
+            from += end;
+            state = ScanState::Outside;
+        }
+        ends
+    }
+
+    #[test]
+    fn a_window_cut_is_a_record_end_of_the_whole_text() {
+        let text: &[u8] =
+            b"id,note\n1,\"a \"\"b\"\"\nc\"\n2,plain\n3,\"x,\ny\"\n4,\"\"\n5,z\n6,\"q\"\n";
+        let text = text.repeat(3000);
+        let ends = record_ends(&text);
+        for start in (1..text.len() - 1).step_by(7919) {
+            let edges = Edges {
+                before: Some(text[start - 1]),
+                after: None,
+            };
+            let cut = csv_window_cut(&text[start..], edges, b',').map(|c| start + c);
+            match cut {
+                Some(cut) => {
+                    assert!(
+                        ends.binary_search(&cut).is_ok(),
+                        "{start}: {cut} is no record end"
+                    )
+                }
+                // The scans are compared a block at a time: the last block may end the text.
+                None => assert!(text.len() - start < 2 * MEET_BLOCK, "{start}: no cut"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_window_without_quotes_gives_no_cut() {
+        let text = b"1,a\n2,b\n3,c\n".repeat(2000);
+        let edges = Edges {
+            before: Some(b'\n'),
+            after: None,
+        };
+        assert_eq!(csv_window_cut(&text, edges, b','), None);
     }
 
     #[test]

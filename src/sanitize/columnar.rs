@@ -31,7 +31,7 @@ impl Sanitizer {
         }
         let shuffle_seed = opts
             .shuffle
-            .then(|| shuffle_seed(&self.pseudonymizer, &opts.object_key));
+            .then(|| shuffle_seed(&self.pseudonymizer, &opts.object_key, opts.chunk));
         let p = &*self.pseudonymizer;
         let gzip = out.gzip();
         run_ordered(

@@ -77,6 +77,9 @@ pub struct StreamOptions {
     /// end), and reports their CRC-32 and length in [`Stats::deflate`]: the fan-out join puts
     /// such bodies together into one gzip member.
     pub deflate_only: bool,
+    /// The fan-out chunk this input is (0: a whole input, or the first chunk): seeds the row
+    /// shuffle with the object's name, so that no two chunks of an object are shuffled alike.
+    pub chunk: u64,
 }
 
 /// A compiled rule set with its pseudonymizer and thread pool, reusable across inputs.

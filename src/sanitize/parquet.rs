@@ -54,7 +54,7 @@ impl Sanitizer {
             BatchPlan::Record(r, _) => r.output_schema(),
         };
         let shuffle_seed = match (&plan, opts.shuffle) {
-            (BatchPlan::Columnar(_), true) => Some(shuffle_seed(p, &opts.object_key)),
+            (BatchPlan::Columnar(_), true) => Some(shuffle_seed(p, &opts.object_key, opts.chunk)),
             _ => None,
         };
         let json_out = match output_format {

@@ -11,13 +11,18 @@ use crate::pseudonym::Pseudonymizer;
 /// Rows shuffled together (Psoxy's chunk size): row order can't leak beyond a chunk.
 pub const SHUFFLE_CHUNK: usize = 500;
 
-/// Seed material for one object's shuffle: secret (the salt) and specific to the object.
-pub(super) fn shuffle_seed(p: &Pseudonymizer, object_key: &str) -> [u8; 32] {
+/// Seed material for one object's shuffle (or one fan-out `chunk` of it, from 1; chunk 0 is
+/// the whole object's seed): secret (the salt) and specific to the object and chunk.
+pub(super) fn shuffle_seed(p: &Pseudonymizer, object_key: &str, chunk: u64) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(b"psoxy-row-shuffle\0");
     h.update(p.settings().salt.as_bytes());
     h.update(b"\0");
     h.update(object_key.as_bytes());
+    if chunk > 0 {
+        h.update(b"\0chunk\0");
+        h.update(chunk.to_le_bytes());
+    }
     h.finalize().into()
 }
 
@@ -46,4 +51,33 @@ pub(super) fn shuffle_order(rows: usize, seed: &[u8; 32], batch_seq: u64) -> Vec
         chunk.shuffle(&mut rng);
     }
     order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pseudonym::PseudonymSettings;
+
+    #[test]
+    fn each_fan_out_chunk_is_shuffled_its_own_way() {
+        let p = Pseudonymizer::new(&PseudonymSettings {
+            salt: "salt".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        let whole = shuffle_seed(&p, "hris/export.csv", 0);
+        let first = shuffle_seed(&p, "hris/export.csv", 1);
+        let second = shuffle_seed(&p, "hris/export.csv", 2);
+        assert_ne!(whole, first);
+        assert_ne!(first, second);
+        assert_ne!(
+            shuffle_order(SHUFFLE_CHUNK, &first, 0),
+            shuffle_order(SHUFFLE_CHUNK, &second, 0),
+            "two chunks would reorder their first rows alike"
+        );
+        // A whole run keeps the seed it always had (chunk 0 is not mixed in).
+        let mut h = Sha256::new();
+        h.update(b"psoxy-row-shuffle\0salt\0hris/export.csv");
+        assert_eq!(whole, <[u8; 32]>::from(h.finalize()));
+    }
 }

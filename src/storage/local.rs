@@ -109,14 +109,24 @@ impl LocalStore {
     }
 }
 
+/// The version of a local file: its size and modification time (a rewrite changes them).
+fn file_version(meta: &std::fs::Metadata) -> String {
+    let modified = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .unwrap_or_default();
+    format!("{:x}-{:x}", meta.len(), modified.as_nanos())
+}
+
 impl ObjectStore for LocalStore {
     fn range_source(
         &self,
         bucket: &str,
         key: &str,
-        size: u64,
+        info: &ObjectInfo,
     ) -> Option<std::sync::Arc<dyn crate::format::parquet::ByteRanges>> {
-        Some(super::range_source(self, bucket, key, size))
+        Some(super::range_source(self, bucket, key, info))
     }
 
     fn info(&self, bucket: &str, key: &str) -> Result<ObjectInfo, StoreError> {
@@ -127,6 +137,7 @@ impl ObjectStore for LocalStore {
         })?;
         Ok(ObjectInfo {
             size: meta.len(),
+            version: Some(file_version(&meta)),
             ..ObjectInfo::default()
         })
     }
@@ -135,6 +146,7 @@ impl ObjectStore for LocalStore {
         &self,
         bucket: &str,
         key: &str,
+        version: Option<&str>,
         start: u64,
         end: u64,
     ) -> Result<Box<dyn Read + Send>, StoreError> {
@@ -145,6 +157,14 @@ impl ObjectStore for LocalStore {
             source,
         };
         let mut file = File::open(&path).map_err(failed)?;
+        if let Some(version) = version {
+            if file_version(&file.metadata().map_err(failed)?) != version {
+                return Err(StoreError::Changed {
+                    bucket: bucket.to_owned(),
+                    key: key.to_owned(),
+                });
+            }
+        }
         file.seek(SeekFrom::Start(start)).map_err(failed)?;
         Ok(Box::new(file.take(end.saturating_sub(start))))
     }

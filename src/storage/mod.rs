@@ -37,6 +37,10 @@ pub struct ObjectInfo {
     pub metadata: HashMap<String, String>,
     /// Size in bytes, as stored.
     pub size: u64,
+    /// This version of the object, when the store names versions (S3: the ETag; GCS: the
+    /// generation; a local file: its size and modification time). A read of this version
+    /// ([`ObjectStore::read_range`]) fails if the object has changed since.
+    pub version: Option<String>,
 }
 
 /// How a new object is stored.
@@ -87,6 +91,14 @@ pub enum StoreError {
         /// Why.
         source: std::io::Error,
     },
+    /// The object is no longer the version a read asked for (a local file).
+    #[error("{bucket}/{key}: the object changed while it was being read")]
+    Changed {
+        /// The bucket.
+        bucket: String,
+        /// The key.
+        key: String,
+    },
     /// A key that would leave its bucket's folder (`..`, an absolute path).
     #[error("key `{0}` leaves its folder")]
     KeyOutsideBucket(String),
@@ -114,6 +126,18 @@ impl StoreError {
             #[cfg(feature = "gcp")]
             StoreError::Gcs(e) => matches!(e, GcsError::NotFound { .. }),
             StoreError::Local { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
+            _ => false,
+        }
+    }
+
+    /// Whether a read of one version failed because the object has changed since (S3 `412
+    /// PreconditionFailed` to `If-Match`, GCS `412` to `ifGenerationMatch`).
+    pub fn is_changed(&self) -> bool {
+        match self {
+            StoreError::S3(e) => e.is_changed(),
+            #[cfg(feature = "gcp")]
+            StoreError::Gcs(e) => matches!(e, GcsError::Changed { .. }),
+            StoreError::Changed { .. } => true,
             _ => false,
         }
     }
@@ -173,6 +197,8 @@ struct StoredObject<S> {
     bucket: String,
     key: String,
     size: u64,
+    /// The version read (every range is of this version: a change fails the read).
+    version: Option<String>,
     retryable_failure: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
@@ -200,7 +226,7 @@ impl<S: ObjectStore + Send + 'static> ByteRanges for StoredObject<S> {
     fn read_range(&self, start: u64, end: u64) -> std::io::Result<Box<dyn Read + Send>> {
         let reader = self
             .store
-            .read_range(&self.bucket, &self.key, start, end)
+            .read_range(&self.bucket, &self.key, self.version.as_deref(), start, end)
             .map_err(|e| {
                 if e.is_retryable() {
                     self.retryable_failure
@@ -219,31 +245,32 @@ impl<S: ObjectStore + Send + 'static> ByteRanges for StoredObject<S> {
     }
 }
 
-/// `bucket/key` of `store` (a clone) as [`ByteRanges`] of `size` bytes.
+/// The version `info` describes of `bucket/key` of `store` (a clone) as [`ByteRanges`].
 pub fn range_source<S: ObjectStore + Clone + Send + 'static>(
     store: &S,
     bucket: &str,
     key: &str,
-    size: u64,
+    info: &ObjectInfo,
 ) -> std::sync::Arc<dyn ByteRanges> {
     std::sync::Arc::new(StoredObject {
         store: store.clone(),
         bucket: bucket.to_owned(),
         key: key.to_owned(),
-        size,
+        size: info.size,
+        version: info.version.clone(),
         retryable_failure: Default::default(),
     })
 }
 
 /// Blocking object storage.
 pub trait ObjectStore: Sync {
-    /// `bucket/key` (of `size` bytes) as an owned [`RangeSource`], when the store can read
-    /// ranges on its own (`None`: the caller streams the object instead).
+    /// The version `info` describes of `bucket/key` as owned [`ByteRanges`], when the store
+    /// can read ranges on its own (`None`: the caller streams the object instead).
     fn range_source(
         &self,
         _bucket: &str,
         _key: &str,
-        _size: u64,
+        _info: &ObjectInfo,
     ) -> Option<std::sync::Arc<dyn ByteRanges>> {
         None
     }
@@ -252,11 +279,13 @@ pub trait ObjectStore: Sync {
     /// A streaming reader of an object's bytes.
     fn read(&self, bucket: &str, key: &str) -> Result<Box<dyn Read + Send>, StoreError>;
     /// A streaming reader of the bytes `start..end` of an object (`end` past the object's end
-    /// reads to its end).
+    /// reads to its end). With a `version` (an [`ObjectInfo::version`]), of that version only:
+    /// if the object has changed since, the read fails ([`StoreError::is_changed`]).
     fn read_range(
         &self,
         bucket: &str,
         key: &str,
+        version: Option<&str>,
         start: u64,
         end: u64,
     ) -> Result<Box<dyn Read + Send>, StoreError>;

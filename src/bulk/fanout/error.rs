@@ -52,15 +52,36 @@ pub enum FanoutProblem {
         /// The parser's error.
         source: serde_json::Error,
     },
+    /// The object changed after the fan-out started: nothing is written (the new version's
+    /// own event sanitizes it).
+    #[error("the object changed during the fan-out: nothing written for this version (the new version is sanitized by its own run)")]
+    Changed,
     /// A chunk's part is missing at the join: the chunk did not complete.
     #[error("its part is missing: the chunk did not complete")]
     PartMissing,
+    /// A chunk's part is not what its summary says it wrote (another run's part, or a setting
+    /// changed between the chunk and the join).
+    #[error("its part does not match its summary: {0}")]
+    PartMismatch(&'static str),
     /// The job has no plan (the join or a chunk ran before the plan).
     #[error("the job has no plan")]
     NoPlan,
-    /// A bug: the step's task failed.
-    #[error("internal error: {0}")]
-    Internal(#[source] tokio::task::JoinError),
+    /// A bug: the step's task panicked or was cancelled (its panic message is not kept: it
+    /// may quote a value).
+    #[error("internal error: the step's task {0}")]
+    Internal(&'static str),
+}
+
+impl FanoutProblem {
+    /// A failed read of the planned version: [`FanoutProblem::Changed`] if the object has
+    /// changed, else the storage failure.
+    pub(super) fn reading(e: StoreError) -> Self {
+        if e.is_changed() {
+            FanoutProblem::Changed
+        } else {
+            FanoutProblem::Store(e)
+        }
+    }
 }
 
 impl From<BulkProblem> for FanoutProblem {

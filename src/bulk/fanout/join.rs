@@ -40,6 +40,10 @@ pub fn join(
     let info = store
         .info(&job.bucket, &job.key)
         .map_err(|e| fail(e.into()))?;
+    if plan.version.is_some() && info.version != plan.version {
+        // The new version's own run writes the output; writing this one's would overwrite it.
+        return Err(fail(FanoutProblem::Changed));
+    }
     let (target, _) = target_of(processor, job, &info).map_err(&fail)?;
     let mut segments = Vec::new();
     let mut bodies: Vec<DeflateSummary> = Vec::new();
@@ -57,9 +61,21 @@ pub fn join(
             .map_err(&fail)?;
         let key = part_key(job, index);
         let part = store.info(&plan.bucket, &key).map_err(|e| fail(e.into()))?;
+        let mismatch = if summary.index != index {
+            Some("the summary is of another chunk")
+        } else if summary.bytes_out != part.size {
+            Some("the part's size is not the size the chunk wrote")
+        } else if summary.deflate.is_some() != target.gzip {
+            Some("the part's encoding is not the output's (gzip or not)")
+        } else {
+            None
+        };
+        if let Some(why) = mismatch {
+            return Err(fail(FanoutProblem::PartMismatch(why)));
+        }
         rows += summary.rows;
-        if target.gzip {
-            bodies.push(summary.deflate.unwrap_or_default());
+        if let Some(body) = summary.deflate {
+            bodies.push(body);
         }
         segments.push(Segment::Object {
             bucket: plan.bucket.clone(),

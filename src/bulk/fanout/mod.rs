@@ -33,6 +33,11 @@ pub struct Job {
     pub destination: usize,
     /// Prefix of this job's plan and parts in the work bucket (ends with `/`).
     pub work_prefix: String,
+    /// The version of the object that triggered the job ([`crate::storage::ObjectInfo::version`]):
+    /// if the object has changed by the time it is planned, the job fails and writes nothing
+    /// (the new version's own event sanitizes it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
     /// The plan, once made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<PlanRef>,
@@ -50,10 +55,14 @@ pub struct PlanRef {
     pub key: String,
     /// Number of chunks.
     pub chunks: u64,
+    /// The version of the object planned: every chunk reads this version only, and the join
+    /// writes nothing if the object has changed since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 /// One chunk of a plan: the records in bytes `start..end` of the object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Chunk {
     /// Position in the output (0-based).
     pub index: u64,
@@ -61,12 +70,17 @@ pub struct Chunk {
     pub start: u64,
     /// End (exclusive).
     pub end: u64,
-    /// Line number of `start`.
+    /// Line number of `start`; 0 when the plan did not count lines (it read windows around
+    /// the cuts only): the chunk then counts them itself, only if it must name a line.
     pub line: u64,
     /// End of the header (CSV; 0 for NDJSON): given before every chunk but the first.
     pub header_end: u64,
     /// Lines the header spans.
     pub header_lines: u64,
+    /// The version of the object planned (as [`PlanRef::version`]; each chunk is an item of
+    /// the stored plan, read without the job's plan).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 /// One step of a fan-out, as the state machine sends it (`{"fanout": "plan", "job": ...}`).

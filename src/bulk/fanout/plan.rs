@@ -7,16 +7,21 @@ use serde::{Deserialize, Serialize};
 use super::{plan_key, Chunk, FanoutError, FanoutProblem, Job, PlanRef};
 use crate::bulk::{BulkProblem, BulkProcessor, Target, INSTANCE_ID_KEY};
 use crate::format::compression::is_gzip;
-use crate::format::split::{csv_header_end, cuts, RangeScan, RangeScanner};
+use crate::format::split::{csv_header_end, csv_window_cut, cuts, Edges, RangeScan, RangeScanner};
 use crate::format::DataFormat;
 use crate::storage::{ObjectInfo, ObjectStore, PutOptions};
 
 /// Most ranges scanned at once.
 const SCAN_THREADS: usize = 8;
+/// Bytes read at each target offset to find a cut there from those bytes alone.
+const WINDOW: u64 = 1 << 20;
 /// What a scan reads at a time.
 const SCAN_BUFFER: usize = 1 << 20;
 /// The planner reads at most this much to find the header.
 const MAX_HEADER: u64 = 64 << 20;
+/// Most chunks in a plan: each chunk becomes at least one part of the join's multipart upload,
+/// which S3 caps at 10,000 parts (the rest is room for header, trailer and gathered pieces).
+const MAX_CHUNKS: u64 = 9_000;
 /// The UTF-8 byte-order mark.
 const BOM: &[u8] = b"\xef\xbb\xbf";
 
@@ -104,19 +109,22 @@ pub fn splittable(
         Err(FanoutProblem::NotSplittable(_)) => return Ok(false),
         Err(e) => return Err(fail(e)),
     }
-    let head = read_bytes(store, job, 0, 2.min(info.size)).map_err(&fail)?;
+    let version = info.version.as_deref();
+    let head = read_bytes(store, job, version, 0, 2.min(info.size)).map_err(&fail)?;
     Ok(!is_gzip(&head))
 }
 
 fn read_bytes(
     store: &dyn ObjectStore,
     job: &Job,
+    version: Option<&str>,
     start: u64,
     end: u64,
 ) -> Result<Vec<u8>, FanoutProblem> {
     let mut bytes = Vec::new();
     store
-        .read_range(&job.bucket, &job.key, start, end)?
+        .read_range(&job.bucket, &job.key, version, start, end)
+        .map_err(FanoutProblem::reading)?
         .read_to_end(&mut bytes)
         .map_err(FanoutProblem::Io)?;
     Ok(bytes)
@@ -135,19 +143,20 @@ pub fn plan(
     let info = store
         .info(&job.bucket, &job.key)
         .map_err(|e| fail(e.into()))?;
+    if job.version.is_some() && info.version != job.version {
+        return Err(fail(FanoutProblem::Changed));
+    }
     let (_, layout) = target_of(processor, job, &info).map_err(&fail)?;
-    let size = info.size;
-    let (header_end, header_lines) = header(store, job, layout, size).map_err(&fail)?;
-    let chunks = cut(
+    let object = Planned {
         store,
         job,
+        version: info.version.as_deref(),
         layout,
-        size,
-        header_end,
-        header_lines,
-        chunk_bytes.max(1),
-    )
-    .map_err(&fail)?;
+        size: info.size,
+    };
+    let (header_end, header_lines) = header(&object).map_err(&fail)?;
+    let chunk_bytes = chunk_bytes.max(info.size.div_ceil(MAX_CHUNKS)).max(1);
+    let chunks = cut(&object, header_end, header_lines, chunk_bytes).map_err(&fail)?;
     let key = plan_key(job);
     let body = serde_json::to_vec(&chunks).map_err(|source| {
         fail(FanoutProblem::Json {
@@ -169,26 +178,36 @@ pub fn plan(
         bucket: work_bucket.to_owned(),
         key,
         chunks: chunks.len() as u64,
+        version: info.version,
     })
 }
 
-/// The end of the header (after any BOM) and the lines it spans; `(0, 0)` for NDJSON.
-fn header(
-    store: &dyn ObjectStore,
-    job: &Job,
+/// The object being planned: one version of it, its layout and size.
+struct Planned<'a> {
+    store: &'a dyn ObjectStore,
+    job: &'a Job,
+    version: Option<&'a str>,
     layout: Layout,
     size: u64,
-) -> Result<(u64, u64), FanoutProblem> {
-    let Layout::Csv(delimiter) = layout else {
+}
+
+/// The end of the header (after any BOM) and the lines it spans; `(0, 0)` for NDJSON.
+fn header(object: &Planned) -> Result<(u64, u64), FanoutProblem> {
+    let Layout::Csv(delimiter) = object.layout else {
         return Ok((0, 0));
     };
+    let size = object.size;
     let mut want = (1u64 << 20).min(size);
     loop {
-        let head = read_bytes(store, job, 0, want)?;
+        let head = read_bytes(object.store, object.job, object.version, 0, want)?;
         if is_gzip(&head) {
             return Err(FanoutProblem::NotSplittable("gzip"));
         }
-        let bom = if head.starts_with(BOM) { BOM.len() } else { 0 };
+        // A whole run drops two BOMs: the decoder one, then the CSV reader one.
+        let mut bom = 0;
+        while bom < 2 * BOM.len() && head[bom..].starts_with(BOM) {
+            bom += BOM.len();
+        }
         let at_end = want >= size;
         if let Some(end) = csv_header_end(&head[bom..], delimiter, at_end) {
             let end = bom + end;
@@ -205,46 +224,36 @@ fn header(
     }
 }
 
-/// Scans the body in ranges of `chunk_bytes`, in parallel, and makes the chunks.
+/// Cuts the body near every `chunk_bytes`, and makes the chunks. Each cut is first looked for
+/// in a window of [`WINDOW`] bytes at its target offset, all windows read in parallel; only if
+/// some window cannot tell where a record ends (CSV without quotes there, a record longer than
+/// the window) is the whole body scanned, range by range in parallel.
 fn cut(
-    store: &dyn ObjectStore,
-    job: &Job,
-    layout: Layout,
-    size: u64,
+    object: &Planned,
     header_end: u64,
     header_lines: u64,
     chunk_bytes: u64,
 ) -> Result<Vec<Chunk>, FanoutProblem> {
+    let size = object.size;
     let starts: Vec<u64> = (header_end..size).step_by(chunk_bytes as usize).collect();
-    let mut scans: Vec<Option<Result<RangeScan, FanoutProblem>>> =
-        (0..starts.len()).map(|_| None).collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let slots: Vec<std::sync::Mutex<&mut Option<Result<RangeScan, FanoutProblem>>>> =
-        scans.iter_mut().map(std::sync::Mutex::new).collect();
-    std::thread::scope(|scope| {
-        for _ in 0..SCAN_THREADS.min(starts.len()) {
-            scope.spawn(|| loop {
-                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(&start) = starts.get(k) else {
-                    break;
-                };
-                let end = (start + chunk_bytes).min(size);
-                let result = scan_range(store, job, layout, start, end, size);
-                if let Ok(mut slot) = slots[k].lock() {
-                    **slot = Some(result);
-                }
-            });
+    let windowed = in_parallel(&starts[1.min(starts.len())..], |t| window_cut(object, t))?;
+    let found: Vec<(u64, u64)> = match windowed.into_iter().collect::<Option<Vec<u64>>>() {
+        // Line numbers unknown (0): a chunk counts its own only if it must name a line.
+        Some(cuts) => cuts.into_iter().map(|c| (c, 0)).collect(),
+        None => {
+            let scans = in_parallel(&starts, |start| {
+                scan_range(object, start, (start + chunk_bytes).min(size))
+            })?;
+            cuts(&starts, &scans, header_lines + 1)
+                .into_iter()
+                .map(|c| (c.offset, c.line))
+                .collect()
         }
-    });
-    drop(slots);
-    let scans = scans
-        .into_iter()
-        .map(|s| s.unwrap_or(Err(FanoutProblem::NotSplittable("a range was not scanned"))))
-        .collect::<Result<Vec<_>, _>>()?;
+    };
     let mut bounds = vec![(0u64, 1u64)];
-    for cut in cuts(&starts, &scans, header_lines + 1) {
-        if cut.offset < size && cut.offset > bounds[bounds.len() - 1].0 {
-            bounds.push((cut.offset, cut.line));
+    for (offset, line) in found {
+        if offset < size && offset > bounds[bounds.len() - 1].0 {
+            bounds.push((offset, line));
         }
     }
     Ok(bounds
@@ -257,22 +266,83 @@ fn cut(
             line,
             header_end,
             header_lines,
+            version: object.version.map(str::to_owned),
         })
         .collect())
 }
 
+/// `f` of every item, at most [`SCAN_THREADS`] at once; the results in order, or the first
+/// failure.
+fn in_parallel<T: Send>(
+    items: &[u64],
+    f: impl Fn(u64) -> Result<T, FanoutProblem> + Sync,
+) -> Result<Vec<T>, FanoutProblem> {
+    let slots: Vec<std::sync::Mutex<Option<Result<T, FanoutProblem>>>> =
+        items.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..SCAN_THREADS.min(items.len()) {
+            scope.spawn(|| loop {
+                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&item) = items.get(k) else {
+                    break;
+                };
+                let result = f(item);
+                if let Ok(mut slot) = slots[k].lock() {
+                    *slot = Some(result);
+                }
+            });
+        }
+    });
+    slots
+        .into_iter()
+        .map(|slot| {
+            slot.into_inner()
+                .ok()
+                .flatten()
+                .unwrap_or(Err(FanoutProblem::NotSplittable("a range was not scanned")))
+        })
+        .collect()
+}
+
+/// The first record end after `target` found from the [`WINDOW`] bytes there alone (see
+/// [`csv_window_cut`]; NDJSON: the first line end), or `None` if the window cannot tell.
+fn window_cut(object: &Planned, target: u64) -> Result<Option<u64>, FanoutProblem> {
+    let from = target.saturating_sub(1);
+    let to = (target + WINDOW + 1).min(object.size);
+    let bytes = read_bytes(object.store, object.job, object.version, from, to)?;
+    let Some((&before, mut window)) = bytes.split_first().filter(|_| target > 0) else {
+        return Ok(None);
+    };
+    let mut after = None;
+    if to < object.size {
+        if let Some((&last, rest)) = window.split_last() {
+            after = Some(last);
+            window = rest;
+        }
+    }
+    let cut = match object.layout {
+        Layout::Lines => memchr::memchr(b'\n', window).map(|i| i + 1),
+        Layout::Csv(delimiter) => {
+            let edges = Edges {
+                before: Some(before),
+                after,
+            };
+            csv_window_cut(window, edges, delimiter)
+        }
+    };
+    Ok(cut.map(|c| target + c as u64))
+}
+
 /// Streams bytes `start..end` (and the byte on each side) through a scanner.
-fn scan_range(
-    store: &dyn ObjectStore,
-    job: &Job,
-    layout: Layout,
-    start: u64,
-    end: u64,
-    size: u64,
-) -> Result<RangeScan, FanoutProblem> {
+fn scan_range(object: &Planned, start: u64, end: u64) -> Result<RangeScan, FanoutProblem> {
+    let (job, layout) = (object.job, object.layout);
     let from = start.saturating_sub(1);
-    let to = (end + 1).min(size);
-    let mut reader = store.read_range(&job.bucket, &job.key, from, to)?;
+    let to = (end + 1).min(object.size);
+    let mut reader = object
+        .store
+        .read_range(&job.bucket, &job.key, object.version, from, to)
+        .map_err(FanoutProblem::reading)?;
     let mut buf = vec![0u8; SCAN_BUFFER];
     let mut before = None;
     let mut skip = start - from; // the byte before the range

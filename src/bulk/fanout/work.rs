@@ -24,16 +24,24 @@ pub fn chunk(
         .info(&job.bucket, &job.key)
         .map_err(|e| fail(e.into()))?;
     let (target, _) = target_of(processor, job, &info).map_err(&fail)?;
+    if chunk.version.is_some() && info.version != chunk.version {
+        return Err(fail(FanoutProblem::Changed));
+    }
     let read = |start, end| {
         store
-            .read_range(&job.bucket, &job.key, start, end)
-            .map_err(|e| fail(BulkProblem::Read(e).into()))
+            .read_range(&job.bucket, &job.key, chunk.version.as_deref(), start, end)
+            .map_err(|e| match FanoutProblem::reading(e) {
+                FanoutProblem::Store(e) => fail(BulkProblem::Read(e).into()),
+                changed => fail(changed),
+            })
     };
     let first = chunk.index == 0 || chunk.start == 0;
-    let input: Box<dyn Read + Send> = if first {
-        read(0, chunk.end)?
-    } else {
-        Box::new(read(0, chunk.header_end)?.chain(read(chunk.start, chunk.end)?))
+    let input = || -> Result<Box<dyn Read + Send>, FanoutError> {
+        Ok(if first {
+            read(0, chunk.end)?
+        } else {
+            Box::new(read(0, chunk.header_end)?.chain(read(chunk.start, chunk.end)?))
+        })
     };
     let mut stream = target.stream.clone();
     if !first {
@@ -41,6 +49,7 @@ pub fn chunk(
         stream.omit_header = true;
     }
     stream.deflate_only = target.gzip;
+    stream.chunk = chunk.index;
     let part = part_key(job, chunk.index);
     let mut sink = store
         .write(work_bucket, &part, PutOptions::default())
@@ -54,7 +63,7 @@ pub fn chunk(
                 .into(),
             )
         })?;
-    let (reader, read_record) = Tap::new(input);
+    let (reader, read_record) = Tap::new(input()?);
     let (mut output, write_record) = Tap::new(&mut sink);
     let stats = target
         .sanitizer
@@ -64,7 +73,33 @@ pub fn chunk(
                 .failure()
                 .or(write_record.failure())
                 .unwrap_or(false);
-            fail(BulkProblem::Sanitize { source, retryable }.into())
+            if retryable || first || chunk.line > 0 {
+                return fail(BulkProblem::Sanitize { source, retryable }.into());
+            }
+            // The plan did not count lines: count them, and meet the error again with the
+            // object's line numbers (the input is the same version, so the same error).
+            let numbered = lines_before(store, job, chunk).and_then(|line| {
+                let mut stream = stream.clone();
+                stream.first_line = line.saturating_sub(chunk.header_lines).max(1);
+                let again = target.sanitizer.sanitize_stream(
+                    input()?,
+                    std::io::sink(),
+                    &stream,
+                    &mut |_| {},
+                );
+                Ok(again.err())
+            });
+            let source = match numbered {
+                Ok(Some(numbered)) => numbered,
+                _ => source,
+            };
+            fail(
+                BulkProblem::Sanitize {
+                    source,
+                    retryable: false,
+                }
+                .into(),
+            )
         })?;
     sink.commit().map_err(|source| {
         fail(
@@ -100,4 +135,28 @@ pub fn chunk(
         .map_err(|e| fail(FanoutProblem::Io(e)))?;
     summary.commit().map_err(|e| fail(e.into()))?;
     Ok(report)
+}
+
+/// The line number of `chunk`'s first byte: one more than the line ends before it.
+fn lines_before(store: &dyn ObjectStore, job: &Job, chunk: &Chunk) -> Result<u64, FanoutError> {
+    let fail = failure(job, Some(chunk.index));
+    let mut reader = store
+        .read_range(
+            &job.bucket,
+            &job.key,
+            chunk.version.as_deref(),
+            0,
+            chunk.start,
+        )
+        .map_err(|e| fail(FanoutProblem::reading(e)))?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut lines = 1;
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => return Ok(lines),
+            Ok(n) => lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(fail(FanoutProblem::Io(e))),
+        }
+    }
 }

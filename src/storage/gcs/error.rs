@@ -52,6 +52,14 @@ pub enum GcsError {
         /// What failed.
         detail: String,
     },
+    /// A read of one generation failed: the object has changed since (HTTP 412).
+    #[error("gs://{bucket}/{key}: the object changed while it was being read")]
+    Changed {
+        /// The bucket.
+        bucket: String,
+        /// The key.
+        key: String,
+    },
     /// The output was abandoned before it was complete: its upload was never finalized, so
     /// no object exists.
     #[error("gs://{bucket}/{key}: upload abandoned before its last byte; no object was created")]
@@ -97,6 +105,7 @@ pub(super) fn classify(
                 key,
             }
         }
+        Some(412) => return GcsError::Changed { bucket, key },
         Some(status @ (401 | 403)) => {
             return GcsError::AccessDenied {
                 operation,

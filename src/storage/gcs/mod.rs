@@ -64,9 +64,9 @@ impl ObjectStore for GcsStore {
         &self,
         bucket: &str,
         key: &str,
-        size: u64,
+        info: &ObjectInfo,
     ) -> Option<std::sync::Arc<dyn crate::format::parquet::ByteRanges>> {
-        Some(super::range_source(self, bucket, key, size))
+        Some(super::range_source(self, bucket, key, info))
     }
 
     fn info(&self, bucket: &str, key: &str) -> Result<ObjectInfo, StoreError> {
@@ -94,6 +94,7 @@ impl ObjectStore for GcsStore {
         &self,
         bucket: &str,
         key: &str,
+        version: Option<&str>,
         start: u64,
         end: u64,
     ) -> Result<Box<dyn Read + Send>, StoreError> {
@@ -105,6 +106,7 @@ impl ObjectStore for GcsStore {
             bucket,
             key,
             Some((start, end)),
+            version,
         ))?;
         Ok(Box::new(read::ObjectReader::new(
             response,

@@ -21,19 +21,29 @@ pub async fn open(
     bucket: &str,
     key: &str,
 ) -> Result<ReadObjectResponse, GcsError> {
-    open_range(client, bucket, key, None).await
+    open_range(client, bucket, key, None, None).await
 }
 
-/// As [`open`], for the bytes `start..end` only when `range` is given.
+/// As [`open`], for the bytes `start..end` only when `range` is given, and of the generation
+/// `version` only when it is given (`ifGenerationMatch`: a changed object fails with
+/// [`GcsError::Changed`]).
 pub async fn open_range(
     client: &Storage,
     bucket: &str,
     key: &str,
     range: Option<(u64, u64)>,
+    version: Option<&str>,
 ) -> Result<ReadObjectResponse, GcsError> {
     let mut request = client
         .read_object(bucket_path(bucket), key)
         .with_automatic_decompression(false);
+    if let Some(version) = version {
+        let generation: i64 = version.parse().map_err(|_| GcsError::Changed {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+        })?;
+        request = request.set_if_generation_match(generation);
+    }
     if let Some((start, end)) = range {
         request = request.set_read_range(ReadRange::segment(start, end.saturating_sub(start)));
     }
@@ -51,6 +61,7 @@ pub fn object_info(object: &ObjectHighlights) -> ObjectInfo {
         content_encoding: text(&object.content_encoding),
         metadata: received_metadata(&object.metadata),
         size: u64::try_from(object.size).unwrap_or(0),
+        version: (object.generation != 0).then(|| object.generation.to_string()),
     }
 }
 

@@ -53,7 +53,8 @@ pub async fn delete_object(client: &Client, bucket: &str, key: &str) -> Result<(
 }
 
 /// Writes `bucket/key` as the concatenation of `segments` with one multipart upload; nothing
-/// is visible unless every part succeeded.
+/// is visible unless every part succeeded. An empty concatenation (which no multipart upload
+/// can complete: it needs a part) is written with one `PutObject` of no bytes.
 pub async fn compose(
     client: &Client,
     bucket: &str,
@@ -61,6 +62,24 @@ pub async fn compose(
     options: &PutOptions,
     segments: &[Segment],
 ) -> Result<(), S3Error> {
+    let empty = segments.iter().all(|s| match s {
+        Segment::Bytes(bytes) => bytes.is_empty(),
+        Segment::Object { size, .. } => *size == 0,
+    });
+    if empty {
+        return client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .set_content_type(options.content_type.clone())
+            .set_content_encoding(options.content_encoding.clone())
+            .set_metadata(metadata(&options.metadata))
+            .body(ByteStream::from_static(b""))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify("PutObject", bucket, key, e));
+    }
     let created = client
         .create_multipart_upload()
         .bucket(bucket)
@@ -114,6 +133,8 @@ pub async fn compose(
 }
 
 /// Plans the parts and sends them, at most [`PARTS_IN_FLIGHT`] at once; returns them in order.
+/// On a failure, the parts still being sent are waited for before it returns, so that the
+/// upload's abort comes after them (a part that lands after an abort would be kept).
 async fn upload_parts(
     client: &Client,
     bucket: &str,
@@ -122,6 +143,22 @@ async fn upload_parts(
     segments: &[Segment],
 ) -> Result<Vec<CompletedPart>, S3Error> {
     let mut tasks = JoinSet::new();
+    let result = send_parts(client, bucket, key, upload_id, segments, &mut tasks).await;
+    if result.is_err() {
+        while tasks.join_next().await.is_some() {}
+    }
+    result
+}
+
+/// The body of [`upload_parts`]: sends every part through `tasks`.
+async fn send_parts(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    upload_id: &str,
+    segments: &[Segment],
+    tasks: &mut JoinSet<Result<CompletedPart, S3Error>>,
+) -> Result<Vec<CompletedPart>, S3Error> {
     let mut done = Vec::new();
     let mut number = 0i32;
     let mut planner = PartPlanner::default();
@@ -159,11 +196,11 @@ async fn upload_parts(
             while tasks.len() >= PARTS_IN_FLIGHT {
                 done.push(joined(tasks.join_next().await, bucket, key)?);
             }
-            send(source, &mut tasks);
+            send(source, tasks);
         }
     }
     if let Some(source) = planner.finish() {
-        send(source, &mut tasks);
+        send(source, tasks);
     }
     while let Some(result) = tasks.join_next().await {
         done.push(joined(Some(result), bucket, key)?);
@@ -183,7 +220,12 @@ fn joined(
             operation: "UploadPartCopy",
             bucket: bucket.to_owned(),
             key: key.to_owned(),
-            detail: format!("part task failed: {e}"),
+            // Not the panic's message: it is not ours to show.
+            detail: if e.is_panic() {
+                "part task panicked".into()
+            } else {
+                "part task cancelled".into()
+            },
         }),
         None => Err(S3Error::Other {
             operation: "UploadPartCopy",

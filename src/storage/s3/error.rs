@@ -154,6 +154,11 @@ impl S3Error {
         )
     }
 
+    /// Whether a read of one version (`If-Match`) failed because the object has changed.
+    pub fn is_changed(&self) -> bool {
+        matches!(self, S3Error::Rejected { status: 412, .. })
+    }
+
     /// The bucket the failed operation was about.
     pub fn bucket(&self) -> &str {
         match self {

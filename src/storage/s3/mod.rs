@@ -71,9 +71,9 @@ impl ObjectStore for S3Store {
         &self,
         bucket: &str,
         key: &str,
-        size: u64,
+        info: &ObjectInfo,
     ) -> Option<std::sync::Arc<dyn crate::format::parquet::ByteRanges>> {
-        Some(super::range_source(self, bucket, key, size))
+        Some(super::range_source(self, bucket, key, info))
     }
 
     fn info(&self, bucket: &str, key: &str) -> Result<ObjectInfo, StoreError> {
@@ -93,6 +93,7 @@ impl ObjectStore for S3Store {
         &self,
         bucket: &str,
         key: &str,
+        version: Option<&str>,
         start: u64,
         end: u64,
     ) -> Result<Box<dyn Read + Send>, StoreError> {
@@ -101,6 +102,7 @@ impl ObjectStore for S3Store {
             bucket,
             key,
             Some((start, end)),
+            version,
         ))?;
         Ok(reader)
     }

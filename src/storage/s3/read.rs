@@ -27,6 +27,7 @@ pub async fn head_object(client: &Client, bucket: &str, key: &str) -> Result<Obj
         out.content_encoding(),
         out.metadata(),
         out.content_length(),
+        out.e_tag(),
     ))
 }
 
@@ -36,6 +37,7 @@ fn object_head(
     content_encoding: Option<&str>,
     metadata: Option<&HashMap<String, String>>,
     content_length: Option<i64>,
+    e_tag: Option<&str>,
 ) -> ObjectInfo {
     ObjectInfo {
         content_type: content_type.map(str::to_owned),
@@ -44,6 +46,7 @@ fn object_head(
         size: content_length
             .and_then(|n| u64::try_from(n).ok())
             .unwrap_or(0),
+        version: e_tag.map(str::to_owned),
     }
 }
 
@@ -60,17 +63,19 @@ pub async fn get_object_reader(
     bucket: &str,
     key: &str,
 ) -> Result<(ObjectInfo, Box<dyn Read + Send>), S3Error> {
-    get_range_reader(client, bucket, key, None).await
+    get_range_reader(client, bucket, key, None, None).await
 }
 
 /// As [`get_object_reader`], for the bytes `start..end` only when `range` is given (a `Range`
-/// header; `end` past the object's end reads to its end). The head's size is then the length
-/// of the range.
+/// header; `end` past the object's end reads to its end; the head's size is then the length
+/// of the range), and of the version with ETag `version` only when it is given (`If-Match`:
+/// a changed object fails with [`S3Error::is_changed`]).
 pub async fn get_range_reader(
     client: &Client,
     bucket: &str,
     key: &str,
     range: Option<(u64, u64)>,
+    version: Option<&str>,
 ) -> Result<(ObjectInfo, Box<dyn Read + Send>), S3Error> {
     if let Some((start, end)) = range {
         if end <= start {
@@ -83,7 +88,11 @@ pub async fn get_range_reader(
         key: key.to_owned(),
         detail: "not running on a tokio runtime".into(),
     })?;
-    let request = client.get_object().bucket(bucket).key(key);
+    let request = client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .set_if_match(version.map(str::to_owned));
     let out = match range {
         None => request.send().await,
         Some((start, end)) => {
@@ -98,6 +107,7 @@ pub async fn get_range_reader(
         out.content_encoding(),
         out.metadata(),
         out.content_length(),
+        out.e_tag(),
     );
     let reader = BodyReader {
         inner: SyncIoBridge::new_with_handle(out.body.into_async_read(), handle),
