@@ -589,3 +589,100 @@ fn quoted_fields_let_the_plan_read_windows_only_and_plain_text_is_scanned() {
         assert_eq!(c.line, line);
     }
 }
+
+/// A Parquet file of `rows` rows (EMAIL, NOTE, N) in row groups of `group_rows` rows.
+fn parquet_file(rows: usize, group_rows: usize) -> Vec<u8> {
+    use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+    use arrow_schema::{DataType, Field, Schema};
+    use std::sync::Arc;
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("EMAIL", DataType::Utf8, false),
+        Field::new("NOTE", DataType::Utf8, true),
+        Field::new("N", DataType::Int64, false),
+    ]));
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(group_rows))
+        .build();
+    let mut bytes = Vec::new();
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(&mut bytes, schema.clone(), Some(props)).unwrap();
+    for start in (0..rows).step_by(700) {
+        let n: Vec<usize> = (start..(start + 700).min(rows)).collect();
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from_iter_values(
+                n.iter().map(|i| format!("user{i}@example.com")),
+            )),
+            Arc::new(StringArray::from_iter(
+                n.iter()
+                    .map(|i| (i % 3 != 0).then(|| format!("note, {i}\nline"))),
+            )),
+            Arc::new(Int64Array::from_iter_values(n.iter().map(|i| *i as i64))),
+        ];
+        writer
+            .write(&RecordBatch::try_new(schema.clone(), columns).unwrap())
+            .unwrap();
+    }
+    writer.close().unwrap();
+    bytes
+}
+
+#[test]
+fn parquet_written_as_text_is_cut_between_row_groups_and_joins_to_the_whole_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = local(dir.path());
+    std::fs::write(
+        dir.path().join("input/people.parquet"),
+        parquet_file(10_000, 1_000),
+    )
+    .unwrap();
+    // Parquet written as Parquet is not split (its parts would each need their own footer).
+    let p = processor(&[]);
+    let info = store.info("input", "people.parquet").unwrap();
+    assert!(!fanout::splittable(&store, &p, &job("people.parquet"), &info).unwrap());
+    for (format, gzip) in [("CSV", "false"), ("CSV", "true")] {
+        let p = processor(&[
+            ("COMPRESS_OUTPUT_ALWAYS", gzip),
+            ("BULK_OUTPUT_FORMAT", format),
+        ]);
+        let info = store.info("input", "people.parquet").unwrap();
+        assert!(fanout::splittable(&store, &p, &job("people.parquet"), &info).unwrap());
+        let (key, expected) = match p.process(&store, "input", "people.parquet").unwrap() {
+            Outcome::Done { written, .. } => {
+                let key = written[0].key.clone();
+                (
+                    key.clone(),
+                    std::fs::read(dir.path().join("output").join(&key)).unwrap(),
+                )
+            }
+            other => panic!("{other:?}"),
+        };
+        let third = info.size / 3;
+        for chunk_bytes in [1, third, 1 << 40] {
+            std::fs::remove_dir_all(dir.path().join("output")).unwrap();
+            std::fs::create_dir_all(dir.path().join("output")).unwrap();
+            let mut job = job("people.parquet");
+            let chunks = fan_out(&store, &p, &mut job, chunk_bytes).unwrap();
+            let groups: Vec<[u64; 2]> = chunks.iter().map(|c| c.row_groups.unwrap()).collect();
+            match chunk_bytes {
+                1 => assert_eq!(groups.len(), 10, "one chunk per row group: {groups:?}"),
+                c if c == third => assert!((3..=4).contains(&groups.len()), "{groups:?}"),
+                _ => assert_eq!(groups, vec![[0, 10]]),
+            }
+            let got = std::fs::read(dir.path().join("output").join(&key)).unwrap();
+            if gzip == "true" {
+                let text = |b: &[u8]| {
+                    let mut t = Vec::new();
+                    flate2::read::GzDecoder::new(b).read_to_end(&mut t).unwrap();
+                    t
+                };
+                assert!(text(&got) == text(&expected), "gzip, {chunk_bytes}");
+            } else {
+                assert!(
+                    got == expected,
+                    "{format} {chunk_bytes}: differs from the whole run"
+                );
+            }
+            assert!(files_under(&dir.path().join("work-bucket")).is_empty());
+        }
+    }
+}

@@ -216,6 +216,14 @@ impl ParquetInput {
         md.row_group(0).column(0).compression()
     }
 
+    /// Stored (compressed) sizes of the row groups, in order.
+    pub fn row_group_bytes(&self) -> Vec<u64> {
+        let md = self.metadata.metadata();
+        (0..md.num_row_groups())
+            .map(|i| md.row_group(i).compressed_size().max(0) as u64)
+            .collect()
+    }
+
     /// Row counts of the row groups, in order.
     pub fn row_group_rows(&self) -> Vec<u64> {
         let md = self.metadata.metadata();
@@ -229,18 +237,29 @@ impl ParquetInput {
         &self,
     ) -> Result<impl FnMut() -> Result<Option<ParquetBatch>, ParquetIoError> + Send, ParquetIoError>
     {
+        self.group_batches(0..usize::MAX)
+    }
+
+    /// As [`ParquetInput::batches`], of the row groups in `groups` only (a fan-out chunk); rows
+    /// are numbered as in the whole file.
+    pub fn group_batches(
+        &self,
+        groups: std::ops::Range<usize>,
+    ) -> Result<impl FnMut() -> Result<Option<ParquetBatch>, ParquetIoError> + Send, ParquetIoError>
+    {
         let source = match &self.source {
             Source::File(f) => Source::File(f.try_clone().map_err(ParquetIoError::Spool)?),
             Source::Ranged(r) => Source::Ranged(r.clone()),
         };
         let metadata = self.metadata.clone();
         let rows = self.row_group_rows();
-        let mut group = 0usize;
+        let end = groups.end.min(rows.len());
+        let mut group = groups.start.min(end);
         let mut read_in_group = 0u64;
-        let mut first_row = 1u64;
+        let mut first_row = 1 + rows[..group].iter().sum::<u64>();
         let mut reader: Option<ParquetRecordBatchReader> = None;
         Ok(move || loop {
-            if group >= rows.len() {
+            if group >= end {
                 return Ok(None);
             }
             if read_in_group >= rows[group] {

@@ -80,6 +80,8 @@ pub struct StreamOptions {
     /// The fan-out chunk this input is (0: a whole input, or the first chunk): seeds the row
     /// shuffle with the object's name, so that no two chunks of an object are shuffled alike.
     pub chunk: u64,
+    /// Of a Parquet input, only the row groups in this range (a fan-out chunk); `None`: all.
+    pub row_groups: Option<std::ops::Range<usize>>,
 }
 
 /// A compiled rule set with its pseudonymizer and thread pool, reusable across inputs.

@@ -85,12 +85,14 @@ impl Sanitizer {
         let mut records = match (json_out, output_format) {
             (Some(framing), _) => framing.start(out)?,
             (None, DataFormat::Csv { .. }) => {
-                out.emit(&csv_header(false, &csv_columns)?, 0)?;
+                if !opts.omit_header {
+                    out.emit(&csv_header(false, &csv_columns)?, 0)?;
+                }
                 0
             }
             _ => 0,
         };
-        let mut next = file.batches()?;
+        let mut next = file.group_batches(opts.row_groups.clone().unwrap_or(0..usize::MAX))?;
         let gzip = out.gzip();
         run_ordered(
             &self.pool,

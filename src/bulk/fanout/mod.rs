@@ -81,6 +81,10 @@ pub struct Chunk {
     /// the stored plan, read without the job's plan).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// Of a Parquet object, the row groups `[first, end)` of this chunk (then `start..end` is
+    /// the whole object, and there is no header).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row_groups: Option<[u64; 2]>,
 }
 
 /// One step of a fan-out, as the state machine sends it (`{"fanout": "plan", "job": ...}`).

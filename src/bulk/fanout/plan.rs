@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{plan_key, Chunk, FanoutError, FanoutProblem, Job, PlanRef};
 use crate::bulk::{BulkProblem, BulkProcessor, Target, INSTANCE_ID_KEY};
 use crate::format::compression::is_gzip;
+use crate::format::parquet::ParquetInput;
 use crate::format::split::{csv_header_end, csv_window_cut, cuts, Edges, RangeScan, RangeScanner};
 use crate::format::DataFormat;
 use crate::storage::{ObjectInfo, ObjectStore, PutOptions};
@@ -22,6 +23,8 @@ const MAX_HEADER: u64 = 64 << 20;
 /// Most chunks in a plan: each chunk becomes at least one part of the join's multipart upload,
 /// which S3 caps at 10,000 parts (the rest is room for header, trailer and gathered pieces).
 const MAX_CHUNKS: u64 = 9_000;
+/// The first (and last) bytes of a Parquet file.
+const PARQUET_MAGIC: &[u8] = b"PAR1";
 /// The UTF-8 byte-order mark.
 const BOM: &[u8] = b"\xef\xbb\xbf";
 
@@ -42,6 +45,15 @@ pub struct ChunkReport {
 /// The input format of a splittable object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Layout {
+    /// Text cut at record ends.
+    Text(Text),
+    /// Parquet: cut between row groups.
+    Parquet,
+}
+
+/// A text input format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Text {
     /// CSV with this delimiter: cut at record ends outside quotes; a header.
     Csv(u8),
     /// NDJSON: cut at line ends; no header.
@@ -80,10 +92,10 @@ pub(super) fn target_of(
         .resolve_output_format(&target.stream)
         .map_err(|e| FanoutProblem::from(BulkProblem::from(e)))?;
     let layout = match input {
-        DataFormat::Csv { delimiter } => Layout::Csv(delimiter),
-        DataFormat::Ndjson => Layout::Lines,
+        DataFormat::Csv { delimiter } => Layout::Text(Text::Csv(delimiter)),
+        DataFormat::Ndjson => Layout::Text(Text::Lines),
         DataFormat::JsonArray => return Err(FanoutProblem::NotSplittable("a JSON array")),
-        DataFormat::Parquet => return Err(FanoutProblem::NotSplittable("Parquet")),
+        DataFormat::Parquet => Layout::Parquet,
     };
     if matches!(output, DataFormat::JsonArray | DataFormat::Parquet) {
         return Err(FanoutProblem::NotSplittable(
@@ -96,7 +108,8 @@ pub(super) fn target_of(
     Ok((target, layout))
 }
 
-/// Whether `job`'s object can be sanitized in chunks (its format, and no gzip).
+/// Whether `job`'s object can be sanitized in chunks (its format; text that is not gzip;
+/// Parquet that is stored as Parquet, not gzipped, in a store that reads ranges).
 pub fn splittable(
     store: &dyn ObjectStore,
     processor: &BulkProcessor,
@@ -104,14 +117,19 @@ pub fn splittable(
     info: &ObjectInfo,
 ) -> Result<bool, FanoutError> {
     let fail = failure(job, None);
-    match target_of(processor, job, info) {
-        Ok(_) => {}
+    let layout = match target_of(processor, job, info) {
+        Ok((_, layout)) => layout,
         Err(FanoutProblem::NotSplittable(_)) => return Ok(false),
         Err(e) => return Err(fail(e)),
-    }
+    };
     let version = info.version.as_deref();
-    let head = read_bytes(store, job, version, 0, 2.min(info.size)).map_err(&fail)?;
-    Ok(!is_gzip(&head))
+    let head = read_bytes(store, job, version, 0, 4.min(info.size)).map_err(&fail)?;
+    Ok(match layout {
+        Layout::Text(_) => !is_gzip(&head),
+        Layout::Parquet => {
+            head == PARQUET_MAGIC && store.range_source(&job.bucket, &job.key, info).is_some()
+        }
+    })
 }
 
 fn read_bytes(
@@ -147,16 +165,21 @@ pub fn plan(
         return Err(fail(FanoutProblem::Changed));
     }
     let (_, layout) = target_of(processor, job, &info).map_err(&fail)?;
-    let object = Planned {
-        store,
-        job,
-        version: info.version.as_deref(),
-        layout,
-        size: info.size,
-    };
-    let (header_end, header_lines) = header(&object).map_err(&fail)?;
     let chunk_bytes = chunk_bytes.max(info.size.div_ceil(MAX_CHUNKS)).max(1);
-    let chunks = cut(&object, header_end, header_lines, chunk_bytes).map_err(&fail)?;
+    let chunks = match layout {
+        Layout::Text(layout) => {
+            let object = Planned {
+                store,
+                job,
+                version: info.version.as_deref(),
+                layout,
+                size: info.size,
+            };
+            let (header_end, header_lines) = header(&object).map_err(&fail)?;
+            cut(&object, header_end, header_lines, chunk_bytes).map_err(&fail)?
+        }
+        Layout::Parquet => row_group_chunks(store, job, &info, chunk_bytes).map_err(&fail)?,
+    };
     let key = plan_key(job);
     let body = serde_json::to_vec(&chunks).map_err(|source| {
         fail(FanoutProblem::Json {
@@ -187,13 +210,60 @@ struct Planned<'a> {
     store: &'a dyn ObjectStore,
     job: &'a Job,
     version: Option<&'a str>,
-    layout: Layout,
+    layout: Text,
     size: u64,
+}
+
+/// Parquet's chunks: consecutive row groups of about `chunk_bytes` stored bytes together
+/// (from the footer, read by ranges; a row group is never split).
+fn row_group_chunks(
+    store: &dyn ObjectStore,
+    job: &Job,
+    info: &ObjectInfo,
+    chunk_bytes: u64,
+) -> Result<Vec<Chunk>, FanoutProblem> {
+    let object =
+        store
+            .range_source(&job.bucket, &job.key, info)
+            .ok_or(FanoutProblem::NotSplittable(
+                "this store cannot read ranges",
+            ))?;
+    let input = ParquetInput::ranged(object.clone()).map_err(|e| {
+        FanoutProblem::from(BulkProblem::Sanitize {
+            retryable: object.failed_retryably(),
+            source: e.into(),
+        })
+    })?;
+    let sizes = input.map(|i| i.row_group_bytes()).unwrap_or_default();
+    let mut groups = vec![0usize];
+    let mut held = 0u64;
+    for (i, size) in sizes.iter().enumerate() {
+        if held >= chunk_bytes {
+            groups.push(i);
+            held = 0;
+        }
+        held += size;
+    }
+    groups.push(sizes.len());
+    Ok(groups
+        .windows(2)
+        .enumerate()
+        .map(|(index, pair)| Chunk {
+            index: index as u64,
+            start: 0,
+            end: info.size,
+            line: 0,
+            header_end: 0,
+            header_lines: 0,
+            version: info.version.clone(),
+            row_groups: Some([pair[0] as u64, pair[1] as u64]),
+        })
+        .collect())
 }
 
 /// The end of the header (after any BOM) and the lines it spans; `(0, 0)` for NDJSON.
 fn header(object: &Planned) -> Result<(u64, u64), FanoutProblem> {
-    let Layout::Csv(delimiter) = object.layout else {
+    let Text::Csv(delimiter) = object.layout else {
         return Ok((0, 0));
     };
     let size = object.size;
@@ -267,6 +337,7 @@ fn cut(
             header_end,
             header_lines,
             version: object.version.map(str::to_owned),
+            row_groups: None,
         })
         .collect())
 }
@@ -322,8 +393,8 @@ fn window_cut(object: &Planned, target: u64) -> Result<Option<u64>, FanoutProble
         }
     }
     let cut = match object.layout {
-        Layout::Lines => memchr::memchr(b'\n', window).map(|i| i + 1),
-        Layout::Csv(delimiter) => {
+        Text::Lines => memchr::memchr(b'\n', window).map(|i| i + 1),
+        Text::Csv(delimiter) => {
             let edges = Edges {
                 before: Some(before),
                 after,
@@ -363,8 +434,8 @@ fn scan_range(object: &Planned, start: u64, end: u64) -> Result<RangeScan, Fanou
             skip = 0;
         }
         let scanner = scanner.get_or_insert_with(|| match layout {
-            Layout::Csv(delimiter) => RangeScanner::csv(delimiter, before),
-            Layout::Lines => RangeScanner::lines(),
+            Text::Csv(delimiter) => RangeScanner::csv(delimiter, before),
+            Text::Lines => RangeScanner::lines(),
         });
         let take = (bytes.len() as u64).min(remaining) as usize;
         scanner.feed(&bytes[..take]);
@@ -380,8 +451,8 @@ fn scan_range(object: &Planned, start: u64, end: u64) -> Result<RangeScan, Fanou
         )));
     }
     let scanner = scanner.unwrap_or_else(|| match layout {
-        Layout::Csv(delimiter) => RangeScanner::csv(delimiter, before),
-        Layout::Lines => RangeScanner::lines(),
+        Text::Csv(delimiter) => RangeScanner::csv(delimiter, before),
+        Text::Lines => RangeScanner::lines(),
     });
     Ok(scanner.finish(after))
 }

@@ -35,19 +35,7 @@ pub fn chunk(
                 changed => fail(changed),
             })
     };
-    let first = chunk.index == 0 || chunk.start == 0;
-    let input = || -> Result<Box<dyn Read + Send>, FanoutError> {
-        Ok(if first {
-            read(0, chunk.end)?
-        } else {
-            Box::new(read(0, chunk.header_end)?.chain(read(chunk.start, chunk.end)?))
-        })
-    };
     let mut stream = target.stream.clone();
-    if !first {
-        stream.first_line = chunk.line.saturating_sub(chunk.header_lines).max(1);
-        stream.omit_header = true;
-    }
     stream.deflate_only = target.gzip;
     stream.chunk = chunk.index;
     let part = part_key(job, chunk.index);
@@ -63,44 +51,80 @@ pub fn chunk(
                 .into(),
             )
         })?;
-    let (reader, read_record) = Tap::new(input()?);
     let (mut output, write_record) = Tap::new(&mut sink);
-    let stats = target
-        .sanitizer
-        .sanitize_stream(reader, &mut output, &stream, &mut |_| {})
-        .map_err(|source| {
-            let retryable = read_record
-                .failure()
-                .or(write_record.failure())
-                .unwrap_or(false);
-            if retryable || first || chunk.line > 0 {
-                return fail(BulkProblem::Sanitize { source, retryable }.into());
-            }
-            // The plan did not count lines: count them, and meet the error again with the
-            // object's line numbers (the input is the same version, so the same error).
-            let numbered = lines_before(store, job, chunk).and_then(|line| {
-                let mut stream = stream.clone();
-                stream.first_line = line.saturating_sub(chunk.header_lines).max(1);
-                let again = target.sanitizer.sanitize_stream(
-                    input()?,
-                    std::io::sink(),
-                    &stream,
-                    &mut |_| {},
-                );
-                Ok(again.err())
-            });
-            let source = match numbered {
-                Ok(Some(numbered)) => numbered,
-                _ => source,
+    let stats = match chunk.row_groups {
+        // Parquet: its row groups, read in place (the version checked above).
+        Some([first_group, end_group]) => {
+            stream.row_groups = Some(first_group as usize..end_group as usize);
+            stream.omit_header = chunk.index > 0;
+            let object = store
+                .range_source(&job.bucket, &job.key, &info)
+                .ok_or_else(|| {
+                    fail(FanoutProblem::NotSplittable(
+                        "this store cannot read ranges",
+                    ))
+                })?;
+            target
+                .sanitizer
+                .sanitize_parquet_object(object.clone(), &mut output, &stream, &mut |_| {})
+                .map_err(|source| {
+                    let retryable =
+                        object.failed_retryably() || write_record.failure().unwrap_or(false);
+                    fail(BulkProblem::Sanitize { source, retryable }.into())
+                })?
+        }
+        None => {
+            let first = chunk.index == 0 || chunk.start == 0;
+            let input = || -> Result<Box<dyn Read + Send>, FanoutError> {
+                Ok(if first {
+                    read(0, chunk.end)?
+                } else {
+                    Box::new(read(0, chunk.header_end)?.chain(read(chunk.start, chunk.end)?))
+                })
             };
-            fail(
-                BulkProblem::Sanitize {
-                    source,
-                    retryable: false,
-                }
-                .into(),
-            )
-        })?;
+            if !first {
+                stream.first_line = chunk.line.saturating_sub(chunk.header_lines).max(1);
+                stream.omit_header = true;
+            }
+            let (reader, read_record) = Tap::new(input()?);
+            target
+                .sanitizer
+                .sanitize_stream(reader, &mut output, &stream, &mut |_| {})
+                .map_err(|source| {
+                    let retryable = read_record
+                        .failure()
+                        .or(write_record.failure())
+                        .unwrap_or(false);
+                    if retryable || first || chunk.line > 0 {
+                        return fail(BulkProblem::Sanitize { source, retryable }.into());
+                    }
+                    // The plan did not count lines: count them, and meet the error again
+                    // with the object's line numbers (the same version: the same error).
+                    let numbered = lines_before(store, job, chunk).and_then(|line| {
+                        let mut stream = stream.clone();
+                        stream.first_line = line.saturating_sub(chunk.header_lines).max(1);
+                        let again = target.sanitizer.sanitize_stream(
+                            input()?,
+                            std::io::sink(),
+                            &stream,
+                            &mut |_| {},
+                        );
+                        Ok(again.err())
+                    });
+                    let source = match numbered {
+                        Ok(Some(numbered)) => numbered,
+                        _ => source,
+                    };
+                    fail(
+                        BulkProblem::Sanitize {
+                            source,
+                            retryable: false,
+                        }
+                        .into(),
+                    )
+                })?
+        }
+    };
     sink.commit().map_err(|source| {
         fail(
             BulkProblem::Complete {
