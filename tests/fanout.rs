@@ -46,6 +46,17 @@ fn job(key: &str) -> Job {
     }
 }
 
+/// The chunks of a stored plan.
+fn stored_chunks(store: &dyn ObjectStore, plan: &fanout::PlanRef) -> Vec<Chunk> {
+    let mut bytes = Vec::new();
+    store
+        .read(&plan.bucket, &plan.key)
+        .unwrap()
+        .read_to_end(&mut bytes)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
 /// Runs a whole fan-out (plan, every chunk, join) and returns the plan's chunks.
 fn fan_out(
     store: &dyn ObjectStore,
@@ -54,13 +65,7 @@ fn fan_out(
     chunk_bytes: u64,
 ) -> Result<Vec<Chunk>, fanout::FanoutError> {
     let plan = fanout::plan(store, p, job, "work-bucket", chunk_bytes)?;
-    let mut bytes = Vec::new();
-    store
-        .read(&plan.bucket, &plan.key)
-        .unwrap()
-        .read_to_end(&mut bytes)
-        .unwrap();
-    let chunks: Vec<Chunk> = serde_json::from_slice(&bytes).unwrap();
+    let chunks = stored_chunks(store, &plan);
     assert_eq!(chunks.len() as u64, plan.chunks);
     job.plan = Some(plan);
     for chunk in &chunks {
@@ -391,13 +396,7 @@ fn a_join_with_a_chunk_missing_writes_nothing_and_names_the_chunk() {
     let mut job = job("data.csv");
     let plan = fanout::plan(&store, &p, &job, "work-bucket", 50_000).unwrap();
     assert!(plan.chunks >= 3, "{} chunks", plan.chunks);
-    let mut bytes = Vec::new();
-    store
-        .read(&plan.bucket, &plan.key)
-        .unwrap()
-        .read_to_end(&mut bytes)
-        .unwrap();
-    let chunks: Vec<Chunk> = serde_json::from_slice(&bytes).unwrap();
+    let chunks = stored_chunks(&store, &plan);
     job.plan = Some(plan);
     fanout::chunk(&store, &p, &job, &chunks[0], "work-bucket").unwrap();
     let err = fanout::join(&store, &p, &job).unwrap_err().to_string();
@@ -439,12 +438,7 @@ async fn an_object_replaced_during_a_fan_out_writes_nothing() {
         assert!(job.version.is_some(), "S3 names versions by ETag");
         let plan = fanout::plan(&s, &p, &job, "work-bucket", 100_000).unwrap();
         assert_eq!(plan.version, job.version);
-        let mut bytes = Vec::new();
-        s.read(&plan.bucket, &plan.key)
-            .unwrap()
-            .read_to_end(&mut bytes)
-            .unwrap();
-        let chunks: Vec<Chunk> = serde_json::from_slice(&bytes).unwrap();
+        let chunks = stored_chunks(&s, &plan);
         assert!(chunks.iter().all(|c| c.version == job.version));
         job.plan = Some(plan);
         fanout::chunk(&s, &p, &job, &chunks[0], "work-bucket").unwrap();
@@ -517,13 +511,7 @@ fn a_join_refuses_a_part_that_is_not_what_its_chunk_wrote() {
     let p = processor(&[]);
     let mut job = job("data.csv");
     let plan = fanout::plan(&store, &p, &job, "work-bucket", 50_000).unwrap();
-    let mut bytes = Vec::new();
-    store
-        .read(&plan.bucket, &plan.key)
-        .unwrap()
-        .read_to_end(&mut bytes)
-        .unwrap();
-    let chunks: Vec<Chunk> = serde_json::from_slice(&bytes).unwrap();
+    let chunks = stored_chunks(&store, &plan);
     job.plan = Some(plan);
     for chunk in &chunks {
         fanout::chunk(&store, &p, &job, chunk, "work-bucket").unwrap();
@@ -556,13 +544,7 @@ fn planned(dir: &Path, key: &str, text: &[u8], chunk_bytes: u64) -> Vec<Chunk> {
         chunk_bytes,
     )
     .unwrap();
-    let mut bytes = Vec::new();
-    store
-        .read(&plan.bucket, &plan.key)
-        .unwrap()
-        .read_to_end(&mut bytes)
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
+    stored_chunks(&store, &plan)
 }
 
 #[test]
@@ -638,14 +620,15 @@ fn parquet_written_as_text_is_cut_between_row_groups_and_joins_to_the_whole_run(
     // Parquet written as Parquet is not split (its parts would each need their own footer).
     let p = processor(&[]);
     let info = store.info("input", "people.parquet").unwrap();
-    assert!(!fanout::splittable(&store, &p, &job("people.parquet"), &info).unwrap());
+    let head = fanout::magic(&store, &job("people.parquet"), &info).unwrap();
+    assert!(!fanout::splittable(&store, &p, &job("people.parquet"), &info, &head).unwrap());
     for (format, gzip) in [("CSV", "false"), ("CSV", "true")] {
         let p = processor(&[
             ("COMPRESS_OUTPUT_ALWAYS", gzip),
             ("BULK_OUTPUT_FORMAT", format),
         ]);
         let info = store.info("input", "people.parquet").unwrap();
-        assert!(fanout::splittable(&store, &p, &job("people.parquet"), &info).unwrap());
+        assert!(fanout::splittable(&store, &p, &job("people.parquet"), &info, &head).unwrap());
         let (key, expected) = match p.process(&store, "input", "people.parquet").unwrap() {
             Outcome::Done { written, .. } => {
                 let key = written[0].key.clone();

@@ -60,6 +60,7 @@ pub fn fan_out_destinations(
         return Vec::new();
     }
     let mut jobs = Vec::new();
+    let mut head = None;
     for destination in 0..processor.destination_count() {
         let job = Job {
             bucket: bucket.to_owned(),
@@ -70,7 +71,14 @@ pub fn fan_out_destinations(
             plan: None,
             error: None,
         };
-        match fanout::splittable(store, processor, &job, &info) {
+        if head.is_none() {
+            match fanout::magic(store, &job, &info) {
+                Ok(bytes) => head = Some(bytes),
+                Err(_) => return Vec::new(),
+            }
+        }
+        let magic = head.as_deref().unwrap_or_default();
+        match fanout::splittable(store, processor, &job, &info, magic) {
             Ok(true) => jobs.push(job),
             Ok(false) => {
                 tracing::warn!(%bucket, %key, size = info.size, "large object sanitized in one run: its format or encoding cannot be split");

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 pub use error::{FanoutError, FanoutProblem};
 pub use join::{abort, join, Joined};
-pub use plan::{plan, splittable, ChunkReport};
+pub use plan::{magic, plan, splittable, ChunkReport};
 pub use work::chunk;
 
 /// One fanned-out object and destination: the state machine's input.

@@ -108,24 +108,33 @@ pub(super) fn target_of(
     Ok((target, layout))
 }
 
-/// Whether `job`'s object can be sanitized in chunks (its format; text that is not gzip;
-/// Parquet that is stored as Parquet, not gzipped, in a store that reads ranges).
+/// The first bytes of `job`'s object (the version `info` describes), which tell gzip and
+/// Parquet ([`splittable`]).
+pub fn magic(
+    store: &dyn ObjectStore,
+    job: &Job,
+    info: &ObjectInfo,
+) -> Result<Vec<u8>, FanoutError> {
+    read_bytes(store, job, info.version.as_deref(), 0, 4.min(info.size)).map_err(failure(job, None))
+}
+
+/// Whether `job`'s object, which starts with `head` ([`magic`]), can be sanitized in chunks:
+/// its format; text that is not gzip; Parquet that is stored as Parquet, not gzipped, in a
+/// store that reads ranges.
 pub fn splittable(
     store: &dyn ObjectStore,
     processor: &BulkProcessor,
     job: &Job,
     info: &ObjectInfo,
+    head: &[u8],
 ) -> Result<bool, FanoutError> {
-    let fail = failure(job, None);
     let layout = match target_of(processor, job, info) {
         Ok((_, layout)) => layout,
         Err(FanoutProblem::NotSplittable(_)) => return Ok(false),
-        Err(e) => return Err(fail(e)),
+        Err(e) => return Err(failure(job, None)(e)),
     };
-    let version = info.version.as_deref();
-    let head = read_bytes(store, job, version, 0, 4.min(info.size)).map_err(&fail)?;
     Ok(match layout {
-        Layout::Text(_) => !is_gzip(&head),
+        Layout::Text(_) => !is_gzip(head),
         Layout::Parquet => {
             head == PARQUET_MAGIC && store.range_source(&job.bucket, &job.key, info).is_some()
         }
