@@ -25,20 +25,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PATH="$(bash scripts/python-tools.sh):$PATH"
-export PATH
+source scripts/e2e-common.sh
 cargo build --quiet --bin psoxy --bin psoxy-bulk --example s3_server
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 fail() { echo "e2e-fanout: FAIL: $*" >&2; for f in "$work"/*.log; do echo "--- $f" >&2; tail -n 30 "$f" >&2; done; exit 1; }
 
 salt="e2e-fanout-salt"
@@ -52,8 +41,7 @@ PSOXY_MOTO_EXECUTE_STATE_MACHINES=1 PSOXY_LAMBDA_INVOKE_URL="http://127.0.0.1:$i
   python scripts/moto_server.py "$moto_port" < "$work/moto.stdin" > "$work/moto.log" 2>&1 &
 pids+=($!)
 exec 4> "$work/moto.stdin"   # moto stops when this closes
-for _ in $(seq 150); do grep -q '^ready' "$work/moto.log" && break; sleep 0.2; done
-grep -q '^ready' "$work/moto.log" || fail "moto did not start"
+wait_ready "$work/moto.log" moto 150 || fail "moto did not start"
 
 cargo lambda watch --only-lambda-apis -A 127.0.0.1 -P "$invoke_port" > "$work/watch.log" 2>&1 &
 pids+=($!)

@@ -21,22 +21,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PATH="$(bash scripts/python-tools.sh):$PATH"
-export PATH
+source scripts/e2e-common.sh
 # With the example in the build, features resolve as for the tests: nothing is rebuilt after
 # `cargo test` (see scripts/e2e-lambda.sh).
 cargo build --quiet --bin psoxy-api --example s3_server
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # --- 1. the source API ------------------------------------------------------------------------
 source_port=$(free_port)
@@ -67,7 +55,7 @@ HTTPServer(("127.0.0.1", port), Source).serve_forever()
 PY
 python3 "$work/source.py" "$source_port" tests/fixtures/api/github "$work/source.log" > "$work/source.out" 2>&1 &
 pids+=($!)
-for _ in $(seq 50); do grep -q '^ready' "$work/source.out" && break; sleep 0.1; done
+wait_ready "$work/source.out" "the source API" 25
 
 # --- 2. the settings, laid out as terraform/modules/aws-api deploys them ----------------------
 salt="e2e-api-salt-5d1c"
@@ -78,8 +66,7 @@ mkfifo "$work/moto.stdin"
 python scripts/moto_server.py "$moto_port" < "$work/moto.stdin" > "$work/moto.out" 2>&1 &
 pids+=($!)
 exec 4> "$work/moto.stdin"   # moto stops when this closes
-for _ in $(seq 150); do grep -q '^ready' "$work/moto.out" && break; sleep 0.2; done
-grep -q '^ready' "$work/moto.out" || { cat "$work/moto.out"; echo "e2e-api: moto did not start" >&2; exit 1; }
+wait_ready "$work/moto.out" moto 150
 AWS_ACCESS_KEY_ID=psoxy-test-access-key AWS_SECRET_ACCESS_KEY=psoxy-test-secret-key \
   python - "http://127.0.0.1:$moto_port" "$salt" "$key" "$access_token" <<'PY'
 import sys, boto3

@@ -20,24 +20,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 
-PATH="$(bash scripts/python-tools.sh):$PATH"
-export PATH
+source scripts/e2e-common.sh
 # One build command for the binaries and the example: with the example in it, cargo resolves
 # features as for the tests, so after `cargo test` nothing is rebuilt. (`cargo lambda watch`
 # building the function itself would resolve them without dev-dependencies and rebuild every
 # dependency once; running the built binary against the emulator's runtime API avoids that.)
 cargo build --quiet --bin psoxy --bin psoxy-bulk --example s3_server
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # --- 2. the S3 server, with the inputs -------------------------------------------------------
 root="$work/s3"
@@ -49,8 +37,7 @@ mkfifo "$work/s3.stdin"
 target/debug/examples/s3_server "$root" "$s3_port" < "$work/s3.stdin" > "$work/s3.out" 2>&1 &
 pids+=($!)
 exec 3> "$work/s3.stdin"   # the server stops when this closes
-for _ in $(seq 100); do grep -q '^ready' "$work/s3.out" && break; sleep 0.1; done
-grep -q '^ready' "$work/s3.out" || { cat "$work/s3.out"; echo "e2e: S3 server did not start" >&2; exit 1; }
+wait_ready "$work/s3.out" "the S3 server" 50
 endpoint="http://127.0.0.1:$s3_port"
 
 # --- 3. the settings, laid out as the Terraform module deploys them ----------------------------
@@ -60,8 +47,7 @@ mkfifo "$work/moto.stdin"
 python scripts/moto_server.py "$moto_port" < "$work/moto.stdin" > "$work/moto.out" 2>&1 &
 pids+=($!)
 exec 4> "$work/moto.stdin"   # moto stops when this closes
-for _ in $(seq 150); do grep -q '^ready' "$work/moto.out" && break; sleep 0.2; done
-grep -q '^ready' "$work/moto.out" || { cat "$work/moto.out"; echo "e2e: moto did not start" >&2; exit 1; }
+wait_ready "$work/moto.out" moto 150
 # terraform/modules/aws-bulk/secrets.tf: PSOXY_SALT as a SecureString, RULES as the rules
 # file's text, under the instance prefix.
 AWS_ACCESS_KEY_ID=psoxy-test-access-key AWS_SECRET_ACCESS_KEY=psoxy-test-secret-key \
