@@ -387,17 +387,24 @@ async fn s3_plan_chunks_join_equal_the_whole_run_and_failures_leave_nothing() {
     assert_eq!(listed.key_count(), Some(0));
 }
 
-#[test]
-fn a_join_with_a_chunk_missing_writes_nothing_and_names_the_chunk() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = local(dir.path());
-    std::fs::write(dir.path().join("input/data.csv"), big_csv(2_000, None)).unwrap();
+/// A CSV of 2,000 rows as `input/data.csv` in local folders under `dir`, planned in chunks of
+/// about 50 kB (at least 3).
+fn planned_csv(dir: &Path) -> (LocalStore, BulkProcessor, Job, Vec<Chunk>) {
+    let store = local(dir);
+    std::fs::write(dir.join("input/data.csv"), big_csv(2_000, None)).unwrap();
     let p = processor(&[]);
     let mut job = job("data.csv");
     let plan = fanout::plan(&store, &p, &job, "work-bucket", 50_000).unwrap();
     assert!(plan.chunks >= 3, "{} chunks", plan.chunks);
     let chunks = stored_chunks(&store, &plan);
     job.plan = Some(plan);
+    (store, p, job, chunks)
+}
+
+#[test]
+fn a_join_with_a_chunk_missing_writes_nothing_and_names_the_chunk() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, p, job, chunks) = planned_csv(dir.path());
     fanout::chunk(&store, &p, &job, &chunks[0], "work-bucket").unwrap();
     let err = fanout::join(&store, &p, &job).unwrap_err().to_string();
     assert_eq!(
@@ -506,13 +513,7 @@ async fn composing_nothing_writes_an_empty_object() {
 #[test]
 fn a_join_refuses_a_part_that_is_not_what_its_chunk_wrote() {
     let dir = tempfile::tempdir().unwrap();
-    let store = local(dir.path());
-    std::fs::write(dir.path().join("input/data.csv"), big_csv(2_000, None)).unwrap();
-    let p = processor(&[]);
-    let mut job = job("data.csv");
-    let plan = fanout::plan(&store, &p, &job, "work-bucket", 50_000).unwrap();
-    let chunks = stored_chunks(&store, &plan);
-    job.plan = Some(plan);
+    let (store, p, job, chunks) = planned_csv(dir.path());
     for chunk in &chunks {
         fanout::chunk(&store, &p, &job, chunk, "work-bucket").unwrap();
     }
