@@ -211,6 +211,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_read_of_a_version_fails_once_the_file_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(HashMap::from([(
+            "in".to_string(),
+            dir.path().to_path_buf(),
+        )]));
+        std::fs::write(dir.path().join("a.csv"), b"first,version\n").unwrap();
+        let version = store.info("in", "a.csv").unwrap().version;
+        assert!(version.is_some());
+        let mut head = String::new();
+        store
+            .read_range("in", "a.csv", version.as_deref(), 0, 5)
+            .unwrap()
+            .read_to_string(&mut head)
+            .unwrap();
+        assert_eq!(head, "first");
+        std::fs::write(dir.path().join("a.csv"), b"the second version\n").unwrap();
+        let err = store
+            .read_range("in", "a.csv", version.as_deref(), 0, 5)
+            .err()
+            .expect("the old version is gone");
+        assert!(err.is_changed(), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "in/a.csv: the object changed while it was being read"
+        );
+        // Without a version, the read is of whatever is there.
+        assert!(store.read_range("in", "a.csv", None, 0, 5).is_ok());
+    }
+
+    #[test]
     fn commit_makes_visible_and_drop_discards() {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalStore::new(HashMap::from([(
