@@ -670,3 +670,37 @@ fn parquet_written_as_text_is_cut_between_row_groups_and_joins_to_the_whole_run(
         }
     }
 }
+
+#[test]
+fn a_window_that_cannot_tell_only_loses_its_cut() {
+    // Quoted cells everywhere but for a stretch of 1.3 MB without quotes: a window (1 MiB) that
+    // starts early in it cannot tell where a record ends and loses its cut, the later ones in
+    // it find their cut only after it (the same one): chunks merge, the others are kept, and
+    // the output is still the whole run's.
+    let mut text = String::from("EMAIL,NOTE,OTHER\n");
+    let mut i = 0;
+    while text.len() < 12_000_000 {
+        let plain = (4_000_000..5_300_000).contains(&text.len());
+        let note = if plain { "plain" } else { "\"a, b\"" };
+        text.push_str(&format!("user{i}@example.com,{note},{i:030}\n"));
+        i += 1;
+    }
+    let chunk_bytes = 256 << 10;
+    let dir = tempfile::tempdir().unwrap();
+    let chunks = planned(dir.path(), "mixed.csv", text.as_bytes(), chunk_bytes);
+    assert!(chunks.iter().all(|c| c.line <= 1), "windows, not a scan");
+    let undropped = (text.len() as u64 - 17).div_ceil(chunk_bytes);
+    assert!(
+        (chunks.len() as u64) < undropped && chunks.len() as u64 + 6 >= undropped,
+        "{} chunks, {undropped} with every cut",
+        chunks.len()
+    );
+    let store = local(dir.path());
+    let p = processor(&[]);
+    let whole = inline(&store, &p, "mixed.csv").unwrap();
+    std::fs::remove_dir_all(dir.path().join("output")).unwrap();
+    std::fs::create_dir_all(dir.path().join("output")).unwrap();
+    fan_out(&store, &p, &mut job("mixed.csv"), chunk_bytes).unwrap();
+    let got = std::fs::read(dir.path().join("output/mixed.csv")).unwrap();
+    assert!(got == whole, "differs from the whole run");
+}

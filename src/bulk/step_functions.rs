@@ -74,7 +74,10 @@ pub fn fan_out_destinations(
         if head.is_none() {
             match fanout::magic(store, &job, &info) {
                 Ok(bytes) => head = Some(bytes),
-                Err(_) => return Vec::new(),
+                Err(e) => {
+                    tracing::warn!(error = %e, size = info.size, "large object sanitized in one run: its first bytes could not be read");
+                    return Vec::new();
+                }
             }
         }
         let magic = head.as_deref().unwrap_or_default();

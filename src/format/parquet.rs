@@ -102,6 +102,10 @@ pub trait ByteRanges: Send + Sync {
     fn failed_retryably(&self) -> bool {
         false
     }
+    /// Whether a read failed because the object is no longer the version being read.
+    fn changed(&self) -> bool {
+        false
+    }
 }
 
 /// [`ByteRanges`] as the parquet crate reads files: by offset and length.

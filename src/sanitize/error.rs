@@ -47,9 +47,9 @@ pub enum ReadError {
 /// A failure that is a bug, not a property of the input.
 #[derive(Debug, thiserror::Error)]
 pub enum InternalError {
-    /// A worker panicked (its message).
-    #[error("worker panicked: {0}")]
-    Panic(String),
+    /// A worker panicked. Its message is not kept: it may quote the value being transformed.
+    #[error("a worker panicked")]
+    Panic,
     /// The CSV writer failed on memory.
     #[error(transparent)]
     Csv(#[from] csv::Error),
@@ -68,8 +68,8 @@ pub enum InternalError {
 }
 
 impl From<WorkerPanic> for SanitizeError {
-    fn from(p: WorkerPanic) -> Self {
-        InternalError::Panic(p.0).into()
+    fn from(_: WorkerPanic) -> Self {
+        InternalError::Panic.into()
     }
 }
 

@@ -200,6 +200,8 @@ struct StoredObject<S> {
     /// The version read (every range is of this version: a change fails the read).
     version: Option<String>,
     retryable_failure: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Whether a read found the object changed.
+    changed: std::sync::atomic::AtomicBool,
 }
 
 /// A reader that records whether it failed in a way a retry may cure.
@@ -232,6 +234,10 @@ impl<S: ObjectStore + Send + 'static> ByteRanges for StoredObject<S> {
                     self.retryable_failure
                         .store(true, std::sync::atomic::Ordering::Relaxed);
                 }
+                if e.is_changed() {
+                    self.changed
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                }
                 std::io::Error::other(e)
             })?;
         Ok(Box::new(RecordingReader {
@@ -242,6 +248,9 @@ impl<S: ObjectStore + Send + 'static> ByteRanges for StoredObject<S> {
     fn failed_retryably(&self) -> bool {
         self.retryable_failure
             .load(std::sync::atomic::Ordering::Relaxed)
+    }
+    fn changed(&self) -> bool {
+        self.changed.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -259,6 +268,7 @@ pub fn range_source<S: ObjectStore + Clone + Send + 'static>(
         size: info.size,
         version: info.version.clone(),
         retryable_failure: Default::default(),
+        changed: Default::default(),
     })
 }
 

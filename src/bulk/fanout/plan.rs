@@ -16,6 +16,9 @@ use crate::storage::{ObjectInfo, ObjectStore, PutOptions};
 const SCAN_THREADS: usize = 8;
 /// Bytes read at each target offset to find a cut there from those bytes alone.
 const WINDOW: u64 = 1 << 20;
+/// At most one window in this many may fail to find its cut (the cut is dropped) before the
+/// plan scans the whole body instead.
+const UNDECIDED_SHARE: usize = 8;
 /// What a scan reads at a time.
 const SCAN_BUFFER: usize = 1 << 20;
 /// The planner reads at most this much to find the header.
@@ -238,6 +241,9 @@ fn row_group_chunks(
                 "this store cannot read ranges",
             ))?;
     let input = ParquetInput::ranged(object.clone()).map_err(|e| {
+        if object.changed() {
+            return FanoutProblem::Changed;
+        }
         FanoutProblem::from(BulkProblem::Sanitize {
             retryable: object.failed_retryably(),
             source: e.into(),
@@ -316,10 +322,14 @@ fn cut(
     let size = object.size;
     let starts: Vec<u64> = (header_end..size).step_by(chunk_bytes as usize).collect();
     let windowed = in_parallel(&starts[1.min(starts.len())..], |t| window_cut(object, t))?;
-    let found: Vec<(u64, u64)> = match windowed.into_iter().collect::<Option<Vec<u64>>>() {
+    let undecided = windowed.iter().filter(|c| c.is_none()).count();
+    // A few windows that cannot tell (a short one at the object's end, a stretch without
+    // quotes) only lose their cut: two chunks become one. Many mean a text without quotes,
+    // which is scanned.
+    let found: Vec<(u64, u64)> = match undecided * UNDECIDED_SHARE <= windowed.len() {
         // Line numbers unknown (0): a chunk counts its own only if it must name a line.
-        Some(cuts) => cuts.into_iter().map(|c| (c, 0)).collect(),
-        None => {
+        true => windowed.into_iter().flatten().map(|c| (c, 0)).collect(),
+        false => {
             let scans = in_parallel(&starts, |start| {
                 scan_range(object, start, (start + chunk_bytes).min(size))
             })?;
@@ -353,7 +363,7 @@ fn cut(
 
 /// `f` of every item, at most [`SCAN_THREADS`] at once; the results in order, or the first
 /// failure.
-fn in_parallel<T: Send>(
+pub(super) fn in_parallel<T: Send>(
     items: &[u64],
     f: impl Fn(u64) -> Result<T, FanoutProblem> + Sync,
 ) -> Result<Vec<T>, FanoutProblem> {
@@ -391,6 +401,12 @@ fn window_cut(object: &Planned, target: u64) -> Result<Option<u64>, FanoutProble
     let from = target.saturating_sub(1);
     let to = (target + WINDOW + 1).min(object.size);
     let bytes = read_bytes(object.store, object.job, object.version, from, to)?;
+    if bytes.len() as u64 != to - from {
+        return Err(FanoutProblem::Io(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "the object is shorter than its size",
+        )));
+    }
     let Some((&before, mut window)) = bytes.split_first().filter(|_| target > 0) else {
         return Ok(None);
     };

@@ -2,10 +2,11 @@
 
 use std::io::{Read, Write};
 
-use super::plan::{failure, target_of, ChunkReport};
+use super::plan::{failure, in_parallel, target_of, ChunkReport};
 use super::{part_key, summary_key, Chunk, FanoutError, FanoutProblem, Job};
 use crate::bulk::tap::Tap;
 use crate::bulk::{BulkProblem, BulkProcessor};
+use crate::sanitize::{ReadError, SanitizeError};
 use crate::storage::{ObjectStore, PutOptions};
 
 /// Sanitizes `chunk` of `job` into its part in `work_bucket`, with a summary beside it (rows,
@@ -68,6 +69,9 @@ pub fn chunk(
                 .sanitizer
                 .sanitize_parquet_object(object.clone(), &mut output, &stream, &mut |_| {})
                 .map_err(|source| {
+                    if object.changed() {
+                        return fail(FanoutProblem::Changed);
+                    }
                     let retryable =
                         object.failed_retryably() || write_record.failure().unwrap_or(false);
                     fail(BulkProblem::Sanitize { source, retryable }.into())
@@ -95,21 +99,25 @@ pub fn chunk(
                         .failure()
                         .or(write_record.failure())
                         .unwrap_or(false);
-                    if retryable || first || chunk.line > 0 {
+                    if retryable || first || chunk.line > 0 || !names_a_line(&source) {
                         return fail(BulkProblem::Sanitize { source, retryable }.into());
                     }
                     // The plan did not count lines: count them, and meet the error again
-                    // with the object's line numbers (the same version: the same error).
+                    // with the object's line numbers (the same version: the same error). If
+                    // reading fails on the way, the first error stands, as it was.
                     let numbered = lines_before(store, job, chunk).and_then(|line| {
                         let mut stream = stream.clone();
                         stream.first_line = line.saturating_sub(chunk.header_lines).max(1);
+                        let (reader, read) = Tap::new(input()?);
                         let again = target.sanitizer.sanitize_stream(
-                            input()?,
+                            reader,
                             std::io::sink(),
                             &stream,
                             &mut |_| {},
                         );
-                        Ok(again.err())
+                        Ok(again
+                            .err()
+                            .filter(|e| read.failure().is_none() && names_a_line(e)))
                     });
                     let source = match numbered {
                         Ok(Some(numbered)) => numbered,
@@ -161,26 +169,38 @@ pub fn chunk(
     Ok(report)
 }
 
-/// The line number of `chunk`'s first byte: one more than the line ends before it.
+/// Bytes counted by one reader of [`lines_before`].
+const COUNT_RANGE: u64 = 64 << 20;
+
+/// The line number of `chunk`'s first byte: one more than the line ends before it, counted by
+/// parallel ranged reads of the version planned.
 fn lines_before(store: &dyn ObjectStore, job: &Job, chunk: &Chunk) -> Result<u64, FanoutError> {
-    let fail = failure(job, Some(chunk.index));
-    let mut reader = store
-        .read_range(
-            &job.bucket,
-            &job.key,
-            chunk.version.as_deref(),
-            0,
-            chunk.start,
-        )
-        .map_err(|e| fail(FanoutProblem::reading(e)))?;
-    let mut buf = vec![0u8; 1 << 20];
-    let mut lines = 1;
-    loop {
-        match reader.read(&mut buf) {
-            Ok(0) => return Ok(lines),
-            Ok(n) => lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(fail(FanoutProblem::Io(e))),
+    let starts: Vec<u64> = (0..chunk.start).step_by(COUNT_RANGE as usize).collect();
+    let counts = in_parallel(&starts, |start| {
+        let end = (start + COUNT_RANGE).min(chunk.start);
+        let mut reader = store
+            .read_range(&job.bucket, &job.key, chunk.version.as_deref(), start, end)
+            .map_err(FanoutProblem::reading)?;
+        let mut buf = vec![0u8; 1 << 20];
+        let mut lines = 0;
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) => return Ok(lines),
+                Ok(n) => lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(FanoutProblem::Io(e)),
+            }
         }
-    }
+    })
+    .map_err(failure(job, Some(chunk.index)))?;
+    Ok(1 + counts.iter().sum::<u64>())
+}
+
+/// Whether a sanitizer error names a line of the input (a bad row or record, broken CSV), so
+/// that numbering it by the object's lines is worth counting them.
+fn names_a_line(e: &SanitizeError) -> bool {
+    matches!(
+        e,
+        SanitizeError::Row(_) | SanitizeError::Read(ReadError::Csv(_))
+    )
 }
