@@ -17,9 +17,23 @@ fn filter(default: &str) -> tracing_subscriber::EnvFilter {
         .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(default))
 }
 
+/// Makes a panic log one error line with its place in the code, never its message: a panic's
+/// message may quote the value being processed, and the functions' logs leave the company
+/// (CloudWatch, Cloud Logging). The default hook would print the message on stderr.
+pub fn quiet_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        tracing::error!(%location, "a thread panicked (its message is not logged)");
+    }));
+}
+
 /// Logs as JSON lines on stdout, level `info` unless `RUST_LOG` says otherwise (the Lambda
-/// functions).
+/// functions); panics are logged without their message ([`quiet_panics`]).
 pub fn init_json_logs() {
+    quiet_panics();
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter("info"))
@@ -41,8 +55,10 @@ pub fn init_text_logs(default: &str) {
 
 /// Logs as JSON lines on stdout in the shape Cloud Logging reads from Cloud Run: `severity`
 /// (`DEBUG`, `INFO`, `WARNING`, `ERROR`), `message`, `time`, and the event's fields beside
-/// them; level `info` unless `RUST_LOG` says otherwise.
+/// them; level `info` unless `RUST_LOG` says otherwise; panics are logged without their
+/// message ([`quiet_panics`]).
 pub fn init_cloud_logs() {
+    quiet_panics();
     let _ = tracing_subscriber::fmt()
         .event_format(CloudLogging)
         .with_env_filter(filter("info"))
@@ -125,21 +141,44 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// Log lines written in memory.
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_panic_is_logged_without_its_message() {
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_writer(move || writer.clone())
+            .finish();
+        let previous = std::panic::take_hook();
+        quiet_panics();
+        let caught = tracing::subscriber::with_default(subscriber, || {
+            std::panic::catch_unwind(|| panic!("alice@example.com is not valid"))
+        });
+        std::panic::set_hook(previous);
+        assert!(caught.is_err());
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        assert!(text.contains("a thread panicked"), "{text}");
+        assert!(text.contains("src/logging.rs:"), "{text}");
+        assert!(!text.contains("alice"), "{text}");
+    }
 
     #[test]
     fn cloud_logging_lines() {
-        use std::sync::{Arc, Mutex};
-        #[derive(Clone, Default)]
-        struct Buffer(Arc<Mutex<Vec<u8>>>);
-        impl std::io::Write for Buffer {
-            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(b);
-                Ok(b.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
         let buffer = Buffer::default();
         let writer = buffer.clone();
         let subscriber = tracing_subscriber::fmt()
