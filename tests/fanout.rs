@@ -704,3 +704,36 @@ fn a_window_that_cannot_tell_only_loses_its_cut() {
     let got = std::fs::read(dir.path().join("output/mixed.csv")).unwrap();
     assert!(got == whole, "differs from the whole run");
 }
+
+#[test]
+fn shuffled_chunks_hold_the_whole_runs_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = local(dir.path());
+    let mut text = String::from("EMAIL,NOTE\n");
+    for i in 0..6_000 {
+        text.push_str(&format!("user{i}@example.com,note {i}\n"));
+    }
+    std::fs::write(dir.path().join("input/rows.csv"), &text).unwrap();
+    let read_output = || std::fs::read(dir.path().join("output/rows.csv")).unwrap();
+    let clear_output = || {
+        std::fs::remove_dir_all(dir.path().join("output")).unwrap();
+        std::fs::create_dir_all(dir.path().join("output")).unwrap();
+    };
+    let unshuffled = inline(&store, &processor(&[]), "rows.csv").unwrap();
+    clear_output();
+    let p = processor(&[("PSOXY_SHUFFLE_ROWS", "true")]);
+    let whole = inline(&store, &p, "rows.csv").unwrap();
+    clear_output();
+    let chunks = fan_out(&store, &p, &mut job("rows.csv"), 40_000).unwrap();
+    assert!(chunks.len() >= 3, "{} chunks", chunks.len());
+    let got = read_output();
+    let rows = |b: &[u8]| {
+        let mut lines: Vec<Vec<u8>> = b.split(|c| *c == b'\n').map(<[u8]>::to_vec).collect();
+        let header = lines.remove(0);
+        lines.sort();
+        (header, lines)
+    };
+    assert!(rows(&got) == rows(&whole), "not the whole run's rows");
+    assert!(got != unshuffled, "the chunks were not shuffled");
+    assert!(got != whole, "the chunks were shuffled as one whole run");
+}
