@@ -4,6 +4,9 @@
 //! projection for a larger object on more workers (docs/performance.md, README).
 //!
 //!   cargo bench --bench fanout -- [--gib 2] [--workers 2] [--dir target/fanout-bench] [--plain]
+//!       [--json]
+//!
+//! `--json`: the same records as one JSON array, with record rules (the plan scans it whole).
 //!
 //! Needs about 4.5 times the object's size of free disk (input, the whole run's output, parts,
 //! the joined output). The joined output is checked against the whole run's (gunzipped).
@@ -25,10 +28,20 @@ use sha2::{Digest, Sha256};
 const RULES: &str =
     "columnsToPseudonymize: [EMPLOYEE_ID, EMPLOYEE_EMAIL, MANAGER_ID]\ncolumnsToRedact: [NOTE]\n";
 
+/// The same columns as record rules over a JSON array.
+const JSON_RULES: &str = "format: JSON_ARRAY\ntransforms:\n  - pseudonymize: \"$.EMPLOYEE_ID\"\n  - pseudonymize: \"$.EMPLOYEE_EMAIL\"\n  - pseudonymize: \"$.MANAGER_ID\"\n  - redact: \"$.NOTE\"\n";
+
+fn json() -> bool {
+    std::env::args().any(|a| a == "--json")
+}
+
 fn processor(out_base: &str) -> BulkProcessor {
     let map: HashMap<String, String> = HashMap::from([
         ("PSOXY_SALT".into(), "bench-salt".into()),
-        ("RULES".into(), RULES.into()),
+        (
+            "RULES".into(),
+            if json() { JSON_RULES } else { RULES }.into(),
+        ),
         ("OUTPUT_BUCKET".into(), "output".into()),
         ("OUTPUT_BASE_PATH".into(), out_base.into()),
         ("PSOXY_SHUFFLE_ROWS".into(), "false".into()),
@@ -42,8 +55,11 @@ fn processor(out_base: &str) -> BulkProcessor {
 /// Writes an HRIS-like CSV of about `bytes` bytes: ids, emails, titles, and a note that is
 /// sometimes quoted with a comma, a doubled quote or a line break (`plain`: never quoted, so
 /// the plan cannot find cuts in windows and scans the whole body).
-fn generate(path: &Path, bytes: u64, plain: bool) -> std::io::Result<()> {
+fn generate(path: &Path, bytes: u64, plain: bool, json: bool) -> std::io::Result<()> {
     let mut out = std::io::BufWriter::with_capacity(8 << 20, std::fs::File::create(path)?);
+    if json {
+        return generate_json(out, bytes);
+    }
     out.write_all(b"EMPLOYEE_ID,EMPLOYEE_EMAIL,MANAGER_ID,JOB_TITLE,DEPARTMENT,HIRE_DATE,NOTE\n")?;
     let notes = if plain {
         ["plain note", "two words", "a longer plain note", "n/a"]
@@ -71,6 +87,37 @@ fn generate(path: &Path, bytes: u64, plain: bool) -> std::io::Result<()> {
         written += line.len() as u64;
         i += 1;
     }
+    out.flush()
+}
+
+/// The records of [`generate`] as one JSON array of objects, one per line; the note sometimes
+/// holds a comma, a bracket, an escaped quote or line break.
+fn generate_json(mut out: impl Write, bytes: u64) -> std::io::Result<()> {
+    let notes = [
+        "plain note",
+        "two\\nlines",
+        "a \\\"quoted\\\" word, [not] {a} bracket",
+        "comma, inside",
+    ];
+    out.write_all(b"[\n")?;
+    let mut written = 2u64;
+    let mut i = 0u64;
+    while written < bytes {
+        let line = format!(
+            "{}{{\"EMPLOYEE_ID\":\"E{i:09}\",\"EMPLOYEE_EMAIL\":\"user{i}@example.com\",\"MANAGER_ID\":\"E{:09}\",\"JOB_TITLE\":\"Software Engineer {}\",\"DEPARTMENT\":\"Department {}\",\"HIRE_DATE\":\"2020-{:02}-{:02}\",\"NOTE\":\"{}\"}}",
+            if i == 0 { "" } else { ",\n" },
+            (i * 7919) % 1_000_003,
+            i % 97,
+            i % 31,
+            1 + i % 12,
+            1 + i % 28,
+            notes[(i % 4) as usize]
+        );
+        out.write_all(line.as_bytes())?;
+        written += line.len() as u64;
+        i += 1;
+    }
+    out.write_all(b"\n]\n")?;
     out.flush()
 }
 
@@ -112,8 +159,13 @@ fn main() {
     let size = (gib * (1u64 << 30) as f64) as u64;
     let started = Instant::now();
     let plain = std::env::args().any(|a| a == "--plain");
-    generate(&root.join("input/big.csv"), size, plain).expect("generate");
-    let size = std::fs::metadata(root.join("input/big.csv"))
+    let (name, kind) = if json() {
+        ("big.json", "JSON array")
+    } else {
+        ("big.csv", "CSV")
+    };
+    generate(&root.join("input").join(name), size, plain, json()).expect("generate");
+    let size = std::fs::metadata(root.join("input").join(name))
         .expect("input")
         .len();
     eprintln!("generated {size} bytes in {:.1} s", secs(started.elapsed()));
@@ -129,9 +181,7 @@ fn main() {
     // One worker, the whole object.
     let whole = processor("whole/");
     let t = Instant::now();
-    whole
-        .process(&store, "input", "big.csv")
-        .expect("whole run");
+    whole.process(&store, "input", name).expect("whole run");
     let single = t.elapsed();
     eprintln!("single worker: {:.1} s", secs(single));
 
@@ -139,10 +189,10 @@ fn main() {
     let p = processor("fanned/");
     let mut job = Job {
         bucket: "input".into(),
-        key: "big.csv".into(),
+        key: name.into(),
         destination: 0,
         work_prefix: "fanout/bench/".into(),
-        version: store.info("input", "big.csv").expect("head").version,
+        version: store.info("input", name).expect("head").version,
         plan: None,
         error: None,
     };
@@ -193,8 +243,8 @@ fn main() {
     let planning64 = t.elapsed();
     let _ = store.delete(&plan64.bucket, &plan64.key);
 
-    let same = gunzipped_digest(&store, "output", "whole/big.csv")
-        == gunzipped_digest(&store, "output", "fanned/big.csv");
+    let same = gunzipped_digest(&store, "output", &format!("whole/{name}"))
+        == gunzipped_digest(&store, "output", &format!("fanned/{name}"));
     assert!(same, "the joined output differs from the whole run's");
 
     let mb = size as f64 / 1e6;
@@ -202,7 +252,7 @@ fn main() {
     let chunk_mb = mb / chunks.len() as f64;
     let worker_rate = chunk_mb / secs(slowest); // MB/s of one worker on its chunk
     let overhead = secs(planning + joining) / secs(single) * 100.0;
-    println!("| measured on this machine ({mb:.0} MB CSV, gzip output) | seconds |");
+    println!("| measured on this machine ({mb:.0} MB {kind}, gzip output) | seconds |");
     println!("|---|---|");
     println!(
         "| single worker, whole object | {:.1} ({:.1} MB/s) |",

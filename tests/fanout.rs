@@ -737,3 +737,325 @@ fn shuffled_chunks_hold_the_whole_runs_rows() {
     assert!(got != unshuffled, "the chunks were not shuffled");
     assert!(got != whole, "the chunks were shuffled as one whole run");
 }
+
+const RECORD_RULES: &str =
+    "format: JSON_ARRAY\ntransforms:\n  - pseudonymize: \"$.EMAIL\"\n  - redact: \"$.NOTE\"\n";
+
+/// A JSON string holding the bytes that matter to a cut (`,` brackets, braces, `"`, `\`, a
+/// line end), escaped as JSON escapes them.
+fn json_string() -> impl Strategy<Value = String> {
+    "[a-z,\\[\\]{}\"\\\\ @\n]{0,8}".prop_map(|s| serde_json::to_string(&s).unwrap())
+}
+
+/// One element: mostly a record with the rules' fields and something nested (an array of
+/// strings, arrays and objects, a number).
+fn json_element() -> impl Strategy<Value = String> {
+    let other = prop_oneof![
+        prop::collection::vec(json_string(), 0..3).prop_map(|v| format!("[{}]", v.join(","))),
+        Just("[[1,[]],{\"a\":{}}]".to_string()),
+        (0i64..100_000).prop_map(|n| format!("{n}.5e1")),
+        json_string(),
+    ];
+    (json_string(), json_string(), other).prop_map(|(email, note, other)| {
+        format!("{{\"EMAIL\": {email},\"NOTE\":{note}, \"OTHER\" : {other}}}")
+    })
+}
+
+/// A JSON array of such elements, with any blanks and line ends between them and an optional
+/// BOM; sometimes broken (an empty element, a trailing comma, no `]`, a letter between
+/// elements, an element that is not a record, data after the array).
+fn json_array() -> impl Strategy<Value = Vec<u8>> {
+    (
+        any::<bool>(),
+        prop::collection::vec(
+            (
+                json_element(),
+                prop_oneof![Just(""), Just(" "), Just("\n"), Just(" \r\n ")],
+            ),
+            0..30,
+        ),
+        prop_oneof![
+            6 => Just(None),
+            1 => (0usize..30, prop_oneof![Just(",,"), Just("x"), Just("[,"), Just("12,")])
+                .prop_map(Some),
+        ],
+        prop_oneof![9 => Just("]\n"), 1 => Just(",]"), 1 => Just(""), 1 => Just("] [1]")],
+    )
+        .prop_map(|(bom, elements, broken, end)| {
+            let mut text = String::new();
+            if bom {
+                text.push('\u{feff}');
+            }
+            text.push('[');
+            for (i, (element, blank)) in elements.iter().enumerate() {
+                if i > 0 {
+                    text.push(',');
+                }
+                text.push_str(blank);
+                if let Some((at, what)) = broken {
+                    if at == i {
+                        text.push_str(what);
+                    }
+                }
+                text.push_str(element);
+            }
+            text.push_str(end);
+            text.into_bytes()
+        })
+}
+
+/// The only object in the local `output` bucket.
+fn only_output(dir: &Path) -> Vec<u8> {
+    let files = walk(&dir.join("output"));
+    assert_eq!(files.len(), 1, "{files:?}");
+    std::fs::read(&files[0]).unwrap()
+}
+
+/// `bytes`, gunzipped if they are gzip.
+fn text_of(bytes: Vec<u8>) -> Vec<u8> {
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut text = Vec::new();
+        flate2::read::GzDecoder::new(bytes.as_slice())
+            .read_to_end(&mut text)
+            .unwrap();
+        text
+    } else {
+        bytes
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// A JSON array in chunks gives the whole run's output (a JSON array, NDJSON, either
+    /// gzipped), whatever the cut size; an array the whole run refuses is refused too, with no
+    /// output.
+    #[test]
+    fn a_chunked_json_array_equals_the_whole_run(
+        text in json_array(),
+        chunk_bytes in 1u64..80,
+        output in 0usize..4,
+    ) {
+        let (format, gzip) = [("JSON_ARRAY", "false"), ("JSON_ARRAY", "true"), ("NDJSON", "false"), ("NDJSON", "true")][output];
+        let dir = tempfile::tempdir().unwrap();
+        let store = local(dir.path());
+        std::fs::write(dir.path().join("input/data.json"), &text).unwrap();
+        let p = processor(&[
+            ("RULES", RECORD_RULES),
+            ("BULK_OUTPUT_FORMAT", format),
+            ("COMPRESS_OUTPUT_ALWAYS", gzip),
+        ]);
+        let whole = inline(&store, &p, "data.json");
+        std::fs::remove_dir_all(dir.path().join("output")).unwrap();
+        std::fs::create_dir_all(dir.path().join("output")).unwrap();
+        let mut job = job("data.json");
+        let chunked = fan_out(&store, &p, &mut job, chunk_bytes);
+        match (&whole, &chunked) {
+            (Ok(expected), Ok(_)) => {
+                let got = text_of(only_output(dir.path()));
+                let expected = text_of(expected.clone());
+                prop_assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&expected));
+                prop_assert!(files_under(&dir.path().join("work-bucket")).is_empty());
+            }
+            (Err(_), Err(_)) => {
+                prop_assert!(files_under(&dir.path().join("output")).is_empty());
+            }
+            _ => prop_assert!(false, "whole {:?}, chunked {:?}", whole.as_ref().map(|_| ()), chunked.as_ref().map(|_| ())),
+        }
+    }
+}
+
+#[test]
+fn a_json_array_is_cut_between_elements_and_its_lines_are_counted() {
+    let mut text = String::from("\u{feff}[\n");
+    for i in 0..3000 {
+        if i > 0 {
+            text.push_str(",\n");
+        }
+        text.push_str(&format!(
+            "  {{\"EMAIL\": \"u{i}@x.com\", \"NOTE\": \"a, [b] {{c}} \\\" \\\\\"}}"
+        ));
+    }
+    text.push_str("\n]\n");
+    let dir = tempfile::tempdir().unwrap();
+    let store = local(dir.path());
+    std::fs::write(dir.path().join("input/data.json"), &text).unwrap();
+    let p = processor(&[("RULES", RECORD_RULES)]);
+    let whole = inline(&store, &p, "data.json").unwrap();
+    let mut job = job("data.json");
+    let chunks = fan_out(&store, &p, &mut job, 10_000).unwrap();
+    assert!(chunks.len() > 10, "{} chunks", chunks.len());
+    for pair in chunks.windows(2) {
+        // Each chunk ends just before the comma that the next starts after.
+        assert_eq!(text.as_bytes()[pair[0].end as usize], b',');
+        assert_eq!(pair[1].start, pair[0].end + 1);
+        let line = 1 + text.as_bytes()[..pair[1].start as usize]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count() as u64;
+        assert_eq!(pair[1].line, line);
+    }
+    assert_eq!(only_output(dir.path()), whole);
+}
+
+#[test]
+fn a_broken_json_array_fails_in_chunks_naming_its_line() {
+    let mut text = String::from("[\n");
+    for i in 0..2000 {
+        if i > 0 {
+            text.push_str(",\n");
+        }
+        // Line 1502 has a letter outside strings; its element is no JSON.
+        let email = if i == 1500 { "oops" } else { "\"a@b.c\"" };
+        text.push_str(&format!("{{\"EMAIL\": {email}}}"));
+    }
+    text.push_str("\n]\n");
+    let dir = tempfile::tempdir().unwrap();
+    let store = local(dir.path());
+    std::fs::write(dir.path().join("input/data.json"), &text).unwrap();
+    let p = processor(&[("RULES", RECORD_RULES)]);
+    let mut broken = job("data.json");
+    let err = fan_out(&store, &p, &mut broken, 5_000)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("line 1502"), "{err}");
+    assert!(files_under(&dir.path().join("output")).is_empty());
+
+    // An empty element at a cut: the chunk after it has no element, as a whole run refuses.
+    let record = "{\"EMAIL\":\"a@b.c\"}";
+    let text = format!("[{record}{}]", format!(",{record}").repeat(1000)).replacen(",{", ",,{", 1);
+    std::fs::write(dir.path().join("input/empty.json"), &text).unwrap();
+    for chunk_bytes in [1, 2, 3, 50] {
+        let mut job = job("empty.json");
+        let err = fan_out(&store, &p, &mut job, chunk_bytes)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 1") && err.contains("element"), "{err}");
+    }
+    assert!(files_under(&dir.path().join("output")).is_empty());
+}
+
+#[test]
+fn csv_and_ndjson_written_as_a_json_array_join_into_one_array() {
+    let rules =
+        "format: AUTO\ntransforms:\n  - pseudonymize: \"$.EMAIL\"\n  - redact: \"$.NOTE\"\n";
+    let mut ndjson = String::new();
+    for i in 0..400 {
+        // Blank lines: some chunks hold no record.
+        ndjson.push_str(&format!(
+            "{{\"EMAIL\":\"u{i}@x.com\",\"NOTE\":\"n\"}}\n\n\n\n"
+        ));
+    }
+    let csv = big_csv(400, None);
+    for (key, text) in [
+        ("data.ndjson", ndjson.into_bytes()),
+        ("data.csv", csv),
+        ("blank.ndjson", b"\n\n\n\n\n\n".to_vec()),
+    ] {
+        for gzip in ["false", "true"] {
+            let dir = tempfile::tempdir().unwrap();
+            let store = local(dir.path());
+            std::fs::write(dir.path().join("input").join(key), &text).unwrap();
+            let p = processor(&[
+                ("RULES", rules),
+                ("BULK_OUTPUT_FORMAT", "JSON_ARRAY"),
+                ("COMPRESS_OUTPUT_ALWAYS", gzip),
+            ]);
+            let whole = text_of(inline(&store, &p, key).unwrap());
+            std::fs::remove_dir_all(dir.path().join("output")).unwrap();
+            std::fs::create_dir_all(dir.path().join("output")).unwrap();
+            let mut job = job(key);
+            let chunks = fan_out(&store, &p, &mut job, 3).unwrap();
+            assert!(chunks.len() > 1, "{key}");
+            assert_eq!(
+                String::from_utf8(text_of(only_output(dir.path()))).unwrap(),
+                String::from_utf8(whole).unwrap(),
+                "{key}, gzip {gzip}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_json_array_chunks_join_into_the_whole_runs_array() {
+    let s3 = s3_server::start();
+    for b in ["input", "output", "work-bucket"] {
+        s3.create_bucket(b).await;
+    }
+    // About 30 MB: parts over S3's 5 MiB minimum, so the join copies them and uploads what
+    // it writes itself (brackets, separators) gathered with the next part's first bytes.
+    let mut text = String::from("[\n");
+    for i in 0..250_000 {
+        if i > 0 {
+            text.push_str(",\n");
+        }
+        text.push_str(&format!(
+            "{{\"EMAIL\": \"user{i}@example.com\", \"NOTE\": \"n, [\\\"{i}\\\"]\", \"N\": {i}}}"
+        ));
+    }
+    text.push_str("\n]\n");
+    s3.client
+        .put_object()
+        .bucket("input")
+        .key("hris/big.json")
+        .body(text.into_bytes().into())
+        .send()
+        .await
+        .unwrap();
+    let store = S3Store::new(s3.client.clone(), tokio::runtime::Handle::current());
+    let s = store.clone();
+    let chunks = tokio::task::spawn_blocking(move || {
+        let mut chunks = 0;
+        for (prefix, gzip) in [
+            ("whole/", None),
+            ("plain/", Some("false")),
+            ("gz/", Some("true")),
+        ] {
+            let p = processor(&[
+                ("RULES", RECORD_RULES),
+                ("OUTPUT_BASE_PATH", prefix),
+                ("COMPRESS_OUTPUT_ALWAYS", gzip.unwrap_or("false")),
+            ]);
+            match gzip {
+                None => drop(p.process(&s, "input", "hris/big.json").unwrap()),
+                Some(_) => {
+                    chunks = fan_out(&s, &p, &mut job("hris/big.json"), 8 << 20)
+                        .unwrap()
+                        .len()
+                }
+            }
+        }
+        chunks
+    })
+    .await
+    .unwrap();
+    assert!(chunks >= 3, "{chunks} chunks");
+    let get = |key: &'static str| {
+        let client = s3.client.clone();
+        async move {
+            let out = client
+                .get_object()
+                .bucket("output")
+                .key(key)
+                .send()
+                .await
+                .unwrap();
+            out.body.collect().await.unwrap().into_bytes().to_vec()
+        }
+    };
+    let expected = get("whole/hris/big.json").await;
+    assert!(
+        get("plain/hris/big.json").await == expected,
+        "chunked array differs"
+    );
+    let gz = get("gz/hris/big.json").await;
+    assert!(text_of(gz) == expected, "gunzipped chunked array differs");
+    let listed = s3
+        .client
+        .list_objects_v2()
+        .bucket("work-bucket")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.key_count(), Some(0));
+}

@@ -53,6 +53,15 @@ impl DeflateChunk {
     pub fn compressed_len(&self) -> usize {
         self.deflate.len()
     }
+
+    /// The deflate blocks, and what they hold (for a gzip trailer: [`gzip_trailer`]).
+    pub fn into_parts(self) -> (Vec<u8>, DeflateSummary) {
+        let summary = DeflateSummary {
+            crc32: self.crc.finalize(),
+            len: self.len,
+        };
+        (self.deflate, summary)
+    }
 }
 
 /// Deflates all of `bytes` into `deflate` with a sync flush at the end.

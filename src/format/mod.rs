@@ -6,6 +6,7 @@ pub mod csv;
 pub mod decoder_panic;
 pub mod gzip_chunks;
 pub mod json_array;
+pub mod json_cuts;
 mod json_syntax;
 pub mod ndjson;
 pub mod parquet;

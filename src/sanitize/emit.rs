@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::{internal, SanitizeError, Stats};
 use crate::format::csv::writer;
 use crate::format::gzip_chunks::{DeflateChunk, DeflateSummary, GzipChunkWriter};
+use crate::format::DataFormat;
 
 /// How JSON records are laid out in a stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,9 +18,24 @@ pub(super) enum Framing {
     Lines,
     /// One JSON array, written one element per line.
     Array,
+    /// The elements of a JSON array as [`Framing::Array`] writes them, each after the first
+    /// following a `,` and a line break, without the brackets around them or the line breaks
+    /// inside those: a fan-out chunk's share of an array, which the join frames.
+    Elements,
 }
 
 impl Framing {
+    /// How records of `format` are laid out (`None`: not JSON); with `elements`, an array's
+    /// elements only ([`Framing::Elements`]).
+    pub(super) fn of_output(format: DataFormat, elements: bool) -> Option<Framing> {
+        match format {
+            DataFormat::Ndjson => Some(Framing::Lines),
+            DataFormat::JsonArray if elements => Some(Framing::Elements),
+            DataFormat::JsonArray => Some(Framing::Array),
+            DataFormat::Csv { .. } | DataFormat::Parquet => None,
+        }
+    }
+
     /// Writes what comes before the first record; returns the record count so far (0).
     pub(super) fn start<W: Write>(self, out: &mut Emitter<'_, W>) -> Result<u64, SanitizeError> {
         if self == Framing::Array {
@@ -33,7 +49,7 @@ impl Framing {
         if n > 0 {
             match self {
                 Framing::Lines => buf.push(b'\n'),
-                Framing::Array => buf.extend_from_slice(b",\n"),
+                Framing::Array | Framing::Elements => buf.extend_from_slice(b",\n"),
             }
         }
     }
@@ -53,8 +69,12 @@ impl Framing {
         n: u64,
         records: &mut u64,
     ) -> Result<(), SanitizeError> {
-        if self == Framing::Array && n > 0 {
-            out.emit(if *records == 0 { b"\n" } else { b",\n" }, 0)?;
+        if n > 0 {
+            match (self, *records) {
+                (Framing::Array, 0) => out.emit(b"\n", 0)?,
+                (Framing::Array, _) | (Framing::Elements, 1..) => out.emit(b",\n", 0)?,
+                (Framing::Lines, _) | (Framing::Elements, 0) => {}
+            }
         }
         *records += n;
         out.emit_output(output, n)
@@ -67,7 +87,7 @@ impl Framing {
         records: u64,
     ) -> Result<(), SanitizeError> {
         match self {
-            Framing::Lines => Ok(()),
+            Framing::Lines | Framing::Elements => Ok(()),
             Framing::Array => out.emit(if records == 0 { b"]\n" } else { b"\n]\n" }, 0),
         }
     }

@@ -82,6 +82,10 @@ pub struct StreamOptions {
     pub chunk: u64,
     /// Of a Parquet input, only the row groups in this range (a fan-out chunk); `None`: all.
     pub row_groups: Option<std::ops::Range<usize>>,
+    /// With a JSON-array output, writes the elements only, each after the first following
+    /// `,` and a line break (no `[`, no `]`, no line breaks next to them): a fan-out chunk's
+    /// share of the array, which the join frames.
+    pub array_elements: bool,
 }
 
 /// A compiled rule set with its pseudonymizer and thread pool, reusable across inputs.
@@ -222,11 +226,7 @@ impl Sanitizer {
     ) -> Result<Stats, SanitizeError> {
         let format = self.resolve_format(opts)?;
         let output_format = self.resolve_output_format(opts)?;
-        let json_out = match output_format {
-            DataFormat::Csv { .. } | DataFormat::Parquet => None,
-            DataFormat::Ndjson => Some(Framing::Lines),
-            DataFormat::JsonArray => Some(Framing::Array),
-        };
+        let json_out = Framing::of_output(output_format, opts.array_elements);
         let (counting, bytes_in) = CountingReader::new(input);
         let decoded = decoded_reader(counting).map_err(ReadError::Io)?;
         let mut out = Emitter {

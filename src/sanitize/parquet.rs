@@ -57,11 +57,7 @@ impl Sanitizer {
             (BatchPlan::Columnar(_), true) => Some(shuffle_seed(p, &opts.object_key, opts.chunk)),
             _ => None,
         };
-        let json_out = match output_format {
-            DataFormat::Ndjson => Some(Framing::Lines),
-            DataFormat::JsonArray => Some(Framing::Array),
-            _ => None,
-        };
+        let json_out = Framing::of_output(output_format, opts.array_elements);
         let csv_columns: Vec<String> = match (&plan, output_format) {
             (BatchPlan::Columnar(_), _) => out_schema
                 .fields()

@@ -63,6 +63,15 @@ pub enum FanoutProblem {
     /// changed between the chunk and the join).
     #[error("its part does not match its summary: {0}")]
     PartMismatch(&'static str),
+    /// The JSON array is not JSON (found by the plan's scan).
+    #[error(transparent)]
+    NotJsonArray(crate::format::json_cuts::NotJsonArray),
+    /// A chunk of a JSON array holds no element: the array has an empty element or a
+    /// misplaced `,` there (`[,1]`), which a whole run refuses too.
+    #[error(
+        "line {0}: expected an element of the JSON array (an empty element or a misplaced `,`)"
+    )]
+    EmptyElement(u64),
     /// The job has no plan (the join or a chunk ran before the plan).
     #[error("the job has no plan")]
     NoPlan,

@@ -8,7 +8,8 @@ use serde::Serialize;
 use super::plan::{failure, target_of, ChunkReport};
 use super::{part_key, plan_key, summary_key, FanoutError, FanoutProblem, Job};
 use crate::bulk::{BulkProblem, BulkProcessor};
-use crate::format::gzip_chunks::{gzip_header, gzip_trailer, DeflateSummary};
+use crate::format::gzip_chunks::{gzip_header, gzip_trailer, DeflateChunk, DeflateSummary};
+use crate::format::DataFormat;
 use crate::storage::{ObjectStore, Segment};
 
 /// The output a join wrote.
@@ -44,12 +45,21 @@ pub fn join(
         // The new version's own run writes the output; writing this one's would overwrite it.
         return Err(fail(FanoutProblem::Changed));
     }
-    let (target, _) = target_of(processor, job, &info).map_err(&fail)?;
-    let mut segments = Vec::new();
-    let mut bodies: Vec<DeflateSummary> = Vec::new();
+    let (target, _, output) = target_of(processor, job, &info).map_err(&fail)?;
+    let array = output == DataFormat::JsonArray;
+    let mut out = Output {
+        segments: Vec::new(),
+        bodies: Vec::new(),
+        gzip: target.gzip,
+    };
     let mut rows = 0;
     if target.gzip {
-        segments.push(Segment::Bytes(gzip_header().to_vec()));
+        out.segments.push(Segment::Bytes(gzip_header().to_vec()));
+    }
+    // A JSON array's chunks wrote their elements only: the join writes what is around and
+    // between them, as a whole run writes it.
+    if array {
+        out.bytes(b"[").map_err(|e| fail(FanoutProblem::Io(e)))?;
     }
     for index in 0..plan.chunks {
         let fail = failure(job, Some(index));
@@ -73,21 +83,34 @@ pub fn join(
         if let Some(why) = mismatch {
             return Err(fail(FanoutProblem::PartMismatch(why)));
         }
+        if array && summary.rows > 0 {
+            let between: &[u8] = if rows == 0 { b"\n" } else { b",\n" };
+            out.bytes(between).map_err(|e| fail(FanoutProblem::Io(e)))?;
+        }
         rows += summary.rows;
         if let Some(body) = summary.deflate {
-            bodies.push(body);
+            out.bodies.push(body);
         }
-        segments.push(Segment::Object {
+        out.segments.push(Segment::Object {
             bucket: plan.bucket.clone(),
             key,
             size: part.size,
         });
     }
+    if array {
+        let end: &[u8] = if rows == 0 { b"]\n" } else { b"\n]\n" };
+        out.bytes(end).map_err(|e| fail(FanoutProblem::Io(e)))?;
+    }
     if target.gzip {
-        segments.push(Segment::Bytes(gzip_trailer(&bodies)));
+        out.segments.push(Segment::Bytes(gzip_trailer(&out.bodies)));
     }
     store
-        .compose(&target.bucket, &target.key, target.put.clone(), &segments)
+        .compose(
+            &target.bucket,
+            &target.key,
+            target.put.clone(),
+            &out.segments,
+        )
         .map_err(|source| {
             fail(
                 BulkProblem::Complete {
@@ -105,6 +128,27 @@ pub fn join(
         rows,
         chunks: plan.chunks,
     })
+}
+
+/// The output being put together: its pieces, and with gzip what each deflate body holds.
+struct Output {
+    segments: Vec<Segment>,
+    bodies: Vec<DeflateSummary>,
+    gzip: bool,
+}
+
+impl Output {
+    /// Adds bytes written by the join itself (deflated, with gzip).
+    fn bytes(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        if self.gzip {
+            let (deflate, summary) = DeflateChunk::compress(bytes)?.into_parts();
+            self.segments.push(Segment::Bytes(deflate));
+            self.bodies.push(summary);
+        } else {
+            self.segments.push(Segment::Bytes(bytes.to_vec()));
+        }
+        Ok(())
+    }
 }
 
 fn read_summary(

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{plan_key, Chunk, FanoutError, FanoutProblem, Job, PlanRef};
 use crate::bulk::{BulkProblem, BulkProcessor, Target, INSTANCE_ID_KEY};
 use crate::format::compression::is_gzip;
+use crate::format::json_cuts::{json_cuts, JsonRangeScan, JsonRangeScanner};
 use crate::format::parquet::ParquetInput;
 use crate::format::split::{csv_header_end, csv_window_cut, cuts, Edges, RangeScan, RangeScanner};
 use crate::format::DataFormat;
@@ -50,6 +51,8 @@ pub struct ChunkReport {
 pub(super) enum Layout {
     /// Text cut at record ends.
     Text(Text),
+    /// A JSON array: cut at the commas between its elements.
+    JsonArray,
     /// Parquet: cut between row groups.
     Parquet,
 }
@@ -72,13 +75,13 @@ pub(super) fn failure(job: &Job, chunk: Option<u64>) -> impl Fn(FanoutProblem) -
     }
 }
 
-/// The target of `job` and the layout of its input, or why it cannot be split (by its
-/// format: gzip is found by reading).
+/// The target of `job`, the layout of its input and the format of its output, or why it
+/// cannot be split (by its format: gzip is found by reading).
 pub(super) fn target_of(
     processor: &BulkProcessor,
     job: &Job,
     info: &ObjectInfo,
-) -> Result<(Target, Layout), FanoutProblem> {
+) -> Result<(Target, Layout, DataFormat), FanoutProblem> {
     if info.metadata.get(INSTANCE_ID_KEY) == Some(&processor.settings().instance_id) {
         return Err(FanoutProblem::OwnOutput);
     }
@@ -97,18 +100,16 @@ pub(super) fn target_of(
     let layout = match input {
         DataFormat::Csv { delimiter } => Layout::Text(Text::Csv(delimiter)),
         DataFormat::Ndjson => Layout::Text(Text::Lines),
-        DataFormat::JsonArray => return Err(FanoutProblem::NotSplittable("a JSON array")),
+        DataFormat::JsonArray => Layout::JsonArray,
         DataFormat::Parquet => Layout::Parquet,
     };
-    if matches!(output, DataFormat::JsonArray | DataFormat::Parquet) {
-        return Err(FanoutProblem::NotSplittable(
-            "the output is a JSON array or Parquet",
-        ));
+    if output == DataFormat::Parquet {
+        return Err(FanoutProblem::NotSplittable("the output is Parquet"));
     }
     if info.content_encoding.as_deref() == Some("gzip") {
         return Err(FanoutProblem::NotSplittable("gzip"));
     }
-    Ok((target, layout))
+    Ok((target, layout, output))
 }
 
 /// The first bytes of `job`'s object (the version `info` describes), which tell gzip and
@@ -132,12 +133,12 @@ pub fn splittable(
     head: &[u8],
 ) -> Result<bool, FanoutError> {
     let layout = match target_of(processor, job, info) {
-        Ok((_, layout)) => layout,
+        Ok((_, layout, _)) => layout,
         Err(FanoutProblem::NotSplittable(_)) => return Ok(false),
         Err(e) => return Err(failure(job, None)(e)),
     };
     Ok(match layout {
-        Layout::Text(_) => !is_gzip(head),
+        Layout::Text(_) | Layout::JsonArray => !is_gzip(head),
         Layout::Parquet => {
             head == PARQUET_MAGIC && store.range_source(&job.bucket, &job.key, info).is_some()
         }
@@ -176,20 +177,20 @@ pub fn plan(
     if job.version.is_some() && info.version != job.version {
         return Err(fail(FanoutProblem::Changed));
     }
-    let (_, layout) = target_of(processor, job, &info).map_err(&fail)?;
+    let (_, layout, _) = target_of(processor, job, &info).map_err(&fail)?;
     let chunk_bytes = chunk_bytes.max(info.size.div_ceil(MAX_CHUNKS)).max(1);
+    let object = Planned {
+        store,
+        job,
+        version: info.version.as_deref(),
+        size: info.size,
+    };
     let chunks = match layout {
-        Layout::Text(layout) => {
-            let object = Planned {
-                store,
-                job,
-                version: info.version.as_deref(),
-                layout,
-                size: info.size,
-            };
-            let (header_end, header_lines) = header(&object).map_err(&fail)?;
-            cut(&object, header_end, header_lines, chunk_bytes).map_err(&fail)?
+        Layout::Text(text) => {
+            let (header_end, header_lines) = header(&object, text).map_err(&fail)?;
+            cut(&object, text, header_end, header_lines, chunk_bytes).map_err(&fail)?
         }
+        Layout::JsonArray => array_cut(&object, chunk_bytes).map_err(&fail)?,
         Layout::Parquet => row_group_chunks(store, job, &info, chunk_bytes).map_err(&fail)?,
     };
     let key = plan_key(job);
@@ -217,12 +218,11 @@ pub fn plan(
     })
 }
 
-/// The object being planned: one version of it, its layout and size.
+/// The object being planned: one version of it, and its size.
 struct Planned<'a> {
     store: &'a dyn ObjectStore,
     job: &'a Job,
     version: Option<&'a str>,
-    layout: Text,
     size: u64,
 }
 
@@ -277,8 +277,8 @@ fn row_group_chunks(
 }
 
 /// The end of the header (after any BOM) and the lines it spans; `(0, 0)` for NDJSON.
-fn header(object: &Planned) -> Result<(u64, u64), FanoutProblem> {
-    let Text::Csv(delimiter) = object.layout else {
+fn header(object: &Planned, text: Text) -> Result<(u64, u64), FanoutProblem> {
+    let Text::Csv(delimiter) = text else {
         return Ok((0, 0));
     };
     let size = object.size;
@@ -315,13 +315,16 @@ fn header(object: &Planned) -> Result<(u64, u64), FanoutProblem> {
 /// the window) is the whole body scanned, range by range in parallel.
 fn cut(
     object: &Planned,
+    text: Text,
     header_end: u64,
     header_lines: u64,
     chunk_bytes: u64,
 ) -> Result<Vec<Chunk>, FanoutProblem> {
     let size = object.size;
     let starts: Vec<u64> = (header_end..size).step_by(chunk_bytes as usize).collect();
-    let windowed = in_parallel(&starts[1.min(starts.len())..], |t| window_cut(object, t))?;
+    let windowed = in_parallel(&starts[1.min(starts.len())..], |t| {
+        window_cut(object, text, t)
+    })?;
     let undecided = windowed.iter().filter(|c| c.is_none()).count();
     // A few windows that cannot tell (a short one at the object's end, a stretch without
     // quotes) only lose their cut: two chunks become one. Many mean a text without quotes,
@@ -331,7 +334,7 @@ fn cut(
         true => windowed.into_iter().flatten().map(|c| (c, 0)).collect(),
         false => {
             let scans = in_parallel(&starts, |start| {
-                scan_range(object, start, (start + chunk_bytes).min(size))
+                scan_range(object, text, start, (start + chunk_bytes).min(size))
             })?;
             cuts(&starts, &scans, header_lines + 1)
                 .into_iter()
@@ -397,7 +400,7 @@ pub(super) fn in_parallel<T: Send>(
 
 /// The first record end after `target` found from the [`WINDOW`] bytes there alone (see
 /// [`csv_window_cut`]; NDJSON: the first line end), or `None` if the window cannot tell.
-fn window_cut(object: &Planned, target: u64) -> Result<Option<u64>, FanoutProblem> {
+fn window_cut(object: &Planned, text: Text, target: u64) -> Result<Option<u64>, FanoutProblem> {
     let from = target.saturating_sub(1);
     let to = (target + WINDOW + 1).min(object.size);
     let bytes = read_bytes(object.store, object.job, object.version, from, to)?;
@@ -417,7 +420,7 @@ fn window_cut(object: &Planned, target: u64) -> Result<Option<u64>, FanoutProble
             window = rest;
         }
     }
-    let cut = match object.layout {
+    let cut = match text {
         Text::Lines => memchr::memchr(b'\n', window).map(|i| i + 1),
         Text::Csv(delimiter) => {
             let edges = Edges {
@@ -431,8 +434,13 @@ fn window_cut(object: &Planned, target: u64) -> Result<Option<u64>, FanoutProble
 }
 
 /// Streams bytes `start..end` (and the byte on each side) through a scanner.
-fn scan_range(object: &Planned, start: u64, end: u64) -> Result<RangeScan, FanoutProblem> {
-    let (job, layout) = (object.job, object.layout);
+fn scan_range(
+    object: &Planned,
+    layout: Text,
+    start: u64,
+    end: u64,
+) -> Result<RangeScan, FanoutProblem> {
+    let job = object.job;
     let from = start.saturating_sub(1);
     let to = (end + 1).min(object.size);
     let mut reader = object
@@ -480,4 +488,78 @@ fn scan_range(object: &Planned, start: u64, end: u64) -> Result<RangeScan, Fanou
         Text::Lines => RangeScanner::lines(),
     });
     Ok(scanner.finish(after))
+}
+
+/// A JSON array's chunks: the whole text scanned, range by range in parallel, and cut at the
+/// first comma between two elements after every `chunk_bytes` (the comma itself is in neither
+/// chunk: a chunk is its elements, given to the reader inside brackets). Text that is not
+/// JSON fails the plan, naming its line.
+fn array_cut(object: &Planned, chunk_bytes: u64) -> Result<Vec<Chunk>, FanoutProblem> {
+    let size = object.size;
+    let head = read_bytes(object.store, object.job, object.version, 0, size.min(4))?;
+    if is_gzip(&head) {
+        return Err(FanoutProblem::NotSplittable("gzip"));
+    }
+    let bom = if head.starts_with(BOM) {
+        BOM.len() as u64
+    } else {
+        0
+    };
+    let starts: Vec<u64> = (bom..size).step_by(chunk_bytes as usize).collect();
+    let scans = in_parallel(&starts, |start| {
+        scan_json(object, start, (start + chunk_bytes).min(size))
+    })?;
+    let cuts = json_cuts(&starts, &scans).map_err(FanoutProblem::NotJsonArray)?;
+    let mut bounds = vec![(0u64, 1u64)];
+    for cut in cuts {
+        if cut.offset < size && cut.offset > bounds[bounds.len() - 1].0 {
+            bounds.push((cut.offset, cut.line));
+        }
+    }
+    Ok(bounds
+        .iter()
+        .enumerate()
+        .map(|(i, &(start, line))| Chunk {
+            index: i as u64,
+            start,
+            // Before the comma that starts the next chunk.
+            end: bounds.get(i + 1).map_or(size, |b| b.0 - 1),
+            line,
+            header_end: 0,
+            header_lines: 0,
+            version: object.version.map(str::to_owned),
+            row_groups: None,
+        })
+        .collect())
+}
+
+/// Streams bytes `start..end` of a JSON text through a [`JsonRangeScanner`].
+fn scan_json(object: &Planned, start: u64, end: u64) -> Result<JsonRangeScan, FanoutProblem> {
+    let job = object.job;
+    let mut reader = object
+        .store
+        .read_range(&job.bucket, &job.key, object.version, start, end)
+        .map_err(FanoutProblem::reading)?;
+    let mut buf = vec![0u8; SCAN_BUFFER];
+    let mut scanner = JsonRangeScanner::new();
+    let mut read = 0u64;
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                let n = n.min((end - start - read) as usize);
+                scanner.feed(&buf[..n]);
+                read += n as u64;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(FanoutProblem::Io(e)),
+        }
+    }
+    if read < end - start {
+        return Err(FanoutProblem::Io(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "the object is shorter than its size",
+        )));
+    }
+    Ok(scanner.finish())
 }

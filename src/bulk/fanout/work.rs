@@ -2,10 +2,11 @@
 
 use std::io::{Read, Write};
 
-use super::plan::{failure, in_parallel, target_of, ChunkReport};
+use super::plan::{failure, in_parallel, target_of, ChunkReport, Layout};
 use super::{part_key, summary_key, Chunk, FanoutError, FanoutProblem, Job};
 use crate::bulk::tap::Tap;
 use crate::bulk::{BulkProblem, BulkProcessor};
+use crate::format::DataFormat;
 use crate::sanitize::{ReadError, SanitizeError};
 use crate::storage::{ObjectStore, PutOptions};
 
@@ -24,7 +25,7 @@ pub fn chunk(
     let info = store
         .info(&job.bucket, &job.key)
         .map_err(|e| fail(e.into()))?;
-    let (target, _) = target_of(processor, job, &info).map_err(&fail)?;
+    let (target, layout, output) = target_of(processor, job, &info).map_err(&fail)?;
     if chunk.version.is_some() && info.version != chunk.version {
         return Err(fail(FanoutProblem::Changed));
     }
@@ -39,6 +40,7 @@ pub fn chunk(
     let mut stream = target.stream.clone();
     stream.deflate_only = target.gzip;
     stream.chunk = chunk.index;
+    stream.array_elements = output == DataFormat::JsonArray;
     let part = part_key(job, chunk.index);
     let mut sink = store
         .write(work_bucket, &part, PutOptions::default())
@@ -79,11 +81,22 @@ pub fn chunk(
         }
         None => {
             let first = chunk.index == 0 || chunk.start == 0;
+            let last = chunk.end >= info.size;
+            let array = layout == Layout::JsonArray;
             let input = || -> Result<Box<dyn Read + Send>, FanoutError> {
-                Ok(if first {
-                    read(0, chunk.end)?
-                } else {
-                    Box::new(read(0, chunk.header_end)?.chain(read(chunk.start, chunk.end)?))
+                Ok(match (first, array) {
+                    (true, false) => read(0, chunk.end)?,
+                    (false, false) => {
+                        Box::new(read(0, chunk.header_end)?.chain(read(chunk.start, chunk.end)?))
+                    }
+                    // A JSON array's chunk is its elements inside brackets (the first chunk
+                    // has the array's `[`, the last its `]`).
+                    (first, true) => {
+                        let open: &'static [u8] = if first { b"" } else { b"[" };
+                        let close: &'static [u8] = if last { b"" } else { b"]" };
+                        let start = if first { 0 } else { chunk.start };
+                        Box::new(open.chain(read(start, chunk.end)?).chain(close))
+                    }
                 })
             };
             if !first {
@@ -91,7 +104,7 @@ pub fn chunk(
                 stream.omit_header = true;
             }
             let (reader, read_record) = Tap::new(input()?);
-            target
+            let stats = target
                 .sanitizer
                 .sanitize_stream(reader, &mut output, &stream, &mut |_| {})
                 .map_err(|source| {
@@ -130,7 +143,13 @@ pub fn chunk(
                         }
                         .into(),
                     )
-                })?
+                })?;
+            // Between two cuts a whole run reads at least one element: none means `[,` or
+            // `,,` there, which it refuses.
+            if array && stats.rows == 0 && !(first && last) {
+                return Err(fail(FanoutProblem::EmptyElement(chunk.line.max(1))));
+            }
+            stats
         }
     };
     sink.commit().map_err(|source| {
