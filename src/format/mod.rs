@@ -10,6 +10,7 @@ pub mod json_cuts;
 mod json_syntax;
 pub mod ndjson;
 pub mod parquet;
+pub mod parquet_join;
 pub mod split;
 
 pub use json_syntax::JsonSyntax;

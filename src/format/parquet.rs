@@ -112,6 +112,13 @@ pub trait ByteRanges: Send + Sync {
 #[derive(Clone)]
 pub struct RangedObject(Arc<dyn ByteRanges>);
 
+impl RangedObject {
+    /// Reads `object` by ranges.
+    pub fn new(object: Arc<dyn ByteRanges>) -> Self {
+        RangedObject(object)
+    }
+}
+
 fn external(e: std::io::Error) -> parquet::errors::ParquetError {
     parquet::errors::ParquetError::External(Box::new(e))
 }

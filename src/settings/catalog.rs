@@ -81,7 +81,7 @@ settings! {
         doc: "AWS: the Step Functions state machine that sanitizes large objects in chunks; unset, every object is sanitized in one run" }
     /// Objects at least this large fan out.
     FANOUT_THRESHOLD_BYTES { group: Bulk, default: Some("2147483648"), secret: false,
-        doc: "objects of at least this many bytes (stored size) are sanitized in chunks when `FANOUT_STATE_MACHINE_ARN` is set; gzip inputs never are, nor Parquet written as Parquet (Parquet written as CSV or JSON is cut between row groups, a JSON array between its elements)" }
+        doc: "objects of at least this many bytes (stored size) are sanitized in chunks when `FANOUT_STATE_MACHINE_ARN` is set; gzip inputs never are (Parquet is cut between row groups, CSV and NDJSON at record ends, a JSON array between its elements)" }
     /// Target size of a chunk.
     FANOUT_CHUNK_BYTES { group: Bulk, default: Some("268435456"), secret: false,
         doc: "target size of one chunk of a fanned-out object (at least 16 MiB)" }

@@ -178,14 +178,16 @@ pub trait ObjectSink: Write + Send {
 pub enum Segment {
     /// Bytes given here (a gzip header or trailer: small).
     Bytes(Vec<u8>),
-    /// All of a stored object of `size` bytes.
+    /// Bytes `start..end` of a stored object (`0..size`: all of it).
     Object {
         /// Its bucket.
         bucket: String,
         /// Its key.
         key: String,
-        /// Its size in bytes.
-        size: u64,
+        /// The first byte taken.
+        start: u64,
+        /// The end of the bytes taken (exclusive; at most the object's size).
+        end: u64,
     },
 }
 
@@ -324,8 +326,13 @@ pub trait ObjectStore: Sync {
         for segment in segments {
             match segment {
                 Segment::Bytes(bytes) => sink.write_all(bytes).map_err(failed)?,
-                Segment::Object { bucket, key, .. } => {
-                    let mut reader = self.read(bucket, key)?;
+                Segment::Object {
+                    bucket,
+                    key,
+                    start,
+                    end,
+                } => {
+                    let mut reader = self.read_range(bucket, key, None, *start, *end)?;
                     std::io::copy(&mut reader, &mut sink).map_err(failed)?;
                 }
             }

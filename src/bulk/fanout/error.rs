@@ -72,6 +72,9 @@ pub enum FanoutProblem {
         "line {0}: expected an element of the JSON array (an empty element or a misplaced `,`)"
     )]
     EmptyElement(u64),
+    /// The Parquet parts cannot be joined into one file.
+    #[error(transparent)]
+    ParquetJoin(crate::format::parquet_join::ParquetJoinError),
     /// The job has no plan (the join or a chunk ran before the plan).
     #[error("the job has no plan")]
     NoPlan,

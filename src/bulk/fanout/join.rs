@@ -5,12 +5,13 @@ use std::io::Read;
 
 use serde::Serialize;
 
-use super::plan::{failure, target_of, ChunkReport};
+use super::plan::{failure, in_parallel, target_of, ChunkReport};
 use super::{part_key, plan_key, summary_key, FanoutError, FanoutProblem, Job};
 use crate::bulk::{BulkProblem, BulkProcessor};
 use crate::format::gzip_chunks::{gzip_header, gzip_trailer, DeflateChunk, DeflateSummary};
+use crate::format::parquet_join::{joined_tail, ParquetPart};
 use crate::format::DataFormat;
-use crate::storage::{ObjectStore, Segment};
+use crate::storage::{ObjectInfo, ObjectStore, Segment};
 
 /// The output a join wrote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -47,6 +48,10 @@ pub fn join(
     }
     let (target, _, output) = target_of(processor, job, &info).map_err(&fail)?;
     let array = output == DataFormat::JsonArray;
+    // Each Parquet part is a whole file of its row groups: the join keeps their data and
+    // writes one footer for all.
+    let parquet = output == DataFormat::Parquet;
+    let mut parts = Vec::new();
     let mut out = Output {
         segments: Vec::new(),
         bodies: Vec::new(),
@@ -91,11 +96,21 @@ pub fn join(
         if let Some(body) = summary.deflate {
             out.bodies.push(body);
         }
-        out.segments.push(Segment::Object {
-            bucket: plan.bucket.clone(),
-            key,
-            size: part.size,
-        });
+        if parquet {
+            parts.push((index, key, part));
+        } else {
+            out.segments.push(Segment::Object {
+                bucket: plan.bucket.clone(),
+                key,
+                start: 0,
+                end: part.size,
+            });
+        }
+    }
+    if parquet {
+        let (segments, tail) = parquet_parts(store, job, &plan.bucket, &parts)?;
+        out.segments.extend(segments);
+        out.segments.push(Segment::Bytes(tail));
     }
     if array {
         let end: &[u8] = if rows == 0 { b"]\n" } else { b"\n]\n" };
@@ -128,6 +143,43 @@ pub fn join(
         rows,
         chunks: plan.chunks,
     })
+}
+
+/// The pieces of a Parquet output made of `parts` (chunk, key, part): each part's data, read
+/// in place, and the joined file's tail. The parts' footers are read in parallel.
+fn parquet_parts(
+    store: &dyn ObjectStore,
+    job: &Job,
+    bucket: &str,
+    parts: &[(u64, String, ObjectInfo)],
+) -> Result<(Vec<Segment>, Vec<u8>), FanoutError> {
+    let indexes: Vec<u64> = (0..parts.len() as u64).collect();
+    let read = in_parallel(&indexes, |i| {
+        let (_, key, info) = &parts[i as usize];
+        let object = store
+            .range_source(bucket, key, info)
+            .ok_or(FanoutProblem::NotSplittable(
+                "this store cannot read ranges",
+            ))?;
+        ParquetPart::read(object).map_err(FanoutProblem::ParquetJoin)
+    })
+    .map_err(failure(job, None))?;
+    let segments = read
+        .iter()
+        .zip(parts)
+        .enumerate()
+        .map(|(i, (part, (_, key, _)))| {
+            let data = part.data(i == 0);
+            Segment::Object {
+                bucket: bucket.to_owned(),
+                key: key.clone(),
+                start: data.start,
+                end: data.end,
+            }
+        })
+        .collect();
+    let tail = joined_tail(&read).map_err(|e| failure(job, None)(FanoutProblem::ParquetJoin(e)))?;
+    Ok((segments, tail))
 }
 
 /// The output being put together: its pieces, and with gzip what each deflate body holds.

@@ -103,8 +103,8 @@ pub(super) fn target_of(
         DataFormat::JsonArray => Layout::JsonArray,
         DataFormat::Parquet => Layout::Parquet,
     };
-    if output == DataFormat::Parquet {
-        return Err(FanoutProblem::NotSplittable("the output is Parquet"));
+    if output == DataFormat::Parquet && layout != Layout::Parquet {
+        return Err(FanoutProblem::NotSplittable("Parquet output from text"));
     }
     if info.content_encoding.as_deref() == Some("gzip") {
         return Err(FanoutProblem::NotSplittable("gzip"));

@@ -64,7 +64,7 @@ pub async fn compose(
 ) -> Result<(), S3Error> {
     let empty = segments.iter().all(|s| match s {
         Segment::Bytes(bytes) => bytes.is_empty(),
-        Segment::Object { size, .. } => *size == 0,
+        Segment::Object { start, end, .. } => end <= start,
     });
     if empty {
         return client
@@ -346,26 +346,32 @@ impl PartPlanner {
                     ))));
                 }
             }
-            Segment::Object { bucket, key, size } => {
+            Segment::Object {
+                bucket,
+                key,
+                start: first,
+                end: size,
+            } => {
                 let fetch = |start, end| Step::Fetch {
                     bucket: bucket.clone(),
                     key: key.clone(),
                     start,
                     end,
                 };
-                let mut offset = 0;
+                let size = size.max(first);
+                let mut offset = *first;
                 if !self.pending.is_empty() {
-                    // Top the gathered bytes up to a whole part from this object's start.
-                    offset = (min - self.pending.len() as u64).min(*size);
-                    if offset > 0 {
-                        steps.push(fetch(0, offset));
+                    // Top the gathered bytes up to a whole part from this segment's start.
+                    offset = (first + (min - self.pending.len() as u64)).min(*size);
+                    if offset > *first {
+                        steps.push(fetch(*first, offset));
                     }
                 }
                 let rest = size - offset;
                 if rest == 0 {
                     return steps;
                 }
-                if rest >= min || (last && self.pending.is_empty() && offset == 0) {
+                if rest >= min || (last && self.pending.is_empty() && offset == *first) {
                     let pieces = rest.div_ceil(MAX_COPY);
                     let piece = rest.div_ceil(pieces);
                     let mut start = offset;
@@ -410,7 +416,8 @@ mod tests {
         Segment::Object {
             bucket: "b".into(),
             key: name.into(),
-            size,
+            start: 0,
+            end: size,
         }
     }
 
@@ -484,6 +491,45 @@ mod tests {
                 assert!(p.0 >= 5 * MIB, "{sizes:?}: {parts:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_segment_can_start_inside_its_object() {
+        // Bytes 4.. of each object (a Parquet part without its magic): copied from there, or
+        // fetched from there when gathered.
+        let mut planner = PartPlanner::default();
+        let segment = |size| Segment::Object {
+            bucket: "b".into(),
+            key: "k".into(),
+            start: 4,
+            end: size,
+        };
+        let steps = planner.add(&segment(8 * MIB), false);
+        assert_eq!(
+            steps,
+            vec![Step::Part(PartSource::Copy {
+                bucket: "b".into(),
+                key: "k".into(),
+                start: 4,
+                end: 8 * MIB
+            })]
+        );
+        assert_eq!(
+            planner.add(&Segment::Bytes(vec![1]), false),
+            Vec::<Step>::new()
+        );
+        let steps = planner.add(&segment(8 * MIB), true);
+        assert_eq!(
+            steps[0],
+            Step::Fetch {
+                bucket: "b".into(),
+                key: "k".into(),
+                start: 4,
+                end: 4 + 5 * MIB - 1
+            }
+        );
+        // Nothing taken from an empty range.
+        assert!(PartPlanner::default().add(&segment(4), true).is_empty());
     }
 
     #[test]
