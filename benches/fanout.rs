@@ -4,9 +4,11 @@
 //! projection for a larger object on more workers (docs/performance.md, README).
 //!
 //!   cargo bench --bench fanout -- [--gib 2] [--workers 2] [--dir target/fanout-bench] [--plain]
-//!       [--json]
+//!       [--json | --parquet]
 //!
 //! `--json`: the same records as one JSON array, with record rules (the plan scans it whole).
+//! `--parquet`: the same records as Parquet (row groups of 1,000,000 rows), written as Parquet
+//! (the join merges the parts' footers).
 //!
 //! Needs about 4.5 times the object's size of free disk (input, the whole run's output, parts,
 //! the joined output). The joined output is checked against the whole run's (gunzipped).
@@ -35,8 +37,12 @@ fn json() -> bool {
     std::env::args().any(|a| a == "--json")
 }
 
+fn parquet() -> bool {
+    std::env::args().any(|a| a == "--parquet")
+}
+
 fn processor(out_base: &str) -> BulkProcessor {
-    let map: HashMap<String, String> = HashMap::from([
+    let mut map: HashMap<String, String> = HashMap::from([
         ("PSOXY_SALT".into(), "bench-salt".into()),
         (
             "RULES".into(),
@@ -46,6 +52,9 @@ fn processor(out_base: &str) -> BulkProcessor {
         ("OUTPUT_BASE_PATH".into(), out_base.into()),
         ("PSOXY_SHUFFLE_ROWS".into(), "false".into()),
     ]);
+    if parquet() {
+        map.insert("BULK_OUTPUT_FORMAT".into(), "PARQUET".into());
+    }
     let settings = Settings::from_sources(&psoxy::bulk::bulk_settings(), &Flags::new(), &|k| {
         map.get(k).cloned()
     });
@@ -59,6 +68,9 @@ fn generate(path: &Path, bytes: u64, plain: bool, json: bool) -> std::io::Result
     let mut out = std::io::BufWriter::with_capacity(8 << 20, std::fs::File::create(path)?);
     if json {
         return generate_json(out, bytes);
+    }
+    if parquet() {
+        return generate_parquet(out, bytes);
     }
     out.write_all(b"EMPLOYEE_ID,EMPLOYEE_EMAIL,MANAGER_ID,JOB_TITLE,DEPARTMENT,HIRE_DATE,NOTE\n")?;
     let notes = if plain {
@@ -121,9 +133,64 @@ fn generate_json(mut out: impl Write, bytes: u64) -> std::io::Result<()> {
     out.flush()
 }
 
-/// SHA-256 of an object's bytes after gunzip.
+/// The records of [`generate`] as Parquet (uncompressed, row groups of 1,000,000 rows) of
+/// about `bytes` bytes.
+fn generate_parquet(out: impl Write + Send, bytes: u64) -> std::io::Result<()> {
+    use arrow_array::{ArrayRef, RecordBatch, StringArray};
+    use arrow_schema::{DataType, Field, Schema};
+    use std::sync::Arc;
+    let names = [
+        "EMPLOYEE_ID",
+        "EMPLOYEE_EMAIL",
+        "MANAGER_ID",
+        "JOB_TITLE",
+        "DEPARTMENT",
+        "HIRE_DATE",
+        "NOTE",
+    ];
+    let schema = Arc::new(Schema::new(
+        names
+            .iter()
+            .map(|n| Field::new(*n, DataType::Utf8, false))
+            .collect::<Vec<_>>(),
+    ));
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(1_000_000))
+        .build();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(out, schema.clone(), Some(props))
+        .map_err(std::io::Error::other)?;
+    let mut i = 0u64;
+    while (writer.bytes_written() as u64) < bytes {
+        let rows: Vec<u64> = (i..i + 65_536).collect();
+        i += 65_536;
+        let column = |f: &dyn Fn(u64) -> String| -> ArrayRef {
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|&i| f(i))))
+        };
+        let columns = vec![
+            column(&|i| format!("E{i:09}")),
+            column(&|i| format!("user{i}@example.com")),
+            column(&|i| format!("E{:09}", (i * 7919) % 1_000_003)),
+            column(&|i| format!("Software Engineer {}", i % 97)),
+            column(&|i| format!("Department {}", i % 31)),
+            column(&|i| format!("2020-{:02}-{:02}", 1 + i % 12, 1 + i % 28)),
+            column(&|i| format!("note {i}, line")),
+        ];
+        let batch = RecordBatch::try_new(schema.clone(), columns).map_err(std::io::Error::other)?;
+        writer.write(&batch).map_err(std::io::Error::other)?;
+    }
+    writer.close().map_err(std::io::Error::other)?;
+    Ok(())
+}
+
+/// SHA-256 of an object's bytes, after gunzip if they are gzip.
 fn gunzipped_digest(store: &dyn ObjectStore, bucket: &str, key: &str) -> String {
-    let mut reader = flate2::read::GzDecoder::new(store.read(bucket, key).expect("read"));
+    let mut reader: Box<dyn Read> = if parquet() {
+        store.read(bucket, key).expect("read")
+    } else {
+        Box::new(flate2::read::GzDecoder::new(
+            store.read(bucket, key).expect("read"),
+        ))
+    };
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
@@ -160,9 +227,11 @@ fn main() {
     let started = Instant::now();
     let plain = std::env::args().any(|a| a == "--plain");
     let (name, kind) = if json() {
-        ("big.json", "JSON array")
+        ("big.json", "JSON array, gzip output")
+    } else if parquet() {
+        ("big.parquet", "Parquet, Parquet output")
     } else {
-        ("big.csv", "CSV")
+        ("big.csv", "CSV, gzip output")
     };
     generate(&root.join("input").join(name), size, plain, json()).expect("generate");
     let size = std::fs::metadata(root.join("input").join(name))
@@ -252,7 +321,7 @@ fn main() {
     let chunk_mb = mb / chunks.len() as f64;
     let worker_rate = chunk_mb / secs(slowest); // MB/s of one worker on its chunk
     let overhead = secs(planning + joining) / secs(single) * 100.0;
-    println!("| measured on this machine ({mb:.0} MB {kind}, gzip output) | seconds |");
+    println!("| measured on this machine ({mb:.0} MB {kind}) | seconds |");
     println!("|---|---|");
     println!(
         "| single worker, whole object | {:.1} ({:.1} MB/s) |",
@@ -262,7 +331,9 @@ fn main() {
     println!(
         "| plan ({} chunks, {}) | {:.2} |",
         chunks.len(),
-        if windowed {
+        if parquet() {
+            "row groups from the footer"
+        } else if windowed {
             "cuts found in 1 MiB windows"
         } else {
             "whole body scanned"
@@ -293,7 +364,7 @@ fn main() {
     let n = 64.0;
     let join_rate = mb / secs(joining);
     let projected_single = big_mb / (mb / secs(single));
-    let projected_plan = if windowed {
+    let projected_plan = if windowed || parquet() {
         secs(planning64)
     } else {
         big_mb / (mb / secs(planning))
