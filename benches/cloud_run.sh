@@ -21,14 +21,7 @@ if [ -z "$binary" ]; then
 fi
 fake=$(bash scripts/fake-gcs-server.sh)
 host=127.0.3.250
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source scripts/scratch.sh
 
 "$fake" -backend memory -scheme http -host "$host" -port 80 -public-host "$host" \
   -external-url "http://$host" -log-level error &

@@ -363,28 +363,30 @@ async fn s3_plan_chunks_join_equal_the_whole_run_and_failures_leave_nothing() {
         err.starts_with("input/hris/bad.csv: chunk ") && err.contains(&format!("line {line}:")),
         "{err}"
     );
-    let listed = s3
-        .client
-        .list_objects_v2()
-        .bucket("work-bucket")
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        listed.key_count(),
-        Some(0),
-        "work objects left: {:?}",
-        listed.contents()
+        keys(&s3.client, "work-bucket", "").await,
+        Vec::<String>::new()
     );
-    let listed = s3
-        .client
+    assert_eq!(
+        keys(&s3.client, "output", "bad/").await,
+        Vec::<String>::new()
+    );
+}
+
+/// The keys under `prefix` in `bucket` of the S3 test server.
+async fn keys(client: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Vec<String> {
+    let listed = client
         .list_objects_v2()
-        .bucket("output")
-        .prefix("bad/")
+        .bucket(bucket)
+        .prefix(prefix)
         .send()
         .await
         .unwrap();
-    assert_eq!(listed.key_count(), Some(0));
+    listed
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_owned))
+        .collect()
 }
 
 /// A CSV of 2,000 rows as `input/data.csv` in local folders under `dir`, planned in chunks of
@@ -478,19 +480,7 @@ async fn an_object_replaced_during_a_fan_out_writes_nothing() {
     .await
     .unwrap();
     for bucket in ["output", "work-bucket"] {
-        let listed = s3
-            .client
-            .list_objects_v2()
-            .bucket(bucket)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            listed.key_count(),
-            Some(0),
-            "{bucket}: {:?}",
-            listed.contents()
-        );
+        assert_eq!(keys(&s3.client, bucket, "").await, Vec::<String>::new());
     }
 }
 
@@ -940,9 +930,66 @@ fn a_broken_json_array_fails_in_chunks_naming_its_line() {
         let err = fan_out(&store, &p, &mut job, chunk_bytes)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("line 1") && err.contains("element"), "{err}");
+        assert!(err.contains("line 1:") && err.contains("element"), "{err}");
     }
     assert!(files_under(&dir.path().join("output")).is_empty());
+}
+
+/// The line an error message names (`line N:`).
+fn named_line(message: &str) -> Option<u64> {
+    let at = message.find("line ")? + 5;
+    let digits: String = message[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+#[test]
+fn a_broken_json_array_names_the_whole_runs_line_in_chunks() {
+    let record = |i: usize| format!("{{\"EMAIL\": \"u{i}@x.com\"}}");
+    let body: Vec<String> = (0..300).map(record).collect();
+    let cases: Vec<(&str, String)> = vec![
+        // Not a record: the plan's scan sees nothing wrong, the chunk's reader does.
+        ("not a record", {
+            let mut b = body.clone();
+            b[250] = "5".into();
+            format!("[\n{}\n]\n", b.join(",\n"))
+        }),
+        ("trailing comma", format!("[\n{},\n]\n", body.join(",\n"))),
+        ("empty element", {
+            let mut b = body.clone();
+            b[150] = String::new();
+            format!("[\n{}\n]\n", b.join(",\n"))
+        }),
+        ("no element first", format!("[\n,{}\n]\n", body.join(",\n"))),
+        ("no closing bracket", format!("[\n{}\n", body.join(",\n"))),
+        ("data after", format!("[\n{}\n]\n[1]", body.join(",\n"))),
+        (
+            "element not closed",
+            format!("[\n{}\n, {{\"a\": [1, 2}}\n]", body.join(",\n")),
+        ),
+    ];
+    let p = processor(&[("RULES", RECORD_RULES)]);
+    for (name, text) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let store = local(dir.path());
+        std::fs::write(dir.path().join("input/data.json"), &text).unwrap();
+        let whole = inline(&store, &p, "data.json").unwrap_err();
+        let line = named_line(&whole).unwrap_or_else(|| panic!("{name}: {whole}"));
+        for chunk_bytes in [1, 7, 50, 700, 1 << 20] {
+            let mut job = job("data.json");
+            let err = fan_out(&store, &p, &mut job, chunk_bytes)
+                .unwrap_err()
+                .to_string();
+            assert_eq!(
+                named_line(&err),
+                Some(line),
+                "{name}, chunks of {chunk_bytes}: whole run: {whole}; chunked: {err}"
+            );
+            assert!(files_under(&dir.path().join("output")).is_empty());
+        }
+    }
 }
 
 #[test]
@@ -1060,14 +1107,10 @@ async fn s3_json_array_chunks_join_into_the_whole_runs_array() {
     );
     let gz = get("gz/hris/big.json").await;
     assert!(text_of(gz) == expected, "gunzipped chunked array differs");
-    let listed = s3
-        .client
-        .list_objects_v2()
-        .bucket("work-bucket")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(listed.key_count(), Some(0));
+    assert_eq!(
+        keys(&s3.client, "work-bucket", "").await,
+        Vec::<String>::new()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1134,12 +1177,34 @@ async fn s3_parquet_parts_join_into_the_whole_runs_file() {
         get("fanned/hris/people.parquet").await == expected,
         "the joined Parquet file is not the whole run's"
     );
-    let listed = s3
-        .client
-        .list_objects_v2()
-        .bucket("work-bucket")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(listed.key_count(), Some(0));
+    assert_eq!(
+        keys(&s3.client, "work-bucket", "").await,
+        Vec::<String>::new()
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Parquet written as Parquet in chunks of any number of row groups is the whole run's
+    /// file, byte for byte (no row groups, one, many; nulls; pages of the joined footer).
+    #[test]
+    fn chunked_parquet_equals_the_whole_runs_file(
+        rows in 0usize..3000,
+        group_rows in 1usize..900,
+        cut in 0u64..4,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = local(dir.path());
+        let input = parquet_file(rows, group_rows);
+        std::fs::write(dir.path().join("input/people.parquet"), &input).unwrap();
+        let p = processor(&[("BULK_OUTPUT_FORMAT", "PARQUET")]);
+        let expected = inline(&store, &p, "people.parquet").unwrap();
+        std::fs::remove_dir_all(dir.path().join("output")).unwrap();
+        std::fs::create_dir_all(dir.path().join("output")).unwrap();
+        let chunk_bytes = [1, input.len() as u64 / 5, input.len() as u64 / 2, 1 << 40][cut as usize];
+        fan_out(&store, &p, &mut job("people.parquet"), chunk_bytes.max(1)).unwrap();
+        prop_assert!(only_output(dir.path()) == expected, "differs from the whole run");
+        prop_assert!(files_under(&dir.path().join("work-bucket")).is_empty());
+    }
 }

@@ -24,6 +24,17 @@ enum State {
     Done,
 }
 
+/// Where a piece of a JSON array starts and ends: a fan-out chunk's share of it, cut at the
+/// commas between elements (the default: the whole array).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ArrayPiece {
+    /// The piece starts just after a `,` of the array (it has no `[`): an element comes first.
+    pub after_comma: bool,
+    /// The piece ends just before a `,` of the array (it has no `]`): it must end after an
+    /// element, as the array must where that comma is.
+    pub before_comma: bool,
+}
+
 /// Splits a decoded JSON array into batches of elements. Each element is reported with the
 /// 1-based line its first byte is on.
 pub struct JsonArrayBatchReader<R: BufRead> {
@@ -32,6 +43,8 @@ pub struct JsonArrayBatchReader<R: BufRead> {
     /// Bytes of an element carried over to the next batch.
     carry: Vec<u8>,
     records: u64,
+    /// The input ends before a `,` of the array, not yet read.
+    comma_after: bool,
 }
 
 /// Where the scan is in the array.
@@ -64,11 +77,20 @@ fn bad(line: u64, problem: &'static str) -> io::Error {
 impl<R: BufRead> JsonArrayBatchReader<R> {
     /// Wraps decoded input.
     pub fn new(input: R) -> Self {
+        JsonArrayBatchReader::piece(input, ArrayPiece::default(), 1)
+    }
+
+    /// Wraps a piece of an array whose first line is `first_line` of the whole.
+    pub fn piece(input: R, piece: ArrayPiece, first_line: u64) -> Self {
         JsonArrayBatchReader {
             input,
             scan: Scanner {
-                state: State::Start,
-                line: 1,
+                state: if piece.after_comma {
+                    State::BeforeElement { first: false }
+                } else {
+                    State::Start
+                },
+                line: first_line.max(1),
                 depth: 0,
                 in_string: false,
                 escaped: false,
@@ -76,6 +98,7 @@ impl<R: BufRead> JsonArrayBatchReader<R> {
             },
             carry: Vec::new(),
             records: 0,
+            comma_after: piece.before_comma,
         }
     }
 
@@ -97,6 +120,20 @@ impl<R: BufRead> JsonArrayBatchReader<R> {
                 break;
             }
             let chunk = self.input.fill_buf()?;
+            if chunk.is_empty() && self.comma_after {
+                // The comma that ends the piece, as the whole array has it there: it ends an
+                // element (or is misplaced, with the whole array's error).
+                self.comma_after = false;
+                if scan.state == State::InElement {
+                    data.push(b','); // as every byte of an element is, before its step
+                }
+                scan.step(b',', &mut data, &mut lines)?;
+                if scan.state != (State::BeforeElement { first: false }) {
+                    return Err(bad(scan.line, "an element of the JSON array does not end"));
+                }
+                scan.state = State::Done;
+                continue;
+            }
             if chunk.is_empty() {
                 return match scan.state {
                     State::Start | State::Done => self.finish(data, lines),

@@ -22,17 +22,25 @@ use ndjson::{NdjsonBatch, NdjsonBatchReader};
 /// Batches of JSON records, whichever way they are laid out in the input.
 pub type JsonBatches<'a> = Box<dyn FnMut() -> std::io::Result<Option<NdjsonBatch>> + Send + 'a>;
 
-/// Reads JSON records from `input`: the elements of one JSON array when `array`, else NDJSON
-/// lines (blank lines included, for the caller to skip).
-/// `first_line` is the number of the input's first line (1 for a whole input; a fan-out chunk
-/// starts later).
+/// How JSON records are laid out in an input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonLayout {
+    /// NDJSON: one record per line.
+    Lines,
+    /// The elements of a JSON array (or of a piece of one).
+    Array(json_array::ArrayPiece),
+}
+
+/// Reads JSON records from `input`, laid out as `layout` (NDJSON blank lines included, for the
+/// caller to skip). `first_line` is the number of the input's first line (1 for a whole input;
+/// a fan-out chunk starts later).
 pub fn json_batches<'a>(
     input: Box<dyn BufRead + Send + 'a>,
-    array: bool,
+    layout: JsonLayout,
     first_line: u64,
 ) -> JsonBatches<'a> {
-    if array {
-        let mut r = json_array::JsonArrayBatchReader::new(input);
+    if let JsonLayout::Array(piece) = layout {
+        let mut r = json_array::JsonArrayBatchReader::piece(input, piece, first_line);
         Box::new(move || r.next_batch())
     } else {
         let mut r = NdjsonBatchReader::starting_at(input, first_line);

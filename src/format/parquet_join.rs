@@ -59,13 +59,31 @@ impl ParquetPart {
             .with_page_index_policy(PageIndexPolicy::Optional)
             .parse_and_finish(&RangedObject::new(object))
             .map_err(ParquetJoinError::Footer)?;
-        // The data ends where the last column chunk ends (page indexes and footer follow).
+        // The data ends where the last column chunk (or bloom filter) ends: page indexes and
+        // the footer follow.
         let mut data_end = MAGIC_LEN;
         for group in metadata.row_groups() {
             for column in group.columns() {
-                let (start, len) = column.byte_range();
-                let end = start.checked_add(len).ok_or(ParquetJoinError::Offset)?;
+                // As `byte_range`, which panics on a negative offset.
+                let start = column
+                    .dictionary_page_offset()
+                    .unwrap_or(column.data_page_offset());
+                let end = u64::try_from(start)
+                    .ok()
+                    .zip(u64::try_from(column.compressed_size()).ok())
+                    .and_then(|(start, len)| start.checked_add(len))
+                    .ok_or(ParquetJoinError::Offset)?;
                 data_end = data_end.max(end);
+                // Bloom filters are written after their row group (or after all of them).
+                if let (Some(at), Some(len)) =
+                    (column.bloom_filter_offset(), column.bloom_filter_length())
+                {
+                    let end = u64::try_from(at)
+                        .ok()
+                        .and_then(|at| at.checked_add(u64::try_from(len).ok()?))
+                        .ok_or(ParquetJoinError::Offset)?;
+                    data_end = data_end.max(end);
+                }
             }
         }
         Ok(ParquetPart { metadata, data_end })

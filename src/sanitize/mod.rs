@@ -86,6 +86,9 @@ pub struct StreamOptions {
     /// `,` and a line break (no `[`, no `]`, no line breaks next to them): a fan-out chunk's
     /// share of the array, which the join frames.
     pub array_elements: bool,
+    /// Of a JSON-array input, the piece this input is (a fan-out chunk's share: after and
+    /// before commas of the array); the default: the whole array.
+    pub array_piece: crate::format::json_array::ArrayPiece,
 }
 
 /// A compiled rule set with its pseudonymizer and thread pool, reusable across inputs.
@@ -248,7 +251,7 @@ impl Sanitizer {
                 decoded,
                 Framing::Lines,
                 json_out.unwrap_or(Framing::Lines),
-                opts.first_line,
+                opts,
                 &mut out,
             )?,
             (SingleRules::Record(plan, _), DataFormat::JsonArray) => self.record_json(
@@ -256,7 +259,7 @@ impl Sanitizer {
                 decoded,
                 Framing::Array,
                 json_out.unwrap_or(Framing::Array),
-                opts.first_line,
+                opts,
                 &mut out,
             )?,
             (SingleRules::Record(plan, _), DataFormat::Csv { delimiter }) => {

@@ -7,7 +7,7 @@ use super::emit::{csv_header, json_cell, BatchOutput, Emitter, Framing};
 use super::pipeline::run_ordered;
 use super::{internal, ReadError, SanitizeError, Sanitizer, StreamOptions};
 use crate::format::csv::{writer, CsvBatchReader};
-use crate::format::{json_batches, JsonSyntax};
+use crate::format::{json_batches, JsonLayout, JsonSyntax};
 use crate::pseudonym::Pseudonymizer;
 use crate::transform::columnar::{cell_text, java_trim_bytes, require_width};
 use crate::transform::{RecordPlan, RowError, RowProblem};
@@ -20,10 +20,14 @@ impl Sanitizer {
         input: Box<dyn BufRead + Send + '_>,
         input_framing: Framing,
         output_framing: Framing,
-        first_line: u64,
+        opts: &StreamOptions,
         out: &mut Emitter<'_, W>,
     ) -> Result<(), SanitizeError> {
-        let mut next = json_batches(input, input_framing == Framing::Array, first_line);
+        let layout = match input_framing {
+            Framing::Lines => JsonLayout::Lines,
+            Framing::Array | Framing::Elements => JsonLayout::Array(opts.array_piece),
+        };
+        let mut next = json_batches(input, layout, opts.first_line);
         let p = &*self.pseudonymizer;
         let mut records = output_framing.start(out)?;
         let gzip = out.gzip();

@@ -66,15 +66,14 @@ pub enum FanoutProblem {
     /// The JSON array is not JSON (found by the plan's scan).
     #[error(transparent)]
     NotJsonArray(crate::format::json_cuts::NotJsonArray),
-    /// A chunk of a JSON array holds no element: the array has an empty element or a
-    /// misplaced `,` there (`[,1]`), which a whole run refuses too.
-    #[error(
-        "line {0}: expected an element of the JSON array (an empty element or a misplaced `,`)"
-    )]
-    EmptyElement(u64),
     /// The Parquet parts cannot be joined into one file.
-    #[error(transparent)]
-    ParquetJoin(crate::format::parquet_join::ParquetJoinError),
+    #[error("{source}")]
+    ParquetJoin {
+        /// Why.
+        source: crate::format::parquet_join::ParquetJoinError,
+        /// Reading a part failed in a way a retry may cure.
+        retryable: bool,
+    },
     /// The job has no plan (the join or a chunk ran before the plan).
     #[error("the job has no plan")]
     NoPlan,
@@ -115,6 +114,7 @@ impl FanoutError {
                 BulkProblem::Sanitize { retryable, .. } => *retryable,
                 _ => false,
             },
+            FanoutProblem::ParquetJoin { retryable, .. } => *retryable,
             _ => false,
         }
     }

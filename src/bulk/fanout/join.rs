@@ -161,7 +161,16 @@ fn parquet_parts(
             .ok_or(FanoutProblem::NotSplittable(
                 "this store cannot read ranges",
             ))?;
-        ParquetPart::read(object).map_err(FanoutProblem::ParquetJoin)
+        ParquetPart::read(object.clone()).map_err(|source| {
+            if object.changed() {
+                // Only the join's own parts are read here: another run wrote over one.
+                return FanoutProblem::PartMismatch("a part changed while the join read it");
+            }
+            FanoutProblem::ParquetJoin {
+                source,
+                retryable: object.failed_retryably(),
+            }
+        })
     })
     .map_err(failure(job, None))?;
     let segments = read
@@ -178,7 +187,12 @@ fn parquet_parts(
             }
         })
         .collect();
-    let tail = joined_tail(&read).map_err(|e| failure(job, None)(FanoutProblem::ParquetJoin(e)))?;
+    let tail = joined_tail(&read).map_err(|source| {
+        failure(job, None)(FanoutProblem::ParquetJoin {
+            source,
+            retryable: false,
+        })
+    })?;
     Ok((segments, tail))
 }
 

@@ -398,6 +398,31 @@ pub(super) fn in_parallel<T: Send>(
         .collect()
 }
 
+/// Bytes counted by one reader of [`newlines_before`].
+const COUNT_RANGE: u64 = 64 << 20;
+
+/// The `\n` bytes before `end` in one version of `job`'s object (of `size` bytes), counted by
+/// parallel ranged reads: the line numbers of a chunk cut from windows, when it must name one.
+pub(super) fn newlines_before(
+    store: &dyn ObjectStore,
+    job: &Job,
+    version: Option<&str>,
+    size: u64,
+    end: u64,
+) -> Result<u64, FanoutProblem> {
+    let object = Planned {
+        store,
+        job,
+        version,
+        size,
+    };
+    let starts: Vec<u64> = (0..end).step_by(COUNT_RANGE as usize).collect();
+    let scans = in_parallel(&starts, |start| {
+        scan_range(&object, Text::Lines, start, (start + COUNT_RANGE).min(end))
+    })?;
+    Ok(scans.iter().map(|scan| scan.newlines).sum())
+}
+
 /// The first record end after `target` found from the [`WINDOW`] bytes there alone (see
 /// [`csv_window_cut`]; NDJSON: the first line end), or `None` if the window cannot tell.
 fn window_cut(object: &Planned, text: Text, target: u64) -> Result<Option<u64>, FanoutProblem> {

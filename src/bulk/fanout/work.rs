@@ -2,10 +2,11 @@
 
 use std::io::{Read, Write};
 
-use super::plan::{failure, in_parallel, target_of, ChunkReport, Layout};
+use super::plan::{failure, newlines_before, target_of, ChunkReport, Layout};
 use super::{part_key, summary_key, Chunk, FanoutError, FanoutProblem, Job};
 use crate::bulk::tap::Tap;
 use crate::bulk::{BulkProblem, BulkProcessor};
+use crate::format::json_array::ArrayPiece;
 use crate::format::DataFormat;
 use crate::sanitize::{ReadError, SanitizeError};
 use crate::storage::{ObjectStore, PutOptions};
@@ -81,22 +82,22 @@ pub fn chunk(
         }
         None => {
             let first = chunk.index == 0 || chunk.start == 0;
-            let last = chunk.end >= info.size;
             let array = layout == Layout::JsonArray;
+            if array {
+                stream.array_piece = ArrayPiece {
+                    after_comma: !first,
+                    before_comma: chunk.end < info.size,
+                };
+            }
             let input = || -> Result<Box<dyn Read + Send>, FanoutError> {
                 Ok(match (first, array) {
                     (true, false) => read(0, chunk.end)?,
                     (false, false) => {
                         Box::new(read(0, chunk.header_end)?.chain(read(chunk.start, chunk.end)?))
                     }
-                    // A JSON array's chunk is its elements inside brackets (the first chunk
-                    // has the array's `[`, the last its `]`).
-                    (first, true) => {
-                        let open: &'static [u8] = if first { b"" } else { b"[" };
-                        let close: &'static [u8] = if last { b"" } else { b"]" };
-                        let start = if first { 0 } else { chunk.start };
-                        Box::new(open.chain(read(start, chunk.end)?).chain(close))
-                    }
+                    // A JSON array's chunk: its elements, between commas of the array (the
+                    // first chunk has the array's `[`, the last its `]`).
+                    (first, true) => read(if first { 0 } else { chunk.start }, chunk.end)?,
                 })
             };
             if !first {
@@ -104,7 +105,7 @@ pub fn chunk(
                 stream.omit_header = true;
             }
             let (reader, read_record) = Tap::new(input()?);
-            let stats = target
+            target
                 .sanitizer
                 .sanitize_stream(reader, &mut output, &stream, &mut |_| {})
                 .map_err(|source| {
@@ -118,7 +119,16 @@ pub fn chunk(
                     // The plan did not count lines: count them, and meet the error again
                     // with the object's line numbers (the same version: the same error). If
                     // reading fails on the way, the first error stands, as it was.
-                    let numbered = lines_before(store, job, chunk).and_then(|line| {
+                    let counted = newlines_before(
+                        store,
+                        job,
+                        chunk.version.as_deref(),
+                        info.size,
+                        chunk.start,
+                    )
+                    .map_err(failure(job, Some(chunk.index)));
+                    let numbered = counted.and_then(|newlines| {
+                        let line = newlines + 1;
                         let mut stream = stream.clone();
                         stream.first_line = line.saturating_sub(chunk.header_lines).max(1);
                         let (reader, read) = Tap::new(input()?);
@@ -143,13 +153,7 @@ pub fn chunk(
                         }
                         .into(),
                     )
-                })?;
-            // Between two cuts a whole run reads at least one element: none means `[,` or
-            // `,,` there, which it refuses.
-            if array && stats.rows == 0 && !(first && last) {
-                return Err(fail(FanoutProblem::EmptyElement(chunk.line.max(1))));
-            }
-            stats
+                })?
         }
     };
     sink.commit().map_err(|source| {
@@ -186,33 +190,6 @@ pub fn chunk(
         .map_err(|e| fail(FanoutProblem::Io(e)))?;
     summary.commit().map_err(|e| fail(e.into()))?;
     Ok(report)
-}
-
-/// Bytes counted by one reader of [`lines_before`].
-const COUNT_RANGE: u64 = 64 << 20;
-
-/// The line number of `chunk`'s first byte: one more than the line ends before it, counted by
-/// parallel ranged reads of the version planned.
-fn lines_before(store: &dyn ObjectStore, job: &Job, chunk: &Chunk) -> Result<u64, FanoutError> {
-    let starts: Vec<u64> = (0..chunk.start).step_by(COUNT_RANGE as usize).collect();
-    let counts = in_parallel(&starts, |start| {
-        let end = (start + COUNT_RANGE).min(chunk.start);
-        let mut reader = store
-            .read_range(&job.bucket, &job.key, chunk.version.as_deref(), start, end)
-            .map_err(FanoutProblem::reading)?;
-        let mut buf = vec![0u8; 1 << 20];
-        let mut lines = 0;
-        loop {
-            match reader.read(&mut buf) {
-                Ok(0) => return Ok(lines),
-                Ok(n) => lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(FanoutProblem::Io(e)),
-            }
-        }
-    })
-    .map_err(failure(job, Some(chunk.index)))?;
-    Ok(1 + counts.iter().sum::<u64>())
 }
 
 /// Whether a sanitizer error names a line of the input (a bad row or record, broken CSV), so

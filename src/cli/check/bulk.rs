@@ -12,8 +12,9 @@ use super::preview::preview_pseudonymizer;
 use crate::cli::{format_override, shown, CheckArgs, CliError, EXIT_OK, EXIT_WARNINGS};
 use crate::format::compression::decoded_reader;
 use crate::format::csv::CsvBatchReader;
+use crate::format::json_array::ArrayPiece;
 use crate::format::parquet::{json_lines, rows_as_text, ParquetInput};
-use crate::format::{json_batches, DataFormat};
+use crate::format::{json_batches, DataFormat, JsonLayout};
 use crate::pseudonym::Pseudonymizer;
 use crate::rules::{BulkRules, ColumnarRules};
 use crate::sanitize::{Sanitizer, StreamOptions};
@@ -284,7 +285,15 @@ fn check_records(
     let mut originals: Vec<(u64, Value)> = Vec::new();
     match format {
         DataFormat::Ndjson | DataFormat::JsonArray => {
-            let mut reader = json_batches(open(sample)?, format == DataFormat::JsonArray, 1);
+            let mut reader = json_batches(
+                open(sample)?,
+                if format == DataFormat::JsonArray {
+                    JsonLayout::Array(ArrayPiece::default())
+                } else {
+                    JsonLayout::Lines
+                },
+                1,
+            );
             'outer: while let Some(batch) = reader().map_err(|e| err(&e))? {
                 for (line, text) in batch.iter() {
                     if originals.len() >= max_rows {
