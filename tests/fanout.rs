@@ -373,6 +373,18 @@ async fn s3_plan_chunks_join_equal_the_whole_run_and_failures_leave_nothing() {
     );
 }
 
+/// The bytes of `bucket/key` on the S3 test server.
+async fn body(client: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Vec<u8> {
+    let out = client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    out.body.collect().await.unwrap().into_bytes().to_vec()
+}
+
 /// The keys under `prefix` in `bucket` of the S3 test server.
 async fn keys(client: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Vec<String> {
     let listed = client
@@ -1087,19 +1099,7 @@ async fn s3_json_array_chunks_join_into_the_whole_runs_array() {
     .await
     .unwrap();
     assert!(chunks >= 3, "{chunks} chunks");
-    let get = |key: &'static str| {
-        let client = s3.client.clone();
-        async move {
-            let out = client
-                .get_object()
-                .bucket("output")
-                .key(key)
-                .send()
-                .await
-                .unwrap();
-            out.body.collect().await.unwrap().into_bytes().to_vec()
-        }
-    };
+    let get = |key: &'static str| body(&s3.client, "output", key);
     let expected = get("whole/hris/big.json").await;
     assert!(
         get("plain/hris/big.json").await == expected,
@@ -1153,19 +1153,7 @@ async fn s3_parquet_parts_join_into_the_whole_runs_file() {
     .await
     .unwrap();
     assert!(chunks >= 3, "{chunks} chunks");
-    let get = |key: &'static str| {
-        let client = s3.client.clone();
-        async move {
-            let out = client
-                .get_object()
-                .bucket("output")
-                .key(key)
-                .send()
-                .await
-                .unwrap();
-            out.body.collect().await.unwrap().into_bytes().to_vec()
-        }
-    };
+    let get = |key: &'static str| body(&s3.client, "output", key);
     let expected = get("whole/hris/people.parquet").await;
     // Parts over S3's 5 MiB minimum: copied, not gathered.
     assert!(

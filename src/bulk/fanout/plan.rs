@@ -342,26 +342,39 @@ fn cut(
                 .collect()
         }
     };
+    Ok(chunks_at(object, found, 0, (header_end, header_lines)))
+}
+
+/// The chunks that start at `cuts` (offset, line; in order, those out of order or at the end
+/// dropped) and at 0: each ends `gap` bytes before the next starts (a JSON array's comma), the
+/// last at the object's end.
+fn chunks_at(
+    object: &Planned,
+    cuts: impl IntoIterator<Item = (u64, u64)>,
+    gap: u64,
+    (header_end, header_lines): (u64, u64),
+) -> Vec<Chunk> {
+    let size = object.size;
     let mut bounds = vec![(0u64, 1u64)];
-    for (offset, line) in found {
-        if offset < size && offset > bounds[bounds.len() - 1].0 {
+    for (offset, line) in cuts {
+        if offset < size && offset > bounds[bounds.len() - 1].0 + gap {
             bounds.push((offset, line));
         }
     }
-    Ok(bounds
+    bounds
         .iter()
         .enumerate()
         .map(|(i, &(start, line))| Chunk {
             index: i as u64,
             start,
-            end: bounds.get(i + 1).map_or(size, |b| b.0),
+            end: bounds.get(i + 1).map_or(size, |b| b.0 - gap),
             line,
             header_end,
             header_lines,
             version: object.version.map(str::to_owned),
             row_groups: None,
         })
-        .collect())
+        .collect()
 }
 
 /// `f` of every item, at most [`SCAN_THREADS`] at once; the results in order, or the first
@@ -535,27 +548,13 @@ fn array_cut(object: &Planned, chunk_bytes: u64) -> Result<Vec<Chunk>, FanoutPro
         scan_json(object, start, (start + chunk_bytes).min(size))
     })?;
     let cuts = json_cuts(&starts, &scans).map_err(FanoutProblem::NotJsonArray)?;
-    let mut bounds = vec![(0u64, 1u64)];
-    for cut in cuts {
-        if cut.offset < size && cut.offset > bounds[bounds.len() - 1].0 {
-            bounds.push((cut.offset, cut.line));
-        }
-    }
-    Ok(bounds
-        .iter()
-        .enumerate()
-        .map(|(i, &(start, line))| Chunk {
-            index: i as u64,
-            start,
-            // Before the comma that starts the next chunk.
-            end: bounds.get(i + 1).map_or(size, |b| b.0 - 1),
-            line,
-            header_end: 0,
-            header_lines: 0,
-            version: object.version.map(str::to_owned),
-            row_groups: None,
-        })
-        .collect())
+    // Each chunk ends before the comma after which the next starts.
+    Ok(chunks_at(
+        object,
+        cuts.iter().map(|c| (c.offset, c.line)),
+        1,
+        (0, 0),
+    ))
 }
 
 /// Streams bytes `start..end` of a JSON text through a [`JsonRangeScanner`].
