@@ -161,15 +161,11 @@ fn parquet_parts(
             .ok_or(FanoutProblem::NotSplittable(
                 "this store cannot read ranges",
             ))?;
-        ParquetPart::read(object.clone()).map_err(|source| {
-            if object.changed() {
-                // Only the join's own parts are read here: another run wrote over one.
-                return FanoutProblem::PartMismatch("a part changed while the join read it");
-            }
-            FanoutProblem::ParquetJoin {
-                source,
-                retryable: object.failed_retryably(),
-            }
+        ParquetPart::read(object.clone()).map_err(|source| FanoutProblem::ParquetJoin {
+            source,
+            // A part rewritten meanwhile (a chunk delivered twice writes the same bytes
+            // again): a retry reads it afresh.
+            retryable: object.failed_retryably() || object.changed(),
         })
     })
     .map_err(failure(job, None))?;
