@@ -61,6 +61,7 @@ pub fn sanitize(s: &Sanitizer, input: &[u8], run: &Run<'_>) {
         gzip_output: run.gzip,
         content_type: None,
         output_format: run.output_format,
+        ..StreamOptions::default()
     };
     let mut out = Vec::new();
     let result = s.sanitize_stream(input, &mut out, &opts, &mut |_| {});

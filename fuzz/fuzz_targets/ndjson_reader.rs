@@ -4,7 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use psoxy::format::json_batches;
+use psoxy::format::json_array::ArrayPiece;
+use psoxy::format::{json_batches, JsonLayout};
 use psoxy::format::ndjson::NdjsonBatchReader;
 use serde_json::Value;
 
@@ -41,7 +42,7 @@ fuzz_target!(|data: &[u8]| {
     assert!(bytes_seen <= data.len());
 
     // The JSON-array reader over the same bytes.
-    let mut next = json_batches(Box::new(data), true);
+    let mut next = json_batches(Box::new(data), JsonLayout::Array(ArrayPiece::default()), 1);
     let mut rounds = 0usize;
     loop {
         match next() {
