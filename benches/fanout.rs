@@ -61,6 +61,30 @@ fn processor(out_base: &str) -> BulkProcessor {
     BulkProcessor::new(BulkSettings::from_settings(&settings).expect("settings"), 1).expect("rules")
 }
 
+/// The columns of the generated records.
+const COLUMNS: [&str; 7] = [
+    "EMPLOYEE_ID",
+    "EMPLOYEE_EMAIL",
+    "MANAGER_ID",
+    "JOB_TITLE",
+    "DEPARTMENT",
+    "HIRE_DATE",
+    "NOTE",
+];
+
+/// The fields of generated record `i` but its note (which CSV, JSON and Parquet each write
+/// their own way).
+fn fields(i: u64) -> [String; 6] {
+    [
+        format!("E{i:09}"),
+        format!("user{i}@example.com"),
+        format!("E{:09}", (i * 7919) % 1_000_003),
+        format!("Software Engineer {}", i % 97),
+        format!("Department {}", i % 31),
+        format!("2020-{:02}-{:02}", 1 + i % 12, 1 + i % 28),
+    ]
+}
+
 /// Writes an HRIS-like CSV of about `bytes` bytes: ids, emails, titles, and a note that is
 /// sometimes quoted with a comma, a doubled quote or a line break (`plain`: never quoted, so
 /// the plan cannot find cuts in windows and scans the whole body).
@@ -72,7 +96,7 @@ fn generate(path: &Path, bytes: u64, plain: bool, json: bool) -> std::io::Result
     if parquet() {
         return generate_parquet(out, bytes);
     }
-    out.write_all(b"EMPLOYEE_ID,EMPLOYEE_EMAIL,MANAGER_ID,JOB_TITLE,DEPARTMENT,HIRE_DATE,NOTE\n")?;
+    writeln!(out, "{}", COLUMNS.join(","))?;
     let notes = if plain {
         ["plain note", "two words", "a longer plain note", "n/a"]
     } else {
@@ -86,15 +110,7 @@ fn generate(path: &Path, bytes: u64, plain: bool, json: bool) -> std::io::Result
     let mut written = 0u64;
     let mut i = 0u64;
     while written < bytes {
-        let line = format!(
-            "E{i:09},user{i}@example.com,E{:09},Software Engineer {},Department {},2020-{:02}-{:02},{}\n",
-            (i * 7919) % 1_000_003,
-            i % 97,
-            i % 31,
-            1 + i % 12,
-            1 + i % 28,
-            notes[(i % 4) as usize]
-        );
+        let line = format!("{},{}\n", fields(i).join(","), notes[(i % 4) as usize]);
         out.write_all(line.as_bytes())?;
         written += line.len() as u64;
         i += 1;
@@ -115,16 +131,11 @@ fn generate_json(mut out: impl Write, bytes: u64) -> std::io::Result<()> {
     let mut written = 2u64;
     let mut i = 0u64;
     while written < bytes {
-        let line = format!(
-            "{}{{\"EMPLOYEE_ID\":\"E{i:09}\",\"EMPLOYEE_EMAIL\":\"user{i}@example.com\",\"MANAGER_ID\":\"E{:09}\",\"JOB_TITLE\":\"Software Engineer {}\",\"DEPARTMENT\":\"Department {}\",\"HIRE_DATE\":\"2020-{:02}-{:02}\",\"NOTE\":\"{}\"}}",
-            if i == 0 { "" } else { ",\n" },
-            (i * 7919) % 1_000_003,
-            i % 97,
-            i % 31,
-            1 + i % 12,
-            1 + i % 28,
-            notes[(i % 4) as usize]
-        );
+        let mut line = String::from(if i == 0 { "{" } else { ",\n{" });
+        for (name, value) in COLUMNS.iter().zip(fields(i)) {
+            line.push_str(&format!("\"{name}\":\"{value}\","));
+        }
+        line.push_str(&format!("\"NOTE\":\"{}\"}}", notes[(i % 4) as usize]));
         out.write_all(line.as_bytes())?;
         written += line.len() as u64;
         i += 1;
@@ -139,17 +150,8 @@ fn generate_parquet(out: impl Write + Send, bytes: u64) -> std::io::Result<()> {
     use arrow_array::{ArrayRef, RecordBatch, StringArray};
     use arrow_schema::{DataType, Field, Schema};
     use std::sync::Arc;
-    let names = [
-        "EMPLOYEE_ID",
-        "EMPLOYEE_EMAIL",
-        "MANAGER_ID",
-        "JOB_TITLE",
-        "DEPARTMENT",
-        "HIRE_DATE",
-        "NOTE",
-    ];
     let schema = Arc::new(Schema::new(
-        names
+        COLUMNS
             .iter()
             .map(|n| Field::new(*n, DataType::Utf8, false))
             .collect::<Vec<_>>(),
@@ -161,20 +163,17 @@ fn generate_parquet(out: impl Write + Send, bytes: u64) -> std::io::Result<()> {
         .map_err(std::io::Error::other)?;
     let mut i = 0u64;
     while (writer.bytes_written() as u64) < bytes {
-        let rows: Vec<u64> = (i..i + 65_536).collect();
+        let numbers = i..i + 65_536;
+        let rows: Vec<[String; 6]> = numbers.clone().map(fields).collect();
         i += 65_536;
-        let column = |f: &dyn Fn(u64) -> String| -> ArrayRef {
-            Arc::new(StringArray::from_iter_values(rows.iter().map(|&i| f(i))))
-        };
-        let columns = vec![
-            column(&|i| format!("E{i:09}")),
-            column(&|i| format!("user{i}@example.com")),
-            column(&|i| format!("E{:09}", (i * 7919) % 1_000_003)),
-            column(&|i| format!("Software Engineer {}", i % 97)),
-            column(&|i| format!("Department {}", i % 31)),
-            column(&|i| format!("2020-{:02}-{:02}", 1 + i % 12, 1 + i % 28)),
-            column(&|i| format!("note {i}, line")),
-        ];
+        let mut columns: Vec<ArrayRef> = (0..6)
+            .map(|k| -> ArrayRef {
+                Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r[k])))
+            })
+            .collect();
+        columns.push(Arc::new(StringArray::from_iter_values(
+            numbers.map(|i| format!("note {i}, line")),
+        )));
         let batch = RecordBatch::try_new(schema.clone(), columns).map_err(std::io::Error::other)?;
         writer.write(&batch).map_err(std::io::Error::other)?;
     }
