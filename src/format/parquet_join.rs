@@ -38,6 +38,9 @@ pub enum ParquetJoinError {
     /// The joined footer could not be built or written.
     #[error("cannot write the joined footer: {0}")]
     Write(#[source] parquet::errors::ParquetError),
+    /// There is no part to join.
+    #[error("no parts to join")]
+    NoParts,
     /// More row groups than a footer can number.
     #[error("more than {} row groups", i16::MAX)]
     TooManyRowGroups,
@@ -100,7 +103,7 @@ impl ParquetPart {
 /// The tail of the joined file of `parts` (in order, each contributing [`ParquetPart::data`]).
 pub fn joined_tail(parts: &[ParquetPart]) -> Result<Vec<u8>, ParquetJoinError> {
     let Some(first) = parts.first() else {
-        return Err(ParquetJoinError::Schemas);
+        return Err(ParquetJoinError::NoParts);
     };
     let file = first.metadata.file_metadata();
     let mut groups = Vec::new();

@@ -97,7 +97,7 @@ pub fn join(
             out.bodies.push(body);
         }
         if parquet {
-            parts.push((index, key, part));
+            parts.push((key, part));
         } else {
             out.segments.push(Segment::Object {
                 bucket: plan.bucket.clone(),
@@ -145,17 +145,17 @@ pub fn join(
     })
 }
 
-/// The pieces of a Parquet output made of `parts` (chunk, key, part): each part's data, read
+/// The pieces of a Parquet output made of `parts` (key, stored part): each part's data, read
 /// in place, and the joined file's tail. The parts' footers are read in parallel.
 fn parquet_parts(
     store: &dyn ObjectStore,
     job: &Job,
     bucket: &str,
-    parts: &[(u64, String, ObjectInfo)],
+    parts: &[(String, ObjectInfo)],
 ) -> Result<(Vec<Segment>, Vec<u8>), FanoutError> {
     let indexes: Vec<u64> = (0..parts.len() as u64).collect();
     let read = in_parallel(&indexes, |i| {
-        let (_, key, info) = &parts[i as usize];
+        let (key, info) = &parts[i as usize];
         let object = store
             .range_source(bucket, key, info)
             .ok_or(FanoutProblem::NotSplittable(
@@ -173,7 +173,7 @@ fn parquet_parts(
         .iter()
         .zip(parts)
         .enumerate()
-        .map(|(i, (part, (_, key, _)))| {
+        .map(|(i, (part, (key, _)))| {
             let data = part.data(i == 0);
             Segment::Object {
                 bucket: bucket.to_owned(),

@@ -443,10 +443,7 @@ fn window_cut(object: &Planned, text: Text, target: u64) -> Result<Option<u64>, 
     let to = (target + WINDOW + 1).min(object.size);
     let bytes = read_bytes(object.store, object.job, object.version, from, to)?;
     if bytes.len() as u64 != to - from {
-        return Err(FanoutProblem::Io(std::io::Error::new(
-            std::io::ErrorKind::UnexpectedEof,
-            "the object is shorter than its size",
-        )));
+        return Err(shorter_than_its_size());
     }
     let Some((&before, mut window)) = bytes.split_first().filter(|_| target > 0) else {
         return Ok(None);
@@ -478,60 +475,74 @@ fn scan_range(
     start: u64,
     end: u64,
 ) -> Result<RangeScan, FanoutProblem> {
-    let job = object.job;
     let from = start.saturating_sub(1);
     let to = (end + 1).min(object.size);
-    let mut reader = object
-        .store
-        .read_range(&job.bucket, &job.key, object.version, from, to)
-        .map_err(FanoutProblem::reading)?;
-    let mut buf = vec![0u8; SCAN_BUFFER];
+    let new_scanner = |before| match layout {
+        Text::Csv(delimiter) => RangeScanner::csv(delimiter, before),
+        Text::Lines => RangeScanner::lines(),
+    };
     let mut before = None;
-    let mut skip = start - from; // the byte before the range
+    let mut skip = start > from; // the byte before the range comes first
     let mut scanner: Option<RangeScanner> = None;
     let mut remaining = end - start; // bytes of the range itself
     let mut after = None;
-    loop {
-        let n = match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(FanoutProblem::Io(e)),
-        };
-        let mut bytes = &buf[..n];
-        if skip > 0 && !bytes.is_empty() {
+    read_pieces(object, from, to, |mut bytes| {
+        if skip {
             before = Some(bytes[0]);
             bytes = &bytes[1..];
-            skip = 0;
+            skip = false;
         }
-        let scanner = scanner.get_or_insert_with(|| match layout {
-            Text::Csv(delimiter) => RangeScanner::csv(delimiter, before),
-            Text::Lines => RangeScanner::lines(),
-        });
+        let scanner = scanner.get_or_insert_with(|| new_scanner(before));
         let take = (bytes.len() as u64).min(remaining) as usize;
         scanner.feed(&bytes[..take]);
         remaining -= take as u64;
         if take < bytes.len() {
             after = Some(bytes[take]);
         }
+    })?;
+    Ok(scanner.unwrap_or_else(|| new_scanner(before)).finish(after))
+}
+
+/// Reads bytes `from..to` of the version planned, handing them to `f` a piece (never empty,
+/// at most [`SCAN_BUFFER`] bytes) at a time; a read that ends early fails.
+fn read_pieces(
+    object: &Planned,
+    from: u64,
+    to: u64,
+    mut f: impl FnMut(&[u8]),
+) -> Result<(), FanoutProblem> {
+    let job = object.job;
+    let mut reader = object
+        .store
+        .read_range(&job.bucket, &job.key, object.version, from, to)
+        .map_err(FanoutProblem::reading)?;
+    let mut buf = vec![0u8; SCAN_BUFFER];
+    let mut left = to - from;
+    while left > 0 {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => return Err(shorter_than_its_size()),
+            Ok(n) => n.min(left as usize),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(FanoutProblem::Io(e)),
+        };
+        f(&buf[..n]);
+        left -= n as u64;
     }
-    if remaining > 0 {
-        return Err(FanoutProblem::Io(std::io::Error::new(
-            std::io::ErrorKind::UnexpectedEof,
-            "the object is shorter than its size",
-        )));
-    }
-    let scanner = scanner.unwrap_or_else(|| match layout {
-        Text::Csv(delimiter) => RangeScanner::csv(delimiter, before),
-        Text::Lines => RangeScanner::lines(),
-    });
-    Ok(scanner.finish(after))
+    Ok(())
+}
+
+/// A read that gave fewer bytes than the object's size promises.
+fn shorter_than_its_size() -> FanoutProblem {
+    FanoutProblem::Io(std::io::Error::new(
+        std::io::ErrorKind::UnexpectedEof,
+        "the object is shorter than its size",
+    ))
 }
 
 /// A JSON array's chunks: the whole text scanned, range by range in parallel, and cut at the
 /// first comma between two elements after every `chunk_bytes` (the comma itself is in neither
-/// chunk: a chunk is its elements, given to the reader inside brackets). Text that is not
-/// JSON fails the plan, naming its line.
+/// chunk: a chunk is its elements, read as a piece of the array between two of its commas).
+/// Text that is not JSON fails the plan, naming its line.
 fn array_cut(object: &Planned, chunk_bytes: u64) -> Result<Vec<Chunk>, FanoutProblem> {
     let size = object.size;
     let head = read_bytes(object.store, object.job, object.version, 0, size.min(4))?;
@@ -559,31 +570,7 @@ fn array_cut(object: &Planned, chunk_bytes: u64) -> Result<Vec<Chunk>, FanoutPro
 
 /// Streams bytes `start..end` of a JSON text through a [`JsonRangeScanner`].
 fn scan_json(object: &Planned, start: u64, end: u64) -> Result<JsonRangeScan, FanoutProblem> {
-    let job = object.job;
-    let mut reader = object
-        .store
-        .read_range(&job.bucket, &job.key, object.version, start, end)
-        .map_err(FanoutProblem::reading)?;
-    let mut buf = vec![0u8; SCAN_BUFFER];
     let mut scanner = JsonRangeScanner::new();
-    let mut read = 0u64;
-    loop {
-        match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                let n = n.min((end - start - read) as usize);
-                scanner.feed(&buf[..n]);
-                read += n as u64;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(FanoutProblem::Io(e)),
-        }
-    }
-    if read < end - start {
-        return Err(FanoutProblem::Io(std::io::Error::new(
-            std::io::ErrorKind::UnexpectedEof,
-            "the object is shorter than its size",
-        )));
-    }
+    read_pieces(object, start, end, |bytes| scanner.feed(bytes))?;
     Ok(scanner.finish())
 }

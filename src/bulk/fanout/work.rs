@@ -89,15 +89,13 @@ pub fn chunk(
                     before_comma: chunk.end < info.size,
                 };
             }
+            // The first chunk starts at 0; later ones after the header, if there is one (a
+            // JSON array's chunk is its elements between commas of the array).
             let input = || -> Result<Box<dyn Read + Send>, FanoutError> {
-                Ok(match (first, array) {
-                    (true, false) => read(0, chunk.end)?,
-                    (false, false) => {
-                        Box::new(read(0, chunk.header_end)?.chain(read(chunk.start, chunk.end)?))
-                    }
-                    // A JSON array's chunk: its elements, between commas of the array (the
-                    // first chunk has the array's `[`, the last its `]`).
-                    (first, true) => read(if first { 0 } else { chunk.start }, chunk.end)?,
+                Ok(if first || chunk.header_end == 0 {
+                    read(chunk.start, chunk.end)?
+                } else {
+                    Box::new(read(0, chunk.header_end)?.chain(read(chunk.start, chunk.end)?))
                 })
             };
             if !first {
@@ -126,7 +124,7 @@ pub fn chunk(
                         info.size,
                         chunk.start,
                     )
-                    .map_err(failure(job, Some(chunk.index)));
+                    .map_err(&fail);
                     let numbered = counted.and_then(|newlines| {
                         let line = newlines + 1;
                         let mut stream = stream.clone();
