@@ -6,7 +6,9 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
 
-use super::{ObjectInfo, ObjectSink, ObjectStore, PutOptions, StoreError};
+use super::{
+    ObjectInfo, ObjectSink, ObjectStore, PutOptions, SharedUpload, StoreError, StoredPart,
+};
 
 /// A file that appears at its path only when committed; dropped uncommitted, it is deleted.
 pub struct AtomicFile {
@@ -109,6 +111,26 @@ impl LocalStore {
     }
 }
 
+/// Where a bucket's shared uploads keep their parts until completed: a folder per upload.
+const UPLOADS: &str = ".psoxy-uploads";
+
+impl LocalStore {
+    /// The folder of `upload`'s parts.
+    fn upload_dir(&self, upload: &SharedUpload) -> Result<PathBuf, StoreError> {
+        if upload.id.is_empty() || upload.id.contains(['/', '\\', '.']) {
+            return Err(StoreError::KeyOutsideBucket(upload.id.clone()));
+        }
+        self.path(&upload.bucket, &format!("{UPLOADS}/{}", upload.id))
+    }
+}
+
+/// Removes the uploads folder above an upload's folder once no upload is left in it.
+fn remove_if_empty(upload_dir: &Path) {
+    if let Some(uploads) = upload_dir.parent() {
+        let _ = std::fs::remove_dir(uploads); // fails while another upload is open
+    }
+}
+
 /// The version of a local file: its size, modification time and (on Unix) inode. A file
 /// replaced by a rename (as this store and most tools write) gets a new inode even with the
 /// same size and time; one rewritten in place within one clock tick at the same size does
@@ -193,6 +215,104 @@ impl ObjectStore for LocalStore {
             source,
         })?;
         Ok(Box::new(file))
+    }
+
+    fn open_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        _options: PutOptions,
+    ) -> Result<Option<SharedUpload>, StoreError> {
+        self.path(bucket, key)?;
+        let uploads = self.path(bucket, UPLOADS)?;
+        let failed = |source| StoreError::Local {
+            path: uploads.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&uploads).map_err(failed)?;
+        let dir = tempfile::Builder::new()
+            .prefix("upload-")
+            .tempdir_in(&uploads)
+            .map_err(failed)?
+            .keep();
+        let id = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(Some(SharedUpload {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            id,
+        }))
+    }
+
+    fn upload_part(
+        &self,
+        upload: &SharedUpload,
+        number: u32,
+        bytes: Vec<u8>,
+    ) -> Result<StoredPart, StoreError> {
+        let path = self.upload_dir(upload)?.join(number.to_string());
+        let failed = |source| StoreError::Local {
+            path: path.clone(),
+            source,
+        };
+        if !path.parent().is_some_and(Path::is_dir) {
+            return Err(failed(std::io::ErrorKind::NotFound.into()));
+        }
+        let mut file = AtomicFile::create(&path).map_err(failed)?;
+        file.write_all(&bytes).map_err(failed)?;
+        file.commit().map_err(failed)?;
+        Ok(StoredPart {
+            number,
+            size: bytes.len() as u64,
+            tag: format!("{number}-{}", bytes.len()),
+        })
+    }
+
+    fn complete_upload(
+        &self,
+        upload: &SharedUpload,
+        parts: &[StoredPart],
+    ) -> Result<(), StoreError> {
+        let dir = self.upload_dir(upload)?;
+        let path = self.path(&upload.bucket, &upload.key)?;
+        let failed = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| StoreError::Local { path, source }
+        };
+        let refused = |why: &str| std::io::Error::new(std::io::ErrorKind::InvalidInput, why);
+        if parts.windows(2).any(|w| w[0].number >= w[1].number) {
+            return Err(failed(&dir)(refused("parts out of order")));
+        }
+        let mut file = AtomicFile::create(&path).map_err(failed(&path))?;
+        for (i, part) in parts.iter().enumerate() {
+            let from = dir.join(part.number.to_string());
+            let mut reader = File::open(&from).map_err(failed(&from))?;
+            let size = reader.metadata().map_err(failed(&from))?.len();
+            if size != part.size || (i + 1 < parts.len() && size < super::MIN_SHARED_PART as u64) {
+                return Err(failed(&from)(refused("a part is not what was uploaded")));
+            }
+            std::io::copy(&mut reader, &mut file).map_err(failed(&path))?;
+        }
+        file.commit().map_err(failed(&path))?;
+        std::fs::remove_dir_all(&dir).map_err(failed(&dir))?;
+        remove_if_empty(&dir);
+        Ok(())
+    }
+
+    fn abort_upload(&self, upload: &SharedUpload) -> Result<(), StoreError> {
+        let dir = self.upload_dir(upload)?;
+        match std::fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StoreError::Local {
+                path: dir,
+                source: e,
+            }),
+            _ => {
+                remove_if_empty(&dir);
+                Ok(())
+            }
+        }
     }
 
     fn write(

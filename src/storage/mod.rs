@@ -191,6 +191,36 @@ pub enum Segment {
     },
 }
 
+/// A multipart upload of one object whose parts several writers upload (each chunk of a
+/// fan-out uploads its own, by number), completed once from the parts' numbers and tags:
+/// [`ObjectStore::open_upload`]. It names the upload, never its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SharedUpload {
+    /// The object's bucket.
+    pub bucket: String,
+    /// The object's key.
+    pub key: String,
+    /// The store's name of the upload (S3: the upload id).
+    pub id: String,
+}
+
+/// One part of a [`SharedUpload`] as stored: what completing the upload needs.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StoredPart {
+    /// Its number (parts are joined in ascending numbers; numbers may have gaps).
+    pub number: u32,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The store's tag of the part (S3: its ETag).
+    pub tag: String,
+}
+
+/// The smallest part of a [`SharedUpload`] but its last (S3's minimum: 5 MiB).
+pub const MIN_SHARED_PART: usize = 5 << 20;
+
+/// The highest part number of a [`SharedUpload`] (S3's limit).
+pub const MAX_PART_NUMBER: u32 = 10_000;
+
 /// A stored object read by ranges, owned (it outlives the call that made it): how Parquet is
 /// read in place ([`crate::format::parquet::ByteRanges`]). Remembers whether a read failed in
 /// a way a retry may cure.
@@ -338,6 +368,45 @@ pub trait ObjectStore: Sync {
             }
         }
         sink.commit()
+    }
+    /// Opens a [`SharedUpload`] of `bucket/key`: nothing is visible until
+    /// [`complete_upload`](Self::complete_upload). `None` when the store has none (the fan-out
+    /// then joins with [`compose`](Self::compose)).
+    fn open_upload(
+        &self,
+        _bucket: &str,
+        _key: &str,
+        _options: PutOptions,
+    ) -> Result<Option<SharedUpload>, StoreError> {
+        Ok(None)
+    }
+    /// Stores `bytes` as part `number` of `upload` (replacing a part of that number).
+    fn upload_part(
+        &self,
+        _upload: &SharedUpload,
+        _number: u32,
+        _bytes: Vec<u8>,
+    ) -> Result<StoredPart, StoreError> {
+        Err(StoreError::Unsupported {
+            operation: "upload_part",
+        })
+    }
+    /// Makes `upload` the object: `parts` (ascending numbers) joined in order. Every part but
+    /// the last must hold at least [`MIN_SHARED_PART`] bytes.
+    fn complete_upload(
+        &self,
+        _upload: &SharedUpload,
+        _parts: &[StoredPart],
+    ) -> Result<(), StoreError> {
+        Err(StoreError::Unsupported {
+            operation: "complete_upload",
+        })
+    }
+    /// Discards `upload` and its parts; one already gone is not an error.
+    fn abort_upload(&self, _upload: &SharedUpload) -> Result<(), StoreError> {
+        Err(StoreError::Unsupported {
+            operation: "abort_upload",
+        })
     }
     /// A new object, visible only once committed.
     fn write(

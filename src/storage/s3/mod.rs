@@ -13,6 +13,7 @@ pub mod error;
 pub mod metadata;
 pub mod multipart;
 pub mod read;
+pub mod shared;
 
 use std::io::Read;
 
@@ -27,7 +28,9 @@ pub use multipart::{
 };
 pub use read::{get_object_reader, get_range_reader, head_object};
 
-use super::{ObjectInfo, ObjectSink, ObjectStore, PutOptions, Segment, StoreError};
+use super::{
+    ObjectInfo, ObjectSink, ObjectStore, PutOptions, Segment, SharedUpload, StoreError, StoredPart,
+};
 
 /// S3 as an [`ObjectStore`]: `HeadObject`, a streaming `GetObject` and the multipart
 /// [`S3ObjectWriter`]. Its methods block on `handle`: call them from a blocking thread
@@ -127,6 +130,43 @@ impl ObjectStore for S3Store {
             &options,
             segments,
         ))?)
+    }
+
+    fn open_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        options: PutOptions,
+    ) -> Result<Option<SharedUpload>, StoreError> {
+        let opened = self
+            .handle
+            .block_on(shared::open(&self.client, bucket, key, &options))?;
+        Ok(Some(opened))
+    }
+
+    fn upload_part(
+        &self,
+        upload: &SharedUpload,
+        number: u32,
+        bytes: Vec<u8>,
+    ) -> Result<StoredPart, StoreError> {
+        Ok(self
+            .handle
+            .block_on(shared::upload_part(&self.client, upload, number, bytes))?)
+    }
+
+    fn complete_upload(
+        &self,
+        upload: &SharedUpload,
+        parts: &[StoredPart],
+    ) -> Result<(), StoreError> {
+        Ok(self
+            .handle
+            .block_on(shared::complete(&self.client, upload, parts))?)
+    }
+
+    fn abort_upload(&self, upload: &SharedUpload) -> Result<(), StoreError> {
+        Ok(self.handle.block_on(shared::abort(&self.client, upload))?)
     }
 
     fn write(
