@@ -1,7 +1,7 @@
 //! Fan-out: plan -> chunks -> join gives what one whole run gives, on adversarial CSVs (local
-//! folders, many small chunks) and against a real S3 server on loopback (server-side part
-//! copies, gzip bodies framed into one member); a failing chunk leaves no output and, after the
-//! abort, no work objects.
+//! folders, many small chunks) and against a real S3 server on loopback (chunks uploading into
+//! the output's multipart upload, Parquet parts copied, gzip bodies framed into one member); a
+//! failing chunk leaves no output and, after the abort, no work objects and no open upload.
 
 #[path = "support/s3_server.rs"]
 mod s3_server;
@@ -371,6 +371,134 @@ async fn s3_plan_chunks_join_equal_the_whole_run_and_failures_leave_nothing() {
         keys(&s3.client, "output", "bad/").await,
         Vec::<String>::new()
     );
+    assert_eq!(open_uploads(&s3.client).await, Vec::<String>::new());
+}
+
+/// The keys of the multipart uploads open in the output bucket of the S3 test server.
+async fn open_uploads(client: &aws_sdk_s3::Client) -> Vec<String> {
+    psoxy::storage::s3::list_multipart_uploads(client, "output")
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chunks_upload_their_output_into_the_outputs_upload() {
+    let s3 = s3_server::start();
+    for b in ["input", "output", "work-bucket"] {
+        s3.create_bucket(b).await;
+    }
+    let input = big_csv(300_000, None); // about 30 MB
+    s3.client
+        .put_object()
+        .bucket("input")
+        .key("hris/big.csv")
+        .body(input.into())
+        .send()
+        .await
+        .unwrap();
+    let store = S3Store::new(s3.client.clone(), tokio::runtime::Handle::current());
+    let s = store.clone();
+    let (planned, chunks, reports) = tokio::task::spawn_blocking(move || {
+        processor(&[("OUTPUT_BASE_PATH", "whole/")])
+            .process(&s, "input", "hris/big.csv")
+            .unwrap();
+        let p = processor(&[("OUTPUT_BASE_PATH", "fanned/")]);
+        let mut job = job("hris/big.csv");
+        let plan = fanout::plan(&s, &p, &job, "work-bucket", 16 << 20).unwrap();
+        let chunks = stored_chunks(&s, &plan);
+        job.plan = Some(plan);
+        let reports: Vec<_> = chunks
+            .iter()
+            .map(|c| fanout::chunk(&s, &p, &job, c, "work-bucket").unwrap())
+            .collect();
+        (job, chunks, reports)
+    })
+    .await
+    .unwrap();
+    // Two chunks of about 15 MB of output: each kept its first 5 MiB and its tail, and
+    // uploaded what lies between as parts of its block of the output's upload.
+    assert_eq!(chunks.len(), 2);
+    let parts: Vec<_> = chunks.iter().map(|c| c.parts.clone().unwrap()).collect();
+    assert_eq!(parts[0].upload, parts[1].upload);
+    assert_eq!(parts[0].numbers, [1, 5000]);
+    assert_eq!(parts[1].numbers, [5000, 9999]);
+    for (report, block) in reports.iter().zip(&parts) {
+        assert_eq!(report.head, 5 << 20);
+        assert!(!report.parts.is_empty(), "{report:?}");
+        assert!(report
+            .parts
+            .iter()
+            .all(|p| p.number > block.numbers[0] && p.number < block.numbers[1]));
+    }
+    assert_eq!(open_uploads(&s3.client).await, ["fanned/hris/big.csv"]);
+    assert_eq!(
+        keys(&s3.client, "output", "fanned/").await,
+        Vec::<String>::new()
+    );
+    let s = store.clone();
+    let joined = tokio::task::spawn_blocking(move || {
+        fanout::join(&s, &processor(&[("OUTPUT_BASE_PATH", "fanned/")]), &planned).unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(joined.rows, 300_000);
+    let expected = body(&s3.client, "output", "whole/hris/big.csv").await;
+    let got = body(&s3.client, "output", "fanned/hris/big.csv").await;
+    assert!(
+        got == expected,
+        "chunked output differs from the whole run's"
+    );
+    assert!(open_uploads(&s3.client).await.is_empty());
+    assert_eq!(
+        keys(&s3.client, "work-bucket", "").await,
+        Vec::<String>::new()
+    );
+
+    // Gzip, in chunks small enough that none uploads a part (the join gathers them), and in
+    // chunks that do: one gzip member either way.
+    for chunk_bytes in [3 << 20, 16 << 20] {
+        let s = store.clone();
+        tokio::task::spawn_blocking(move || {
+            let p = processor(&[
+                ("OUTPUT_BASE_PATH", "gz/"),
+                ("COMPRESS_OUTPUT_ALWAYS", "true"),
+            ]);
+            fan_out(&s, &p, &mut job("hris/big.csv"), chunk_bytes).unwrap();
+        })
+        .await
+        .unwrap();
+        let gz = body(&s3.client, "output", "gz/hris/big.csv").await;
+        let mut text = Vec::new();
+        flate2::read::GzDecoder::new(gz.as_slice())
+            .read_to_end(&mut text)
+            .unwrap();
+        assert!(text == expected, "gunzipped output differs ({chunk_bytes})");
+    }
+
+    // Aborted after the chunks uploaded their parts: no output, no upload, no work object.
+    let s = store.clone();
+    tokio::task::spawn_blocking(move || {
+        let p = processor(&[("OUTPUT_BASE_PATH", "aborted/")]);
+        let mut job = job("hris/big.csv");
+        let plan = fanout::plan(&s, &p, &job, "work-bucket", 16 << 20).unwrap();
+        let chunks = stored_chunks(&s, &plan);
+        job.plan = Some(plan);
+        for chunk in &chunks {
+            fanout::chunk(&s, &p, &job, chunk, "work-bucket").unwrap();
+        }
+        fanout::abort(&s, &job, "work-bucket");
+    })
+    .await
+    .unwrap();
+    assert!(open_uploads(&s3.client).await.is_empty());
+    assert_eq!(
+        keys(&s3.client, "output", "aborted/").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        keys(&s3.client, "work-bucket", "").await,
+        Vec::<String>::new()
+    );
 }
 
 /// The bytes of `bucket/key` on the S3 test server.
@@ -494,6 +622,7 @@ async fn an_object_replaced_during_a_fan_out_writes_nothing() {
     for bucket in ["output", "work-bucket"] {
         assert_eq!(keys(&s3.client, bucket, "").await, Vec::<String>::new());
     }
+    assert!(open_uploads(&s3.client).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,17 +1,21 @@
 //! The join: the parts put together into the output in one all-or-nothing write, and the
 //! work objects deleted; the abort: the work objects deleted after a failure.
 
-use std::io::Read;
+use std::io::{Read, Write};
 
 use serde::Serialize;
 
-use super::plan::{failure, in_parallel, target_of, ChunkReport};
-use super::{part_key, plan_key, summary_key, FanoutError, FanoutProblem, Job};
+use super::parts::HEAD_BYTES;
+use super::plan::{failure, in_parallel, in_parallel_or, target_of, ChunkReport};
+use super::{part_key, plan_key, summary_key, Chunk, FanoutError, FanoutProblem, Job, PlanRef};
 use crate::bulk::{BulkProblem, BulkProcessor};
 use crate::format::gzip_chunks::{gzip_header, gzip_trailer, DeflateChunk, DeflateSummary};
 use crate::format::parquet_join::{joined_tail, ParquetPart};
 use crate::format::DataFormat;
-use crate::storage::{ObjectInfo, ObjectStore, Segment};
+use crate::storage::{
+    ObjectInfo, ObjectStore, PutOptions, Segment, SharedUpload, StoreError, StoredPart,
+    MIN_SHARED_PART,
+};
 
 /// The output a join wrote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -28,7 +32,9 @@ pub struct Joined {
 
 /// Joins the parts of `job` into its output (the output key, type, encoding and metadata of a
 /// whole run), then deletes its work objects. A gzip output is one gzip member: the parts are
-/// deflate bodies, framed by a header and a trailer with the combined CRC-32.
+/// deflate bodies, framed by a header and a trailer with the combined CRC-32. When the chunks
+/// uploaded their output into the output's upload ([`Chunk::parts`]), the join writes only
+/// what lies between them and completes it; otherwise it composes the part objects.
 pub fn join(
     store: &dyn ObjectStore,
     processor: &BulkProcessor,
@@ -47,41 +53,57 @@ pub fn join(
         return Err(fail(FanoutProblem::Changed));
     }
     let (target, _, output) = target_of(processor, job, &info).map_err(&fail)?;
+    let chunks = read_plan(store, plan).map_err(&fail)?;
+    if chunks.len() as u64 != plan.chunks {
+        return Err(fail(FanoutProblem::PartMismatch(
+            "the stored plan does not have the plan's chunks",
+        )));
+    }
+    let upload = chunks
+        .first()
+        .and_then(|c| c.parts.as_ref())
+        .map(|p| &p.upload);
     let array = output == DataFormat::JsonArray;
     // Each Parquet part is a whole file of its row groups: the join keeps their data and
     // writes one footer for all.
     let parquet = output == DataFormat::Parquet;
-    let mut parts = Vec::new();
+    let indexes: Vec<u64> = (0..plan.chunks).collect();
+    let summaries = in_parallel_or(
+        &indexes,
+        |index| {
+            read_summary(store, &plan.bucket, &summary_key(job, index))
+                .map_err(|p| match p {
+                    FanoutProblem::Store(e) if e.is_not_found() => FanoutProblem::PartMissing,
+                    other => other,
+                })
+                .map_err(failure(job, Some(index)))
+        },
+        || fail(FanoutProblem::PartMissing),
+    )?;
+    let mut pieces = Vec::new();
     let mut out = Output {
-        segments: Vec::new(),
+        pieces: Vec::new(),
         bodies: Vec::new(),
         gzip: target.gzip,
     };
     let mut rows = 0;
     if target.gzip {
-        out.segments.push(Segment::Bytes(gzip_header().to_vec()));
+        out.pieces.push(Piece::Bytes(gzip_header().to_vec()));
     }
     // A JSON array's chunks wrote their elements only: the join writes what is around and
     // between them, as a whole run writes it.
     if array {
         out.bytes(b"[").map_err(|e| fail(FanoutProblem::Io(e)))?;
     }
-    for index in 0..plan.chunks {
+    for (index, summary) in (0..).zip(&summaries) {
         let fail = failure(job, Some(index));
-        let summary = read_summary(store, &plan.bucket, &summary_key(job, index))
-            .map_err(|p| match p {
-                FanoutProblem::Store(e) if e.is_not_found() => FanoutProblem::PartMissing,
-                other => other,
-            })
-            .map_err(&fail)?;
-        let key = part_key(job, index);
-        let part = store.info(&plan.bucket, &key).map_err(|e| fail(e.into()))?;
-        let mismatch = if summary.index != index {
+        let chunk = &chunks[index as usize];
+        let mismatch = if summary.index != index || chunk.index != index {
             Some("the summary is of another chunk")
-        } else if summary.bytes_out != part.size {
-            Some("the part's size is not the size the chunk wrote")
         } else if summary.deflate.is_some() != target.gzip {
             Some("the part's encoding is not the output's (gzip or not)")
+        } else if chunk.parts.as_ref().map(|p| &p.upload) != upload {
+            Some("the chunks are not of one upload")
         } else {
             None
         };
@@ -96,46 +118,73 @@ pub fn join(
         if let Some(body) = summary.deflate {
             out.bodies.push(body);
         }
-        if parquet {
-            parts.push((key, part));
-        } else {
-            out.segments.push(Segment::Object {
-                bucket: plan.bucket.clone(),
-                key,
-                start: 0,
-                end: part.size,
-            });
-        }
-    }
-    if parquet {
-        let (segments, tail) = parquet_parts(store, job, &plan.bucket, &parts)?;
-        out.segments.extend(segments);
-        out.segments.push(Segment::Bytes(tail));
+        out.pieces.push(Piece::Chunk(index));
     }
     if array {
         let end: &[u8] = if rows == 0 { b"]\n" } else { b"\n]\n" };
         out.bytes(end).map_err(|e| fail(FanoutProblem::Io(e)))?;
     }
     if target.gzip {
-        out.segments.push(Segment::Bytes(gzip_trailer(&out.bodies)));
+        let trailer = gzip_trailer(&out.bodies);
+        out.pieces.push(Piece::Bytes(trailer));
     }
-    store
-        .compose(
-            &target.bucket,
-            &target.key,
-            target.put.clone(),
-            &out.segments,
-        )
-        .map_err(|source| {
-            fail(
-                BulkProblem::Complete {
-                    bucket: target.bucket.clone(),
-                    key: target.key.clone(),
-                    source,
+    match upload {
+        Some(upload) => {
+            let parts = Parts {
+                store,
+                job,
+                bucket: &plan.bucket,
+                chunks: &chunks,
+                summaries: &summaries,
+            };
+            parts.complete(upload, out.pieces, &target.put)?;
+        }
+        None => {
+            let mut parts = Vec::new();
+            for piece in out.pieces {
+                match piece {
+                    Piece::Bytes(bytes) => pieces.push(Segment::Bytes(bytes)),
+                    Piece::Chunk(index) => {
+                        let fail = failure(job, Some(index));
+                        let key = part_key(job, index);
+                        let part = store.info(&plan.bucket, &key).map_err(|e| fail(e.into()))?;
+                        if summaries[index as usize].bytes_out != part.size {
+                            return Err(fail(FanoutProblem::PartMismatch(
+                                "the part's size is not the size the chunk wrote",
+                            )));
+                        }
+                        if parquet {
+                            parts.push((key, part));
+                        } else {
+                            pieces.push(Segment::Object {
+                                bucket: plan.bucket.clone(),
+                                key,
+                                start: 0,
+                                end: part.size,
+                            });
+                        }
+                    }
                 }
-                .into(),
-            )
-        })?;
+            }
+            if parquet {
+                let (segments, tail) = parquet_parts(store, job, &plan.bucket, &parts)?;
+                pieces.extend(segments);
+                pieces.push(Segment::Bytes(tail));
+            }
+            store
+                .compose(&target.bucket, &target.key, target.put.clone(), &pieces)
+                .map_err(|source| {
+                    fail(
+                        BulkProblem::Complete {
+                            bucket: target.bucket.clone(),
+                            key: target.key.clone(),
+                            source,
+                        }
+                        .into(),
+                    )
+                })?;
+        }
+    }
     clean(store, job, &plan.bucket, plan.chunks);
     Ok(Joined {
         bucket: target.bucket,
@@ -143,6 +192,207 @@ pub fn join(
         rows,
         chunks: plan.chunks,
     })
+}
+
+/// The chunks of a stored plan.
+fn read_plan(store: &dyn ObjectStore, plan: &PlanRef) -> Result<Vec<Chunk>, FanoutProblem> {
+    let mut bytes = Vec::new();
+    store
+        .read(&plan.bucket, &plan.key)?
+        .read_to_end(&mut bytes)
+        .map_err(FanoutProblem::Io)?;
+    serde_json::from_slice(&bytes).map_err(|source| FanoutProblem::Json {
+        what: "plan",
+        source,
+    })
+}
+
+/// One piece of the output, in order: bytes the join writes, or a chunk's output.
+enum Piece {
+    Bytes(Vec<u8>),
+    Chunk(u64),
+}
+
+/// A part the join writes: its number and bytes.
+type PartWrite = (u32, Vec<u8>);
+
+/// Chunks read and parts written at once by the join of a shared upload.
+const JOIN_WINDOW: usize = 8;
+/// What the join gathers after a chunk that uploaded no part before it writes it as a part.
+const FLUSH_BYTES: usize = 16 << 20;
+
+/// The chunks of a plan whose output went into the output's upload.
+struct Parts<'a> {
+    store: &'a dyn ObjectStore,
+    job: &'a Job,
+    bucket: &'a str,
+    chunks: &'a [Chunk],
+    summaries: &'a [ChunkReport],
+}
+
+impl Parts<'_> {
+    /// Writes the parts between the chunks' (the bytes of `pieces` and each chunk's head and
+    /// tail) and completes `upload`; if no chunk uploaded a part, the output is small: the
+    /// upload is aborted and the output written whole.
+    fn complete(
+        &self,
+        upload: &SharedUpload,
+        pieces: Vec<Piece>,
+        put: &PutOptions,
+    ) -> Result<(), FanoutError> {
+        let fail = failure(self.job, None);
+        let last = self
+            .chunks
+            .last()
+            .and_then(|c| c.parts.as_ref())
+            .map_or(1, |p| p.numbers[1]);
+        let mut stored: Vec<StoredPart> = Vec::new();
+        let mut pending: Vec<u8> = Vec::new();
+        let mut pieces = pieces.into_iter().peekable();
+        while pieces.peek().is_some() {
+            // The next window of pieces: its chunks' kept bytes read in parallel.
+            let mut window = Vec::new();
+            let mut chunks = Vec::new();
+            while let Some(piece) = pieces.next_if(|_| chunks.len() < JOIN_WINDOW) {
+                if let Piece::Chunk(index) = piece {
+                    chunks.push(index);
+                }
+                window.push(piece);
+            }
+            let kept = in_parallel_or(
+                &chunks,
+                |index| self.kept(index).map_err(failure(self.job, Some(index))),
+                || fail(FanoutProblem::PartMissing),
+            )?;
+            let mut kept = kept.into_iter();
+            let mut writes: Vec<PartWrite> = Vec::new();
+            for piece in window {
+                let index = match piece {
+                    Piece::Bytes(bytes) => {
+                        pending.extend_from_slice(&bytes);
+                        continue;
+                    }
+                    Piece::Chunk(index) => index,
+                };
+                let bytes = kept.next().unwrap_or_default();
+                let summary = &self.summaries[index as usize];
+                let before = self.chunks[index as usize]
+                    .parts
+                    .as_ref()
+                    .map_or(0, |p| p.numbers[0]);
+                let (head, tail) = bytes.split_at(summary.head as usize);
+                pending.extend_from_slice(head);
+                if summary.parts.is_empty() {
+                    pending.extend_from_slice(tail);
+                    if pending.len() >= FLUSH_BYTES {
+                        // The chunk's numbers are free: the gathered bytes go there.
+                        writes.push((before + 1, std::mem::take(&mut pending)));
+                    }
+                } else {
+                    writes.push((before, std::mem::replace(&mut pending, tail.to_vec())));
+                    stored.extend(summary.parts.iter().cloned());
+                }
+            }
+            stored.extend(self.upload(upload, writes)?);
+        }
+        if stored.is_empty() {
+            if let Err(e) = self.store.abort_upload(upload) {
+                tracing::warn!(error = %e, "could not abort the output's upload");
+            }
+            let mut sink = self
+                .store
+                .write(&upload.bucket, &upload.key, put.clone())
+                .map_err(|e| fail(e.into()))?;
+            sink.write_all(&pending)
+                .map_err(|e| fail(FanoutProblem::Io(e)))?;
+            return sink
+                .commit()
+                .map_err(|source| self.completing(upload, source));
+        }
+        if !pending.is_empty() {
+            stored.extend(self.upload(upload, vec![(last, pending)])?);
+        }
+        stored.sort_by_key(|p| p.number);
+        self.store
+            .complete_upload(upload, &stored)
+            .map_err(|source| self.completing(upload, source))
+    }
+
+    /// The head and tail chunk `index` kept, checked against its summary.
+    fn kept(&self, index: u64) -> Result<Vec<u8>, FanoutProblem> {
+        let summary = &self.summaries[index as usize];
+        let mut bytes = Vec::new();
+        self.store
+            .read(self.bucket, &part_key(self.job, index))
+            .map_err(|e| match e {
+                e if e.is_not_found() => FanoutProblem::PartMissing,
+                e => e.into(),
+            })?
+            .read_to_end(&mut bytes)
+            .map_err(FanoutProblem::Io)?;
+        let [first, end] = self.chunks[index as usize]
+            .parts
+            .as_ref()
+            .map_or([0, 0], |p| p.numbers);
+        let uploaded: u64 = summary.parts.iter().map(|p| p.size).sum();
+        let numbered = summary.parts.iter().map(|p| p.number);
+        let mismatch = if summary.bytes_out != bytes.len() as u64 + uploaded {
+            Some("the part's size is not the size the chunk wrote")
+        } else if summary.head > bytes.len() as u64
+            || (!summary.parts.is_empty() && summary.head != HEAD_BYTES as u64)
+        {
+            Some("the chunk's head is not what the join expects")
+        } else if numbered.clone().any(|n| n <= first || n >= end)
+            || numbered.clone().zip(numbered.skip(1)).any(|(a, b)| a >= b)
+        {
+            Some("the chunk's parts are not numbered in its block")
+        } else if summary
+            .parts
+            .iter()
+            .any(|p| p.size < MIN_SHARED_PART as u64)
+        {
+            Some("a chunk's part is smaller than a part may be")
+        } else {
+            None
+        };
+        match mismatch {
+            Some(why) => Err(FanoutProblem::PartMismatch(why)),
+            None => Ok(bytes),
+        }
+    }
+
+    /// Uploads `writes` (number, bytes) in parallel.
+    fn upload(
+        &self,
+        upload: &SharedUpload,
+        writes: Vec<PartWrite>,
+    ) -> Result<Vec<StoredPart>, FanoutError> {
+        let numbers: Vec<u64> = (0..writes.len() as u64).collect();
+        let slots: Vec<std::sync::Mutex<Option<PartWrite>>> = writes
+            .into_iter()
+            .map(|w| std::sync::Mutex::new(Some(w)))
+            .collect();
+        in_parallel(&numbers, |i| {
+            let (number, bytes) = slots[i as usize]
+                .lock()
+                .ok()
+                .and_then(|mut s| s.take())
+                .unwrap_or_default();
+            Ok(self.store.upload_part(upload, number, bytes)?)
+        })
+        .map_err(failure(self.job, None))
+    }
+
+    fn completing(&self, upload: &SharedUpload, source: StoreError) -> FanoutError {
+        failure(self.job, None)(
+            BulkProblem::Complete {
+                bucket: upload.bucket.clone(),
+                key: upload.key.clone(),
+                source,
+            }
+            .into(),
+        )
+    }
 }
 
 /// The pieces of a Parquet output made of `parts` (key, stored part): each part's data, read
@@ -194,7 +444,7 @@ fn parquet_parts(
 
 /// The output being put together: its pieces, and with gzip what each deflate body holds.
 struct Output {
-    segments: Vec<Segment>,
+    pieces: Vec<Piece>,
     bodies: Vec<DeflateSummary>,
     gzip: bool,
 }
@@ -204,10 +454,10 @@ impl Output {
     fn bytes(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         if self.gzip {
             let (deflate, summary) = DeflateChunk::compress(bytes)?.into_parts();
-            self.segments.push(Segment::Bytes(deflate));
+            self.pieces.push(Piece::Bytes(deflate));
             self.bodies.push(summary);
         } else {
-            self.segments.push(Segment::Bytes(bytes.to_vec()));
+            self.pieces.push(Piece::Bytes(bytes.to_vec()));
         }
         Ok(())
     }
@@ -267,5 +517,25 @@ pub fn abort(store: &dyn ObjectStore, job: &Job, work_bucket: &str) {
     );
     let chunks = job.plan.as_ref().map_or(0, |p| p.chunks);
     let bucket = job.plan.as_ref().map_or(work_bucket, |p| p.bucket.as_str());
+    // The output's upload, with the parts the chunks uploaded into it.
+    let upload = job
+        .plan
+        .as_ref()
+        .map(|plan| read_plan(store, plan))
+        .transpose()
+        .map(|chunks| {
+            chunks
+                .and_then(|c| c.into_iter().next())
+                .and_then(|c| c.parts)
+        });
+    match upload {
+        Ok(Some(parts)) => {
+            if let Err(e) = store.abort_upload(&parts.upload) {
+                tracing::warn!(error = %e, "could not abort the output's upload");
+            }
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "could not read the plan to abort its upload"),
+    }
     clean(store, job, bucket, chunks);
 }

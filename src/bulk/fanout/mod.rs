@@ -1,6 +1,9 @@
 //! Sanitizing one large object in chunks, storage-agnostic: [`plan`] cuts the object into
-//! byte ranges of whole records, [`chunk`] sanitizes one range into a part object, [`join`]
-//! puts the parts together into the output (all or nothing), and [`abort`] cleans up after a
+//! byte ranges of whole records (and opens the output's multipart upload, giving each chunk a
+//! block of its part numbers), [`chunk`] sanitizes one range straight into its block (keeping
+//! its first and last bytes for the join) or, for Parquet, into a part object, [`join`] puts
+//! the output together (all or nothing: it writes what lies between the chunks' parts and
+//! completes the upload, or composes the part objects), and [`abort`] cleans up after a
 //! failure. On AWS a Step Functions Distributed Map runs them (the four [`Task`]s, handled by
 //! the bulk binary); the steps only need the [`ObjectStore`] trait.
 //!
@@ -11,6 +14,7 @@
 
 mod error;
 mod join;
+mod parts;
 mod plan;
 mod work;
 
@@ -18,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 pub use error::{FanoutError, FanoutProblem};
 pub use join::{abort, join, Joined};
+pub use parts::ChunkParts;
 pub use plan::{magic, plan, splittable, ChunkReport};
 pub use work::chunk;
 
@@ -85,6 +90,11 @@ pub struct Chunk {
     /// the whole object, and there is no header).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub row_groups: Option<[u64; 2]>,
+    /// Where the chunk uploads its output: a block of part numbers of the output's own
+    /// multipart upload. Without it (Parquet output, or a store without shared uploads) the
+    /// chunk writes its output as a part object, which the join copies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parts: Option<ChunkParts>,
 }
 
 /// One step of a fan-out, as the state machine sends it (`{"fanout": "plan", "job": ...}`).
@@ -127,7 +137,7 @@ pub fn plan_key(job: &Job) -> String {
     format!("{}plan.json", job.work_prefix)
 }
 
-/// Key of a chunk's part.
+/// Key of a chunk's part object: its whole output, or with [`Chunk::parts`] its head and tail.
 pub fn part_key(job: &Job, index: u64) -> String {
     format!("{}part-{index:06}", job.work_prefix)
 }

@@ -4,7 +4,8 @@ use std::io::{Read, Write};
 
 use serde::{Deserialize, Serialize};
 
-use super::{plan_key, Chunk, FanoutError, FanoutProblem, Job, PlanRef};
+use super::parts::blocks;
+use super::{plan_key, Chunk, ChunkParts, FanoutError, FanoutProblem, Job, PlanRef};
 use crate::bulk::{BulkProblem, BulkProcessor, Target, INSTANCE_ID_KEY};
 use crate::format::compression::is_gzip;
 use crate::format::json_cuts::{json_cuts, JsonRangeScan, JsonRangeScanner};
@@ -33,7 +34,7 @@ const PARQUET_MAGIC: &[u8] = b"PAR1";
 const BOM: &[u8] = b"\xef\xbb\xbf";
 
 /// What one chunk wrote (the chunk step's answer; numbers only).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChunkReport {
     /// The chunk.
     pub index: u64,
@@ -44,6 +45,17 @@ pub struct ChunkReport {
     /// With a gzip output: what the part's deflate body holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deflate: Option<crate::format::gzip_chunks::DeflateSummary>,
+    /// With [`Chunk::parts`]: the parts uploaded into the output's upload (the rest of the
+    /// output is in the part object: its head, then its tail).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<crate::storage::StoredPart>,
+    /// With [`Chunk::parts`]: how many bytes of the part object are the head.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub head: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The input format of a splittable object.
@@ -177,7 +189,7 @@ pub fn plan(
     if job.version.is_some() && info.version != job.version {
         return Err(fail(FanoutProblem::Changed));
     }
-    let (_, layout, _) = target_of(processor, job, &info).map_err(&fail)?;
+    let (target, layout, output) = target_of(processor, job, &info).map_err(&fail)?;
     let chunk_bytes = chunk_bytes.max(info.size.div_ceil(MAX_CHUNKS)).max(1);
     let object = Planned {
         store,
@@ -185,7 +197,7 @@ pub fn plan(
         version: info.version.as_deref(),
         size: info.size,
     };
-    let chunks = match layout {
+    let mut chunks = match layout {
         Layout::Text(text) => {
             let (header_end, header_lines) = header(&object, text).map_err(&fail)?;
             cut(&object, text, header_end, header_lines, chunk_bytes).map_err(&fail)?
@@ -193,29 +205,60 @@ pub fn plan(
         Layout::JsonArray => array_cut(&object, chunk_bytes).map_err(&fail)?,
         Layout::Parquet => row_group_chunks(store, job, &info, chunk_bytes).map_err(&fail)?,
     };
-    let key = plan_key(job);
-    let body = serde_json::to_vec(&chunks).map_err(|source| {
-        fail(FanoutProblem::Json {
-            what: "plan",
-            source,
-        })
-    })?;
-    let options = PutOptions {
-        content_type: Some("application/json".into()),
-        ..PutOptions::default()
+    // Text and JSON outputs are uploaded by the chunks straight into the output's upload;
+    // Parquet parts are whole files, which the join takes apart.
+    let upload = match blocks(chunks.len() as u64) {
+        Some((numbers, _)) if output != DataFormat::Parquet => {
+            let opened = store
+                .open_upload(&target.bucket, &target.key, target.put.clone())
+                .map_err(|e| fail(e.into()))?;
+            if let Some(upload) = &opened {
+                for (chunk, numbers) in chunks.iter_mut().zip(numbers) {
+                    chunk.parts = Some(ChunkParts {
+                        upload: upload.clone(),
+                        numbers,
+                    });
+                }
+            }
+            opened
+        }
+        _ => None,
     };
-    let mut sink = store
-        .write(work_bucket, &key, options)
-        .map_err(|e| fail(e.into()))?;
-    sink.write_all(&body)
-        .map_err(|e| fail(FanoutProblem::Io(e)))?;
-    sink.commit().map_err(|e| fail(e.into()))?;
+    let stored = store_plan(store, job, work_bucket, &chunks);
+    if let (Err(_), Some(upload)) = (&stored, &upload) {
+        if let Err(e) = store.abort_upload(upload) {
+            tracing::warn!(error = %e, "could not abort the output's upload");
+        }
+    }
+    let key = stored.map_err(&fail)?;
     Ok(PlanRef {
         bucket: work_bucket.to_owned(),
         key,
         chunks: chunks.len() as u64,
         version: info.version,
     })
+}
+
+/// Stores the plan (its chunks, a JSON array) in `work_bucket`; returns its key.
+fn store_plan(
+    store: &dyn ObjectStore,
+    job: &Job,
+    work_bucket: &str,
+    chunks: &[Chunk],
+) -> Result<String, FanoutProblem> {
+    let key = plan_key(job);
+    let body = serde_json::to_vec(chunks).map_err(|source| FanoutProblem::Json {
+        what: "plan",
+        source,
+    })?;
+    let options = PutOptions {
+        content_type: Some("application/json".into()),
+        ..PutOptions::default()
+    };
+    let mut sink = store.write(work_bucket, &key, options)?;
+    sink.write_all(&body).map_err(FanoutProblem::Io)?;
+    sink.commit()?;
+    Ok(key)
 }
 
 /// The object being planned: one version of it, and its size.
@@ -272,6 +315,7 @@ fn row_group_chunks(
             header_lines: 0,
             version: info.version.clone(),
             row_groups: Some([pair[0] as u64, pair[1] as u64]),
+            parts: None,
         })
         .collect())
 }
@@ -373,6 +417,7 @@ fn chunks_at(
             header_lines,
             version: object.version.map(str::to_owned),
             row_groups: None,
+            parts: None,
         })
         .collect()
 }
@@ -383,7 +428,19 @@ pub(super) fn in_parallel<T: Send>(
     items: &[u64],
     f: impl Fn(u64) -> Result<T, FanoutProblem> + Sync,
 ) -> Result<Vec<T>, FanoutProblem> {
-    let slots: Vec<std::sync::Mutex<Option<Result<T, FanoutProblem>>>> =
+    in_parallel_or(items, f, || {
+        FanoutProblem::NotSplittable("a range was not scanned")
+    })
+}
+
+/// [`in_parallel`] with any error; `unfinished` is the error of an item left without a
+/// result (a worker that panicked).
+pub(super) fn in_parallel_or<T: Send, E: Send>(
+    items: &[u64],
+    f: impl Fn(u64) -> Result<T, E> + Sync,
+    unfinished: impl Fn() -> E,
+) -> Result<Vec<T>, E> {
+    let slots: Vec<std::sync::Mutex<Option<Result<T, E>>>> =
         items.iter().map(|_| std::sync::Mutex::new(None)).collect();
     let next = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|scope| {
@@ -406,7 +463,7 @@ pub(super) fn in_parallel<T: Send>(
             slot.into_inner()
                 .ok()
                 .flatten()
-                .unwrap_or(Err(FanoutProblem::NotSplittable("a range was not scanned")))
+                .unwrap_or_else(|| Err(unfinished()))
         })
         .collect()
 }
