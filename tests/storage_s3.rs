@@ -172,6 +172,63 @@ async fn large_object_goes_multipart_and_round_trips() {
         .await
         .unwrap()
         .is_empty());
+
+    // Ranges across the parts, and copies of them (the server keeps the parts as the
+    // object's bytes, as S3 completes an upload without copying).
+    let store = psoxy::storage::S3Store::new(s3.client.clone(), tokio::runtime::Handle::current());
+    let expected = bytes.clone();
+    tokio::task::spawn_blocking(move || {
+        use psoxy::storage::{ObjectStore, Segment};
+        for (start, end) in [
+            (0, 10),
+            (5 * MIB - 3, 5 * MIB + 3),
+            (MIB, 11 * MIB),
+            (12 * MIB, 13 * MIB),
+        ] {
+            let mut got = Vec::new();
+            store
+                .read_range("out", "big.ndjson", None, start as u64, end as u64)
+                .unwrap()
+                .read_to_end(&mut got)
+                .unwrap();
+            assert!(
+                got == expected[start..end.min(expected.len())],
+                "{start}..{end}"
+            );
+        }
+        let piece = |start: usize, end: usize| Segment::Object {
+            bucket: "out".into(),
+            key: "big.ndjson".into(),
+            start: start as u64,
+            end: end as u64,
+        };
+        let segments = [piece(MIB, 7 * MIB), piece(4 * MIB, 12 * MIB)];
+        store
+            .compose("out", "copied", PutOptions::default(), &segments)
+            .unwrap();
+        let mut got = Vec::new();
+        store
+            .read("out", "copied")
+            .unwrap()
+            .read_to_end(&mut got)
+            .unwrap();
+        assert!(got == [&expected[MIB..7 * MIB], &expected[4 * MIB..12 * MIB]].concat());
+        // Written again whole, the key holds the new bytes only.
+        let mut sink = store
+            .write("out", "big.ndjson", PutOptions::default())
+            .unwrap();
+        sink.write_all(b"new").unwrap();
+        sink.commit().unwrap();
+        let mut got = Vec::new();
+        store
+            .read("out", "big.ndjson")
+            .unwrap()
+            .read_to_end(&mut got)
+            .unwrap();
+        assert_eq!(got, b"new");
+    })
+    .await
+    .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -20,10 +20,16 @@
 //!   ETag made from the file's size, time and inode, which `HeadObject` answers too, and
 //!   honours `If-Match` (`PreconditionFailed` when the object changed), as S3 does.
 //!
-//! - `UploadPartCopy` and `CompleteMultipartUpload` copy through a 4 or 8 KiB async stream and
-//!   hash the whole result: the wrapper copies inside the server with the kernel's
-//!   `copy_file_range` (as S3 copies server-side), keeping s3s-fs's file layout (parts, user
-//!   metadata), so the fan-out's join is not measured by the emulator's copy loop.
+//! - `UploadPartCopy` copies through a 4 KiB async stream and hashes the whole result: the
+//!   wrapper copies inside the server with the kernel's `copy_file_range` (as S3 copies
+//!   server-side), so the fan-out's join is not measured by the emulator's copy loop.
+//! - `CompleteMultipartUpload` copies every part into the object through an 8 KiB async
+//!   stream and hashes it: the wrapper completes as S3 does from the outside, without copying
+//!   the bytes. The parts stay where they are and become the object's bytes; the object's own
+//!   file is a sparse file of its size (which s3s-fs's HeadObject and listings read), and the
+//!   wrapper serves reads and copies of it from the parts. `PSOXY_TEST_S3_COMPLETE=copy` makes
+//!   it copy the parts into the object's file instead (with `copy_file_range`), to measure
+//!   what such a copy costs on this disk.
 //!
 //! Everything else (bodies, user metadata, multipart parts, SigV4 checks) is s3s / s3s-fs.
 #![allow(dead_code)]
@@ -77,7 +83,8 @@ pub fn start() -> TestS3 {
 
 /// Starts a server on 127.0.0.1:`port` (0: a free one) keeping its data under `root`: each
 /// directory there is a bucket and each file below it an object, so files copied in are
-/// objects and objects written can be read as files.
+/// objects and objects written whole can be read as files (those completed from parts are
+/// read through the server: their files are sparse).
 pub fn start_in(root: &std::path::Path, port: u16) -> TestS3 {
     serve(root, port, None)
 }
@@ -204,6 +211,38 @@ pub struct TestFs {
     /// Size of each part, by upload id and part number: S3 refuses a completion whose parts
     /// but the last are under 5 MiB (`EntityTooSmall`), and so does this server.
     part_sizes: Mutex<HashMap<(String, i32), u64>>,
+    /// The objects completed from parts, by their file: see [`Pieces`].
+    pieces: Mutex<HashMap<std::path::PathBuf, Pieces>>,
+    /// Whether a completion copies the parts into the object's file instead
+    /// (`PSOXY_TEST_S3_COMPLETE=copy`): how much the copy costs on this disk.
+    complete_by_copy: bool,
+}
+
+/// An object completed from parts, stored as S3 completes an upload: without copying its
+/// bytes. Its bytes stay in the parts' files, in order; the object's own file is a sparse
+/// file of its size (what s3s-fs's HeadObject and listings read), and the pieces are its bytes
+/// only while that file is the one completed (its inode).
+#[derive(Clone)]
+struct Pieces {
+    ino: u64,
+    /// Each part's file and size, in order.
+    parts: Vec<(std::path::PathBuf, u64)>,
+}
+
+impl Pieces {
+    /// The files and ranges (file, offset, length) holding bytes `start..end`.
+    fn ranges(&self, start: u64, end: u64) -> Vec<(std::path::PathBuf, u64, u64)> {
+        let mut at = 0;
+        let mut ranges = Vec::new();
+        for (file, size) in &self.parts {
+            let (from, to) = (start.max(at), end.min(at + size));
+            if from < to {
+                ranges.push((file.clone(), from - at, to - from));
+            }
+            at += size;
+        }
+        ranges
+    }
 }
 
 /// The ETag this server gives an object: its size, modification time and inode, which change
@@ -231,7 +270,26 @@ impl TestFs {
             objects: Mutex::new(HashMap::new()),
             completed: Mutex::new(HashMap::new()),
             part_sizes: Mutex::new(HashMap::new()),
+            pieces: Mutex::new(HashMap::new()),
+            complete_by_copy: std::env::var("PSOXY_TEST_S3_COMPLETE").as_deref() == Ok("copy"),
         }
+    }
+
+    /// The pieces of the object in `path` (whose file has `meta`), if it was completed from
+    /// parts and not written since.
+    fn pieces_of(&self, path: &std::path::Path, meta: &std::fs::Metadata) -> Option<Pieces> {
+        use std::os::unix::fs::MetadataExt;
+        self.pieces
+            .lock()
+            .unwrap()
+            .get(path)
+            .filter(|p| p.ino == meta.ino())
+            .cloned()
+    }
+
+    /// Forgets the pieces of the object in `path` (written or deleted).
+    fn forget_pieces(&self, path: &std::path::Path) {
+        self.pieces.lock().unwrap().remove(path);
     }
 
     /// S3's answer for a bucket that does not exist.
@@ -325,7 +383,9 @@ impl S3 for TestFs {
             content_type: req.input.content_type.clone(),
             content_encoding: req.input.content_encoding.clone(),
         };
+        let path = self.object_path(&id.0, &id.1)?;
         let out = self.inner.put_object(req).await?;
+        self.forget_pieces(&path);
         self.objects.lock().unwrap().insert(id, attrs);
         Ok(out)
     }
@@ -376,10 +436,28 @@ impl S3 for TestFs {
                 (range.start, range.end, Some(shown))
             }
         };
-        file.seek(std::io::SeekFrom::Start(start))
-            .await
-            .map_err(|e| s3s::s3_error!(e, InternalError))?;
-        let body = tokio_util::io::ReaderStream::with_capacity(file.take(end - start), 256 << 10);
+        type Body = std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send + Sync>>;
+        let internal = |e: std::io::Error| s3s::s3_error!(e, InternalError);
+        let reader: Body = match self.pieces_of(&path, &meta) {
+            None => {
+                file.seek(std::io::SeekFrom::Start(start))
+                    .await
+                    .map_err(internal)?;
+                Box::pin(file.take(end - start))
+            }
+            Some(pieces) => {
+                let mut reader: Body = Box::pin(tokio::io::empty());
+                for (part, offset, len) in pieces.ranges(start, end) {
+                    let mut part = tokio::fs::File::open(part).await.map_err(internal)?;
+                    part.seek(std::io::SeekFrom::Start(offset))
+                        .await
+                        .map_err(internal)?;
+                    reader = Box::pin(reader.chain(part.take(len)));
+                }
+                reader
+            }
+        };
+        let body = tokio_util::io::ReaderStream::with_capacity(reader, 256 << 10);
         // User metadata and the modification time, as s3s-fs stores them (its HeadObject
         // reads no bytes).
         let head = HeadObjectInput::builder()
@@ -411,7 +489,9 @@ impl S3 for TestFs {
         req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
         let id = (req.input.bucket.clone(), req.input.key.clone());
+        let path = self.object_path(&id.0, &id.1)?;
         let out = self.inner.delete_object(req).await?;
+        self.forget_pieces(&path);
         self.objects.lock().unwrap().remove(&id);
         Ok(out)
     }
@@ -459,9 +539,9 @@ impl S3 for TestFs {
             return Err(s3s::s3_error!(NotImplemented));
         };
         let source = self.object_path(bucket, key)?;
-        let size = std::fs::metadata(&source)
-            .map_err(|_| s3s::s3_error!(NoSuchKey))?
-            .len();
+        let source_meta = std::fs::metadata(&source).map_err(|_| s3s::s3_error!(NoSuchKey))?;
+        let size = source_meta.len();
+        let pieces = self.pieces_of(&source, &source_meta);
         let (start, end) = match input.copy_source_range.as_deref() {
             None => (0, size),
             Some(range) => range
@@ -480,10 +560,16 @@ impl S3 for TestFs {
         // std::io::copy uses between files) rather than s3s-fs's 4 KiB async stream.
         tokio::task::spawn_blocking(move || -> std::io::Result<()> {
             use std::io::{Read, Seek};
-            let mut from = std::fs::File::open(&source)?;
-            from.seek(std::io::SeekFrom::Start(start))?;
+            let ranges = match pieces {
+                Some(pieces) => pieces.ranges(start, end),
+                None => vec![(source, start, end - start)],
+            };
             let mut to = std::fs::File::create(&tmp)?;
-            std::io::copy(&mut from.take(end - start), &mut to)?;
+            for (file, offset, len) in ranges {
+                let mut from = std::fs::File::open(&file)?;
+                from.seek(std::io::SeekFrom::Start(offset))?;
+                std::io::copy(&mut from.take(len), &mut to)?;
+            }
             std::fs::rename(&tmp, &part)
         })
         .await
@@ -548,33 +634,65 @@ impl S3 for TestFs {
         let meta = self.metadata_path(&bucket, &key, None);
         let upload_meta = self.metadata_path(&bucket, &key, Some(&id));
         let upload_info = self.root.join(format!(".upload-{id}.json"));
-        // The parts put together inside the server (copy_file_range), as S3 does, rather than
-        // through s3s-fs's 8 KiB async copy and a hash of the whole object.
-        let e_tag = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
-            let mut to = std::fs::File::create(&tmp)?;
-            for part in &parts {
-                std::io::copy(&mut std::fs::File::open(part)?, &mut to)?;
-            }
-            drop(to);
-            if let Some(dir) = object.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
-            std::fs::rename(&tmp, &object)?;
-            for part in &parts {
-                std::fs::remove_file(part)?;
-            }
-            match std::fs::rename(&upload_meta, &meta) {
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    let _ = std::fs::remove_file(&meta); // the new object has none
+        // As S3 completes an upload: the parts become the object without being copied (the
+        // object's file is sparse, its bytes are served from the parts). With
+        // `PSOXY_TEST_S3_COMPLETE=copy`, the parts are copied into the object's file instead
+        // (copy_file_range inside the server, not s3s-fs's 8 KiB async copy and hash).
+        let by_copy = self.complete_by_copy;
+        let object_file = object.clone();
+        let completed =
+            tokio::task::spawn_blocking(move || -> std::io::Result<(String, Option<Pieces>)> {
+                use std::os::unix::fs::MetadataExt;
+                let to = std::fs::File::create(&tmp)?;
+                let mut pieces = Vec::new();
+                for part in &parts {
+                    if by_copy {
+                        std::io::copy(&mut std::fs::File::open(part)?, &mut &to)?;
+                    } else {
+                        pieces.push((part.clone(), std::fs::metadata(part)?.len()));
+                    }
                 }
-                other => other?,
+                to.set_len(
+                    pieces
+                        .iter()
+                        .map(|(_, size)| size)
+                        .sum::<u64>()
+                        .max(to.metadata()?.len()),
+                )?;
+                drop(to);
+                if let Some(dir) = object.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                std::fs::rename(&tmp, &object)?;
+                if by_copy {
+                    for part in &parts {
+                        std::fs::remove_file(part)?;
+                    }
+                }
+                match std::fs::rename(&upload_meta, &meta) {
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        let _ = std::fs::remove_file(&meta); // the new object has none
+                    }
+                    other => other?,
+                }
+                let _ = std::fs::remove_file(&upload_info);
+                let meta = std::fs::metadata(&object)?;
+                let pieces = (!by_copy).then(|| Pieces {
+                    ino: meta.ino(),
+                    parts: pieces,
+                });
+                Ok((e_tag_of(&meta), pieces))
+            })
+            .await
+            .map_err(|e| s3s::s3_error!(e, InternalError))?
+            .map_err(|e| s3s::s3_error!(e, InternalError))?;
+        let (e_tag, pieces) = completed;
+        match pieces {
+            Some(pieces) => {
+                self.pieces.lock().unwrap().insert(object_file, pieces);
             }
-            let _ = std::fs::remove_file(&upload_info);
-            Ok(e_tag_of(&std::fs::metadata(&object)?))
-        })
-        .await
-        .map_err(|e| s3s::s3_error!(e, InternalError))?
-        .map_err(|e| s3s::s3_error!(e, InternalError))?;
+            None => self.forget_pieces(&object_file),
+        }
         let output = CompleteMultipartUploadOutput {
             bucket: Some(bucket),
             key: Some(key),
