@@ -5,7 +5,7 @@
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::types::CompletedPart;
 use aws_sdk_s3::Client;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use tokio::task::JoinSet;
@@ -13,6 +13,7 @@ use tokio::task::JoinSet;
 use super::error::classify;
 use super::metadata::metadata;
 use super::multipart::MIN_PART_SIZE;
+use super::shared;
 use super::S3Error;
 use crate::storage::{PutOptions, Segment};
 
@@ -80,52 +81,14 @@ pub async fn compose(
             .map(|_| ())
             .map_err(|e| classify("PutObject", bucket, key, e));
     }
-    let created = client
-        .create_multipart_upload()
-        .bucket(bucket)
-        .key(key)
-        .set_content_type(options.content_type.clone())
-        .set_content_encoding(options.content_encoding.clone())
-        .set_metadata(metadata(&options.metadata))
-        .send()
-        .await
-        .map_err(|e| classify("CreateMultipartUpload", bucket, key, e))?;
-    let Some(upload_id) = created.upload_id().map(str::to_owned) else {
-        return Err(S3Error::Other {
-            operation: "CreateMultipartUpload",
-            bucket: bucket.to_owned(),
-            key: key.to_owned(),
-            detail: "no upload id returned".into(),
-        });
-    };
-    let result = upload_parts(client, bucket, key, &upload_id, segments).await;
+    let upload = shared::open(client, bucket, key, options).await?;
+    let result = upload_parts(client, bucket, key, &upload.id, segments).await;
     let result = match result {
-        Ok(parts) => client
-            .complete_multipart_upload()
-            .bucket(bucket)
-            .key(key)
-            .upload_id(&upload_id)
-            .multipart_upload(
-                CompletedMultipartUpload::builder()
-                    .set_parts(Some(parts))
-                    .build(),
-            )
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| classify("CompleteMultipartUpload", bucket, key, e)),
+        Ok(parts) => shared::complete_parts(client, &upload, parts).await,
         Err(e) => Err(e),
     };
     if result.is_err() {
-        let aborted = client
-            .abort_multipart_upload()
-            .bucket(bucket)
-            .key(key)
-            .upload_id(&upload_id)
-            .send()
-            .await;
-        if let Err(e) = aborted {
-            let e = classify("AbortMultipartUpload", bucket, key, e);
+        if let Err(e) = shared::abort(client, &upload).await {
             tracing::warn!(error = %e, "could not abort the composing upload");
         }
     }

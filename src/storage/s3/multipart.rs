@@ -7,9 +7,8 @@ use std::io::{self, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::types::CompletedPart;
 use aws_sdk_s3::Client;
 use bytes::Bytes;
 use tokio::runtime::Handle;
@@ -18,8 +17,8 @@ use tokio::task::JoinHandle;
 
 use super::error::classify;
 use super::metadata::metadata;
-use super::S3Error;
-use crate::storage::PutOptions;
+use super::{shared, S3Error};
+use crate::storage::{PutOptions, SharedUpload};
 
 /// Smallest part S3 accepts in a multipart upload (all parts but the last): 5 MiB.
 pub const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
@@ -472,22 +471,14 @@ async fn complete(client: Client, target: Target, mut upload: Multipart) -> Resu
         }
         return Err(err);
     }
-    let result = client
-        .complete_multipart_upload()
-        .bucket(&target.bucket)
-        .key(&target.key)
-        .upload_id(&upload.upload_id)
-        .multipart_upload(
-            CompletedMultipartUpload::builder()
-                .set_parts(Some(completed))
-                .build(),
-        )
-        .send()
-        .await;
-    match result {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            let err = classify("CompleteMultipartUpload", &target.bucket, &target.key, e);
+    let shared = SharedUpload {
+        bucket: target.bucket.clone(),
+        key: target.key.clone(),
+        id: upload.upload_id.clone(),
+    };
+    match shared::complete_parts(&client, &shared, completed).await {
+        Ok(()) => Ok(()),
+        Err(err) => {
             if let Err(abort_err) = abort_upload(client, target, upload).await {
                 tracing::warn!(error = %abort_err, "could not abort the multipart upload");
             }
@@ -505,24 +496,12 @@ async fn abort_upload(client: Client, target: Target, upload: Multipart) -> Resu
         // Cancelled, failed or done: all that matters is that it no longer runs.
         let _ = task.await;
     }
-    let result = client
-        .abort_multipart_upload()
-        .bucket(&target.bucket)
-        .key(&target.key)
-        .upload_id(&upload.upload_id)
-        .send()
-        .await;
-    match result {
-        Ok(_) => Ok(()),
-        // Already gone (completed or aborted): nothing is left behind.
-        Err(SdkError::ServiceError(e)) if e.err().code() == Some("NoSuchUpload") => Ok(()),
-        Err(e) => Err(classify(
-            "AbortMultipartUpload",
-            &target.bucket,
-            &target.key,
-            e,
-        )),
-    }
+    let shared = SharedUpload {
+        bucket: target.bucket,
+        key: target.key,
+        id: upload.upload_id,
+    };
+    shared::abort(&client, &shared).await
 }
 
 impl Write for S3ObjectWriter {

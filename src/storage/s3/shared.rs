@@ -65,10 +65,16 @@ pub async fn upload_part(
         .send()
         .await
         .map_err(|e| classify("UploadPart", bucket, key, e))?;
+    let tag = sent.e_tag().ok_or_else(|| S3Error::Other {
+        operation: "UploadPart",
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+        detail: "no ETag returned".into(),
+    })?;
     Ok(StoredPart {
         number,
         size,
-        tag: sent.e_tag().unwrap_or_default().to_owned(),
+        tag: tag.to_owned(),
     })
 }
 
@@ -87,6 +93,15 @@ pub async fn complete(
                 .build()
         })
         .collect();
+    complete_parts(client, upload, parts).await
+}
+
+/// Completes `upload` from `parts` as S3 answered them (ascending numbers).
+pub(super) async fn complete_parts(
+    client: &Client,
+    upload: &SharedUpload,
+    parts: Vec<CompletedPart>,
+) -> Result<(), S3Error> {
     client
         .complete_multipart_upload()
         .bucket(&upload.bucket)
