@@ -210,7 +210,7 @@ pub struct TestFs {
     completed: Mutex<HashMap<String, CompleteMultipartUploadOutput>>,
     /// Size of each part, by upload id and part number: S3 refuses a completion whose parts
     /// but the last are under 5 MiB (`EntityTooSmall`), and so does this server.
-    part_sizes: Mutex<HashMap<(String, i32), u64>>,
+    part_sizes: Mutex<HashMap<(String, i32), (u64, String)>>,
     /// The objects completed from parts, by their file: see [`Pieces`].
     pieces: Mutex<HashMap<std::path::PathBuf, Pieces>>,
     /// Whether a completion copies the parts into the object's file instead
@@ -523,7 +523,8 @@ impl S3 for TestFs {
         let id = (req.input.upload_id.clone(), req.input.part_number);
         let size = req.input.content_length.unwrap_or(0) as u64;
         let out = self.inner.upload_part(req).await?;
-        self.part_sizes.lock().unwrap().insert(id, size);
+        let e_tag = out.output.e_tag.clone().unwrap_or_default();
+        self.part_sizes.lock().unwrap().insert(id, (size, e_tag));
         Ok(out)
     }
 
@@ -575,13 +576,14 @@ impl S3 for TestFs {
         .await
         .map_err(|e| s3s::s3_error!(e, InternalError))?
         .map_err(|e| s3s::s3_error!(e, InternalError))?;
-        self.part_sizes
-            .lock()
-            .unwrap()
-            .insert((input.upload_id.clone(), number), end - start);
+        let e_tag = format!("\"part-{number}-{:x}\"", end - start);
+        self.part_sizes.lock().unwrap().insert(
+            (input.upload_id.clone(), number),
+            (end - start, e_tag.clone()),
+        );
         let output = UploadPartCopyOutput {
             copy_part_result: Some(CopyPartResult {
-                e_tag: Some(format!("\"part-{number}-{:x}\"", end - start)),
+                e_tag: Some(e_tag),
                 ..Default::default()
             }),
             ..Default::default()
@@ -604,20 +606,36 @@ impl S3 for TestFs {
         if let Some(done) = self.completed.lock().unwrap().get(&id) {
             return Ok(S3Response::new(done.clone()));
         }
-        let numbers: Vec<i32> = req
+        let listed: Vec<(i32, String)> = req
             .input
             .multipart_upload
             .as_ref()
             .and_then(|m| m.parts.as_ref())
-            .map(|parts| parts.iter().filter_map(|p| p.part_number).collect())
+            .map(|parts| {
+                parts
+                    .iter()
+                    .filter_map(|p| Some((p.part_number?, p.e_tag.clone().unwrap_or_default())))
+                    .collect()
+            })
             .unwrap_or_default();
-        if let Some((_, rest)) = numbers.split_last() {
+        let numbers: Vec<i32> = listed.iter().map(|(n, _)| *n).collect();
+        {
+            // As S3: every part listed was uploaded, with the ETag it was answered, and all
+            // but the last are at least 5 MiB.
             let sizes = self.part_sizes.lock().unwrap();
-            if rest
-                .iter()
-                .any(|n| sizes.get(&(id.clone(), *n)).is_some_and(|s| *s < 5 << 20))
-            {
-                return Err(s3s::s3_error!(EntityTooSmall));
+            let stored = |n: &i32| sizes.get(&(id.clone(), *n));
+            if listed.iter().any(|(n, tag)| {
+                stored(n).is_none_or(|(_, t)| t.trim_matches('"') != tag.trim_matches('"'))
+            }) {
+                return Err(s3s::s3_error!(InvalidPart));
+            }
+            if let Some((_, rest)) = numbers.split_last() {
+                if rest
+                    .iter()
+                    .any(|n| stored(n).is_some_and(|(s, _)| *s < 5 << 20))
+                {
+                    return Err(s3s::s3_error!(EntityTooSmall));
+                }
             }
         }
         if !self.uploads.lock().unwrap().contains_key(&id) {
