@@ -262,20 +262,8 @@ fn big_csv(rows: usize, bad: Option<usize>) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_plan_chunks_join_equal_the_whole_run_and_failures_leave_nothing() {
-    let s3 = s3_server::start();
-    for b in ["input", "output", "work-bucket"] {
-        s3.create_bucket(b).await;
-    }
     let input = big_csv(300_000, None); // about 30 MB
-    s3.client
-        .put_object()
-        .bucket("input")
-        .key("hris/big.csv")
-        .body(input.clone().into())
-        .send()
-        .await
-        .unwrap();
-    let store = S3Store::new(s3.client.clone(), tokio::runtime::Handle::current());
+    let (s3, store) = s3_with("hris/big.csv", input.clone()).await;
     let client = s3.client.clone();
     let get = move |bucket: &'static str, key: &'static str| {
         let client = client.clone();
@@ -383,20 +371,7 @@ async fn open_uploads(client: &aws_sdk_s3::Client) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chunks_upload_their_output_into_the_outputs_upload() {
-    let s3 = s3_server::start();
-    for b in ["input", "output", "work-bucket"] {
-        s3.create_bucket(b).await;
-    }
-    let input = big_csv(300_000, None); // about 30 MB
-    s3.client
-        .put_object()
-        .bucket("input")
-        .key("hris/big.csv")
-        .body(input.into())
-        .send()
-        .await
-        .unwrap();
-    let store = S3Store::new(s3.client.clone(), tokio::runtime::Handle::current());
+    let (s3, store) = s3_with("hris/big.csv", big_csv(300_000, None)).await; // about 30 MB
     let s = store.clone();
     let (planned, chunks, reports) = tokio::task::spawn_blocking(move || {
         processor(&[("OUTPUT_BASE_PATH", "whole/")])
@@ -499,6 +474,25 @@ async fn chunks_upload_their_output_into_the_outputs_upload() {
         keys(&s3.client, "work-bucket", "").await,
         Vec::<String>::new()
     );
+}
+
+/// The S3 test server with the input, output and work buckets and `body` stored as
+/// `input/key`, and a store on it.
+async fn s3_with(key: &str, body: Vec<u8>) -> (s3_server::TestS3, S3Store) {
+    let s3 = s3_server::start();
+    for b in ["input", "output", "work-bucket"] {
+        s3.create_bucket(b).await;
+    }
+    s3.client
+        .put_object()
+        .bucket("input")
+        .key(key)
+        .body(body.into())
+        .send()
+        .await
+        .unwrap();
+    let store = S3Store::new(s3.client.clone(), tokio::runtime::Handle::current());
+    (s3, store)
 }
 
 /// The bytes of `bucket/key` on the S3 test server.
@@ -1176,12 +1170,8 @@ fn csv_and_ndjson_written_as_a_json_array_join_into_one_array() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_json_array_chunks_join_into_the_whole_runs_array() {
-    let s3 = s3_server::start();
-    for b in ["input", "output", "work-bucket"] {
-        s3.create_bucket(b).await;
-    }
-    // About 30 MB: parts over S3's 5 MiB minimum, so the join copies them and uploads what
-    // it writes itself (brackets, separators) gathered with the next part's first bytes.
+    // About 30 MB in chunks of 8 MiB: the join gathers the chunks' outputs with what it
+    // writes itself (brackets, separators) into parts over S3's 5 MiB minimum.
     let mut text = String::from("[\n");
     for i in 0..250_000 {
         if i > 0 {
@@ -1192,15 +1182,7 @@ async fn s3_json_array_chunks_join_into_the_whole_runs_array() {
         ));
     }
     text.push_str("\n]\n");
-    s3.client
-        .put_object()
-        .bucket("input")
-        .key("hris/big.json")
-        .body(text.into_bytes().into())
-        .send()
-        .await
-        .unwrap();
-    let store = S3Store::new(s3.client.clone(), tokio::runtime::Handle::current());
+    let (s3, store) = s3_with("hris/big.json", text.into_bytes()).await;
     let s = store.clone();
     let chunks = tokio::task::spawn_blocking(move || {
         let mut chunks = 0;
@@ -1244,21 +1226,9 @@ async fn s3_json_array_chunks_join_into_the_whole_runs_array() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_parquet_parts_join_into_the_whole_runs_file() {
-    let s3 = s3_server::start();
-    for b in ["input", "output", "work-bucket"] {
-        s3.create_bucket(b).await;
-    }
     // Row groups of several MB: each part's data is copied by S3 from after its magic.
     let input = parquet_file(240_000, 40_000);
-    s3.client
-        .put_object()
-        .bucket("input")
-        .key("hris/people.parquet")
-        .body(input.clone().into())
-        .send()
-        .await
-        .unwrap();
-    let store = S3Store::new(s3.client.clone(), tokio::runtime::Handle::current());
+    let (s3, store) = s3_with("hris/people.parquet", input.clone()).await;
     let chunk_bytes = input.len() as u64 / 3;
     let chunks = tokio::task::spawn_blocking(move || {
         let p = |base: &str| {

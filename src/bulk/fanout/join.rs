@@ -240,6 +240,41 @@ impl Parts<'_> {
         pieces: Vec<Piece>,
         put: &PutOptions,
     ) -> Result<(), FanoutError> {
+        let size: u64 = pieces
+            .iter()
+            .map(|piece| match piece {
+                Piece::Bytes(bytes) => bytes.len() as u64,
+                Piece::Chunk(index) => self.summaries[*index as usize].bytes_out,
+            })
+            .sum();
+        match self.write_parts(upload, pieces, put) {
+            // A join run again after it completed the upload (its answer lost, or its step
+            // retried before it cleaned up) finds the upload gone: the output it wrote is
+            // there. (Only the abort aborts the upload, after the execution failed.)
+            Err(e) if !e.retryable() && self.completed_before(upload, size, put) => {
+                tracing::info!("the output's upload was completed by an earlier run of the join");
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    /// Whether the output of `upload` exists with the `size` and metadata this join writes.
+    fn completed_before(&self, upload: &SharedUpload, size: u64, put: &PutOptions) -> bool {
+        self.store
+            .info(&upload.bucket, &upload.key)
+            .is_ok_and(|info| {
+                info.size == size && (info.metadata.is_empty() || info.metadata == put.metadata)
+            })
+    }
+
+    /// [`complete`](Self::complete), once.
+    fn write_parts(
+        &self,
+        upload: &SharedUpload,
+        pieces: Vec<Piece>,
+        put: &PutOptions,
+    ) -> Result<(), FanoutError> {
         let fail = failure(self.job, None);
         let last = self
             .chunks

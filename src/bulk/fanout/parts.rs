@@ -8,7 +8,7 @@
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
@@ -21,7 +21,8 @@ use crate::storage::{
 pub(super) const HEAD_BYTES: usize = MIN_SHARED_PART;
 /// Size of a chunk's first parts; later ones double when its numbers run short.
 const PART_BYTES: usize = 8 << 20;
-/// Largest part a chunk uploads (it holds at most [`UPLOADERS`] + 1 of them).
+/// Largest part a chunk uploads (it holds up to [`UPLOADERS`] + 3 parts' worth: those being
+/// uploaded, one queued, the one being filled and the room for the next).
 const MAX_PART_BYTES: usize = 128 << 20;
 /// Parts one chunk uploads at once.
 const UPLOADERS: usize = 2;
@@ -53,12 +54,17 @@ pub(super) fn blocks(chunks: u64) -> Option<(Vec<[u32; 2]>, u32)> {
 }
 
 /// The size of a chunk's `k`-th part (0-based) when it has `numbers` for its parts: the first
-/// eighth of its numbers at [`PART_BYTES`], doubling every eighth up to [`MAX_PART_BYTES`], so
-/// the output a block can hold is over a hundred times the chunk's usual size.
+/// eighth of its numbers at [`PART_BYTES`], doubling every eighth up to [`MAX_PART_BYTES`]: a
+/// block of the fewest numbers holds about 2.5 GiB, ten times the default chunk.
 fn part_size(k: usize, numbers: usize) -> usize {
     let per_level = (numbers / 8).max(1);
     let level = (k / per_level).min(4) as u32;
     (PART_BYTES << level).min(MAX_PART_BYTES)
+}
+
+/// The most output a chunk with `numbers` part numbers of its own can upload.
+pub(super) fn capacity(numbers: usize) -> u64 {
+    (0..numbers).map(|k| part_size(k, numbers) as u64).sum()
 }
 
 /// What a chunk kept and uploaded.
@@ -81,35 +87,41 @@ pub(super) fn write_parts<T>(
     body: impl FnOnce(&mut dyn Write) -> T,
 ) -> (T, Result<Written, StoreError>) {
     let (tx, rx) = mpsc::sync_channel::<(u32, Vec<u8>)>(1);
-    let rx = Mutex::new(rx);
+    // Only the uploaders hold the receiver: once they are all gone (even by a panic), the
+    // writer's next part fails instead of waiting for them.
+    let rx = Arc::new(Mutex::new(rx));
     let failed = AtomicBool::new(false);
     let results: Mutex<(Vec<StoredPart>, Option<StoreError>)> = Mutex::new((Vec::new(), None));
     let outcome = std::thread::scope(|scope| {
         let uploaders: Vec<_> = (0..UPLOADERS)
             .map(|_| {
-                scope.spawn(|| loop {
-                    let next = match rx.lock() {
-                        Ok(rx) => rx.recv(),
-                        Err(_) => break,
-                    };
-                    let Ok((number, bytes)) = next else { break };
-                    if failed.load(Ordering::Relaxed) {
-                        continue;
-                    }
-                    let uploaded = store.upload_part(&parts.upload, number, bytes);
-                    let Ok(mut results) = results.lock() else {
-                        break;
-                    };
-                    match uploaded {
-                        Ok(part) => results.0.push(part),
-                        Err(e) => {
-                            failed.store(true, Ordering::Relaxed);
-                            results.1.get_or_insert(e);
+                let rx = rx.clone();
+                let (failed, results) = (&failed, &results);
+                scope.spawn(move || {
+                    let _stopping = StopOnPanic(failed);
+                    loop {
+                        let next = match rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => break,
+                        };
+                        let Ok((number, bytes)) = next else { break };
+                        if failed.load(Ordering::Relaxed) {
+                            continue;
+                        }
+                        let uploaded = store.upload_part(&parts.upload, number, bytes);
+                        let mut results = results.lock().unwrap_or_else(|e| e.into_inner());
+                        match uploaded {
+                            Ok(part) => results.0.push(part),
+                            Err(e) => {
+                                failed.store(true, Ordering::Relaxed);
+                                results.1.get_or_insert(e);
+                            }
                         }
                     }
                 })
             })
             .collect();
+        drop(rx);
         let [first, end] = parts.numbers;
         let mut writer = PartWriter {
             head: Vec::with_capacity(HEAD_BYTES),
@@ -125,8 +137,8 @@ pub(super) fn write_parts<T>(
             head, buf, queue, ..
         } = writer;
         drop(queue); // the uploaders stop once the queue is empty
-        let stopped = uploaders.into_iter().any(|u| u.join().is_err());
-        (out, head, buf, stopped)
+        let stopped: Vec<bool> = uploaders.into_iter().map(|u| u.join().is_err()).collect();
+        (out, head, buf, stopped.contains(&true))
     });
     let (out, mut kept, tail, panicked) = outcome;
     let stopped = || StoreError::Unsupported {
@@ -148,6 +160,17 @@ pub(super) fn write_parts<T>(
         Err(_) => Err(stopped()),
     };
     (out, written)
+}
+
+/// Marks the uploads failed when an uploader stops by a panic.
+struct StopOnPanic<'a>(&'a AtomicBool);
+
+impl Drop for StopOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
 }
 
 /// The writer of [`write_parts`].
@@ -241,19 +264,21 @@ mod tests {
         assert!(blocks(303).is_some() && blocks(304).is_none() && blocks(0).is_none());
     }
 
-    fn store(dir: &std::path::Path) -> crate::storage::LocalStore {
+    /// A local store of one bucket, `out`, in `dir`, and an upload opened in it.
+    fn store(dir: &std::path::Path) -> (crate::storage::LocalStore, SharedUpload) {
         let buckets = [("out".to_string(), dir.to_path_buf())].into();
-        crate::storage::LocalStore::new(buckets)
+        let store = crate::storage::LocalStore::new(buckets);
+        let upload = store
+            .open_upload("out", "o.csv", Default::default())
+            .unwrap()
+            .unwrap();
+        (store, upload)
     }
 
     #[test]
     fn a_chunk_keeps_its_head_and_tail_and_uploads_the_rest() {
         let dir = tempfile::tempdir().unwrap();
-        let store = store(dir.path());
-        let upload = store
-            .open_upload("out", "o.csv", Default::default())
-            .unwrap()
-            .unwrap();
+        let (store, upload) = store(dir.path());
         let parts = ChunkParts {
             upload: upload.clone(),
             numbers: [10, 100],
@@ -290,11 +315,7 @@ mod tests {
     #[test]
     fn a_failed_upload_fails_the_writer_and_is_reported() {
         let dir = tempfile::tempdir().unwrap();
-        let store = store(dir.path());
-        let upload = store
-            .open_upload("out", "o.csv", Default::default())
-            .unwrap()
-            .unwrap();
+        let (store, upload) = store(dir.path());
         store.abort_upload(&upload).unwrap(); // its parts have nowhere to go
         let parts = ChunkParts {
             upload,
@@ -316,11 +337,7 @@ mod tests {
     #[test]
     fn a_block_too_small_for_the_output_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        let store = store(dir.path());
-        let upload = store
-            .open_upload("out", "o.csv", Default::default())
-            .unwrap()
-            .unwrap();
+        let (store, upload) = store(dir.path());
         let parts = ChunkParts {
             upload: upload.clone(),
             numbers: [1, 3], // one part of its own

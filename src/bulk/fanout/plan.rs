@@ -4,7 +4,7 @@ use std::io::{Read, Write};
 
 use serde::{Deserialize, Serialize};
 
-use super::parts::blocks;
+use super::parts::{blocks, capacity};
 use super::{plan_key, Chunk, ChunkParts, FanoutError, FanoutProblem, Job, PlanRef};
 use crate::bulk::{BulkProblem, BulkProcessor, Target, INSTANCE_ID_KEY};
 use crate::format::compression::is_gzip;
@@ -207,8 +207,11 @@ pub fn plan(
     };
     // Text and JSON outputs are uploaded by the chunks straight into the output's upload;
     // Parquet parts are whole files, which the join takes apart.
+    let largest = chunks.iter().map(|c| c.end - c.start).max().unwrap_or(0);
     let upload = match blocks(chunks.len() as u64) {
-        Some((numbers, _)) if output != DataFormat::Parquet => {
+        Some((numbers, _))
+            if output != DataFormat::Parquet && room(&numbers) / OUTPUT_GROWTH >= largest =>
+        {
             let opened = store
                 .open_upload(&target.bucket, &target.key, target.put.clone())
                 .map_err(|e| fail(e.into()))?;
@@ -237,6 +240,17 @@ pub fn plan(
         chunks: chunks.len() as u64,
         version: info.version,
     })
+}
+
+/// How many times its input a chunk's output may grow to (pseudonyms are longer than most
+/// values) and still fit in its block of part numbers; with larger chunks the join copies.
+const OUTPUT_GROWTH: u64 = 8;
+
+/// The most output a chunk can upload into its block (all blocks are alike).
+fn room(numbers: &[[u32; 2]]) -> u64 {
+    numbers
+        .first()
+        .map_or(0, |[first, end]| capacity((end - first - 1) as usize))
 }
 
 /// Stores the plan (its chunks, a JSON array) in `work_bucket`; returns its key.
