@@ -71,12 +71,17 @@ pub fn join(
     let summaries = in_parallel_or(
         &indexes,
         |index| {
-            read_summary(store, &plan.bucket, &summary_key(job, index))
-                .map_err(|p| match p {
-                    FanoutProblem::Store(e) if e.is_not_found() => FanoutProblem::PartMissing,
-                    other => other,
-                })
-                .map_err(failure(job, Some(index)))
+            read_json::<ChunkReport>(
+                store,
+                &plan.bucket,
+                &summary_key(job, index),
+                "part summary",
+            )
+            .map_err(|p| match p {
+                FanoutProblem::Store(e) if e.is_not_found() => FanoutProblem::PartMissing,
+                other => other,
+            })
+            .map_err(failure(job, Some(index)))
         },
         || fail(FanoutProblem::PartMissing),
     )?;
@@ -196,15 +201,7 @@ pub fn join(
 
 /// The chunks of a stored plan.
 fn read_plan(store: &dyn ObjectStore, plan: &PlanRef) -> Result<Vec<Chunk>, FanoutProblem> {
-    let mut bytes = Vec::new();
-    store
-        .read(&plan.bucket, &plan.key)?
-        .read_to_end(&mut bytes)
-        .map_err(FanoutProblem::Io)?;
-    serde_json::from_slice(&bytes).map_err(|source| FanoutProblem::Json {
-        what: "plan",
-        source,
-    })
+    read_json(store, &plan.bucket, &plan.key, "plan")
 }
 
 /// One piece of the output, in order: bytes the join writes, or a chunk's output.
@@ -498,20 +495,19 @@ impl Output {
     }
 }
 
-fn read_summary(
+/// The JSON object `bucket/key` (`what` it is, for errors).
+fn read_json<T: serde::de::DeserializeOwned>(
     store: &dyn ObjectStore,
     bucket: &str,
     key: &str,
-) -> Result<ChunkReport, FanoutProblem> {
+    what: &'static str,
+) -> Result<T, FanoutProblem> {
     let mut bytes = Vec::new();
     store
         .read(bucket, key)?
         .read_to_end(&mut bytes)
         .map_err(FanoutProblem::Io)?;
-    serde_json::from_slice(&bytes).map_err(|source| FanoutProblem::Json {
-        what: "part summary",
-        source,
-    })
+    serde_json::from_slice(&bytes).map_err(|source| FanoutProblem::Json { what, source })
 }
 
 /// Deletes the plan, the parts and their summaries (what exists of them); a failure to delete

@@ -39,9 +39,10 @@ pub struct ChunkParts {
     pub numbers: [u32; 2],
 }
 
-/// The blocks of `chunks` chunks in one upload, and the number of the upload's last part (the
-/// join's), or `None` when the chunks are too many for blocks of [`MIN_BLOCK`] numbers.
-pub(super) fn blocks(chunks: u64) -> Option<(Vec<[u32; 2]>, u32)> {
+/// The blocks of `chunks` chunks in one upload (the last block's end is the number of the
+/// upload's last part, the join's), or `None` when the chunks are too many for blocks of
+/// [`MIN_BLOCK`] numbers.
+pub(super) fn blocks(chunks: u64) -> Option<Vec<[u32; 2]>> {
     let chunks = u32::try_from(chunks).ok().filter(|c| *c > 0)?;
     let block = (MAX_PART_NUMBER - 1) / chunks;
     if block < MIN_BLOCK {
@@ -50,7 +51,7 @@ pub(super) fn blocks(chunks: u64) -> Option<(Vec<[u32; 2]>, u32)> {
     let numbers = (0..chunks)
         .map(|i| [1 + i * block, 1 + (i + 1) * block])
         .collect();
-    Some((numbers, 1 + chunks * block))
+    Some(numbers)
 }
 
 /// The size of a chunk's `k`-th part (0-based) when it has `numbers` for its parts: the first
@@ -254,13 +255,11 @@ mod tests {
 
     #[test]
     fn blocks_share_the_numbers_and_leave_the_last_to_the_join() {
-        let (numbers, last) = blocks(64).unwrap();
+        let numbers = blocks(64).unwrap();
         assert_eq!(numbers[0], [1, 157]);
         assert_eq!(numbers[63], [1 + 63 * 156, 1 + 64 * 156]);
-        assert_eq!(last, 1 + 64 * 156);
-        assert!(last <= MAX_PART_NUMBER);
-        let (numbers, last) = blocks(1).unwrap();
-        assert_eq!((numbers, last), (vec![[1, 10_000]], 10_000));
+        assert!(numbers[63][1] <= MAX_PART_NUMBER);
+        assert_eq!(blocks(1).unwrap(), vec![[1, 10_000]]);
         assert!(blocks(303).is_some() && blocks(304).is_none() && blocks(0).is_none());
     }
 

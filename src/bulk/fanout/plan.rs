@@ -209,7 +209,7 @@ pub fn plan(
     // Parquet parts are whole files, which the join takes apart.
     let largest = chunks.iter().map(|c| c.end - c.start).max().unwrap_or(0);
     let upload = match blocks(chunks.len() as u64) {
-        Some((numbers, _))
+        Some(numbers)
             if output != DataFormat::Parquet && room(&numbers) / OUTPUT_GROWTH >= largest =>
         {
             let opened = store
