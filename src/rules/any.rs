@@ -6,16 +6,20 @@ use serde_yaml::Value;
 
 use super::api::{ApiRules, ApiRulesError, API_RULES_KEYS};
 use super::text::decode_envelope;
+use super::webhook::{WebhookRules, WebhookRulesError};
 use super::{parse_rules_yaml, BulkRules, RulesError};
 
-/// A rules file of either mode, told apart by parsing it: API rules have a top-level
-/// `endpoints`, `allowedRequestHeaders` or `definitions`.
+/// A rules file of any mode, told apart by parsing it: webhook rules have
+/// `jwtClaimsToVerify` (at the top or in their endpoint), API rules a top-level `endpoints`,
+/// `allowedRequestHeaders` or `definitions`.
 #[derive(Debug)]
 pub enum AnyRules {
     /// Bulk rules (columnar, record or multi-type).
     Bulk(Box<BulkRules>),
     /// API rules (`Rules2`).
     Api(ApiRules),
+    /// Webhook collector rules (`WebhookCollectionRules`).
+    Webhook(WebhookRules),
 }
 
 /// A rules file of either mode that does not load.
@@ -27,6 +31,9 @@ pub enum AnyRulesError {
     /// As API rules.
     #[error(transparent)]
     Api(#[from] ApiRulesError),
+    /// As webhook rules.
+    #[error(transparent)]
+    Webhook(#[from] WebhookRulesError),
 }
 
 /// Reads a rules file of either mode (any of the accepted encodings).
@@ -40,6 +47,11 @@ pub fn load_any_rules_file(path: &Path) -> Result<AnyRules, AnyRulesError> {
 
 /// Parses rules of either mode from YAML text, told apart by their top-level keys.
 pub fn parse_any_rules_yaml(text: &str) -> Result<AnyRules, AnyRulesError> {
+    let is_webhook = super::yaml_tags::parse_with_verbatim_tags(text)
+        .is_ok_and(|v| WebhookRules::looks_like(&v));
+    if is_webhook {
+        return Ok(AnyRules::Webhook(WebhookRules::from_yaml(text)?));
+    }
     let is_api = matches!(
         serde_yaml::from_str::<Value>(text),
         Ok(Value::Mapping(m)) if API_RULES_KEYS.iter().any(|k| m.contains_key(*k))

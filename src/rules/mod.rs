@@ -19,6 +19,7 @@ mod keys;
 mod multi;
 mod record;
 pub mod schema;
+pub mod webhook;
 pub(crate) mod yaml_tags;
 
 pub use any::{load_any_rules_file, parse_any_rules_yaml, AnyRules, AnyRulesError};

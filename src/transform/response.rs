@@ -16,7 +16,7 @@ use super::program::{Program, Step, StepError};
 use super::schema::CompiledSchema;
 use super::PlanError;
 use crate::pseudonym::Pseudonymizer;
-use crate::rules::api::Endpoint;
+use crate::rules::api::{Endpoint, TransformSpec};
 use crate::rules::SchemaNode;
 
 /// An endpoint's response sanitizing, compiled.
@@ -43,6 +43,28 @@ pub enum ResponsePlanError {
     Schema(#[source] PlanError),
 }
 
+/// Builds a list of transforms (an API endpoint's, a webhook endpoint's) into a program; an
+/// error names the transform as `transforms[j]`.
+pub fn compile_transforms(specs: &[TransformSpec]) -> Result<Program, ResponsePlanError> {
+    let mut steps = Vec::with_capacity(specs.len());
+    for (j, spec) in specs.iter().enumerate() {
+        let op = match definition(&spec.method) {
+            None => Err(BuildError::Unknown(spec.method.clone())),
+            Some(d) => (d.build)(spec.params.clone()),
+        }
+        .map_err(|source| ResponsePlanError::Transform {
+            at: format!("transforms[{j}]"),
+            source,
+        })?;
+        steps.push(Step::new(
+            op,
+            spec.json_paths.clone(),
+            spec.apply_only_when.clone(),
+        ));
+    }
+    Ok(Program::new(steps))
+}
+
 impl ResponsePlan {
     /// Compiles `endpoint`'s schema (against the rule set's `definitions`) and builds its
     /// transforms.
@@ -50,20 +72,7 @@ impl ResponsePlan {
         endpoint: &Endpoint,
         definitions: &IndexMap<String, SchemaNode>,
     ) -> Result<Self, ResponsePlanError> {
-        let mut steps = Vec::with_capacity(endpoint.transforms.len());
-        for (j, spec) in endpoint.transforms.iter().enumerate() {
-            let at = || format!("transforms[{j}]");
-            let op = match definition(&spec.method) {
-                None => Err(BuildError::Unknown(spec.method.clone())),
-                Some(d) => (d.build)(spec.params.clone()),
-            }
-            .map_err(|source| ResponsePlanError::Transform { at: at(), source })?;
-            steps.push(Step::new(
-                op,
-                spec.json_paths.clone(),
-                spec.apply_only_when.clone(),
-            ));
-        }
+        let program = compile_transforms(&endpoint.transforms)?;
         let schema = endpoint
             .response_schema
             .as_ref()
@@ -73,7 +82,7 @@ impl ResponsePlan {
         Ok(ResponsePlan {
             augments: AugmentPlan::compile(&endpoint.augments),
             schema,
-            program: Program::new(steps),
+            program,
         })
     }
 

@@ -5,6 +5,7 @@
 mod api;
 mod bulk;
 mod preview;
+mod webhook;
 
 use super::{shown, CheckArgs, CliError};
 use crate::rules::{load_any_rules_file, AnyRules};
@@ -16,5 +17,6 @@ pub fn run(args: CheckArgs) -> Result<i32, CliError> {
     match rules {
         AnyRules::Api(rules) => api::run(&args, rules),
         AnyRules::Bulk(rules) => bulk::run(&args, *rules),
+        AnyRules::Webhook(rules) => webhook::run(&args, rules),
     }
 }
