@@ -13,7 +13,8 @@
 //!   object-store trait: S3, GCS, local folders), [`aws_sdk`] and `gcp_sdk` (the AWS and
 //!   Google client configuration), [`logging`];
 //! * the modes: [`bulk`] (one stored object -> its sanitized outputs; the bulk Lambda shell)
-//!   and [`api`] (the proxy; its Lambda and `psoxy serve` shells);
+//!   and [`api`] (the proxy; its Lambda and `psoxy serve` shells), [`webhook`] (the webhook
+//!   collector and its batch handler);
 //! * [`cli`]: the `psoxy` command line.
 
 pub mod api;
@@ -33,3 +34,4 @@ pub mod sanitize;
 pub mod settings;
 pub mod storage;
 pub mod transform;
+pub mod webhook;

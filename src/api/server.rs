@@ -77,7 +77,7 @@ impl Handler for ApiHttp {
 }
 
 /// Converts the proxy's answer to a hyper response.
-fn hyper_response(r: ProxyResponse) -> Response {
+pub(crate) fn hyper_response(r: ProxyResponse) -> Response {
     let mut builder = hyper::Response::builder().status(r.status);
     for (name, value) in &r.headers {
         builder = builder.header(name.as_str(), value.as_str());

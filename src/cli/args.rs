@@ -92,6 +92,13 @@ pub enum Command {
     ///       --connector github --keys keys.yaml
     ///   curl -H "Authorization: Bearer psk_..." http://127.0.0.1:8080/orgs/acme/members
     ///   curl -H "Authorization: Bearer psk_..." -H "X-Psoxy-Health-Check: 1" http://127.0.0.1:8080/
+    ///
+    /// With --webhook-rules it serves the webhook collector instead: POST JSON or NDJSON with
+    /// a bearer JWT signed by one of ACCEPTED_AUTH_KEYS; the sanitized payload is queued in
+    /// --webhook-output/.queue and merged every --batch-seconds into a gzipped NDJSON file:
+    ///   PSOXY_SALT=... ACCEPTED_AUTH_KEYS=base64:MIIBIjAN... \
+    ///     psoxy serve --webhook-rules hooks.yaml --webhook-output ./webhooks
+    ///   curl -X POST -H "Authorization: Bearer eyJ..." -d @event.json http://127.0.0.1:8080/
     #[command(verbatim_doc_comment)]
     Serve(ServeArgs),
     /// Make a new caller key for `psoxy serve --keys`.
@@ -123,6 +130,27 @@ pub struct ServeArgs {
     /// the rule file's name without extension.
     #[arg(long, value_name = "NAME")]
     pub connector: Option<String>,
+    /// Serve the webhook collector with these rules (Psoxy's WebhookCollectionRules YAML)
+    /// instead of the API proxy. Tokens are checked against ACCEPTED_AUTH_KEYS (env or
+    /// --accepted-auth-keys); see docs/webhook.md.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["rules", "target", "keys"])]
+    pub webhook_rules: Option<PathBuf>,
+    /// Folder the collector writes its batches to (gzipped NDJSON, named by content); its
+    /// queue is the `.queue` folder inside.
+    #[arg(long, value_name = "DIR", requires = "webhook_rules")]
+    pub webhook_output: Option<PathBuf>,
+    /// Seconds between two merges of the queued webhooks into a batch.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 10,
+        requires = "webhook_rules"
+    )]
+    pub batch_seconds: u64,
+    /// Keys webhook tokens may be signed with (`base64:<SPKI DER>` or `aws-kms:<key>`,
+    /// comma-separated). [env: ACCEPTED_AUTH_KEYS]
+    #[arg(long, value_name = "KEYS", requires = "webhook_rules")]
+    pub accepted_auth_keys: Option<String>,
     /// Pseudonym settings.
     #[command(flatten)]
     pub pseudonym: PseudonymArgs,

@@ -11,6 +11,9 @@ use crate::settings::SettingError;
 
 /// Runs `psoxy serve` until Ctrl-C.
 pub fn run(args: ServeArgs) -> Result<i32, CliError> {
+    if let Some(rules) = args.webhook_rules.clone() {
+        return run_webhook(args, &rules);
+    }
     let mut flags = pseudonym_flags(&args.pseudonym);
     if let Some(path) = &args.rules {
         let text =
@@ -83,6 +86,91 @@ pub fn run(args: ServeArgs) -> Result<i32, CliError> {
             let _ = tokio::signal::ctrl_c().await;
         };
         crate::api::server::serve(listener, ApiService::Ready(handler), shutdown).await?;
+        eprintln!("psoxy serve: stopped");
+        Ok::<_, CliError>(())
+    })?;
+    Ok(EXIT_OK)
+}
+
+/// Runs the webhook collector (`psoxy serve --webhook-rules`) until Ctrl-C.
+fn run_webhook(args: ServeArgs, rules: &Path) -> Result<i32, CliError> {
+    use crate::settings::catalog::ACCEPTED_AUTH_KEYS;
+    use crate::webhook::queue::Queue;
+    use crate::webhook::{Collector, WebhookSettings};
+    let output = args.webhook_output.clone().ok_or_else(|| {
+        CliError("--webhook-rules needs --webhook-output DIR (where batches are written)".into())
+    })?;
+    let mut flags = pseudonym_flags(&args.pseudonym);
+    let text =
+        std::fs::read_to_string(rules).map_err(|e| CliError(format!("{}: {e}", shown(rules))))?;
+    flags.set(&RULES, Some(text));
+    flags.set(&ACCEPTED_AUTH_KEYS, args.accepted_auth_keys.clone());
+    let runtime = tokio::runtime::Runtime::new()?;
+    let settings = runtime
+        .block_on(crate::webhook::settings::resolve(&flags, &env, None))
+        .map_err(|e| CliError(e.to_string()))?;
+    let kms = match settings.get(&ACCEPTED_AUTH_KEYS) {
+        Some(keys) if keys.contains("aws-kms:") => Some(aws_sdk_kms::Client::new(
+            &runtime.block_on(crate::aws_sdk::sdk_config()),
+        )),
+        _ => None,
+    };
+    let webhook = WebhookSettings::from_settings(&settings, kms).map_err(|e| {
+        let hint = match &e {
+            crate::webhook::WebhookSettingsError::Setting(SettingError::Missing(name))
+                if *name == ACCEPTED_AUTH_KEYS.name =>
+            {
+                " (use --accepted-auth-keys or ACCEPTED_AUTH_KEYS)"
+            }
+            crate::webhook::WebhookSettingsError::Setting(SettingError::Missing(name))
+                if *name == PSOXY_SALT.name =>
+            {
+                " (use --salt or PSOXY_SALT)"
+            }
+            _ => "",
+        };
+        CliError(format!("{e}{hint}"))
+    })?;
+    let queue = output.join(".queue");
+    let summary = format!(
+        "webhook collector: tokens {}, queue {}, batches into {} every {} s",
+        if webhook.auth.is_some() {
+            "checked"
+        } else {
+            "NOT checked"
+        },
+        shown(&queue),
+        shown(&output),
+        args.batch_seconds
+    );
+    let collector = Collector::new(webhook, Queue::Folder(queue.clone()))
+        .map_err(|e| CliError(e.to_string()))?;
+    let every = std::time::Duration::from_secs(args.batch_seconds.max(1));
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| CliError(format!("cannot listen on {}: {e}", args.listen)))?;
+        let addr = listener.local_addr()?;
+        eprintln!("psoxy serve: listening on http://{addr} ({summary}); Ctrl-C to stop");
+        let batches = tokio::spawn(crate::webhook::server::batch_loop(
+            queue.clone(),
+            output.clone(),
+            every,
+        ));
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        crate::webhook::server::serve(listener, collector, shutdown).await?;
+        batches.abort();
+        // What was queued before the stop is not left behind.
+        let (q, o) = (queue.clone(), output.clone());
+        let last =
+            tokio::task::spawn_blocking(move || crate::webhook::server::merge_folder(&q, &o))
+                .await
+                .map_err(|e| CliError(e.to_string()))?;
+        if let Err(e) = last {
+            eprintln!("psoxy serve: the last batch could not be written: {e}");
+        }
         eprintln!("psoxy serve: stopped");
         Ok::<_, CliError>(())
     })?;

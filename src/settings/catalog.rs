@@ -250,6 +250,28 @@ settings! {
     /// Federated token file.
     MS_FEDERATED_TOKEN_FILE { group: SourceAuth, default: None, secret: false,
         doc: "file holding the federated assertion of `ms_workload_identity`" }
+
+    /// Keys webhook tokens may be signed with.
+    ACCEPTED_AUTH_KEYS { group: Webhook, default: None, secret: false,
+        doc: "comma-separated keys webhook tokens may be signed with: `base64:<RSA SubjectPublicKeyInfo, DER, base64>` or `aws-kms:<key id, ARN or alias>` (public key fetched, kept 10 minutes); list several to rotate" }
+    /// Whether the collector checks tokens itself.
+    REQUIRE_AUTHORIZATION_HEADER { group: Webhook, default: Some("true"), secret: false,
+        doc: "`true`: every webhook needs a bearer JWT signed by an accepted key; `false` only when something in front (an API Gateway JWT authorizer) checks it; then `jwtClaimsToVerify` is refused at start" }
+    /// The tokens' issuer.
+    AUTH_ISSUER { group: Webhook, default: None, secret: false,
+        doc: "the collector's own URL: the `iss` tokens must carry, and the issuer of its OpenID discovery document (`/.well-known/openid-configuration`)" }
+    /// The tokens' audience.
+    AUTH_AUDIENCE { group: Webhook, default: None, secret: false,
+        doc: "when set, a value the tokens' `aud` must hold" }
+    /// Browser origins allowed to send webhooks.
+    ALLOW_ORIGINS { group: Webhook, default: Some("*"), secret: false,
+        doc: "comma-separated origins allowed by CORS (`*`: any); the answer names the one matching origin" }
+    /// Where sanitized webhooks are queued.
+    WEBHOOK_OUTPUT { group: Webhook, default: None, secret: false,
+        doc: "the SQS queue URL sanitized webhooks are sent to (required by the collector)" }
+    /// Where batches of webhooks are written.
+    WEBHOOK_BATCH_OUTPUT { group: Webhook, default: None, secret: false,
+        doc: "`s3://bucket/prefix`: where each batch of queued webhooks is written as one gzipped NDJSON object named by its content (required by the batch handler)" }
 }
 
 #[cfg(test)]

@@ -80,17 +80,20 @@ pub enum Group {
     Api,
     /// API mode: the source's credentials.
     SourceAuth,
+    /// The webhook collector.
+    Webhook,
 }
 
 impl Group {
     /// Every group, in documentation order.
-    pub const ALL: [Group; 6] = [
+    pub const ALL: [Group; 7] = [
         Group::Pseudonyms,
         Group::Rules,
         Group::Bulk,
         Group::Instance,
         Group::Api,
         Group::SourceAuth,
+        Group::Webhook,
     ];
 
     /// The heading of the group's table in `docs/settings.md`.
@@ -102,6 +105,7 @@ impl Group {
             Group::Instance => "Instance and secret store",
             Group::Api => "API mode",
             Group::SourceAuth => "API mode: source credentials",
+            Group::Webhook => "Webhook collector",
         }
     }
 }

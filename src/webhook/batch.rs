@@ -1,0 +1,188 @@
+//! The batch handler's core: queued messages merged into one gzipped NDJSON object, named by
+//! its content (`<prefix><sha256 of the NDJSON>.ndjson.gz`), so a batch delivered twice writes
+//! the same object once more rather than a duplicate. A message that is not NDJSON of JSON
+//! documents is left out and reported failed (it returns to the queue, then its dead-letter
+//! queue); the object is written whole or not at all, and when it cannot be written every
+//! message of the batch is reported failed.
+
+use std::io::Write;
+
+use sha2::{Digest, Sha256};
+
+use crate::storage::{ObjectStore, PutOptions, StoreError};
+
+/// One queued message.
+#[derive(Debug, Clone)]
+pub struct Message {
+    /// The queue's id of it (reported back when it fails).
+    pub id: String,
+    /// Its body: NDJSON of sanitized documents.
+    pub body: String,
+}
+
+/// Where batches go: `s3://bucket/prefix` (`WEBHOOK_BATCH_OUTPUT`), or a bucket of a local
+/// store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchOutput {
+    /// The bucket.
+    pub bucket: String,
+    /// The key prefix: empty, or ending in `/`.
+    pub prefix: String,
+}
+
+/// `WEBHOOK_BATCH_OUTPUT` that is not `s3://bucket[/prefix]`.
+#[derive(Debug, thiserror::Error)]
+#[error("setting WEBHOOK_BATCH_OUTPUT must be s3://bucket or s3://bucket/prefix")]
+pub struct BatchOutputError;
+
+impl BatchOutput {
+    /// Parses `s3://bucket/prefix`.
+    pub fn parse(text: &str) -> Result<BatchOutput, BatchOutputError> {
+        let rest = text.trim().strip_prefix("s3://").ok_or(BatchOutputError)?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(BatchOutputError);
+        }
+        Ok(BatchOutput::new(bucket, prefix))
+    }
+
+    /// `bucket` and `prefix` (a `/` is added to a non-empty prefix without one).
+    pub fn new(bucket: &str, prefix: &str) -> BatchOutput {
+        let prefix = prefix.trim_start_matches('/');
+        let prefix = if prefix.is_empty() || prefix.ends_with('/') {
+            prefix.to_owned()
+        } else {
+            format!("{prefix}/")
+        };
+        BatchOutput {
+            bucket: bucket.to_owned(),
+            prefix,
+        }
+    }
+}
+
+/// Messages merged.
+#[derive(Debug, Default)]
+pub struct Merged {
+    /// The NDJSON of every good message, in order, each line ending in `\n`.
+    pub ndjson: Vec<u8>,
+    /// Documents in it.
+    pub records: usize,
+    /// Ids of the messages merged.
+    pub merged: Vec<String>,
+    /// Ids of the messages left out (not NDJSON of JSON documents, or empty).
+    pub failed: Vec<String>,
+}
+
+/// Merges `messages` in order.
+pub fn merge(messages: &[Message]) -> Merged {
+    let mut out = Merged::default();
+    for m in messages {
+        let lines: Vec<&str> = m
+            .body
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        let good = !lines.is_empty()
+            && lines
+                .iter()
+                .all(|l| serde_json::from_str::<serde::de::IgnoredAny>(l).is_ok());
+        if !good {
+            tracing::warn!(message = %m.id, "a queued message is not NDJSON; left out of the batch");
+            out.failed.push(m.id.clone());
+            continue;
+        }
+        for line in &lines {
+            out.ndjson.extend_from_slice(line.as_bytes());
+            out.ndjson.push(b'\n');
+        }
+        out.records += lines.len();
+        out.merged.push(m.id.clone());
+    }
+    out
+}
+
+/// The key of a batch: `<prefix><sha256 hex of its NDJSON>.ndjson.gz`.
+pub fn batch_key(output: &BatchOutput, ndjson: &[u8]) -> String {
+    let digest = Sha256::digest(ndjson);
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}{hex}.ndjson.gz", output.prefix)
+}
+
+/// Gzips `ndjson` (one member, no name, time 0: the same bytes give the same object).
+pub fn gzip(ndjson: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut gz = flate2::GzBuilder::new().write(
+        Vec::with_capacity(ndjson.len() / 4 + 64),
+        flate2::Compression::default(),
+    );
+    gz.write_all(ndjson)?;
+    gz.finish()
+}
+
+/// Writes the merged batch to `output` (blocking; run it off the async runtime): the key
+/// written, or `None` when there was nothing to write.
+pub fn write_batch(
+    store: &dyn ObjectStore,
+    output: &BatchOutput,
+    merged: &Merged,
+) -> Result<Option<String>, StoreError> {
+    if merged.ndjson.is_empty() {
+        return Ok(None);
+    }
+    let key = batch_key(output, &merged.ndjson);
+    let body = gzip(&merged.ndjson).map_err(|source| StoreError::Local {
+        path: key.clone().into(),
+        source,
+    })?;
+    let mut sink = store.write(
+        &output.bucket,
+        &key,
+        PutOptions {
+            content_type: Some("application/x-ndjson".into()),
+            content_encoding: Some("gzip".into()),
+            metadata: Default::default(),
+        },
+    )?;
+    sink.write_all(&body).map_err(|source| StoreError::Local {
+        path: key.clone().into(),
+        source,
+    })?;
+    sink.commit()?;
+    Ok(Some(key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(id: &str, body: &str) -> Message {
+        Message {
+            id: id.into(),
+            body: body.into(),
+        }
+    }
+
+    #[test]
+    fn messages_merge_in_order_and_bad_ones_are_reported() {
+        let merged = merge(&[
+            m("1", "{\"a\":1}\n"),
+            m("2", "not json"),
+            m("3", "{\"b\":2}\n{\"c\":3}"),
+            m("4", "  \n"),
+        ]);
+        assert_eq!(merged.ndjson, b"{\"a\":1}\n{\"b\":2}\n{\"c\":3}\n");
+        assert_eq!(merged.records, 3);
+        assert_eq!(merged.merged, ["1", "3"]);
+        assert_eq!(merged.failed, ["2", "4"]);
+        let out = BatchOutput::parse("s3://bucket/webhooks").unwrap();
+        assert_eq!(out.prefix, "webhooks/");
+        let key = batch_key(&out, &merged.ndjson);
+        assert!(key.starts_with("webhooks/") && key.ends_with(".ndjson.gz"));
+        assert_eq!(key, batch_key(&out, &merged.ndjson));
+        assert_eq!(gzip(b"x").unwrap(), gzip(b"x").unwrap());
+        assert!(BatchOutput::parse("gs://b").is_err());
+        assert!(BatchOutput::parse("s3:///x").is_err());
+        assert_eq!(BatchOutput::parse("s3://b").unwrap().prefix, "");
+    }
+}
