@@ -2,6 +2,7 @@
 # Builds the functions' deployment packages for AWS Lambda (provided.al2023, arm64):
 #   target/lambda/psoxy-bulk/bootstrap.zip   (bulk mode, terraform/modules/aws-bulk)
 #   target/lambda/psoxy-api/bootstrap.zip    (API mode, terraform/modules/aws-api)
+#   target/lambda/psoxy-webhook/bootstrap.zip (the webhook collector and its batch handler)
 # with `cargo lambda build --release --arm64 --output-format zip --no-default-features` (no
 # Google Cloud code; cargo-lambda comes from pip
 # and brings zig as the cross linker, so no other toolchain is needed), then rewrites the zip
@@ -20,7 +21,7 @@ if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx a
   rustup target add aarch64-unknown-linux-gnu
 fi
 
-for bin in psoxy-bulk psoxy-api; do
+for bin in psoxy-bulk psoxy-api psoxy-webhook; do
   zip=target/lambda/$bin/bootstrap.zip
   rm -f "$zip"
   # Without the default `gcp` feature: the Google client libraries stay out of the functions.

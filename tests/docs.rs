@@ -51,6 +51,9 @@ fn readers(s: &Setting) -> String {
     if is(&api) || is(LOCATION_SETTINGS) || s.name == RUST_LOG.name {
         out.push("API");
     }
+    if is(&psoxy::webhook::webhook_settings()) || is(LOCATION_SETTINGS) || s.name == RUST_LOG.name {
+        out.push("webhook");
+    }
     out.join(", ")
 }
 
@@ -157,6 +160,17 @@ fn compile(text: &str) -> Result<&'static str, String> {
             return Ok("API rules");
         }
         AnyRules::Bulk(rules) => *rules,
+        AnyRules::Webhook(rules) => {
+            let program =
+                psoxy::transform::response::compile_transforms(&rules.endpoints[0].transforms)
+                    .map_err(|e| e.to_string())?;
+            if let Some((index, op)) = program.first_reversible() {
+                if !pseudonymizer().has_encryption_key() {
+                    return Err(format!("transforms[{index}] ({op}) needs a key"));
+                }
+            }
+            return Ok("webhook rules");
+        }
     };
     let kind = match &rules {
         BulkRules::Columnar(_) => "ColumnarRules",
