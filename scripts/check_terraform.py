@@ -32,7 +32,13 @@
 8. Every example that calls modules/aws-api (aws-api-github and aws-api-zoom at least) names
    exactly one valid strategy (ours or Psoxy's, with a valid grant where one is needed), and
    each secret parameter its outputs name is one the module creates for that strategy.
-9. The Google Cloud modules (modules/gcp-bulk, modules/gcp-api) and their examples: no public
+9. The webhook module (modules/aws-webhook): its function's policy allows exactly sending to,
+   receiving from and deleting from its queue, writing batches, reading its parameters and
+   writing its logs, and KMS only in conditional blocks (the accepted keys' GetPublicKey, a
+   customer key); the signer policy allows only kms:Sign and kms:GetPublicKey; every
+   environment variable and SSM parameter is a setting of the `psoxy-webhook` binary, and no
+   secret is in its environment.
+10. The Google Cloud modules (modules/gcp-bulk, modules/gcp-api) and their examples: no public
    member, internal-only bulk service, invoker and project-level grants, bucket- and
    secret-level grants, custom roles, environment and secret names
    (scripts/check_terraform_gcp.py says each).
@@ -117,6 +123,16 @@ API_WILDCARD_STATEMENTS = {"ReadOwnParameters", "WriteOwnLogs"}
 # delete; the lock's name is checked against the binary's (LOCK_SOURCE).
 API_WRITTEN_SETTINGS = {"REFRESH_TOKEN", "ACCESS_TOKEN"}
 LOCK_SOURCE = ("src/api/auth/shared.rs", re.compile(r'pub const LOCK_SETTING: &str = "(\w+)";'))
+# What the webhook function may do (modules/aws-webhook): its parameters and logs, its queue
+# (send; receive and delete as the queue's trigger), batches into its bucket prefix; and in
+# conditional blocks the accepted KMS keys' public halves and a customer key.
+WEBHOOK_FUNCTION_ACTIONS = {
+    "ssm:GetParameter", "ssm:GetParameters", "logs:CreateLogStream", "logs:PutLogEvents",
+    "sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+    "s3:PutObject",
+}
+WEBHOOK_FUNCTION_CONDITIONAL_ACTIONS = {"kms:GetPublicKey", "kms:Decrypt", "kms:GenerateDataKey"}
+WEBHOOK_SIGNER_ACTIONS = {"kms:Sign", "kms:GetPublicKey"}
 # The caller role may invoke the function through its URL, nothing else.
 API_CALLER_ACTIONS = {"lambda:InvokeFunctionUrl", "lambda:InvokeFunction"}
 
@@ -246,6 +262,8 @@ def check_policies(module: Module, problems: list):
                     check_api_policy(path, name, document, actions, kms_conditional, problems)
                     if name == "function":
                         check_api_resources(module, path, document, problems)
+                if module.directory.name == "aws-webhook":
+                    check_webhook_policy(path, name, actions, kms_conditional, problems)
                 if module.directory.name == "aws-bulk" and name == "function":
                     if actions != BULK_FUNCTION_ACTIONS:
                         extra = sorted(actions - BULK_FUNCTION_ACTIONS)
@@ -263,6 +281,42 @@ def check_policies(module: Module, problems: list):
                     for statement, _ in policy_statements(document):
                         if "*" in statement.get("resources", []) and (name, statement.get("sid")) not in BULK_WILDCARD_STATEMENTS:
                             problems.append(f"{path}: policy {name}: statement {statement.get('sid')} names the resource *")
+
+
+def check_webhook_policy(path, name, actions, conditional, problems):
+    expected = {
+        "function": (WEBHOOK_FUNCTION_ACTIONS, WEBHOOK_FUNCTION_CONDITIONAL_ACTIONS),
+        "signer": (WEBHOOK_SIGNER_ACTIONS, set()),
+    }.get(name)
+    if expected is None:
+        return
+    if (actions, conditional) != expected:
+        problems.append(
+            f"{path}: webhook {name} policy allows {sorted(actions)} and, conditionally, {sorted(conditional)};"
+            f" expected {sorted(expected[0])} and {sorted(expected[1])}"
+        )
+
+
+def check_webhook_settings(module: Module, source_dir: Path, problems: list):
+    known = listed_settings(source_dir, WEBHOOK_SETTING_SOURCES, problems)
+    secrets = secret_settings(source_dir, problems)
+    locals_ = module_locals(module)
+    for path, parsed in module.blocks:
+        for block in parsed.get("resource", []):
+            for name, body in block.get("aws_lambda_function", {}).items():
+                for environment in body.get("environment", []):
+                    keys = set(ENVIRONMENT_KEY.findall(expand_locals(str(environment.get("variables", "")), locals_)))
+                    if not {"PATH_TO_INSTANCE_CONFIG", "WEBHOOK_OUTPUT", "WEBHOOK_BATCH_OUTPUT", "ACCEPTED_AUTH_KEYS"} <= keys:
+                        problems.append(f"{path}: function {name}: environment lacks PATH_TO_INSTANCE_CONFIG, WEBHOOK_OUTPUT, WEBHOOK_BATCH_OUTPUT or ACCEPTED_AUTH_KEYS")
+                    for key in sorted(keys):
+                        if key in secrets:
+                            problems.append(f"{path}: function {name} puts the secret {key} in its environment")
+                        elif key not in known and key not in INFORMATIONAL_ENVIRONMENT:
+                            problems.append(f"{path}: function {name} sets {key}, which the binary does not read")
+            for name, body in block.get("aws_ssm_parameter", {}).items():
+                setting = re.sub(r"^\$\{local\.param_prefix\}", "", body.get("name", ""))
+                if setting not in known:
+                    problems.append(f"{path}: parameter {name} is named {setting}, which the binary does not read")
 
 
 def check_api_policy(path, name, document, actions, conditional, problems):
@@ -382,6 +436,11 @@ API_SETTING_SOURCES = [
     ("src/settings/pseudonym.rs", "PSEUDONYM_SETTINGS"),
     ("src/api/settings.rs", "OWN_SETTINGS"),
     ("src/api/auth/mod.rs", "AUTH_SETTINGS"),
+]
+WEBHOOK_SETTING_SOURCES = [
+    ("src/settings/remote.rs", "LOCATION_SETTINGS"),
+    ("src/settings/pseudonym.rs", "PSEUDONYM_SETTINGS"),
+    ("src/webhook/settings.rs", "OWN_SETTINGS"),
 ]
 API_AUTH_STRATEGIES = {
     "none", "bearer", "header", "basic", "oauth2_client_credentials", "oauth2_refresh_token",
@@ -658,7 +717,12 @@ SDK_OPERATION_ACTIONS = {
     "upload_part_copy": "s3:PutObject",
     "list_parts": "s3:ListMultipartUploadParts",
     "delete_object": "s3:DeleteObject",
+    # The webhook collector: the accepted KMS keys' public halves, and its queue.
+    "get_public_key": "kms:GetPublicKey",
+    "send_message": "sqs:SendMessage",
 }
+# Operations only the webhook function calls: authorized by its policy.
+WEBHOOK_ONLY_OPERATIONS = {"get_public_key", "send_message"}
 # Operations only the API function calls: authorized by its policy, not the bulk function's.
 API_ONLY_OPERATIONS = {"put_parameter", "delete_parameter", "get_open_id_token_for_developer_identity"}
 # Operations only the fan-out calls: authorized by the fan-out's policies (the chunk function's,
@@ -674,7 +738,7 @@ SDK_OPERATIONS_NOT_DEPLOYED = {
     "list_multipart_uploads": "storage::list_multipart_uploads, a helper the tests use to prove no upload was left behind",
 }
 SDK_OPERATION = re.compile(
-    r"\.((?:get|head|put|create|upload|complete|abort|list|delete|copy|restore|select|start)_[a-z0-9_]+)\(\)"
+    r"\.((?:get|head|put|create|upload|complete|abort|list|delete|copy|restore|select|start|send|receive)_[a-z0-9_]+)\(\)"
 )
 
 
@@ -692,7 +756,10 @@ def check_sdk_operations(source_dir: Path, problems: list):
                 continue
             problems.append(f"{path}: calls {operation}(), which no IAM action of the functions is mapped to")
     granted = {action for operation, action in SDK_OPERATION_ACTIONS.items()
-               if operation not in API_ONLY_OPERATIONS | FANOUT_ONLY_OPERATIONS}
+               if operation not in API_ONLY_OPERATIONS | FANOUT_ONLY_OPERATIONS | WEBHOOK_ONLY_OPERATIONS}
+    webhook_missing = {SDK_OPERATION_ACTIONS[o] for o in WEBHOOK_ONLY_OPERATIONS} - WEBHOOK_FUNCTION_ACTIONS - WEBHOOK_FUNCTION_CONDITIONAL_ACTIONS
+    if webhook_missing:
+        problems.append(f"webhook function policy lacks {sorted(webhook_missing)} needed by the code")
     # The chunk function runs the bulk code (reads, writes, parameters) and the fan-out's.
     fanout_missing = {SDK_OPERATION_ACTIONS[o] for o in FANOUT_ONLY_OPERATIONS} - FANOUT_POLICY_ACTIONS["chunk"] - FANOUT_POLICY_ACTIONS["function_fanout"]
     if fanout_missing:
@@ -748,6 +815,11 @@ def main(root: str) -> int:
     else:
         check_api_settings(api, root_path.parent, problems)
         check_api_examples(root_path, modules_by_dir, api, problems)
+    webhook = modules_by_dir.get(root_path / "modules" / "aws-webhook")
+    if webhook is None:
+        problems.append(f"{root_path}: no modules/aws-webhook")
+    else:
+        check_webhook_settings(webhook, root_path.parent, problems)
     import check_terraform_gcp  # noqa: PLC0415 - it imports this module: only once loaded
 
     check_terraform_gcp.check(root_path, modules_by_dir, problems)

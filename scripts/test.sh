@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: unit and integration tests (`cargo test`; the S3 server runs inside
 # the tests, moto is installed into target/pytools on first use), then the end-to-end runs of
-# both Lambda functions under cargo-lambda's emulator (scripts/e2e-lambda.sh for bulk mode,
-# scripts/e2e-lambda-api.sh for API mode, scripts/e2e-fanout.sh for a large object fanned out on
+# the Lambda functions under cargo-lambda's emulator (scripts/e2e-lambda.sh for bulk mode,
+# scripts/e2e-lambda-api.sh for API mode, scripts/e2e-lambda-webhook.sh for the webhook collector,
+# scripts/e2e-fanout.sh for a large object fanned out on
 # the Step Functions state machine in moto's interpreter), the Terraform checks (scripts/check-terraform.sh),
 # the arm64 deployment packages, which must build and stay under 20 MB
 # (scripts/package-lambda.sh), and the Cloud Run image's packaging, checked on the debug binary
@@ -14,6 +15,7 @@ cd "$(dirname "$0")/.."
 cargo test "$@"
 bash scripts/e2e-lambda.sh
 bash scripts/e2e-lambda-api.sh
+bash scripts/e2e-lambda-webhook.sh
 bash scripts/e2e-fanout.sh
 bash scripts/check-terraform.sh
 bash scripts/package-lambda.sh

@@ -6,15 +6,25 @@
 use crate::settings::catalog::RUST_LOG;
 use crate::settings::{Flags, Settings};
 
-/// The `RUST_LOG` filter, else `default`.
+/// Crates that log whole invocation events (a webhook's payload and token, an API request's
+/// headers) at debug or trace level: never below `info`, whatever `RUST_LOG` says.
+const EVENT_LOGGERS: &[&str] = &["lambda_runtime", "lambda_runtime_api_client", "lambda_http"];
+
+/// The `RUST_LOG` filter, else `default`; the [`EVENT_LOGGERS`] capped at `info`.
 fn filter(default: &str) -> tracing_subscriber::EnvFilter {
     let settings = Settings::from_sources(&[&RUST_LOG], &Flags::new(), &|name| {
         std::env::var(name).ok()
     });
-    settings
+    let mut filter = settings
         .get(&RUST_LOG)
         .and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok())
-        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(default))
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(default));
+    for target in EVENT_LOGGERS {
+        if let Ok(directive) = format!("{target}=info").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    filter
 }
 
 /// Makes a panic log one error line with its place in the code, never its message: a panic's
