@@ -158,7 +158,9 @@ fn batch_merge() {
         .expect("write")
         .expect("a key");
     let total = started.elapsed();
-    let size = std::fs::metadata(dir.path().join(&key)).map(|m| m.len()).unwrap_or(0);
+    let size = std::fs::metadata(dir.path().join(&key))
+        .map(|m| m.len())
+        .unwrap_or(0);
     println!(
         "batch merge: {count} messages ({:.1} MB) in {:.3} s (merge {:.3} s, gzip + write {:.3} s): {:.0} messages/s, object {:.1} MB",
         bytes as f64 / 1e6,

@@ -21,4 +21,8 @@ checkov_bin=$(bash scripts/venv.sh target/tftools v1 'checkov==3.*')
 printf 'fanout_enabled = true\n' >target/fanout.tfvars
 "$checkov_bin/checkov" --directory terraform/modules/aws-bulk --var-file target/fanout.tfvars \
   --framework terraform --skip-download --compact --quiet
+# So do the API module's asynchronous requests and side output.
+printf 'enable_async_processing = true\nside_output_sanitized = "s3://psoxy-side-outputs/api"\n' >target/api-async.tfvars
+"$checkov_bin/checkov" --directory terraform/modules/aws-api --var-file target/api-async.tfvars \
+  --framework terraform --skip-download --compact --quiet
 echo "check-terraform: checkov passed"

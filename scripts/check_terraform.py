@@ -110,6 +110,9 @@ BULK_WILDCARD_STATEMENTS = {("fanout", "DeliverLogs"), ("fanout", "Tracing")}
 # (workload identity federation) and use a customer key.
 API_FUNCTION_ACTIONS = {"ssm:GetParameter", "ssm:GetParameters", "logs:CreateLogStream", "logs:PutLogEvents"}
 API_FUNCTION_CONDITIONAL_ACTIONS = {
+    # Asynchronous requests (their queue) and their answers and side outputs (S3).
+    "sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+    "s3:PutObject", "s3:AbortMultipartUpload",
     "ssm:PutParameter",
     "ssm:DeleteParameter",
     "cognito-identity:GetOpenIdTokenForDeveloperIdentity",
@@ -117,8 +120,9 @@ API_FUNCTION_CONDITIONAL_ACTIONS = {
     "kms:Encrypt",
 }
 # The statements of the API function's policy that may name a resource pattern: its own
-# parameter prefix (read) and its own log group's streams.
-API_WILDCARD_STATEMENTS = {"ReadOwnParameters", "WriteOwnLogs"}
+# parameter prefix (read), its own log group's streams, and the objects of its own async bucket
+# and of the side output's prefix (written under new ids).
+API_WILDCARD_STATEMENTS = {"ReadOwnParameters", "WriteOwnLogs", "WriteAnswers"}
 # The parameters (setting names under the instance prefix) the API function may write and
 # delete; the lock's name is checked against the binary's (LOCK_SOURCE).
 API_WRITTEN_SETTINGS = {"REFRESH_TOKEN", "ACCESS_TOKEN"}
@@ -129,7 +133,7 @@ LOCK_SOURCE = ("src/api/auth/shared.rs", re.compile(r'pub const LOCK_SETTING: &s
 WEBHOOK_FUNCTION_ACTIONS = {
     "ssm:GetParameter", "ssm:GetParameters", "logs:CreateLogStream", "logs:PutLogEvents",
     "sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
-    "s3:PutObject",
+    "s3:PutObject", "s3:AbortMultipartUpload",
 }
 WEBHOOK_FUNCTION_CONDITIONAL_ACTIONS = {"kms:GetPublicKey", "kms:Decrypt", "kms:GenerateDataKey"}
 WEBHOOK_SIGNER_ACTIONS = {"kms:Sign", "kms:GetPublicKey"}
@@ -722,7 +726,11 @@ SDK_OPERATION_ACTIONS = {
     "send_message": "sqs:SendMessage",
 }
 # Operations only the webhook function calls: authorized by its policy.
-WEBHOOK_ONLY_OPERATIONS = {"get_public_key", "send_message"}
+WEBHOOK_ONLY_OPERATIONS = {"get_public_key"}
+# Operations both the webhook function and the API function's asynchronous requests call
+# (sending to their queue; writing objects is the bulk code's S3 writer, granted to both).
+QUEUE_OPERATIONS = {"send_message"}
+S3_WRITE_ACTIONS = {"s3:PutObject", "s3:AbortMultipartUpload"}
 # Operations only the API function calls: authorized by its policy, not the bulk function's.
 API_ONLY_OPERATIONS = {"put_parameter", "delete_parameter", "get_open_id_token_for_developer_identity"}
 # Operations only the fan-out calls: authorized by the fan-out's policies (the chunk function's,
@@ -756,8 +764,11 @@ def check_sdk_operations(source_dir: Path, problems: list):
                 continue
             problems.append(f"{path}: calls {operation}(), which no IAM action of the functions is mapped to")
     granted = {action for operation, action in SDK_OPERATION_ACTIONS.items()
-               if operation not in API_ONLY_OPERATIONS | FANOUT_ONLY_OPERATIONS | WEBHOOK_ONLY_OPERATIONS}
-    webhook_missing = {SDK_OPERATION_ACTIONS[o] for o in WEBHOOK_ONLY_OPERATIONS} - WEBHOOK_FUNCTION_ACTIONS - WEBHOOK_FUNCTION_CONDITIONAL_ACTIONS
+               if operation not in API_ONLY_OPERATIONS | FANOUT_ONLY_OPERATIONS | WEBHOOK_ONLY_OPERATIONS | QUEUE_OPERATIONS}
+    queue_actions = {SDK_OPERATION_ACTIONS[o] for o in QUEUE_OPERATIONS}
+    if queue_actions - API_FUNCTION_CONDITIONAL_ACTIONS or S3_WRITE_ACTIONS - API_FUNCTION_CONDITIONAL_ACTIONS:
+        problems.append("API function policy lacks the queue or object writes of asynchronous requests")
+    webhook_missing = ({SDK_OPERATION_ACTIONS[o] for o in WEBHOOK_ONLY_OPERATIONS} | queue_actions | S3_WRITE_ACTIONS) - WEBHOOK_FUNCTION_ACTIONS - WEBHOOK_FUNCTION_CONDITIONAL_ACTIONS
     if webhook_missing:
         problems.append(f"webhook function policy lacks {sorted(webhook_missing)} needed by the code")
     # The chunk function runs the bulk code (reads, writes, parameters) and the fan-out's.

@@ -17,6 +17,11 @@
 #     the source got the token from SSM, never saw the blocked request and got the original
 #     login for the reversible token, and that no secret reached the function's log.
 #
+#  5. asynchronous requests (Prefer: respond-async; SQS and S3 in moto): a success and a 404
+#     accepted with 202, the queue's batch delivered to the function, the answer equal to the
+#     synchronous one and the 404's failure record in S3; the side output's objects
+#     (SIDE_OUTPUT_SANITIZED) and their metadata, which holds no request value.
+#
 # Everything listens on 127.0.0.1 only and is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -73,7 +78,12 @@ import sys, boto3
 ssm = boto3.client("ssm", endpoint_url=sys.argv[1], region_name="us-east-1")
 for name, value in [("PSOXY_SALT", sys.argv[2]), ("PSOXY_ENCRYPTION_KEY", sys.argv[3]), ("ACCESS_TOKEN", sys.argv[4])]:
     ssm.put_parameter(Name=f"/psoxy/github/{name}", Value=value, Type="SecureString")
+# Asynchronous requests: their queue and the bucket of their answers.
+boto3.client("sqs", endpoint_url=sys.argv[1], region_name="us-east-1").create_queue(QueueName="psoxy-github-async")
+boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1").create_bucket(Bucket="psoxy-async")
+boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1").create_bucket(Bucket="psoxy-side")
 PY
+async_queue="http://127.0.0.1:$moto_port/123456789012/psoxy-github-async"
 
 # --- 3. the function under the emulator ---------------------------------------------------------
 invoke_port=$(free_port)
@@ -85,6 +95,10 @@ for _ in $(seq 300); do
 done
 (
   export AWS_ENDPOINT_URL_SSM="http://127.0.0.1:$moto_port"
+  export AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$moto_port" AWS_ENDPOINT_URL_S3="http://127.0.0.1:$moto_port"
+  export S3_FORCE_PATH_STYLE=true
+  export ASYNC_OUTPUT_DESTINATION=s3://psoxy-async/api ASYNC_API_REQUEST_QUEUE_URL="$async_queue"
+  export SIDE_OUTPUT_SANITIZED=s3://psoxy-side/sanitized
   export AWS_ACCESS_KEY_ID=psoxy-test-access-key AWS_SECRET_ACCESS_KEY=psoxy-test-secret-key
   export AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
   export PATH_TO_INSTANCE_CONFIG=/psoxy/github/
@@ -222,4 +236,85 @@ print(f"e2e-api: ok: allowed 200 ({len(body)} members, pseudonymized), blocked 4
       f"health 200, gzip+base64 when asked, outside the IP allow-list 403, "
       f"reversible token reached the source as the login; source saw {len(seen)} requests")
 print("e2e-api: audit line: " + next(l for l in log.splitlines() if '"message":"request"' in l))
+PY
+
+# --- 5. asynchronous requests: 202 + Location, the queue's batch, the answers in S3 ----------
+invoke async_pulls /repos/acme-corp/payroll-service/pulls "state=all" "prefer:respond-async"
+invoke async_missing /orgs/missing/members "" "prefer:respond-async"
+AWS_ACCESS_KEY_ID=psoxy-test-access-key AWS_SECRET_ACCESS_KEY=psoxy-test-secret-key \
+  python - "http://127.0.0.1:$moto_port" "$async_queue" "$work" <<'PY'
+import json, sys, boto3
+endpoint, queue, work = sys.argv[1:4]
+sqs = boto3.client("sqs", endpoint_url=endpoint, region_name="us-east-1")
+messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+json.dump({"Records": [{
+    "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+    "attributes": {}, "messageAttributes": {}, "md5OfBody": m["MD5OfBody"], "eventSource": "aws:sqs",
+    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:psoxy-github-async", "awsRegion": "us-east-1",
+} for m in messages]}, open(f"{work}/async_batch.event.json", "w"))
+PY
+invoke_file() {  # name: $work/<name>.event.json -> $work/<name>.json
+  if ! cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port "$invoke_port" \
+      --data-file "$work/$1.event.json" --output-format json > "$work/$1.json" 2> "$work/$1.err"; then
+    echo "e2e-api: invocation $1 failed:" >&2
+    cat "$work/$1.err" >&2
+    tail -n 30 "$work/function.log" >&2
+    exit 1
+  fi
+}
+invoke_file async_batch
+AWS_ACCESS_KEY_ID=psoxy-test-access-key AWS_SECRET_ACCESS_KEY=psoxy-test-secret-key \
+  python - "http://127.0.0.1:$moto_port" "$work" <<'PY'
+import base64, gzip, json, sys, boto3
+endpoint, work = sys.argv[1:3]
+s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+problems = []
+def response(name):
+    return json.load(open(f"{work}/{name}.json"))
+def location(name):
+    r = response(name)
+    headers = {k.lower(): v for k, v in r["headers"].items()}
+    if r["statusCode"] != 202 or not headers.get("location", "").startswith("s3://psoxy-async/api/"):
+        problems.append(f"{name}: not accepted: {str(r)[:300]}")
+        return None
+    return headers["location"][len("s3://psoxy-async/"):]
+pulls_key, missing_key = location("async_pulls"), location("async_missing")
+batch = response("async_batch")
+if batch.get("batchItemFailures") != []:
+    problems.append(f"async batch: {batch}")
+if pulls_key:
+    answer = gzip.decompress(s3.get_object(Bucket="psoxy-async", Key=pulls_key)["Body"].read())
+    sync = gzip.decompress(base64.b64decode(response("gzipped")["body"]))
+    if json.loads(answer) != json.loads(sync):
+        problems.append("async answer differs from the synchronous answer of the same request")
+if missing_key:
+    record = json.loads(s3.get_object(Bucket="psoxy-async", Key=missing_key + ".error.json")["Body"].read())
+    if record.get("status") != 404 or record.get("error") != "API_ERROR":
+        problems.append(f"async 404: failure record {record}")
+# Side output: every 2xx answer from the source (allowed, gzipped, reversed, the async one),
+# gzipped, with metadata naming the endpoint's rule and never a query or path value.
+side = s3.list_objects_v2(Bucket="psoxy-side").get("Contents", [])
+if len(side) != 4:
+    problems.append(f"side output: {len(side)} objects, expected 4")
+endpoints = set()
+for o in side:
+    head = s3.head_object(Bucket="psoxy-side", Key=o["Key"])
+    meta = head["Metadata"]
+    endpoints.add(meta.get("psoxy-endpoint"))
+    if head.get("ContentEncoding") != "gzip" or meta.get("psoxy-status") != "200":
+        problems.append(f"side output {o['Key']}: {head.get('ContentEncoding')} {meta}")
+    text = json.dumps(meta)
+    for value in ["per_page", "acme-corp", "payroll-service", "state=all", "author"]:
+        if value in text:
+            problems.append(f"side output {o['Key']}: metadata shows {value}: {meta}")
+    body = gzip.decompress(s3.get_object(Bucket="psoxy-side", Key=o["Key"])["Body"].read())
+    json.loads(body)
+if not {"/orgs/{org}/members", "/repos/{owner}/{repo}/pulls"} <= endpoints:
+    problems.append(f"side output endpoints: {endpoints}")
+if problems:
+    print("e2e-api: FAIL:\n  " + "\n  ".join(problems), file=sys.stderr)
+    sys.exit(1)
+print(f"e2e-api: ok: side output: {len(side)} gzipped answers with metadata {sorted(endpoints)}")
+print(f"e2e-api: ok: async: 202 with Location, the queued batch run, s3://psoxy-async/{pulls_key} "
+      f"equals the synchronous answer, the 404 left {missing_key}.error.json")
 PY

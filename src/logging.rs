@@ -8,7 +8,7 @@ use crate::settings::{Flags, Settings};
 
 /// Crates that log whole invocation events (a webhook's payload and token, an API request's
 /// headers) at debug or trace level: never below `info`, whatever `RUST_LOG` says.
-const EVENT_LOGGERS: &[&str] = &["lambda_runtime", "lambda_runtime_api_client", "lambda_http"];
+const EVENT_LOGGERS: &[&str] = &["lambda_runtime", "lambda_runtime_api_client"];
 
 /// The `RUST_LOG` filter, else `default`; the [`EVENT_LOGGERS`] capped at `info`.
 fn filter(default: &str) -> tracing_subscriber::EnvFilter {

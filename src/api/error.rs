@@ -89,6 +89,9 @@ pub enum ProxyError {
     /// The proxy is not configured (see its health check).
     #[error("the proxy is not configured; see its health check")]
     Misconfigured,
+    /// An accepted asynchronous request could not be queued.
+    #[error("the asynchronous request could not be queued; retry")]
+    AsyncQueue,
 }
 
 impl ProxyError {
@@ -122,6 +125,7 @@ impl ProxyError {
             ProxyError::ResponseNotJson => (502, "RESPONSE_NOT_JSON"),
             ProxyError::Sanitization(_) => (500, "SANITIZATION_FAILED"),
             ProxyError::Misconfigured => (500, "MISCONFIGURED"),
+            ProxyError::AsyncQueue => (503, "ASYNC_QUEUE_FAILED"),
         }
     }
 

@@ -12,6 +12,7 @@ use super::auth::{with_service_key, CredentialStore, SourceAuth, Strategy};
 use super::body::{
     check_request_body, reverse_body, reverse_tokens_in, BodyReversalError, CompiledBodyRule,
 };
+use super::deferred::{wants_async, AsyncDestination, AsyncError, AsyncJob, AsyncLeg};
 use super::error::ProxyError;
 use super::ip_allow::IpAllowList;
 use super::keys::{CallerKeys, CallerRefusal};
@@ -20,6 +21,7 @@ use super::path_prefix::PathNormalizer;
 use super::reversal::{has_dot_segment, reverse_whole, upstream_url};
 use super::rules::body_allows;
 use super::settings::ApiSettings;
+use super::side_output::{SideMeta, SideOutputs};
 use super::target_override::{target_path, target_query, TARGET_PATH_HEADER, TARGET_QUERY_HEADER};
 use super::upstream::{answer, is_reserved_header, same_origin_redirects, send, Outgoing};
 use super::wire::{ProxyRequest, ProxyResponse, ERROR_HEADER};
@@ -111,6 +113,14 @@ impl ApiService {
         }
     }
 
+    /// Runs the async leg of a queued request (see [`ApiHandler::run_async`]).
+    pub async fn run_async(&self, job: AsyncJob) -> Result<(), AsyncError> {
+        match self {
+            ApiService::Ready(h) => h.run_async(job).await,
+            ApiService::Misconfigured { problem } => Err(AsyncError::NotAJob(problem.clone())),
+        }
+    }
+
     /// Handles one request.
     pub async fn handle(&self, req: ProxyRequest) -> ProxyResponse {
         match self {
@@ -156,6 +166,27 @@ struct Inner {
     trust_forwarded_for: bool,
     paths: PathNormalizer,
     user_agent: String,
+    follow_redirects: bool,
+    /// Asynchronous requests (`ASYNC_OUTPUT_DESTINATION`), set by the shell.
+    async_leg: std::sync::OnceLock<AsyncLeg>,
+    /// What the settings ask of asynchronous requests: the destination and the queue's URL.
+    async_settings: Option<(AsyncDestination, Option<String>)>,
+    /// Side outputs, set by the shell.
+    side_outputs: std::sync::OnceLock<SideOutputs>,
+    /// What the settings ask of side outputs: sanitized, original.
+    side_output_settings: (Option<AsyncDestination>, Option<AsyncDestination>),
+    /// `S3_FORCE_PATH_STYLE`.
+    s3_path_style: bool,
+    /// Fetches a redirect's `Location` on the async leg: no credentials, no redirects.
+    plain_http: reqwest::Client,
+}
+
+/// Which leg of a request runs: the caller's, or the async leg of an accepted
+/// `Prefer: respond-async` request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Leg {
+    Caller,
+    Async,
 }
 
 /// What the audit line reports of a request besides its status.
@@ -206,6 +237,12 @@ impl ApiHandler {
             .build()
             .map_err(ApiSetupError::Http)?;
         let salt_sha = pseudonymizer.salt_fingerprint();
+        let plain_http = with_tls(reqwest::Client::builder())
+            .timeout(settings.upstream_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(format!("{} (gzip)", settings.user_agent))
+            .build()
+            .map_err(ApiSetupError::Http)?;
         Ok(ApiHandler {
             inner: Arc::new(Inner {
                 matcher: Matcher::new(set.rules),
@@ -223,8 +260,126 @@ impl ApiHandler {
                 trust_forwarded_for: settings.trust_forwarded_for,
                 paths: settings.paths,
                 user_agent: settings.user_agent,
+                follow_redirects: settings.follow_redirects,
+                async_leg: std::sync::OnceLock::new(),
+                async_settings: settings
+                    .async_destination
+                    .map(|d| (d, settings.async_queue_url)),
+                side_outputs: std::sync::OnceLock::new(),
+                side_output_settings: (
+                    settings.side_output_sanitized,
+                    settings.side_output_original,
+                ),
+                s3_path_style: settings.s3_path_style,
+                plain_http,
             }),
         })
+    }
+
+    /// Turns on asynchronous requests: `Prefer: respond-async` requests are queued on
+    /// `leg.queue` and their answers written to `leg.destination`. Set once; later calls are
+    /// ignored.
+    pub fn with_async(self, leg: AsyncLeg) -> ApiHandler {
+        let _ = self.inner.async_leg.set(leg);
+        self
+    }
+
+    /// Runs the jobs of an in-process queue
+    /// ([`AsyncQueue::InProcess`](crate::api::deferred::AsyncQueue::InProcess)) until its senders are
+    /// gone, each as its own task.
+    pub async fn run_queue(self, mut jobs: tokio::sync::mpsc::UnboundedReceiver<AsyncJob>) {
+        while let Some(job) = jobs.recv().await {
+            let handler = self.clone();
+            tokio::spawn(async move {
+                let id = job.id.clone();
+                if let Err(e) = handler.run_async(job).await {
+                    tracing::error!(error = %e, request_id = %id, "an asynchronous request's outcome could not be written");
+                }
+            });
+        }
+    }
+
+    /// What the settings ask of asynchronous requests (`ASYNC_OUTPUT_DESTINATION` and
+    /// `ASYNC_API_REQUEST_QUEUE_URL`), for the shell to build the leg from.
+    pub fn async_settings(&self) -> Option<(&AsyncDestination, Option<&str>)> {
+        self.inner
+            .async_settings
+            .as_ref()
+            .map(|(d, q)| (d, q.as_deref()))
+    }
+
+    /// What the settings ask of side outputs (`SIDE_OUTPUT_SANITIZED`, `SIDE_OUTPUT_ORIGINAL`),
+    /// for the shell to build them from; `None` when neither is set.
+    pub fn side_output_settings(
+        &self,
+    ) -> Option<(Option<&AsyncDestination>, Option<&AsyncDestination>)> {
+        let (sanitized, original) = &self.inner.side_output_settings;
+        (sanitized.is_some() || original.is_some())
+            .then_some((sanitized.as_ref(), original.as_ref()))
+    }
+
+    /// `S3_FORCE_PATH_STYLE`, for the shell's S3 client.
+    pub fn s3_path_style(&self) -> bool {
+        self.inner.s3_path_style
+    }
+
+    /// Turns on side outputs. Set once; later calls are ignored.
+    pub fn with_side_outputs(self, outputs: SideOutputs) -> ApiHandler {
+        let _ = self.inner.side_outputs.set(outputs);
+        self
+    }
+
+    /// The async leg's configuration, when asynchronous requests are on.
+    pub fn async_leg(&self) -> Option<&AsyncLeg> {
+        self.inner.async_leg.get()
+    }
+
+    /// Runs the async leg of an accepted request: the whole pipeline again, then its outcome
+    /// recorded (the sanitized body, or the failure record). An error means neither could be
+    /// written, and the job should be delivered again.
+    pub async fn run_async(&self, job: AsyncJob) -> Result<(), AsyncError> {
+        let started = Instant::now();
+        let Some(leg) = self.inner.async_leg.get() else {
+            return Err(AsyncError::NotAJob(
+                "asynchronous requests are not configured (ASYNC_OUTPUT_DESTINATION)".into(),
+            ));
+        };
+        let mut audit = Audit::default();
+        let req = job.request();
+        let outcome = self.respond(&req, &mut audit, Leg::Async).await;
+        let (status, error, content_type, body) = match outcome {
+            Ok(r) => {
+                let error = r.header(ERROR_HEADER).map(str::to_owned);
+                let content_type = r.header("content-type").map(str::to_owned);
+                (r.status, error, content_type, r.body)
+            }
+            Err(e) => {
+                let (status, code) = e.status_and_code();
+                (status, Some(code.to_owned()), None, Vec::new())
+            }
+        };
+        let recorded = leg
+            .record(
+                &job,
+                status,
+                error.as_deref(),
+                content_type.as_deref(),
+                body,
+            )
+            .await;
+        tracing::info!(
+            target: "psoxy_audit",
+            caller = audit.caller.as_deref().unwrap_or("-"),
+            method = %req.method,
+            endpoint = audit.endpoint.as_deref().unwrap_or("-"),
+            request_id = %job.id,
+            status,
+            latency_ms = started.elapsed().as_millis() as u64,
+            error = error.as_deref().unwrap_or("-"),
+            recorded = recorded.is_ok(),
+            "asynchronous request"
+        );
+        recorded
     }
 
     /// Handles one request: never fails, every problem is an HTTP answer.
@@ -232,7 +387,7 @@ impl ApiHandler {
         let started = Instant::now();
         let mut audit = Audit::default();
         let mut response = self
-            .respond(&req, &mut audit)
+            .respond(&req, &mut audit, Leg::Caller)
             .await
             .unwrap_or_else(|e| e.response());
         let inner = &self.inner;
@@ -263,6 +418,7 @@ impl ApiHandler {
         &self,
         req: &ProxyRequest,
         audit: &mut Audit,
+        leg: Leg,
     ) -> Result<ProxyResponse, ProxyError> {
         let inner = &self.inner;
         if let Some(callers) = &inner.callers {
@@ -383,6 +539,11 @@ impl ApiHandler {
             }
             None => None,
         };
+        if leg == Leg::Caller && wants_async(req) {
+            if let Some(async_leg) = inner.async_leg.get() {
+                return self.accept_async(req, async_leg).await;
+            }
+        }
         let upstream = send(
             &inner.http,
             &inner.auth,
@@ -395,7 +556,112 @@ impl ApiHandler {
             },
         )
         .await?;
-        answer(upstream, &inner.plans[matched.index], p).await
+        let upstream = if leg == Leg::Async && !inner.follow_redirects {
+            self.fetch_location(upstream, &url).await?
+        } else {
+            upstream
+        };
+        let side = inner.side_outputs.get();
+        let mut original = Vec::new();
+        let keep_original = side.is_some_and(|s| s.original.is_some());
+        let mut response = answer(
+            upstream,
+            &inner.plans[matched.index],
+            p,
+            keep_original.then_some(&mut original),
+        )
+        .await?;
+        if let Some(side) = side {
+            if (200..300).contains(&response.status) {
+                let meta = SideMeta {
+                    method: req.method.to_ascii_uppercase(),
+                    endpoint: matched.endpoint.path.as_str().to_owned(),
+                    status: response.status,
+                    content_type: response
+                        .header("content-type")
+                        .unwrap_or("application/json")
+                        .to_owned(),
+                    instance_id: inner.instance_id.clone(),
+                    rules_sha: inner.rules_sha.clone(),
+                    leg: if leg == Leg::Async { "async" } else { "caller" },
+                };
+                let original = keep_original.then_some(original.as_slice());
+                if let Err(e) = side.write(&meta, &response.body, original).await {
+                    tracing::error!(error = %e, "a side output could not be written");
+                    response
+                        .headers
+                        .push(("x-psoxy-warning".into(), "side-output-failed".into()));
+                }
+            }
+        }
+        Ok(response)
+    }
+
+    /// Queues an accepted asynchronous request and answers `202 Accepted` with its `Location`.
+    async fn accept_async(
+        &self,
+        req: &ProxyRequest,
+        leg: &AsyncLeg,
+    ) -> Result<ProxyResponse, ProxyError> {
+        let job = AsyncJob::new(req);
+        let location = leg.destination.location(&job);
+        leg.send(&job).await.map_err(|e| {
+            tracing::error!(error = %e, "cannot queue an asynchronous request");
+            ProxyError::AsyncQueue
+        })?;
+        let mut r = ProxyResponse::json(202, &json!({"location": location, "status": "accepted"}));
+        r.headers.push(("location".into(), location));
+        r.headers
+            .push(("preference-applied".into(), "respond-async".into()));
+        Ok(r)
+    }
+
+    /// On the async leg with `FOLLOW_REDIRECTS` off (ChatGPT Enterprise's and Slack's report
+    /// downloads), a redirect from the source is fetched as Psoxy fetches presigned report
+    /// URLs: the `Location` resolved against the request's URL, fetched with a GET that
+    /// carries no credential and no caller header, over https (or the source's own scheme and
+    /// host), one hop. Anything else passes through unchanged.
+    async fn fetch_location(
+        &self,
+        upstream: reqwest::Response,
+        url: &str,
+    ) -> Result<reqwest::Response, ProxyError> {
+        if !upstream.status().is_redirection() {
+            return Ok(upstream);
+        }
+        let Some(location) = upstream
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .and_then(|l| reqwest::Url::parse(url).ok()?.join(l).ok())
+        else {
+            return Ok(upstream);
+        };
+        let source = reqwest::Url::parse(url).ok();
+        let same_origin = source.as_ref().is_some_and(|s| {
+            s.scheme() == location.scheme()
+                && s.host_str() == location.host_str()
+                && s.port_or_known_default() == location.port_or_known_default()
+        });
+        if location.scheme() != "https" && !same_origin {
+            tracing::warn!("the source redirected to a non-https location; not followed");
+            return Ok(upstream);
+        }
+        tracing::info!("fetching the source's redirect without credentials (async leg)");
+        self.inner
+            .plain_http
+            .get(location)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .map_err(|e| {
+                let e = e.without_url();
+                if e.is_timeout() {
+                    ProxyError::UpstreamTimeout
+                } else {
+                    ProxyError::UpstreamUnreachable(e)
+                }
+            })
     }
 
     /// The caller's address: the first `X-Forwarded-For` hop when trusted, else what the

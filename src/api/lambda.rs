@@ -1,42 +1,190 @@
-//! The AWS Lambda shell of the proxy (function URL, payload format 2.0, `lambda_http`):
-//! settings from the environment and the parameter store once per process, then every
-//! invocation through the shared [`ApiService`].
+//! The AWS Lambda shell of the proxy: settings from the environment and the parameter store
+//! once per process, then every invocation through the shared [`ApiService`]: a function URL
+//! request (payload format 2.0) is answered; an SQS event (the queue of asynchronous requests,
+//! `ASYNC_API_REQUEST_QUEUE_URL`) runs each request's async leg, and only the requests whose
+//! outcome could not be written return to the queue (`batchItemFailures`).
+//! [`function_url_request`] and [`function_url_response`] are shared with the webhook
+//! function.
 
-use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt, Response};
+use std::sync::Arc;
+
+use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
+use aws_lambda_events::event::sqs::SqsEvent;
+use base64::Engine;
+use serde_json::{json, Value};
 
 use super::compression::{compress, Shell};
+use super::deferred::{AsyncJob, AsyncLeg, AsyncQueue};
 use super::error::ProxyError;
 use super::flow::ApiService;
 use super::settings::resolve;
+use super::side_output::SideOutputs;
 use super::wire::{ProxyRequest, ProxyResponse};
 use crate::settings::Flags;
+use crate::storage::s3::client::s3_client;
+use crate::storage::{ObjectStore, S3Store};
 
 /// Builds the service from the process environment and, when `PATH_TO_INSTANCE_CONFIG` /
 /// `PATH_TO_SHARED_CONFIG` are set, the parameter store. A configuration problem gives a
-/// [`ApiService::Misconfigured`] that answers health checks with 412 (and is logged).
+/// [`ApiService::Misconfigured`] that answers health checks with 412 (and is logged). With
+/// `ASYNC_OUTPUT_DESTINATION`, asynchronous requests go to the SQS queue
+/// `ASYNC_API_REQUEST_QUEUE_URL` and their answers to S3.
 pub async fn service_from_env() -> ApiService {
     let env = |name: &str| std::env::var(name).ok();
-    ApiService::from_resolved(resolve(&Flags::new(), &env).await)
+    let service = ApiService::from_resolved(resolve(&Flags::new(), &env).await);
+    let ApiService::Ready(handler) = service else {
+        return service;
+    };
+    let asynchronous = handler
+        .async_settings()
+        .map(|(d, q)| (d.clone(), q.map(str::to_owned)));
+    let side = handler
+        .side_output_settings()
+        .map(|(s, o)| (s.cloned(), o.cloned()));
+    if asynchronous.is_none() && side.is_none() {
+        return ApiService::Ready(handler);
+    }
+    let sdk = crate::aws_sdk::sdk_config().await;
+    let store: Arc<dyn ObjectStore + Send> = Arc::new(S3Store::new(
+        s3_client(&sdk, handler.s3_path_style()),
+        tokio::runtime::Handle::current(),
+    ));
+    let mut handler = handler;
+    if let Some((destination, queue_url)) = asynchronous {
+        let Some(url) = queue_url else {
+            let problem =
+                "setting ASYNC_API_REQUEST_QUEUE_URL is required with ASYNC_OUTPUT_DESTINATION"
+                    .to_owned();
+            tracing::error!(%problem, "the proxy is misconfigured");
+            return ApiService::Misconfigured { problem };
+        };
+        handler = handler.with_async(AsyncLeg {
+            destination,
+            store: store.clone(),
+            queue: AsyncQueue::Sqs {
+                client: aws_sdk_sqs::Client::new(&sdk),
+                url,
+            },
+        });
+    }
+    if let Some((sanitized, original)) = side {
+        handler = handler.with_side_outputs(SideOutputs {
+            sanitized,
+            original,
+            store,
+        });
+    }
+    ApiService::Ready(handler)
 }
 
-/// The proxy's view of a function URL request; the client's address is the source IP the
-/// platform saw (never a header the caller could set, unless `TRUST_FORWARDED_FOR`).
-pub fn proxy_request(req: Request) -> ProxyRequest {
-    let source_ip = match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
-        _ => None,
+/// An SQS batch that could not be read at all (the whole batch returns to the queue).
+#[derive(Debug, thiserror::Error)]
+#[error("not an SQS event: {0}")]
+pub struct EventError(#[source] serde_json::Error);
+
+/// Whether an invocation's event is an SQS batch.
+pub fn is_sqs_event(event: &Value) -> bool {
+    event
+        .get("Records")
+        .and_then(Value::as_array)
+        .and_then(|r| r.first())
+        .and_then(|r| r.get("eventSource"))
+        .and_then(Value::as_str)
+        == Some("aws:sqs")
+}
+
+/// Handles one invocation of the API function: a function URL request, or a batch of
+/// asynchronous requests.
+pub async fn handle_event(service: &ApiService, event: Value) -> Result<Value, EventError> {
+    if is_sqs_event(&event) {
+        let batch: SqsEvent = serde_json::from_value(event).map_err(EventError)?;
+        let mut failures = Vec::new();
+        for record in batch.records {
+            let id = record.message_id.unwrap_or_default();
+            let job = serde_json::from_str::<AsyncJob>(record.body.as_deref().unwrap_or(""));
+            let done = match job {
+                Ok(job) => service.run_async(job).await.map_err(|e| e.to_string()),
+                Err(e) => Err(format!(
+                    "not an asynchronous request ({})",
+                    crate::format::JsonSyntax::of(&e).kind()
+                )),
+            };
+            if let Err(problem) = done {
+                tracing::error!(message = %id, %problem, "an asynchronous request returns to the queue");
+                failures.push(json!({"itemIdentifier": id}));
+            }
+        }
+        return Ok(json!({"batchItemFailures": failures}));
+    }
+    let answer = match serde_json::from_value::<ApiGatewayV2httpRequest>(event) {
+        Ok(request) => {
+            let req = function_url_request(request);
+            let accept_encoding = req.header("accept-encoding").map(str::to_owned);
+            finish_answer(service.handle(req).await, accept_encoding.as_deref())
+        }
+        Err(_) => ProxyResponse::error(400, "BAD_REQUEST", "not a function URL request event"),
     };
-    let (parts, body) = req.into_parts();
-    let body = match body {
-        Body::Empty => bytes::Bytes::new(),
-        Body::Text(t) => bytes::Bytes::from(t),
-        Body::Binary(b) => bytes::Bytes::from(b),
-        _ => bytes::Bytes::new(),
+    Ok(function_url_response(answer))
+}
+
+/// The proxy's view of a function URL (or HTTP API) request, payload format 2.0; the client's
+/// address is the source IP the platform saw (never a header the caller could set, unless
+/// `TRUST_FORWARDED_FOR`).
+pub fn function_url_request(req: ApiGatewayV2httpRequest) -> ProxyRequest {
+    let body = match req.body {
+        Some(b) if req.is_base64_encoded => base64::engine::general_purpose::STANDARD
+            .decode(b.as_bytes())
+            .unwrap_or_default()
+            .into(),
+        Some(b) => bytes::Bytes::from(b),
+        None => bytes::Bytes::new(),
     };
-    let mut request = ProxyRequest::from_parts(&parts, body);
-    request.client_ip = source_ip;
-    request
+    let http = &req.request_context.http;
+    ProxyRequest {
+        method: http.method.as_str().to_owned(),
+        path: req
+            .raw_path
+            .or_else(|| http.path.clone())
+            .unwrap_or_else(|| "/".into()),
+        query: req.raw_query_string.filter(|q| !q.is_empty()),
+        headers: req
+            .headers
+            .iter()
+            .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .collect(),
+        body,
+        client_ip: http.source_ip.clone(),
+    }
+}
+
+/// The function's answer in payload format 2.0: a text body as it is, any other body in
+/// base64 (`isBase64Encoded`); repeated headers joined with commas.
+pub fn function_url_response(r: ProxyResponse) -> Value {
+    let mut headers = serde_json::Map::new();
+    for (name, value) in r.headers {
+        match headers.get_mut(&name) {
+            Some(Value::String(existing)) => {
+                existing.push_str(", ");
+                existing.push_str(&value);
+            }
+            _ => {
+                headers.insert(name, Value::String(value));
+            }
+        }
+    }
+    let (body, binary) = match String::from_utf8(r.body) {
+        Ok(text) => (text, false),
+        Err(e) => (
+            base64::engine::general_purpose::STANDARD.encode(e.into_bytes()),
+            true,
+        ),
+    };
+    json!({
+        "statusCode": r.status,
+        "headers": headers,
+        "body": body,
+        "isBase64Encoded": binary,
+    })
 }
 
 /// Largest answer a synchronous Lambda invocation may return (6 MB, the whole payload), less
@@ -68,24 +216,6 @@ pub fn finish_answer(mut r: ProxyResponse, accept_encoding: Option<&str>) -> Pro
         return refused;
     }
     r
-}
-
-/// The function URL response of the proxy's answer.
-pub fn lambda_response(r: ProxyResponse) -> Response<Body> {
-    let mut builder = Response::builder().status(r.status);
-    for (name, value) in &r.headers {
-        builder = builder.header(name.as_str(), value.as_str());
-    }
-    let body = match String::from_utf8(r.body) {
-        Ok(text) if text.is_empty() => Body::Empty,
-        Ok(text) => Body::Text(text),
-        Err(e) => Body::Binary(e.into_bytes()),
-    };
-    builder.body(body).unwrap_or_else(|_| {
-        let mut fallback = Response::new(Body::Empty);
-        *fallback.status_mut() = lambda_http::http::StatusCode::INTERNAL_SERVER_ERROR;
-        fallback
-    })
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@ pub mod body;
 pub mod cloud_run;
 pub mod compression;
 pub mod decode;
+pub mod deferred;
 pub mod error;
 pub mod flow;
 #[cfg(feature = "gcp")]
@@ -41,6 +42,7 @@ pub mod reversal;
 pub mod rules;
 pub mod server;
 pub mod settings;
+pub mod side_output;
 pub mod target_override;
 pub mod upstream;
 pub mod wire;

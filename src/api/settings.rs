@@ -17,10 +17,11 @@ use crate::pseudonym::PseudonymSettings;
 use crate::rules::sha256_hex;
 use crate::settings::aws::{AwsStore, Creation, SsmLocks};
 use crate::settings::catalog::{
-    ALLOWED_DATA_ACCESS_IP_BLOCKS, AWS_LAMBDA_FUNCTION_NAME, FOLLOW_REDIRECTS, K_SERVICE,
-    PATH_TO_INSTANCE_CONFIG, PSOXY_INSTANCE_ID, REQUEST_PATH_PREFIX_TO_TRIM,
-    REQUEST_TIMEOUT_SECONDS, RULES, SSM_KMS_KEY_ID, TARGET_HOST, TLS_VERSION, TRUST_FORWARDED_FOR,
-    UPSTREAM_TIMEOUT_SECONDS, USER_AGENT,
+    ALLOWED_DATA_ACCESS_IP_BLOCKS, ASYNC_API_REQUEST_QUEUE_URL, ASYNC_OUTPUT_DESTINATION,
+    AWS_LAMBDA_FUNCTION_NAME, FOLLOW_REDIRECTS, K_SERVICE, PATH_TO_INSTANCE_CONFIG,
+    PSOXY_INSTANCE_ID, REQUEST_PATH_PREFIX_TO_TRIM, REQUEST_TIMEOUT_SECONDS, RULES,
+    S3_FORCE_PATH_STYLE, SIDE_OUTPUT_ORIGINAL, SIDE_OUTPUT_SANITIZED, SSM_KMS_KEY_ID, TARGET_HOST,
+    TLS_VERSION, TRUST_FORWARDED_FOR, UPSTREAM_TIMEOUT_SECONDS, USER_AGENT,
 };
 use crate::settings::remote::StoreFuture;
 use crate::settings::{
@@ -61,6 +62,16 @@ pub struct ApiSettings {
     pub follow_redirects: bool,
     /// `USER_AGENT`, or ours.
     pub user_agent: String,
+    /// `ASYNC_OUTPUT_DESTINATION`: asynchronous requests are on (the shell builds the leg).
+    pub async_destination: Option<super::deferred::AsyncDestination>,
+    /// `ASYNC_API_REQUEST_QUEUE_URL`.
+    pub async_queue_url: Option<String>,
+    /// `SIDE_OUTPUT_SANITIZED`.
+    pub side_output_sanitized: Option<super::deferred::AsyncDestination>,
+    /// `SIDE_OUTPUT_ORIGINAL`.
+    pub side_output_original: Option<super::deferred::AsyncDestination>,
+    /// `S3_FORCE_PATH_STYLE`: path-style addresses for the async and side-output buckets.
+    pub s3_path_style: bool,
 }
 
 /// A setting of the proxy that is missing or invalid. Names the setting, never its value.
@@ -81,6 +92,9 @@ pub enum ApiSettingsError {
     /// The rules do not load or do not compile.
     #[error("setting RULES: {0}")]
     Rules(#[from] RuleSetError),
+    /// `ASYNC_OUTPUT_DESTINATION` is not an S3 URL.
+    #[error(transparent)]
+    AsyncDestination(#[from] super::deferred::DestinationError),
     /// The source credentials are incomplete or malformed.
     #[error(transparent)]
     Auth(#[from] AuthSettingsError),
@@ -109,6 +123,11 @@ const OWN_SETTINGS: &[&Setting] = &[
     &REQUEST_PATH_PREFIX_TO_TRIM,
     &FOLLOW_REDIRECTS,
     &USER_AGENT,
+    &ASYNC_OUTPUT_DESTINATION,
+    &ASYNC_API_REQUEST_QUEUE_URL,
+    &SIDE_OUTPUT_SANITIZED,
+    &SIDE_OUTPUT_ORIGINAL,
+    &S3_FORCE_PATH_STYLE,
 ];
 
 /// The User-Agent towards the source when `USER_AGENT` is unset.
@@ -216,8 +235,36 @@ impl ApiSettings {
             upstream_timeout,
             max_tls,
             instance_id: instance_id(settings),
+            async_destination: settings
+                .get(&ASYNC_OUTPUT_DESTINATION)
+                .map(super::deferred::AsyncDestination::parse)
+                .transpose()?,
+            async_queue_url: settings
+                .get(&ASYNC_API_REQUEST_QUEUE_URL)
+                .map(|s| s.trim().to_owned()),
+            side_output_sanitized: side_output(settings, &SIDE_OUTPUT_SANITIZED)?,
+            side_output_original: side_output(settings, &SIDE_OUTPUT_ORIGINAL)?,
+            s3_path_style: settings.flag(&S3_FORCE_PATH_STYLE)?,
         })
     }
+}
+
+/// A side output's `s3://bucket/prefix`, naming the setting when it is not one.
+fn side_output(
+    settings: &Settings,
+    setting: &'static Setting,
+) -> Result<Option<super::deferred::AsyncDestination>, ApiSettingsError> {
+    settings
+        .get(setting)
+        .map(|v| {
+            super::deferred::AsyncDestination::parse(v).map_err(|_| {
+                ApiSettingsError::Setting(SettingError::Invalid {
+                    name: setting.name,
+                    expected: "s3://bucket or s3://bucket/prefix",
+                })
+            })
+        })
+        .transpose()
 }
 
 /// The secret store as the source credentials use it: rotated refresh tokens and the shared

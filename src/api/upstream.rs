@@ -136,10 +136,13 @@ pub(crate) async fn send(
 }
 
 /// The caller's answer to the source's response, its body sanitized by `plan`.
+/// With `original`, a 2xx body is also returned as the source sent it (for
+/// `SIDE_OUTPUT_ORIGINAL`; never to the caller).
 pub(crate) async fn answer(
     upstream: reqwest::Response,
     plan: &ResponsePlan,
     p: &Pseudonymizer,
+    original: Option<&mut Vec<u8>>,
 ) -> Result<ProxyResponse, ProxyError> {
     let status = upstream.status();
     let mut headers: Vec<(String, String)> = upstream
@@ -172,8 +175,11 @@ pub(crate) async fn answer(
     {
         return Err(ProxyError::ResponseTooLarge);
     }
-    let body = read_limited(upstream).await?;
-    let (body, content_type) = sanitize_body(&body, plan, p)?;
+    let raw = read_limited(upstream).await?;
+    let (body, content_type) = sanitize_body(&raw, plan, p)?;
+    if let Some(original) = original {
+        *original = raw;
+    }
     headers.push(("content-type".into(), content_type.into()));
     Ok(ProxyResponse {
         status: status.as_u16(),

@@ -130,6 +130,11 @@ pub struct ServeArgs {
     /// the rule file's name without extension.
     #[arg(long, value_name = "NAME")]
     pub connector: Option<String>,
+    /// Turn on `Prefer: respond-async`: such requests are answered 202 with `Location:` a file
+    /// under DIR (`yyyyMMdd/<id>`, gzip) where the sanitized answer, or `<id>.error.json`, is
+    /// written once fetched. [env: ASYNC_OUTPUT_DESTINATION=s3://... on AWS]
+    #[arg(long, value_name = "DIR")]
+    pub async_output: Option<PathBuf>,
     /// Serve the webhook collector with these rules (Psoxy's WebhookCollectionRules YAML)
     /// instead of the API proxy. Tokens are checked against ACCEPTED_AUTH_KEYS (env or
     /// --accepted-auth-keys); see docs/webhook.md.

@@ -75,12 +75,39 @@ pub fn run(args: ServeArgs) -> Result<i32, CliError> {
             None => "NO caller authentication".to_owned(),
         }
     );
+    let async_output = args.async_output.clone();
+    if settings.async_destination.is_some() && async_output.is_none() {
+        eprintln!("psoxy serve: ASYNC_OUTPUT_DESTINATION is ignored here; use --async-output DIR");
+    }
     let handler = ApiHandler::new(settings, callers, writer)?;
     runtime.block_on(async {
+        let handler = match &async_output {
+            None => handler,
+            Some(dir) => {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| CliError(format!("{}: {e}", shown(dir))))?;
+                let destination = crate::api::deferred::AsyncDestination::folder(dir);
+                let store = crate::storage::LocalStore::new(
+                    [(destination.bucket.clone(), dir.clone())].into(),
+                );
+                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                let handler = handler.with_async(crate::api::deferred::AsyncLeg {
+                    destination,
+                    store: std::sync::Arc::new(store),
+                    queue: crate::api::deferred::AsyncQueue::InProcess(tx),
+                });
+                tokio::spawn(handler.clone().run_queue(rx));
+                handler
+            }
+        };
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .map_err(|e| CliError(format!("cannot listen on {}: {e}", args.listen)))?;
         let addr = listener.local_addr()?;
+        let summary = match &async_output {
+            Some(dir) => format!("{summary}, async answers in {}", shown(dir)),
+            None => summary,
+        };
         eprintln!("psoxy serve: listening on http://{addr} ({summary}); Ctrl-C to stop");
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;

@@ -147,6 +147,18 @@ settings! {
     /// Whether redirects from the source are followed.
     FOLLOW_REDIRECTS { group: Api, default: None, secret: false,
         doc: "unset or `true` (any case): follow the source's redirects to the same scheme, host and port, at most 10 (credentials never go elsewhere); any other value returns the redirect to the caller as `API_ERROR`" }
+    /// Where asynchronous answers are written.
+    ASYNC_OUTPUT_DESTINATION { group: Api, default: None, secret: false,
+        doc: "`s3://bucket/prefix`: turns on `Prefer: respond-async`; each accepted request is answered 202 with `Location: s3://bucket/prefix/yyyyMMdd/<id>`, where its sanitized answer (gzip) or `<id>.error.json` is written (`psoxy serve`: `--async-output DIR`)" }
+    /// The queue of asynchronous requests.
+    ASYNC_API_REQUEST_QUEUE_URL { group: Api, default: None, secret: false,
+        doc: "the SQS queue accepted asynchronous requests wait in (the function is its trigger); required on AWS with `ASYNC_OUTPUT_DESTINATION`" }
+    /// Where sanitized answers are also written.
+    SIDE_OUTPUT_SANITIZED { group: Api, default: None, secret: false,
+        doc: "`s3://bucket/prefix`: every 2xx answer (caller's and async) is also written there, gzipped, as `yyyyMMdd/<id>`, with the method, the endpoint's rule, the status and the rules' SHA as object metadata (no query or path values)" }
+    /// Where the source's original answers are written.
+    SIDE_OUTPUT_ORIGINAL { group: Api, default: None, secret: false,
+        doc: "`s3://bucket/prefix`: the source's 2xx bodies as they came, before sanitizing (they hold PII: opt in deliberately, and keep that bucket as private as the source)" }
     /// The proxy's User-Agent towards the source.
     USER_AGENT { group: Api, default: None, secret: false,
         doc: "the User-Agent sent to the source (default `psoxy/<version> (API Data Sanitization; Rust)`); data calls add ` (gzip)`" }

@@ -8,14 +8,14 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
 use aws_lambda_events::event::sqs::SqsEvent;
-use base64::Engine;
 use serde_json::{json, Value};
 
 use super::batch::{merge, write_batch, BatchOutput, Message};
 use super::collector::Collector;
 use super::queue::Queue;
 use super::settings::{resolve, WebhookSettings};
-use crate::api::wire::{ProxyRequest, ProxyResponse};
+use crate::api::lambda::{function_url_request, function_url_response, is_sqs_event};
+use crate::api::wire::ProxyResponse;
 use crate::settings::aws::AwsStore;
 use crate::settings::{Flags, SecretStore, StoreLocation};
 use crate::storage::s3::client::{path_style, s3_client};
@@ -113,28 +113,21 @@ impl WebhookFunction {
 
     /// Handles one invocation: an SQS event or an HTTP request.
     pub async fn handle(&self, event: Value) -> Result<Value, BatchError> {
-        let is_sqs = event
-            .get("Records")
-            .and_then(Value::as_array)
-            .and_then(|r| r.first())
-            .and_then(|r| r.get("eventSource"))
-            .and_then(Value::as_str)
-            == Some("aws:sqs");
-        if is_sqs {
+        if is_sqs_event(&event) {
             let event: SqsEvent = serde_json::from_value(event)
                 .map_err(|e| BatchError(format!("not an SQS event: {e}")))?;
             return self.batch(event).await;
         }
         let response = match serde_json::from_value::<ApiGatewayV2httpRequest>(event) {
             Ok(req) => match &self.collector {
-                Ok(c) => c.handle(proxy_request(req)).await,
+                Ok(c) => c.handle(function_url_request(req)).await,
                 Err(_) => {
                     ProxyResponse::error(500, "MISCONFIGURED", "the collector is misconfigured")
                 }
             },
             Err(_) => ProxyResponse::error(400, "INVALID_REQUEST", "not an HTTP request event"),
         };
-        Ok(lambda_response(response))
+        Ok(function_url_response(response))
     }
 
     async fn batch(&self, event: SqsEvent) -> Result<Value, BatchError> {
@@ -180,53 +173,4 @@ impl WebhookFunction {
                 .collect::<Vec<_>>()
         }))
     }
-}
-
-/// The collector's view of a payload format 2.0 request.
-fn proxy_request(req: ApiGatewayV2httpRequest) -> ProxyRequest {
-    let body = match req.body {
-        Some(b) if req.is_base64_encoded => base64::engine::general_purpose::STANDARD
-            .decode(b.as_bytes())
-            .unwrap_or_default()
-            .into(),
-        Some(b) => bytes::Bytes::from(b),
-        None => bytes::Bytes::new(),
-    };
-    ProxyRequest {
-        method: req.request_context.http.method.as_str().to_owned(),
-        path: req
-            .raw_path
-            .or(req.request_context.http.path.clone())
-            .unwrap_or_else(|| "/".into()),
-        query: req.raw_query_string.filter(|q| !q.is_empty()),
-        headers: req
-            .headers
-            .iter()
-            .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
-            .collect(),
-        body,
-        client_ip: req.request_context.http.source_ip.clone(),
-    }
-}
-
-/// The function's answer in payload format 2.0.
-fn lambda_response(r: ProxyResponse) -> Value {
-    let mut headers = serde_json::Map::new();
-    for (name, value) in r.headers {
-        match headers.get_mut(&name) {
-            Some(Value::String(existing)) => {
-                existing.push_str(", ");
-                existing.push_str(&value);
-            }
-            _ => {
-                headers.insert(name, Value::String(value));
-            }
-        }
-    }
-    json!({
-        "statusCode": r.status,
-        "headers": headers,
-        "body": String::from_utf8_lossy(&r.body),
-        "isBase64Encoded": false,
-    })
 }

@@ -40,6 +40,12 @@ locals {
       IDENTITY_POOL_ID  = aws_cognito_identity_pool.workload_identity[0].id
       DEVELOPER_NAME_ID = local.developer_provider_name
     } : {},
+    # Asynchronous requests and side outputs (async.tf).
+    local.async_enabled ? {
+      ASYNC_OUTPUT_DESTINATION    = "s3://${aws_s3_bucket.async[0].id}"
+      ASYNC_API_REQUEST_QUEUE_URL = aws_sqs_queue.async[0].url
+    } : {},
+    var.side_output_sanitized == null ? {} : { SIDE_OUTPUT_SANITIZED = var.side_output_sanitized },
     var.source_settings,
     var.extra_environment,
   )

@@ -78,6 +78,33 @@ data "aws_iam_policy_document" "function" {
     }
   }
 
+  # Only with asynchronous requests: send accepted requests to their queue, and (as the queue's
+  # trigger) receive and delete them.
+  dynamic "statement" {
+    for_each = [for queue in aws_sqs_queue.async : queue.arn]
+    content {
+      sid = "AsyncRequestQueue"
+      actions = [
+        "sqs:SendMessage",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+      ]
+      resources = [statement.value]
+    }
+  }
+
+  # Only with asynchronous requests or a side output: write the answers there (a large one by
+  # multipart upload, aborted on failure).
+  dynamic "statement" {
+    for_each = length(local.written_object_arns) > 0 ? [local.written_object_arns] : []
+    content {
+      sid       = "WriteAnswers"
+      actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
+      resources = statement.value
+    }
+  }
+
   # Only with a customer-managed key: decrypt the SecureStrings.
   dynamic "statement" {
     for_each = local.use_kms ? [var.kms_key_arn] : []

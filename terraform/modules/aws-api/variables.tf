@@ -343,3 +343,36 @@ variable "caller_trust_principal" {
     error_message = "caller_trust_principal.aws_principal_arns must name principals, not `*`."
   }
 }
+
+# ---------------------------------------------------------------------------------------------
+# Asynchronous requests and side outputs
+# ---------------------------------------------------------------------------------------------
+
+variable "enable_async_processing" {
+  description = "Answer `Prefer: respond-async` requests with 202 and a `Location` in an async bucket made here, and fetch them in the background from an SQS queue made here (ASYNC_OUTPUT_DESTINATION, ASYNC_API_REQUEST_QUEUE_URL). For slow report APIs (Slack Analytics, ChatGPT Enterprise; with FOLLOW_REDIRECTS=false in extra_environment, a redirect to a presigned download is fetched without credentials)."
+  type        = bool
+  default     = false
+}
+
+variable "async_output_expiration_days" {
+  description = "Days before an asynchronous answer in the async bucket is deleted (0: never)."
+  type        = number
+  default     = 30
+}
+
+variable "async_reader_principal_arns" {
+  description = "Principals (e.g. the analytics vendor's role) allowed to read the asynchronous answers."
+  type        = list(string)
+  default     = []
+}
+
+variable "side_output_sanitized" {
+  description = "`s3://bucket/prefix` of an existing bucket where every 2xx sanitized answer is also written (SIDE_OUTPUT_SANITIZED); the function is granted s3:PutObject under the prefix. Null: none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.side_output_sanitized == null || can(regex("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$", var.side_output_sanitized))
+    error_message = "side_output_sanitized must be s3://bucket or s3://bucket/prefix."
+  }
+}

@@ -56,9 +56,10 @@ data "aws_iam_policy_document" "function" {
     resources = [aws_sqs_queue.webhooks.arn]
   }
 
+  # A large batch is a multipart upload, aborted on failure.
   statement {
     sid       = "WriteBatches"
-    actions   = ["s3:PutObject"]
+    actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
     resources = ["${local.bucket_arn}/${local.output_prefix}*"]
   }
 

@@ -1,0 +1,364 @@
+//! Asynchronous requests (`Prefer: respond-async`, SPEC-API "Request flow" 8): a request that
+//! passes every check is answered `202 Accepted` with `Location:` the object where its
+//! sanitized response will be (`ASYNC_OUTPUT_DESTINATION/yyyyMMdd/<request id>`), and queued.
+//! The async leg runs the whole pipeline again and writes the sanitized body there (gzip); on
+//! any failure (the source's non-2xx, a timeout, a sanitizing or write error) it writes
+//! `<id>.error.json` beside it, naming the status and error code (never a body), so a poller
+//! always learns the outcome.
+//!
+//! The queue is SQS on AWS (`ASYNC_API_REQUEST_QUEUE_URL`; the function is its trigger) and a
+//! task of the same process in `psoxy serve`.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use super::wire::ProxyRequest;
+use crate::storage::{ObjectStore, PutOptions, StoreError};
+
+/// Header asking for the asynchronous answer.
+pub const PREFER_HEADER: &str = "prefer";
+
+/// Whether the request asks for an asynchronous answer (`Prefer: respond-async`, among other
+/// preferences, ignoring case).
+pub fn wants_async(req: &ProxyRequest) -> bool {
+    req.headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(PREFER_HEADER))
+        .flat_map(|(_, v)| v.split(','))
+        .any(|p| {
+            p.split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("respond-async"))
+        })
+}
+
+/// Where asynchronous answers are written: a bucket and a key prefix (empty or ending in
+/// `/`), shown to callers as `scheme://bucket/prefix`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AsyncDestination {
+    /// `s3` or `file`.
+    pub scheme: String,
+    /// The bucket (for `file`, the folder's path).
+    pub bucket: String,
+    /// The key prefix.
+    pub prefix: String,
+}
+
+/// `ASYNC_OUTPUT_DESTINATION` that is not `s3://bucket[/prefix]`.
+#[derive(Debug, thiserror::Error)]
+#[error("setting ASYNC_OUTPUT_DESTINATION must be s3://bucket or s3://bucket/prefix")]
+pub struct DestinationError;
+
+impl AsyncDestination {
+    /// Parses `s3://bucket/prefix`.
+    pub fn parse(text: &str) -> Result<AsyncDestination, DestinationError> {
+        let rest = text.trim().strip_prefix("s3://").ok_or(DestinationError)?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(DestinationError);
+        }
+        Ok(AsyncDestination {
+            scheme: "s3".into(),
+            bucket: bucket.into(),
+            prefix: folder_prefix(prefix),
+        })
+    }
+
+    /// A local folder (`psoxy serve`): objects are files under it.
+    pub fn folder(path: &std::path::Path) -> AsyncDestination {
+        AsyncDestination {
+            scheme: "file".into(),
+            bucket: path.display().to_string(),
+            prefix: String::new(),
+        }
+    }
+
+    /// The key of a request's answer.
+    pub fn key(&self, job: &AsyncJob) -> String {
+        format!("{}{}/{}", self.prefix, job.date, job.id)
+    }
+
+    /// The key of a request's failure record.
+    pub fn error_key(&self, job: &AsyncJob) -> String {
+        format!("{}.error.json", self.key(job))
+    }
+
+    /// The `Location` of a request's answer.
+    pub fn location(&self, job: &AsyncJob) -> String {
+        match self.scheme.as_str() {
+            "file" => format!(
+                "file://{}/{}",
+                self.bucket.trim_end_matches('/'),
+                self.key(job)
+            ),
+            scheme => format!("{scheme}://{}/{}", self.bucket, self.key(job)),
+        }
+    }
+}
+
+fn folder_prefix(prefix: &str) -> String {
+    let prefix = prefix.trim_matches('/');
+    if prefix.is_empty() {
+        String::new()
+    } else {
+        format!("{prefix}/")
+    }
+}
+
+/// A queued request: what the async leg runs again. Holds the request as the caller sent it
+/// (path, query, allowed headers, body): no source data.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AsyncJob {
+    /// The request's id (random).
+    pub id: String,
+    /// The day it was accepted, `yyyyMMdd` (UTC).
+    pub date: String,
+    /// Method.
+    pub method: String,
+    /// Path as received.
+    pub path: String,
+    /// Raw query.
+    pub query: Option<String>,
+    /// Headers (lower-case names), without `Prefer`.
+    pub headers: Vec<(String, String)>,
+    /// Body, base64.
+    pub body: String,
+    /// The caller's address.
+    pub client_ip: Option<String>,
+}
+
+impl AsyncJob {
+    /// A job for `req`, accepted now.
+    pub fn new(req: &ProxyRequest) -> AsyncJob {
+        let mut id = [0u8; 16];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut id);
+        AsyncJob {
+            id: id.iter().map(|b| format!("{b:02x}")).collect(),
+            date: chrono::Utc::now().format("%Y%m%d").to_string(),
+            method: req.method.clone(),
+            path: req.path.clone(),
+            query: req.query.clone(),
+            headers: req
+                .headers
+                .iter()
+                .filter(|(n, _)| !n.eq_ignore_ascii_case(PREFER_HEADER))
+                .cloned()
+                .collect(),
+            body: base64::engine::general_purpose::STANDARD.encode(&req.body),
+            client_ip: req.client_ip.clone(),
+        }
+    }
+
+    /// The request the async leg runs (its body undecodable: empty).
+    pub fn request(&self) -> ProxyRequest {
+        ProxyRequest {
+            method: self.method.clone(),
+            path: self.path.clone(),
+            query: self.query.clone(),
+            headers: self.headers.clone(),
+            body: base64::engine::general_purpose::STANDARD
+                .decode(&self.body)
+                .unwrap_or_default()
+                .into(),
+            client_ip: self.client_ip.clone(),
+        }
+    }
+}
+
+/// How accepted requests reach the async leg.
+#[derive(Debug, Clone)]
+pub enum AsyncQueue {
+    /// An SQS queue (the function is its trigger).
+    Sqs {
+        /// The client.
+        client: aws_sdk_sqs::Client,
+        /// The queue's URL.
+        url: String,
+    },
+    /// Tasks of this process (`psoxy serve`): jobs go to
+    /// [`crate::api::ApiHandler::run_queue`] through this channel.
+    InProcess(tokio::sync::mpsc::UnboundedSender<AsyncJob>),
+}
+
+/// The async leg's configuration: where answers go, the store that writes them, the queue.
+#[derive(Clone)]
+pub struct AsyncLeg {
+    /// Where answers go.
+    pub destination: AsyncDestination,
+    /// The store of the destination (S3, or local folders).
+    pub store: Arc<dyn ObjectStore + Send>,
+    /// The queue.
+    pub queue: AsyncQueue,
+}
+
+impl std::fmt::Debug for AsyncLeg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncLeg")
+            .field("destination", &self.destination)
+            .field("queue", &self.queue)
+            .finish()
+    }
+}
+
+/// The async leg could not record an outcome (the queue delivers the job again).
+#[derive(Debug, thiserror::Error)]
+pub enum AsyncError {
+    /// Neither the answer nor the failure record could be written.
+    #[error("cannot write the asynchronous answer {key}: {source}")]
+    Write {
+        /// The object.
+        key: String,
+        /// Why.
+        source: StoreError,
+    },
+    /// The job could not be queued.
+    #[error("cannot queue the asynchronous request: {0}")]
+    Queue(String),
+    /// A queued message is not a job.
+    #[error("a queued message is not an asynchronous request: {0}")]
+    NotAJob(String),
+}
+
+impl AsyncLeg {
+    /// Queues `job`.
+    pub async fn send(&self, job: &AsyncJob) -> Result<(), AsyncError> {
+        if let AsyncQueue::InProcess(tx) = &self.queue {
+            return tx
+                .send(job.clone())
+                .map_err(|_| AsyncError::Queue("the in-process queue has stopped".into()));
+        }
+        if let AsyncQueue::Sqs { client, url } = &self.queue {
+            let body = serde_json::to_string(job).map_err(|e| AsyncError::Queue(e.to_string()))?;
+            client
+                .send_message()
+                .queue_url(url)
+                .message_body(body)
+                .send()
+                .await
+                .map_err(|e| {
+                    AsyncError::Queue(aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())
+                })?;
+        }
+        Ok(())
+    }
+
+    /// Writes the outcome of `job`: the sanitized body (gzip, with its content type) when
+    /// `status` is 2xx, else the failure record.
+    pub async fn record(
+        &self,
+        job: &AsyncJob,
+        status: u16,
+        error: Option<&str>,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Result<(), AsyncError> {
+        let success = (200..300).contains(&status) && error.is_none();
+        let (key, bytes, options) = if success {
+            let mut gz = flate2::write::GzEncoder::new(
+                Vec::with_capacity(body.len() / 4 + 64),
+                flate2::Compression::default(),
+            );
+            let gzipped = gz.write_all(&body).and_then(|_| gz.finish());
+            let key = self.destination.key(job);
+            let bytes = gzipped.map_err(|source| AsyncError::Write {
+                key: key.clone(),
+                source: StoreError::Local {
+                    path: key.clone().into(),
+                    source,
+                },
+            })?;
+            let options = PutOptions {
+                content_type: Some(content_type.unwrap_or("application/json").to_owned()),
+                content_encoding: Some("gzip".into()),
+                metadata: [("psoxy-status".to_owned(), status.to_string())].into(),
+            };
+            (key, bytes, options)
+        } else {
+            let record = serde_json::json!({
+                "requestId": job.id,
+                "status": status,
+                "error": error.unwrap_or("API_ERROR"),
+            });
+            let options = PutOptions {
+                content_type: Some("application/json".into()),
+                content_encoding: None,
+                metadata: [("psoxy-status".to_owned(), status.to_string())].into(),
+            };
+            (
+                self.destination.error_key(job),
+                record.to_string().into_bytes(),
+                options,
+            )
+        };
+        let store = self.store.clone();
+        let bucket = self.destination.bucket.clone();
+        let written_key = key.clone();
+        tokio::task::spawn_blocking(move || -> Result<(), StoreError> {
+            let mut sink = store.write(&bucket, &written_key, options)?;
+            sink.write_all(&bytes).map_err(|source| StoreError::Local {
+                path: written_key.clone().into(),
+                source,
+            })?;
+            sink.commit()
+        })
+        .await
+        .map_err(|e| AsyncError::Write {
+            key: key.clone(),
+            source: StoreError::Local {
+                path: key.clone().into(),
+                source: std::io::Error::other(e.to_string()),
+            },
+        })?
+        .map_err(|source| AsyncError::Write { key, source })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(prefer: Option<&str>) -> ProxyRequest {
+        ProxyRequest {
+            method: "GET".into(),
+            path: "/reports/1".into(),
+            query: Some("day=2".into()),
+            headers: prefer
+                .map(|p| vec![("prefer".to_owned(), p.to_owned())])
+                .unwrap_or_default(),
+            body: bytes::Bytes::from_static(b"{}"),
+            client_ip: Some("127.0.0.1".into()),
+        }
+    }
+
+    #[test]
+    fn prefer_respond_async_is_recognised() {
+        assert!(wants_async(&request(Some("respond-async"))));
+        assert!(wants_async(&request(Some(
+            "return=minimal, Respond-Async; wait=10"
+        ))));
+        assert!(!wants_async(&request(Some("return=minimal"))));
+        assert!(!wants_async(&request(None)));
+    }
+
+    #[test]
+    fn jobs_round_trip_without_the_preference() {
+        let job = AsyncJob::new(&request(Some("respond-async")));
+        assert_eq!(job.id.len(), 32);
+        assert_eq!(job.date.len(), 8);
+        let back: AsyncJob = serde_json::from_str(&serde_json::to_string(&job).unwrap()).unwrap();
+        assert_eq!(back, job);
+        let req = back.request();
+        assert!(!wants_async(&req));
+        assert_eq!(&req.body[..], b"{}");
+        let d = AsyncDestination::parse("s3://answers/async/").unwrap();
+        assert_eq!(
+            d.location(&job),
+            format!("s3://answers/async/{}/{}", job.date, job.id)
+        );
+        assert!(d.error_key(&job).ends_with(".error.json"));
+        assert!(AsyncDestination::parse("gs://x").is_err());
+    }
+}
