@@ -1,5 +1,5 @@
-//! Secrets hygiene: with a recognisable salt and encryption key (canaries), neither the CLI
-//! nor the storage-triggered function lets a secret (raw, or in an obvious encoding: base64,
+//! Secrets hygiene: with a recognisable salt and encryption key (canaries), neither the CLI,
+//! the storage-triggered function nor the webhook collector lets a secret (raw, or in an obvious encoding: base64,
 //! base64url, hex) reach a log line, an error message, an output file or object, a file
 //! written beside the output, or the output object's metadata, on success and on failure, with
 //! logging at its most verbose (`RUST_LOG=trace`).
@@ -593,4 +593,118 @@ async fn the_function_never_shows_the_secrets() {
         "nothing at TRACE level was captured"
     );
     assert_clean("captured logs", &logs);
+}
+
+/// The webhook collector, in-process under the TRACE capture: valid and refused webhooks (a
+/// forged token, a claim mismatch, invalid JSON, an oversized body) leave neither secret nor
+/// payload value nor token in a log line, an answer or the queue, and the queued message holds
+/// the payload's values only as pseudonyms.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webhook_collector_never_shows_the_secrets_or_the_payload() {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    use psoxy::api::wire::ProxyRequest;
+    use psoxy::webhook::queue::{waiting_messages, Queue};
+    use psoxy::webhook::{webhook_settings, Collector, WebhookSettings};
+    capture();
+    const PAYLOAD_CANARY: &str = "payload-canary-4e1d@acme.example";
+    let fixture =
+        |name: &str| std::fs::read_to_string(common::fixture(&format!("webhook/{name}"))).unwrap();
+    let rules = "endpoints:\n  - jwtClaimsToVerify: {sub: {payloadContents: ['$.actor.id']}}\n    transforms:\n      - !<pseudonymize> {jsonPaths: ['$.actor.email']}\n      - !<tokenize> {jsonPaths: ['$.ticket']}\n";
+    let keys = format!("base64:{}", fixture("issuer-a.spki.b64"));
+    let pairs = [
+        ("PSOXY_SALT", SALT),
+        ("PSOXY_ENCRYPTION_KEY", KEY),
+        ("RULES", rules),
+        ("ACCEPTED_AUTH_KEYS", keys.as_str()),
+    ];
+    let settings = WebhookSettings::from_settings(
+        &psoxy::settings::Settings::from_sources(
+            &webhook_settings(),
+            &psoxy::settings::Flags::new(),
+            &|n| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == n)
+                    .map(|(_, v)| v.to_string())
+            },
+        ),
+        None,
+    )
+    .unwrap();
+    let queue = tempfile::tempdir().unwrap();
+    let collector = Collector::new(settings, Queue::Folder(queue.path().into())).unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let sign = |key: &str, sub: &str| {
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::RS256),
+            &serde_json::json!({"sub": sub, "iat": now, "exp": now + 600}),
+            &EncodingKey::from_rsa_pem(fixture(key).as_bytes()).unwrap(),
+        )
+        .unwrap()
+    };
+    let good = sign("issuer-a.pem", "u-1");
+    let body = serde_json::json!({"actor": {"id": "u-1", "email": PAYLOAD_CANARY}, "ticket": PAYLOAD_CANARY}).to_string();
+    let post = |token: &str, body: &str| ProxyRequest {
+        method: "POST".into(),
+        path: "/".into(),
+        query: None,
+        headers: vec![("authorization".into(), format!("Bearer {token}"))],
+        body: body.as_bytes().to_vec().into(),
+        client_ip: Some("127.0.0.1".into()),
+    };
+    let cases = [
+        ("valid", post(&good, &body), 200),
+        ("forged", post(&sign("stranger.pem", "u-1"), &body), 401),
+        (
+            "claim mismatch",
+            post(&sign("issuer-a.pem", "u-2"), &body),
+            401,
+        ),
+        (
+            "invalid JSON",
+            post(&good, &format!("{{\"actor\": \"{PAYLOAD_CANARY}\"")),
+            400,
+        ),
+        (
+            "oversized",
+            post(
+                &good,
+                &format!("{{\"pad\": \"{}{PAYLOAD_CANARY}\"}}", "x".repeat(300_000)),
+            ),
+            413,
+        ),
+    ];
+    for (label, request, status) in cases {
+        let answer = collector.handle(request).await;
+        assert_eq!(answer.status, status, "{label}");
+        assert_clean(&format!("webhook {label}: answer"), &answer.body);
+        assert!(
+            !String::from_utf8_lossy(&answer.body).contains(PAYLOAD_CANARY),
+            "{label}"
+        );
+    }
+    let files = waiting_messages(queue.path()).unwrap();
+    assert_eq!(files.len(), 1);
+    let message = std::fs::read(&files[0]).unwrap();
+    assert_clean("webhook: queued message", &message);
+    let text = String::from_utf8_lossy(&message);
+    assert!(
+        !text.contains(PAYLOAD_CANARY) && text.contains("t~") && text.contains("p~"),
+        "{text}"
+    );
+    let logs = captured();
+    let logged = String::from_utf8_lossy(&logs);
+    assert!(
+        logged.contains("\"message\":\"webhook\""),
+        "the capture recorded nothing of the collector"
+    );
+    assert!(
+        !logged.contains(PAYLOAD_CANARY),
+        "a payload value reached the log"
+    );
+    assert!(
+        !logged.contains(good.split('.').nth(2).unwrap()),
+        "a token reached the log"
+    );
+    assert_clean("captured logs (webhook)", &logs);
 }
