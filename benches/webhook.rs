@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use psoxy::settings::{Flags, Settings};
-use psoxy::storage::LocalStore;
-use psoxy::webhook::batch::{merge, write_batch, BatchOutput, Message};
+use psoxy::storage::{LocalStore, ObjectPrefix};
+use psoxy::webhook::batch::{merge, write_batch, Message};
 use psoxy::webhook::queue::Queue;
 use psoxy::webhook::{webhook_settings, Collector, WebhookSettings};
 use serde_json::json;
@@ -150,7 +150,7 @@ fn batch_merge() {
     let bytes: usize = messages.iter().map(|m| m.body.len()).sum();
     let dir = tempfile::tempdir().expect("temp dir");
     let store = LocalStore::new([("out".to_owned(), dir.path().to_path_buf())].into());
-    let output = BatchOutput::new("out", "hooks");
+    let output = ObjectPrefix::new("file", "out", "hooks");
     let started = Instant::now();
     let merged = merge(&messages);
     let merge_time = started.elapsed();

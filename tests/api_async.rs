@@ -15,9 +15,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http_stub::{Reply, Stub};
-use psoxy::api::deferred::{AsyncDestination, AsyncLeg, AsyncQueue};
+use psoxy::api::deferred::{AsyncLeg, AsyncQueue};
 use psoxy::api::{ApiHandler, ApiService, ApiSettings};
-use psoxy::storage::LocalStore;
+use psoxy::storage::{LocalStore, ObjectPrefix};
 
 const TOKEN: &str = "source-token-that-must-not-travel";
 
@@ -45,7 +45,7 @@ async fn start(source: &str, dir: &Path) -> String {
     );
     let handler =
         ApiHandler::new(ApiSettings::from_settings(&resolved).unwrap(), None, None).unwrap();
-    let destination = AsyncDestination::folder(dir);
+    let destination = ObjectPrefix::folder(dir);
     let store = LocalStore::new([(destination.bucket.clone(), dir.to_path_buf())].into());
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let handler = handler.with_async(AsyncLeg {
@@ -233,8 +233,8 @@ async fn side_outputs_keep_each_answer() {
     let handler = ApiHandler::new(ApiSettings::from_settings(&resolved).unwrap(), None, None)
         .unwrap()
         .with_side_outputs(SideOutputs {
-            sanitized: Some(AsyncDestination::parse("s3://sanitized/api").unwrap()),
-            original: Some(AsyncDestination::parse("s3://original/api").unwrap()),
+            sanitized: Some(ObjectPrefix::new("s3", "sanitized", "api")),
+            original: Some(ObjectPrefix::new("s3", "original", "api")),
             store: Arc::new(store),
         });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

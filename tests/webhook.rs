@@ -17,8 +17,8 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use psoxy::api::wire::ProxyRequest;
 use psoxy::pseudonym::{PseudonymSettings, Pseudonymizer};
 use psoxy::settings::{Flags, Settings};
-use psoxy::storage::S3Store;
-use psoxy::webhook::batch::{merge, write_batch, BatchOutput, Message};
+use psoxy::storage::{ObjectPrefix, S3Store};
+use psoxy::webhook::batch::{merge, write_batch, Message};
 use psoxy::webhook::queue::{waiting_messages, Queue};
 use psoxy::webhook::{webhook_settings, Collector, WebhookSettings};
 use serde_json::{json, Value};
@@ -401,7 +401,8 @@ async fn webhooks_from_two_keys_are_batched_into_one_object() {
     let s3 = s3_server::start();
     s3.create_bucket("sanitized-webhooks").await;
     let store = S3Store::new(s3.client.clone(), tokio::runtime::Handle::current());
-    let output = BatchOutput::parse("s3://sanitized-webhooks/hooks").unwrap();
+    let output =
+        ObjectPrefix::parse_s3("s3://sanitized-webhooks/hooks", "WEBHOOK_BATCH_OUTPUT").unwrap();
     let key = tokio::task::spawn_blocking(move || {
         write_batch(&store, &output, &merged).map(|k| (k, merged))
     })

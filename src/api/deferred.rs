@@ -16,7 +16,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use super::wire::ProxyRequest;
-use crate::storage::{ObjectStore, PutOptions, StoreError};
+use crate::storage::{ObjectPrefix, ObjectStore, PutOptions, StoreError};
 
 /// Header asking for the asynchronous answer.
 pub const PREFER_HEADER: &str = "prefer";
@@ -35,76 +35,22 @@ pub fn wants_async(req: &ProxyRequest) -> bool {
         })
 }
 
-/// Where asynchronous answers are written: a bucket and a key prefix (empty or ending in
-/// `/`), shown to callers as `scheme://bucket/prefix`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AsyncDestination {
-    /// `s3` or `file`.
-    pub scheme: String,
-    /// The bucket (for `file`, the folder's path).
-    pub bucket: String,
-    /// The key prefix.
-    pub prefix: String,
-}
-
-/// `ASYNC_OUTPUT_DESTINATION` that is not `s3://bucket[/prefix]`.
-#[derive(Debug, thiserror::Error)]
-#[error("setting ASYNC_OUTPUT_DESTINATION must be s3://bucket or s3://bucket/prefix")]
-pub struct DestinationError;
-
-impl AsyncDestination {
-    /// Parses `s3://bucket/prefix`.
-    pub fn parse(text: &str) -> Result<AsyncDestination, DestinationError> {
-        let rest = text.trim().strip_prefix("s3://").ok_or(DestinationError)?;
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        if bucket.is_empty() {
-            return Err(DestinationError);
-        }
-        Ok(AsyncDestination {
-            scheme: "s3".into(),
-            bucket: bucket.into(),
-            prefix: folder_prefix(prefix),
-        })
+/// The keys of a request's answer and failure record under `destination`, and the
+/// `Location` the caller is given.
+impl AsyncJob {
+    /// The key of the answer: `<prefix>yyyyMMdd/<id>`.
+    pub fn key(&self, destination: &ObjectPrefix) -> String {
+        destination.key(&format!("{}/{}", self.date, self.id))
     }
 
-    /// A local folder (`psoxy serve`): objects are files under it.
-    pub fn folder(path: &std::path::Path) -> AsyncDestination {
-        AsyncDestination {
-            scheme: "file".into(),
-            bucket: path.display().to_string(),
-            prefix: String::new(),
-        }
+    /// The key of the failure record: the answer's, with `.error.json`.
+    pub fn error_key(&self, destination: &ObjectPrefix) -> String {
+        format!("{}.error.json", self.key(destination))
     }
 
-    /// The key of a request's answer.
-    pub fn key(&self, job: &AsyncJob) -> String {
-        format!("{}{}/{}", self.prefix, job.date, job.id)
-    }
-
-    /// The key of a request's failure record.
-    pub fn error_key(&self, job: &AsyncJob) -> String {
-        format!("{}.error.json", self.key(job))
-    }
-
-    /// The `Location` of a request's answer.
-    pub fn location(&self, job: &AsyncJob) -> String {
-        match self.scheme.as_str() {
-            "file" => format!(
-                "file://{}/{}",
-                self.bucket.trim_end_matches('/'),
-                self.key(job)
-            ),
-            scheme => format!("{scheme}://{}/{}", self.bucket, self.key(job)),
-        }
-    }
-}
-
-fn folder_prefix(prefix: &str) -> String {
-    let prefix = prefix.trim_matches('/');
-    if prefix.is_empty() {
-        String::new()
-    } else {
-        format!("{prefix}/")
+    /// The `Location` of the answer.
+    pub fn location(&self, destination: &ObjectPrefix) -> String {
+        destination.url(&self.key(destination))
     }
 }
 
@@ -186,8 +132,8 @@ pub enum AsyncQueue {
 /// The async leg's configuration: where answers go, the store that writes them, the queue.
 #[derive(Clone)]
 pub struct AsyncLeg {
-    /// Where answers go.
-    pub destination: AsyncDestination,
+    /// Where answers go (`ASYNC_OUTPUT_DESTINATION`, or a local folder).
+    pub destination: ObjectPrefix,
     /// The store of the destination (S3, or local folders).
     pub store: Arc<dyn ObjectStore + Send>,
     /// The queue.
@@ -262,7 +208,7 @@ impl AsyncLeg {
                 flate2::Compression::default(),
             );
             let gzipped = gz.write_all(&body).and_then(|_| gz.finish());
-            let key = self.destination.key(job);
+            let key = job.key(&self.destination);
             let bytes = gzipped.map_err(|source| AsyncError::Write {
                 key: key.clone(),
                 source: StoreError::Local {
@@ -288,7 +234,7 @@ impl AsyncLeg {
                 metadata: [("psoxy-status".to_owned(), status.to_string())].into(),
             };
             (
-                self.destination.error_key(job),
+                job.error_key(&self.destination),
                 record.to_string().into_bytes(),
                 options,
             )
@@ -353,12 +299,11 @@ mod tests {
         let req = back.request();
         assert!(!wants_async(&req));
         assert_eq!(&req.body[..], b"{}");
-        let d = AsyncDestination::parse("s3://answers/async/").unwrap();
+        let d = ObjectPrefix::parse_s3("s3://answers/async/", "ASYNC_OUTPUT_DESTINATION").unwrap();
         assert_eq!(
-            d.location(&job),
+            job.location(&d),
             format!("s3://answers/async/{}/{}", job.date, job.id)
         );
-        assert!(d.error_key(&job).ends_with(".error.json"));
-        assert!(AsyncDestination::parse("gs://x").is_err());
+        assert!(job.error_key(&d).ends_with(".error.json"));
     }
 }

@@ -12,7 +12,7 @@ use super::auth::{with_service_key, CredentialStore, SourceAuth, Strategy};
 use super::body::{
     check_request_body, reverse_body, reverse_tokens_in, BodyReversalError, CompiledBodyRule,
 };
-use super::deferred::{wants_async, AsyncDestination, AsyncError, AsyncJob, AsyncLeg};
+use super::deferred::{wants_async, AsyncError, AsyncJob, AsyncLeg};
 use super::error::ProxyError;
 use super::ip_allow::IpAllowList;
 use super::keys::{CallerKeys, CallerRefusal};
@@ -26,6 +26,7 @@ use super::target_override::{target_path, target_query, TARGET_PATH_HEADER, TARG
 use super::upstream::{answer, is_reserved_header, same_origin_redirects, send, Outgoing};
 use super::wire::{ProxyRequest, ProxyResponse, ERROR_HEADER};
 use crate::pseudonym::Pseudonymizer;
+use crate::storage::ObjectPrefix;
 use crate::transform::ResponsePlan;
 
 /// Header that asks for the health check instead of a forwarded request.
@@ -170,11 +171,11 @@ struct Inner {
     /// Asynchronous requests (`ASYNC_OUTPUT_DESTINATION`), set by the shell.
     async_leg: std::sync::OnceLock<AsyncLeg>,
     /// What the settings ask of asynchronous requests: the destination and the queue's URL.
-    async_settings: Option<(AsyncDestination, Option<String>)>,
+    async_settings: Option<(ObjectPrefix, Option<String>)>,
     /// Side outputs, set by the shell.
     side_outputs: std::sync::OnceLock<SideOutputs>,
     /// What the settings ask of side outputs: sanitized, original.
-    side_output_settings: (Option<AsyncDestination>, Option<AsyncDestination>),
+    side_output_settings: (Option<ObjectPrefix>, Option<ObjectPrefix>),
     /// `S3_FORCE_PATH_STYLE`.
     s3_path_style: bool,
     /// Fetches a redirect's `Location` on the async leg: no credentials, no redirects.
@@ -301,7 +302,7 @@ impl ApiHandler {
 
     /// What the settings ask of asynchronous requests (`ASYNC_OUTPUT_DESTINATION` and
     /// `ASYNC_API_REQUEST_QUEUE_URL`), for the shell to build the leg from.
-    pub fn async_settings(&self) -> Option<(&AsyncDestination, Option<&str>)> {
+    pub fn async_settings(&self) -> Option<(&ObjectPrefix, Option<&str>)> {
         self.inner
             .async_settings
             .as_ref()
@@ -310,9 +311,7 @@ impl ApiHandler {
 
     /// What the settings ask of side outputs (`SIDE_OUTPUT_SANITIZED`, `SIDE_OUTPUT_ORIGINAL`),
     /// for the shell to build them from; `None` when neither is set.
-    pub fn side_output_settings(
-        &self,
-    ) -> Option<(Option<&AsyncDestination>, Option<&AsyncDestination>)> {
+    pub fn side_output_settings(&self) -> Option<(Option<&ObjectPrefix>, Option<&ObjectPrefix>)> {
         let (sanitized, original) = &self.inner.side_output_settings;
         (sanitized.is_some() || original.is_some())
             .then_some((sanitized.as_ref(), original.as_ref()))
@@ -604,7 +603,7 @@ impl ApiHandler {
         leg: &AsyncLeg,
     ) -> Result<ProxyResponse, ProxyError> {
         let job = AsyncJob::new(req);
-        let location = leg.destination.location(&job);
+        let location = job.location(&leg.destination);
         leg.send(&job).await.map_err(|e| {
             tracing::error!(error = %e, "cannot queue an asynchronous request");
             ProxyError::AsyncQueue

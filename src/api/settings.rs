@@ -63,13 +63,13 @@ pub struct ApiSettings {
     /// `USER_AGENT`, or ours.
     pub user_agent: String,
     /// `ASYNC_OUTPUT_DESTINATION`: asynchronous requests are on (the shell builds the leg).
-    pub async_destination: Option<super::deferred::AsyncDestination>,
+    pub async_destination: Option<crate::storage::ObjectPrefix>,
     /// `ASYNC_API_REQUEST_QUEUE_URL`.
     pub async_queue_url: Option<String>,
     /// `SIDE_OUTPUT_SANITIZED`.
-    pub side_output_sanitized: Option<super::deferred::AsyncDestination>,
+    pub side_output_sanitized: Option<crate::storage::ObjectPrefix>,
     /// `SIDE_OUTPUT_ORIGINAL`.
-    pub side_output_original: Option<super::deferred::AsyncDestination>,
+    pub side_output_original: Option<crate::storage::ObjectPrefix>,
     /// `S3_FORCE_PATH_STYLE`: path-style addresses for the async and side-output buckets.
     pub s3_path_style: bool,
 }
@@ -92,9 +92,9 @@ pub enum ApiSettingsError {
     /// The rules do not load or do not compile.
     #[error("setting RULES: {0}")]
     Rules(#[from] RuleSetError),
-    /// `ASYNC_OUTPUT_DESTINATION` is not an S3 URL.
+    /// An output setting is not an S3 URL.
     #[error(transparent)]
-    AsyncDestination(#[from] super::deferred::DestinationError),
+    OutputPrefix(#[from] crate::storage::NotAnS3Prefix),
     /// The source credentials are incomplete or malformed.
     #[error(transparent)]
     Auth(#[from] AuthSettingsError),
@@ -237,34 +237,22 @@ impl ApiSettings {
             instance_id: instance_id(settings),
             async_destination: settings
                 .get(&ASYNC_OUTPUT_DESTINATION)
-                .map(super::deferred::AsyncDestination::parse)
+                .map(|v| crate::storage::ObjectPrefix::parse_s3(v, ASYNC_OUTPUT_DESTINATION.name))
                 .transpose()?,
             async_queue_url: settings
                 .get(&ASYNC_API_REQUEST_QUEUE_URL)
                 .map(|s| s.trim().to_owned()),
-            side_output_sanitized: side_output(settings, &SIDE_OUTPUT_SANITIZED)?,
-            side_output_original: side_output(settings, &SIDE_OUTPUT_ORIGINAL)?,
+            side_output_sanitized: settings
+                .get(&SIDE_OUTPUT_SANITIZED)
+                .map(|v| crate::storage::ObjectPrefix::parse_s3(v, SIDE_OUTPUT_SANITIZED.name))
+                .transpose()?,
+            side_output_original: settings
+                .get(&SIDE_OUTPUT_ORIGINAL)
+                .map(|v| crate::storage::ObjectPrefix::parse_s3(v, SIDE_OUTPUT_ORIGINAL.name))
+                .transpose()?,
             s3_path_style: settings.flag(&S3_FORCE_PATH_STYLE)?,
         })
     }
-}
-
-/// A side output's `s3://bucket/prefix`, naming the setting when it is not one.
-fn side_output(
-    settings: &Settings,
-    setting: &'static Setting,
-) -> Result<Option<super::deferred::AsyncDestination>, ApiSettingsError> {
-    settings
-        .get(setting)
-        .map(|v| {
-            super::deferred::AsyncDestination::parse(v).map_err(|_| {
-                ApiSettingsError::Setting(SettingError::Invalid {
-                    name: setting.name,
-                    expected: "s3://bucket or s3://bucket/prefix",
-                })
-            })
-        })
-        .transpose()
 }
 
 /// The secret store as the source credentials use it: rotated refresh tokens and the shared

@@ -10,16 +10,15 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Arc;
 
-use super::deferred::AsyncDestination;
-use crate::storage::{ObjectStore, PutOptions, StoreError};
+use crate::storage::{ObjectPrefix, ObjectStore, PutOptions, StoreError};
 
 /// Where the side outputs go, and the store that writes them.
 #[derive(Clone)]
 pub struct SideOutputs {
     /// `SIDE_OUTPUT_SANITIZED`.
-    pub sanitized: Option<AsyncDestination>,
+    pub sanitized: Option<ObjectPrefix>,
     /// `SIDE_OUTPUT_ORIGINAL`: the source's bodies as they came, before sanitizing.
-    pub original: Option<AsyncDestination>,
+    pub original: Option<ObjectPrefix>,
     /// The store (S3, or local folders).
     pub store: Arc<dyn ObjectStore + Send>,
 }
@@ -87,7 +86,7 @@ impl SideOutputs {
         let content_type = meta.content_type.clone();
         tokio::task::spawn_blocking(move || -> Result<(), StoreError> {
             for (destination, body, kind) in writes {
-                let key = format!("{}{date}/{id}", destination.prefix);
+                let key = destination.key(&format!("{date}/{id}"));
                 let mut gz = flate2::write::GzEncoder::new(
                     Vec::with_capacity(body.len() / 4 + 64),
                     flate2::Compression::default(),

@@ -86,7 +86,7 @@ pub fn run(args: ServeArgs) -> Result<i32, CliError> {
             Some(dir) => {
                 std::fs::create_dir_all(dir)
                     .map_err(|e| CliError(format!("{}: {e}", shown(dir))))?;
-                let destination = crate::api::deferred::AsyncDestination::folder(dir);
+                let destination = crate::storage::ObjectPrefix::folder(dir);
                 let store = crate::storage::LocalStore::new(
                     [(destination.bucket.clone(), dir.clone())].into(),
                 );

@@ -19,11 +19,13 @@ use crate::format::parquet::ByteRanges;
 #[cfg(feature = "gcp")]
 pub mod gcs;
 pub mod local;
+pub mod prefix;
 pub mod s3;
 
 #[cfg(feature = "gcp")]
 pub use gcs::{GcsError, GcsStore};
 pub use local::{AtomicFile, LocalStore};
+pub use prefix::{NotAnS3Prefix, ObjectPrefix};
 pub use s3::{S3Error, S3Store};
 
 /// Metadata of a stored object.

@@ -9,7 +9,7 @@ use std::io::Write;
 
 use sha2::{Digest, Sha256};
 
-use crate::storage::{ObjectStore, PutOptions, StoreError};
+use crate::storage::{ObjectPrefix, ObjectStore, PutOptions, StoreError};
 
 /// One queued message.
 #[derive(Debug, Clone)]
@@ -18,47 +18,6 @@ pub struct Message {
     pub id: String,
     /// Its body: NDJSON of sanitized documents.
     pub body: String,
-}
-
-/// Where batches go: `s3://bucket/prefix` (`WEBHOOK_BATCH_OUTPUT`), or a bucket of a local
-/// store.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BatchOutput {
-    /// The bucket.
-    pub bucket: String,
-    /// The key prefix: empty, or ending in `/`.
-    pub prefix: String,
-}
-
-/// `WEBHOOK_BATCH_OUTPUT` that is not `s3://bucket[/prefix]`.
-#[derive(Debug, thiserror::Error)]
-#[error("setting WEBHOOK_BATCH_OUTPUT must be s3://bucket or s3://bucket/prefix")]
-pub struct BatchOutputError;
-
-impl BatchOutput {
-    /// Parses `s3://bucket/prefix`.
-    pub fn parse(text: &str) -> Result<BatchOutput, BatchOutputError> {
-        let rest = text.trim().strip_prefix("s3://").ok_or(BatchOutputError)?;
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        if bucket.is_empty() {
-            return Err(BatchOutputError);
-        }
-        Ok(BatchOutput::new(bucket, prefix))
-    }
-
-    /// `bucket` and `prefix` (a `/` is added to a non-empty prefix without one).
-    pub fn new(bucket: &str, prefix: &str) -> BatchOutput {
-        let prefix = prefix.trim_start_matches('/');
-        let prefix = if prefix.is_empty() || prefix.ends_with('/') {
-            prefix.to_owned()
-        } else {
-            format!("{prefix}/")
-        };
-        BatchOutput {
-            bucket: bucket.to_owned(),
-            prefix,
-        }
-    }
 }
 
 /// Messages merged.
@@ -104,10 +63,10 @@ pub fn merge(messages: &[Message]) -> Merged {
 }
 
 /// The key of a batch: `<prefix><sha256 hex of its NDJSON>.ndjson.gz`.
-pub fn batch_key(output: &BatchOutput, ndjson: &[u8]) -> String {
+pub fn batch_key(output: &ObjectPrefix, ndjson: &[u8]) -> String {
     let digest = Sha256::digest(ndjson);
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}{hex}.ndjson.gz", output.prefix)
+    output.key(&format!("{hex}.ndjson.gz"))
 }
 
 /// Gzips `ndjson` (one member, no name, time 0: the same bytes give the same object).
@@ -124,7 +83,7 @@ pub fn gzip(ndjson: &[u8]) -> std::io::Result<Vec<u8>> {
 /// written, or `None` when there was nothing to write.
 pub fn write_batch(
     store: &dyn ObjectStore,
-    output: &BatchOutput,
+    output: &ObjectPrefix,
     merged: &Merged,
 ) -> Result<Option<String>, StoreError> {
     if merged.ndjson.is_empty() {
@@ -175,14 +134,11 @@ mod tests {
         assert_eq!(merged.records, 3);
         assert_eq!(merged.merged, ["1", "3"]);
         assert_eq!(merged.failed, ["2", "4"]);
-        let out = BatchOutput::parse("s3://bucket/webhooks").unwrap();
+        let out = ObjectPrefix::parse_s3("s3://bucket/webhooks", "WEBHOOK_BATCH_OUTPUT").unwrap();
         assert_eq!(out.prefix, "webhooks/");
         let key = batch_key(&out, &merged.ndjson);
         assert!(key.starts_with("webhooks/") && key.ends_with(".ndjson.gz"));
         assert_eq!(key, batch_key(&out, &merged.ndjson));
         assert_eq!(gzip(b"x").unwrap(), gzip(b"x").unwrap());
-        assert!(BatchOutput::parse("gs://b").is_err());
-        assert!(BatchOutput::parse("s3:///x").is_err());
-        assert_eq!(BatchOutput::parse("s3://b").unwrap().prefix, "");
     }
 }

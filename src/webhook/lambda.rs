@@ -10,7 +10,7 @@ use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
 use aws_lambda_events::event::sqs::SqsEvent;
 use serde_json::{json, Value};
 
-use super::batch::{merge, write_batch, BatchOutput, Message};
+use super::batch::{merge, write_batch, Message};
 use super::collector::Collector;
 use super::queue::Queue;
 use super::settings::{resolve, WebhookSettings};
@@ -19,13 +19,13 @@ use crate::api::wire::ProxyResponse;
 use crate::settings::aws::AwsStore;
 use crate::settings::{Flags, SecretStore, StoreLocation};
 use crate::storage::s3::client::{path_style, s3_client};
-use crate::storage::{ObjectStore, S3Store};
+use crate::storage::{ObjectPrefix, ObjectStore, S3Store};
 
 /// The function, built once per process.
 #[derive(Clone)]
 pub struct WebhookFunction {
     collector: Result<Collector, Misconfigured>,
-    batch: Result<(Arc<dyn ObjectStore + Send>, BatchOutput), Misconfigured>,
+    batch: Result<(Arc<dyn ObjectStore + Send>, ObjectPrefix), Misconfigured>,
 }
 
 /// What keeps one of the function's two jobs from running (names settings, never values).

@@ -18,6 +18,6 @@ pub mod server;
 pub mod settings;
 pub mod spki;
 
-pub use batch::{merge, write_batch, BatchOutput, Merged, Message};
+pub use batch::{merge, write_batch, Merged, Message};
 pub use collector::{Collector, CollectorSetupError, Refusal};
 pub use settings::{webhook_settings, WebhookSettings, WebhookSettingsError};

@@ -7,12 +7,12 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::batch::{merge, write_batch, BatchOutput, Message};
+use super::batch::{merge, write_batch, Message};
 use super::collector::{Collector, MAX_BODY_BYTES};
 use crate::api::server::hyper_response;
 use crate::api::wire::{ProxyRequest, ProxyResponse};
 use crate::http_server::{self, Handler, Request, Response};
-use crate::storage::{LocalStore, StoreError};
+use crate::storage::{LocalStore, ObjectPrefix, StoreError};
 
 /// The collector as an HTTP handler; the caller is the connection's peer.
 #[derive(Clone)]
@@ -72,7 +72,7 @@ pub fn merge_folder(queue: &Path, output: &Path) -> Result<usize, StoreError> {
     }
     let merged = merge(&messages);
     let store = LocalStore::new([("out".to_owned(), output.to_path_buf())].into());
-    write_batch(&store, &BatchOutput::new("out", ""), &merged)?;
+    write_batch(&store, &ObjectPrefix::new("file", "out", ""), &merged)?;
     let failed_dir = queue.join("failed");
     for (i, f) in files.iter().enumerate() {
         if merged.failed.contains(&i.to_string()) {

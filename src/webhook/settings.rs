@@ -1,6 +1,5 @@
 //! The collector's and batch handler's settings, read through the one settings lookup.
 
-use super::batch::{BatchOutput, BatchOutputError};
 use super::cors::AllowOrigins;
 use super::jwt::TokenPolicy;
 use super::keys::{AcceptedKeys, KeySettingError};
@@ -17,6 +16,7 @@ use crate::settings::{
     pseudonym_settings, Flags, RemoteError, SecretStore, Setting, SettingError, Settings,
     StoreLocation, PSEUDONYM_SETTINGS,
 };
+use crate::storage::{NotAnS3Prefix, ObjectPrefix};
 
 /// The collector's settings besides the pseudonym ones.
 const OWN_SETTINGS: &[&Setting] = &[
@@ -60,7 +60,7 @@ pub enum WebhookSettingsError {
     ClaimsWithoutTokens,
     /// `WEBHOOK_BATCH_OUTPUT` does not parse.
     #[error(transparent)]
-    BatchOutput(#[from] BatchOutputError),
+    BatchOutput(#[from] NotAnS3Prefix),
     /// The secret store could not be read.
     #[error(transparent)]
     Remote(#[from] RemoteError),
@@ -86,7 +86,7 @@ pub struct WebhookSettings {
     /// `WEBHOOK_OUTPUT`: the queue's URL.
     pub queue_url: Option<String>,
     /// `WEBHOOK_BATCH_OUTPUT`.
-    pub batch_output: Option<BatchOutput>,
+    pub batch_output: Option<ObjectPrefix>,
 }
 
 impl WebhookSettings {
@@ -137,7 +137,7 @@ impl WebhookSettings {
             queue_url: settings.get(&WEBHOOK_OUTPUT).map(|s| s.trim().to_owned()),
             batch_output: settings
                 .get(&WEBHOOK_BATCH_OUTPUT)
-                .map(BatchOutput::parse)
+                .map(|v| ObjectPrefix::parse_s3(v, WEBHOOK_BATCH_OUTPUT.name))
                 .transpose()?,
         })
     }
