@@ -118,6 +118,7 @@ API_FUNCTION_CONDITIONAL_ACTIONS = {
     "cognito-identity:GetOpenIdTokenForDeveloperIdentity",
     "kms:Decrypt",
     "kms:Encrypt",
+    "kms:GenerateDataKey",
 }
 # The statements of the API function's policy that may name a resource pattern: its own
 # parameter prefix (read), its own log group's streams, and the objects of its own async bucket

@@ -53,7 +53,7 @@ async fn start(source: &str, dir: &Path) -> String {
         store: Arc::new(store),
         queue: AsyncQueue::InProcess(tx),
     });
-    tokio::spawn(handler.clone().run_queue(rx));
+    tokio::spawn(handler.clone().run_queue(rx, std::future::pending()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(psoxy::api::server::serve(

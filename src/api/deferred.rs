@@ -55,8 +55,10 @@ impl AsyncJob {
 }
 
 /// A queued request: what the async leg runs again. Holds the request as the caller sent it
-/// (path, query, allowed headers, body): no source data.
+/// (path, query, body, and only the headers the pipeline reads: never the caller's
+/// credentials), and the caller's key id for the audit line: no source data.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(try_from = "RawJob")]
 pub struct AsyncJob {
     /// The request's id (random).
     pub id: String,
@@ -74,11 +76,71 @@ pub struct AsyncJob {
     pub body: String,
     /// The caller's address.
     pub client_ip: Option<String>,
+    /// The caller's key id (`psoxy serve` with caller keys), for the audit line.
+    pub caller: Option<String>,
+}
+
+/// A job as read from the queue, before its id and date are checked.
+#[derive(Deserialize)]
+struct RawJob {
+    id: String,
+    date: String,
+    method: String,
+    path: String,
+    query: Option<String>,
+    headers: Vec<(String, String)>,
+    body: String,
+    client_ip: Option<String>,
+    #[serde(default)]
+    caller: Option<String>,
+}
+
+/// A queued job whose id or date is not what the proxy writes (they name objects).
+#[derive(Debug, thiserror::Error)]
+#[error("a queued job's id must be 32 hex digits and its date yyyyMMdd")]
+pub struct BadJob;
+
+impl TryFrom<RawJob> for AsyncJob {
+    type Error = BadJob;
+
+    fn try_from(raw: RawJob) -> Result<AsyncJob, BadJob> {
+        let id_ok = raw.id.len() == 32 && raw.id.bytes().all(|b| b.is_ascii_hexdigit());
+        let date_ok = raw.date.len() == 8 && raw.date.bytes().all(|b| b.is_ascii_digit());
+        if !id_ok || !date_ok {
+            return Err(BadJob);
+        }
+        Ok(AsyncJob {
+            id: raw.id,
+            date: raw.date,
+            method: raw.method,
+            path: raw.path,
+            query: raw.query,
+            headers: raw.headers,
+            body: raw.body,
+            client_ip: raw.client_ip,
+            caller: raw.caller,
+        })
+    }
+}
+
+/// Largest job queued (SQS's 256 KiB per message); a larger request is refused with 413.
+pub const MAX_JOB_BYTES: usize = 256 * 1024;
+
+/// `text` with U+FFFE and U+FFFF written as JSON escapes: SQS refuses those characters, and in
+/// JSON text they can only stand inside strings, where the escape means the same.
+pub fn sqs_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains(['\u{fffe}', '\u{ffff}']) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.replace('\u{fffe}', "\\ufffe")
+            .replace('\u{ffff}', "\\uffff"),
+    )
 }
 
 impl AsyncJob {
-    /// A job for `req`, accepted now.
-    pub fn new(req: &ProxyRequest) -> AsyncJob {
+    /// A job for `req`, accepted now, keeping only the headers named in `keep` (lower case).
+    pub fn new(req: &ProxyRequest, keep: &[String], caller: Option<String>) -> AsyncJob {
         let mut id = [0u8; 16];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut id);
         AsyncJob {
@@ -90,11 +152,12 @@ impl AsyncJob {
             headers: req
                 .headers
                 .iter()
-                .filter(|(n, _)| !n.eq_ignore_ascii_case(PREFER_HEADER))
+                .filter(|(n, _)| keep.iter().any(|k| k.eq_ignore_ascii_case(n)))
                 .cloned()
                 .collect(),
             body: base64::engine::general_purpose::STANDARD.encode(&req.body),
             client_ip: req.client_ip.clone(),
+            caller,
         }
     }
 
@@ -166,22 +229,28 @@ pub enum AsyncError {
     /// A queued message is not a job.
     #[error("a queued message is not an asynchronous request: {0}")]
     NotAJob(String),
+    /// The request is too large to queue.
+    #[error("the request is over {MAX_JOB_BYTES} bytes queued")]
+    TooLarge,
 }
 
 impl AsyncLeg {
     /// Queues `job`.
     pub async fn send(&self, job: &AsyncJob) -> Result<(), AsyncError> {
+        let body = serde_json::to_string(job).map_err(|e| AsyncError::Queue(e.to_string()))?;
+        if body.len() > MAX_JOB_BYTES {
+            return Err(AsyncError::TooLarge);
+        }
         if let AsyncQueue::InProcess(tx) = &self.queue {
             return tx
                 .send(job.clone())
                 .map_err(|_| AsyncError::Queue("the in-process queue has stopped".into()));
         }
         if let AsyncQueue::Sqs { client, url } = &self.queue {
-            let body = serde_json::to_string(job).map_err(|e| AsyncError::Queue(e.to_string()))?;
             client
                 .send_message()
                 .queue_url(url)
-                .message_body(body)
+                .message_body(sqs_safe(&body))
                 .send()
                 .await
                 .map_err(|e| {
@@ -291,7 +360,16 @@ mod tests {
 
     #[test]
     fn jobs_round_trip_without_the_preference() {
-        let job = AsyncJob::new(&request(Some("respond-async")));
+        let mut req = request(Some("respond-async"));
+        req.headers
+            .push(("authorization".into(), "AWS4-HMAC-SHA256 secret".into()));
+        req.headers
+            .push(("accept".into(), "application/json".into()));
+        let job = AsyncJob::new(&req, &["accept".to_owned()], Some("me".into()));
+        assert_eq!(
+            job.headers,
+            [("accept".to_owned(), "application/json".to_owned())]
+        );
         assert_eq!(job.id.len(), 32);
         assert_eq!(job.date.len(), 8);
         let back: AsyncJob = serde_json::from_str(&serde_json::to_string(&job).unwrap()).unwrap();
@@ -305,5 +383,18 @@ mod tests {
             format!("s3://answers/async/{}/{}", job.date, job.id)
         );
         assert!(job.error_key(&d).ends_with(".error.json"));
+        // Ids and dates name objects: a forged job is refused.
+        for (id, date) in [("../../x", "20261206"), (job.id.as_str(), "2026-12-06")] {
+            let mut v = serde_json::to_value(&job).unwrap();
+            v["id"] = id.into();
+            v["date"] = date.into();
+            assert!(
+                serde_json::from_value::<AsyncJob>(v).is_err(),
+                "{id} {date}"
+            );
+        }
+        assert_eq!(sqs_safe("{\"a\":\"x\u{ffff}\"}"), "{\"a\":\"x\\uffff\"}");
+        let escaped: serde_json::Value = serde_json::from_str(&sqs_safe("\"\u{fffe}\"")).unwrap();
+        assert_eq!(escaped, "\u{fffe}");
     }
 }

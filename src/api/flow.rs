@@ -18,6 +18,7 @@ use super::ip_allow::IpAllowList;
 use super::keys::{CallerKeys, CallerRefusal};
 use super::matching::{Blocked, Matcher, RejectReason, Rejection};
 use super::path_prefix::PathNormalizer;
+use super::redirect::{redirect_fetch, PublicOnlyResolver, RedirectFetch};
 use super::reversal::{has_dot_segment, reverse_whole, upstream_url};
 use super::rules::body_allows;
 use super::settings::ApiSettings;
@@ -28,6 +29,9 @@ use super::wire::{ProxyRequest, ProxyResponse, ERROR_HEADER};
 use crate::pseudonym::Pseudonymizer;
 use crate::storage::ObjectPrefix;
 use crate::transform::ResponsePlan;
+
+/// Most asynchronous requests `psoxy serve` runs at once.
+pub const IN_PROCESS_JOBS: usize = 8;
 
 /// Header that asks for the health check instead of a forwarded request.
 pub const HEALTH_CHECK_HEADER: &str = "x-psoxy-health-check";
@@ -178,8 +182,11 @@ struct Inner {
     side_output_settings: (Option<ObjectPrefix>, Option<ObjectPrefix>),
     /// `S3_FORCE_PATH_STYLE`.
     s3_path_style: bool,
-    /// Fetches a redirect's `Location` on the async leg: no credentials, no redirects.
+    /// Fetches a redirect's `Location` at the source's origin on the async leg: no credentials,
+    /// no redirects.
     plain_http: reqwest::Client,
+    /// The same for another origin: public addresses only.
+    public_http: reqwest::Client,
 }
 
 /// Which leg of a request runs: the caller's, or the async leg of an accepted
@@ -244,6 +251,14 @@ impl ApiHandler {
             .user_agent(format!("{} (gzip)", settings.user_agent))
             .build()
             .map_err(ApiSetupError::Http)?;
+        let public_http = with_tls(reqwest::Client::builder())
+            .timeout(settings.upstream_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .https_only(true)
+            .dns_resolver(Arc::new(PublicOnlyResolver))
+            .user_agent(format!("{} (gzip)", settings.user_agent))
+            .build()
+            .map_err(ApiSetupError::Http)?;
         Ok(ApiHandler {
             inner: Arc::new(Inner {
                 matcher: Matcher::new(set.rules),
@@ -273,6 +288,7 @@ impl ApiHandler {
                 ),
                 s3_path_style: settings.s3_path_style,
                 plain_http,
+                public_http,
             }),
         })
     }
@@ -286,18 +302,46 @@ impl ApiHandler {
     }
 
     /// Runs the jobs of an in-process queue
-    /// ([`AsyncQueue::InProcess`](crate::api::deferred::AsyncQueue::InProcess)) until its senders are
-    /// gone, each as its own task.
-    pub async fn run_queue(self, mut jobs: tokio::sync::mpsc::UnboundedReceiver<AsyncJob>) {
-        while let Some(job) = jobs.recv().await {
+    /// ([`AsyncQueue::InProcess`](crate::api::deferred::AsyncQueue::InProcess)), at most
+    /// [`IN_PROCESS_JOBS`] at once, until `stop` completes; then runs the jobs accepted before
+    /// the stop and waits for every job to record its outcome.
+    pub async fn run_queue(
+        self,
+        mut jobs: tokio::sync::mpsc::UnboundedReceiver<AsyncJob>,
+        stop: impl std::future::Future<Output = ()>,
+    ) {
+        let limit = Arc::new(tokio::sync::Semaphore::new(IN_PROCESS_JOBS));
+        let mut running = tokio::task::JoinSet::new();
+        let start = |job: AsyncJob, running: &mut tokio::task::JoinSet<()>, permit| {
             let handler = self.clone();
-            tokio::spawn(async move {
+            running.spawn(async move {
+                let _permit: tokio::sync::OwnedSemaphorePermit = permit;
                 let id = job.id.clone();
                 if let Err(e) = handler.run_async(job).await {
                     tracing::error!(error = %e, request_id = %id, "an asynchronous request's outcome could not be written");
                 }
             });
+        };
+        tokio::pin!(stop);
+        loop {
+            let job = tokio::select! {
+                job = jobs.recv() => job,
+                () = &mut stop => None,
+            };
+            let Some(job) = job else { break };
+            let Ok(permit) = limit.clone().acquire_owned().await else {
+                break;
+            };
+            start(job, &mut running, permit);
+            while running.try_join_next().is_some() {}
         }
+        while let Ok(job) = jobs.try_recv() {
+            let Ok(permit) = limit.clone().acquire_owned().await else {
+                break;
+            };
+            start(job, &mut running, permit);
+        }
+        while running.join_next().await.is_some() {}
     }
 
     /// What the settings ask of asynchronous requests (`ASYNC_OUTPUT_DESTINATION` and
@@ -343,7 +387,10 @@ impl ApiHandler {
                 "asynchronous requests are not configured (ASYNC_OUTPUT_DESTINATION)".into(),
             ));
         };
-        let mut audit = Audit::default();
+        let mut audit = Audit {
+            caller: job.caller.clone(),
+            ..Audit::default()
+        };
         let req = job.request();
         let outcome = self.respond(&req, &mut audit, Leg::Async).await;
         let (status, error, content_type, body) = match outcome {
@@ -420,7 +467,9 @@ impl ApiHandler {
         leg: Leg,
     ) -> Result<ProxyResponse, ProxyError> {
         let inner = &self.inner;
-        if let Some(callers) = &inner.callers {
+        // The async leg's request passed the caller's checks when it was accepted; its job holds
+        // no credential to check again.
+        if let (Some(callers), Leg::Caller) = (&inner.callers, leg) {
             match callers.check(
                 req.header("authorization"),
                 &inner.instance_id,
@@ -540,7 +589,32 @@ impl ApiHandler {
         };
         if leg == Leg::Caller && wants_async(req) {
             if let Some(async_leg) = inner.async_leg.get() {
-                return self.accept_async(req, async_leg).await;
+                // Only the headers the pipeline reads travel with the job.
+                let mut keep: Vec<String> = [
+                    "accept",
+                    "content-type",
+                    "content-encoding",
+                    TARGET_PATH_HEADER,
+                    TARGET_QUERY_HEADER,
+                    IMPERSONATE_HEADER,
+                ]
+                .iter()
+                .map(|h| (*h).to_owned())
+                .collect();
+                if inner.trust_forwarded_for {
+                    keep.push("x-forwarded-for".into());
+                }
+                keep.extend(
+                    inner
+                        .matcher
+                        .rules()
+                        .allowed_request_headers
+                        .iter()
+                        .chain(&matched.endpoint.allowed_request_headers)
+                        .map(|h| h.to_ascii_lowercase()),
+                );
+                let job = AsyncJob::new(req, &keep, audit.caller.clone());
+                return self.accept_async(job, async_leg).await;
             }
         }
         let upstream = send(
@@ -599,14 +673,16 @@ impl ApiHandler {
     /// Queues an accepted asynchronous request and answers `202 Accepted` with its `Location`.
     async fn accept_async(
         &self,
-        req: &ProxyRequest,
+        job: AsyncJob,
         leg: &AsyncLeg,
     ) -> Result<ProxyResponse, ProxyError> {
-        let job = AsyncJob::new(req);
         let location = job.location(&leg.destination);
-        leg.send(&job).await.map_err(|e| {
-            tracing::error!(error = %e, "cannot queue an asynchronous request");
-            ProxyError::AsyncQueue
+        leg.send(&job).await.map_err(|e| match e {
+            AsyncError::TooLarge => ProxyError::RequestTooLarge,
+            e => {
+                tracing::error!(error = %e, "cannot queue an asynchronous request");
+                ProxyError::AsyncQueue
+            }
         })?;
         let mut r = ProxyResponse::json(202, &json!({"location": location, "status": "accepted"}));
         r.headers.push(("location".into(), location));
@@ -617,9 +693,9 @@ impl ApiHandler {
 
     /// On the async leg with `FOLLOW_REDIRECTS` off (ChatGPT Enterprise's and Slack's report
     /// downloads), a redirect from the source is fetched as Psoxy fetches presigned report
-    /// URLs: the `Location` resolved against the request's URL, fetched with a GET that
-    /// carries no credential and no caller header, over https (or the source's own scheme and
-    /// host), one hop. Anything else passes through unchanged.
+    /// URLs: the `Location` resolved against the request's URL and fetched with one GET that
+    /// carries no credential and no caller header, at the source's own origin or over https
+    /// to public addresses only ([`redirect_fetch`]). Anything else passes through unchanged.
     async fn fetch_location(
         &self,
         upstream: reqwest::Response,
@@ -632,24 +708,20 @@ impl ApiHandler {
             .headers()
             .get("location")
             .and_then(|l| l.to_str().ok())
-            .and_then(|l| reqwest::Url::parse(url).ok()?.join(l).ok())
         else {
             return Ok(upstream);
         };
-        let source = reqwest::Url::parse(url).ok();
-        let same_origin = source.as_ref().is_some_and(|s| {
-            s.scheme() == location.scheme()
-                && s.host_str() == location.host_str()
-                && s.port_or_known_default() == location.port_or_known_default()
-        });
-        if location.scheme() != "https" && !same_origin {
-            tracing::warn!("the source redirected to a non-https location; not followed");
-            return Ok(upstream);
-        }
+        let (client, target) = match redirect_fetch(url, location) {
+            RedirectFetch::SameOrigin(target) => (&self.inner.plain_http, target),
+            RedirectFetch::Public(target) => (&self.inner.public_http, target),
+            RedirectFetch::Refused => {
+                tracing::warn!("the source redirected outside its origin to a non-https or non-public location; not followed");
+                return Ok(upstream);
+            }
+        };
         tracing::info!("fetching the source's redirect without credentials (async leg)");
-        self.inner
-            .plain_http
-            .get(location)
+        client
+            .get(target)
             .header("accept", "application/json")
             .send()
             .await

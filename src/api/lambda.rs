@@ -117,11 +117,13 @@ pub async fn handle_event(service: &ApiService, event: Value) -> Result<Value, E
         return Ok(json!({"batchItemFailures": failures}));
     }
     let answer = match serde_json::from_value::<ApiGatewayV2httpRequest>(event) {
-        Ok(request) => {
-            let req = function_url_request(request);
-            let accept_encoding = req.header("accept-encoding").map(str::to_owned);
-            finish_answer(service.handle(req).await, accept_encoding.as_deref())
-        }
+        Ok(request) => match function_url_request(request) {
+            Some(req) => {
+                let accept_encoding = req.header("accept-encoding").map(str::to_owned);
+                finish_answer(service.handle(req).await, accept_encoding.as_deref())
+            }
+            None => undecodable_body(),
+        },
         Err(_) => ProxyResponse::error(400, "BAD_REQUEST", "not a function URL request event"),
     };
     Ok(function_url_response(answer))
@@ -129,18 +131,18 @@ pub async fn handle_event(service: &ApiService, event: Value) -> Result<Value, E
 
 /// The proxy's view of a function URL (or HTTP API) request, payload format 2.0; the client's
 /// address is the source IP the platform saw (never a header the caller could set, unless
-/// `TRUST_FORWARDED_FOR`).
-pub fn function_url_request(req: ApiGatewayV2httpRequest) -> ProxyRequest {
+/// `TRUST_FORWARDED_FOR`). `None` when a body said to be base64 is not.
+pub fn function_url_request(req: ApiGatewayV2httpRequest) -> Option<ProxyRequest> {
     let body = match req.body {
         Some(b) if req.is_base64_encoded => base64::engine::general_purpose::STANDARD
             .decode(b.as_bytes())
-            .unwrap_or_default()
+            .ok()?
             .into(),
         Some(b) => bytes::Bytes::from(b),
         None => bytes::Bytes::new(),
     };
     let http = &req.request_context.http;
-    ProxyRequest {
+    Some(ProxyRequest {
         method: http.method.as_str().to_owned(),
         path: req
             .raw_path
@@ -154,7 +156,12 @@ pub fn function_url_request(req: ApiGatewayV2httpRequest) -> ProxyRequest {
             .collect(),
         body,
         client_ip: http.source_ip.clone(),
-    }
+    })
+}
+
+/// The answer to an event whose body is not the base64 it says it is.
+pub fn undecodable_body() -> ProxyResponse {
+    ProxyResponse::error(400, "BAD_REQUEST", "the request body is not valid base64")
 }
 
 /// The function's answer in payload format 2.0: a text body as it is, any other body in

@@ -38,6 +38,7 @@ pub mod keys;
 pub mod lambda;
 pub mod matching;
 pub mod path_prefix;
+pub mod redirect;
 pub mod reversal;
 pub mod rules;
 pub mod server;

@@ -75,17 +75,26 @@ pub fn run(args: ServeArgs) -> Result<i32, CliError> {
             None => "NO caller authentication".to_owned(),
         }
     );
-    let async_output = args.async_output.clone();
+    let async_output = match &args.async_output {
+        // The Location names the folder by its absolute path.
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(|e| CliError(format!("{}: {e}", shown(dir))))?;
+            Some(std::fs::canonicalize(dir).map_err(|e| CliError(format!("{}: {e}", shown(dir))))?)
+        }
+        None => None,
+    };
     if settings.async_destination.is_some() && async_output.is_none() {
         eprintln!("psoxy serve: ASYNC_OUTPUT_DESTINATION is ignored here; use --async-output DIR");
     }
+    if settings.side_output_sanitized.is_some() || settings.side_output_original.is_some() {
+        eprintln!("psoxy serve: SIDE_OUTPUT_SANITIZED and SIDE_OUTPUT_ORIGINAL are not written by psoxy serve (only by the functions)");
+    }
     let handler = ApiHandler::new(settings, callers, writer)?;
     runtime.block_on(async {
+        let mut jobs_done = None;
         let handler = match &async_output {
             None => handler,
             Some(dir) => {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| CliError(format!("{}: {e}", shown(dir))))?;
                 let destination = crate::storage::ObjectPrefix::folder(dir);
                 let store = crate::storage::LocalStore::new(
                     [(destination.bucket.clone(), dir.clone())].into(),
@@ -96,7 +105,11 @@ pub fn run(args: ServeArgs) -> Result<i32, CliError> {
                     store: std::sync::Arc::new(store),
                     queue: crate::api::deferred::AsyncQueue::InProcess(tx),
                 });
-                tokio::spawn(handler.clone().run_queue(rx));
+                let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+                let jobs = tokio::spawn(handler.clone().run_queue(rx, async {
+                    let _ = stopped.await;
+                }));
+                jobs_done = Some((stop, jobs));
                 handler
             }
         };
@@ -113,6 +126,12 @@ pub fn run(args: ServeArgs) -> Result<i32, CliError> {
             let _ = tokio::signal::ctrl_c().await;
         };
         crate::api::server::serve(listener, ApiService::Ready(handler), shutdown).await?;
+        if let Some((stop, jobs)) = jobs_done.take() {
+            // Every accepted asynchronous request records its outcome before the stop.
+            eprintln!("psoxy serve: finishing the accepted asynchronous requests");
+            let _ = stop.send(());
+            let _ = jobs.await;
+        }
         eprintln!("psoxy serve: stopped");
         Ok::<_, CliError>(())
     })?;
@@ -179,16 +198,22 @@ fn run_webhook(args: ServeArgs, rules: &Path) -> Result<i32, CliError> {
             .map_err(|e| CliError(format!("cannot listen on {}: {e}", args.listen)))?;
         let addr = listener.local_addr()?;
         eprintln!("psoxy serve: listening on http://{addr} ({summary}); Ctrl-C to stop");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let batches = tokio::spawn(crate::webhook::server::batch_loop(
             queue.clone(),
             output.clone(),
             every,
+            async {
+                let _ = stopped.await;
+            },
         ));
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
         crate::webhook::server::serve(listener, collector, shutdown).await?;
-        batches.abort();
+        // The loop finishes a merge under way before the last one runs.
+        let _ = stop.send(());
+        let _ = batches.await;
         // What was queued before the stop is not left behind.
         let (q, o) = (queue.clone(), output.clone());
         let last =

@@ -1,6 +1,8 @@
 //! The batch handler's core: queued messages merged into one gzipped NDJSON object, named by
-//! its content (`<prefix><sha256 of the NDJSON>.ndjson.gz`), so a batch delivered twice writes
-//! the same object once more rather than a duplicate. A message that is not NDJSON of JSON
+//! its content (`<prefix><sha256 of the message ids and the NDJSON>.ndjson.gz`): the same batch
+//! delivered again writes its own object again, and two batches never share a name, even with
+//! identical events. A batch made up differently after a retry is a new object: delivery is at
+//! least once. A message that is not NDJSON of JSON
 //! documents is left out and reported failed (it returns to the queue, then its dead-letter
 //! queue); the object is written whole or not at all, and when it cannot be written every
 //! message of the batch is reported failed.
@@ -62,9 +64,16 @@ pub fn merge(messages: &[Message]) -> Merged {
     out
 }
 
-/// The key of a batch: `<prefix><sha256 hex of its NDJSON>.ndjson.gz`.
-pub fn batch_key(output: &ObjectPrefix, ndjson: &[u8]) -> String {
-    let digest = Sha256::digest(ndjson);
+/// The key of a batch: `<prefix><sha256 hex of its message ids and NDJSON>.ndjson.gz`.
+pub fn batch_key(output: &ObjectPrefix, merged: &Merged) -> String {
+    let mut hash = Sha256::new();
+    for id in &merged.merged {
+        hash.update(id.as_bytes());
+        hash.update(b"\n");
+    }
+    hash.update(b"\n");
+    hash.update(&merged.ndjson);
+    let digest = hash.finalize();
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     output.key(&format!("{hex}.ndjson.gz"))
 }
@@ -89,7 +98,7 @@ pub fn write_batch(
     if merged.ndjson.is_empty() {
         return Ok(None);
     }
-    let key = batch_key(output, &merged.ndjson);
+    let key = batch_key(output, merged);
     let body = gzip(&merged.ndjson).map_err(|source| StoreError::Local {
         path: key.clone().into(),
         source,
@@ -136,9 +145,13 @@ mod tests {
         assert_eq!(merged.failed, ["2", "4"]);
         let out = ObjectPrefix::parse_s3("s3://bucket/webhooks", "WEBHOOK_BATCH_OUTPUT").unwrap();
         assert_eq!(out.prefix, "webhooks/");
-        let key = batch_key(&out, &merged.ndjson);
+        let key = batch_key(&out, &merged);
         assert!(key.starts_with("webhooks/") && key.ends_with(".ndjson.gz"));
-        assert_eq!(key, batch_key(&out, &merged.ndjson));
+        assert_eq!(key, batch_key(&out, &merged));
+        // The same events in other messages: another object.
+        let again = merge(&[m("5", "{\"a\":1}\n"), m("6", "{\"b\":2}\n{\"c\":3}")]);
+        assert_eq!(again.ndjson, merged.ndjson);
+        assert_ne!(batch_key(&out, &again), key);
         assert_eq!(gzip(b"x").unwrap(), gzip(b"x").unwrap());
     }
 }

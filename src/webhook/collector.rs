@@ -291,16 +291,19 @@ impl Collector {
                     req.header("x-psoxy-authorization"),
                     req.header("authorization"),
                 )?;
-                let keys = keys.keys().await.map_err(|e| {
-                    tracing::error!(error = %e, "cannot read the accepted keys");
-                    Refusal::KeysUnavailable
-                })?;
-                Some(verify(
-                    token,
-                    &keys,
-                    policy,
-                    chrono::Utc::now().timestamp(),
-                )?)
+                let now = chrono::Utc::now().timestamp();
+                // The inline keys first: no call to KMS for tokens they sign.
+                match verify(token, keys.inline_keys(), policy, now) {
+                    Ok(claims) => Some(claims),
+                    Err(TokenRefusal::Signature | TokenRefusal::Algorithm) if keys.needs_kms() => {
+                        let kms = keys.kms_keys().await.map_err(|e| {
+                            tracing::error!(error = %e, "cannot read the accepted keys");
+                            Refusal::KeysUnavailable
+                        })?;
+                        Some(verify(token, &kms, policy, now)?)
+                    }
+                    Err(refusal) => return Err(refusal.into()),
+                }
             }
             None => None,
         };

@@ -202,24 +202,46 @@ impl AcceptedKeys {
         !self.kms.is_empty()
     }
 
-    /// Every accepted key: the inline ones, then the KMS ones (fetched at most every
-    /// [`KMS_KEY_TTL`]).
+    /// The keys given inline (no call needed).
+    pub fn inline_keys(&self) -> &[Arc<VerifyingKey>] {
+        &self.inline
+    }
+
+    /// Every accepted key: the inline ones, then the KMS ones.
     pub async fn keys(&self) -> Result<Vec<Arc<VerifyingKey>>, KeyFetchError> {
         let mut keys = self.inline.clone();
+        keys.extend(self.kms_keys().await?);
+        Ok(keys)
+    }
+
+    /// The KMS keys, fetched at most every [`KMS_KEY_TTL`] (one fetch at a time; the others
+    /// wait for it). When a refresh fails, the keys fetched before are used until KMS answers
+    /// again; with none fetched yet, the failure is returned.
+    pub async fn kms_keys(&self) -> Result<Vec<Arc<VerifyingKey>>, KeyFetchError> {
         if self.kms.is_empty() {
-            return Ok(keys);
+            return Ok(Vec::new());
         }
         let mut cache = self.cache.lock().await;
         if let Some((at, fetched)) = cache.as_ref() {
             if at.elapsed() < KMS_KEY_TTL {
-                keys.extend(fetched.iter().cloned());
-                return Ok(keys);
+                return Ok(fetched.clone());
             }
         }
-        let fetched = self.fetch().await?;
-        keys.extend(fetched.iter().cloned());
-        *cache = Some((Instant::now(), fetched));
-        Ok(keys)
+        match self.fetch().await {
+            Ok(fetched) => {
+                *cache = Some((Instant::now(), fetched.clone()));
+                Ok(fetched)
+            }
+            Err(e) => match cache.as_mut() {
+                Some((at, stale)) => {
+                    tracing::warn!(error = %e, "cannot refresh the accepted KMS keys; using those fetched before");
+                    // Try again in a minute rather than on every request.
+                    *at = Instant::now() - KMS_KEY_TTL + std::time::Duration::from_secs(60);
+                    Ok(stale.clone())
+                }
+                None => Err(e),
+            },
+        }
     }
 
     async fn fetch(&self) -> Result<Vec<Arc<VerifyingKey>>, KeyFetchError> {

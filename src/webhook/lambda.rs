@@ -14,7 +14,9 @@ use super::batch::{merge, write_batch, Message};
 use super::collector::Collector;
 use super::queue::Queue;
 use super::settings::{resolve, WebhookSettings};
-use crate::api::lambda::{function_url_request, function_url_response, is_sqs_event};
+use crate::api::lambda::{
+    function_url_request, function_url_response, is_sqs_event, undecodable_body,
+};
 use crate::api::wire::ProxyResponse;
 use crate::settings::aws::AwsStore;
 use crate::settings::{Flags, SecretStore, StoreLocation};
@@ -120,7 +122,10 @@ impl WebhookFunction {
         }
         let response = match serde_json::from_value::<ApiGatewayV2httpRequest>(event) {
             Ok(req) => match &self.collector {
-                Ok(c) => c.handle(function_url_request(req)).await,
+                Ok(c) => match function_url_request(req) {
+                    Some(req) => c.handle(req).await,
+                    None => undecodable_body(),
+                },
                 Err(_) => {
                     ProxyResponse::error(500, "MISCONFIGURED", "the collector is misconfigured")
                 }

@@ -46,7 +46,7 @@ impl Queue {
                 client
                     .send_message()
                     .queue_url(url)
-                    .message_body(message)
+                    .message_body(crate::api::deferred::sqs_safe(&message))
                     .send()
                     .await
                     .map_err(|e| {

@@ -86,11 +86,21 @@ pub fn merge_folder(queue: &Path, output: &Path) -> Result<usize, StoreError> {
     Ok(merged.records)
 }
 
-/// Merges the folder queue every `every` until the process stops.
-pub async fn batch_loop(queue: PathBuf, output: PathBuf, every: Duration) {
+/// Merges the folder queue every `every` until `stop` completes (a merge under way finishes
+/// first, so the caller's last merge never runs beside it).
+pub async fn batch_loop(
+    queue: PathBuf,
+    output: PathBuf,
+    every: Duration,
+    stop: impl std::future::Future<Output = ()>,
+) {
     let mut ticks = tokio::time::interval(every);
+    tokio::pin!(stop);
     loop {
-        ticks.tick().await;
+        tokio::select! {
+            _ = ticks.tick() => {}
+            () = &mut stop => break,
+        }
         let (q, o) = (queue.clone(), output.clone());
         match tokio::task::spawn_blocking(move || merge_folder(&q, &o)).await {
             Ok(Ok(0)) => {}

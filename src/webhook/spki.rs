@@ -48,6 +48,9 @@ impl RsaPublicKey {
         let n = unsigned(rsa.element(0x02, "modulus")?)?;
         let e = unsigned(rsa.element(0x02, "publicExponent")?)?;
         rsa.end("RSAPublicKey")?;
+        if n.is_empty() {
+            return Err(SpkiError::Malformed("modulus is zero"));
+        }
         let bits = n.len() * 8 - n.first().map_or(8, |b| b.leading_zeros() as usize);
         if bits < 2048 {
             return Err(SpkiError::TooShort(bits));

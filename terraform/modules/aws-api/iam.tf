@@ -105,6 +105,17 @@ data "aws_iam_policy_document" "function" {
     }
   }
 
+  # Only with a customer-managed key and asynchronous requests: encrypt what is sent to the
+  # queue and written to the async bucket (SQS and S3 ask KMS for a data key as the writer).
+  dynamic "statement" {
+    for_each = local.use_kms && local.async_enabled ? [var.kms_key_arn] : []
+    content {
+      sid       = "EncryptAsyncWithCustomerKey"
+      actions   = ["kms:GenerateDataKey"]
+      resources = [statement.value]
+    }
+  }
+
   # Only with a customer-managed key: decrypt the SecureStrings.
   dynamic "statement" {
     for_each = local.use_kms ? [var.kms_key_arn] : []

@@ -41,7 +41,8 @@ locals {
     aws_kms_key.auth[*].arn,
   )
 
-  output_prefix = var.output_path_prefix == "" ? "" : "${trimsuffix(var.output_path_prefix, "/")}/"
+  # As the function forms keys: no leading or trailing `/`, then one `/`.
+  output_prefix = trim(var.output_path_prefix, "/") == "" ? "" : "${trim(var.output_path_prefix, "/")}/"
 
   tags = merge({ "psoxy-instance" = var.instance_id }, var.tags)
 }

@@ -14,9 +14,9 @@ resource "aws_sqs_queue" "dead_letters" {
 
 resource "aws_sqs_queue" "webhooks" {
   name = "${local.function_name}-to-batch"
-  # AWS asks for at least six times the function's timeout, so a batch being merged is not
-  # delivered again meanwhile.
-  visibility_timeout_seconds        = max(6 * var.timeout_seconds, 30)
+  # AWS asks for at least six times the function's timeout plus the batching window, so a batch
+  # being gathered and merged is not delivered again meanwhile.
+  visibility_timeout_seconds        = 6 * var.timeout_seconds + var.batch_window_seconds
   message_retention_seconds         = 345600
   max_message_size                  = 262144
   sqs_managed_sse_enabled           = local.use_kms ? null : true

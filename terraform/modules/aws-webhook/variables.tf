@@ -78,8 +78,8 @@ variable "accepted_auth_keys" {
   default     = []
 
   validation {
-    condition     = alltrue([for k in var.accepted_auth_keys : startswith(k, "base64:") || startswith(k, "aws-kms:arn:")])
-    error_message = "Each accepted key starts with `base64:` or `aws-kms:arn:` (a key ARN, so the function can be granted GetPublicKey on it)."
+    condition     = alltrue([for k in var.accepted_auth_keys : startswith(k, "base64:") || (startswith(k, "aws-kms:arn:") && strcontains(k, ":key/"))])
+    error_message = "Each accepted key starts with `base64:` or is `aws-kms:<key ARN>` (arn:...:key/<id>, not an alias: IAM grants kms:GetPublicKey on the key's ARN)."
   }
 }
 
