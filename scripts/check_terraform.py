@@ -303,25 +303,13 @@ def check_webhook_policy(path, name, actions, conditional, problems):
 
 
 def check_webhook_settings(module: Module, source_dir: Path, problems: list):
-    known = listed_settings(source_dir, WEBHOOK_SETTING_SOURCES, problems)
-    secrets = secret_settings(source_dir, problems)
-    locals_ = module_locals(module)
-    for path, parsed in module.blocks:
-        for block in parsed.get("resource", []):
-            for name, body in block.get("aws_lambda_function", {}).items():
-                for environment in body.get("environment", []):
-                    keys = set(ENVIRONMENT_KEY.findall(expand_locals(str(environment.get("variables", "")), locals_)))
-                    if not {"PATH_TO_INSTANCE_CONFIG", "WEBHOOK_OUTPUT", "WEBHOOK_BATCH_OUTPUT", "ACCEPTED_AUTH_KEYS"} <= keys:
-                        problems.append(f"{path}: function {name}: environment lacks PATH_TO_INSTANCE_CONFIG, WEBHOOK_OUTPUT, WEBHOOK_BATCH_OUTPUT or ACCEPTED_AUTH_KEYS")
-                    for key in sorted(keys):
-                        if key in secrets:
-                            problems.append(f"{path}: function {name} puts the secret {key} in its environment")
-                        elif key not in known and key not in INFORMATIONAL_ENVIRONMENT:
-                            problems.append(f"{path}: function {name} sets {key}, which the binary does not read")
-            for name, body in block.get("aws_ssm_parameter", {}).items():
-                setting = re.sub(r"^\$\{local\.param_prefix\}", "", body.get("name", ""))
-                if setting not in known:
-                    problems.append(f"{path}: parameter {name} is named {setting}, which the binary does not read")
+    check_function_settings(
+        module,
+        listed_settings(source_dir, WEBHOOK_SETTING_SOURCES, problems),
+        {"PATH_TO_INSTANCE_CONFIG", "WEBHOOK_OUTPUT", "WEBHOOK_BATCH_OUTPUT", "ACCEPTED_AUTH_KEYS"},
+        secret_settings(source_dir, problems),
+        problems,
+    )
 
 
 def check_api_policy(path, name, document, actions, conditional, problems):
@@ -682,17 +670,31 @@ def expand_locals(text: str, locals_: dict, seen=frozenset()) -> str:
 
 
 def check_bulk_settings(module: Module, source_dir: Path, problems: list):
-    known = listed_settings(source_dir, BULK_SETTING_SOURCES, problems)
+    check_function_settings(
+        module,
+        listed_settings(source_dir, BULK_SETTING_SOURCES, problems),
+        {"PATH_TO_INSTANCE_CONFIG"},
+        set(),
+        problems,
+    )
+
+
+def check_function_settings(module: Module, known: set, required: set, secrets: set, problems: list):
+    """Every environment variable of the module's functions and every SSM parameter under the
+    instance prefix is a setting the binary reads (`known`); the environment sets `required`
+    and holds none of `secrets`."""
     locals_ = module_locals(module)
     for path, parsed in module.blocks:
         for block in parsed.get("resource", []):
             for name, body in block.get("aws_lambda_function", {}).items():
                 for environment in body.get("environment", []):
                     keys = set(ENVIRONMENT_KEY.findall(expand_locals(str(environment.get("variables", "")), locals_)))
-                    if "PATH_TO_INSTANCE_CONFIG" not in keys:
-                        problems.append(f"{path}: function {name}: environment lacks PATH_TO_INSTANCE_CONFIG (or the check cannot read it)")
+                    if not required <= keys:
+                        problems.append(f"{path}: function {name}: environment lacks {', '.join(sorted(required - keys))} (or the check cannot read it)")
                     for key in sorted(keys):
-                        if key not in known and key not in INFORMATIONAL_ENVIRONMENT:
+                        if key in secrets:
+                            problems.append(f"{path}: function {name} puts the secret {key} in its environment")
+                        elif key not in known and key not in INFORMATIONAL_ENVIRONMENT:
                             problems.append(f"{path}: function {name} sets {key}, which the binary does not read")
             for name, body in block.get("aws_ssm_parameter", {}).items():
                 setting = re.sub(r"^\$\{local\.param_prefix\}", "", body.get("name", ""))

@@ -18,3 +18,30 @@ wait_ready() {
   echo "e2e: $2 did not start" >&2
   return 1
 }
+
+# start_emulator: cargo-lambda's runtime emulator on a free port of 127.0.0.1 (`invoke_port`),
+# its log in $work/watch.log; waits until it accepts connections.
+start_emulator() {
+  invoke_port=$(free_port)
+  cargo lambda watch --only-lambda-apis -A 127.0.0.1 -P "$invoke_port" > "$work/watch.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 300); do
+    (echo > "/dev/tcp/127.0.0.1/$invoke_port") 2>/dev/null && return 0
+    sleep 0.2
+  done
+  cat "$work/watch.log" >&2
+  echo "e2e: the emulator did not start" >&2
+  return 1
+}
+
+# invoke_event NAME: invokes the function under the emulator with $work/NAME.event.json; its
+# answer goes to $work/NAME.json. On failure, prints the error and the function's log's tail.
+invoke_event() {
+  if ! cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port "$invoke_port" \
+      --data-file "$work/$1.event.json" --output-format json > "$work/$1.json" 2> "$work/$1.err"; then
+    echo "e2e: invocation $1 failed:" >&2
+    cat "$work/$1.err" >&2
+    tail -n 30 "$work/function.log" >&2
+    exit 1
+  fi
+}

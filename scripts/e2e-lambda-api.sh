@@ -86,13 +86,7 @@ PY
 async_queue="http://127.0.0.1:$moto_port/123456789012/psoxy-github-async"
 
 # --- 3. the function under the emulator ---------------------------------------------------------
-invoke_port=$(free_port)
-cargo lambda watch --only-lambda-apis -A 127.0.0.1 -P "$invoke_port" > "$work/watch.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 300); do
-  (echo > "/dev/tcp/127.0.0.1/$invoke_port") 2>/dev/null && break
-  sleep 0.2
-done
+start_emulator
 (
   export AWS_ENDPOINT_URL_SSM="http://127.0.0.1:$moto_port"
   export AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$moto_port" AWS_ENDPOINT_URL_S3="http://127.0.0.1:$moto_port"
@@ -142,13 +136,7 @@ PY
 invoke() {  # name, then event() arguments; the response goes to $work/<name>.json
   local name=$1; shift
   event "$@" > "$work/$name.event.json"
-  if ! cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port "$invoke_port" \
-      --data-file "$work/$name.event.json" --output-format json > "$work/$name.json" 2> "$work/$name.err"; then
-    echo "e2e-api: invocation $name failed:" >&2
-    cat "$work/$name.err" >&2
-    tail -n 30 "$work/function.log" >&2
-    exit 1
-  fi
+  invoke_event "$name"
 }
 
 invoke allowed /orgs/acme-corp/members "per_page=100&page=1"
@@ -253,16 +241,7 @@ json.dump({"Records": [{
     "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:psoxy-github-async", "awsRegion": "us-east-1",
 } for m in messages]}, open(f"{work}/async_batch.event.json", "w"))
 PY
-invoke_file() {  # name: $work/<name>.event.json -> $work/<name>.json
-  if ! cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port "$invoke_port" \
-      --data-file "$work/$1.event.json" --output-format json > "$work/$1.json" 2> "$work/$1.err"; then
-    echo "e2e-api: invocation $1 failed:" >&2
-    cat "$work/$1.err" >&2
-    tail -n 30 "$work/function.log" >&2
-    exit 1
-  fi
-}
-invoke_file async_batch
+invoke_event async_batch
 AWS_ACCESS_KEY_ID=psoxy-test-access-key AWS_SECRET_ACCESS_KEY=psoxy-test-secret-key \
   python - "http://127.0.0.1:$moto_port" "$work" <<'PY'
 import base64, gzip, json, sys, boto3

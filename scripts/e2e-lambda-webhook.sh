@@ -48,13 +48,7 @@ kms_key=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["key"]
 queue_url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["queue"])' "$work/aws.json")
 
 # --- 2. the function under the emulator ---------------------------------------------------------
-invoke_port=$(free_port)
-cargo lambda watch --only-lambda-apis -A 127.0.0.1 -P "$invoke_port" > "$work/watch.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 300); do
-  (echo > "/dev/tcp/127.0.0.1/$invoke_port") 2>/dev/null && break
-  sleep 0.2
-done
+start_emulator
 (
   export AWS_ENDPOINT_URL="$moto"
   export PATH_TO_INSTANCE_CONFIG=/psoxy/hooks/ PSOXY_INSTANCE_ID=hooks RUST_LOG=trace
@@ -129,16 +123,7 @@ for name, e in events.items():
     json.dump(e, open(f"{work}/{name}.event.json", "w"))
 PY
 
-invoke() {  # name: $work/<name>.event.json -> $work/<name>.json
-  if ! cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port "$invoke_port" \
-      --data-file "$work/$1.event.json" --output-format json > "$work/$1.json" 2> "$work/$1.err"; then
-    echo "e2e-webhook: invocation $1 failed:" >&2
-    cat "$work/$1.err" >&2
-    tail -n 30 "$work/function.log" >&2
-    exit 1
-  fi
-}
-for name in kms fixture stranger none expired mismatch; do invoke "$name"; done
+for name in kms fixture stranger none expired mismatch; do invoke_event "$name"; done
 
 # --- 4. the batch: what SQS holds, delivered as the queue's trigger delivers it ----------------
 python - "$moto" "$queue_url" "$work" <<'PY'
@@ -160,7 +145,7 @@ records.append(dict(records[0], messageId="not-ndjson", body="this is not JSON")
 json.dump({"Records": records}, open(f"{work}/batch.event.json", "w"))
 json.dump(len(messages), open(f"{work}/queued.json", "w"))
 PY
-invoke batch
+invoke_event batch
 
 # --- 5. the checks -------------------------------------------------------------------------------
 # The CLI's pseudonyms of the three emails, with the same salt: the collector's must be these.

@@ -74,13 +74,7 @@ PSOXY_RULES_SHA256=$(sha256sum transforms/hris.yaml | cut -d' ' -f1)
 ENV
 
 # --- 4. the function under the emulator --------------------------------------------------------
-invoke_port=$(free_port)
-cargo lambda watch --only-lambda-apis -A 127.0.0.1 -P "$invoke_port" > "$work/watch.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 300); do
-  (echo > "/dev/tcp/127.0.0.1/$invoke_port") 2>/dev/null && break
-  sleep 0.2
-done
+start_emulator
 # The function, as Lambda starts it: its settings plus the runtime variables the emulator names.
 (
   set -a

@@ -25,26 +25,50 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(common::fixture(&format!("api/github/{name}"))).unwrap()
 }
 
-async fn start(source: &str, dir: &Path) -> String {
+/// A proxy handler in front of `source` with the GitHub rules, `extra` settings on top.
+fn handler(source: &str, extra: &[(&str, &str)]) -> ApiHandler {
     let rules = std::fs::read_to_string(common::repo("transforms/api/github.yaml")).unwrap();
-    let settings: HashMap<&str, String> = [
+    let mut settings: HashMap<&str, String> = [
         ("PSOXY_SALT", "async-salt".to_owned()),
         ("PSOXY_ENCRYPTION_KEY", "async-key".to_owned()),
         ("TARGET_HOST", source.to_owned()),
         ("RULES", rules),
-        ("SOURCE_AUTH_STRATEGY", "bearer".to_owned()),
-        ("ACCESS_TOKEN", TOKEN.to_owned()),
-        ("UPSTREAM_TIMEOUT_SECONDS", "1".to_owned()),
-        ("FOLLOW_REDIRECTS", "false".to_owned()),
+        ("SOURCE_AUTH_STRATEGY", "none".to_owned()),
     ]
     .into();
+    for (k, v) in extra {
+        settings.insert(k, (*v).to_owned());
+    }
     let resolved = psoxy::settings::Settings::from_sources(
         &psoxy::api::settings::api_settings(),
         &psoxy::settings::Flags::new(),
         &|n| settings.get(n).cloned(),
     );
-    let handler =
-        ApiHandler::new(ApiSettings::from_settings(&resolved).unwrap(), None, None).unwrap();
+    ApiHandler::new(ApiSettings::from_settings(&resolved).unwrap(), None, None).unwrap()
+}
+
+/// Serves `handler` on 127.0.0.1; its base URL.
+async fn serve(handler: ApiHandler) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(psoxy::api::server::serve(
+        listener,
+        ApiService::Ready(handler),
+        std::future::pending(),
+    ));
+    format!("http://{addr}")
+}
+
+async fn start(source: &str, dir: &Path) -> String {
+    let handler = handler(
+        source,
+        &[
+            ("SOURCE_AUTH_STRATEGY", "bearer"),
+            ("ACCESS_TOKEN", TOKEN),
+            ("UPSTREAM_TIMEOUT_SECONDS", "1"),
+            ("FOLLOW_REDIRECTS", "false"),
+        ],
+    );
     let destination = ObjectPrefix::folder(dir);
     let store = LocalStore::new([(destination.bucket.clone(), dir.to_path_buf())].into());
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
@@ -54,14 +78,7 @@ async fn start(source: &str, dir: &Path) -> String {
         queue: AsyncQueue::InProcess(tx),
     });
     tokio::spawn(handler.clone().run_queue(rx, std::future::pending()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(psoxy::api::server::serve(
-        listener,
-        ApiService::Ready(handler),
-        std::future::pending(),
-    ));
-    format!("http://{addr}")
+    serve(handler).await
 }
 
 async fn get(url: &str, prefer: bool) -> (u16, Option<String>, Vec<u8>) {
@@ -207,20 +224,6 @@ async fn side_outputs_keep_each_answer() {
         _ => Reply::json(404, "{}"),
     })
     .await;
-    let rules = std::fs::read_to_string(common::repo("transforms/api/github.yaml")).unwrap();
-    let settings: HashMap<&str, String> = [
-        ("PSOXY_SALT", "side-salt".to_owned()),
-        ("PSOXY_ENCRYPTION_KEY", "side-key".to_owned()),
-        ("TARGET_HOST", format!("http://{}", source.addr)),
-        ("RULES", rules),
-        ("SOURCE_AUTH_STRATEGY", "none".to_owned()),
-    ]
-    .into();
-    let resolved = psoxy::settings::Settings::from_sources(
-        &psoxy::api::settings::api_settings(),
-        &psoxy::settings::Flags::new(),
-        &|n| settings.get(n).cloned(),
-    );
     let dir = tempfile::tempdir().unwrap();
     let (sanitized_dir, original_dir) = (dir.path().join("sanitized"), dir.path().join("original"));
     let store = LocalStore::new(
@@ -230,23 +233,15 @@ async fn side_outputs_keep_each_answer() {
         ]
         .into(),
     );
-    let handler = ApiHandler::new(ApiSettings::from_settings(&resolved).unwrap(), None, None)
-        .unwrap()
-        .with_side_outputs(SideOutputs {
-            sanitized: Some(ObjectPrefix::new("s3", "sanitized", "api")),
-            original: Some(ObjectPrefix::new("s3", "original", "api")),
-            store: Arc::new(store),
-        });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(psoxy::api::server::serve(
-        listener,
-        ApiService::Ready(handler),
-        std::future::pending(),
-    ));
-    let (status, _, answer) = get(&format!("http://{addr}/orgs/acme-corp/members"), false).await;
+    let handler = handler(&format!("http://{}", source.addr), &[]).with_side_outputs(SideOutputs {
+        sanitized: Some(ObjectPrefix::new("s3", "sanitized", "api")),
+        original: Some(ObjectPrefix::new("s3", "original", "api")),
+        store: Arc::new(store),
+    });
+    let proxy = serve(handler).await;
+    let (status, _, answer) = get(&format!("{proxy}/orgs/acme-corp/members"), false).await;
     assert_eq!(status, 200);
-    let (status, _, _) = get(&format!("http://{addr}/orgs/missing/members"), false).await;
+    let (status, _, _) = get(&format!("{proxy}/orgs/missing/members"), false).await;
     assert_eq!(status, 404);
     let read_one = |root: &Path| {
         let day = chrono::Utc::now().format("%Y%m%d").to_string();

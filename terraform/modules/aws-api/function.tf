@@ -42,7 +42,7 @@ locals {
     } : {},
     # Asynchronous requests and side outputs (async.tf).
     local.async_enabled ? {
-      ASYNC_OUTPUT_DESTINATION    = "s3://${aws_s3_bucket.async[0].id}"
+      ASYNC_OUTPUT_DESTINATION    = "s3://${module.async_bucket[0].id}"
       ASYNC_API_REQUEST_QUEUE_URL = aws_sqs_queue.async[0].url
     } : {},
     var.side_output_sanitized == null ? {} : { SIDE_OUTPUT_SANITIZED = var.side_output_sanitized },
