@@ -118,12 +118,14 @@ impl WebhookFunction {
         if is_sqs_event(&event) {
             let event: SqsEvent = serde_json::from_value(event)
                 .map_err(|e| BatchError(format!("not an SQS event: {e}")))?;
-            return self.batch(event).await;
+            return Box::pin(self.batch(event)).await;
         }
         let response = match serde_json::from_value::<ApiGatewayV2httpRequest>(event) {
             Ok(req) => match &self.collector {
                 Ok(c) => match function_url_request(req) {
-                    Some(req) => c.handle(req).await,
+                    // Boxed: the collector's future is deep, and a function's `main` holding
+                    // it unboxed overflows the compiler's layout query depth.
+                    Some(req) => Box::pin(c.handle(req)).await,
                     None => undecodable_body(),
                 },
                 Err(_) => {
