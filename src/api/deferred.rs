@@ -9,14 +9,13 @@
 //! The queue is SQS on AWS (`ASYNC_API_REQUEST_QUEUE_URL`; the function is its trigger) and a
 //! task of the same process in `psoxy serve`.
 
-use std::io::Write;
 use std::sync::Arc;
 
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use super::wire::ProxyRequest;
-use crate::storage::{ObjectPrefix, ObjectStore, PutOptions, StoreError};
+use crate::storage::{put_gzipped, put_object, ObjectPrefix, ObjectStore, PutOptions, StoreError};
 
 /// Header asking for the asynchronous answer.
 pub const PREFER_HEADER: &str = "prefer";
@@ -271,26 +270,15 @@ impl AsyncLeg {
         body: Vec<u8>,
     ) -> Result<(), AsyncError> {
         let success = (200..300).contains(&status) && error.is_none();
+        let metadata: std::collections::HashMap<String, String> =
+            [("psoxy-status".to_owned(), status.to_string())].into();
         let (key, bytes, options) = if success {
-            let mut gz = flate2::write::GzEncoder::new(
-                Vec::with_capacity(body.len() / 4 + 64),
-                flate2::Compression::default(),
-            );
-            let gzipped = gz.write_all(&body).and_then(|_| gz.finish());
-            let key = job.key(&self.destination);
-            let bytes = gzipped.map_err(|source| AsyncError::Write {
-                key: key.clone(),
-                source: StoreError::Local {
-                    path: key.clone().into(),
-                    source,
-                },
-            })?;
             let options = PutOptions {
                 content_type: Some(content_type.unwrap_or("application/json").to_owned()),
-                content_encoding: Some("gzip".into()),
-                metadata: [("psoxy-status".to_owned(), status.to_string())].into(),
+                content_encoding: None,
+                metadata,
             };
-            (key, bytes, options)
+            (job.key(&self.destination), body, options)
         } else {
             let record = serde_json::json!({
                 "requestId": job.id,
@@ -300,7 +288,7 @@ impl AsyncLeg {
             let options = PutOptions {
                 content_type: Some("application/json".into()),
                 content_encoding: None,
-                metadata: [("psoxy-status".to_owned(), status.to_string())].into(),
+                metadata,
             };
             (
                 job.error_key(&self.destination),
@@ -311,13 +299,12 @@ impl AsyncLeg {
         let store = self.store.clone();
         let bucket = self.destination.bucket.clone();
         let written_key = key.clone();
-        tokio::task::spawn_blocking(move || -> Result<(), StoreError> {
-            let mut sink = store.write(&bucket, &written_key, options)?;
-            sink.write_all(&bytes).map_err(|source| StoreError::Local {
-                path: written_key.clone().into(),
-                source,
-            })?;
-            sink.commit()
+        tokio::task::spawn_blocking(move || {
+            if success {
+                put_gzipped(store.as_ref(), &bucket, &written_key, options, &bytes)
+            } else {
+                put_object(store.as_ref(), &bucket, &written_key, options, &bytes)
+            }
         })
         .await
         .map_err(|e| AsyncError::Write {

@@ -7,10 +7,9 @@
 //! answer (`X-Psoxy-Warning: side-output-failed`); the caller still gets its answer.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::sync::Arc;
 
-use crate::storage::{ObjectPrefix, ObjectStore, PutOptions, StoreError};
+use crate::storage::{put_gzipped, ObjectPrefix, ObjectStore, PutOptions, StoreError};
 
 /// Where the side outputs go, and the store that writes them.
 #[derive(Clone)]
@@ -87,29 +86,14 @@ impl SideOutputs {
         tokio::task::spawn_blocking(move || -> Result<(), StoreError> {
             for (destination, body, kind) in writes {
                 let key = destination.key(&format!("{date}/{id}"));
-                let mut gz = flate2::write::GzEncoder::new(
-                    Vec::with_capacity(body.len() / 4 + 64),
-                    flate2::Compression::default(),
-                );
-                let io = |source| StoreError::Local {
-                    path: key.clone().into(),
-                    source,
-                };
-                gz.write_all(&body).map_err(io)?;
-                let bytes = gz.finish().map_err(io)?;
                 let mut metadata = metadata.clone();
                 metadata.insert("psoxy-side-output".into(), kind.into());
-                let mut sink = store.write(
-                    &destination.bucket,
-                    &key,
-                    PutOptions {
-                        content_type: Some(content_type.clone()),
-                        content_encoding: Some("gzip".into()),
-                        metadata,
-                    },
-                )?;
-                sink.write_all(&bytes).map_err(io)?;
-                sink.commit()?;
+                let options = PutOptions {
+                    content_type: Some(content_type.clone()),
+                    content_encoding: None,
+                    metadata,
+                };
+                put_gzipped(store.as_ref(), &destination.bucket, &key, options, &body)?;
             }
             Ok(())
         })

@@ -7,6 +7,17 @@ use std::sync::Arc;
 /// Read buffer size for inputs.
 const BUF: usize = 256 * 1024;
 
+/// `bytes` gzipped whole: one member, default level, no name, time 0, so the same bytes
+/// always give the same output.
+pub fn gzip(bytes: &[u8]) -> io::Result<Vec<u8>> {
+    let mut gz = flate2::write::GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 4 + 64),
+        flate2::Compression::default(),
+    );
+    io::Write::write_all(&mut gz, bytes)?;
+    gz.finish()
+}
+
 /// True when `bytes` start with the gzip magic number.
 pub fn is_gzip(bytes: &[u8]) -> bool {
     bytes.starts_with(&[0x1f, 0x8b])
@@ -72,6 +83,13 @@ mod tests {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         e.write_all(data).unwrap();
         e.finish().unwrap()
+    }
+
+    #[test]
+    fn gzip_is_one_deterministic_member() {
+        let once = gzip(b"{\"a\":1}\n").unwrap();
+        assert_eq!(once, gzip(b"{\"a\":1}\n").unwrap());
+        assert_eq!(read_all(once), b"{\"a\":1}\n");
     }
 
     fn read_all(bytes: Vec<u8>) -> Vec<u8> {

@@ -175,6 +175,40 @@ pub trait ObjectSink: Write + Send {
     fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }
 
+/// Writes `bytes` as the whole object `bucket/key` (blocking): visible only once committed,
+/// discarded on any error.
+pub fn put_object(
+    store: &dyn ObjectStore,
+    bucket: &str,
+    key: &str,
+    options: PutOptions,
+    bytes: &[u8],
+) -> Result<(), StoreError> {
+    let mut sink = store.write(bucket, key, options)?;
+    sink.write_all(bytes).map_err(|source| StoreError::Local {
+        path: key.into(),
+        source,
+    })?;
+    sink.commit()
+}
+
+/// Writes `plain` gzipped as the whole object `bucket/key`, with `Content-Encoding: gzip`
+/// (blocking; see [`put_object`]).
+pub fn put_gzipped(
+    store: &dyn ObjectStore,
+    bucket: &str,
+    key: &str,
+    mut options: PutOptions,
+    plain: &[u8],
+) -> Result<(), StoreError> {
+    let bytes = crate::format::compression::gzip(plain).map_err(|source| StoreError::Local {
+        path: key.into(),
+        source,
+    })?;
+    options.content_encoding = Some("gzip".into());
+    put_object(store, bucket, key, options, &bytes)
+}
+
 /// One piece of an object put together by [`ObjectStore::compose`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Segment {

@@ -7,11 +7,9 @@
 //! queue); the object is written whole or not at all, and when it cannot be written every
 //! message of the batch is reported failed.
 
-use std::io::Write;
-
 use sha2::{Digest, Sha256};
 
-use crate::storage::{ObjectPrefix, ObjectStore, PutOptions, StoreError};
+use crate::storage::{put_gzipped, ObjectPrefix, ObjectStore, PutOptions, StoreError};
 
 /// One queued message.
 #[derive(Debug, Clone)]
@@ -78,16 +76,6 @@ pub fn batch_key(output: &ObjectPrefix, merged: &Merged) -> String {
     output.key(&format!("{hex}.ndjson.gz"))
 }
 
-/// Gzips `ndjson` (one member, no name, time 0: the same bytes give the same object).
-pub fn gzip(ndjson: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut gz = flate2::GzBuilder::new().write(
-        Vec::with_capacity(ndjson.len() / 4 + 64),
-        flate2::Compression::default(),
-    );
-    gz.write_all(ndjson)?;
-    gz.finish()
-}
-
 /// Writes the merged batch to `output` (blocking; run it off the async runtime): the key
 /// written, or `None` when there was nothing to write.
 pub fn write_batch(
@@ -99,24 +87,17 @@ pub fn write_batch(
         return Ok(None);
     }
     let key = batch_key(output, merged);
-    let body = gzip(&merged.ndjson).map_err(|source| StoreError::Local {
-        path: key.clone().into(),
-        source,
-    })?;
-    let mut sink = store.write(
+    put_gzipped(
+        store,
         &output.bucket,
         &key,
         PutOptions {
             content_type: Some("application/x-ndjson".into()),
-            content_encoding: Some("gzip".into()),
+            content_encoding: None,
             metadata: Default::default(),
         },
+        &merged.ndjson,
     )?;
-    sink.write_all(&body).map_err(|source| StoreError::Local {
-        path: key.clone().into(),
-        source,
-    })?;
-    sink.commit()?;
     Ok(Some(key))
 }
 
@@ -152,6 +133,5 @@ mod tests {
         let again = merge(&[m("5", "{\"a\":1}\n"), m("6", "{\"b\":2}\n{\"c\":3}")]);
         assert_eq!(again.ndjson, merged.ndjson);
         assert_ne!(batch_key(&out, &again), key);
-        assert_eq!(gzip(b"x").unwrap(), gzip(b"x").unwrap());
     }
 }
