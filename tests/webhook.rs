@@ -402,7 +402,7 @@ async fn webhooks_from_two_keys_are_batched_into_one_object() {
     s3.create_bucket("sanitized-webhooks").await;
     let store = S3Store::new(s3.client.clone(), tokio::runtime::Handle::current());
     let output =
-        ObjectPrefix::parse_s3("s3://sanitized-webhooks/hooks", "WEBHOOK_BATCH_OUTPUT").unwrap();
+        ObjectPrefix::parse("s3://sanitized-webhooks/hooks", "WEBHOOK_BATCH_OUTPUT").unwrap();
     let key = tokio::task::spawn_blocking(move || {
         write_batch(&store, &output, &merged).map(|k| (k, merged))
     })

@@ -94,7 +94,7 @@ pub enum ApiSettingsError {
     Rules(#[from] RuleSetError),
     /// An output setting is not an S3 URL.
     #[error(transparent)]
-    OutputPrefix(#[from] crate::storage::NotAnS3Prefix),
+    OutputPrefix(#[from] crate::storage::NotAPrefix),
     /// The source credentials are incomplete or malformed.
     #[error(transparent)]
     Auth(#[from] AuthSettingsError),
@@ -237,18 +237,18 @@ impl ApiSettings {
             instance_id: instance_id(settings),
             async_destination: settings
                 .get(&ASYNC_OUTPUT_DESTINATION)
-                .map(|v| crate::storage::ObjectPrefix::parse_s3(v, ASYNC_OUTPUT_DESTINATION.name))
+                .map(|v| crate::storage::ObjectPrefix::parse(v, ASYNC_OUTPUT_DESTINATION.name))
                 .transpose()?,
             async_queue_url: settings
                 .get(&ASYNC_API_REQUEST_QUEUE_URL)
                 .map(|s| s.trim().to_owned()),
             side_output_sanitized: settings
                 .get(&SIDE_OUTPUT_SANITIZED)
-                .map(|v| crate::storage::ObjectPrefix::parse_s3(v, SIDE_OUTPUT_SANITIZED.name))
+                .map(|v| crate::storage::ObjectPrefix::parse(v, SIDE_OUTPUT_SANITIZED.name))
                 .transpose()?,
             side_output_original: settings
                 .get(&SIDE_OUTPUT_ORIGINAL)
-                .map(|v| crate::storage::ObjectPrefix::parse_s3(v, SIDE_OUTPUT_ORIGINAL.name))
+                .map(|v| crate::storage::ObjectPrefix::parse(v, SIDE_OUTPUT_ORIGINAL.name))
                 .transpose()?,
             s3_path_style: settings.flag(&S3_FORCE_PATH_STYLE)?,
         })

@@ -198,6 +198,45 @@ impl ObjectStore for LocalStore {
         Ok(Box::new(file.take(end.saturating_sub(start))))
     }
 
+    fn list(&self, bucket: &str, prefix: &str, max: usize) -> Result<Vec<String>, StoreError> {
+        // A prefix ending in `/` is a folder; otherwise its last part starts the file names.
+        let (folder, start) = match prefix.rsplit_once('/') {
+            Some((folder, start)) => (folder, start),
+            None => ("", prefix),
+        };
+        let dir = if folder.is_empty() {
+            self.buckets
+                .get(bucket)
+                .cloned()
+                .ok_or_else(|| StoreError::UnknownBucket(bucket.to_owned()))?
+        } else {
+            self.path(bucket, folder)?
+        };
+        let failed = |source| StoreError::Local {
+            path: dir.clone(),
+            source,
+        };
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(failed(e)),
+        };
+        let mut keys = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(failed)?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || !name.starts_with(start) {
+                continue;
+            }
+            if entry.file_type().map_err(failed)?.is_file() {
+                keys.push(format!("{}{name}", &prefix[..prefix.len() - start.len()]));
+            }
+        }
+        keys.sort();
+        keys.truncate(max);
+        Ok(keys)
+    }
+
     fn delete(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
         let path = self.path(bucket, key)?;
         match std::fs::remove_file(&path) {

@@ -25,7 +25,7 @@ pub mod s3;
 #[cfg(feature = "gcp")]
 pub use gcs::{GcsError, GcsStore};
 pub use local::{AtomicFile, LocalStore};
-pub use prefix::{NotAnS3Prefix, ObjectPrefix};
+pub use prefix::{NotAPrefix, ObjectPrefix, WrongStore};
 pub use s3::{S3Error, S3Store};
 
 /// Metadata of a stored object.
@@ -367,6 +367,11 @@ pub trait ObjectStore: Sync {
         start: u64,
         end: u64,
     ) -> Result<Box<dyn Read + Send>, StoreError>;
+    /// The keys of the objects directly under `prefix` in `bucket` (not those in "folders"
+    /// below it, nor a local store's hidden temporary files), in key order, at most `max`.
+    fn list(&self, _bucket: &str, _prefix: &str, _max: usize) -> Result<Vec<String>, StoreError> {
+        Err(StoreError::Unsupported { operation: "list" })
+    }
     /// Deletes an object; deleting one that does not exist succeeds.
     fn delete(&self, _bucket: &str, _key: &str) -> Result<(), StoreError> {
         Err(StoreError::Unsupported {

@@ -16,7 +16,7 @@ use crate::settings::{
     pseudonym_settings, Flags, RemoteError, SecretStore, Setting, SettingError, Settings,
     StoreLocation, PSEUDONYM_SETTINGS,
 };
-use crate::storage::{NotAnS3Prefix, ObjectPrefix};
+use crate::storage::{NotAPrefix, ObjectPrefix};
 
 /// The collector's settings besides the pseudonym ones.
 const OWN_SETTINGS: &[&Setting] = &[
@@ -60,7 +60,7 @@ pub enum WebhookSettingsError {
     ClaimsWithoutTokens,
     /// `WEBHOOK_BATCH_OUTPUT` does not parse.
     #[error(transparent)]
-    BatchOutput(#[from] NotAnS3Prefix),
+    BatchOutput(#[from] NotAPrefix),
     /// The secret store could not be read.
     #[error(transparent)]
     Remote(#[from] RemoteError),
@@ -137,7 +137,7 @@ impl WebhookSettings {
             queue_url: settings.get(&WEBHOOK_OUTPUT).map(|s| s.trim().to_owned()),
             batch_output: settings
                 .get(&WEBHOOK_BATCH_OUTPUT)
-                .map(|v| ObjectPrefix::parse_s3(v, WEBHOOK_BATCH_OUTPUT.name))
+                .map(|v| ObjectPrefix::parse(v, WEBHOOK_BATCH_OUTPUT.name))
                 .transpose()?,
         })
     }

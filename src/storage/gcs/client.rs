@@ -16,6 +16,13 @@ pub const EMULATOR_HOST: &str = "STORAGE_EMULATOR_HOST";
 #[error("cannot create the Cloud Storage client: {0}")]
 pub struct ClientError(String);
 
+impl ClientError {
+    /// An error saying `detail` (never a credential).
+    pub(crate) fn new(detail: String) -> ClientError {
+        ClientError(detail)
+    }
+}
+
 /// The endpoint of an emulator given as `STORAGE_EMULATOR_HOST` (`host:port` gets `http://`).
 pub fn emulator_endpoint(host: &str) -> Option<String> {
     let host = host.trim().trim_end_matches('/');

@@ -1,6 +1,6 @@
 //! Google Cloud Storage: the client ([`client`]), streaming reads ([`read`]), all-or-nothing
 //! resumable writes ([`upload`]), error classification ([`error`]), custom metadata
-//! ([`metadata`]), and [`GcsStore`], the [`ObjectStore`] the Cloud Run bulk service uses. Built
+//! ([`metadata`]), listing and deleting over the JSON API ([`objects`]), and [`GcsStore`], the [`ObjectStore`] the Cloud Run bulk service uses. Built
 //! on Google's official client library (`google-cloud-storage`).
 //!
 //! The blocking adapters are meant for a blocking thread (`spawn_blocking`), where the
@@ -9,6 +9,7 @@
 pub mod client;
 pub mod error;
 pub mod metadata;
+pub mod objects;
 pub mod read;
 pub mod upload;
 
@@ -19,6 +20,7 @@ use tokio::runtime::Handle;
 
 pub use client::{storage_client, ClientError, EMULATOR_HOST};
 pub use error::GcsError;
+pub use objects::GcsObjects;
 pub use upload::ResumableWriter;
 
 use super::{ObjectInfo, ObjectSink, ObjectStore, PutOptions, StoreError};
@@ -38,6 +40,7 @@ pub struct GcsStore {
     client: Storage,
     handle: Handle,
     upload_buffer: usize,
+    objects: Option<GcsObjects>,
 }
 
 impl GcsStore {
@@ -47,7 +50,20 @@ impl GcsStore {
             client,
             handle,
             upload_buffer: DEFAULT_UPLOAD_BUFFER,
+            objects: None,
         }
+    }
+
+    /// Lets the store list and delete objects, through `objects`.
+    pub fn with_objects(mut self, objects: GcsObjects) -> Self {
+        self.objects = Some(objects);
+        self
+    }
+
+    fn objects(&self, operation: &'static str) -> Result<&GcsObjects, StoreError> {
+        self.objects
+            .as_ref()
+            .ok_or(StoreError::Unsupported { operation })
     }
 
     /// Changes the size of the pieces uploads send (rounded up to a multiple of 256 KiB);
@@ -114,6 +130,16 @@ impl ObjectStore for GcsStore {
             bucket,
             key,
         )))
+    }
+
+    fn list(&self, bucket: &str, prefix: &str, max: usize) -> Result<Vec<String>, StoreError> {
+        let objects = self.objects("list")?;
+        Ok(self.handle.block_on(objects.list(bucket, prefix, max))?)
+    }
+
+    fn delete(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
+        let objects = self.objects("delete")?;
+        Ok(self.handle.block_on(objects.delete(bucket, key))?)
     }
 
     fn write(
