@@ -6,7 +6,9 @@
 //! `<id>.error.json` beside it, naming the status and error code (never a body), so a poller
 //! always learns the outcome.
 //!
-//! The queue is SQS on AWS (`ASYNC_API_REQUEST_QUEUE_URL`; the function is its trigger) and a
+//! The queue is SQS on AWS (`ASYNC_API_REQUEST_QUEUE_URL`; the function is its trigger), a
+//! prefix in a bucket on Google Cloud (`ASYNC_API_REQUEST_QUEUE_URL=gs://bucket/prefix`: one
+//! object per job, whose Eventarc event the service gets back, see `api/cloud_run.rs`) and a
 //! task of the same process in `psoxy serve`.
 
 use std::sync::Arc;
@@ -45,6 +47,11 @@ impl AsyncJob {
     /// The key of the failure record: the answer's, with `.error.json`.
     pub fn error_key(&self, destination: &ObjectPrefix) -> String {
         format!("{}.error.json", self.key(destination))
+    }
+
+    /// The key of the queued job under a [`AsyncQueue::Store`] prefix: `<prefix><id>.json`.
+    pub fn queue_key(&self, queue: &ObjectPrefix) -> String {
+        queue.key(&format!("{}.json", self.id))
     }
 
     /// The `Location` of the answer.
@@ -177,7 +184,7 @@ impl AsyncJob {
 }
 
 /// How accepted requests reach the async leg.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum AsyncQueue {
     /// An SQS queue (the function is its trigger).
     Sqs {
@@ -189,6 +196,25 @@ pub enum AsyncQueue {
     /// Tasks of this process (`psoxy serve`): jobs go to
     /// [`crate::api::ApiHandler::run_queue`] through this channel.
     InProcess(tokio::sync::mpsc::UnboundedSender<AsyncJob>),
+    /// Objects under a prefix ([`AsyncJob::queue_key`]); the store's events bring them back.
+    Store {
+        /// The store (GCS).
+        store: Arc<dyn ObjectStore + Send>,
+        /// Where jobs go.
+        prefix: ObjectPrefix,
+    },
+}
+
+impl std::fmt::Debug for AsyncQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AsyncQueue::Sqs { url, .. } => f.debug_struct("Sqs").field("url", url).finish(),
+            AsyncQueue::InProcess(_) => f.write_str("InProcess"),
+            AsyncQueue::Store { prefix, .. } => {
+                f.debug_struct("Store").field("prefix", prefix).finish()
+            }
+        }
+    }
 }
 
 /// The async leg's configuration: where answers go, the store that writes them, the queue.
@@ -244,6 +270,20 @@ impl AsyncLeg {
             return tx
                 .send(job.clone())
                 .map_err(|_| AsyncError::Queue("the in-process queue has stopped".into()));
+        }
+        if let AsyncQueue::Store { store, prefix } = &self.queue {
+            let (store, bucket, key) =
+                (store.clone(), prefix.bucket.clone(), job.queue_key(prefix));
+            let options = PutOptions {
+                content_type: Some("application/json".into()),
+                ..PutOptions::default()
+            };
+            return tokio::task::spawn_blocking(move || {
+                put_object(store.as_ref(), &bucket, &key, options, body.as_bytes())
+            })
+            .await
+            .map_err(|e| AsyncError::Queue(e.to_string()))?
+            .map_err(|e| AsyncError::Queue(e.to_string()));
         }
         if let AsyncQueue::Sqs { client, url } = &self.queue {
             client
@@ -364,7 +404,7 @@ mod tests {
         let req = back.request();
         assert!(!wants_async(&req));
         assert_eq!(&req.body[..], b"{}");
-        let d = ObjectPrefix::parse_s3("s3://answers/async/", "ASYNC_OUTPUT_DESTINATION").unwrap();
+        let d = ObjectPrefix::parse("s3://answers/async/", "ASYNC_OUTPUT_DESTINATION").unwrap();
         assert_eq!(
             job.location(&d),
             format!("s3://answers/async/{}/{}", job.date, job.id)

@@ -361,6 +361,32 @@ impl ApiHandler {
             .then_some((sanitized.as_ref(), original.as_ref()))
     }
 
+    /// Checks that every location setting (`ASYNC_OUTPUT_DESTINATION`, `SIDE_OUTPUT_*`) is in
+    /// the platform's store, `scheme` (`s3` on AWS, `gs` on Google Cloud).
+    pub fn require_store(&self, scheme: &'static str) -> Result<(), crate::storage::WrongStore> {
+        let (sanitized, original) = &self.inner.side_output_settings;
+        let locations = [
+            (
+                self.inner.async_settings.as_ref().map(|(d, _)| d),
+                crate::settings::catalog::ASYNC_OUTPUT_DESTINATION.name,
+            ),
+            (
+                sanitized.as_ref(),
+                crate::settings::catalog::SIDE_OUTPUT_SANITIZED.name,
+            ),
+            (
+                original.as_ref(),
+                crate::settings::catalog::SIDE_OUTPUT_ORIGINAL.name,
+            ),
+        ];
+        for (prefix, setting) in locations {
+            if let Some(p) = prefix {
+                p.require(scheme, setting)?;
+            }
+        }
+        Ok(())
+    }
+
     /// `S3_FORCE_PATH_STYLE`, for the shell's S3 client.
     pub fn s3_path_style(&self) -> bool {
         self.inner.s3_path_style

@@ -44,6 +44,11 @@ pub async fn service_from_env() -> ApiService {
     if asynchronous.is_none() && side.is_none() {
         return ApiService::Ready(handler);
     }
+    if let Err(e) = handler.require_store("s3") {
+        let problem = e.to_string();
+        tracing::error!(%problem, "the proxy is misconfigured");
+        return ApiService::Misconfigured { problem };
+    }
     let sdk = crate::aws_sdk::sdk_config().await;
     let store: Arc<dyn ObjectStore + Send> = Arc::new(S3Store::new(
         s3_client(&sdk, handler.s3_path_style()),

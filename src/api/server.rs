@@ -1,6 +1,7 @@
 //! The HTTP shells of the proxy: `psoxy serve` and the Cloud Run service. Both run the shared
 //! server loop (`http_server.rs`) and hand every request to the shared [`ApiService`]; they
-//! differ only in where the caller's address comes from.
+//! differ in where the caller's address comes from, and Cloud Run's service also takes the
+//! Eventarc events of its asynchronous requests' queue (`api/cloud_run.rs`).
 
 use std::net::SocketAddr;
 
@@ -43,7 +44,7 @@ impl ApiHttp {
 
 /// The caller's address on Cloud Run: the second-to-last `X-Forwarded-For` hop, or the only
 /// one.
-fn cloud_run_client_ip(req: &ProxyRequest) -> Option<String> {
+pub(crate) fn cloud_run_client_ip(req: &ProxyRequest) -> Option<String> {
     let hops: Vec<&str> = req
         .header("x-forwarded-for")?
         .split(',')
@@ -59,6 +60,17 @@ fn cloud_run_client_ip(req: &ProxyRequest) -> Option<String> {
 
 impl Handler for ApiHttp {
     async fn call(&self, req: Request, peer: SocketAddr) -> Response {
+        #[cfg(feature = "gcp")]
+        if self.platform == Platform::CloudRun
+            && req.method() == hyper::Method::POST
+            && req.uri().path() == super::cloud_run::ASYNC_EVENT_PATH
+        {
+            // The Eventarc trigger of the asynchronous requests' queue.
+            return match crate::bulk::cloud_run::parse_event(&req) {
+                Ok(event) => super::cloud_run::run_async_event(&self.service, event).await,
+                Err(e) => http_server::plain(400, "text/plain", e.to_string()),
+            };
+        }
         let (parts, body) = req.into_parts();
         let mut req = ProxyRequest::from_parts(&parts, body);
         req.client_ip = match self.platform {

@@ -1,6 +1,8 @@
 //! The Cloud Run service: `psoxy-gcp bulk` sanitizes the objects Eventarc reports finalized in
-//! the input bucket; `psoxy-gcp api` is the API proxy. Either listens on `$PORT` (Cloud Run's
-//! contract; 8080 when unset) and logs JSON lines in Cloud Logging's shape. See `docs/gcp.md`.
+//! the input bucket; `psoxy-gcp api` is the API proxy; `psoxy-gcp webhook` the webhook
+//! collector and `psoxy-gcp webhook-batch` its batch service. Each listens on `$PORT` (Cloud
+//! Run's contract; 8080 when unset) and logs JSON lines in Cloud Logging's shape. See
+//! `docs/gcp.md`.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -10,6 +12,8 @@ use psoxy::api::server::{ApiHttp, Platform, MAX_REQUEST_BYTES};
 use psoxy::bulk::cloud_run::{BulkService, MAX_EVENT_BYTES};
 use psoxy::http_server::{serve, termination};
 use psoxy::logging::init_cloud_logs;
+use psoxy::webhook::cloud_run::{collector_from_env, BatchService};
+use psoxy::webhook::collector::MAX_BODY_BYTES;
 
 /// psoxy on Google Cloud Run.
 #[derive(Parser)]
@@ -29,6 +33,12 @@ enum Mode {
     Bulk,
     /// API mode: the proxy in front of TARGET_HOST, behind Cloud Run IAM.
     Api,
+    /// The webhook collector: verifies each POSTed webhook's JWT, sanitizes it with RULES and
+    /// queues it as an object under WEBHOOK_OUTPUT (gs://bucket/prefix).
+    Webhook,
+    /// The webhook batch service (called by Cloud Scheduler): merges the queued webhooks
+    /// into one gzipped NDJSON object under WEBHOOK_BATCH_OUTPUT per call.
+    WebhookBatch,
 }
 
 /// `$PORT` holds something other than a port number.
@@ -100,6 +110,44 @@ async fn main() -> ExitCode {
                     tracing::info!(version = env!("CARGO_PKG_VERSION"), %addr, "listening");
                     serve(listener, handler, MAX_REQUEST_BYTES, termination()).await
                 }
+                None => return ExitCode::FAILURE,
+            }
+        }
+        Mode::Webhook => {
+            let handler = match collector_from_env().await {
+                Ok(h) => h,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot start");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match bind(addr).await {
+                Some(listener) => {
+                    tracing::info!(version = env!("CARGO_PKG_VERSION"), %addr, "listening");
+                    // Room above the collector's limit, so it answers an oversized body itself.
+                    serve(listener, handler, MAX_BODY_BYTES + 1, termination()).await
+                }
+                None => return ExitCode::FAILURE,
+            }
+        }
+        Mode::WebhookBatch => {
+            let service = match BatchService::from_env().await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot start");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let (queue, output) = service.locations();
+            tracing::info!(
+                version = env!("CARGO_PKG_VERSION"),
+                queue = %queue.url(&queue.prefix),
+                output = %output.url(&output.prefix),
+                %addr,
+                "ready"
+            );
+            match bind(addr).await {
+                Some(listener) => serve(listener, service, 1 << 16, termination()).await,
                 None => return ExitCode::FAILURE,
             }
         }

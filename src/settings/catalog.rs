@@ -149,16 +149,16 @@ settings! {
         doc: "unset or `true` (any case): follow the source's redirects to the same scheme, host and port, at most 10 (credentials never go elsewhere); any other value returns the redirect to the caller as `API_ERROR`" }
     /// Where asynchronous answers are written.
     ASYNC_OUTPUT_DESTINATION { group: Api, default: None, secret: false,
-        doc: "`s3://bucket/prefix`: turns on `Prefer: respond-async`; each accepted request is answered 202 with `Location: s3://bucket/prefix/yyyyMMdd/<id>`, where its sanitized answer (gzip) or `<id>.error.json` is written (`psoxy serve`: `--async-output DIR`)" }
+        doc: "`s3://bucket/prefix` (AWS) or `gs://bucket/prefix` (Google Cloud): turns on `Prefer: respond-async`; each accepted request is answered 202 with `Location: <that>/yyyyMMdd/<id>`, where its sanitized answer (gzip) or `<id>.error.json` is written (`psoxy serve`: `--async-output DIR`)" }
     /// The queue of asynchronous requests.
     ASYNC_API_REQUEST_QUEUE_URL { group: Api, default: None, secret: false,
-        doc: "the SQS queue accepted asynchronous requests wait in (the function is its trigger); required on AWS with `ASYNC_OUTPUT_DESTINATION`" }
+        doc: "where accepted asynchronous requests wait, required with `ASYNC_OUTPUT_DESTINATION`: on AWS the SQS queue's URL (the function is its trigger); on Google Cloud `gs://bucket/prefix`, one object per request, whose Eventarc event is posted back to the service at `/_psoxy/async`" }
     /// Where sanitized answers are also written.
     SIDE_OUTPUT_SANITIZED { group: Api, default: None, secret: false,
-        doc: "`s3://bucket/prefix`: every 2xx answer (caller's and async) is also written there, gzipped, as `yyyyMMdd/<id>`, with the method, the endpoint's rule, the status and the rules' SHA as object metadata (no query or path values)" }
+        doc: "`s3://bucket/prefix` (AWS) or `gs://bucket/prefix` (Google Cloud): every 2xx answer (caller's and async) is also written there, gzipped, as `yyyyMMdd/<id>`, with the method, the endpoint's rule, the status and the rules' SHA as object metadata (no query or path values)" }
     /// Where the source's original answers are written.
     SIDE_OUTPUT_ORIGINAL { group: Api, default: None, secret: false,
-        doc: "`s3://bucket/prefix`: the source's 2xx bodies as they came, before sanitizing (they hold PII: opt in deliberately, and keep that bucket as private as the source)" }
+        doc: "`s3://` or `gs://bucket/prefix`: the source's 2xx bodies as they came, before sanitizing (they hold PII: opt in deliberately, and keep that bucket as private as the source)" }
     /// The proxy's User-Agent towards the source.
     USER_AGENT { group: Api, default: None, secret: false,
         doc: "the User-Agent sent to the source (default `psoxy/<version> (API Data Sanitization; Rust)`); data calls add ` (gzip)`" }
@@ -265,7 +265,7 @@ settings! {
 
     /// Keys webhook tokens may be signed with.
     ACCEPTED_AUTH_KEYS { group: Webhook, default: None, secret: false,
-        doc: "comma-separated keys webhook tokens may be signed with: `base64:<RSA SubjectPublicKeyInfo, DER, base64>` or `aws-kms:<key id, ARN or alias>` (public key fetched, kept 10 minutes); list several to rotate" }
+        doc: "comma-separated keys webhook tokens may be signed with: `base64:<RSA SubjectPublicKeyInfo, DER, base64>` or, on AWS, `aws-kms:<key id, ARN or alias>` (public key fetched, kept 10 minutes); list several to rotate" }
     /// Whether the collector checks tokens itself.
     REQUIRE_AUTHORIZATION_HEADER { group: Webhook, default: Some("true"), secret: false,
         doc: "`true`: every webhook needs a bearer JWT signed by an accepted key; `false` only when something in front (an API Gateway JWT authorizer) checks it; then `jwtClaimsToVerify` is refused at start" }
@@ -280,10 +280,10 @@ settings! {
         doc: "comma-separated origins allowed by CORS (`*`: any); the answer names the one matching origin" }
     /// Where sanitized webhooks are queued.
     WEBHOOK_OUTPUT { group: Webhook, default: None, secret: false,
-        doc: "the SQS queue URL sanitized webhooks are sent to (required by the collector)" }
+        doc: "where the collector queues sanitized webhooks (required by the collector): on AWS the SQS queue's URL; on Google Cloud `gs://bucket/prefix`, one object per webhook, which the batch service also reads" }
     /// Where batches of webhooks are written.
     WEBHOOK_BATCH_OUTPUT { group: Webhook, default: None, secret: false,
-        doc: "`s3://bucket/prefix`: where each batch of queued webhooks is written as one gzipped NDJSON object named by its content (required by the batch handler)" }
+        doc: "`s3://bucket/prefix` (AWS) or `gs://bucket/prefix` (Google Cloud): where each batch of queued webhooks is written as one gzipped NDJSON object named by its content (required by the batch handler)" }
 }
 
 #[cfg(test)]

@@ -9,7 +9,9 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::storage::{put_gzipped, ObjectPrefix, ObjectStore, PutOptions, StoreError};
+use std::io::Read;
+
+use crate::storage::{put_gzipped, put_object, ObjectPrefix, ObjectStore, PutOptions, StoreError};
 
 /// One queued message.
 #[derive(Debug, Clone)]
@@ -101,6 +103,79 @@ pub fn write_batch(
     Ok(Some(key))
 }
 
+/// Most messages one pass of [`drain`] merges.
+pub const MAX_BATCH_MESSAGES: usize = 1000;
+
+/// What one pass of [`drain`] did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Drained {
+    /// Messages merged into the batch.
+    pub messages: usize,
+    /// Documents in the batch.
+    pub records: usize,
+    /// Messages left out and moved to `failed/`.
+    pub failed: usize,
+    /// The batch's key, when one was written.
+    pub batch: Option<String>,
+}
+
+/// One pass of a batch handler whose queue is a prefix in a store (a folder for `psoxy
+/// serve`, GCS on Google Cloud; blocking): up to `max` messages (the `*.ndjson` objects
+/// directly under `queue`, oldest first, as their names start with the time they were
+/// queued) merged into one object under `output`, then deleted. A message that is not NDJSON
+/// is moved to `<queue>failed/`. If the batch cannot be written, nothing is deleted: the next
+/// pass takes the messages again.
+pub fn drain(
+    store: &dyn ObjectStore,
+    queue: &ObjectPrefix,
+    output: &ObjectPrefix,
+    max: usize,
+) -> Result<Drained, StoreError> {
+    let keys: Vec<String> = store
+        .list(&queue.bucket, &queue.prefix, max)?
+        .into_iter()
+        .filter(|k| k.ends_with(".ndjson"))
+        .collect();
+    let mut messages = Vec::with_capacity(keys.len());
+    for key in &keys {
+        let mut bytes = Vec::new();
+        store
+            .read(&queue.bucket, key)?
+            .read_to_end(&mut bytes)
+            .map_err(|source| StoreError::Local {
+                path: key.into(),
+                source,
+            })?;
+        messages.push(Message {
+            id: key.clone(),
+            // Not UTF-8: not NDJSON either, so the merge leaves it out.
+            body: String::from_utf8(bytes).unwrap_or_default(),
+        });
+    }
+    let merged = merge(&messages);
+    let batch = write_batch(store, output, &merged)?;
+    for key in &merged.merged {
+        store.delete(&queue.bucket, key)?;
+    }
+    for key in &merged.failed {
+        let name = key.rsplit('/').next().unwrap_or(key);
+        let body = messages
+            .iter()
+            .find(|m| &m.id == key)
+            .map(|m| m.body.as_bytes())
+            .unwrap_or_default();
+        let to = queue.key(&format!("failed/{name}"));
+        put_object(store, &queue.bucket, &to, PutOptions::default(), body)?;
+        store.delete(&queue.bucket, key)?;
+    }
+    Ok(Drained {
+        messages: merged.merged.len(),
+        records: merged.records,
+        failed: merged.failed.len(),
+        batch,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,7 +199,7 @@ mod tests {
         assert_eq!(merged.records, 3);
         assert_eq!(merged.merged, ["1", "3"]);
         assert_eq!(merged.failed, ["2", "4"]);
-        let out = ObjectPrefix::parse_s3("s3://bucket/webhooks", "WEBHOOK_BATCH_OUTPUT").unwrap();
+        let out = ObjectPrefix::parse("s3://bucket/webhooks", "WEBHOOK_BATCH_OUTPUT").unwrap();
         assert_eq!(out.prefix, "webhooks/");
         let key = batch_key(&out, &merged);
         assert!(key.starts_with("webhooks/") && key.ends_with(".ndjson.gz"));
@@ -133,5 +208,46 @@ mod tests {
         let again = merge(&[m("5", "{\"a\":1}\n"), m("6", "{\"b\":2}\n{\"c\":3}")]);
         assert_eq!(again.ndjson, merged.ndjson);
         assert_ne!(batch_key(&out, &again), key);
+    }
+
+    #[test]
+    fn a_folder_queue_drains_into_one_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let (queue_dir, out_dir) = (dir.path().join("q"), dir.path().join("out"));
+        std::fs::create_dir_all(queue_dir.join("failed")).unwrap();
+        std::fs::create_dir_all(&out_dir).unwrap();
+        std::fs::write(queue_dir.join("1.ndjson"), "{\"a\":1}\n").unwrap();
+        std::fs::write(queue_dir.join("2.ndjson"), "nope").unwrap();
+        std::fs::write(queue_dir.join("3.ndjson"), "{\"b\":2}").unwrap();
+        std::fs::write(queue_dir.join(".tmp123"), "{}").unwrap();
+        let store = crate::storage::LocalStore::new(
+            [
+                ("q".to_owned(), queue_dir.clone()),
+                ("o".to_owned(), out_dir.clone()),
+            ]
+            .into(),
+        );
+        let queue = ObjectPrefix::new("file", "q", "");
+        let out = ObjectPrefix::new("file", "o", "");
+        let drained = drain(&store, &queue, &out, 2).unwrap();
+        assert_eq!(
+            (drained.messages, drained.records, drained.failed),
+            (1, 1, 1)
+        );
+        let drained = drain(&store, &queue, &out, 10).unwrap();
+        assert_eq!(
+            (drained.messages, drained.records, drained.failed),
+            (1, 1, 0)
+        );
+        assert_eq!(drain(&store, &queue, &out, 10).unwrap(), Drained::default());
+        assert_eq!(
+            std::fs::read(queue_dir.join("failed/2.ndjson")).unwrap(),
+            b"nope"
+        );
+        assert!(
+            queue_dir.join(".tmp123").exists(),
+            "temporary files are left alone"
+        );
+        assert_eq!(std::fs::read_dir(&out_dir).unwrap().count(), 2);
     }
 }

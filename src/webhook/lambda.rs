@@ -70,13 +70,16 @@ impl WebhookFunction {
                 Err(e) => return WebhookFunction::broken(e.to_string()),
             };
         let batch = match webhook.batch_output.clone() {
-            Some(output) => {
-                let store: Arc<dyn ObjectStore + Send> = Arc::new(S3Store::new(
-                    s3_client(&sdk, path_style(&settings)),
-                    tokio::runtime::Handle::current(),
-                ));
-                Ok((store, output))
-            }
+            Some(output) => match output.require("s3", "WEBHOOK_BATCH_OUTPUT") {
+                Ok(()) => {
+                    let store: Arc<dyn ObjectStore + Send> = Arc::new(S3Store::new(
+                        s3_client(&sdk, path_style(&settings)),
+                        tokio::runtime::Handle::current(),
+                    ));
+                    Ok((store, output))
+                }
+                Err(e) => Err(Misconfigured(e.to_string())),
+            },
             None => Err(Misconfigured(
                 "setting WEBHOOK_BATCH_OUTPUT is required to merge batches".to_owned(),
             )),

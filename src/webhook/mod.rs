@@ -3,11 +3,15 @@
 //! payload ([`claims`]), sanitizes the payload with the rules' transforms (the shared
 //! [`crate::transform`] engine) and queues it ([`queue`]); the batch handler merges queued
 //! messages into gzipped NDJSON objects ([`batch`]). [`collector`] is the request flow both
-//! shells share; [`lambda`] is the AWS function (function URL and SQS events in one binary), [`server`] the
-//! collector on this machine (`psoxy serve --webhook-rules`), with a folder as its queue.
+//! shells share; [`lambda`] is the AWS function (function URL and SQS events in one binary),
+//! [`cloud_run`] the two Cloud Run services (the collector, its queue a GCS prefix, and the
+//! batch service Cloud Scheduler calls), [`server`] the collector on this machine (`psoxy
+//! serve --webhook-rules`), with a folder as its queue.
 
 pub mod batch;
 pub mod claims;
+#[cfg(feature = "gcp")]
+pub mod cloud_run;
 pub mod collector;
 pub mod cors;
 pub mod jwt;

@@ -1,15 +1,19 @@
-//! Where sanitized webhooks wait to be batched: an SQS queue (`WEBHOOK_OUTPUT` on AWS) or a
+//! Where sanitized webhooks wait to be batched: an SQS queue (`WEBHOOK_OUTPUT` on AWS), a
+//! prefix in a bucket (`WEBHOOK_OUTPUT=gs://...` on Google Cloud, one object per message) or a
 //! folder (`psoxy serve --webhook-output`). A message is the NDJSON of one request's sanitized
 //! documents; only sanitized bytes are ever sent.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::storage::{put_object, ObjectPrefix, ObjectStore, PutOptions, StoreError};
 
 /// Largest sanitized message queued (SQS's classic limit, 256 KiB).
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 
 /// A queue of sanitized webhooks.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum Queue {
     /// An SQS queue, by URL.
     Sqs {
@@ -20,6 +24,24 @@ pub enum Queue {
     },
     /// A folder: one file per message, written by temp file + rename.
     Folder(PathBuf),
+    /// A prefix in a bucket: one object per message, directly under the prefix (the batch
+    /// service drains it with [`super::batch::drain`]).
+    Store {
+        /// The store (GCS).
+        store: Arc<dyn ObjectStore + Send>,
+        /// Where messages go.
+        prefix: ObjectPrefix,
+    },
+}
+
+impl std::fmt::Debug for Queue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Queue::Sqs { url, .. } => f.debug_struct("Sqs").field("url", url).finish(),
+            Queue::Folder(dir) => f.debug_tuple("Folder").field(dir).finish(),
+            Queue::Store { prefix, .. } => f.debug_struct("Store").field("prefix", prefix).finish(),
+        }
+    }
 }
 
 /// A message could not be queued (retryable: the sender gets 503 and may send again).
@@ -28,6 +50,9 @@ pub enum QueueError {
     /// SQS refused or failed.
     #[error("SQS SendMessage failed: {0}")]
     Sqs(String),
+    /// The bucket could not be written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
     /// The folder could not be written.
     #[error("{}: {source}", path.display())]
     Io {
@@ -63,26 +88,52 @@ impl Queue {
                         source: std::io::Error::other(e.to_string()),
                     })?
             }
+            Queue::Store { store, prefix } => {
+                let (store, bucket) = (store.clone(), prefix.bucket.clone());
+                let key = prefix.key(&message_name());
+                tokio::task::spawn_blocking(move || {
+                    put_object(
+                        store.as_ref(),
+                        &bucket,
+                        &key,
+                        PutOptions {
+                            content_type: Some("application/x-ndjson".into()),
+                            ..PutOptions::default()
+                        },
+                        message.as_bytes(),
+                    )
+                })
+                .await
+                .map_err(|e| QueueError::Io {
+                    path: PathBuf::new(),
+                    source: std::io::Error::other(e.to_string()),
+                })??;
+                Ok(())
+            }
         }
     }
 }
 
-/// Writes one message file into `dir`: `<nanoseconds>-<random>.ndjson`, so names sort in
-/// arrival order; visible only when whole.
+/// A new message's name: `<nanoseconds>-<random>.ndjson`, so names sort in arrival order.
+pub fn message_name() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!(
+        "{nanos:024}-{:016x}.ndjson",
+        rand::RngCore::next_u64(&mut rand::rngs::OsRng)
+    )
+}
+
+/// Writes one message file into `dir`, named by [`message_name`]; visible only when whole.
 pub fn write_message(dir: &Path, bytes: &[u8]) -> Result<(), QueueError> {
     let io = |path: &Path| {
         let path = path.to_owned();
         move |source| QueueError::Io { path, source }
     };
     std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    let name = format!(
-        "{nanos:024}-{:016x}.ndjson",
-        rand::RngCore::next_u64(&mut rand::rngs::OsRng)
-    );
+    let name = message_name();
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io(dir))?;
     tmp.write_all(bytes).map_err(io(tmp.path()))?;
     let path = dir.join(name);

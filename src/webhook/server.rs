@@ -7,23 +7,40 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::batch::{merge, write_batch, Message};
+use super::batch::{drain, MAX_BATCH_MESSAGES};
 use super::collector::{Collector, MAX_BODY_BYTES};
-use crate::api::server::hyper_response;
+use crate::api::server::{cloud_run_client_ip, hyper_response, Platform};
 use crate::api::wire::{ProxyRequest, ProxyResponse};
 use crate::http_server::{self, Handler, Request, Response};
 use crate::storage::{LocalStore, ObjectPrefix, StoreError};
 
-/// The collector as an HTTP handler; the caller is the connection's peer.
+/// The collector as an HTTP handler; the caller is the connection's peer (`psoxy serve`) or
+/// the address Google's front end saw (Cloud Run).
 #[derive(Clone)]
-pub struct CollectorHttp(pub Collector);
+pub struct CollectorHttp {
+    collector: Collector,
+    platform: Platform,
+}
+
+impl CollectorHttp {
+    /// `collector` served on `platform`.
+    pub fn new(collector: Collector, platform: Platform) -> Self {
+        CollectorHttp {
+            collector,
+            platform,
+        }
+    }
+}
 
 impl Handler for CollectorHttp {
     async fn call(&self, req: Request, peer: SocketAddr) -> Response {
         let (parts, body) = req.into_parts();
         let mut req = ProxyRequest::from_parts(&parts, body);
-        req.client_ip = Some(peer.ip().to_string());
-        hyper_response(self.0.handle(req).await)
+        req.client_ip = match self.platform {
+            Platform::SelfHosted => Some(peer.ip().to_string()),
+            Platform::CloudRun => cloud_run_client_ip(&req),
+        };
+        hyper_response(self.collector.handle(req).await)
     }
 
     fn too_large(&self) -> Response {
@@ -44,46 +61,36 @@ pub async fn serve(
     // Room above the collector's limit, so it answers an oversized body itself.
     http_server::serve(
         listener,
-        CollectorHttp(collector),
+        CollectorHttp::new(collector, Platform::SelfHosted),
         MAX_BODY_BYTES + 1,
         shutdown,
     )
     .await
 }
 
-/// One pass of the folder batch handler: the messages waiting in `queue` merged into one
-/// object in `output` (a folder), then removed. Messages that are not NDJSON are moved to
-/// `queue/failed/`. Returns how many documents were written.
+/// The folder batch handler: the messages waiting in `queue` merged into objects in `output`
+/// (a folder; [`MAX_BATCH_MESSAGES`] at most per object), then removed. Messages that are not
+/// NDJSON are moved to `queue/failed/`. Returns how many documents were written.
 pub fn merge_folder(queue: &Path, output: &Path) -> Result<usize, StoreError> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| StoreError::Local { path, source }
-    };
-    let files = super::queue::waiting_messages(queue).map_err(io(queue))?;
-    if files.is_empty() {
-        return Ok(0);
-    }
-    let mut messages = Vec::with_capacity(files.len());
-    for (i, f) in files.iter().enumerate() {
-        messages.push(Message {
-            id: i.to_string(),
-            body: std::fs::read_to_string(f).map_err(io(f))?,
-        });
-    }
-    let merged = merge(&messages);
-    let store = LocalStore::new([("out".to_owned(), output.to_path_buf())].into());
-    write_batch(&store, &ObjectPrefix::new("file", "out", ""), &merged)?;
-    let failed_dir = queue.join("failed");
-    for (i, f) in files.iter().enumerate() {
-        if merged.failed.contains(&i.to_string()) {
-            std::fs::create_dir_all(&failed_dir).map_err(io(&failed_dir))?;
-            let to: PathBuf = failed_dir.join(f.file_name().unwrap_or_default());
-            std::fs::rename(f, &to).map_err(io(f))?;
-        } else {
-            std::fs::remove_file(f).map_err(io(f))?;
+    let store = LocalStore::new(
+        [
+            ("queue".to_owned(), queue.to_path_buf()),
+            ("out".to_owned(), output.to_path_buf()),
+        ]
+        .into(),
+    );
+    let (queue, output) = (
+        ObjectPrefix::new("file", "queue", ""),
+        ObjectPrefix::new("file", "out", ""),
+    );
+    let mut records = 0;
+    loop {
+        let pass = drain(&store, &queue, &output, MAX_BATCH_MESSAGES)?;
+        records += pass.records;
+        if pass.messages + pass.failed < MAX_BATCH_MESSAGES {
+            return Ok(records);
         }
     }
-    Ok(merged.records)
 }
 
 /// Merges the folder queue every `every` until `stop` completes (a merge under way finishes
