@@ -12,118 +12,22 @@ mod gcs;
 mod http_stub;
 #[path = "support/secret_manager.rs"]
 mod secret_manager;
+#[path = "support/cloud_run_service.rs"]
+mod service;
 
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use common::{gunzip, gzip, repo};
 use http_stub::{Reply, Stub};
 use secret_manager::FakeSecretManager;
+use service::{binary_event, http, Service};
 
 const SALT: &str = "cloud-run-canary-salt-7f3a";
 const PROJECT: &str = "psoxy-cr";
 const FINALIZED: &str = "google.cloud.storage.object.v1.finalized";
-
-/// The binary serving on 127.0.0.1, its log (stdout) in a file; killed when dropped.
-struct Service {
-    child: Child,
-    url: String,
-    log: tempfile::NamedTempFile,
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Service {
-    /// Starts `psoxy-gcp <mode>` with only `env` (and PATH) in its environment; waits until
-    /// it accepts connections.
-    fn start(mode: &str, env: &[(&str, String)]) -> Service {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let log = tempfile::NamedTempFile::new().expect("log file");
-        let home = tempfile::tempdir().expect("home").keep();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_psoxy-gcp"));
-        cmd.arg(mode)
-            .arg("--listen")
-            .arg(format!("127.0.0.1:{port}"))
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            // No gcloud credentials file: Google's auth library goes to the metadata server.
-            .env("HOME", &home)
-            .env("K_SERVICE", "psoxy-cr-test")
-            .stdout(log.reopen().expect("log"))
-            .stderr(Stdio::inherit());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let child = cmd.spawn().expect("start psoxy-gcp");
-        let service = Service {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            log,
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "psoxy-gcp did not start: {}",
-                service.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        service
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(self.log.path()).unwrap_or_default()
-    }
-}
-
-fn http() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
-}
-
-/// Sends a binary-mode event for `bucket/name`: attributes in `ce-*` headers, the object's
-/// resource as the body (`size` and `generation` as strings, as Eventarc sends them).
-async fn binary_event(
-    url: &str,
-    bucket: &str,
-    name: &str,
-    event_type: &str,
-) -> (u16, serde_json::Value) {
-    let body = serde_json::json!({
-        "kind": "storage#object", "bucket": bucket, "name": name,
-        "size": "1234", "generation": "1700000000000001", "contentType": "text/csv",
-    });
-    let resp = http()
-        .post(format!("{url}/"))
-        .header("ce-id", "1234567890")
-        .header("ce-specversion", "1.0")
-        .header("ce-type", event_type)
-        .header(
-            "ce-source",
-            format!("//storage.googleapis.com/projects/_/buckets/{bucket}"),
-        )
-        .header("ce-subject", format!("objects/{name}"))
-        .header("ce-time", "2026-12-06T12:00:00.000Z")
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .expect("send event");
-    let status = resp.status().as_u16();
-    let bytes = resp.bytes().await.unwrap();
-    (status, serde_json::from_slice(&bytes).unwrap_or_default())
-}
 
 /// Sends a structured-mode event (`application/cloudevents+json`).
 async fn structured_event(url: &str, bucket: &str, name: &str) -> (u16, serde_json::Value) {
@@ -244,7 +148,8 @@ async fn eventarc_events_sanitize_objects_like_the_cli() {
         .await
         .unwrap();
     assert_eq!(health.status(), 200);
-    let (status, report) = binary_event(&service.url, "cr-in", "hris.csv", FINALIZED).await;
+    let (status, report) =
+        binary_event(&format!("{}/", service.url), "cr-in", "hris.csv", FINALIZED).await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["status"], "sanitized", "{report}");
     let (status, report) = structured_event(&service.url, "cr-in", gz_name).await;
@@ -268,7 +173,13 @@ async fn eventarc_events_sanitize_objects_like_the_cli() {
     }
 
     // A bad row near the end: more than one upload piece went out first; nothing is left.
-    let (status, report) = binary_event(&service.url, "cr-in", "late bad.csv", FINALIZED).await;
+    let (status, report) = binary_event(
+        &format!("{}/", service.url),
+        "cr-in",
+        "late bad.csv",
+        FINALIZED,
+    )
+    .await;
     assert_eq!(status, 200, "bad input is not redelivered: {report}");
     assert_eq!(report["status"], "failed");
     assert_eq!(report["retryable"], false);
@@ -281,7 +192,7 @@ async fn eventarc_events_sanitize_objects_like_the_cli() {
 
     // Another event type, and a request that is not an event.
     let (status, report) = binary_event(
-        &service.url,
+        &format!("{}/", service.url),
         "cr-in",
         "hris.csv",
         "google.cloud.storage.object.v1.deleted",
@@ -322,7 +233,8 @@ async fn storage_trouble_is_answered_for_redelivery() {
         .local_addr()
         .unwrap();
     let service = Service::start("bulk", &bulk_env(&fake, &closed.to_string()));
-    let (status, report) = binary_event(&service.url, "cr-in", "hris.csv", FINALIZED).await;
+    let (status, report) =
+        binary_event(&format!("{}/", service.url), "cr-in", "hris.csv", FINALIZED).await;
     assert_eq!(status, 503, "{report}");
     assert_eq!(report["retryable"], true);
 }
