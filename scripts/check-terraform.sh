@@ -25,4 +25,8 @@ printf 'fanout_enabled = true\n' >target/fanout.tfvars
 printf 'enable_async_processing = true\nside_output_sanitized = "s3://psoxy-side-outputs/api"\n' >target/api-async.tfvars
 "$checkov_bin/checkov" --directory terraform/modules/aws-api --var-file target/api-async.tfvars \
   --framework terraform --skip-download --compact --quiet
+# And those of the Google Cloud API module.
+printf 'enable_async_processing = true\nside_output_sanitized = "gs://psoxy-side-outputs/api"\n' >target/gcp-api-async.tfvars
+"$checkov_bin/checkov" --directory terraform/modules/gcp-api --var-file target/gcp-api-async.tfvars \
+  --framework terraform --skip-download --compact --quiet
 echo "check-terraform: checkov passed"

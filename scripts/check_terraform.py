@@ -38,9 +38,11 @@
    customer key); the signer policy allows only kms:Sign and kms:GetPublicKey; every
    environment variable and SSM parameter is a setting of the `psoxy-webhook` binary, and no
    secret is in its environment.
-10. The Google Cloud modules (modules/gcp-bulk, modules/gcp-api) and their examples: no public
-   member, internal-only bulk service, invoker and project-level grants, bucket- and
-   secret-level grants, custom roles, environment and secret names
+10. The Google Cloud modules (modules/gcp-bulk, modules/gcp-api, modules/gcp-webhook) and their
+   examples: no public member but the webhook collector's invoker, the services' modes and
+   internal-only ones, the webhook batch service's single instance and its scheduler's OIDC
+   token, Eventarc triggers, invoker and project-level grants, bucket-, key- and secret-level
+   grants, custom roles, environment and secret names, gs:// locations
    (scripts/check_terraform_gcp.py says each).
 
 Usage: python check_terraform.py TERRAFORM_DIR   (exit 1 with every problem listed)

@@ -1,7 +1,8 @@
 # The service's account may read its own secrets; and only when the strategy needs it: add
 # versions to (and destroy the older versions of) the secrets it rewrites, and update the label
 # of the shared token's lock, each on that secret alone. Callers may invoke this service, nothing
-# else. Nothing is granted at the project level.
+# else. Nothing is granted at the project level, but with enable_async_processing what Eventarc
+# requires there (below).
 
 resource "google_service_account" "service" {
   project      = var.project_id
@@ -88,4 +89,108 @@ resource "google_cloud_run_v2_service_iam_member" "callers_invoke_service" {
   name     = google_cloud_run_v2_service.api.name
   role     = "roles/run.invoker"
   member   = "serviceAccount:${each.value}"
+}
+
+# --- Asynchronous requests and side outputs (async.tf; only when enabled) --------------------
+# The service creates, reads and deletes jobs (objectUser on the jobs bucket), writes and
+# replaces answers (a custom role on the async output bucket: create and delete, no read) and
+# writes side outputs (objectCreator on that bucket);
+# the readers read the answers. The trigger's account invokes this service and receives
+# Eventarc events (a project-level role: Eventarc has no narrower binding); the Cloud Storage
+# service agent publishes the bucket's events (project-level: Eventarc checks it there when it
+# creates the trigger), as in modules/gcp-bulk.
+
+resource "google_storage_bucket_iam_member" "service_runs_async_jobs" {
+  count = local.async_enabled ? 1 : 0
+
+  bucket = google_storage_bucket.async["jobs"].name
+  role   = "roles/storage.objectUser"
+  member = google_service_account.service.member
+}
+
+resource "google_project_iam_custom_role" "output_writer" {
+  count = local.async_enabled ? 1 : 0
+
+  project     = var.project_id
+  role_id     = "psoxy_${replace(var.instance_id, "-", "_")}_async_output_writer"
+  title       = "psoxy ${var.instance_id} asynchronous answer writer"
+  description = "Create and replace objects, nothing else (no read, no list): bound on the async output bucket of ${local.service_name} only. Replacing matters: a job delivered again writes its answer again."
+  permissions = [
+    "storage.objects.create",
+    "storage.objects.delete",
+  ]
+}
+
+resource "google_storage_bucket_iam_member" "service_writes_async_output" {
+  count = local.async_enabled ? 1 : 0
+
+  bucket = google_storage_bucket.async["output"].name
+  role   = google_project_iam_custom_role.output_writer[0].name
+  member = google_service_account.service.member
+}
+
+resource "google_storage_bucket_iam_member" "readers_read_async_output" {
+  for_each = local.async_enabled ? toset(var.async_reader_members) : toset([])
+
+  bucket = google_storage_bucket.async["output"].name
+  role   = "roles/storage.objectViewer"
+  member = each.value
+}
+
+resource "google_storage_bucket_iam_member" "service_writes_side_output" {
+  count = local.side_output_bucket == null ? 0 : 1
+
+  bucket = local.side_output_bucket
+  role   = "roles/storage.objectCreator"
+  member = google_service_account.service.member
+}
+
+resource "google_service_account" "trigger" {
+  count = local.async_enabled ? 1 : 0
+
+  project      = var.project_id
+  account_id   = "${local.service_name}-async"
+  display_name = "psoxy ${var.instance_id} async jobs trigger"
+  description  = "Identity of the Eventarc trigger that pushes the asynchronous jobs of ${local.service_name} to it."
+
+  lifecycle {
+    precondition {
+      condition     = length(var.instance_id) <= 18
+      error_message = "enable_async_processing needs an instance_id of at most 18 characters (the trigger's service account id, psoxy-<instance_id>-async, may have 30)."
+    }
+  }
+}
+
+resource "google_cloud_run_v2_service_iam_member" "trigger_invokes_service" {
+  count = local.async_enabled ? 1 : 0
+
+  project  = var.project_id
+  location = var.region
+  name     = google_cloud_run_v2_service.api.name
+  role     = "roles/run.invoker"
+  member   = google_service_account.trigger[0].member
+}
+
+resource "google_project_iam_member" "trigger_receives_events" {
+  count = local.async_enabled ? 1 : 0
+
+  project = var.project_id
+  role    = "roles/eventarc.eventReceiver"
+  member  = google_service_account.trigger[0].member
+}
+
+# The Cloud Storage service agent, which publishes the bucket's notifications to Eventarc's
+# Pub/Sub topic.
+data "google_storage_project_service_account" "gcs" {
+  count = local.async_enabled ? 1 : 0
+
+  project = var.project_id
+}
+
+resource "google_project_iam_member" "gcs_agent_publishes_events" {
+  count = local.async_enabled ? 1 : 0
+
+  project = var.project_id
+  role    = "roles/pubsub.publisher"
+  member  = data.google_storage_project_service_account.gcs[0].member
 }

@@ -4,7 +4,10 @@
 # returns the response sanitized by the rules. Resources are split by concern:
 #   secrets.tf    salt, encryption key and the source's credentials in Secret Manager
 #   service.tf    the Cloud Run service
-#   iam.tf        its service account and every grant (secret- and service-level only)
+#   async.tf      with enable_async_processing: the jobs and answers buckets, the jobs' Eventarc
+#                 trigger
+#   iam.tf        its service account and every grant (secret-, bucket- and service-level; with
+#                 enable_async_processing, project-level where Eventarc requires it)
 #   monitoring.tf alert policy
 
 locals {

@@ -47,3 +47,18 @@ output "shared_token_lock_secret_id" {
   description = "With a shared token (else null): the secret whose label `locked` is the refresh lock (the service updates it; it holds no version)."
   value       = local.use_shared_token ? google_secret_manager_secret.this[local.shared_token_lock].secret_id : null
 }
+
+output "async_output_bucket" {
+  description = "With enable_async_processing (else null): the bucket of the asynchronous answers (the `Location` of a 202 names the object, `gs://<this>/yyyyMMdd/<id>`)."
+  value       = local.async_enabled ? google_storage_bucket.async["output"].name : null
+}
+
+output "async_jobs_bucket" {
+  description = "With enable_async_processing (else null): the bucket the accepted asynchronous requests wait in, under `jobs/`, until run."
+  value       = local.async_enabled ? google_storage_bucket.async["jobs"].name : null
+}
+
+output "async_subscription_command" {
+  description = "With enable_async_processing (else null): run once after apply (and after anything that re-creates the trigger): sets the push deadline of Eventarc's subscription to the request timeout (at most 600 s), which Terraform cannot do on a subscription Eventarc manages."
+  value       = local.async_subscription_command
+}

@@ -1,6 +1,7 @@
 # The Cloud Run service (`/psoxy-gcp api`). Its URL is reachable from anywhere (the vendor calls
 # from outside Google Cloud), but only with an ID token of a caller in
-# var.caller_service_accounts: there is no public invoker.
+# var.caller_service_accounts (or, with enable_async_processing, of the jobs' Eventarc trigger):
+# there is no public invoker.
 
 locals {
   rules_text = var.rules_file != null ? file(var.rules_file) : coalesce(var.rules, " ")
@@ -36,6 +37,12 @@ locals {
       USE_SHARED_TOKEN         = local.uses_grant || var.use_shared_token != null ? tostring(local.use_shared_token) : null
       UPSTREAM_TIMEOUT_SECONDS = var.upstream_timeout_seconds == null ? null : tostring(var.upstream_timeout_seconds)
     } : name => value if value != null && value != "" },
+    # Asynchronous requests and side outputs (async.tf).
+    local.async_enabled ? {
+      ASYNC_OUTPUT_DESTINATION    = "gs://${google_storage_bucket.async["output"].name}/"
+      ASYNC_API_REQUEST_QUEUE_URL = "gs://${google_storage_bucket.async["jobs"].name}/jobs/"
+    } : {},
+    var.side_output_sanitized == null ? {} : { SIDE_OUTPUT_SANITIZED = var.side_output_sanitized },
     var.source_settings,
     var.extra_environment,
   )

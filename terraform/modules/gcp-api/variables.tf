@@ -361,3 +361,46 @@ variable "caller_service_accounts" {
     error_message = "caller_service_accounts must be service-account emails (…@….gserviceaccount.com), without `serviceAccount:`; allUsers and allAuthenticatedUsers are refused."
   }
 }
+
+# ---------------------------------------------------------------------------------------------
+# Asynchronous requests and side outputs
+# ---------------------------------------------------------------------------------------------
+
+variable "enable_async_processing" {
+  description = "Answer `Prefer: respond-async` requests with 202 and a `Location` in an async output bucket made here, and run them in the background: each is a job object in a jobs bucket made here, pushed back to the service by an Eventarc trigger (ASYNC_OUTPUT_DESTINATION, ASYNC_API_REQUEST_QUEUE_URL). For slow report APIs. Needs the `eventarc` and `pubsub` APIs, and an instance_id of at most 18 characters."
+  type        = bool
+  default     = false
+}
+
+variable "async_output_expiration_days" {
+  description = "Days before an asynchronous answer in the async output bucket is deleted (0: never)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.async_output_expiration_days >= 0 && floor(var.async_output_expiration_days) == var.async_output_expiration_days
+    error_message = "async_output_expiration_days must be a whole number of days, 0 or more."
+  }
+}
+
+variable "async_reader_members" {
+  description = "IAM members (e.g. the analytics vendor's `serviceAccount:reader@vendor-project.iam.gserviceaccount.com`) given `roles/storage.objectViewer` on the async output bucket, nothing else."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for member in var.async_reader_members : can(regex("^(serviceAccount|user|group):[^[:space:]@]+@[^[:space:]@]+$", member))])
+    error_message = "async_reader_members must be `serviceAccount:`, `user:` or `group:` members (allUsers and allAuthenticatedUsers are refused)."
+  }
+}
+
+variable "side_output_sanitized" {
+  description = "`gs://bucket/prefix` of an existing bucket where every 2xx sanitized answer is also written (SIDE_OUTPUT_SANITIZED); the service is granted `roles/storage.objectCreator` on that bucket. Null: none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.side_output_sanitized == null || can(regex("^gs://[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](/.*)?$", var.side_output_sanitized))
+    error_message = "side_output_sanitized must be gs://bucket or gs://bucket/prefix."
+  }
+}
