@@ -20,45 +20,26 @@ mod http_stub;
 mod secret_manager;
 #[path = "support/cloud_run_service.rs"]
 mod service;
+#[path = "support/webhook_tokens.rs"]
+mod tokens;
 
 use base64::Engine;
 use common::{gunzip, repo};
 use http_stub::{Reply, Stub};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::Algorithm;
 use psoxy::pseudonym::{PseudonymSettings, Pseudonymizer};
 use secret_manager::FakeSecretManager;
 use serde_json::{json, Value};
 use service::{binary_event, http, Service};
+use tokens::{claims, fixture, payload, sign, ALICE, ISSUER};
 
 const SALT: &str = "cloud-run-queues-salt-51c2";
-const ISSUER: &str = "https://hooks.acme.example";
-const ALICE: &str = "alice@acme.example";
 const FINALIZED: &str = "google.cloud.storage.object.v1.finalized";
 /// Google's front end appends the caller's address to `X-Forwarded-For`.
 const VIA_GFE: &str = "203.0.113.7, 35.191.0.1";
 
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(common::fixture(&format!("webhook/{name}"))).unwrap()
-}
-
-fn now() -> i64 {
-    chrono::Utc::now().timestamp()
-}
-
 fn token(key: &str, alg: Algorithm, sub: &str) -> String {
-    let claims = json!({"iss": ISSUER, "sub": sub, "iat": now(), "exp": now() + 3600});
-    let key = EncodingKey::from_rsa_pem(fixture(key).as_bytes()).unwrap();
-    jsonwebtoken::encode(&Header::new(alg), &claims, &key).unwrap()
-}
-
-fn payload(actor: &str) -> Value {
-    json!({
-        "event": "meeting.ended",
-        "actor": {"id": actor, "email": ALICE},
-        "attendees": ["bob@acme.example", ALICE],
-        "comment": "private notes of alice@acme.example",
-        "minutes": 30
-    })
+    sign(key, alg, &claims(sub))
 }
 
 /// The objects of `bucket` under `prefix`.

@@ -8,6 +8,8 @@ mod common;
 mod moto;
 #[path = "support/s3_server.rs"]
 mod s3_server;
+#[path = "support/webhook_tokens.rs"]
+mod tokens;
 
 use std::io::Read;
 use std::path::Path;
@@ -22,18 +24,9 @@ use psoxy::webhook::batch::{merge, write_batch, Message};
 use psoxy::webhook::queue::{waiting_messages, Queue};
 use psoxy::webhook::{webhook_settings, Collector, WebhookSettings};
 use serde_json::{json, Value};
+use tokens::{claims, fixture, now, payload, sign, ALICE, ISSUER};
 
 const SALT: &str = "webhook-test-salt";
-const ISSUER: &str = "https://hooks.acme.example";
-const ALICE: &str = "alice@acme.example";
-
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(common::fixture(&format!("webhook/{name}"))).unwrap()
-}
-
-fn now() -> i64 {
-    chrono::Utc::now().timestamp()
-}
 
 fn settings(
     pairs: Vec<(&'static str, String)>,
@@ -74,25 +67,6 @@ fn folder_collector(dir: &Path) -> Collector {
         Queue::Folder(dir.to_path_buf()),
     )
     .unwrap()
-}
-
-fn claims(sub: &str) -> Value {
-    json!({"iss": ISSUER, "sub": sub, "iat": now(), "exp": now() + 3600})
-}
-
-fn sign(key: &str, alg: Algorithm, claims: &Value) -> String {
-    let key = EncodingKey::from_rsa_pem(fixture(key).as_bytes()).unwrap();
-    jsonwebtoken::encode(&Header::new(alg), claims, &key).unwrap()
-}
-
-fn payload(actor: &str) -> Value {
-    json!({
-        "event": "meeting.ended",
-        "actor": {"id": actor, "email": ALICE},
-        "attendees": ["bob@acme.example", ALICE],
-        "comment": "private notes of alice@acme.example",
-        "minutes": 30
-    })
 }
 
 fn post(

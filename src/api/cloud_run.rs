@@ -15,10 +15,9 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::deferred::{AsyncJob, AsyncLeg, AsyncQueue};
+use super::deferred::{AsyncJob, AsyncQueue};
 use super::flow::ApiService;
 use super::settings::resolve_gcp;
-use super::side_output::SideOutputs;
 use crate::bulk::cloud_run::{StorageEvent, FINALIZED};
 use crate::http_server::{plain, Response};
 use crate::settings::catalog::ASYNC_API_REQUEST_QUEUE_URL;
@@ -68,7 +67,7 @@ async fn with_storage(
     service: ApiService,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<ApiService, StorageSetupError> {
-    let ApiService::Ready(mut handler) = service else {
+    let ApiService::Ready(handler) = service else {
         return Ok(service);
     };
     let asynchronous = handler
@@ -86,26 +85,19 @@ async fn with_storage(
     let objects = GcsObjects::new(emulator.as_deref())?;
     let store: Arc<dyn ObjectStore + Send> =
         Arc::new(GcsStore::new(client, tokio::runtime::Handle::current()).with_objects(objects));
-    if let Some((destination, queue)) = asynchronous {
-        let queue = queue.ok_or(StorageSetupError::NoQueue)?;
-        let prefix = ObjectPrefix::parse(&queue, ASYNC_API_REQUEST_QUEUE_URL.name)?;
-        prefix.require("gs", ASYNC_API_REQUEST_QUEUE_URL.name)?;
-        handler = handler.with_async(AsyncLeg {
-            destination,
-            store: store.clone(),
-            queue: AsyncQueue::Store {
+    let queue = match asynchronous {
+        Some((_, queue)) => {
+            let queue = queue.ok_or(StorageSetupError::NoQueue)?;
+            let prefix = ObjectPrefix::parse(&queue, ASYNC_API_REQUEST_QUEUE_URL.name)?;
+            prefix.require("gs", ASYNC_API_REQUEST_QUEUE_URL.name)?;
+            Some(AsyncQueue::Store {
                 store: store.clone(),
                 prefix,
-            },
-        });
-    }
-    if let Some((sanitized, original)) = side {
-        handler = handler.with_side_outputs(SideOutputs {
-            sanitized,
-            original,
-            store,
-        });
-    }
+            })
+        }
+        None => None,
+    };
+    let handler = handler.with_outputs(store, queue);
     Ok(ApiService::Ready(handler))
 }
 

@@ -361,6 +361,35 @@ impl ApiHandler {
             .then_some((sanitized.as_ref(), original.as_ref()))
     }
 
+    /// Turns on what the settings ask of the storage: asynchronous requests (when `queue` is
+    /// given and `ASYNC_OUTPUT_DESTINATION` set) and side outputs, written through `store`.
+    pub fn with_outputs(
+        self,
+        store: std::sync::Arc<dyn crate::storage::ObjectStore + Send>,
+        queue: Option<super::deferred::AsyncQueue>,
+    ) -> ApiHandler {
+        let mut handler = self;
+        let destination = handler.async_settings().map(|(d, _)| d.clone());
+        if let (Some(destination), Some(queue)) = (destination, queue) {
+            handler = handler.with_async(AsyncLeg {
+                destination,
+                store: store.clone(),
+                queue,
+            });
+        }
+        let side = handler
+            .side_output_settings()
+            .map(|(s, o)| (s.cloned(), o.cloned()));
+        if let Some((sanitized, original)) = side {
+            handler = handler.with_side_outputs(SideOutputs {
+                sanitized,
+                original,
+                store,
+            });
+        }
+        handler
+    }
+
     /// Checks that every location setting (`ASYNC_OUTPUT_DESTINATION`, `SIDE_OUTPUT_*`) is in
     /// the platform's store, `scheme` (`s3` on AWS, `gs` on Google Cloud).
     pub fn require_store(&self, scheme: &'static str) -> Result<(), crate::storage::WrongStore> {

@@ -14,11 +14,10 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use super::compression::{compress, Shell};
-use super::deferred::{AsyncJob, AsyncLeg, AsyncQueue};
+use super::deferred::{AsyncJob, AsyncQueue};
 use super::error::ProxyError;
 use super::flow::ApiService;
 use super::settings::resolve;
-use super::side_output::SideOutputs;
 use super::wire::{ProxyRequest, ProxyResponse};
 use crate::settings::Flags;
 use crate::storage::s3::client::s3_client;
@@ -54,31 +53,21 @@ pub async fn service_from_env() -> ApiService {
         s3_client(&sdk, handler.s3_path_style()),
         tokio::runtime::Handle::current(),
     ));
-    let mut handler = handler;
-    if let Some((destination, queue_url)) = asynchronous {
-        let Some(url) = queue_url else {
+    let queue = match asynchronous {
+        Some((_, Some(url))) => Some(AsyncQueue::Sqs {
+            client: aws_sdk_sqs::Client::new(&sdk),
+            url,
+        }),
+        Some((_, None)) => {
             let problem =
                 "setting ASYNC_API_REQUEST_QUEUE_URL is required with ASYNC_OUTPUT_DESTINATION"
                     .to_owned();
             tracing::error!(%problem, "the proxy is misconfigured");
             return ApiService::Misconfigured { problem };
-        };
-        handler = handler.with_async(AsyncLeg {
-            destination,
-            store: store.clone(),
-            queue: AsyncQueue::Sqs {
-                client: aws_sdk_sqs::Client::new(&sdk),
-                url,
-            },
-        });
-    }
-    if let Some((sanitized, original)) = side {
-        handler = handler.with_side_outputs(SideOutputs {
-            sanitized,
-            original,
-            store,
-        });
-    }
+        }
+        None => None,
+    };
+    let handler = handler.with_outputs(store, queue);
     ApiService::Ready(handler)
 }
 
