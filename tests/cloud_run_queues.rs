@@ -182,7 +182,8 @@ async fn webhooks_are_queued_in_gcs_and_batched_by_the_batch_service() {
     assert_eq!(report["failed"], 1, "{report}");
     let batches = listed("hooks-out", "webhooks/").await;
     assert_eq!(batches.len(), 1, "{batches:?}");
-    assert_eq!(Some(batches[0].as_str()), report["batch"].as_str());
+    assert_eq!(report["batches"], json!(batches), "{report}");
+    assert_eq!(report["backlog"], false, "{report}");
     assert!(batches[0].ends_with(".ndjson.gz"));
     let resource = gcs::resource("hooks-out", &batches[0]).await;
     assert_eq!(resource["contentEncoding"], "gzip", "{resource}");
@@ -230,6 +231,33 @@ async fn webhooks_are_queued_in_gcs_and_batched_by_the_batch_service() {
                 "no secret or payload value in the log"
             );
         }
+    }
+}
+
+/// The collector is public on Cloud Run: it will not start without its own token check, nor
+/// with a key it could only read on AWS.
+#[test]
+fn the_public_collector_needs_its_token_check() {
+    for (setting, value, says) in [
+        (
+            "REQUIRE_AUTHORIZATION_HEADER",
+            "false",
+            "REQUIRE_AUTHORIZATION_HEADER",
+        ),
+        ("ACCEPTED_AUTH_KEYS", "aws-kms:alias/hooks", "aws-kms"),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_psoxy-gcp"))
+            .args(["webhook", "--listen", "127.0.0.1:0"])
+            .env_clear()
+            .env("PSOXY_SALT", SALT)
+            .env("RULES", "endpoints: [{}]")
+            .env("WEBHOOK_OUTPUT", "gs://hooks-queue/queue/")
+            .env(setting, value)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{setting}={value} must stop it");
+        let log = String::from_utf8_lossy(&out.stdout);
+        assert!(log.contains(says), "{log}");
     }
 }
 

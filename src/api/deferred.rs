@@ -4,7 +4,8 @@
 //! The async leg runs the whole pipeline again and writes the sanitized body there (gzip); on
 //! any failure (the source's non-2xx, a timeout, a sanitizing or write error) it writes
 //! `<id>.error.json` beside it, naming the status and error code (never a body), so a poller
-//! always learns the outcome.
+//! learns the outcome of every job the queue delivers (until the queue gives up on it: SQS's
+//! dead-letter queue, Eventarc's dead-letter topic; see docs/api.md and docs/gcp.md).
 //!
 //! The queue is SQS on AWS (`ASYNC_API_REQUEST_QUEUE_URL`; the function is its trigger), a
 //! prefix in a bucket on Google Cloud (`ASYNC_API_REQUEST_QUEUE_URL=gs://bucket/prefix`: one

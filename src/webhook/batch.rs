@@ -106,26 +106,57 @@ pub fn write_batch(
 /// Most messages one pass of [`drain`] merges.
 pub const MAX_BATCH_MESSAGES: usize = 1000;
 
-/// What one pass of [`drain`] did.
+/// How many objects a pass reads or deletes at once (each is one request to GCS).
+const IN_FLIGHT: usize = 16;
+
+/// What [`drain`] did.
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Drained {
-    /// Messages merged into the batch.
+    /// Messages merged into batches.
     pub messages: usize,
-    /// Documents in the batch.
+    /// Documents in the batches.
     pub records: usize,
     /// Messages left out and moved to `failed/`.
     pub failed: usize,
-    /// The batch's key, when one was written.
-    pub batch: Option<String>,
+    /// The batches' keys.
+    pub batches: Vec<String>,
+    /// Whether messages may still be waiting (the time allowed ran out after a full pass).
+    pub backlog: bool,
+}
+
+/// `f` over `items`, [`IN_FLIGHT`] at a time on scoped threads (each blocks on its
+/// request), in order; the first error wins.
+fn in_parallel<T: Sync, R: Send>(
+    items: &[T],
+    f: impl Fn(&T) -> Result<R, StoreError> + Sync,
+) -> Result<Vec<R>, StoreError> {
+    let chunk = items.len().div_ceil(IN_FLIGHT).max(1);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| scope.spawn(|| c.iter().map(&f).collect::<Result<Vec<R>, _>>()))
+            .collect();
+        let mut out = Vec::with_capacity(items.len());
+        for worker in workers {
+            let done = worker.join().map_err(|_| StoreError::Local {
+                path: "webhook batch".into(),
+                source: std::io::Error::other("a batch worker panicked"),
+            })?;
+            out.extend(done?);
+        }
+        Ok(out)
+    })
 }
 
 /// One pass of a batch handler whose queue is a prefix in a store (a folder for `psoxy
 /// serve`, GCS on Google Cloud; blocking): up to `max` messages (the `*.ndjson` objects
 /// directly under `queue`, oldest first, as their names start with the time they were
 /// queued) merged into one object under `output`, then deleted. A message that is not NDJSON
-/// is moved to `<queue>failed/`. If the batch cannot be written, nothing is deleted: the next
-/// pass takes the messages again.
-pub fn drain(
+/// is moved, as it was, to `<queue>failed/`; one gone since it was listed is skipped. If the
+/// batch cannot be written nothing is deleted, and the next pass takes the messages again;
+/// if a delete fails after the batch was written, the next pass writes the messages left
+/// again, in a new batch (delivery is at least once).
+pub fn drain_once(
     store: &dyn ObjectStore,
     queue: &ObjectPrefix,
     output: &ObjectPrefix,
@@ -136,44 +167,70 @@ pub fn drain(
         .into_iter()
         .filter(|k| k.ends_with(".ndjson"))
         .collect();
-    let mut messages = Vec::with_capacity(keys.len());
-    for key in &keys {
+    let read = in_parallel(&keys, |key| {
         let mut bytes = Vec::new();
-        store
-            .read(&queue.bucket, key)?
+        let reader = match store.read(&queue.bucket, key) {
+            Ok(r) => r,
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut reader = reader;
+        reader
             .read_to_end(&mut bytes)
             .map_err(|source| StoreError::Local {
                 path: key.into(),
                 source,
             })?;
-        messages.push(Message {
+        Ok(Some((key.clone(), bytes)))
+    })?;
+    let raw: Vec<(String, Vec<u8>)> = read.into_iter().flatten().collect();
+    let messages: Vec<Message> = raw
+        .iter()
+        .map(|(key, bytes)| Message {
             id: key.clone(),
             // Not UTF-8: not NDJSON either, so the merge leaves it out.
-            body: String::from_utf8(bytes).unwrap_or_default(),
-        });
-    }
+            body: String::from_utf8(bytes.clone()).unwrap_or_default(),
+        })
+        .collect();
     let merged = merge(&messages);
     let batch = write_batch(store, output, &merged)?;
-    for key in &merged.merged {
-        store.delete(&queue.bucket, key)?;
-    }
-    for key in &merged.failed {
+    in_parallel(&merged.merged, |key| store.delete(&queue.bucket, key))?;
+    for (key, bytes) in raw.iter().filter(|(k, _)| merged.failed.contains(k)) {
         let name = key.rsplit('/').next().unwrap_or(key);
-        let body = messages
-            .iter()
-            .find(|m| &m.id == key)
-            .map(|m| m.body.as_bytes())
-            .unwrap_or_default();
         let to = queue.key(&format!("failed/{name}"));
-        put_object(store, &queue.bucket, &to, PutOptions::default(), body)?;
+        put_object(store, &queue.bucket, &to, PutOptions::default(), bytes)?;
         store.delete(&queue.bucket, key)?;
     }
     Ok(Drained {
         messages: merged.merged.len(),
         records: merged.records,
         failed: merged.failed.len(),
-        batch,
+        batches: batch.into_iter().collect(),
+        backlog: keys.len() >= max,
     })
+}
+
+/// Passes of [`drain_once`] ([`MAX_BATCH_MESSAGES`] each) until one finds fewer waiting, or
+/// until `budget` has passed (then [`Drained::backlog`] says messages may be left).
+pub fn drain(
+    store: &dyn ObjectStore,
+    queue: &ObjectPrefix,
+    output: &ObjectPrefix,
+    budget: Option<std::time::Duration>,
+) -> Result<Drained, StoreError> {
+    let started = std::time::Instant::now();
+    let mut total = Drained::default();
+    loop {
+        let pass = drain_once(store, queue, output, MAX_BATCH_MESSAGES)?;
+        total.messages += pass.messages;
+        total.records += pass.records;
+        total.failed += pass.failed;
+        total.batches.extend(pass.batches);
+        total.backlog = pass.backlog;
+        if !pass.backlog || budget.is_some_and(|b| started.elapsed() >= b) {
+            return Ok(total);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -218,6 +275,7 @@ mod tests {
         std::fs::create_dir_all(&out_dir).unwrap();
         std::fs::write(queue_dir.join("1.ndjson"), "{\"a\":1}\n").unwrap();
         std::fs::write(queue_dir.join("2.ndjson"), "nope").unwrap();
+        std::fs::write(queue_dir.join("4.ndjson"), b"\xff\xfe not UTF-8").unwrap();
         std::fs::write(queue_dir.join("3.ndjson"), "{\"b\":2}").unwrap();
         std::fs::write(queue_dir.join(".tmp123"), "{}").unwrap();
         let store = crate::storage::LocalStore::new(
@@ -229,20 +287,23 @@ mod tests {
         );
         let queue = ObjectPrefix::new("file", "q", "");
         let out = ObjectPrefix::new("file", "o", "");
-        let drained = drain(&store, &queue, &out, 2).unwrap();
+        let drained = drain_once(&store, &queue, &out, 2).unwrap();
+        let counts = |d: &Drained| (d.messages, d.records, d.failed, d.backlog);
+        assert_eq!(counts(&drained), (1, 1, 1, true));
+        let drained = drain(&store, &queue, &out, None).unwrap();
+        assert_eq!(counts(&drained), (1, 1, 1, false));
         assert_eq!(
-            (drained.messages, drained.records, drained.failed),
-            (1, 1, 1)
+            drain(&store, &queue, &out, None).unwrap(),
+            Drained::default()
         );
-        let drained = drain(&store, &queue, &out, 10).unwrap();
-        assert_eq!(
-            (drained.messages, drained.records, drained.failed),
-            (1, 1, 0)
-        );
-        assert_eq!(drain(&store, &queue, &out, 10).unwrap(), Drained::default());
         assert_eq!(
             std::fs::read(queue_dir.join("failed/2.ndjson")).unwrap(),
             b"nope"
+        );
+        assert_eq!(
+            std::fs::read(queue_dir.join("failed/4.ndjson")).unwrap(),
+            b"\xff\xfe not UTF-8",
+            "a bad message is kept as it was"
         );
         assert!(
             queue_dir.join(".tmp123").exists(),

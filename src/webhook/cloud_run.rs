@@ -5,18 +5,26 @@
 //!   one object per sanitized message. The caller's address is the one Google's front end
 //!   appends to `X-Forwarded-For`.
 //! - `psoxy-gcp webhook-batch`, the batch service, which Cloud Scheduler calls (`POST /`,
-//!   with an ID token Cloud Run's IAM checks): each call merges up to
-//!   [`MAX_BATCH_MESSAGES`] waiting messages into one gzipped NDJSON object under
-//!   `WEBHOOK_BATCH_OUTPUT` and deletes them ([`drain`]), as the SQS trigger does on AWS.
-//!   It reads no secret. `200` with what it did; `503` when storage failed (the messages stay
+//!   with an ID token Cloud Run's IAM checks): each call merges the waiting messages,
+//!   [`MAX_BATCH_MESSAGES`](super::batch::MAX_BATCH_MESSAGES) per gzipped NDJSON object
+//!   under `WEBHOOK_BATCH_OUTPUT`, and deletes them ([`drain`]), as the SQS trigger does on AWS, for up to [`BATCH_BUDGET`]
+//!   (within the scheduler's minute; a queue still full then is logged as a backlog). It reads
+//!   no secret. `200` with what it did; `503` when storage failed (what was not merged stays
 //!   queued for the next call).
+//!
+//! The collector is public, so it refuses to start without its token check
+//! (`REQUIRE_AUTHORIZATION_HEADER=false`): nothing in front of it would check tokens.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use serde_json::json;
 
-use super::batch::{drain, MAX_BATCH_MESSAGES};
+use super::batch::drain;
+
+/// How long one call of the batch service merges before it answers (Cloud Scheduler calls it
+/// every minute by default).
+pub const BATCH_BUDGET: std::time::Duration = std::time::Duration::from_secs(50);
 use super::collector::Collector;
 use super::queue::Queue;
 use super::server::CollectorHttp;
@@ -43,6 +51,9 @@ pub enum WebhookStartError {
     /// A location setting names S3.
     #[error(transparent)]
     WrongStore(#[from] WrongStore),
+    /// `REQUIRE_AUTHORIZATION_HEADER=false` on a public service.
+    #[error("REQUIRE_AUTHORIZATION_HEADER=false: the collector on Cloud Run is public, and nothing in front of it checks tokens; it must verify them itself")]
+    NoTokenCheck,
     /// `ACCEPTED_AUTH_KEYS` names an AWS KMS key.
     #[error("ACCEPTED_AUTH_KEYS: `aws-kms:` keys are read on AWS only; on Google Cloud give `base64:` keys (the module passes its Cloud KMS key's public key)")]
     AwsKmsKey,
@@ -91,12 +102,10 @@ pub async fn collector_from_env() -> Result<CollectorHttp, WebhookStartError> {
     )
     .await?;
     let webhook = WebhookSettings::from_settings(&settings, None)?;
-    if webhook
-        .auth
-        .as_ref()
-        .is_some_and(|(keys, _)| keys.needs_kms())
-    {
-        return Err(WebhookStartError::AwsKmsKey);
+    match &webhook.auth {
+        None => return Err(WebhookStartError::NoTokenCheck),
+        Some((keys, _)) if keys.needs_kms() => return Err(WebhookStartError::AwsKmsKey),
+        Some(_) => {}
     }
     let queue = Queue::Store {
         store: Arc::new(gcs_store(&env).await?),
@@ -155,7 +164,7 @@ impl Handler for BatchService {
                 store.as_ref() as &dyn ObjectStore,
                 &queue,
                 &output,
-                MAX_BATCH_MESSAGES,
+                Some(BATCH_BUDGET),
             )
         })
         .await;
@@ -166,14 +175,20 @@ impl Handler for BatchService {
                         messages = d.messages,
                         records = d.records,
                         failed = d.failed,
-                        batch = d.batch.as_deref().unwrap_or("-"),
-                        "batch written"
+                        batches = d.batches.len(),
+                        "batches written"
+                    );
+                }
+                if d.backlog {
+                    tracing::warn!(
+                        messages = d.messages,
+                        "more webhooks are waiting than one call could merge: a backlog"
                     );
                 }
                 plain(200, "application/json", json!(d).to_string())
             }
             Ok(Err(e)) => {
-                tracing::error!(error = %e, "the batch could not be written; the messages stay queued");
+                tracing::error!(error = %e, "the queue could not be merged; what was not merged stays queued");
                 plain(
                     503,
                     "application/json",

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::batch::{drain, MAX_BATCH_MESSAGES};
+use super::batch::drain;
 use super::collector::{Collector, MAX_BODY_BYTES};
 use crate::api::server::{cloud_run_client_ip, hyper_response, Platform};
 use crate::api::wire::{ProxyRequest, ProxyResponse};
@@ -69,7 +69,7 @@ pub async fn serve(
 }
 
 /// The folder batch handler: the messages waiting in `queue` merged into objects in `output`
-/// (a folder; [`MAX_BATCH_MESSAGES`] at most per object), then removed. Messages that are not
+/// (a folder; [`super::batch::MAX_BATCH_MESSAGES`] at most per object), then removed. Messages that are not
 /// NDJSON are moved to `queue/failed/`. Returns how many documents were written.
 pub fn merge_folder(queue: &Path, output: &Path) -> Result<usize, StoreError> {
     let store = LocalStore::new(
@@ -83,14 +83,7 @@ pub fn merge_folder(queue: &Path, output: &Path) -> Result<usize, StoreError> {
         ObjectPrefix::new("file", "queue", ""),
         ObjectPrefix::new("file", "out", ""),
     );
-    let mut records = 0;
-    loop {
-        let pass = drain(&store, &queue, &output, MAX_BATCH_MESSAGES)?;
-        records += pass.records;
-        if pass.messages + pass.failed < MAX_BATCH_MESSAGES {
-            return Ok(records);
-        }
-    }
+    Ok(drain(&store, &queue, &output, None)?.records)
 }
 
 /// Merges the folder queue every `every` until `stop` completes (a merge under way finishes
