@@ -129,3 +129,53 @@ async fn a_missing_object_is_named_and_not_retryable() {
         "gs://missing/no such.csv: read: no such object"
     );
 }
+
+/// Listing and deleting over the JSON API: the objects directly under a prefix (not those in
+/// "folders" below it), in name order, at most as many as asked; names with spaces, `+` and
+/// non-ASCII survive; deleting twice is fine; a store without the JSON client says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn objects_under_a_prefix_are_listed_and_deleted() {
+    use psoxy::storage::gcs::GcsObjects;
+    let plain = store("listing").await;
+    let store = plain
+        .clone()
+        .with_objects(GcsObjects::new(Some(gcs::host())).expect("objects client"));
+    let names = [
+        "queue/b é+1.ndjson",
+        "queue/a.ndjson",
+        "queue/failed/x.ndjson",
+        "queue-other/c.ndjson",
+        "top.ndjson",
+    ];
+    for name in names {
+        gcs::put("listing", name, b"{}".to_vec(), None).await;
+    }
+    let listed = tokio::task::spawn_blocking(move || {
+        let under = store.list("listing", "queue/", 10).expect("list");
+        let first = store.list("listing", "queue/", 1).expect("list one");
+        let top = store.list("listing", "", 10).expect("list top");
+        store
+            .delete("listing", "queue/b é+1.ndjson")
+            .expect("delete");
+        store
+            .delete("listing", "queue/b é+1.ndjson")
+            .expect("delete again");
+        let after = store.list("listing", "queue/", 10).expect("list after");
+        let unsupported = plain.list("listing", "", 1).unwrap_err();
+        (under, first, top, after, unsupported)
+    })
+    .await
+    .unwrap();
+    let (under, first, top, after, unsupported) = listed;
+    assert_eq!(under, ["queue/a.ndjson", "queue/b é+1.ndjson"]);
+    assert_eq!(first, ["queue/a.ndjson"]);
+    assert_eq!(top, ["top.ndjson"]);
+    assert_eq!(after, ["queue/a.ndjson"]);
+    assert!(
+        matches!(unsupported, StoreError::Unsupported { .. }),
+        "{unsupported}"
+    );
+    assert!(gcs::list("listing")
+        .await
+        .contains(&"queue/failed/x.ndjson".to_owned()));
+}
