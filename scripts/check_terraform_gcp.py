@@ -39,6 +39,16 @@ h. The examples gcp-hris, gcp-api-zoom and gcp-webhook-events call the modules; 
    strategy maps and validations are the binary's, as aws-api's, and each caller names one valid
    strategy and outputs only secrets the module creates for it. gcp-api's source-auth locals
    are aws-api's, word for word (SHARED_AUTH_LOCALS), so the two cannot drift apart.
+i. What the modules keep and what they set themselves: the buckets of NO_SOFT_DELETE (gcp-api's
+   async jobs, the callers' requests; gcp-webhook's queue) keep no soft-deleted copy (a
+   soft_delete_policy of 0 for exactly that bucket); gcp-webhook's extra_environment refuses
+   the secret settings and what the module sets itself (WEBHOOK_MODULE_SETTINGS: the token
+   check, never to be turned off on a public collector, and the queue and batch locations),
+   naming only settings the binary reads; the batch service's request timeout and its
+   scheduler's attempt deadline are batch_timeout_seconds, whose validation allows no less than
+   BATCH_MIN_TIMEOUT (a call merges for the binary's budget before it answers); the backlog
+   alert's log message is the binary's, word for word; every Eventarc subscription's command
+   attaches its dead-letter topic (DEAD_LETTER_COMMANDS).
 
 Imported by check_terraform.py's main (after it is loaded, so the import below is not circular).
 """
@@ -166,6 +176,25 @@ SHARED_AUTH_LOCALS = (
     "required_settings_by_strategy", "missing_source_settings", "workload_identity",
     "refresh_endpoint", "token_scope", "grant_label", "writes_refresh_token",
 )
+
+# i. The buckets that keep no soft-deleted copy: module -> (resource name, local of its
+# for_each, bucket key).
+NO_SOFT_DELETE = {API: ("async", "async_buckets", "jobs"), WEBHOOK: ("this", "buckets", "queue")}
+# The collector settings gcp-webhook sets itself, which extra_environment must refuse (with
+# every secret setting): REQUIRE_AUTHORIZATION_HEADER=false would open the public collector.
+WEBHOOK_MODULE_SETTINGS = {
+    "REQUIRE_AUTHORIZATION_HEADER", "ACCEPTED_AUTH_KEYS", "AUTH_ISSUER", "AUTH_AUDIENCE",
+    "WEBHOOK_OUTPUT", "WEBHOOK_BATCH_OUTPUT",
+}
+# The least batch_timeout_seconds: the batch service merges for BATCH_BUDGET (50 s), then
+# writes and answers.
+BATCH_MIN_TIMEOUT = 60
+# Where the batch service's budget and backlog warning are (src/webhook/cloud_run.rs).
+BATCH_SOURCE = "src/webhook/cloud_run.rs"
+BATCH_BUDGET = re.compile(r"pub const BATCH_BUDGET: std::time::Duration = std::time::Duration::from_secs\((\d+)\);")
+# The local of each module holding the command that sets Eventarc's subscription (gcp-bulk's
+# input trigger, gcp-api's async trigger): it must attach the dead-letter topic.
+DEAD_LETTER_COMMANDS = {BULK: "dead_letter_command", API: "async_subscription_command"}
 
 CUSTOM_ROLE_NAME = re.compile(r"^\$\{google_project_iam_custom_role\.(\w+)(?:\[\d+\])?\.(?:name|id)\}$")
 BUCKET_KEY = re.compile(r"google_storage_bucket\.\w+\[[\"'](\w+)[\"']\]")
@@ -608,6 +637,93 @@ def check_examples(root: Path, modules_by_dir: dict, gcp_modules: dict, problems
     base.check_api_examples(root, modules_by_dir, gcp_modules[API], problems, examples[API], "secret_ids")
 
 
+# --- i. what the modules keep and set themselves -------------------------------------------
+
+def check_soft_delete(module, problems):
+    """The bucket of NO_SOFT_DELETE has `soft_delete = false` in its local (the others true),
+    and its resource turns that into a soft_delete_policy of 0 seconds."""
+    if module_name(module) not in NO_SOFT_DELETE:
+        return
+    resource, local, key = NO_SOFT_DELETE[module_name(module)]
+    where = f"{module.directory}: google_storage_bucket.{resource}"
+    body = next((b for _, _, n, b in resources(module, "google_storage_bucket") if n == resource), None)
+    if body is None or body.get("for_each") != f"${{local.{local}}}":
+        problems.append(f"{where} is not made for each bucket of local.{local}")
+        return
+    policies = [d["soft_delete_policy"] for d in body.get("dynamic", []) if "soft_delete_policy" in d]
+    if body.get("soft_delete_policy") or len(policies) != 1 \
+            or policies[0].get("for_each") != "${each.value.soft_delete ? [] : [0]}" \
+            or first(policies[0], "content").get("retention_duration_seconds") != "${soft_delete_policy.value}":
+        problems.append(f"{where}: soft delete must be one dynamic soft_delete_policy, 0 seconds when each.value.soft_delete is false")
+    # The local is a map (python-hcl2: a dict) or a conditional one (a string holding its repr).
+    text = str(base.module_locals(module).get(local, ""))
+    entries = list(re.finditer(r"['\"](\w+)['\"]: \{", text))
+    flags = {}
+    for entry, after in zip(entries, entries[1:] + [None]):
+        flag = re.search(r"['\"]soft_delete['\"]: (\w+)", text[entry.end():after.start() if after else None])
+        if flag:
+            flags[entry.group(1)] = flag.group(1)
+    if flags.get(key) not in ("False", "false") or any(v not in ("True", "true") for k, v in flags.items() if k != key):
+        problems.append(f"{module.directory}: local.{local}: soft_delete is {flags}; false for {key!r} only (it holds what must be gone once deleted)")
+
+
+def check_webhook_extra_environment(module, known, secrets, problems):
+    """gcp-webhook's extra_environment refuses every secret setting the collector reads and
+    WEBHOOK_MODULE_SETTINGS, naming only settings the binary reads."""
+    if module_name(module) != WEBHOOK:
+        return
+    condition = " ".join(str(v.get("condition", "")) for v in module.variables.get("extra_environment", {}).get("validation", []))
+    listed = set(base.UPPER_NAME.findall(condition))
+    where = f"{module.directory}: variable extra_environment"
+    for name in sorted(listed - known):
+        problems.append(f"{where} refuses {name}, which the binary does not read")
+    missing = (WEBHOOK_MODULE_SETTINGS | (secrets & known)) - listed
+    if "!contains(" not in condition or missing:
+        problems.append(f"{where}: its validation must refuse {sorted(missing) or 'the names it lists'} (secrets, and what the module sets itself)")
+
+
+def check_batch_timeout(module, source_dir: Path, problems):
+    """The batch service's timeout and its scheduler's deadline are batch_timeout_seconds, whose
+    validation allows at least BATCH_MIN_TIMEOUT, longer than the binary's budget."""
+    if module_name(module) != WEBHOOK:
+        return
+    expected = "${var.batch_timeout_seconds}s"
+    for path, _, name, body in resources(module, "google_cloud_run_v2_service"):
+        if name == "batch" and first(body, "template").get("timeout") != expected:
+            problems.append(f"{path}: service batch: timeout {first(body, 'template').get('timeout')!r}, expected {expected!r}")
+    for path, _, name, body in resources(module, "google_cloud_scheduler_job"):
+        if body.get("attempt_deadline") != expected:
+            problems.append(f"{path}: scheduler job {name}: attempt_deadline {body.get('attempt_deadline')!r}, expected {expected!r}")
+    condition = " ".join(str(v.get("condition", "")) for v in module.variables.get("batch_timeout_seconds", {}).get("validation", []))
+    least = re.search(r"var\.batch_timeout_seconds >= (\d+)", condition)
+    if least is None or int(least.group(1)) < BATCH_MIN_TIMEOUT:
+        problems.append(f"{module.directory}: the validation of batch_timeout_seconds must allow no less than {BATCH_MIN_TIMEOUT}")
+    budget = BATCH_BUDGET.search((source_dir / BATCH_SOURCE).read_text())
+    if budget is None or int(budget.group(1)) + 10 > BATCH_MIN_TIMEOUT:
+        problems.append(f"{BATCH_SOURCE}: BATCH_BUDGET is {budget and budget.group(1)} s; the batch timeout's least ({BATCH_MIN_TIMEOUT} s) must leave 10 s beyond it")
+
+
+def check_backlog_message(module, source_dir: Path, problems):
+    """The backlog alert's log-based metric matches the batch service's warning, word for word."""
+    if module_name(module) != WEBHOOK:
+        return
+    message = base.module_locals(module).get("backlog_message")
+    metrics = [b for _, _, _, b in resources(module, "google_logging_metric")]
+    if not message or f'"{message}"' not in (source_dir / BATCH_SOURCE).read_text():
+        problems.append(f"{module.directory}: local backlog_message {message!r} is not the batch service's warning in {BATCH_SOURCE}")
+    elif not any("${local.backlog_message}" in str(b.get("filter", "")) and "${google_cloud_run_v2_service.batch.name}" in str(b.get("filter", "")) for b in metrics):
+        problems.append(f"{module.directory}: no log-based metric counts local.backlog_message of the batch service")
+
+
+def check_dead_letter_commands(module, problems):
+    local = DEAD_LETTER_COMMANDS.get(module_name(module))
+    if local is None:
+        return
+    text = str(base.module_locals(module).get(local, ""))
+    if "--dead-letter-topic=" not in text or "--max-delivery-attempts=${var.max_delivery_attempts}" not in text:
+        problems.append(f"{module.directory}: local {local} does not attach the dead-letter topic (--dead-letter-topic, --max-delivery-attempts=${{var.max_delivery_attempts}})")
+
+
 # --- all of it --------------------------------------------------------------------------------
 
 def check_any_module(module, problems):
@@ -635,6 +751,11 @@ def check_gcp_module(module, source_dir: Path, lock, problems):
     check_lock_local(module, lock, problems)
     check_environment(module, known, secrets, problems)
     check_created_secrets(module, secrets, lock, problems)
+    check_soft_delete(module, problems)
+    check_webhook_extra_environment(module, known, secrets, problems)
+    check_batch_timeout(module, source_dir, problems)
+    check_backlog_message(module, source_dir, problems)
+    check_dead_letter_commands(module, problems)
     if module.directory.name == API:
         base.check_name_validations(module, known, problems)
         base.check_strategy_locals(module, secrets, problems)

@@ -18,6 +18,7 @@ resource "google_project_service" "this" {
     "storage.googleapis.com",
     "cloudkms.googleapis.com",
     "cloudscheduler.googleapis.com",
+    "logging.googleapis.com",
     "monitoring.googleapis.com",
   ])
 

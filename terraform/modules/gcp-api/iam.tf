@@ -98,7 +98,8 @@ resource "google_cloud_run_v2_service_iam_member" "callers_invoke_service" {
 # the readers read the answers. The trigger's account invokes this service and receives
 # Eventarc events (a project-level role: Eventarc has no narrower binding); the Cloud Storage
 # service agent publishes the bucket's events (project-level: Eventarc checks it there when it
-# creates the trigger), as in modules/gcp-bulk.
+# creates the trigger); the Pub/Sub service agent forwards dead letters (on the dead-letter topic
+# and Eventarc's subscription), as in modules/gcp-bulk.
 
 resource "google_storage_bucket_iam_member" "service_runs_async_jobs" {
   count = local.async_enabled ? 1 : 0
@@ -193,4 +194,37 @@ resource "google_project_iam_member" "gcs_agent_publishes_events" {
   project = var.project_id
   role    = "roles/pubsub.publisher"
   member  = data.google_storage_project_service_account.gcs[0].member
+}
+
+# --- Dead letters of the asynchronous jobs (only when enabled) -------------------------------
+
+data "google_project" "this" {
+  count = local.async_enabled ? 1 : 0
+
+  project_id = var.project_id
+}
+
+locals {
+  # The Pub/Sub service agent, which forwards undeliverable events to the dead-letter topic.
+  pubsub_agent = local.async_enabled ? "serviceAccount:service-${data.google_project.this[0].number}@gcp-sa-pubsub.iam.gserviceaccount.com" : null
+}
+
+resource "google_pubsub_topic_iam_member" "pubsub_agent_publishes_dead_letters" {
+  count = local.async_enabled ? 1 : 0
+
+  project = var.project_id
+  topic   = google_pubsub_topic.async_dead_letter[0].name
+  role    = "roles/pubsub.publisher"
+  member  = local.pubsub_agent
+}
+
+# Pub/Sub acknowledges a forwarded message on the source subscription as its service agent.
+# (Eventarc reports the subscription's full name; the grant takes its id in the project.)
+resource "google_pubsub_subscription_iam_member" "pubsub_agent_forwards_dead_letters" {
+  count = local.async_enabled ? 1 : 0
+
+  project      = var.project_id
+  subscription = basename(local.async_subscription)
+  role         = "roles/pubsub.subscriber"
+  member       = local.pubsub_agent
 }

@@ -5,10 +5,10 @@
 #   secrets.tf    salt, encryption key and the source's credentials in Secret Manager
 #   service.tf    the Cloud Run service
 #   async.tf      with enable_async_processing: the jobs and answers buckets, the jobs' Eventarc
-#                 trigger
+#                 trigger and its dead-letter topic
 #   iam.tf        its service account and every grant (secret-, bucket- and service-level; with
 #                 enable_async_processing, project-level where Eventarc requires it)
-#   monitoring.tf alert policy
+#   monitoring.tf alert policies (the dead letters' with enable_async_processing)
 
 locals {
   service_name = "psoxy-${var.instance_id}"

@@ -1,4 +1,4 @@
-# An alert policy, so that no failure goes unnoticed. The service's logs (never a secret, a
+# Alert policies, so that no failure goes unnoticed. The service's logs (never a secret, a
 # token or a response value) are in Cloud Logging under the Cloud Run revision of the service.
 
 # Fires on any 5xx answer in 5 minutes: a request the service could not serve (settings,
@@ -25,6 +25,37 @@ resource "google_monitoring_alert_policy" "errors" {
       aggregations {
         alignment_period   = "300s"
         per_series_aligner = "ALIGN_SUM"
+      }
+    }
+  }
+}
+
+# With enable_async_processing: a job's event that failed every delivery attempt (once the
+# dead-letter topic is attached): the job was not run, and no answer will appear. As gcp-bulk's.
+resource "google_monitoring_alert_policy" "async_dead_letters" {
+  count = local.async_enabled ? 1 : 0
+
+  project               = var.project_id
+  display_name          = "${local.service_name}-async-dead-letters"
+  combiner              = "OR"
+  notification_channels = var.notification_channels
+  user_labels           = local.labels
+
+  documentation {
+    content   = "An asynchronous job of ${local.service_name} was not run after every delivery attempt: no answer will appear for it. Its event is in the subscription ${google_pubsub_subscription.async_dead_letter[0].name}, its job object in gs://${google_storage_bucket.async["jobs"].name} (until the 7-day lifecycle)."
+    mime_type = "text/markdown"
+  }
+
+  conditions {
+    display_name = "${local.service_name}-async-dead-letters"
+    condition_threshold {
+      filter          = "resource.type = \"pubsub_subscription\" AND resource.labels.subscription_id = \"${google_pubsub_subscription.async_dead_letter[0].name}\" AND metric.type = \"pubsub.googleapis.com/subscription/num_undelivered_messages\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "0s"
+      aggregations {
+        alignment_period   = "300s"
+        per_series_aligner = "ALIGN_MAX"
       }
     }
   }

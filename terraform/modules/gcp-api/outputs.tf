@@ -59,6 +59,21 @@ output "async_jobs_bucket" {
 }
 
 output "async_subscription_command" {
-  description = "With enable_async_processing (else null): run once after apply (and after anything that re-creates the trigger): sets the push deadline of Eventarc's subscription to the request timeout (at most 600 s), which Terraform cannot do on a subscription Eventarc manages."
+  description = "With enable_async_processing (else null): run once after apply (and after anything that re-creates the trigger): attaches the dead-letter topic to Eventarc's subscription (after max_delivery_attempts) and sets its push deadline to the request timeout (at most 600 s), which Terraform cannot do on a subscription Eventarc manages."
   value       = local.async_subscription_command
+}
+
+output "async_eventarc_subscription" {
+  description = "With enable_async_processing (else null): the Pub/Sub subscription Eventarc made for the jobs' trigger (`projects/<project>/subscriptions/eventarc-...`), where the dead-letter topic and the push deadline are set."
+  value       = local.async_subscription
+}
+
+output "async_dead_letter_topic" {
+  description = "With enable_async_processing (else null): the topic receiving the job events that failed every delivery attempt, once attached (async_subscription_command)."
+  value       = local.async_enabled ? google_pubsub_topic.async_dead_letter[0].id : null
+}
+
+output "async_dead_letter_subscription" {
+  description = "With enable_async_processing (else null): the subscription holding those dead letters, 7 days (`gcloud pubsub subscriptions pull <this> --limit=10`); each names a job object left in the jobs bucket."
+  value       = local.async_enabled ? google_pubsub_subscription.async_dead_letter[0].id : null
 }

@@ -367,7 +367,7 @@ variable "caller_service_accounts" {
 # ---------------------------------------------------------------------------------------------
 
 variable "enable_async_processing" {
-  description = "Answer `Prefer: respond-async` requests with 202 and a `Location` in an async output bucket made here, and run them in the background: each is a job object in a jobs bucket made here, pushed back to the service by an Eventarc trigger (ASYNC_OUTPUT_DESTINATION, ASYNC_API_REQUEST_QUEUE_URL). For slow report APIs. Needs the `eventarc` and `pubsub` APIs, and an instance_id of at most 18 characters."
+  description = "Answer `Prefer: respond-async` requests with 202 and a `Location` in an async output bucket made here, and run them in the background: each is a job object in a jobs bucket made here, pushed back to the service by an Eventarc trigger (ASYNC_OUTPUT_DESTINATION, ASYNC_API_REQUEST_QUEUE_URL), whose undeliverable events go to a dead-letter topic made here. For slow report APIs. Needs the `eventarc` and `pubsub` APIs, and an instance_id of at most 18 characters."
   type        = bool
   default     = false
 }
@@ -380,6 +380,17 @@ variable "async_output_expiration_days" {
   validation {
     condition     = var.async_output_expiration_days >= 0 && floor(var.async_output_expiration_days) == var.async_output_expiration_days
     error_message = "async_output_expiration_days must be a whole number of days, 0 or more."
+  }
+}
+
+variable "max_delivery_attempts" {
+  description = "With enable_async_processing: delivery attempts of a job's event before it goes to the dead-letter topic (5-100), used in the output async_subscription_command."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100
+    error_message = "max_delivery_attempts must be between 5 and 100 (Pub/Sub's range)."
   }
 }
 

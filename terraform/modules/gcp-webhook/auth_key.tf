@@ -1,12 +1,16 @@
 # The signing key of the customer's token issuer: a Cloud KMS asymmetric key whose private half
 # never leaves KMS. The issuer (issuer_members, roles/cloudkms.signerVerifier on this key only)
-# signs each webhook JWT's `header.claims` with its first version (asymmetricSign: RS256 with
-# RSA_SIGN_PKCS1_*_SHA256, PS256 with RSA_SIGN_PSS_*_SHA256); the collector verifies with the
-# public half, which Terraform reads here and gives it in ACCEPTED_AUTH_KEYS (`base64:` and the
+# signs each webhook JWT's `header.claims` with the version var.signing_key_version (1, the one
+# made with the key, by default; asymmetricSign: RS256 with RSA_SIGN_PKCS1_*_SHA256, PS256 with
+# RSA_SIGN_PSS_*_SHA256); the collector verifies with that version's public half, which
+# Terraform reads here and gives it in ACCEPTED_AUTH_KEYS (`base64:` and the
 # SubjectPublicKeyInfo, DER, base64): the collector needs no KMS permission at all.
 #
-# KMS does not rotate asymmetric keys: rotate by adding a version (or a key), listing its public
-# key in accepted_auth_keys, and removing the old one once the tokens it signed have expired.
+# KMS does not rotate asymmetric keys: rotate by adding a version (`gcloud kms keys versions
+# create`), setting signing_key_version to it, keeping the old version's public key in
+# accepted_auth_keys until the tokens it signed have expired, then destroying the old version
+# (README, "Tokens and keys"). The version signing_key_version names must exist and be enabled:
+# plans read its public key.
 # Key rings and keys cannot be deleted in Cloud KMS: `terraform destroy` destroys the key's
 # versions (after the scheduled-destruction delay) and forgets the ring; deploying the same
 # instance_id again in the project needs `terraform import` of both.
@@ -35,11 +39,13 @@ resource "google_kms_crypto_key" "auth" {
   }
 }
 
-# The first version's public key (PEM), made when the key is.
+# The public key (PEM) of the version tokens are signed with: version 1 is made with the key,
+# later ones by `gcloud kms keys versions create`.
 data "google_kms_crypto_key_version" "auth" {
   count = var.create_signing_key ? 1 : 0
 
   crypto_key = google_kms_crypto_key.auth[0].id
+  version    = var.signing_key_version
 }
 
 locals {

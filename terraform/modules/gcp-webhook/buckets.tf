@@ -4,7 +4,9 @@
 # Google-managed or customer-managed (kms_key_name) encryption, and lifecycle expiry. The queue
 # only ever holds sanitized bytes; whatever the batch service has not taken within
 # queue_retention_days is deleted. Versioning (enable_versioning) is for the output bucket
-# only: the queue's objects are deleted once batched, and versions would only keep them.
+# only: the queue's objects are deleted once batched, and versions would only keep them; nor
+# does the queue soft-delete them (the output bucket keeps Cloud Storage's default, as gcp-bulk's
+# sanitized bucket).
 
 resource "random_id" "bucket_suffix" {
   byte_length = 4
@@ -16,11 +18,13 @@ locals {
       name            = coalesce(var.queue_bucket_name, "psoxy-${var.instance_id}-queue-${random_id.bucket_suffix.hex}")
       expiration_days = var.queue_retention_days
       versioning      = false
+      soft_delete     = false
     }
     output = {
       name            = coalesce(var.output_bucket_name, "psoxy-${var.instance_id}-output-${random_id.bucket_suffix.hex}")
       expiration_days = var.output_expiration_days
       versioning      = var.enable_versioning
+      soft_delete     = true
     }
   }
 }
@@ -43,9 +47,10 @@ resource "google_storage_bucket" "this" {
     enabled = each.value.versioning
   }
 
-  # The queue's objects live minutes: soft-deleted copies of each would only cost storage.
+  # The queue's objects live minutes: soft-deleted copies of each would only cost storage and
+  # keep what was batched.
   dynamic "soft_delete_policy" {
-    for_each = each.key == "queue" ? [0] : []
+    for_each = each.value.soft_delete ? [] : [0]
     content {
       retention_duration_seconds = soft_delete_policy.value
     }

@@ -14,7 +14,7 @@
 #   scheduler.tf  the Cloud Scheduler job that runs the batches
 #   iam.tf        the service accounts and every grant (bucket-, secret-, key- and service-level;
 #                 nothing at the project level)
-#   monitoring.tf alert policies
+#   monitoring.tf alert policies (and the batch backlog's log-based metric)
 
 locals {
   service_name       = "psoxy-${var.instance_id}"

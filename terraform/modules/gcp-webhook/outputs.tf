@@ -49,8 +49,8 @@ output "signing_key_id" {
 }
 
 output "signing_key_version" {
-  description = "The key version the issuer signs with (`gcloud kms asymmetric-sign --version 1 ...`, or the API's `<this>:asymmetricSign`); null without create_signing_key."
-  value       = one(data.google_kms_crypto_key_version.auth[*].id)
+  description = "The key version the issuer signs with, `projects/.../cryptoKeys/token-signer/cryptoKeyVersions/<signing_key_version>` (the API's `<this>:asymmetricSign`, or `gcloud kms asymmetric-sign --version <signing_key_version> ...`); null without create_signing_key."
+  value       = one(data.google_kms_crypto_key_version.auth[*].name)
 }
 
 output "accepted_auth_keys" {

@@ -3,6 +3,8 @@
 # is the service's URL; that account may invoke the batch service and nothing else. A tick that
 # finds a batch still running gets 429 (one instance, one request) and the next tick takes the
 # rest; a failed run is retried by the next tick, as the queued objects stay until batched.
+# A run merges for up to 50 s before it answers: the attempt deadline (batch_timeout_seconds,
+# also the service's request timeout) is at least 60 s.
 
 resource "google_cloud_scheduler_job" "batch" {
   project          = var.project_id

@@ -68,9 +68,20 @@ variable "labels" {
 # ---------------------------------------------------------------------------------------------
 
 variable "create_signing_key" {
-  description = "Create a Cloud KMS asymmetric signing key (key ring `psoxy-<instance_id>-webhook-auth`, key `token-signer`) whose signatures the collector accepts: the customer's token issuer signs webhook JWTs with its version 1 (asymmetricSign). Its public key is added to `ACCEPTED_AUTH_KEYS`."
+  description = "Create a Cloud KMS asymmetric signing key (key ring `psoxy-<instance_id>-webhook-auth`, key `token-signer`) whose signatures the collector accepts: the customer's token issuer signs webhook JWTs with its version `signing_key_version` (asymmetricSign). That version's public key is added to `ACCEPTED_AUTH_KEYS`."
   type        = bool
   default     = true
+}
+
+variable "signing_key_version" {
+  description = "With create_signing_key: the version of the signing key tokens are signed with, whose public key the collector accepts (output `signing_key_version`). 1 is made with the key; to rotate, create a version (`gcloud kms keys versions create`) and set its number here (see the README). It must exist and be enabled: a plan reads its public key, so destroying this version breaks plans."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.signing_key_version >= 1 && floor(var.signing_key_version) == var.signing_key_version
+    error_message = "signing_key_version must be a whole number, 1 or more (Cloud KMS numbers versions from 1)."
+  }
 }
 
 variable "signing_key_algorithm" {
@@ -335,7 +346,7 @@ variable "max_instances" {
 }
 
 variable "extra_environment" {
-  description = "More collector settings as environment variables (e.g. `{ EMAIL_CANONICALIZATION = \"IGNORE_DOTS\" }`). Never secrets: the names of the secret settings are refused."
+  description = "More collector settings as environment variables (e.g. `{ EMAIL_CANONICALIZATION = \"IGNORE_DOTS\" }`). Never secrets, and never what the module sets itself: the names of the secret settings, of the token check (REQUIRE_AUTHORIZATION_HEADER, ACCEPTED_AUTH_KEYS, AUTH_ISSUER, AUTH_AUDIENCE: the public collector must always verify tokens, by the keys and claims given here) and of the queue and batch locations (WEBHOOK_OUTPUT, WEBHOOK_BATCH_OUTPUT) are refused."
   type        = map(string)
   default     = {}
 
@@ -343,8 +354,10 @@ variable "extra_environment" {
     condition = alltrue([for name in keys(var.extra_environment) : !contains([
       "PSOXY_SALT", "PSOXY_ENCRYPTION_KEY", "SALT_EMAIL_DOMAINS", "ENCRYPTION_KEY_EMAIL_DOMAINS",
       "SALT_IP", "ENCRYPTION_KEY_IP",
+      "REQUIRE_AUTHORIZATION_HEADER", "ACCEPTED_AUTH_KEYS", "AUTH_ISSUER", "AUTH_AUDIENCE",
+      "WEBHOOK_OUTPUT", "WEBHOOK_BATCH_OUTPUT",
     ], name)])
-    error_message = "extra_environment must not hold secrets (PSOXY_SALT, PSOXY_ENCRYPTION_KEY, SALT_EMAIL_DOMAINS, ENCRYPTION_KEY_EMAIL_DOMAINS, SALT_IP, ENCRYPTION_KEY_IP): they are Secret Manager secrets."
+    error_message = "extra_environment must not hold secrets (PSOXY_SALT, PSOXY_ENCRYPTION_KEY, SALT_EMAIL_DOMAINS, ENCRYPTION_KEY_EMAIL_DOMAINS, SALT_IP, ENCRYPTION_KEY_IP: they are Secret Manager secrets) nor what the module sets itself: REQUIRE_AUTHORIZATION_HEADER (the public collector always verifies tokens), ACCEPTED_AUTH_KEYS, AUTH_ISSUER, AUTH_AUDIENCE (use accepted_auth_keys, create_signing_key, auth_issuer, auth_audience), WEBHOOK_OUTPUT and WEBHOOK_BATCH_OUTPUT (the module's buckets)."
   }
 }
 
@@ -364,13 +377,13 @@ variable "batch_schedule" {
 }
 
 variable "batch_timeout_seconds" {
-  description = "How long one batch run may take (the batch service's request timeout, and the scheduler's attempt deadline: 15 to 1800 seconds)."
+  description = "How long one batch run may take (the batch service's request timeout, and the scheduler's attempt deadline: 60 to 1800 seconds). A run merges for up to 50 seconds, then writes what it merged and answers."
   type        = number
   default     = 300
 
   validation {
-    condition     = var.batch_timeout_seconds >= 15 && var.batch_timeout_seconds <= 1800
-    error_message = "batch_timeout_seconds must be between 15 and 1800 (Cloud Scheduler's attempt deadline)."
+    condition     = var.batch_timeout_seconds >= 60 && var.batch_timeout_seconds <= 1800
+    error_message = "batch_timeout_seconds must be between 60 (a run merges for up to 50 seconds before it answers) and 1800 (Cloud Scheduler's longest attempt deadline)."
   }
 }
 
