@@ -2,7 +2,7 @@
 # Throughput and memory of the Cloud Run bulk service, end to end through the GCS emulator:
 #   bash benches/cloud_run.sh             # a ~100 MB HRIS CSV (750,000 rows), 2 threads
 #   bash benches/cloud_run.sh --rows N
-# Builds psoxy-gcp in release mode (honours CARGO_TARGET_DIR; PSOXY_GCP_BINARY names a built
+# Builds psoxy-gcp with the `dist` profile (honours CARGO_TARGET_DIR; PSOXY_GCP_BINARY names a built
 # one instead), starts fake-gcs-server on
 # 127.0.3.250:80 (root or CAP_NET_BIND_SERVICE), uploads the generated object, POSTs one
 # Eventarc event and reports the wall time, rows/s, MB/s and the service's peak RSS (VmHWM).
@@ -16,8 +16,8 @@ if [ "${1:-}" = "--rows" ]; then rows=$2; fi
 target_dir=${CARGO_TARGET_DIR:-target}
 binary=${PSOXY_GCP_BINARY:-}   # an already built binary: no build
 if [ -z "$binary" ]; then
-  cargo build --release --quiet --bin psoxy-gcp
-  binary=$target_dir/release/psoxy-gcp
+  cargo build --profile dist --quiet --bin psoxy-gcp
+  binary=$target_dir/dist/psoxy-gcp
 fi
 fake=$(bash scripts/fake-gcs-server.sh)
 host=127.0.3.250

@@ -3,11 +3,13 @@
 #   bash benches/compare.sh            # 1,000,000-row HRIS CSV, 2 threads, every measurement
 #   bash benches/compare.sh --rows 200000 --skip-large   # a quicker look
 # Installs DuckDB, Polars and polars-hash into target/benchtools (a venv, once), builds psoxy
-# in release mode, then runs benches/compare.py (see its --help). Needs about 5 GB of free disk
+# with the `dist` profile (PSOXY_PROFILE=release measures the quick-to-build profile instead),
+# then runs benches/compare.py (see its --help). Needs about 5 GB of free disk
 # for the 2 GB CSV of the memory measurement (skip it with --skip-large).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bench_bin=$(bash scripts/venv.sh target/benchtools v1 duckdb polars polars-hash)
-cargo build --release --quiet --bin psoxy
-exec "$bench_bin/python" benches/compare.py --psoxy target/release/psoxy "$@"
+profile=${PSOXY_PROFILE:-dist}
+cargo build --profile "$profile" --quiet --bin psoxy
+exec "$bench_bin/python" benches/compare.py --psoxy "${CARGO_TARGET_DIR:-target}/$profile/psoxy" "$@"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Builds a reproducible OCI image layout for the Cloud Run binary, without a container engine.
 
-    python3 scripts/oci_image.py --binary target/release/psoxy-gcp \\
+    python3 scripts/oci_image.py --binary target/dist/psoxy-gcp \\
         --out target/oci/psoxy-gcp --tag 0.1.0
 
 writes an OCI image layout directory (oci-layout, index.json, blobs/sha256/...) that holds one
@@ -253,7 +253,7 @@ def write_blob(out: Path, data: bytes) -> dict:
 def build(args: argparse.Namespace) -> str:
     binary = Path(args.binary)
     if not binary.is_file():
-        raise Error(f"{binary} is not a file (build it with `cargo build --release --bin psoxy-gcp`)")
+        raise Error(f"{binary} is not a file (build it with `cargo build --profile dist --bin psoxy-gcp`)")
     package = cargo_package(Path(args.cargo_toml))
     version = package.get("version")
     if not isinstance(version, str) or not version:

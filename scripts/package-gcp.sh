@@ -2,7 +2,8 @@
 # Builds the Cloud Run image of psoxy-gcp as an OCI image layout directory, without a container
 # engine:
 #   target/oci/psoxy-gcp   (oci-layout, index.json, blobs/sha256/...; tag = Cargo.toml's version)
-# 1. `cargo build --release --bin psoxy-gcp` (x86_64-unknown-linux-gnu, glibc) and a `--help`
+# 1. `cargo build --profile dist --bin psoxy-gcp` (x86_64-unknown-linux-gnu, glibc; the
+#    shipping profile, fat LTO) and a `--help`
 #    smoke test;
 # 2. scripts/oci_image.py packs the binary, its loader and shared libraries (from ldd), the CA
 #    bundle and minimal /etc files into one reproducible layer (no shell; runs as 65532);
@@ -18,12 +19,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-profile=release
-if [ "${1:-}" = "--profile" ]; then profile=${2:?--profile needs release or dev}; fi
+profile=dist
+if [ "${1:-}" = "--profile" ]; then profile=${2:?--profile needs dist or dev}; fi
 case "$profile" in
-  release) build=(cargo build --release --bin psoxy-gcp); dir=release; name=psoxy-gcp ;;
+  dist | release) build=(cargo build --profile dist --bin psoxy-gcp); dir=dist; name=psoxy-gcp ;;
   dev) build=(cargo build --bin psoxy-gcp); dir=debug; name=psoxy-gcp-dev ;;
-  *) echo "package-gcp: --profile is release or dev, not $profile" >&2; exit 2 ;;
+  *) echo "package-gcp: --profile is dist or dev, not $profile" >&2; exit 2 ;;
 esac
 
 python=${PYTHON:-python3}

@@ -3,7 +3,8 @@
 #   target/lambda/psoxy-bulk/bootstrap.zip   (bulk mode, terraform/modules/aws-bulk)
 #   target/lambda/psoxy-api/bootstrap.zip    (API mode, terraform/modules/aws-api)
 #   target/lambda/psoxy-webhook/bootstrap.zip (the webhook collector and its batch handler)
-# with `cargo lambda build --release --arm64 --output-format zip --no-default-features` (no
+# with `cargo lambda build --profile dist --arm64 --output-format zip --no-default-features` (the
+# shipping profile: fat LTO; no
 # Google Cloud code; cargo-lambda comes from pip
 # and brings zig as the cross linker, so no other toolchain is needed), then rewrites the zip
 # with fixed timestamps so that rebuilding the same code gives the same bytes, and therefore
@@ -25,7 +26,7 @@ for bin in psoxy-bulk psoxy-api psoxy-webhook; do
   zip=target/lambda/$bin/bootstrap.zip
   rm -f "$zip"
   # Without the default `gcp` feature: the Google client libraries stay out of the functions.
-  cargo lambda build --release --arm64 --output-format zip --no-default-features --bin "$bin"
+  cargo lambda build --profile dist --arm64 --output-format zip --no-default-features --bin "$bin"
 
   if [ ! -f "$zip" ]; then
     echo "package-lambda: $zip was not produced" >&2
@@ -39,7 +40,7 @@ for bin in psoxy-bulk psoxy-api psoxy-webhook; do
     exit 1
   fi
   # Lambda's provided.al2023 has glibc 2.34: the binary must not need a newer one.
-  binary=target/aarch64-unknown-linux-gnu/release/$bin
+  binary=target/aarch64-unknown-linux-gnu/dist/$bin
   if command -v readelf >/dev/null && [ -f "$binary" ]; then
     newest=$(readelf -V "$binary" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -1)
     if [ "$(printf '%s\n2.34\n' "$newest" | sort -V | tail -1)" != "2.34" ]; then
