@@ -7,7 +7,7 @@
 //! source that answers with the case's response. With the salt `salt` and the key `secret`,
 //! `PSOXY_SALT=salt PSOXY_ENCRYPTION_KEY=secret psoxy check --rules <rules> --request
 //! "<request>" [--body <file> --content-type <type>] <source response>` reproduces a case by
-//! hand (see docs/api-parity.md).
+//! hand (the cases: `tests/fixtures/api/parity/cases.yaml`; docs/rules.md lists the API rules).
 
 mod common;
 #[path = "support/http_stub.rs"]

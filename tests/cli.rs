@@ -443,6 +443,131 @@ fn check_lists_actions_and_warns_about_clear_identifiers() {
     assert!(err.contains("WARNING: column `MANAGER_ID`"), "{err}");
 }
 
+/// `transforms/hris.yaml`, `badge.yaml` and `survey.yaml` mean what Psoxy's default bulk
+/// connector rules mean (the columns pseudonymized, nothing redacted, the default pseudonym
+/// format); the stricter examples beside them add what their names say.
+#[test]
+fn default_bulk_rules_mean_psoxys_and_the_strict_ones_add_to_them() {
+    let actions = |rules: &str, sample: &str| {
+        let o = run(psoxy()
+            .args(["check", "--rules"])
+            .arg(repo(&format!("transforms/{rules}")))
+            .arg(repo(&format!("sample-data/{sample}"))));
+        assert!(o.status.success(), "{rules}: {}", stderr(&o));
+        stdout(&o)
+    };
+    let has = |table: &str, column: &str, action: &str| {
+        table
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == [column, action])
+    };
+    let hris = actions("hris.yaml", "hris.csv");
+    for column in ["EMPLOYEE_ID", "EMPLOYEE_EMAIL", "MANAGER_ID"] {
+        assert!(has(&hris, column, "pseudonymized"), "{column}: {hris}");
+    }
+    let badge = actions("badge.yaml", "badge.csv");
+    assert!(has(&badge, "EMPLOYEE_ID", "pseudonymized"), "{badge}");
+    assert!(has(&badge, "BADGE_ID", "clear"), "{badge}");
+    let survey = actions("survey.yaml", "survey.csv");
+    assert!(has(&survey, "EMPLOYEE_ID", "pseudonymized"), "{survey}");
+    assert!(has(&survey, "EMPLOYEE_EMAIL", "pseudonymized"), "{survey}");
+    assert!(has(&survey, "COMMENT", "clear"), "{survey}");
+
+    let strict_badge = actions("badge-with-badge-id.yaml", "badge.csv");
+    assert!(
+        has(&strict_badge, "BADGE_ID", "pseudonymized"),
+        "{strict_badge}"
+    );
+    let strict_survey = actions("survey-without-comments.yaml", "survey.csv");
+    assert!(
+        strict_survey
+            .lines()
+            .any(|l| l.starts_with("  COMMENT") && l.contains("dropped")),
+        "{strict_survey}"
+    );
+
+    // The pseudonym format: Psoxy's default (JSON) for badge.yaml, URL-safe tokens for the
+    // strict file.
+    let dir = tempfile::tempdir().unwrap();
+    for (rules, prefix) in [
+        ("badge.yaml", "{\"hash\":"),
+        ("badge-with-badge-id.yaml", "t~"),
+    ] {
+        let out = dir.path().join(rules).with_extension("csv");
+        let o = run(psoxy()
+            .args(["sanitize", "--salt", "s", "--rules"])
+            .arg(repo(&format!("transforms/{rules}")))
+            .arg("-o")
+            .arg(&out)
+            .arg(repo("sample-data/badge.csv")));
+        assert!(o.status.success(), "{}", stderr(&o));
+        let rows = parse_csv(&std::fs::read(&out).unwrap());
+        assert!(rows[1][0].starts_with(prefix), "{rules}: {:?}", rows[1]);
+    }
+}
+
+/// A header ending in commas (unnamed columns, as spreadsheet exports write): accepted, the
+/// unnamed columns pass through as Psoxy passes them since 0.5.4, and `psoxy check` warns.
+#[test]
+fn unnamed_columns_from_trailing_commas_pass_through_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("hris.csv");
+    std::fs::write(
+        &input,
+        "EMPLOYEE_ID,EMPLOYEE_EMAIL,MANAGER_ID,DEPARTMENT,,\n\
+         e1,alice@acme.com,m1,Sales,,\n\
+         e2,bob@acme.com,m1,Sales,note,\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out.csv");
+    let o = run(psoxy()
+        .args(["sanitize", "--salt", "s", "--rules"])
+        .arg(repo("transforms/hris.yaml"))
+        .arg("-o")
+        .arg(&out)
+        .arg(&input));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = parse_csv(&std::fs::read(&out).unwrap());
+    assert_eq!(
+        rows[0],
+        [
+            "EMPLOYEE_ID",
+            "EMPLOYEE_EMAIL",
+            "MANAGER_ID",
+            "DEPARTMENT",
+            "",
+            ""
+        ]
+    );
+    // Rows may be shuffled: find them by their clear cells.
+    assert!(
+        rows[1..].iter().any(|r| r[3..] == ["Sales", "note", ""]),
+        "{rows:?}"
+    );
+    assert!(
+        rows[1..].iter().any(|r| r[3..] == ["Sales", "", ""]),
+        "{rows:?}"
+    );
+    assert!(
+        !rows.concat().iter().any(|c| c.contains("alice")),
+        "{rows:?}"
+    );
+
+    let o = run(psoxy()
+        .args(["check", "--strict", "--rules"])
+        .arg(repo("transforms/hris.yaml"))
+        .arg(&input));
+    assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
+    let table = stdout(&o);
+    assert!(table.contains("(unnamed, column 5)"), "{table}");
+    assert!(table.contains("(unnamed, column 6)"), "{table}");
+    let err = stderr(&o);
+    assert!(
+        err.contains("2 unnamed column(s) (column 5, 6; trailing commas?)"),
+        "{err}"
+    );
+}
+
 #[test]
 fn check_accepts_a_column_named_by_two_rules() {
     // Pseudonymized and renamed, or a duplicate's copy pseudonymized: valid rules (sanitize

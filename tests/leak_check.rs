@@ -30,8 +30,18 @@ type Out = (&'static str, &'static [&'static str]);
 /// The shipped samples, their rules, and the outputs to write.
 const SAMPLES: &[(&str, &str, &[Out])] = &[
     ("hris.csv", "hris.yaml", &[("hris.csv", &[])]),
-    ("survey.csv", "survey.yaml", &[("survey.csv", &[])]),
-    ("badge.csv", "badge.yaml", &[("badge.csv", &[])]),
+    // The stricter rules: Psoxy's defaults (survey.yaml, badge.yaml) keep the comments and
+    // badge numbers, and the samples' comments name people and emails.
+    (
+        "survey.csv",
+        "survey-without-comments.yaml",
+        &[("survey.csv", &[])],
+    ),
+    (
+        "badge.csv",
+        "badge-with-badge-id.yaml",
+        &[("badge.csv", &[])],
+    ),
     (
         "events.ndjson",
         "events.yaml",

@@ -238,7 +238,18 @@ fn check_columnar(
     );
     println!();
     println!("  {:<32} ACTION", "INPUT COLUMN");
-    for name in &header {
+    let unnamed: Vec<usize> = header
+        .iter()
+        .enumerate()
+        .filter(|(_, name)| name.is_empty())
+        .map(|(i, _)| i + 1)
+        .collect();
+    for (position, name) in header.iter().enumerate() {
+        if name.is_empty() {
+            let label = format!("(unnamed, column {})", position + 1);
+            println!("  {label:<32} clear (no name: passes through)");
+            continue;
+        }
         let outs: Vec<String> = described
             .iter()
             .filter(|(_, src, _)| src == name)
@@ -264,8 +275,16 @@ fn check_columnar(
     }
     println!();
     let mut warnings = Vec::new();
+    if !unnamed.is_empty() {
+        let positions: Vec<String> = unnamed.iter().map(usize::to_string).collect();
+        warnings.push(format!(
+            "the header has {} unnamed column(s) (column {}; trailing commas?): they pass through unchanged, as in Psoxy since 0.5.4; make sure they hold nothing personal, or remove them",
+            unnamed.len(),
+            positions.join(", ")
+        ));
+    }
     for (i, (out, src, action)) in described.iter().enumerate() {
-        if *action != ColumnAction::Clear {
+        if *action != ColumnAction::Clear || src.is_empty() {
             continue;
         }
         let values = clear_values.get(&i).map(Vec::as_slice).unwrap_or_default();
