@@ -566,6 +566,25 @@ fn unnamed_columns_from_trailing_commas_pass_through_with_a_warning() {
         err.contains("2 unnamed column(s) (column 5, 6; trailing commas?)"),
         "{err}"
     );
+    // Rules that include only named columns drop them: no warning then.
+    let rules = dir.path().join("include.yaml");
+    std::fs::write(
+        &rules,
+        "columnsToPseudonymize: [EMPLOYEE_ID]\ncolumnsToInclude: [EMPLOYEE_ID, DEPARTMENT]\n",
+    )
+    .unwrap();
+    let o = run(psoxy()
+        .args(["check", "--strict", "--rules"])
+        .arg(&rules)
+        .arg(&input));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o)
+            .lines()
+            .any(|l| l.contains("(unnamed, column 5)") && l.contains("dropped")),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]

@@ -244,10 +244,17 @@ fn check_columnar(
         .filter(|(_, name)| name.is_empty())
         .map(|(i, _)| i + 1)
         .collect();
+    // Unnamed columns pass through unless `columnsToInclude` leaves them out.
+    let unnamed_kept = described.iter().any(|(_, src, _)| src.is_empty());
     for (position, name) in header.iter().enumerate() {
         if name.is_empty() {
             let label = format!("(unnamed, column {})", position + 1);
-            println!("  {label:<32} clear (no name: passes through)");
+            let action = if unnamed_kept {
+                "clear (no name: passes through)"
+            } else {
+                "dropped (not included)"
+            };
+            println!("  {label:<32} {action}");
             continue;
         }
         let outs: Vec<String> = described
@@ -275,7 +282,7 @@ fn check_columnar(
     }
     println!();
     let mut warnings = Vec::new();
-    if !unnamed.is_empty() {
+    if unnamed_kept && !unnamed.is_empty() {
         let positions: Vec<String> = unnamed.iter().map(usize::to_string).collect();
         warnings.push(format!(
             "the header has {} unnamed column(s) (column {}; trailing commas?): they pass through unchanged, as in Psoxy since 0.5.4; make sure they hold nothing personal, or remove them",
