@@ -647,3 +647,51 @@ async fn the_report_is_json_for_the_caller() {
     assert_eq!(json["objects"][0]["status"], "sanitized");
     assert_eq!(json["objects"][0]["outputs"][0]["rows"], 300);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn input_encoding_decodes_utf16_and_refuses_what_it_cannot_decode() {
+    let s3 = server().await;
+    let rules = text("transforms/hris.yaml");
+    let f = function(&s3, &settings(&rules, &[("INPUT_ENCODING", "UTF-16")])).await;
+    // Excel's "Unicode Text": UTF-16LE with its byte-order mark.
+    let utf16: Vec<u8> = [0xFEFF]
+        .into_iter()
+        .chain(String::from_utf8(hris()).unwrap().encode_utf16())
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    put(&s3, "input", "hris16.csv", utf16.clone(), None, None, &[]).await;
+    // Without a byte-order mark, UTF-16 cannot say its byte order.
+    put(
+        &s3,
+        "input",
+        "nobom.csv",
+        utf16[2..].to_vec(),
+        None,
+        None,
+        &[],
+    )
+    .await;
+
+    let report = run(&f, &[("input", "hris16.csv")]).await;
+    assert_eq!(report.objects[0].status, "sanitized");
+    let (body, _) = get(&s3, "output", "hris16.csv").await.expect("output");
+    assert_eq!(
+        common::gunzip(&body),
+        function::expected_object(&rules, SALT, "hris16.csv", &hris()),
+        "the same UTF-8 bytes as the UTF-8 input's"
+    );
+
+    let err = f
+        .handle(event(&[("input", "nobom.csv")]))
+        .await
+        .expect_err("refused");
+    assert!(!err.failures[0].retryable());
+    let message = err.to_string();
+    assert!(
+        message.contains("input/nobom.csv") && message.contains("UTF-16LE or UTF-16BE"),
+        "{message}"
+    );
+    let diagnostic: lambda_runtime::Diagnostic = err.into();
+    assert_eq!(diagnostic.error_type, INPUT_ERROR);
+    assert!(get(&s3, "output", "nobom.csv").await.is_none());
+}

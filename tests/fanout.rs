@@ -1295,3 +1295,24 @@ proptest! {
         prop_assert!(files_under(&dir.path().join("work-bucket")).is_empty());
     }
 }
+
+#[test]
+fn an_input_in_another_encoding_than_utf8_is_sanitized_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = local(dir.path());
+    std::fs::write(
+        dir.path().join("input/latin.csv"),
+        b"EMAIL,NOTE\nzo\xeb@example.com,K\xf6ln\n",
+    )
+    .unwrap();
+    let info = store.info("input", "latin.csv").unwrap();
+    let latin = processor(&[("INPUT_ENCODING", "ISO-8859-1")]);
+    // Chunks are cut at ASCII bytes and decoded alone: only UTF-8 is cut.
+    assert!(!fanout::splittable(&store, &latin, &job("latin.csv"), &info, b"EMAI").unwrap());
+    let err = fanout::plan(&store, &latin, &job("latin.csv"), "work-bucket", 1 << 20)
+        .expect_err("not cut");
+    assert!(err.to_string().contains("UTF-8"), "{err}");
+    assert!(
+        fanout::splittable(&store, &processor(&[]), &job("latin.csv"), &info, b"EMAI").unwrap()
+    );
+}

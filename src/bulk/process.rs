@@ -385,6 +385,7 @@ impl BulkProcessor {
             gzip_output: dest.compress,
             content_type: info.content_type.clone(),
             output_format: self.settings.output_format,
+            input_encoding: self.settings.input_encoding,
             ..Default::default()
         };
         let written_format = sanitizer

@@ -2,12 +2,13 @@
 
 use serde::Deserialize;
 
+use crate::format::charset::{InputEncoding, ENCODING_NAMES};
 use crate::format::DataFormat;
 use crate::pseudonym::PseudonymSettings;
 use crate::rules::{load_rules_bytes, sha256_hex, BulkRules, RulesError};
 use crate::settings::catalog::{
     ADDITIONAL_TRANSFORMS, AWS_LAMBDA_FUNCTION_NAME, BULK_OUTPUT_FORMAT, COMPRESS_OUTPUT_ALWAYS,
-    INPUT_BASE_PATH, K_SERVICE, OUTPUT_BASE_PATH, OUTPUT_BUCKET, PSOXY_INSTANCE_ID,
+    INPUT_BASE_PATH, INPUT_ENCODING, K_SERVICE, OUTPUT_BASE_PATH, OUTPUT_BUCKET, PSOXY_INSTANCE_ID,
     PSOXY_SHUFFLE_ROWS, PSOXY_THREADS, RULES, S3_FORCE_PATH_STYLE,
 };
 use crate::settings::catalog::{
@@ -43,6 +44,8 @@ pub struct BulkSettings {
     /// `BULK_OUTPUT_FORMAT` (`NDJSON`, `JSON_ARRAY`, `CSV` or `PARQUET`): convert; unset keeps the
     /// input's.
     pub output_format: Option<DataFormat>,
+    /// `INPUT_ENCODING` (default UTF-8): the character encoding of text inputs.
+    pub input_encoding: InputEncoding,
     /// `PSOXY_THREADS` (default 0: every core).
     pub threads: usize,
     /// The `FANOUT_*` settings.
@@ -110,6 +113,7 @@ const OWN_SETTINGS: &[&Setting] = &[
     &AWS_LAMBDA_FUNCTION_NAME,
     &K_SERVICE,
     &BULK_OUTPUT_FORMAT,
+    &INPUT_ENCODING,
     &PSOXY_THREADS,
     &FANOUT_STATE_MACHINE_ARN,
     &FANOUT_THRESHOLD_BYTES,
@@ -182,6 +186,13 @@ impl BulkSettings {
                     }
                     .into())
                 }
+            },
+            input_encoding: match settings.get(&INPUT_ENCODING) {
+                None => InputEncoding::Utf8,
+                Some(name) => InputEncoding::parse(name).map_err(|_| SettingError::Invalid {
+                    name: INPUT_ENCODING.name,
+                    expected: ENCODING_NAMES,
+                })?,
             },
             threads: settings
                 .get_or_default(&PSOXY_THREADS)
@@ -270,6 +281,23 @@ mod tests {
         assert_eq!(s.rules_sha.len(), 64);
         assert!(s.additional.is_empty());
         assert_eq!(s.threads, 0);
+        assert_eq!(s.input_encoding, InputEncoding::Utf8);
+    }
+
+    #[test]
+    fn input_encoding_is_named_in_any_spelling_and_an_unknown_one_refused() {
+        let mut pairs = BASE.to_vec();
+        pairs.push(("INPUT_ENCODING", "windows-1252"));
+        assert_eq!(
+            settings(&pairs).unwrap().input_encoding,
+            InputEncoding::Windows1252
+        );
+        pairs[3] = ("INPUT_ENCODING", "SHIFT_JIS");
+        let err = settings(&pairs).unwrap_err().to_string();
+        assert!(
+            err.contains("INPUT_ENCODING") && err.contains("UTF-16LE") && !err.contains("SHIFT"),
+            "{err}"
+        );
     }
 
     #[test]

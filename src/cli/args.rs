@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::format::charset::{InputEncoding, UnknownEncoding};
+
 /// Pseudonymize HR and collaboration data before it leaves your hands.
 ///
 /// psoxy reads CSV, TSV, NDJSON, JSON arrays or Parquet (optionally gzipped), replaces
@@ -245,6 +247,11 @@ pub struct SanitizeArgs {
     /// Input format; default: from the rules and the file extension.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub input_format: Option<InputFormatArg>,
+    /// Character encoding of text inputs: UTF-8 (default), WINDOWS-1252, ISO-8859-1, UTF-16
+    /// (byte order from the byte-order mark), UTF-16LE or UTF-16BE. Output is always UTF-8; a
+    /// byte-order mark at the start of the input wins over this setting.
+    #[arg(long, value_name = "ENCODING", env = "INPUT_ENCODING", value_parser = parse_encoding)]
+    pub input_encoding: Option<InputEncoding>,
     /// Output format; default: the input's. Record rules (`transforms`) can write `ndjson` or
     /// `json-array` from any input, e.g. CSV in, NDJSON out; `csv` from CSV or Parquet (either
     /// kind of rules); `parquet` from Parquet only.
@@ -268,6 +275,11 @@ pub struct SanitizeArgs {
     /// Pseudonym settings.
     #[command(flatten)]
     pub pseudonym: PseudonymArgs,
+}
+
+/// An `--input-encoding` value.
+fn parse_encoding(name: &str) -> Result<InputEncoding, UnknownEncoding> {
+    InputEncoding::parse(name)
 }
 
 /// `--input-format` values.
@@ -319,6 +331,9 @@ pub struct CheckArgs {
     /// Input format of the sample; default: from the rules and the extension.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub input_format: Option<InputFormatArg>,
+    /// Character encoding of the sample, as `psoxy sanitize --input-encoding`.
+    #[arg(long, value_name = "ENCODING", env = "INPUT_ENCODING", value_parser = parse_encoding)]
+    pub input_encoding: Option<InputEncoding>,
     /// API rules: a request to decide, e.g. "GET /orgs/acme/members?per_page=10"; with a
     /// sample (a response body, JSON), the sanitized response is printed.
     #[arg(long, value_name = "REQUEST")]

@@ -125,6 +125,7 @@ impl Job<'_> {
             gzip_output,
             content_type: None,
             output_format: super::output_format(self.args.output_format),
+            input_encoding: self.args.input_encoding.unwrap_or_default(),
             ..Default::default()
         };
         sanitizer.resolve_format(&opts).map_err(|e| fail(&e))?;
@@ -197,6 +198,7 @@ impl Job<'_> {
                 gzip_output: false,
                 content_type: None,
                 output_format: super::output_format(self.args.output_format),
+                input_encoding: self.args.input_encoding.unwrap_or_default(),
                 ..Default::default()
             };
             if format.is_none() {

@@ -1,8 +1,11 @@
-//! Transparent gzip input (by magic bytes) and UTF-8 BOM removal.
+//! Transparent gzip input (by magic bytes), then the input's character encoding
+//! ([`super::charset`]).
 
 use std::io::{self, BufRead, BufReader, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+
+use super::charset::{utf8_reader, InputEncoding};
 
 /// Read buffer size for inputs.
 const BUF: usize = 256 * 1024;
@@ -24,15 +27,17 @@ pub fn is_gzip(bytes: &[u8]) -> bool {
 }
 
 /// Wraps `input` so that gzip (detected by its magic bytes, whatever the name says, and
-/// including multi-member files) is decompressed and a leading UTF-8 BOM is dropped.
+/// including multi-member files) is decompressed, then text in `encoding` is decoded to UTF-8
+/// and a leading byte-order mark dropped ([`super::charset`]).
 pub fn decoded_reader<'a>(
     input: impl Read + Send + 'a,
+    encoding: InputEncoding,
 ) -> io::Result<Box<dyn BufRead + Send + 'a>> {
     let mut raw = BufReader::with_capacity(BUF, input);
     // The buffer is far larger than the 2- and 3-byte signatures, so one fill shows them
     // unless the input itself is shorter.
     let head = raw.fill_buf()?;
-    let mut decoded: Box<dyn BufRead + Send + 'a> = if is_gzip(head) {
+    let decoded: Box<dyn BufRead + Send + 'a> = if is_gzip(head) {
         Box::new(BufReader::with_capacity(
             BUF,
             flate2::bufread::MultiGzDecoder::new(raw),
@@ -40,10 +45,7 @@ pub fn decoded_reader<'a>(
     } else {
         Box::new(raw)
     };
-    if decoded.fill_buf()?.starts_with(b"\xEF\xBB\xBF") {
-        decoded.consume(3);
-    }
-    Ok(decoded)
+    utf8_reader(decoded, encoding)
 }
 
 /// A reader that counts the bytes read through it (shared with a progress reporter).
@@ -94,7 +96,7 @@ mod tests {
 
     fn read_all(bytes: Vec<u8>) -> Vec<u8> {
         let mut out = Vec::new();
-        decoded_reader(std::io::Cursor::new(bytes))
+        decoded_reader(std::io::Cursor::new(bytes), InputEncoding::Utf8)
             .unwrap()
             .read_to_end(&mut out)
             .unwrap();
@@ -118,7 +120,7 @@ mod tests {
         let mut g = gz(&vec![b'x'; 10_000]);
         g.truncate(g.len() / 2);
         let mut out = Vec::new();
-        let r = decoded_reader(std::io::Cursor::new(g))
+        let r = decoded_reader(std::io::Cursor::new(g), InputEncoding::Utf8)
             .unwrap()
             .read_to_end(&mut out);
         assert!(r.is_err());

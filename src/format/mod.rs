@@ -1,6 +1,7 @@
-//! Streaming readers and writers: compression and BOM handling, CSV/TSV, NDJSON and JSON-array
-//! batching, Parquet row groups.
+//! Streaming readers and writers: compression, character encodings and BOM handling, CSV/TSV,
+//! NDJSON and JSON-array batching, Parquet row groups.
 
+pub mod charset;
 pub mod compression;
 pub mod csv;
 pub mod decoder_panic;

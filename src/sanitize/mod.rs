@@ -13,6 +13,7 @@ use std::io::{Read, Write};
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
+use crate::format::charset::InputEncoding;
 use crate::format::compression::{decoded_reader, CountingReader};
 use crate::format::parquet::{ByteRanges, ParquetInput};
 use crate::format::{media_type, DataFormat};
@@ -89,6 +90,8 @@ pub struct StreamOptions {
     /// Of a JSON-array input, the piece this input is (a fan-out chunk's share: after and
     /// before commas of the array); the default: the whole array.
     pub array_piece: crate::format::json_array::ArrayPiece,
+    /// The character encoding of a text input (CSV, NDJSON, JSON); Parquet is not decoded.
+    pub input_encoding: InputEncoding,
 }
 
 /// A compiled rule set with its pseudonymizer and thread pool, reusable across inputs.
@@ -217,7 +220,8 @@ impl Sanitizer {
         }
     }
 
-    /// Sanitizes `input` (plain or gzip, BOM dropped) into `output`. `progress` is called after
+    /// Sanitizes `input` (plain or gzip, in [`StreamOptions::input_encoding`], BOM dropped)
+    /// into `output`. `progress` is called after
     /// each batch is written. Output written before an error must be discarded by the caller
     /// (write to a temporary file / multipart upload and commit only on `Ok`).
     pub fn sanitize_stream(
@@ -231,7 +235,11 @@ impl Sanitizer {
         let output_format = self.resolve_output_format(opts)?;
         let json_out = Framing::of_output(output_format, opts.array_elements);
         let (counting, bytes_in) = CountingReader::new(input);
-        let decoded = decoded_reader(counting).map_err(ReadError::Io)?;
+        let encoding = match format {
+            DataFormat::Parquet => InputEncoding::Utf8,
+            _ => opts.input_encoding,
+        };
+        let decoded = decoded_reader(counting, encoding).map_err(ReadError::Io)?;
         let mut out = Emitter {
             out: CountingWriter::new(
                 output,

@@ -73,6 +73,9 @@ settings! {
     /// Convert the output.
     BULK_OUTPUT_FORMAT { group: Bulk, default: None, secret: false,
         doc: "`NDJSON`, `JSON_ARRAY`, `CSV` or `PARQUET`: write this format instead of the input's" }
+    /// The input's character encoding.
+    INPUT_ENCODING { group: Bulk, default: Some("UTF-8"), secret: false,
+        doc: "character encoding of text inputs: `UTF-8`, `WINDOWS-1252`, `ISO-8859-1`, `UTF-16` (byte order from the byte-order mark), `UTF-16LE` or `UTF-16BE`; outputs are UTF-8" }
     /// Worker threads.
     PSOXY_THREADS { group: Bulk, default: Some("0"), secret: false,
         doc: "worker threads (0: every core)" }
@@ -81,7 +84,7 @@ settings! {
         doc: "AWS: the Step Functions state machine that sanitizes large objects in chunks; unset, every object is sanitized in one run" }
     /// Objects at least this large fan out.
     FANOUT_THRESHOLD_BYTES { group: Bulk, default: Some("2147483648"), secret: false,
-        doc: "objects of at least this many bytes (stored size) are sanitized in chunks when `FANOUT_STATE_MACHINE_ARN` is set; gzip inputs never are (Parquet is cut between row groups, CSV and NDJSON at record ends, a JSON array between its elements)" }
+        doc: "objects of at least this many bytes (stored size) are sanitized in chunks when `FANOUT_STATE_MACHINE_ARN` is set; gzip inputs and inputs in an encoding other than UTF-8 never are (Parquet is cut between row groups, CSV and NDJSON at record ends, a JSON array between its elements)" }
     /// Target size of a chunk.
     FANOUT_CHUNK_BYTES { group: Bulk, default: Some("268435456"), secret: false,
         doc: "target size of one chunk of a fanned-out object (at least 16 MiB)" }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::parts::{blocks, capacity};
 use super::{plan_key, Chunk, ChunkParts, FanoutError, FanoutProblem, Job, PlanRef};
 use crate::bulk::{BulkProblem, BulkProcessor, Target, INSTANCE_ID_KEY};
+use crate::format::charset::InputEncoding;
 use crate::format::compression::is_gzip;
 use crate::format::json_cuts::{json_cuts, JsonRangeScan, JsonRangeScanner};
 use crate::format::parquet::ParquetInput;
@@ -115,6 +116,13 @@ pub(super) fn target_of(
         DataFormat::JsonArray => Layout::JsonArray,
         DataFormat::Parquet => Layout::Parquet,
     };
+    // Chunks are cut at byte values of ASCII line ends and quotes, and each decodes on its
+    // own: only UTF-8 text is cut. Others are sanitized whole, as gzip is.
+    if layout != Layout::Parquet && target.stream.input_encoding != InputEncoding::Utf8 {
+        return Err(FanoutProblem::NotSplittable(
+            "an input encoding other than UTF-8",
+        ));
+    }
     if output == DataFormat::Parquet && layout != Layout::Parquet {
         return Err(FanoutProblem::NotSplittable("Parquet output from text"));
     }

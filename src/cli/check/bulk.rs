@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::preview::preview_pseudonymizer;
 use crate::cli::{format_override, shown, CheckArgs, CliError, EXIT_OK, EXIT_WARNINGS};
+use crate::format::charset::InputEncoding;
 use crate::format::compression::decoded_reader;
 use crate::format::csv::CsvBatchReader;
 use crate::format::json_array::ArrayPiece;
@@ -57,6 +58,7 @@ pub(super) fn run(args: &CheckArgs, rules: BulkRules) -> Result<i32, CliError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let encoding = args.input_encoding.unwrap_or_default();
     let opts = StreamOptions {
         object_key: key,
         format: format_override(args.input_format),
@@ -64,6 +66,7 @@ pub(super) fn run(args: &CheckArgs, rules: BulkRules) -> Result<i32, CliError> {
         gzip_output: false,
         content_type: None,
         output_format: None,
+        input_encoding: encoding,
         ..Default::default()
     };
     let format = sanitizer
@@ -71,11 +74,11 @@ pub(super) fn run(args: &CheckArgs, rules: BulkRules) -> Result<i32, CliError> {
         .map_err(|e| CliError(format!("{}: {e}", shown(sample))))?;
     let warnings = match (rules, format) {
         (BulkRules::Columnar(c), DataFormat::Csv { .. } | DataFormat::Parquet) => {
-            check_columnar(c, sample, format, args.rows, &p)?
+            check_columnar(c, sample, format, encoding, args.rows, &p)?
         }
         (BulkRules::Record(r), format) => {
             let plan = RecordPlan::compile(r, &p)?;
-            check_records(&plan, sample, format, args.rows, &p)?
+            check_records(&plan, sample, format, encoding, args.rows, &p)?
         }
         _ => {
             return Err(CliError(format!(
@@ -131,9 +134,12 @@ fn validate(rules: &BulkRules, p: &Pseudonymizer) -> Result<(), crate::transform
     }
 }
 
-fn open(sample: &Path) -> Result<Box<dyn std::io::BufRead + Send>, CliError> {
+fn open(
+    sample: &Path,
+    encoding: InputEncoding,
+) -> Result<Box<dyn std::io::BufRead + Send>, CliError> {
     let file = File::open(sample).map_err(|e| CliError(format!("{}: {e}", shown(sample))))?;
-    decoded_reader(file).map_err(|e| CliError(format!("{}: {e}", shown(sample))))
+    decoded_reader(file, encoding).map_err(|e| CliError(format!("{}: {e}", shown(sample))))
 }
 
 /// A row with its line (CSV) or row (Parquet) number.
@@ -143,6 +149,7 @@ type NumberedRow = (u64, csv::ByteRecord);
 fn sample_table(
     sample: &Path,
     format: DataFormat,
+    encoding: InputEncoding,
     max_rows: usize,
 ) -> Result<(Vec<String>, Vec<NumberedRow>), CliError> {
     let err = |e: &dyn std::fmt::Display| CliError(format!("{}: {e}", shown(sample)));
@@ -175,7 +182,8 @@ fn sample_table(
     let DataFormat::Csv { delimiter } = format else {
         return Err(err(&"not a table format"));
     };
-    let mut reader = CsvBatchReader::new(open(sample)?, delimiter).map_err(|e| err(&e))?;
+    let mut reader =
+        CsvBatchReader::new(open(sample, encoding)?, delimiter).map_err(|e| err(&e))?;
     let header = reader.header().to_vec();
     'rows: while let Some(batch) = reader.next_batch().map_err(|e| err(&e))? {
         for row in batch.into_rows().map_err(|e| err(&e))? {
@@ -190,7 +198,7 @@ fn sample_table(
 
 fn parquet_file(sample: &Path) -> Result<ParquetInput, CliError> {
     let err = |e: &dyn std::fmt::Display| CliError(format!("{}: {e}", shown(sample)));
-    ParquetInput::spool(open(sample)?)
+    ParquetInput::spool(open(sample, InputEncoding::Utf8)?)
         .map_err(|e| err(&e))?
         .ok_or_else(|| err(&"empty file"))
 }
@@ -205,11 +213,12 @@ fn check_columnar(
     rules: &ColumnarRules,
     sample: &Path,
     format: DataFormat,
+    encoding: InputEncoding,
     max_rows: usize,
     p: &Pseudonymizer,
 ) -> Result<Vec<String>, CliError> {
     let err = |e: &dyn std::fmt::Display| CliError(format!("{}: {e}", shown(sample)));
-    let (raw_header, rows) = sample_table(sample, format, max_rows)?;
+    let (raw_header, rows) = sample_table(sample, format, encoding, max_rows)?;
     let header: Vec<String> = raw_header
         .iter()
         .map(|h| java_trim(h).to_string())
@@ -304,6 +313,7 @@ fn check_records(
     plan: &RecordPlan,
     sample: &Path,
     format: DataFormat,
+    encoding: InputEncoding,
     max_rows: usize,
     p: &Pseudonymizer,
 ) -> Result<Vec<String>, CliError> {
@@ -312,7 +322,7 @@ fn check_records(
     match format {
         DataFormat::Ndjson | DataFormat::JsonArray => {
             let mut reader = json_batches(
-                open(sample)?,
+                open(sample, encoding)?,
                 if format == DataFormat::JsonArray {
                     JsonLayout::Array(ArrayPiece::default())
                 } else {
@@ -351,7 +361,7 @@ fn check_records(
             }
         }
         DataFormat::Csv { .. } => {
-            let (header, rows) = sample_table(sample, format, max_rows)?;
+            let (header, rows) = sample_table(sample, format, encoding, max_rows)?;
             let header: Vec<String> = header.iter().map(|h| java_trim(h).to_string()).collect();
             for (line, record) in &rows {
                 let obj = header
