@@ -13,7 +13,10 @@
 #     127.0.0.1 and the function binary against it, and sends it an S3 ObjectCreated event
 #     naming both objects with `cargo lambda invoke`;
 #  5. sanitizes the same files with `psoxy sanitize` (same salt, rules and keys) and checks
-#     the function's objects, decompressed, are identical to the CLI's output.
+#     the function's objects, decompressed, are identical to the CLI's output;
+#  6. deletes the outputs and runs `psoxy replay` on the input bucket through the emulator's
+#     Lambda Invoke API: the outputs come back, byte-identical; a bad object's replay names
+#     it with the function's error and fails.
 #
 # Everything listens on 127.0.0.1 only and is stopped on exit.
 set -euo pipefail
@@ -142,6 +145,47 @@ for key in "hris.csv" "exports/Jan 2026/hris+final.csv.gz"; do
   fi
 done
 grep -Eq '"status": ?"sanitized"' "$work/response.json" || { echo "e2e: FAIL: unexpected response" >&2; status=1; }
+
+# --- 6. psoxy replay: the same objects again, through the Lambda Invoke API of the emulator ----
+# The outputs are deleted, then `psoxy replay` lists the input bucket and invokes the function
+# once per object with a synthetic ObjectCreated event; the outputs must come back the same.
+replay() {
+  timeout 120 env AWS_ENDPOINT_URL_S3="$endpoint" AWS_ENDPOINT_URL_LAMBDA="http://127.0.0.1:$invoke_port" \
+    AWS_ACCESS_KEY_ID=psoxy-test-access-key AWS_SECRET_ACCESS_KEY=psoxy-test-secret-key \
+    AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true S3_FORCE_PATH_STYLE=true \
+    target/debug/psoxy replay "$@"
+}
+# The emulator serves one function, named `_`, to the runtime at /.rt (what the function
+# started above polls); a deployment names its function here.
+replay s3://input/ --function _ --dry-run > "$work/replay-dry.txt"
+grep -q "dry run: 2 of 2 objects under s3://input/" "$work/replay-dry.txt" \
+  || { echo "e2e: FAIL: replay dry run:" >&2; cat "$work/replay-dry.txt" >&2; status=1; }
+mkdir -p "$work/before"
+cp "$root/output/hris.csv" "$work/before/hris.csv.gz"
+rm -rf "${root:?}/output/"*
+if replay s3://input/ --function _ > "$work/replay.txt" 2> "$work/replay.err"; then
+  echo "e2e: replay: $(cat "$work/replay.txt")"
+else
+  echo "e2e: FAIL: psoxy replay failed:" >&2; cat "$work/replay.err" "$work/replay.txt" >&2
+  tail -n 20 "$work/function.log" >&2; status=1
+fi
+grep -q "2 sanitized, 0 fanned out, 0 skipped, 0 failed" "$work/replay.txt" || status=1
+if cmp -s "$root/output/hris.csv" "$work/before/hris.csv.gz" \
+   && [ -f "$root/output/exports/Jan 2026/hris+final.csv.gz" ]; then
+  echo "e2e: ok: replayed outputs are back, byte-identical to the first run's"
+else
+  echo "e2e: FAIL: replay did not rewrite the outputs" >&2; status=1
+fi
+# An object the function refuses: the replay names it, with the function's error, and fails.
+{ head -n 1 sample-data/hris.csv; echo "E1"; } > "$root/input/bad.csv"   # a short row
+if replay s3://input/bad --function _ > "$work/replay-bad.txt" 2> "$work/replay-bad.err"; then
+  echo "e2e: FAIL: replaying a bad object succeeded" >&2; status=1
+elif grep -q "failed: s3://input/bad.csv: the function failed (Psoxy.InvalidInput): .*line 2" "$work/replay-bad.err" \
+   && grep -q "0 sanitized, 0 fanned out, 0 skipped, 1 failed" "$work/replay-bad.txt"; then
+  echo "e2e: ok: a refused object is reported: $(grep failed: "$work/replay-bad.err")"
+else
+  echo "e2e: FAIL: unexpected report of a bad object:" >&2; cat "$work/replay-bad.err" "$work/replay-bad.txt" >&2; status=1
+fi
 if grep -q "$salt" "$work/function.log"; then echo "e2e: FAIL: the salt appears in the function's log" >&2; status=1; fi
 if grep -q '"message":"sanitized"' "$work/function.log"; then
   echo "e2e: ok: JSON logs: $(grep -m1 '"message":"sanitized"' "$work/function.log")"

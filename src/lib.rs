@@ -21,6 +21,7 @@ pub mod api;
 pub mod aws_sdk;
 pub mod bulk;
 pub mod cli;
+pub mod error_text;
 pub mod format;
 #[cfg(feature = "gcp")]
 pub mod gcp_sdk;

@@ -5,7 +5,8 @@
 //! backend of [`crate::storage`] (S3 for the function, local folders for `psoxy watch`) serves.
 //! [`run`] runs one object as every shell does (a blocking thread, a log line per output, a
 //! report). The shells: [`lambda`] (AWS Lambda: every record of an S3 event) and
-//! `cloud_run` (Cloud Run: one Eventarc event per request).
+//! `cloud_run` (Cloud Run: one Eventarc event per request). [`replay`] sends objects already
+//! stored to the deployed function again (`psoxy replay`).
 
 #[cfg(feature = "gcp")]
 pub mod cloud_run;
@@ -13,6 +14,7 @@ pub mod fanout;
 pub mod keys;
 pub mod lambda;
 mod process;
+pub mod replay;
 pub mod run;
 pub mod settings;
 pub mod step_functions;

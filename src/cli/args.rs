@@ -103,11 +103,53 @@ pub enum Command {
     ///   curl -X POST -H "Authorization: Bearer eyJ..." -d @event.json http://127.0.0.1:8080/
     #[command(verbatim_doc_comment)]
     Serve(ServeArgs),
+    /// Send objects already in an input bucket to the deployed bulk function again.
+    ///
+    /// Lists the objects under s3://BUCKET/PREFIX (optionally only those modified since a
+    /// time), then invokes the function once per object with a synthetic S3 ObjectCreated
+    /// event, as the upload did, and waits for its answer: the objects themselves are not
+    /// copied or touched. Use it after changing the rules or the salt, or to re-run uploads
+    /// that failed. Prints each object's outcome and a summary; exits 1 if any failed.
+    /// Credentials, region and endpoints come from the usual AWS settings (AWS_PROFILE,
+    /// AWS_REGION, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_LAMBDA, ...); the caller needs
+    /// s3:ListBucket on the bucket and lambda:InvokeFunction on the function.
+    ///
+    /// Examples:
+    ///   psoxy replay s3://acme-hris-input/ --function psoxy-hris --dry-run
+    ///   psoxy replay s3://acme-hris-input/exports/ --function psoxy-hris --modified-since 7d
+    ///   psoxy replay s3://acme-hris-input/ --function psoxy-hris --modified-since 2026-12-01
+    #[command(verbatim_doc_comment)]
+    Replay(ReplayArgs),
     /// Make a new caller key for `psoxy serve --keys`.
     ///
     /// Prints the key (give it to the caller; it is not stored anywhere) and the entry to add
     /// to the keys file, which holds only the key's SHA-256.
     ApiKey(ApiKeyArgs),
+}
+
+/// `psoxy replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The objects to replay: s3://bucket[/prefix] (every key that starts with the prefix, at
+    /// any depth).
+    #[arg(value_name = "S3_LOCATION")]
+    pub location: String,
+    /// The deployed bulk function: its name, ARN, or name:alias.
+    #[arg(long, value_name = "NAME")]
+    pub function: Option<String>,
+    /// Only objects last modified at or after WHEN: a time (2026-12-01T09:00:00Z), a date
+    /// (2026-12-01, midnight UTC) or an age (90m, 36h, 7d).
+    #[arg(long, value_name = "WHEN")]
+    pub modified_since: Option<String>,
+    /// List the objects that would be replayed (key, size, last modified), invoke nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Invocations running at once (keep it within the function's reserved concurrency).
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub concurrency: usize,
+    /// Print only failures and the summary.
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 /// `psoxy serve`.

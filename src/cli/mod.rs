@@ -4,6 +4,7 @@ mod args;
 mod check;
 mod output;
 mod progress;
+mod replay;
 mod sanitize_cmd;
 mod serve;
 mod watch;
@@ -14,8 +15,8 @@ use std::sync::Arc;
 use clap::Parser;
 
 pub use args::{
-    ApiKeyArgs, CheckArgs, Cli, Command, InputFormatArg, PseudonymArgs, SanitizeArgs, ServeArgs,
-    WatchArgs,
+    ApiKeyArgs, CheckArgs, Cli, Command, InputFormatArg, PseudonymArgs, ReplayArgs, SanitizeArgs,
+    ServeArgs, WatchArgs,
 };
 
 use crate::format::DataFormat;
@@ -56,6 +57,7 @@ pub fn main() -> i32 {
         Command::Check(args) => check::run(args),
         Command::Watch(args) => watch::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Replay(args) => replay::run(args),
         Command::ApiKey(args) => serve::new_key(args),
     };
     match result {

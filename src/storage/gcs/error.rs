@@ -1,6 +1,8 @@
 //! GCS failures: the error type, and the classification of the client library's errors into
 //! it (retryable or not) from the HTTP status and the kind of failure.
 
+use crate::error_text::error_chain;
+
 /// Why a GCS operation failed. Every message starts with `gs://bucket/key` and the operation;
 /// none holds a credential or object data.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -158,21 +160,6 @@ fn service_message(e: &google_cloud_storage::Error) -> String {
         .filter(|m| !m.is_empty())
         .map(|m| format!(": {m}"))
         .unwrap_or_default()
-}
-
-/// The error and its sources, joined with `: `.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let next = s.to_string();
-        if !text.contains(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
-        }
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! S3 failures: the error type, and the classification of SDK errors into it (retryable or
 //! not) from the S3 error code and the HTTP status.
 
+use crate::error_text::error_chain;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
@@ -277,22 +278,6 @@ where
             detail: error_chain(&err),
         },
     }
-}
-
-/// An error and its sources, `: `-separated (their `Display`s only: no request or response
-/// dumps, so no headers).
-pub(super) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.ends_with(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 /// Classifies an error response by its S3 error code, then its HTTP status.

@@ -1,4 +1,4 @@
-//! S3: the client ([`client`]), streaming reads ([`read`]), all-or-nothing multipart writes
+//! S3: the client ([`client`]), listing ([`list`]), streaming reads ([`read`]), all-or-nothing multipart writes
 //! ([`multipart`]), error classification ([`error`]), user metadata ([`metadata`]), and
 //! [`S3Store`], the [`ObjectStore`] the bulk function uses.
 //!
@@ -10,6 +10,7 @@
 pub mod client;
 pub mod compose;
 pub mod error;
+pub mod list;
 pub mod metadata;
 pub mod multipart;
 pub mod read;
@@ -22,6 +23,7 @@ use tokio::runtime::Handle;
 
 pub use client::{client_from_env, path_style, s3_client};
 pub use error::S3Error;
+pub use list::{list_objects, ListedObject};
 pub use multipart::{
     list_multipart_uploads, S3ObjectWriter, DEFAULT_MAX_IN_FLIGHT, DEFAULT_PART_SIZE, MAX_PARTS,
     MIN_PART_SIZE,

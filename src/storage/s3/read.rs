@@ -8,9 +8,10 @@ use aws_sdk_s3::Client;
 use tokio::runtime::Handle;
 use tokio_util::io::SyncIoBridge;
 
-use super::error::{classify, error_chain};
+use super::error::classify;
 use super::metadata::received_metadata;
 use super::S3Error;
+use crate::error_text::error_chain;
 use crate::storage::ObjectInfo;
 
 /// Reads an object's metadata (a `HeadObject` request).
