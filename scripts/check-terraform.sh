@@ -25,6 +25,46 @@ printf 'fanout_enabled = true\n' >target/fanout.tfvars
 printf 'enable_async_processing = true\nside_output_sanitized = "s3://psoxy-side-outputs/api"\n' >target/api-async.tfvars
 "$checkov_bin/checkov" --directory terraform/modules/aws-api --var-file target/api-async.tfvars \
   --framework terraform --skip-download --compact --quiet
+# The options of issue 22, each gated by a variable whose default leaves them out: Secrets Manager
+# instead of SSM, VPC placement, a customer key, additional outputs, existing buckets.
+cat >target/bulk-options.tfvars <<'EOF'
+fanout_enabled = true
+secrets_store  = "aws_secrets_manager"
+kms_key_arn    = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
+vpc_config     = { subnet_ids = ["subnet-0123456789abcdef0"], security_group_ids = ["sg-0123456789abcdef0"] }
+additional_transforms = [
+  { destination_bucket_name = "psoxy-extra-outputs", path_within_bucket = "v2/", rules = "columnsToRedact: [SALARY]\n" },
+  { destination_bucket_name = "psoxy-team-outputs", rules = "columnsToPseudonymize: [EMPLOYEE_ID]\n", kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/11111111-1111-1111-1111-111111111111" },
+]
+EOF
+"$checkov_bin/checkov" --directory terraform/modules/aws-bulk --var-file target/bulk-options.tfvars \
+  --framework terraform --skip-download --compact --quiet
+cat >target/bulk-existing.tfvars <<'EOF'
+existing_input_bucket_name     = "psoxy-existing-input"
+existing_sanitized_bucket_name = "psoxy-existing-sanitized"
+secrets_store                  = "aws_secrets_manager"
+EOF
+"$checkov_bin/checkov" --directory terraform/modules/aws-bulk --var-file target/bulk-existing.tfvars \
+  --framework terraform --skip-download --compact --quiet
+cat >target/api-options.tfvars <<'EOF'
+source_auth_strategy_identifier   = "oauth2_refresh_token"
+grant_type                        = "refresh_token"
+use_shared_token                  = true
+secrets_store                     = "aws_secrets_manager"
+kms_key_arn                       = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
+vpc_config                        = { subnet_ids = ["subnet-0123456789abcdef0"], security_group_ids = ["sg-0123456789abcdef0"] }
+enable_async_processing           = true
+existing_async_output_destination = "s3://psoxy-existing-answers/api"
+EOF
+"$checkov_bin/checkov" --directory terraform/modules/aws-api --var-file target/api-options.tfvars \
+  --framework terraform --skip-download --compact --quiet
+cat >target/webhook-options.tfvars <<'EOF'
+secrets_store = "aws_secrets_manager"
+kms_key_arn   = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
+vpc_config    = { subnet_ids = ["subnet-0123456789abcdef0"], security_group_ids = ["sg-0123456789abcdef0"] }
+EOF
+"$checkov_bin/checkov" --directory terraform/modules/aws-webhook --var-file target/webhook-options.tfvars \
+  --framework terraform --skip-download --compact --quiet
 # And those of the Google Cloud API module.
 printf 'enable_async_processing = true\nside_output_sanitized = "gs://psoxy-side-outputs/api"\n' >target/gcp-api-async.tfvars
 "$checkov_bin/checkov" --directory terraform/modules/gcp-api --var-file target/gcp-api-async.tfvars \

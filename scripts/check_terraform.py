@@ -7,9 +7,11 @@
    `module.<name>.<output>` reference names an output that module has.
 3. No IAM policy document allows the action `*` or a service wildcard, and the bulk
    function's policy allows exactly the actions its issue lists (plus its own logs and failure
-   queue, and KMS only in a block conditioned on a key); so do the fan-out's policies (the
-   chunk function's, the state machine's, the bulk function's right to start it), and only
-   the state machine's log-delivery and X-Ray statements name the resource `*`.
+   queue; its parameters or secrets, additional outputs and KMS only in conditional blocks); so
+   do the fan-out's policies (the chunk function's, the state machine's, the bulk function's
+   right to start it), and only the state machine's log-delivery and X-Ray statements and the
+   VPC policy's Describe statement name the resource `*`; no policy but the VPC policy has an
+   EC2 action.
 4. Every `#checkov:skip=` comment carries a reason.
 5. Every environment variable the bulk module gives the function, and every SSM parameter it
    creates under the function's prefix, is a setting the binary reads (listed in
@@ -33,9 +35,9 @@
    exactly one valid strategy (ours or Psoxy's, with a valid grant where one is needed), and
    each secret parameter its outputs name is one the module creates for that strategy.
 9. The webhook module (modules/aws-webhook): its function's policy allows exactly sending to,
-   receiving from and deleting from its queue, writing batches, reading its parameters and
-   writing its logs, and KMS only in conditional blocks (the accepted keys' GetPublicKey, a
-   customer key); the signer policy allows only kms:Sign and kms:GetPublicKey; every
+   receiving from and deleting from its queue, writing batches and writing its logs, and
+   reading its parameters (or secrets) and KMS only in conditional blocks (the accepted keys'
+   GetPublicKey, a customer key); the signer policy allows only kms:Sign and kms:GetPublicKey; every
    environment variable and SSM parameter is a setting of the `psoxy-webhook` binary, and no
    secret is in its environment.
 10. The Google Cloud modules (modules/gcp-bulk, modules/gcp-api, modules/gcp-webhook) and their
@@ -44,6 +46,21 @@
    token, Eventarc triggers, invoker and project-level grants, bucket-, key- and secret-level
    grants, custom roles, environment and secret names, gs:// locations
    (scripts/check_terraform_gcp.py says each).
+11. secrets_store (aws-bulk, aws-api, aws-webhook; default aws_ssm_parameter_store): the
+   functions' SSM reads and every SSM parameter exist only with SSM (in aws-api with Secrets
+   Manager only the shared token's lock stays in SSM), every Secrets Manager grant and secret
+   only with Secrets Manager, under the instance's prefix and named as settings the binary reads;
+   secretsmanager:GetSecretValue on the instance's own prefix only, PutSecretValue only in
+   aws-api, on the ARN of each token it writes; the environment sets SECRETS_STORE then.
+12. vpc_config (the same modules; default null): every Lambda function is placed by it and its
+   role gets the VPC policy only with it (and before the function is made); that policy allows
+   exactly AWSLambdaVPCAccessExecutionRole's EC2 actions, CreateNetworkInterface only on the
+   account's network interfaces and the given subnets and security groups,
+   Delete/Assign/UnassignPrivateIpAddresses only on the account's network interfaces in the
+   region, the Describe actions alone on `*`.
+13. The bulk functions write (s3:PutObject) only the sanitized bucket (made here or existing),
+   the fan-out's run objects and each additional_transforms destination under its path (which
+   may hold no `*` or `?`), and use no KMS key but kms_key_arn and the destinations' own.
 
 Usage: python check_terraform.py TERRAFORM_DIR   (exit 1 with every problem listed)
 """
@@ -58,19 +75,26 @@ REFERENCE = re.compile(
     r"(?<![\w.])(?:(var|local|module)\.(\w+)(?:\.(\w+))?|data\.(\w+)\.(\w+)|((?:aws|google|random)_\w+)\.(\w+))"
 )
 META_ARGUMENTS = {"source", "version", "providers", "count", "for_each", "depends_on"}
-# What the bulk function may do (issue 5): read input, write output, abort its uploads, read its
-# parameters; and, to run at all, write its own logs and report failed events.
+# Reading the settings: SSM parameters (secrets_store = "aws_ssm_parameter_store", the default)
+# or Secrets Manager secrets; each only in a block that exists with that store (check 11).
+SSM_READ_ACTIONS = {"ssm:GetParameter", "ssm:GetParameters"}
+SECRET_READ_ACTIONS = {"secretsmanager:GetSecretValue"}
+STORE_READ_ACTIONS = SSM_READ_ACTIONS | SECRET_READ_ACTIONS
+# What the bulk function may do (issue 5): read input, write output, abort its uploads; and, to
+# run at all, write its own logs and report failed events; in blocks that exist only with their
+# option, read its parameters (or secrets), write the additional outputs (additional_transforms,
+# each under its path: check 13) and use a customer key (the module's, the destinations').
 BULK_FUNCTION_ACTIONS = {
     "s3:GetObject",
     "s3:PutObject",
     "s3:AbortMultipartUpload",
-    "ssm:GetParameter",
-    "ssm:GetParameters",
     "logs:CreateLogStream",
     "logs:PutLogEvents",
     "sqs:SendMessage",
 }
-BULK_FUNCTION_KMS_ACTIONS = {"kms:Decrypt", "kms:GenerateDataKey"}
+BULK_FUNCTION_CONDITIONAL_ACTIONS = {
+    "kms:Decrypt", "kms:GenerateDataKey", "s3:PutObject", "s3:AbortMultipartUpload",
+} | STORE_READ_ACTIONS
 # The fan-out of modules/aws-bulk (fanout.tf, only with fanout_enabled): each policy document
 # allows exactly these actions, and KMS only in a block conditioned on a key.
 #   chunk            the chunk function: read the input, use the run's objects in the work
@@ -84,8 +108,7 @@ BULK_FUNCTION_KMS_ACTIONS = {"kms:Decrypt", "kms:GenerateDataKey"}
 FANOUT_POLICY_ACTIONS = {
     "chunk": {
         "s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload",
-        "s3:ListMultipartUploadParts", "ssm:GetParameter", "ssm:GetParameters",
-        "logs:CreateLogStream", "logs:PutLogEvents",
+        "s3:ListMultipartUploadParts", "logs:CreateLogStream", "logs:PutLogEvents",
     },
     "fanout": {
         "lambda:InvokeFunction", "states:StartExecution", "states:DescribeExecution",
@@ -98,20 +121,23 @@ FANOUT_POLICY_ACTIONS = {
     },
     "function_fanout": {"states:StartExecution"},
 }
-FANOUT_POLICY_KMS_ACTIONS = {
-    "chunk": {"kms:Decrypt", "kms:GenerateDataKey"},
+# Conditional: the chunk function's parameters (or secrets), additional outputs and keys, as the
+# bulk function's; the state machine's key.
+FANOUT_POLICY_CONDITIONAL_ACTIONS = {
+    "chunk": {"kms:Decrypt", "kms:GenerateDataKey", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"} | STORE_READ_ACTIONS,
     "fanout": {"kms:Decrypt"},
     "function_fanout": set(),
 }
 # The statements of aws-bulk's policies that may name the resource `*`: Step Functions' log
-# delivery and X-Ray, whose actions AWS documents without resource-level permissions.
-BULK_WILDCARD_STATEMENTS = {("fanout", "DeliverLogs"), ("fanout", "Tracing")}
-# What the API function may do: read its own parameters, write its own logs; and, in blocks
-# that exist only when the strategy needs them, write back the rotated refresh token and the
-# shared access token, create and delete the shared token's lock, get Cognito OpenID tokens
-# (workload identity federation) and use a customer key.
-API_FUNCTION_ACTIONS = {"ssm:GetParameter", "ssm:GetParameters", "logs:CreateLogStream", "logs:PutLogEvents"}
-API_FUNCTION_CONDITIONAL_ACTIONS = {
+# delivery and X-Ray, and the VPC policy's Describe actions, which AWS documents without
+# resource-level permissions.
+BULK_WILDCARD_STATEMENTS = {("fanout", "DeliverLogs"), ("fanout", "Tracing"), ("vpc", "DescribeNetwork")}
+# What the API function may do: write its own logs; and, in blocks that exist only with their
+# option, read its own parameters (or secrets), write back the rotated refresh token and the
+# shared access token (SSM or Secrets Manager), create, read and delete the shared token's lock,
+# get Cognito OpenID tokens (workload identity federation) and use a customer key.
+API_FUNCTION_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+API_FUNCTION_CONDITIONAL_ACTIONS = STORE_READ_ACTIONS | {"secretsmanager:PutSecretValue"} | {
     # Asynchronous requests (their queue) and their answers and side outputs (S3).
     "sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
     "s3:PutObject", "s3:AbortMultipartUpload",
@@ -123,22 +149,39 @@ API_FUNCTION_CONDITIONAL_ACTIONS = {
     "kms:GenerateDataKey",
 }
 # The statements of the API function's policy that may name a resource pattern: its own
-# parameter prefix (read), its own log group's streams, and the objects of its own async bucket
-# and of the side output's prefix (written under new ids).
-API_WILDCARD_STATEMENTS = {"ReadOwnParameters", "WriteOwnLogs", "WriteAnswers"}
+# parameter (or secret) prefix (read), its own log group's streams, and the objects of its own
+# async bucket and of the side output's prefix (written under new ids).
+API_WILDCARD_STATEMENTS = {"ReadOwnParameters", "ReadOwnSecrets", "WriteOwnLogs", "WriteAnswers"}
 # The parameters (setting names under the instance prefix) the API function may write and
 # delete; the lock's name is checked against the binary's (LOCK_SOURCE).
 API_WRITTEN_SETTINGS = {"REFRESH_TOKEN", "ACCESS_TOKEN"}
 LOCK_SOURCE = ("src/api/auth/shared.rs", re.compile(r'pub const LOCK_SETTING: &str = "(\w+)";'))
-# What the webhook function may do (modules/aws-webhook): its parameters and logs, its queue
-# (send; receive and delete as the queue's trigger), batches into its bucket prefix; and in
-# conditional blocks the accepted KMS keys' public halves and a customer key.
+# What the webhook function may do (modules/aws-webhook): its logs, its queue (send; receive
+# and delete as the queue's trigger), batches into its bucket prefix; and in conditional blocks
+# its parameters (or secrets), the accepted KMS keys' public halves and a customer key.
 WEBHOOK_FUNCTION_ACTIONS = {
-    "ssm:GetParameter", "ssm:GetParameters", "logs:CreateLogStream", "logs:PutLogEvents",
+    "logs:CreateLogStream", "logs:PutLogEvents",
     "sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
     "s3:PutObject", "s3:AbortMultipartUpload",
 }
-WEBHOOK_FUNCTION_CONDITIONAL_ACTIONS = {"kms:GetPublicKey", "kms:Decrypt", "kms:GenerateDataKey"}
+WEBHOOK_FUNCTION_CONDITIONAL_ACTIONS = {"kms:GetPublicKey", "kms:Decrypt", "kms:GenerateDataKey"} | STORE_READ_ACTIONS
+# Every action of each function role (its own policies), for check 6.
+BULK_FUNCTION_ALL_ACTIONS = BULK_FUNCTION_ACTIONS | BULK_FUNCTION_CONDITIONAL_ACTIONS
+CHUNK_ALL_ACTIONS = FANOUT_POLICY_ACTIONS["chunk"] | FANOUT_POLICY_CONDITIONAL_ACTIONS["chunk"]
+API_FUNCTION_ALL_ACTIONS = API_FUNCTION_ACTIONS | API_FUNCTION_CONDITIONAL_ACTIONS
+WEBHOOK_FUNCTION_ALL_ACTIONS = WEBHOOK_FUNCTION_ACTIONS | WEBHOOK_FUNCTION_CONDITIONAL_ACTIONS
+# The VPC policy of each AWS module (vpc.tf, only with vpc_config; check 12): the EC2 actions of
+# AWSLambdaVPCAccessExecutionRole, Create only in the given subnets with the given security
+# groups, Delete/Assign/Unassign only on the account's network interfaces in the region, the
+# Describe actions (no resource-level permission) alone on `*`.
+VPC_ACTIONS = {
+    "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+}
+VPC_DESCRIBE_ACTIONS = {"ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"}
+# The AWS modules with the options of issue 22 (secrets_store, vpc_config), and the policy
+# documents of their functions' roles.
+AWS_MODULE_FUNCTION_POLICIES = {"aws-bulk": ("function", "chunk"), "aws-api": ("function",), "aws-webhook": ("function",)}
 WEBHOOK_SIGNER_ACTIONS = {"kms:Sign", "kms:GetPublicKey"}
 # The caller role may invoke the function through its URL, nothing else.
 API_CALLER_ACTIONS = {"lambda:InvokeFunctionUrl", "lambda:InvokeFunction"}
@@ -276,14 +319,16 @@ def check_policies(module: Module, problems: list):
                         extra = sorted(actions - BULK_FUNCTION_ACTIONS)
                         missing = sorted(BULK_FUNCTION_ACTIONS - actions)
                         problems.append(f"{path}: function policy: extra {extra}, missing {missing}")
-                    if kms_conditional != BULK_FUNCTION_KMS_ACTIONS:
-                        problems.append(f"{path}: function policy: KMS actions {sorted(kms_conditional)} (only in a conditional block)")
+                    if kms_conditional != BULK_FUNCTION_CONDITIONAL_ACTIONS:
+                        problems.append(f"{path}: function policy: conditional actions {sorted(kms_conditional)}, expected {sorted(BULK_FUNCTION_CONDITIONAL_ACTIONS)}")
                 if module.directory.name == "aws-bulk" and name in FANOUT_POLICY_ACTIONS:
                     expected = FANOUT_POLICY_ACTIONS[name]
                     if actions != expected:
                         problems.append(f"{path}: {name} policy: extra {sorted(actions - expected)}, missing {sorted(expected - actions)}")
-                    if kms_conditional != FANOUT_POLICY_KMS_ACTIONS[name]:
-                        problems.append(f"{path}: {name} policy: conditional actions {sorted(kms_conditional)}, expected {sorted(FANOUT_POLICY_KMS_ACTIONS[name])}")
+                    if kms_conditional != FANOUT_POLICY_CONDITIONAL_ACTIONS[name]:
+                        problems.append(f"{path}: {name} policy: conditional actions {sorted(kms_conditional)}, expected {sorted(FANOUT_POLICY_CONDITIONAL_ACTIONS[name])}")
+                if any(action.startswith("ec2:") for action in actions | kms_conditional) and name != "vpc":
+                    problems.append(f"{path}: policy {name} allows EC2 actions: only the VPC policy (vpc.tf) may")
                 if module.directory.name == "aws-bulk":
                     for statement, _ in policy_statements(document):
                         if "*" in statement.get("resources", []) and (name, statement.get("sid")) not in BULK_WILDCARD_STATEMENTS:
@@ -533,6 +578,7 @@ def check_api_settings(module: Module, source_dir: Path, problems: list):
                     continue  # the strategy's secrets, checked below
                 if setting not in known:
                     problems.append(f"{path}: parameter {name} is named {setting}, which the binary does not read")
+    check_secret_names(module, known, problems)
     check_name_validations(module, known, problems)
     check_strategy_locals(module, secrets, problems)
 
@@ -702,6 +748,7 @@ def check_function_settings(module: Module, known: set, required: set, secrets: 
                 setting = re.sub(r"^\$\{local\.param_prefix\}", "", body.get("name", ""))
                 if setting not in known:
                     problems.append(f"{path}: parameter {name} is named {setting}, which the binary does not read")
+    check_secret_names(module, known, problems)
 
 
 # The IAM action authorizing each SDK operation the code may call (snake_case as in the Rust
@@ -729,6 +776,10 @@ SDK_OPERATION_ACTIONS = {
     # The webhook collector: the accepted KMS keys' public halves, and its queue.
     "get_public_key": "kms:GetPublicKey",
     "send_message": "sqs:SendMessage",
+    # Secrets Manager (SECRETS_STORE=AWS_SECRETS_MANAGER, secrets_store = "aws_secrets_manager"):
+    # every function reads its settings; the API function writes back its tokens.
+    "get_secret_value": "secretsmanager:GetSecretValue",
+    "put_secret_value": "secretsmanager:PutSecretValue",
 }
 # Operations only the webhook function calls: authorized by its policy.
 WEBHOOK_ONLY_OPERATIONS = {"get_public_key"}
@@ -737,18 +788,17 @@ WEBHOOK_ONLY_OPERATIONS = {"get_public_key"}
 QUEUE_OPERATIONS = {"send_message"}
 S3_WRITE_ACTIONS = {"s3:PutObject", "s3:AbortMultipartUpload"}
 # Operations only the API function calls: authorized by its policy, not the bulk function's.
-API_ONLY_OPERATIONS = {"put_parameter", "delete_parameter", "get_open_id_token_for_developer_identity"}
+API_ONLY_OPERATIONS = {"put_parameter", "delete_parameter", "get_open_id_token_for_developer_identity", "put_secret_value"}
 # Operations only the fan-out calls: authorized by the fan-out's policies (the chunk function's,
 # and the bulk function's right to start the state machine), not the bulk function's own.
 FANOUT_ONLY_OPERATIONS = {"start_execution", "upload_part_copy", "list_parts", "delete_object"}
 # Operations of the shared settings code the API function calls too (the shared token and its
 # lock are read with GetParameter).
-API_SHARED_OPERATIONS = {"get_parameter", "get_parameters"}
+API_SHARED_OPERATIONS = {"get_parameter", "get_parameters", "get_secret_value"}
 # Operations the code has that the module's deployment never calls, and why.
 SDK_OPERATIONS_NOT_DEPLOYED = {
-    "get_secret_value": "Secrets Manager: only with SECRETS_STORE=AWS_SECRETS_MANAGER, which the module does not set",
-    "put_secret_value": "Secrets Manager (refresh-token write-back): only with SECRETS_STORE=AWS_SECRETS_MANAGER, which the module does not set",
     "list_multipart_uploads": "storage::list_multipart_uploads, a helper the tests use to prove no upload was left behind",
+    "list_objects_v2": "storage::s3::list_objects, which only `psoxy replay` (the CLI, with the operator's credentials) calls to list the objects it replays",
 }
 SDK_OPERATION = re.compile(
     r"\.((?:get|head|put|create|upload|complete|abort|list|delete|copy|restore|select|start|send|receive)_[a-z0-9_]+)\(\)"
@@ -773,19 +823,21 @@ def check_sdk_operations(source_dir: Path, problems: list):
     queue_actions = {SDK_OPERATION_ACTIONS[o] for o in QUEUE_OPERATIONS}
     if queue_actions - API_FUNCTION_CONDITIONAL_ACTIONS or S3_WRITE_ACTIONS - API_FUNCTION_CONDITIONAL_ACTIONS:
         problems.append("API function policy lacks the queue or object writes of asynchronous requests")
-    webhook_missing = ({SDK_OPERATION_ACTIONS[o] for o in WEBHOOK_ONLY_OPERATIONS} | queue_actions | S3_WRITE_ACTIONS) - WEBHOOK_FUNCTION_ACTIONS - WEBHOOK_FUNCTION_CONDITIONAL_ACTIONS
+    # The webhook function reads its settings as every shell does (either store).
+    store_reads = {SDK_OPERATION_ACTIONS[o] for o in ("get_parameters", "get_secret_value")}
+    webhook_missing = ({SDK_OPERATION_ACTIONS[o] for o in WEBHOOK_ONLY_OPERATIONS} | queue_actions | S3_WRITE_ACTIONS | store_reads) - WEBHOOK_FUNCTION_ALL_ACTIONS
     if webhook_missing:
         problems.append(f"webhook function policy lacks {sorted(webhook_missing)} needed by the code")
     # The chunk function runs the bulk code (reads, writes, parameters) and the fan-out's.
     fanout_missing = {SDK_OPERATION_ACTIONS[o] for o in FANOUT_ONLY_OPERATIONS} - FANOUT_POLICY_ACTIONS["chunk"] - FANOUT_POLICY_ACTIONS["function_fanout"]
     if fanout_missing:
         problems.append(f"fan-out policies lack {sorted(fanout_missing)} needed by the code")
-    if granted - FANOUT_POLICY_ACTIONS["chunk"]:
-        problems.append(f"chunk function policy lacks {sorted(granted - FANOUT_POLICY_ACTIONS['chunk'])}, which the bulk code it runs needs")
-    api_missing = {SDK_OPERATION_ACTIONS[o] for o in API_ONLY_OPERATIONS | API_SHARED_OPERATIONS} - API_FUNCTION_ACTIONS - API_FUNCTION_CONDITIONAL_ACTIONS
+    if granted - CHUNK_ALL_ACTIONS:
+        problems.append(f"chunk function policy lacks {sorted(granted - CHUNK_ALL_ACTIONS)}, which the bulk code it runs needs")
+    api_missing = {SDK_OPERATION_ACTIONS[o] for o in API_ONLY_OPERATIONS | API_SHARED_OPERATIONS} - API_FUNCTION_ALL_ACTIONS
     if api_missing:
         problems.append(f"API function policy lacks {sorted(api_missing)} needed by the code")
-    missing = granted - BULK_FUNCTION_ACTIONS
+    missing = granted - BULK_FUNCTION_ALL_ACTIONS
     if missing:
         problems.append(f"bulk function policy lacks {sorted(missing)} needed by the code")
 
@@ -796,6 +848,252 @@ def looks_like_sdk_call(text: str, operation: str) -> bool:
         if ".send()" in text[match.end() : match.end() + 600]:
             return True
     return False
+
+
+# --- 11-13. The options of issue 22 in the AWS modules ------------------------------------------
+
+STORE_NAMES = {"aws_ssm_parameter_store", "aws_secrets_manager"}
+STORE_LOCALS = {
+    "use_secrets_manager": re.compile(r"""^\$\{var\.secrets_store == ["']aws_secrets_manager["']\}$"""),
+    "use_ssm": re.compile(r"^\$\{!local\.use_secrets_manager\}$"),
+    # Every secret of the instance: its prefix (the role reads no other secret).
+    "secret_arn_prefix": re.compile(r"^arn:\$\{local\.partition\}:secretsmanager:\$\{local\.region\}:\$\{local\.account_id\}:secret:\$\{local\.param_prefix\}$"),
+}
+# The read grant of Secrets Manager: the instance's own prefix, only with that store (the
+# function asks for every setting the environment does not set, and an AccessDenied answer
+# stops it, so the grant cannot be narrower than the prefix).
+OWN_SECRETS_FOR_EACH = re.compile(r"""^\$\{local\.use_secrets_manager \? \[["']\$\{local\.secret_arn_prefix\}\*["']\] : \[\]\}$""")
+# The API function's writes of its tokens: the ARN of each secret it writes, by name.
+WRITTEN_SECRET_ARNS = re.compile(r"for (\w+) in local\.(\w+) : aws_secretsmanager_secret\.\w+\[\1\]\.arn")
+SECRETS_STORE_ENVIRONMENT = re.compile(r"""local\.use_secrets_manager \? \{["']SECRETS_STORE["']: ["']AWS_SECRETS_MANAGER["']\} : \{\}""")
+UPPER_WORD = re.compile(r"\b([A-Z][A-Z0-9_]{2,})\b")
+
+VPC_LOCALS = {
+    "use_vpc": re.compile(r"^\$\{var\.vpc_config != null\}$"),
+    "vpc_subnet_arns": re.compile(r"""^\$\{\[for (\w+) in try\(var\.vpc_config\.subnet_ids, \[\]\) : "arn:\$\{local\.partition\}:ec2:\$\{local\.region\}:\*:subnet/\$\{\1\}"\]\}$"""),
+    "vpc_security_group_arns": re.compile(r"""^\$\{\[for (\w+) in try\(var\.vpc_config\.security_group_ids, \[\]\) : "arn:\$\{local\.partition\}:ec2:\$\{local\.region\}:\*:security-group/\$\{\1\}"\]\}$"""),
+    "vpc_network_interfaces": re.compile(r"^arn:\$\{local\.partition\}:ec2:\$\{local\.region\}:\$\{local\.account_id\}:network-interface/\*$"),
+}
+VPC_CREATE_RESOURCES = "${concat([${local.vpc_network_interfaces}], local.vpc_subnet_arns, local.vpc_security_group_arns)}"
+VPC_MANAGE_RESOURCES = ["${local.vpc_network_interfaces}"]
+LAMBDA_ROLE = re.compile(r"^\$\{aws_iam_role\.(\w+)(?:\[0\])?\.arn\}$")
+
+# What the bulk module's functions may write (s3:PutObject): the sanitized bucket (made here or
+# existing), the fan-out's run objects, and each additional destination under its own path.
+BULK_WRITTEN_RESOURCES = {"${local.sanitized_bucket_arn}/*", "${local.fanout_work_objects}"}
+ADDITIONAL_FOR_EACH = re.compile(r"""^\$\{local\.has_additional_transforms \? \[["']\$\{local\.additional_destination_objects\}["']\] : \[\]\}$""")
+ADDITIONAL_OBJECTS = re.compile(r"""^\$\{distinct\(\[for (\w+) in var\.additional_transforms : "arn:\$\{local\.partition\}:s3:::\$\{\1\.destination_bucket_name\}/\$\{\1\.path_within_bucket\}\*"\]\)\}$""")
+ADDITIONAL_KEYS = re.compile(r"^\$\{distinct\(\[for (\w+) in var\.additional_transforms : \1\.kms_key_arn if \1\.kms_key_arn != null\]\)\}$")
+BULK_KMS_FOR_EACH = {
+    # The module's key, and the additional destinations' own keys.
+    re.compile(r"""^\$\{local\.use_kms \? \[["']\$\{var\.kms_key_arn\}["']\] : \[\]\}$"""),
+    re.compile(r"""^\$\{length\(local\.additional_kms_key_arns\) > 0 \? \[["']\$\{local\.additional_kms_key_arns\}["']\] : \[\]\}$"""),
+}
+SANITIZED_ARN = re.compile(r"""^\$\{var\.existing_sanitized_bucket_name != null \? "arn:\$\{local\.partition\}:s3:::\$\{var\.existing_sanitized_bucket_name\}" : aws_s3_bucket\.this\[["']sanitized["']\]\.arn\}$""")
+
+
+def function_policy_documents(module: Module):
+    """(path, name, document) of the policies of the module's function roles."""
+    names = AWS_MODULE_FUNCTION_POLICIES.get(module.directory.name, ())
+    for path, parsed in module.blocks:
+        for block in parsed.get("data", []):
+            for name, document in block.get("aws_iam_policy_document", {}).items():
+                if name in names:
+                    yield path, name, document
+
+
+def module_variable(module: Module, name: str):
+    for _, parsed in module.blocks:
+        for block in parsed.get("variable", []):
+            if name in block:
+                return block[name]
+    return None
+
+
+def module_resources(module: Module, kind: str):
+    """(path, name, body) of every resource of `kind`."""
+    for path, parsed in module.blocks:
+        for block in parsed.get("resource", []):
+            for name, body in block.get(kind, {}).items():
+                yield path, name, body
+
+
+def check_locals(module: Module, expected: dict, problems: list):
+    locals_ = module_locals(module)
+    for name, pattern in expected.items():
+        if not pattern.match(str(locals_.get(name, ""))):
+            problems.append(f"{module.directory}: local {name} is {locals_.get(name)!r}, not what the check expects ({pattern.pattern})")
+
+
+def check_secret_store(module: Module, problems: list):
+    """11. secrets_store: SSM reads, SSM parameters only with SSM, Secrets Manager grants and
+    secrets only with Secrets Manager; the read grant is the instance's own prefix, writes name
+    each secret the API function writes; the environment says which store."""
+    variable = module_variable(module, "secrets_store")
+    if variable is None:
+        problems.append(f"{module.directory}: no variable secrets_store")
+        return
+    listed = set(re.findall(r"aws_[a-z_]+", " ".join(str(v.get("condition", "")) for v in variable.get("validation", []))))
+    if variable.get("default") != "aws_ssm_parameter_store" or listed != STORE_NAMES:
+        problems.append(f"{module.directory}: variable secrets_store must default to aws_ssm_parameter_store and accept only {sorted(STORE_NAMES)}")
+    check_locals(module, STORE_LOCALS, problems)
+    locals_ = module_locals(module)
+    lock = locals_.get("shared_token_lock")
+    for path, name, document in function_policy_documents(module):
+        for statement, conditional, for_each in policy_statements(document, with_for_each=True):
+            sid = statement.get("sid")
+            where = f"{path}: policy {name}: statement {sid}"
+            actions = set(statement.get("actions", []))
+            resources = str(statement.get("resources", ""))
+            effective = resources + ("\n" + for_each if for_each and "statement.value" in resources else "")
+            expanded = expand_locals(effective, locals_)
+            ssm = sorted(a for a in actions if a.startswith("ssm:"))
+            secrets = {a for a in actions if a.startswith("secretsmanager:")}
+            gated_ssm = conditional and str(for_each).startswith("${local.use_ssm ?")
+            if ssm and not gated_ssm:
+                names = set()
+                for arn in ARN_OF_PARAMETER.finditer(expanded):
+                    names |= parameter_names(arn.group(1) or "*", expanded, locals_) if arn.group(1) else {"*"}
+                # The API function's writes: its tokens only under `local.use_ssm ?`, the lock
+                # (an SSM String whatever the store) otherwise.
+                others = names - {lock}
+                ok = module.directory.name == "aws-api" and names and (
+                    not others or re.search(r"local\.use_ssm \? local\.written_secure_settings", expanded)
+                ) and "*" not in names and "${local.param_arn_prefix}*" not in expanded
+                if not ok:
+                    lock_note = f"; with Secrets Manager only the lock {lock} stays in SSM" if module.directory.name == "aws-api" else ""
+                    problems.append(f"{where}: {ssm} whatever secrets_store (only in a block `for_each = local.use_ssm ? ...`{lock_note})")
+            if not secrets:
+                continue
+            if not conditional or "local.use_secrets_manager" not in expand_locals(str(for_each), locals_):
+                problems.append(f"{where}: {sorted(secrets)} whatever secrets_store (only in a block that exists with local.use_secrets_manager)")
+            if len(secrets) != 1 or not secrets <= {"secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"}:
+                problems.append(f"{where}: {sorted(secrets)}: one statement each for secretsmanager:GetSecretValue and secretsmanager:PutSecretValue, nothing else")
+            if "secretsmanager:GetSecretValue" in secrets and not (statement.get("resources") == ["${statement.value}"] and OWN_SECRETS_FOR_EACH.match(str(for_each))):
+                problems.append(f"{where}: secretsmanager:GetSecretValue on {effective!r}: only on the instance's own secrets, [\"${{local.secret_arn_prefix}}*\"]")
+            if "secretsmanager:PutSecretValue" in secrets:
+                written = WRITTEN_SECRET_ARNS.search(expanded)
+                names = set(UPPER_WORD.findall(str(locals_.get(written.group(2), "")))) if written else set()
+                if module.directory.name != "aws-api" or not written or "*" in expanded or not names or not names <= API_WRITTEN_SETTINGS:
+                    problems.append(f"{where}: secretsmanager:PutSecretValue only by the API function, on the ARN of each secret it writes ({sorted(API_WRITTEN_SETTINGS)}), no pattern")
+    for path, name, body in module_resources(module, "aws_ssm_parameter"):
+        if "local.use_ssm" not in str(body.get("count", "")) + str(body.get("for_each", "")):
+            problems.append(f"{path}: parameter {name} exists whatever secrets_store (count or for_each on local.use_ssm)")
+    for path, name, body in module_resources(module, "aws_secretsmanager_secret"):
+        if "local.use_secrets_manager" not in str(body.get("count", "")) + str(body.get("for_each", "")):
+            problems.append(f"{path}: secret {name} exists whatever secrets_store (count or for_each on local.use_secrets_manager)")
+        if not str(body.get("name", "")).startswith("${local.param_prefix}"):
+            problems.append(f"{path}: secret {name} is not under the instance's prefix (local.param_prefix), where the function reads and its grant is")
+    for path, name, body in module_resources(module, "aws_lambda_function"):
+        for environment in body.get("environment", []):
+            if not SECRETS_STORE_ENVIRONMENT.search(expand_locals(str(environment.get("variables", "")), locals_)):
+                problems.append(f"{path}: function {name}: environment lacks `local.use_secrets_manager ? {{ SECRETS_STORE = \"AWS_SECRETS_MANAGER\" }} : {{}}`")
+
+
+def secret_setting_names(body: dict, locals_: dict):
+    """The setting names of an aws_secretsmanager_secret under the prefix, or None for the
+    strategy's secrets (checked with the strategy's maps)."""
+    name = re.sub(r"^\$\{local\.param_prefix\}", "", str(body.get("name", "")))
+    if name != "${each.key}":
+        return {name}
+    for_each = str(body.get("for_each", ""))
+    if "local.source_secret_settings" in for_each:
+        return None
+    text = for_each + "".join("\n" + str(locals_.get(n, "")) for n in LOCAL_REFERENCE.findall(for_each))
+    return set(UPPER_WORD.findall(text))
+
+
+def check_secret_names(module: Module, known: set, problems: list):
+    locals_ = module_locals(module)
+    for path, name, body in module_resources(module, "aws_secretsmanager_secret"):
+        for setting in sorted(secret_setting_names(body, locals_) or ()):
+            if setting not in known:
+                problems.append(f"{path}: secret {name} is named {setting}, which the binary does not read")
+
+
+def check_vpc(module: Module, problems: list):
+    """12. vpc_config: every function of the module in the VPC when it is set, its role with the
+    VPC policy, which exists only then and allows exactly the EC2 actions Lambda needs, each on
+    the narrowest resources AWS allows."""
+    variable = module_variable(module, "vpc_config")
+    if variable is None:
+        problems.append(f"{module.directory}: no variable vpc_config")
+        return
+    if variable.get("default", "none") is not None or not all(k in str(variable.get("type")) for k in ("subnet_ids", "security_group_ids")):
+        problems.append(f"{module.directory}: variable vpc_config must be an object of subnet_ids and security_group_ids, default null")
+    check_locals(module, VPC_LOCALS, problems)
+    documents = [(path, body) for path, parsed in module.blocks for block in parsed.get("data", [])
+                 for name, body in block.get("aws_iam_policy_document", {}).items() if name == "vpc"]
+    if len(documents) != 1:
+        problems.append(f"{module.directory}: no VPC policy (data.aws_iam_policy_document.vpc)")
+    for path, document in documents:
+        if str(document.get("count")) != "${local.use_vpc ? 1 : 0}":
+            problems.append(f"{path}: the VPC policy must exist only with vpc_config (count = local.use_vpc ? 1 : 0)")
+        allowed = set()
+        for statement, conditional, _ in policy_statements(document, with_for_each=True):
+            sid = statement.get("sid")
+            actions = set(statement.get("actions", []))
+            allowed |= actions
+            resources = statement.get("resources")
+            if actions & VPC_DESCRIBE_ACTIONS or resources == ["*"] or "*" == resources:
+                if not actions <= VPC_DESCRIBE_ACTIONS or resources != ["*"]:
+                    problems.append(f"{path}: VPC policy statement {sid}: only {sorted(VPC_DESCRIBE_ACTIONS)} may be, and alone, on `*`")
+            if "ec2:CreateNetworkInterface" in actions and (actions != {"ec2:CreateNetworkInterface"} or resources != VPC_CREATE_RESOURCES):
+                problems.append(f"{path}: VPC policy statement {sid}: ec2:CreateNetworkInterface alone, on {VPC_CREATE_RESOURCES} (the network interfaces, the given subnets and security groups), not {resources!r}")
+            managed = actions & (VPC_ACTIONS - VPC_DESCRIBE_ACTIONS - {"ec2:CreateNetworkInterface"})
+            if managed and resources != VPC_MANAGE_RESOURCES:
+                problems.append(f"{path}: VPC policy statement {sid}: {sorted(managed)} only on {VPC_MANAGE_RESOURCES}, not {resources!r}")
+        if allowed != VPC_ACTIONS:
+            problems.append(f"{path}: VPC policy allows {sorted(allowed)}, expected {sorted(VPC_ACTIONS)}")
+    attached = [(path, body) for path, name, body in module_resources(module, "aws_iam_role_policy")
+                if "data.aws_iam_policy_document.vpc" in str(body.get("policy", ""))]
+    roles = set()
+    for path, body in attached:
+        for_each = str(body.get("for_each", body.get("count", "")))
+        if not for_each.startswith("${local.use_vpc ?"):
+            problems.append(f"{path}: the VPC policy is attached whatever vpc_config (for_each = local.use_vpc ? ...)")
+        roles |= set(re.findall(r"aws_iam_role\.(\w+)", for_each))
+    for path, name, body in module_resources(module, "aws_lambda_function"):
+        role = LAMBDA_ROLE.match(str(body.get("role", "")))
+        if role is None or role.group(1) not in roles:
+            problems.append(f"{path}: function {name}: its role does not get the VPC policy with vpc_config")
+        blocks = [d["vpc_config"] for d in body.get("dynamic", []) if "vpc_config" in d]
+        content = blocks[0].get("content", [{}])[0] if blocks else {}
+        if (len(blocks) != 1 or "var.vpc_config" not in str(blocks[0].get("for_each"))
+                or content.get("subnet_ids") != "${vpc_config.value.subnet_ids}"
+                or content.get("security_group_ids") != "${vpc_config.value.security_group_ids}"):
+            problems.append(f"{path}: function {name} is not placed by vpc_config (dynamic \"vpc_config\" over var.vpc_config)")
+        if "${aws_iam_role_policy.vpc}" not in body.get("depends_on", []):
+            problems.append(f"{path}: function {name} does not depend on aws_iam_role_policy.vpc (Lambda checks the role's EC2 grants when it creates the function)")
+
+
+def check_bulk_writes(module: Module, problems: list):
+    """13. The bulk module's functions write only the sanitized bucket, the fan-out's run objects
+    and each additional destination under its path (no `*` or `?` in a path), and use only the
+    module's KMS key and the destinations' own."""
+    locals_ = module_locals(module)
+    if not ADDITIONAL_OBJECTS.match(str(locals_.get("additional_destination_objects", ""))):
+        problems.append(f"{module.directory}: local additional_destination_objects must be each destination's objects under its path (arn:...:s3:::<destination_bucket_name>/<path_within_bucket>*)")
+    if not ADDITIONAL_KEYS.match(str(locals_.get("additional_kms_key_arns", ""))):
+        problems.append(f"{module.directory}: local additional_kms_key_arns must be the destinations' kms_key_arn")
+    if not SANITIZED_ARN.match(str(locals_.get("sanitized_bucket_arn", ""))):
+        problems.append(f"{module.directory}: local sanitized_bucket_arn must be the existing sanitized bucket's ARN or the one made here")
+    variable = module_variable(module, "additional_transforms") or {}
+    if not any("path_within_bucket" in str(v.get("condition")) and "[*?]" in str(v.get("condition")) for v in variable.get("validation", [])):
+        problems.append(f"{module.directory}: variable additional_transforms must refuse `*` and `?` in path_within_bucket (they would widen the grant)")
+    for path, name, document in function_policy_documents(module):
+        for statement, conditional, for_each in policy_statements(document, with_for_each=True):
+            sid = statement.get("sid")
+            actions = set(statement.get("actions", []))
+            resources = statement.get("resources")
+            if "s3:PutObject" in actions:
+                listed = resources if isinstance(resources, list) else [resources]
+                additional = conditional and listed == ["${statement.value}"] and ADDITIONAL_FOR_EACH.match(str(for_each))
+                if not additional and not (listed and set(listed) <= BULK_WRITTEN_RESOURCES):
+                    problems.append(f"{path}: policy {name}: statement {sid} writes {resources!r}: only the sanitized bucket, the run objects or each additional destination under its path")
+            if any(action.startswith("kms:") for action in actions):
+                if not conditional or not any(p.match(str(for_each)) for p in BULK_KMS_FOR_EACH):
+                    problems.append(f"{path}: policy {name}: statement {sid} uses KMS keys other than kms_key_arn and the additional destinations' kms_key_arn")
 
 
 SKIP = re.compile(r"#\s*checkov:skip=([A-Z0-9_]+)(?::(.*))?")
@@ -819,11 +1117,17 @@ def main(root: str) -> int:
         check_module_calls(module, problems, modules_by_dir)
         check_policies(module, problems)
     check_skip_reasons(root_path, problems)
+    for name in AWS_MODULE_FUNCTION_POLICIES:
+        module = modules_by_dir.get(root_path / "modules" / name)
+        if module is not None:
+            check_secret_store(module, problems)
+            check_vpc(module, problems)
     bulk = modules_by_dir.get(root_path / "modules" / "aws-bulk")
     if bulk is None:
         problems.append(f"{root_path}: no modules/aws-bulk")
     else:
         check_bulk_settings(bulk, root_path.parent, problems)
+        check_bulk_writes(bulk, problems)
         check_sdk_operations(root_path.parent, problems)
     api = modules_by_dir.get(root_path / "modules" / "aws-api")
     if api is None:

@@ -32,6 +32,14 @@ module "github" {
   )
 
   alarm_actions = aws_sns_topic.alarms[*].arn
+
+  # More options, each off by default (terraform/README.md, "The aws-api module"):
+  # The salt and the token in Secrets Manager instead of SSM Parameter Store (then fill the token
+  # with `aws secretsmanager put-secret-value --secret-id /psoxy/github/ACCESS_TOKEN ...`):
+  # secrets_store = "aws_secrets_manager"
+  #
+  # The function in private subnets, with a NAT gateway to reach api.github.com:
+  # vpc_config = { subnet_ids = ["subnet-0123456789abcdef0"], security_group_ids = ["sg-0123456789abcdef0"] }
 }
 
 # Where the alarms go when an email is given.

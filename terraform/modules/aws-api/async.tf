@@ -3,21 +3,36 @@
 # sanitized answer (gzip), or `<id>.error.json` naming the status and error code, to the async
 # bucket under yyyyMMdd/<id>. A request whose outcome cannot be written returns to the queue,
 # then stays in the dead-letter queue. The async bucket has the guard rails of every psoxy output
-# bucket (modules/aws-private-bucket). Side outputs (side_output_sanitized) go to a bucket the
-# customer names.
+# bucket (modules/aws-private-bucket), or is an existing one (existing_async_output_destination,
+# `s3://bucket/prefix`, managed by its owner). Side outputs (side_output_sanitized) go to a bucket
+# the customer names.
 
 locals {
   async_enabled = var.enable_async_processing
+  # The answers' bucket and key prefix: made here, or existing.
+  create_async_bucket   = local.async_enabled && var.existing_async_output_destination == null
+  existing_async_bucket = var.existing_async_output_destination == null ? null : split("/", trimprefix(var.existing_async_output_destination, "s3://"))[0]
+  existing_async_prefix = var.existing_async_output_destination == null ? null : trimsuffix(join("/", slice(split("/", trimprefix(var.existing_async_output_destination, "s3://")), 1, length(split("/", trimprefix(var.existing_async_output_destination, "s3://"))))), "/")
+  async_output_destination = (
+    !local.async_enabled ? null
+    : local.create_async_bucket ? "s3://${module.async_bucket[0].id}"
+    : "s3://${local.existing_async_bucket}${local.existing_async_prefix == "" ? "" : "/${local.existing_async_prefix}"}"
+  )
   # The bucket and key prefix of SIDE_OUTPUT_SANITIZED.
   side_output_bucket = var.side_output_sanitized == null ? null : split("/", trimprefix(var.side_output_sanitized, "s3://"))[0]
   side_output_prefix = var.side_output_sanitized == null ? null : trimsuffix(join("/", slice(split("/", trimprefix(var.side_output_sanitized, "s3://")), 1, length(split("/", trimprefix(var.side_output_sanitized, "s3://"))))), "/")
-  # What the function may write: the async bucket, the side output's prefix.
+  # What the function may write: the async bucket (or the existing one's prefix), the side
+  # output's prefix.
   written_object_arns = concat(
     [for b in module.async_bucket : "${b.arn}/*"],
+    local.async_enabled && local.existing_async_bucket != null ? [
+      "arn:${local.partition}:s3:::${local.existing_async_bucket}/${local.existing_async_prefix == "" ? "" : "${local.existing_async_prefix}/"}*"
+    ] : [],
     local.side_output_bucket == null ? [] : [
       "arn:${local.partition}:s3:::${local.side_output_bucket}/${local.side_output_prefix == "" ? "" : "${local.side_output_prefix}/"}*"
     ],
   )
+  writes_objects = length(local.written_object_arns) > 0
 }
 
 resource "aws_sqs_queue" "async_dead_letters" {
@@ -60,7 +75,7 @@ resource "aws_lambda_event_source_mapping" "async" {
 
 module "async_bucket" {
   source = "../aws-private-bucket"
-  count  = local.async_enabled ? 1 : 0
+  count  = local.create_async_bucket ? 1 : 0
 
   name_prefix           = "psoxy-${var.instance_id}-async-"
   kms_key_arn           = var.kms_key_arn

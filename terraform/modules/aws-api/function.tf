@@ -13,7 +13,7 @@ locals {
     { for name, value in {
       RULES              = local.rules_value
       PSOXY_RULES_SHA256 = local.rules_sha
-    } : name => value if (name == "RULES") == local.rules_in_env },
+    } : name => value if(name == "RULES") == local.rules_in_env },
     # The source's authentication, by our names or Psoxy's, and the optional settings that are
     # set (their defaults are the binary's).
     { for name, value in {
@@ -32,7 +32,7 @@ locals {
       UPSTREAM_TIMEOUT_SECONDS = var.upstream_timeout_seconds == null ? null : tostring(var.upstream_timeout_seconds)
       # Written parameters (a rotated refresh token, the shared access token) are encrypted
       # under the same key as the other parameters.
-      SSM_KMS_KEY_ID = local.use_kms && length(local.written_secure_settings) > 0 ? var.kms_key_arn : null
+      SSM_KMS_KEY_ID = local.use_ssm && local.use_kms && length(local.written_secure_settings) > 0 ? var.kms_key_arn : null
     } : name => value if value != null && value != "" },
     # Workload identity federation: the Cognito developer identity whose OpenID token is the
     # client assertion (the pool's id is known after apply, so it is not filtered above).
@@ -42,17 +42,19 @@ locals {
     } : {},
     # Asynchronous requests and side outputs (async.tf).
     local.async_enabled ? {
-      ASYNC_OUTPUT_DESTINATION    = "s3://${module.async_bucket[0].id}"
+      ASYNC_OUTPUT_DESTINATION    = local.async_output_destination
       ASYNC_API_REQUEST_QUEUE_URL = aws_sqs_queue.async[0].url
     } : {},
     var.side_output_sanitized == null ? {} : { SIDE_OUTPUT_SANITIZED = var.side_output_sanitized },
+    # With Secrets Manager, the function reads (and writes) its secrets there.
+    local.use_secrets_manager ? { SECRETS_STORE = "AWS_SECRETS_MANAGER" } : {},
     var.source_settings,
     var.extra_environment,
   )
 }
 
 resource "aws_lambda_function" "api" {
-  #checkov:skip=CKV_AWS_117:The function calls the source API on the internet and AWS APIs, all over TLS; a VPC would add a NAT gateway and no protection for this data flow.
+  #checkov:skip=CKV_AWS_117:VPC placement is optional (vpc_config): the function calls the source API on the internet and AWS APIs, all over TLS, so a VPC adds a NAT gateway for no protection of this data flow.
   #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile in the customer's account; the package's SHA-256 is pinned by source_code_hash instead.
   #checkov:skip=CKV_AWS_116:A function URL invokes synchronously: a failed request is answered with its error to the caller, so there is no event for a DLQ to keep.
   #checkov:skip=CKV_AWS_50:X-Ray tracing is not instrumented in the binary; timings are in the structured logs.
@@ -75,6 +77,15 @@ resource "aws_lambda_function" "api" {
 
   environment {
     variables = local.environment
+  }
+
+  # Only with vpc_config (vpc.tf).
+  dynamic "vpc_config" {
+    for_each = var.vpc_config == null ? [] : [var.vpc_config]
+    content {
+      subnet_ids         = vpc_config.value.subnet_ids
+      security_group_ids = vpc_config.value.security_group_ids
+    }
   }
 
   logging_config {
@@ -107,16 +118,28 @@ resource "aws_lambda_function" "api" {
       error_message = "The function's environment is over 4 KB: shorten source_settings or extra_environment."
     }
     precondition {
-      condition     = length(local.rules_value) <= 8192
-      error_message = "The rules are over 8 KB even gzipped, more than an SSM parameter holds."
+      condition     = local.use_secrets_manager || length(local.rules_value) <= 8192
+      error_message = "The rules are over 8 KB even gzipped, more than an SSM parameter holds (a secret holds 64 KB: secrets_store = \"aws_secrets_manager\")."
+    }
+    precondition {
+      condition     = var.existing_async_output_destination == null || local.async_enabled
+      error_message = "existing_async_output_destination goes with enable_async_processing = true."
+    }
+    precondition {
+      # A bucket policy is made only on the bucket made here.
+      condition     = var.existing_async_output_destination == null || length(var.async_reader_principal_arns) == 0
+      error_message = "async_reader_principal_arns is granted by the policy of the async bucket made here: with existing_async_output_destination, grant the readers on that bucket instead."
     }
   }
 
   depends_on = [
     aws_iam_role_policy.function,
+    aws_iam_role_policy.vpc,
     aws_ssm_parameter.salt,
     aws_ssm_parameter.rules,
     aws_ssm_parameter.source_secret,
+    aws_secretsmanager_secret_version.setting,
+    aws_secretsmanager_secret.source_secret,
   ]
 }
 

@@ -1,7 +1,9 @@
-# The function's execution role: read its own SSM parameters, write its own logs; and only when
-# the strategy needs it: write back the rotated refresh token, write the shared access token and
-# create and delete its lock (each by exact name), and get Cognito OpenID tokens of its own
-# identity pool (workload identity federation). Nothing else.
+# The function's execution role: read its own SSM parameters (or, with Secrets Manager, its own
+# secrets), write its own logs; and only when the strategy needs it: write back the rotated
+# refresh token, write the shared access token and create, read and delete its lock (each by
+# exact name), and get Cognito OpenID tokens of its own identity pool (workload identity
+# federation); with asynchronous requests or side outputs, their queue and objects. With
+# vpc_config, vpc.tf adds the network interfaces' grants as a policy of its own. Nothing else.
 
 data "aws_iam_policy_document" "function_trust" {
   statement {
@@ -26,13 +28,37 @@ data "aws_iam_policy_document" "function" {
   # comes back as invalid), and a call naming any parameter the role may not read is refused
   # as a whole; so the grant is the instance's own prefix, which holds its parameters only.
   # GetParameter: the shared access token and its lock, read uncached one at a time.
-  statement {
-    sid = "ReadOwnParameters"
-    actions = [
-      "ssm:GetParameter",
-      "ssm:GetParameters",
-    ]
-    resources = ["${local.param_arn_prefix}*"]
+  dynamic "statement" {
+    for_each = local.use_ssm ? ["${local.param_arn_prefix}*"] : []
+    content {
+      sid = "ReadOwnParameters"
+      actions = [
+        "ssm:GetParameter",
+        "ssm:GetParameters",
+      ]
+      resources = [statement.value]
+    }
+  }
+
+  # With Secrets Manager: GetSecretValue, one name a call, for the same settings (the shared
+  # access token too), on the instance's own prefix (see local.secret_arn_prefix) ...
+  dynamic "statement" {
+    for_each = local.use_secrets_manager ? ["${local.secret_arn_prefix}*"] : []
+    content {
+      sid       = "ReadOwnSecrets"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [statement.value]
+    }
+  }
+
+  # ... and the shared token's lock, which stays an SSM String.
+  dynamic "statement" {
+    for_each = length(local.readable_lock_arns) > 0 ? [local.readable_lock_arns] : []
+    content {
+      sid       = "ReadSharedTokenLock"
+      actions   = ["ssm:GetParameter"]
+      resources = statement.value
+    }
   }
 
   statement {
@@ -63,6 +89,17 @@ data "aws_iam_policy_document" "function" {
     content {
       sid       = "DeleteSharedTokenLock"
       actions   = ["ssm:DeleteParameter"]
+      resources = statement.value
+    }
+  }
+
+  # With Secrets Manager, the written tokens (REFRESH_TOKEN, a shared ACCESS_TOKEN) are secrets:
+  # PutSecretValue on exactly those.
+  dynamic "statement" {
+    for_each = length(local.writable_secret_arns) > 0 ? [local.writable_secret_arns] : []
+    content {
+      sid       = "WriteOwnTokenSecrets"
+      actions   = ["secretsmanager:PutSecretValue"]
       resources = statement.value
     }
   }
@@ -105,10 +142,11 @@ data "aws_iam_policy_document" "function" {
     }
   }
 
-  # Only with a customer-managed key and asynchronous requests: encrypt what is sent to the
-  # queue and written to the async bucket (SQS and S3 ask KMS for a data key as the writer).
+  # Only with a customer-managed key and asynchronous requests or side outputs: encrypt what is
+  # sent to the queue and written to the objects (SQS and S3 ask KMS for a data key as the
+  # writer; a bucket encrypted with another key needs a grant of that key's own).
   dynamic "statement" {
-    for_each = local.use_kms && local.async_enabled ? [var.kms_key_arn] : []
+    for_each = local.use_kms && local.writes_objects ? [var.kms_key_arn] : []
     content {
       sid       = "EncryptAsyncWithCustomerKey"
       actions   = ["kms:GenerateDataKey"]
@@ -116,7 +154,8 @@ data "aws_iam_policy_document" "function" {
     }
   }
 
-  # Only with a customer-managed key: decrypt the SecureStrings.
+  # Only with a customer-managed key: decrypt the SecureStrings (or secrets), the queued requests,
+  # and the parts of a multipart upload to complete it.
   dynamic "statement" {
     for_each = local.use_kms ? [var.kms_key_arn] : []
     content {
@@ -127,12 +166,22 @@ data "aws_iam_policy_document" "function" {
   }
 
   # ... and encrypt the SecureStrings it writes with it (a standard SecureString is encrypted by
-  # SSM calling kms:Encrypt as the writer; the lock is a plain String).
+  # SSM calling kms:Encrypt as the writer; the lock is a plain String) ...
   dynamic "statement" {
-    for_each = local.use_kms && length(local.written_secure_settings) > 0 ? [var.kms_key_arn] : []
+    for_each = local.use_ssm && local.use_kms && length(local.written_secure_settings) > 0 ? [var.kms_key_arn] : []
     content {
       sid       = "EncryptWrittenTokensWithCustomerKey"
       actions   = ["kms:Encrypt"]
+      resources = [statement.value]
+    }
+  }
+
+  # ... or the secrets it writes (Secrets Manager asks KMS for a data key as the writer).
+  dynamic "statement" {
+    for_each = local.use_secrets_manager && local.use_kms && length(local.written_secure_settings) > 0 ? [var.kms_key_arn] : []
+    content {
+      sid       = "EncryptWrittenSecretsWithCustomerKey"
+      actions   = ["kms:GenerateDataKey"]
       resources = [statement.value]
     }
   }

@@ -2,11 +2,14 @@
 # (the analytics vendor's AWS role, or the caller role made here) signs each request (SigV4,
 # service `lambda`); the function adds the source's credentials, calls TARGET_HOST and returns
 # the response sanitized by the rules. Resources are split by concern:
-#   secrets.tf    salt, encryption key, source credentials (and large rules) as SSM parameters
+#   secrets.tf    salt, encryption key, source credentials (and large rules) as SSM parameters,
+#                 or Secrets Manager secrets (secrets_store)
 #   function.tf   the Lambda function, its URL and who may invoke it
 #   iam.tf        the function's execution role (least privilege)
 #   caller.tf     the optional caller role
 #   monitoring.tf log group and alarms
+#   async.tf      optional (enable_async_processing): the queue and bucket of asynchronous requests
+#   vpc.tf        optional (vpc_config): the function's VPC placement and its network grants
 
 data "aws_caller_identity" "current" {}
 
@@ -26,6 +29,18 @@ locals {
   param_arn_prefix = "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${local.param_prefix}"
 
   use_kms = var.kms_key_arn != null
+
+  # Where the salt, the encryption key, the source's credentials (and large rules) are: SSM
+  # Parameter Store (the default) or, with secrets_store = "aws_secrets_manager", Secrets
+  # Manager secrets of the same names, which the function then reads and writes
+  # (SECRETS_STORE=AWS_SECRETS_MANAGER). The shared token's lock is an SSM String either way.
+  use_secrets_manager = var.secrets_store == "aws_secrets_manager"
+  use_ssm             = !local.use_secrets_manager
+  # IAM resource of every secret under the prefix. The function asks for every setting the
+  # environment does not set, and Secrets Manager answers a name the role may not read with
+  # AccessDenied (not "not found"), which stops the function; so the read grant is the
+  # instance's own prefix, as with SSM (writes name each secret's ARN).
+  secret_arn_prefix = "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${local.param_prefix}"
 
   # The source's authentication is chosen by our own names (var.source_auth_strategy, with
   # var.source_settings) or by Psoxy's (var.source_auth_strategy_identifier, with grant_type and
@@ -150,19 +165,25 @@ locals {
     var.use_shared_token == true && !local.token_strategy ? "use_shared_token needs oauth2_client_credentials, oauth2_refresh_token or ms_workload_identity (tokens from a token endpoint)" : "",
   ])
 
-  # The function writes back (PutParameter, SecureString, under the KMS key when given): a
-  # rotated refresh token, and the shared access token; and creates and deletes the lock
-  # (a plain String). Only these parameters, by exact name.
+  # The function writes back (PutParameter, SecureString, under the KMS key when given; or
+  # PutSecretValue with Secrets Manager): a rotated refresh token, and the shared access token;
+  # and creates, reads and deletes the lock (a plain SSM String, whatever the store). Only these
+  # parameters, by exact name.
   writes_refresh_token = contains(local.strategy_secret_settings, "REFRESH_TOKEN")
   written_secure_settings = concat(
     local.writes_refresh_token ? ["REFRESH_TOKEN"] : [],
     local.use_shared_token ? ["ACCESS_TOKEN"] : [],
   )
   writable_parameter_arns = [
-    for name in concat(local.written_secure_settings, local.use_shared_token ? [local.shared_token_lock] : []) :
+    for name in concat(local.use_ssm ? local.written_secure_settings : [], local.use_shared_token ? [local.shared_token_lock] : []) :
     "${local.param_arn_prefix}${name}"
   ]
   deletable_parameter_arns = local.use_shared_token ? ["${local.param_arn_prefix}${local.shared_token_lock}"] : []
+  # With Secrets Manager, the lock is the only parameter the function reads (with SSM, the
+  # prefix's grant covers it) ...
+  readable_lock_arns = local.use_secrets_manager && local.use_shared_token ? ["${local.param_arn_prefix}${local.shared_token_lock}"] : []
+  # ... and the written tokens are secrets, by their ARNs.
+  writable_secret_arns = local.use_secrets_manager ? [for name in local.written_secure_settings : aws_secretsmanager_secret.source_secret[name].arn] : []
 
   tags = merge({ "psoxy-instance" = var.instance_id }, var.tags)
 }

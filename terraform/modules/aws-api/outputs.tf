@@ -29,18 +29,21 @@ output "log_group" {
 }
 
 output "ssm_parameter_prefix" {
-  description = "Prefix of the function's SSM parameters (`PATH_TO_INSTANCE_CONFIG`)."
+  description = "Prefix of the function's SSM parameters, or Secrets Manager secrets (`PATH_TO_INSTANCE_CONFIG`)."
   value       = local.param_prefix
 }
 
 output "salt_parameter_name" {
-  description = "SSM parameter holding the salt (the CLI needs the same salt to produce the same pseudonyms)."
-  value       = aws_ssm_parameter.salt.name
+  description = "SSM parameter holding the salt, or with secrets_store = \"aws_secrets_manager\" the secret (the CLI needs the same salt to produce the same pseudonyms)."
+  value       = local.use_ssm ? aws_ssm_parameter.salt[0].name : aws_secretsmanager_secret.setting["PSOXY_SALT"].name
 }
 
 output "secret_parameter_names" {
-  description = "SSM parameters to fill with the source's credentials (`aws ssm put-parameter --overwrite --type SecureString --name ...`), by setting (with a shared token also ACCESS_TOKEN, which the function fills itself)."
-  value       = { for name, parameter in aws_ssm_parameter.source_secret : name => parameter.name }
+  description = "SSM parameters to fill with the source's credentials (`aws ssm put-parameter --overwrite --type SecureString --name ...`), or with secrets_store = \"aws_secrets_manager\" the secrets (`aws secretsmanager put-secret-value --secret-id ... --secret-string ...`), by setting (with a shared token also ACCESS_TOKEN, which the function fills itself)."
+  value = merge(
+    { for name, parameter in aws_ssm_parameter.source_secret : name => parameter.name },
+    { for name, secret in aws_secretsmanager_secret.source_secret : name => secret.name },
+  )
 }
 
 output "cognito_identity_pool_id" {

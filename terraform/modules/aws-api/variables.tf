@@ -224,9 +224,20 @@ variable "path_prefix" {
 }
 
 variable "kms_key_arn" {
-  description = "Customer-managed KMS key for the SecureString parameters, the log group and the function's environment. Null: the `aws/ssm` key and AWS-owned encryption. The key policy must let the account use it, and let `logs.<region>.amazonaws.com` use it for the log group."
+  description = "Customer-managed KMS key (its ARN) for the SecureString parameters or Secrets Manager secrets (with the tokens the function writes), the log group, the function's environment and, with asynchronous requests, their queues and bucket. The function is granted kms:Decrypt on it, kms:Encrypt (SecureStrings) or kms:GenerateDataKey (secrets) when it writes tokens, and kms:GenerateDataKey when it sends to the queue or writes objects (which covers an existing async bucket or side-output bucket encrypted with it). Null: the `aws/ssm` or `aws/secretsmanager` key and AWS-owned encryption. The key policy must let the account use it (IAM policies then grant it), and let `logs.<region>.amazonaws.com` use it for the log group; the module does not change the key's policy."
   type        = string
   default     = null
+}
+
+variable "secrets_store" {
+  description = "Where the salt, the encryption key, the source's credentials (and rules too large for the environment) are kept and read: `aws_ssm_parameter_store` (SSM parameters) or `aws_secrets_manager` (Secrets Manager secrets of the same names, `/<path_prefix><instance_id>/<SETTING>`, encrypted with `kms_key_arn` when given, the credentials' ones created empty and filled with `aws secretsmanager put-secret-value`). With Secrets Manager the function gets `SECRETS_STORE=AWS_SECRETS_MANAGER` and secretsmanager:GetSecretValue on its prefix, secretsmanager:PutSecretValue on exactly the tokens it writes, and no SSM grant but on the shared token's lock (`OAUTH_REFRESH_TOKEN_lock`, an SSM String whatever the store). Switching moves nothing: set `salt` to keep the pseudonyms, and fill the credentials again."
+  type        = string
+  default     = "aws_ssm_parameter_store"
+
+  validation {
+    condition     = contains(["aws_ssm_parameter_store", "aws_secrets_manager"], var.secrets_store)
+    error_message = "secrets_store must be aws_ssm_parameter_store or aws_secrets_manager."
+  }
 }
 
 variable "salt" {
@@ -279,6 +290,25 @@ variable "reserved_concurrency" {
   description = "Reserved concurrent executions: at most this many requests are served at once (more get HTTP 429), which also caps the load on the source API. -1: no reservation (use -1 in a new account whose concurrency limit is 10, where AWS refuses any reservation)."
   type        = number
   default     = 10
+}
+
+variable "vpc_config" {
+  description = "Run the function in a VPC: its network interfaces go in `subnet_ids` with `security_group_ids`, and its role gets a policy of its own allowing ec2:CreateNetworkInterface in those subnets with those groups, ec2:DeleteNetworkInterface, ec2:AssignPrivateIpAddresses and ec2:UnassignPrivateIpAddresses on this account's network interfaces in the region, and ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets (on `*`, as AWS requires). The function URL still receives the requests. The subnets need a route to the source API and its token endpoint (a NAT gateway) and to every AWS API the function calls: SSM or Secrets Manager, SQS and S3 with asynchronous requests or side outputs, Cognito with workload identity federation, KMS with a customer key (interface endpoints, an S3 gateway endpoint, or the NAT gateway). Null: no VPC."
+  type = object({
+    subnet_ids         = list(string)
+    security_group_ids = list(string)
+  })
+  default = null
+
+  validation {
+    condition = var.vpc_config == null || try(
+      length(var.vpc_config.subnet_ids) > 0 && length(var.vpc_config.security_group_ids) > 0
+      && alltrue([for id in var.vpc_config.subnet_ids : can(regex("^subnet-[0-9a-f]+$", id))])
+      && alltrue([for id in var.vpc_config.security_group_ids : can(regex("^sg-[0-9a-f]+$", id))]),
+      false,
+    )
+    error_message = "vpc_config needs at least one subnet id (subnet-...) and one security group id (sg-...)."
+  }
 }
 
 variable "log_level" {
@@ -354,14 +384,25 @@ variable "enable_async_processing" {
   default     = false
 }
 
+variable "existing_async_output_destination" {
+  description = "With enable_async_processing: `s3://bucket/prefix` of an existing bucket for the asynchronous answers (`ASYNC_OUTPUT_DESTINATION`) instead of the async bucket made here; the function is granted s3:PutObject and s3:AbortMultipartUpload under the prefix, nothing is managed for the bucket (its readers, expiry and encryption stay its owner's: `async_reader_principal_arns` and `async_output_expiration_days` apply to the bucket made here only). Null: a bucket is made here."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.existing_async_output_destination == null || can(regex("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^*?]*)?$", var.existing_async_output_destination))
+    error_message = "existing_async_output_destination must be s3://bucket or s3://bucket/prefix (no * or ?)."
+  }
+}
+
 variable "async_output_expiration_days" {
-  description = "Days before an asynchronous answer in the async bucket is deleted (0: never)."
+  description = "Days before an asynchronous answer in the async bucket made here is deleted (0: never)."
   type        = number
   default     = 30
 }
 
 variable "async_reader_principal_arns" {
-  description = "Principals (e.g. the analytics vendor's role) allowed to read the asynchronous answers."
+  description = "Principals (e.g. the analytics vendor's role) allowed to read the asynchronous answers, by the policy of the async bucket made here (with existing_async_output_destination, grant them on that bucket)."
   type        = list(string)
   default     = []
 }

@@ -3,6 +3,11 @@
 # for anyone else) get the same guard rails: no public access, no ACLs, default encryption, TLS
 # only, optional versioning (never on the work bucket), lifecycle expiry, and cleanup of
 # abandoned multipart uploads.
+#
+# An existing input or sanitized bucket (existing_input_bucket_name,
+# existing_sanitized_bucket_name) is used as it is: none of these resources is made for it (its
+# encryption, policy, versioning and lifecycle stay its owner's); the function's grants, its
+# trigger and the reader role name it instead.
 
 locals {
   buckets = { for role, bucket in {
@@ -25,7 +30,18 @@ locals {
       expiration_days = 2
       versioned       = false
     }
-  } : role => bucket if role != "work" || var.fanout_enabled }
+  } : role => bucket if lookup(local.existing_buckets, role, null) == null && (role != "work" || var.fanout_enabled) }
+
+  existing_buckets = {
+    input     = var.existing_input_bucket_name
+    sanitized = var.existing_sanitized_bucket_name
+  }
+  # The buckets the function reads and writes, made here or existing (the unselected branch of
+  # a conditional is not an error, so a bucket that is not made here is not looked up).
+  input_bucket_name     = var.existing_input_bucket_name != null ? var.existing_input_bucket_name : aws_s3_bucket.this["input"].id
+  input_bucket_arn      = var.existing_input_bucket_name != null ? "arn:${local.partition}:s3:::${var.existing_input_bucket_name}" : aws_s3_bucket.this["input"].arn
+  sanitized_bucket_name = var.existing_sanitized_bucket_name != null ? var.existing_sanitized_bucket_name : aws_s3_bucket.this["sanitized"].id
+  sanitized_bucket_arn  = var.existing_sanitized_bucket_name != null ? "arn:${local.partition}:s3:::${var.existing_sanitized_bucket_name}" : aws_s3_bucket.this["sanitized"].arn
 }
 
 resource "aws_s3_bucket" "this" {

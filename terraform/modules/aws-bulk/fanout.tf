@@ -29,7 +29,7 @@ locals {
 # ---------------------------------------------------------------------------------------------
 
 resource "aws_lambda_function" "chunk" {
-  #checkov:skip=CKV_AWS_117:The function talks only to S3 and SSM over TLS with IAM auth; a VPC would add NAT or endpoints and no protection for this data flow.
+  #checkov:skip=CKV_AWS_117:VPC placement is optional (vpc_config): the function talks only to AWS APIs over TLS with IAM auth, so a VPC adds endpoints or NAT for no protection of this data flow.
   #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile in the customer's account; the package's SHA-256 is pinned by source_code_hash instead.
   #checkov:skip=CKV_AWS_116:Invoked synchronously by the state machine only, whose retries and Catch (the Abort step) handle every failure; a DLQ applies to asynchronous invocations.
   #checkov:skip=CKV_AWS_50:X-Ray tracing is not instrumented in the binary; timings are in the structured logs and the state machine's trace.
@@ -37,7 +37,7 @@ resource "aws_lambda_function" "chunk" {
   count = local.fanout_count
 
   function_name = local.chunk_function_name
-  description   = "psoxy fan-out worker for ${var.instance_id}: plans, sanitizes the byte ranges of and joins large objects of s3://${aws_s3_bucket.this["input"].id}"
+  description   = "psoxy fan-out worker for ${var.instance_id}: plans, sanitizes the byte ranges of and joins large objects of s3://${local.input_bucket_name}"
   role          = aws_iam_role.chunk[0].arn
 
   runtime       = "provided.al2023"
@@ -60,6 +60,15 @@ resource "aws_lambda_function" "chunk" {
     variables = local.function_environment
   }
 
+  # Only with vpc_config (vpc.tf).
+  dynamic "vpc_config" {
+    for_each = var.vpc_config == null ? [] : [var.vpc_config]
+    content {
+      subnet_ids         = vpc_config.value.subnet_ids
+      security_group_ids = vpc_config.value.security_group_ids
+    }
+  }
+
   logging_config {
     log_format = "JSON"
     log_group  = aws_cloudwatch_log_group.chunk[0].name
@@ -69,8 +78,11 @@ resource "aws_lambda_function" "chunk" {
 
   depends_on = [
     aws_iam_role_policy.chunk,
+    aws_iam_role_policy.vpc,
     aws_ssm_parameter.salt,
     aws_ssm_parameter.rules,
+    aws_ssm_parameter.additional_transforms,
+    aws_secretsmanager_secret_version.setting,
   ]
 }
 
@@ -85,7 +97,8 @@ resource "aws_cloudwatch_log_group" "chunk" {
 
 # Its role: read the input, use the run's objects in the work bucket, write the sanitized
 # object by multipart upload (UploadPartCopy reads the part from the work bucket with
-# s3:GetObject and writes with s3:PutObject), read the function's parameters, write its logs.
+# s3:GetObject and writes with s3:PutObject) and so each additional output, read the function's
+# parameters (or secrets), write its logs.
 resource "aws_iam_role" "chunk" {
   count = local.fanout_count
 
@@ -101,7 +114,7 @@ data "aws_iam_policy_document" "chunk" {
   statement {
     sid       = "ReadInput"
     actions   = ["s3:GetObject"]
-    resources = ["${aws_s3_bucket.this["input"].arn}/${var.input_base_path}*"]
+    resources = ["${local.input_bucket_arn}/${var.input_base_path}*"]
   }
 
   statement {
@@ -123,16 +136,44 @@ data "aws_iam_policy_document" "chunk" {
       "s3:AbortMultipartUpload",
       "s3:ListMultipartUploadParts",
     ]
-    resources = ["${aws_s3_bucket.this["sanitized"].arn}/*"]
+    resources = ["${local.sanitized_bucket_arn}/*"]
   }
 
-  statement {
-    sid = "ReadOwnParameters"
-    actions = [
-      "ssm:GetParameter",
-      "ssm:GetParameters",
-    ]
-    resources = [local.param_arn_pattern]
+  # Only with additional_transforms: each destination bucket, under its path.
+  dynamic "statement" {
+    for_each = local.has_additional_transforms ? [local.additional_destination_objects] : []
+    content {
+      sid = "WriteAdditionalOutputs"
+      actions = [
+        "s3:PutObject",
+        "s3:AbortMultipartUpload",
+        "s3:ListMultipartUploadParts",
+      ]
+      resources = statement.value
+    }
+  }
+
+  # As the bulk function's: its settings in SSM ...
+  dynamic "statement" {
+    for_each = local.use_ssm ? [local.param_arn_pattern] : []
+    content {
+      sid = "ReadOwnParameters"
+      actions = [
+        "ssm:GetParameter",
+        "ssm:GetParameters",
+      ]
+      resources = [statement.value]
+    }
+  }
+
+  # ... or in Secrets Manager.
+  dynamic "statement" {
+    for_each = local.use_secrets_manager ? ["${local.secret_arn_prefix}*"] : []
+    content {
+      sid       = "ReadOwnSecrets"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [statement.value]
+    }
   }
 
   statement {
@@ -144,8 +185,8 @@ data "aws_iam_policy_document" "chunk" {
     resources = ["${aws_cloudwatch_log_group.chunk[0].arn}:*"]
   }
 
-  # As the bulk function's: the SecureStrings, SSE-KMS reads, and a data key per object or
-  # part written.
+  # As the bulk function's: the SecureStrings (or secrets), SSE-KMS reads, and a data key per
+  # object or part written.
   dynamic "statement" {
     for_each = local.use_kms ? [var.kms_key_arn] : []
     content {
@@ -155,6 +196,19 @@ data "aws_iam_policy_document" "chunk" {
         "kms:GenerateDataKey",
       ]
       resources = [statement.value]
+    }
+  }
+
+  # ... and the additional outputs' own keys.
+  dynamic "statement" {
+    for_each = length(local.additional_kms_key_arns) > 0 ? [local.additional_kms_key_arns] : []
+    content {
+      sid = "UseDestinationKeys"
+      actions = [
+        "kms:Decrypt",
+        "kms:GenerateDataKey",
+      ]
+      resources = statement.value
     }
   }
 }

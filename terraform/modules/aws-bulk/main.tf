@@ -1,8 +1,11 @@
 # The bulk pipeline on AWS: an upload to the input bucket triggers the function, which writes
 # the sanitized object to the sanitized bucket. Resources are split by concern:
-#   buckets.tf    the two buckets and their guard rails
-#   secrets.tf    salt, encryption key and rules as SSM parameters
+#   buckets.tf    the two buckets and their guard rails (or existing ones)
+#   secrets.tf    salt, encryption key and rules as SSM parameters (or, with secrets_store =
+#                 "aws_secrets_manager", Secrets Manager secrets)
+#   additional.tf optional (additional_transforms): more outputs of each input, with their rules
 #   function.tf   the Lambda function, its trigger, retries and failure queue
+#   vpc.tf        optional (vpc_config): the functions' VPC placement and its network grants
 #   iam.tf        the function's execution role (least privilege)
 #   monitoring.tf log group and alarms
 #   reader.tf     the analytics vendor's read-only role
@@ -27,6 +30,17 @@ locals {
   param_arn_pattern = "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${local.param_prefix}*"
 
   use_kms = var.kms_key_arn != null
+
+  # Where the function's secret and large settings are: SSM Parameter Store (the default) or,
+  # with secrets_store = "aws_secrets_manager", Secrets Manager secrets of the same names
+  # (`<prefix><SETTING>`), which the function then reads (SECRETS_STORE=AWS_SECRETS_MANAGER).
+  use_secrets_manager = var.secrets_store == "aws_secrets_manager"
+  use_ssm             = !local.use_secrets_manager
+  # IAM resource of every secret under the prefix (a secret's ARN is its name and a random
+  # suffix). The function asks for every setting the environment does not set, and Secrets
+  # Manager answers a name the role may not read with AccessDenied (not "not found"), which
+  # stops the function; so the grant is the instance's own prefix, as with SSM.
+  secret_arn_prefix = "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${local.param_prefix}"
 
   # The fan-out (fanout.tf). The state machine's ARN is built from its name: its own role and
   # the functions' environment name it, and the state machine depends on both (its role, the

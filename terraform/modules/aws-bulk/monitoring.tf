@@ -19,7 +19,7 @@ locals {
     }
     # An event that failed every retry: the object was not sanitized and needs attention.
     failed-events = {
-      description = "An upload to s3://${aws_s3_bucket.this["input"].id} was not sanitized after every retry; the event is in the queue ${aws_sqs_queue.failures.name}."
+      description = "An upload to s3://${local.input_bucket_name} was not sanitized after every retry; the event is in the queue ${aws_sqs_queue.failures.name}."
       namespace   = "AWS/SQS"
       metric      = "ApproximateNumberOfMessagesVisible"
       dimensions  = { QueueName = aws_sqs_queue.failures.name }

@@ -5,12 +5,12 @@ output "region" {
 
 output "input_bucket" {
   description = "Bucket to upload exports to (under `input_base_path`)."
-  value       = aws_s3_bucket.this["input"].id
+  value       = local.input_bucket_name
 }
 
 output "sanitized_bucket" {
   description = "Bucket the sanitized objects appear in, same key (with `output_base_path`)."
-  value       = aws_s3_bucket.this["sanitized"].id
+  value       = local.sanitized_bucket_name
 }
 
 output "function_name" {
@@ -39,13 +39,13 @@ output "reader_role_arn" {
 }
 
 output "ssm_parameter_prefix" {
-  description = "Prefix of the function's SSM parameters (PSOXY_SALT, PSOXY_ENCRYPTION_KEY, RULES)."
+  description = "Prefix of the function's SSM parameters (PSOXY_SALT, PSOXY_ENCRYPTION_KEY, RULES, ADDITIONAL_TRANSFORMS), or of its Secrets Manager secrets with secrets_store = \"aws_secrets_manager\"."
   value       = local.param_prefix
 }
 
 output "salt_parameter_name" {
-  description = "SSM parameter holding the salt; the CLI needs the same salt to produce the same pseudonyms (`aws ssm get-parameter --with-decryption --name ...`)."
-  value       = aws_ssm_parameter.salt.name
+  description = "SSM parameter holding the salt (`aws ssm get-parameter --with-decryption --name ...`), or with secrets_store = \"aws_secrets_manager\" the secret (`aws secretsmanager get-secret-value --secret-id ...`); the CLI needs the same salt to produce the same pseudonyms."
+  value       = local.use_ssm ? aws_ssm_parameter.salt[0].name : aws_secretsmanager_secret.setting["PSOXY_SALT"].name
 }
 
 output "fanout_state_machine_arn" {

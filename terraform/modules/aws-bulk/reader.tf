@@ -60,13 +60,13 @@ data "aws_iam_policy_document" "reader" {
   statement {
     sid       = "ListSanitized"
     actions   = ["s3:ListBucket"]
-    resources = [aws_s3_bucket.this["sanitized"].arn]
+    resources = [local.sanitized_bucket_arn]
   }
 
   statement {
     sid       = "ReadSanitized"
     actions   = ["s3:GetObject"]
-    resources = ["${aws_s3_bucket.this["sanitized"].arn}/*"]
+    resources = ["${local.sanitized_bucket_arn}/*"]
   }
 
   # SSE-KMS objects cannot be read without decrypting their data key.

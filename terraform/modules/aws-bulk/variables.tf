@@ -56,8 +56,36 @@ variable "sanitized_bucket_name" {
   default     = null
 }
 
+variable "existing_input_bucket_name" {
+  description = "An existing bucket to read the exports from, instead of one made here: no bucket, policy, encryption, versioning or lifecycle is managed for it (they stay its owner's); the function may read it under `input_base_path`, and its notification invokes the function (see `manage_input_bucket_notification`). If it is encrypted with a customer-managed key, use that key as `kms_key_arn`. Null: a bucket is made here."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.existing_input_bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", coalesce(var.existing_input_bucket_name, "x")))
+    error_message = "existing_input_bucket_name must be a bucket name (not an ARN or s3:// URL)."
+  }
+}
+
+variable "existing_sanitized_bucket_name" {
+  description = "An existing bucket to write the sanitized objects to, instead of one made here (nothing is managed for it but the function's grant: s3:PutObject and s3:AbortMultipartUpload on its objects, and the reader role's read). If it is encrypted with a customer-managed key, use that key as `kms_key_arn`. Null: a bucket is made here."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.existing_sanitized_bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", coalesce(var.existing_sanitized_bucket_name, "x")))
+    error_message = "existing_sanitized_bucket_name must be a bucket name (not an ARN or s3:// URL)."
+  }
+}
+
+variable "manage_input_bucket_notification" {
+  description = "Manage the input bucket's S3 event notification (invoke the function on `s3:ObjectCreated:*`). A bucket has one notification configuration, which this replaces as a whole: with an existing input bucket that notifies anything else, set false and add the function (output `function_arn`, with `input_base_path` and `input_suffix` as filters) where that configuration is managed; the invoke permission is made either way."
+  type        = bool
+  default     = true
+}
+
 variable "kms_key_arn" {
-  description = "Customer-managed KMS key for the buckets (SSE-KMS), the SSM SecureString parameters, the failure queue, the log group and the function's environment. Null: S3-managed keys (SSE-S3), the `aws/ssm` key, SQS-managed encryption. The key policy must let the account use it, and let `logs.<region>.amazonaws.com` use it for the log group."
+  description = "Customer-managed KMS key (its ARN) for the buckets made here (SSE-KMS), the SSM SecureString parameters or Secrets Manager secrets, the failure queue, the log groups and the functions' environment; the functions (and the reader role) are granted kms:Decrypt and kms:GenerateDataKey on it, which also covers existing buckets encrypted with it. Null: S3-managed keys (SSE-S3), the `aws/ssm` or `aws/secretsmanager` key, SQS-managed encryption. The key policy must let the account use it (IAM policies then grant it), and let `logs.<region>.amazonaws.com` use it for the log groups; the module does not change the key's policy. Step Functions' execution data (bucket names, keys, offsets) is encrypted with an AWS-owned key."
   type        = string
   default     = null
 }
@@ -141,8 +169,48 @@ variable "bulk_output_format" {
   }
 }
 
+variable "additional_transforms" {
+  description = "More outputs of each input (`ADDITIONAL_TRANSFORMS`), each with its own rules: written to `destination_bucket_name` under `path_within_bucket` followed by the input key (without `input_base_path`), gzipped unless `compress_output` is false. `rules` is the rules' YAML text, or `rules_file` the path of a rules YAML (exactly one). The functions may write each destination only under its path (s3:PutObject, s3:AbortMultipartUpload), and use `kms_key_arn` (kms:Decrypt, kms:GenerateDataKey) when the destination is encrypted with a key of its own (with the module's `kms_key_arn`, leave it null). The list is stored as the parameter (or secret) `ADDITIONAL_TRANSFORMS`, each rules gzipped when the whole is over 4 KB. Empty: no additional output."
+  type = list(object({
+    destination_bucket_name = string
+    path_within_bucket      = optional(string, "")
+    rules                   = optional(string)
+    rules_file              = optional(string)
+    compress_output         = optional(bool, true)
+    kms_key_arn             = optional(string)
+  }))
+  default = []
+
+  validation {
+    condition     = alltrue([for t in var.additional_transforms : can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", t.destination_bucket_name))])
+    error_message = "Each destination_bucket_name must be a bucket name (not an ARN or s3:// URL)."
+  }
+
+  validation {
+    # `*` and `?` would widen the grant under the path; a key does not start with `/`.
+    condition     = alltrue([for t in var.additional_transforms : !can(regex("[*?]", t.path_within_bucket)) && !startswith(t.path_within_bucket, "/")])
+    error_message = "path_within_bucket must not contain * or ? nor start with /, e.g. `v2/`."
+  }
+
+  validation {
+    condition     = alltrue([for t in var.additional_transforms : (t.rules == null) != (t.rules_file == null)])
+    error_message = "Each additional transform needs exactly one of rules (YAML text) and rules_file (a path)."
+  }
+
+  validation {
+    condition     = alltrue([for t in var.additional_transforms : t.rules_file == null || try(fileexists(t.rules_file), false)])
+    error_message = "An additional transform's rules_file does not exist."
+  }
+
+  validation {
+    # IAM grants a key by its ARN: an alias cannot be granted.
+    condition     = alltrue([for t in var.additional_transforms : t.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", t.kms_key_arn))])
+    error_message = "An additional transform's kms_key_arn must be a key ARN (arn:aws:kms:<region>:<account>:key/<id>), not an alias."
+  }
+}
+
 variable "extra_environment" {
-  description = "More function settings as environment variables, e.g. `{ EMAIL_CANONICALIZATION = \"IGNORE_DOTS\" }` or `{ PSOXY_SHUFFLE_ROWS = \"false\" }`. Never put secrets here: use SSM parameters under the function's prefix."
+  description = "More function settings as environment variables, e.g. `{ EMAIL_CANONICALIZATION = \"IGNORE_DOTS\" }` or `{ PSOXY_SHUFFLE_ROWS = \"false\" }`. Never put secrets here: use SSM parameters (or secrets) under the function's prefix."
   type        = map(string)
   default     = {}
 }
@@ -151,8 +219,19 @@ variable "extra_environment" {
 # Secrets
 # ---------------------------------------------------------------------------------------------
 
+variable "secrets_store" {
+  description = "Where the function's secret and large settings (PSOXY_SALT, PSOXY_ENCRYPTION_KEY, RULES, ADDITIONAL_TRANSFORMS) are kept and read: `aws_ssm_parameter_store` (SSM parameters, SecureString for the secrets) or `aws_secrets_manager` (Secrets Manager secrets of the same names, `<prefix><SETTING>`, encrypted with `kms_key_arn` when given; the function gets `SECRETS_STORE=AWS_SECRETS_MANAGER` and secretsmanager:GetSecretValue on the prefix instead of any SSM read). Switching moves nothing: set the salt (`salt`) to keep the pseudonyms."
+  type        = string
+  default     = "aws_ssm_parameter_store"
+
+  validation {
+    condition     = contains(["aws_ssm_parameter_store", "aws_secrets_manager"], var.secrets_store)
+    error_message = "secrets_store must be aws_ssm_parameter_store or aws_secrets_manager."
+  }
+}
+
 variable "ssm_parameter_prefix" {
-  description = "Prefix of the function's SSM parameters (`PATH_TO_INSTANCE_CONFIG`). Null: `/psoxy/<instance_id>/`. Must start and end with `/`."
+  description = "Prefix of the function's SSM parameters, or Secrets Manager secrets (`PATH_TO_INSTANCE_CONFIG`). Null: `/psoxy/<instance_id>/`. Must start and end with `/`."
   type        = string
   default     = null
 
@@ -244,6 +323,25 @@ variable "max_event_age_seconds" {
   validation {
     condition     = var.max_event_age_seconds >= 60 && var.max_event_age_seconds <= 21600
     error_message = "max_event_age_seconds must be between 60 and 21600."
+  }
+}
+
+variable "vpc_config" {
+  description = "Run the functions (the bulk function and, with the fan-out, the chunk function) in a VPC: their network interfaces go in `subnet_ids` with `security_group_ids`, and each function's role gets a policy of its own allowing ec2:CreateNetworkInterface in those subnets with those groups, ec2:DeleteNetworkInterface, ec2:AssignPrivateIpAddresses and ec2:UnassignPrivateIpAddresses on this account's network interfaces in the region, and ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets (on `*`, as AWS requires). The subnets need a route to every AWS API the functions call: S3 (a gateway endpoint), SSM or Secrets Manager, SQS, Step Functions with the fan-out, KMS with a customer key (interface endpoints, or a NAT gateway). Null: no VPC."
+  type = object({
+    subnet_ids         = list(string)
+    security_group_ids = list(string)
+  })
+  default = null
+
+  validation {
+    condition = var.vpc_config == null || try(
+      length(var.vpc_config.subnet_ids) > 0 && length(var.vpc_config.security_group_ids) > 0
+      && alltrue([for id in var.vpc_config.subnet_ids : can(regex("^subnet-[0-9a-f]+$", id))])
+      && alltrue([for id in var.vpc_config.security_group_ids : can(regex("^sg-[0-9a-f]+$", id))]),
+      false,
+    )
+    error_message = "vpc_config needs at least one subnet id (subnet-...) and one security group id (sg-...)."
   }
 }
 

@@ -13,10 +13,12 @@ locals {
       ACCEPTED_AUTH_KEYS      = join(",", local.accepted_auth_keys)
       ALLOW_ORIGINS           = join(",", var.allow_origins)
     },
+    # With Secrets Manager, the function reads its salt (and large rules) there.
+    local.use_secrets_manager ? { SECRETS_STORE = "AWS_SECRETS_MANAGER" } : {},
     { for name, value in {
       RULES              = local.rules_value
       PSOXY_RULES_SHA256 = local.rules_sha
-    } : name => value if (name == "RULES") == local.rules_in_env },
+    } : name => value if(name == "RULES") == local.rules_in_env },
     { for name, value in {
       AUTH_ISSUER                   = var.auth_issuer
       AUTH_AUDIENCE                 = var.auth_audience
@@ -26,7 +28,7 @@ locals {
 }
 
 resource "aws_lambda_function" "webhook" {
-  #checkov:skip=CKV_AWS_117:The function calls AWS APIs only (SQS, S3, KMS, SSM), over TLS; a VPC would add endpoints and no protection for this data flow.
+  #checkov:skip=CKV_AWS_117:VPC placement is optional (vpc_config): the function calls AWS APIs only (SQS, S3, KMS, SSM), over TLS, so a VPC adds endpoints for no protection of this data flow.
   #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile in the customer's account; the package's SHA-256 is pinned by source_code_hash instead.
   #checkov:skip=CKV_AWS_116:Webhooks are answered synchronously (a refused one gets its status); batches come from SQS, whose own dead-letter queue keeps failed messages.
   #checkov:skip=CKV_AWS_50:X-Ray tracing is not instrumented in the binary; timings are in the structured logs.
@@ -48,6 +50,15 @@ resource "aws_lambda_function" "webhook" {
 
   environment {
     variables = local.environment
+  }
+
+  # Only with vpc_config (vpc.tf).
+  dynamic "vpc_config" {
+    for_each = var.vpc_config == null ? [] : [var.vpc_config]
+    content {
+      subnet_ids         = vpc_config.value.subnet_ids
+      security_group_ids = vpc_config.value.security_group_ids
+    }
   }
 
   logging_config {
@@ -78,8 +89,10 @@ resource "aws_lambda_function" "webhook" {
 
   depends_on = [
     aws_iam_role_policy.function,
+    aws_iam_role_policy.vpc,
     aws_ssm_parameter.salt,
     aws_ssm_parameter.rules,
+    aws_secretsmanager_secret_version.setting,
   ]
 }
 

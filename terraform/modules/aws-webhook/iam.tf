@@ -1,4 +1,5 @@
-# The function's execution role: read its own SSM parameters, write its own logs, send to its
+# The function's execution role: read its own SSM parameters (or, with Secrets Manager, its own
+# secrets), write its own logs, send to its
 # queue and (as the queue's trigger) receive and delete from it, write batches under its prefix
 # of the sanitized bucket; read the public half of the accepted KMS keys (only those), and use a
 # customer key (only when given). Nothing else.
@@ -21,13 +22,27 @@ resource "aws_iam_role" "function" {
 }
 
 data "aws_iam_policy_document" "function" {
-  statement {
-    sid = "ReadOwnParameters"
-    actions = [
-      "ssm:GetParameter",
-      "ssm:GetParameters",
-    ]
-    resources = ["${local.param_arn_prefix}*"]
+  # Its settings in SSM (the default) ...
+  dynamic "statement" {
+    for_each = local.use_ssm ? ["${local.param_arn_prefix}*"] : []
+    content {
+      sid = "ReadOwnParameters"
+      actions = [
+        "ssm:GetParameter",
+        "ssm:GetParameters",
+      ]
+      resources = [statement.value]
+    }
+  }
+
+  # ... or in Secrets Manager (its own prefix: see local.secret_arn_prefix).
+  dynamic "statement" {
+    for_each = local.use_secrets_manager ? ["${local.secret_arn_prefix}*"] : []
+    content {
+      sid       = "ReadOwnSecrets"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [statement.value]
+    }
   }
 
   statement {
@@ -73,7 +88,7 @@ data "aws_iam_policy_document" "function" {
     }
   }
 
-  # Only with a customer-managed key: decrypt the SecureStrings and received messages, and
+  # Only with a customer-managed key: decrypt the SecureStrings (or secrets) and received messages, and
   # encrypt what it sends and writes.
   dynamic "statement" {
     for_each = local.use_kms ? [var.kms_key_arn] : []

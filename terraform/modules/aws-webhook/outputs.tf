@@ -39,6 +39,6 @@ output "log_group" {
 }
 
 output "salt_parameter_name" {
-  description = "SSM parameter holding the salt (the CLI and the other modes need the same salt to produce the same pseudonyms)."
-  value       = aws_ssm_parameter.salt.name
+  description = "SSM parameter holding the salt, or with secrets_store = \"aws_secrets_manager\" the secret (the CLI and the other modes need the same salt to produce the same pseudonyms)."
+  value       = local.use_ssm ? aws_ssm_parameter.salt[0].name : aws_secretsmanager_secret.setting["PSOXY_SALT"].name
 }

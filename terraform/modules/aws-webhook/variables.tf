@@ -189,9 +189,20 @@ variable "path_prefix" {
 }
 
 variable "kms_key_arn" {
-  description = "Customer-managed KMS key for the SecureString parameters, the queues, the bucket made here, the log group and the function's environment. Null: AWS-managed encryption."
+  description = "Customer-managed KMS key (its ARN) for the SecureString parameters or Secrets Manager secrets, the queues, the bucket made here, the log group and the function's environment; the function is granted kms:Decrypt and kms:GenerateDataKey on it, which also covers an existing `sanitized_bucket_name` encrypted with it. Null: AWS-managed encryption. The key policy must let the account use it (IAM policies then grant it), and let `logs.<region>.amazonaws.com` use it for the log group; the module does not change the key's policy."
   type        = string
   default     = null
+}
+
+variable "secrets_store" {
+  description = "Where the salt (and rules too large for the environment) are kept and read: `aws_ssm_parameter_store` (SSM parameters) or `aws_secrets_manager` (Secrets Manager secrets of the same names, `/<path_prefix><instance_id>/PSOXY_SALT`, encrypted with `kms_key_arn` when given; the function gets `SECRETS_STORE=AWS_SECRETS_MANAGER` and secretsmanager:GetSecretValue on its prefix instead of any SSM read). Switching moves nothing: set `salt` to keep the pseudonyms."
+  type        = string
+  default     = "aws_ssm_parameter_store"
+
+  validation {
+    condition     = contains(["aws_ssm_parameter_store", "aws_secrets_manager"], var.secrets_store)
+    error_message = "secrets_store must be aws_ssm_parameter_store or aws_secrets_manager."
+  }
 }
 
 variable "salt" {
@@ -222,6 +233,25 @@ variable "reserved_concurrency" {
   description = "Reserved concurrent executions (-1: no reservation)."
   type        = number
   default     = 20
+}
+
+variable "vpc_config" {
+  description = "Run the function in a VPC: its network interfaces go in `subnet_ids` with `security_group_ids`, and its role gets a policy of its own allowing ec2:CreateNetworkInterface in those subnets with those groups, ec2:DeleteNetworkInterface, ec2:AssignPrivateIpAddresses and ec2:UnassignPrivateIpAddresses on this account's network interfaces in the region, and ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets (on `*`, as AWS requires). The function URL still receives the webhooks. The subnets need a route to every AWS API the function calls: SQS, S3 (a gateway endpoint), SSM or Secrets Manager, KMS (the accepted keys' public halves, a customer key) (interface endpoints, or a NAT gateway). Null: no VPC."
+  type = object({
+    subnet_ids         = list(string)
+    security_group_ids = list(string)
+  })
+  default = null
+
+  validation {
+    condition = var.vpc_config == null || try(
+      length(var.vpc_config.subnet_ids) > 0 && length(var.vpc_config.security_group_ids) > 0
+      && alltrue([for id in var.vpc_config.subnet_ids : can(regex("^subnet-[0-9a-f]+$", id))])
+      && alltrue([for id in var.vpc_config.security_group_ids : can(regex("^sg-[0-9a-f]+$", id))]),
+      false,
+    )
+    error_message = "vpc_config needs at least one subnet id (subnet-...) and one security group id (sg-...)."
+  }
 }
 
 variable "log_level" {
