@@ -19,10 +19,11 @@ wait_ready() {
   return 1
 }
 
-# start_emulator: cargo-lambda's runtime emulator on a free port of 127.0.0.1 (`invoke_port`),
+# start_emulator: cargo-lambda's runtime emulator on a free port of 127.0.0.1 (`invoke_port`, or
+# the one already chosen in it),
 # its log in $work/watch.log; waits until it accepts connections.
 start_emulator() {
-  invoke_port=$(free_port)
+  invoke_port=${invoke_port:-$(free_port)}
   cargo lambda watch --only-lambda-apis -A 127.0.0.1 -P "$invoke_port" > "$work/watch.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 300); do

@@ -16,7 +16,9 @@
 #     the function's objects, decompressed, are identical to the CLI's output;
 #  6. deletes the outputs and runs `psoxy replay` on the input bucket through the emulator's
 #     Lambda Invoke API: the outputs come back, byte-identical; a bad object's replay names
-#     it with the function's error and fails.
+#     it with the function's error and fails;
+#  7. runs `psoxy smoke`: its sample, uploaded, invokes the function through the emulator (the
+#     S3 server notifies it, as S3 does), and the sanitized copy passes every check.
 #
 # Everything listens on 127.0.0.1 only and is stopped on exit.
 set -euo pipefail
@@ -36,8 +38,12 @@ mkdir -p "$root/input/exports/Jan 2026" "$root/output"
 cp sample-data/hris.csv "$root/input/hris.csv"
 gzip -c sample-data/hris.csv > "$root/input/exports/Jan 2026/hris+final.csv.gz"
 s3_port=$(free_port)
+# Uploads to `input` invoke the function through the emulator (step 7), as S3's notifications
+# do; the port is chosen now, the emulator starts in step 4.
+invoke_port=$(free_port)
 mkfifo "$work/s3.stdin"
-target/debug/examples/s3_server "$root" "$s3_port" < "$work/s3.stdin" > "$work/s3.out" 2>&1 &
+S3_NOTIFY_URL="http://127.0.0.1:$invoke_port/2015-03-31/functions/_/invocations" S3_NOTIFY_BUCKETS=input \
+  target/debug/examples/s3_server "$root" "$s3_port" < "$work/s3.stdin" > "$work/s3.out" 2>&1 &
 pids+=($!)
 exec 3> "$work/s3.stdin"   # the server stops when this closes
 wait_ready "$work/s3.out" "the S3 server" 50
@@ -186,6 +192,18 @@ elif grep -q "failed: s3://input/bad.csv: the function failed (Psoxy.InvalidInpu
 else
   echo "e2e: FAIL: unexpected report of a bad object:" >&2; cat "$work/replay-bad.err" "$work/replay-bad.txt" >&2; status=1
 fi
+# --- 7. psoxy smoke: a generated sample uploaded (the server notifies the function), its
+# sanitized copy awaited and checked, byte for byte with the salt, then both deleted ----------
+if timeout 120 env AWS_ENDPOINT_URL_S3="$endpoint" AWS_ACCESS_KEY_ID=psoxy-test-access-key \
+    AWS_SECRET_ACCESS_KEY=psoxy-test-secret-key AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
+    S3_FORCE_PATH_STYLE=true target/debug/psoxy smoke --rules transforms/hris.yaml --salt "$salt" \
+    --input s3://input/ --output s3://output/ --timeout 60 > "$work/smoke.txt" 2>&1 \
+   && grep -q "ok   byte-identical" "$work/smoke.txt" && [ -z "$(ls "$root/input/psoxy-smoke" 2>/dev/null)" ]; then
+  echo "e2e: ok: psoxy smoke passed:"; sed 's/^/    /' "$work/smoke.txt"
+else
+  echo "e2e: FAIL: psoxy smoke:" >&2; cat "$work/smoke.txt" >&2; tail -n 20 "$work/function.log" >&2; status=1
+fi
+
 if grep -q "$salt" "$work/function.log"; then echo "e2e: FAIL: the salt appears in the function's log" >&2; status=1; fi
 if grep -q '"message":"sanitized"' "$work/function.log"; then
   echo "e2e: ok: JSON logs: $(grep -m1 '"message":"sanitized"' "$work/function.log")"

@@ -6,7 +6,8 @@
 //! [`run`] runs one object as every shell does (a blocking thread, a log line per output, a
 //! report). The shells: [`lambda`] (AWS Lambda: every record of an S3 event) and
 //! `cloud_run` (Cloud Run: one Eventarc event per request). [`replay`] sends objects already
-//! stored to the deployed function again (`psoxy replay`).
+//! stored to the deployed function again (`psoxy replay`); [`smoke`] is what `psoxy smoke`
+//! uploads and checks.
 
 #[cfg(feature = "gcp")]
 pub mod cloud_run;
@@ -17,6 +18,7 @@ mod process;
 pub mod replay;
 pub mod run;
 pub mod settings;
+pub mod smoke;
 pub mod step_functions;
 mod tap;
 

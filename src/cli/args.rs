@@ -120,6 +120,24 @@ pub enum Command {
     ///   psoxy replay s3://acme-hris-input/ --function psoxy-hris --modified-since 2026-12-01
     #[command(verbatim_doc_comment)]
     Replay(ReplayArgs),
+    /// Check a deployed bucket pair end to end with a generated sample.
+    ///
+    /// Generates a small CSV from the connector's columnar rules (every column they name, and
+    /// one they do not, with unique values), uploads it to --input as
+    /// psoxy-smoke/<id>.csv, waits for the sanitized copy under --output, and checks it:
+    /// the metadata (the upload's key, the rules' SHA-256, the salt's fingerprint), the
+    /// header and row count, that no value of a pseudonymized, redacted or dropped column is
+    /// there in clear and that clear columns are kept; with the salt (--salt or PSOXY_SALT)
+    /// also that the output is byte-identical to the sample sanitized here, so pseudonyms
+    /// join. Prints a verdict (exit 0 passed, 1 failed) and deletes both objects (--keep
+    /// keeps them). AWS settings as for `psoxy replay`; the caller needs s3:PutObject and
+    /// s3:DeleteObject on the input prefix, s3:GetObject and s3:DeleteObject on the output.
+    ///
+    /// Example:
+    ///   PSOXY_SALT=... psoxy smoke --rules transforms/hris.yaml \
+    ///     --input s3://acme-hris-input/ --output s3://acme-hris-sanitized/
+    #[command(verbatim_doc_comment)]
+    Smoke(SmokeArgs),
     /// Make a new caller key for `psoxy serve --keys`.
     ///
     /// Prints the key (give it to the caller; it is not stored anywhere) and the entry to add
@@ -150,6 +168,32 @@ pub struct ReplayArgs {
     /// Print only failures and the summary.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// `psoxy smoke`.
+#[derive(Debug, Args)]
+pub struct SmokeArgs {
+    /// The connector's rules file: the one deployed as RULES.
+    #[arg(long, value_name = "FILE")]
+    pub rules: PathBuf,
+    /// Where to upload: s3://input-bucket[/prefix] (the function's INPUT_BASE_PATH, if set).
+    #[arg(long, value_name = "S3_LOCATION")]
+    pub input: String,
+    /// Where the sanitized copy appears: s3://output-bucket[/prefix] (OUTPUT_BASE_PATH).
+    #[arg(long, value_name = "S3_LOCATION")]
+    pub output: String,
+    /// Data rows of the sample.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub rows: usize,
+    /// Seconds to wait for the sanitized copy.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub timeout: u64,
+    /// Leave the sample and its sanitized copy in the buckets.
+    #[arg(long)]
+    pub keep: bool,
+    /// Pseudonym settings: the deployment's, to check the pseudonyms byte for byte.
+    #[command(flatten)]
+    pub pseudonym: PseudonymArgs,
 }
 
 /// `psoxy serve`.

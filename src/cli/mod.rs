@@ -7,6 +7,7 @@ mod progress;
 mod replay;
 mod sanitize_cmd;
 mod serve;
+mod smoke;
 mod watch;
 
 use std::path::Path;
@@ -16,7 +17,7 @@ use clap::Parser;
 
 pub use args::{
     ApiKeyArgs, CheckArgs, Cli, Command, InputFormatArg, PseudonymArgs, ReplayArgs, SanitizeArgs,
-    ServeArgs, WatchArgs,
+    ServeArgs, SmokeArgs, WatchArgs,
 };
 
 use crate::format::DataFormat;
@@ -58,6 +59,7 @@ pub fn main() -> i32 {
         Command::Watch(args) => watch::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Replay(args) => replay::run(args),
+        Command::Smoke(args) => smoke::run(args),
         Command::ApiKey(args) => serve::new_key(args),
     };
     match result {

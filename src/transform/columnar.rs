@@ -60,6 +60,39 @@ pub fn java_trim_bytes(b: &[u8]) -> &[u8] {
     &b[start..end]
 }
 
+/// The file columns `rules` name as sources (pseudonymized, renamed, duplicated, transformed),
+/// once each in the order the rules name them: a header of them lets the rules compile fully.
+/// A name that is a duplicate's new name is not a file column.
+pub fn source_columns(rules: &ColumnarRules) -> Vec<String> {
+    let key = |n: &str| java_trim(n).to_lowercase();
+    let copies: Vec<String> = rules
+        .columns_to_duplicate
+        .values()
+        .map(|n| key(n))
+        .collect();
+    let named = rules
+        .columns_to_pseudonymize
+        .iter()
+        .chain(&rules.columns_to_pseudonymize_if_present)
+        .filter(|n| !copies.contains(&key(n)))
+        .chain(rules.columns_to_rename.keys())
+        .chain(rules.columns_to_duplicate.keys())
+        .cloned()
+        .chain(
+            rules
+                .fields_to_transform
+                .iter()
+                .map(|(field, spec)| spec.source_column.clone().unwrap_or_else(|| field.clone())),
+        );
+    let mut header: Vec<String> = Vec::new();
+    for name in named {
+        if !header.iter().any(|h| key(h) == key(&name)) {
+            header.push(name);
+        }
+    }
+    header
+}
+
 /// A row must have at least as many fields as the header (extra fields are ignored).
 pub(crate) fn require_width(fields: usize, header: usize, line: u64) -> Result<(), RowError> {
     if fields < header {

@@ -10,21 +10,9 @@ use psoxy::storage::S3Store;
 
 use super::s3_server::{client_for, TestS3};
 
-/// Encodes a key as S3 event notifications do: space as `+`, bytes other than ASCII letters,
-/// digits and `-_.~/` as `%XX`.
-pub fn encode_event_key(key: &str) -> String {
-    let mut out = String::new();
-    for b in key.bytes() {
-        match b {
-            b' ' => out.push('+'),
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
+/// Encodes a key as S3 event notifications do (the library's encoder, which `psoxy replay`
+/// uses).
+pub use psoxy::bulk::replay::encode_event_key;
 
 /// An `ObjectCreated:Put` notification naming each `(bucket, key)` (keys given decoded).
 pub fn event(objects: &[(&str, &str)]) -> S3Event {

@@ -73,12 +73,25 @@ impl Drop for ServerGuard {
     }
 }
 
+/// Called after each PutObject with the object's bucket, key and size: how a test (or
+/// `examples/s3_server.rs`) stands in for S3's event notifications. Runs on the server's
+/// runtime: spawn or send, do not block.
+pub type Notify = std::sync::Arc<dyn Fn(String, String, u64) + Send + Sync>;
+
 /// Starts a server on a free port with its data in a temporary directory (blocking until it
 /// accepts connections).
 pub fn start() -> TestS3 {
     let dir = tempfile::tempdir().expect("temp dir for the S3 server");
     let root = dir.path().to_path_buf();
-    serve(&root, 0, Some(dir))
+    serve(&root, 0, Some(dir), None)
+}
+
+/// [`start`], calling `notify` after each PutObject.
+#[allow(dead_code)]
+pub fn start_notifying(notify: Notify) -> TestS3 {
+    let dir = tempfile::tempdir().expect("temp dir for the S3 server");
+    let root = dir.path().to_path_buf();
+    serve(&root, 0, Some(dir), Some(notify))
 }
 
 /// Starts a server on 127.0.0.1:`port` (0: a free one) keeping its data under `root`: each
@@ -86,13 +99,25 @@ pub fn start() -> TestS3 {
 /// objects and objects written whole can be read as files (those completed from parts are
 /// read through the server: their files are sparse).
 pub fn start_in(root: &std::path::Path, port: u16) -> TestS3 {
-    serve(root, port, None)
+    serve(root, port, None, None)
 }
 
-fn serve(root: &std::path::Path, port: u16, dir: Option<tempfile::TempDir>) -> TestS3 {
+/// [`start_in`], calling `notify` (when given) after each PutObject.
+#[allow(dead_code)]
+pub fn start_in_notifying(root: &std::path::Path, port: u16, notify: Option<Notify>) -> TestS3 {
+    serve(root, port, None, notify)
+}
+
+fn serve(
+    root: &std::path::Path,
+    port: u16,
+    dir: Option<tempfile::TempDir>,
+    notify: Option<Notify>,
+) -> TestS3 {
     let fs = s3s_fs::FileSystem::new(root).expect("s3s-fs root");
     let service = {
-        let mut builder = s3s::service::S3ServiceBuilder::new(TestFs::new(fs, root.to_path_buf()));
+        let mut builder =
+            s3s::service::S3ServiceBuilder::new(TestFs::new(fs, root.to_path_buf(), notify));
         builder.set_auth(s3s::auth::SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
         builder.build().into_shared()
     };
@@ -216,6 +241,8 @@ pub struct TestFs {
     /// Whether a completion copies the parts into the object's file instead
     /// (`PSOXY_TEST_S3_COMPLETE=copy`): how much the copy costs on this disk.
     complete_by_copy: bool,
+    /// Told of each PutObject.
+    notify: Option<Notify>,
 }
 
 /// An object completed from parts, stored as S3 completes an upload: without copying its
@@ -262,7 +289,7 @@ fn e_tag_of(meta: &std::fs::Metadata) -> String {
 }
 
 impl TestFs {
-    fn new(inner: s3s_fs::FileSystem, root: std::path::PathBuf) -> Self {
+    fn new(inner: s3s_fs::FileSystem, root: std::path::PathBuf, notify: Option<Notify>) -> Self {
         TestFs {
             inner,
             root,
@@ -272,6 +299,7 @@ impl TestFs {
             part_sizes: Mutex::new(HashMap::new()),
             pieces: Mutex::new(HashMap::new()),
             complete_by_copy: std::env::var("PSOXY_TEST_S3_COMPLETE").as_deref() == Ok("copy"),
+            notify,
         }
     }
 
@@ -384,9 +412,13 @@ impl S3 for TestFs {
             content_encoding: req.input.content_encoding.clone(),
         };
         let path = self.object_path(&id.0, &id.1)?;
+        let size = req.input.content_length.unwrap_or(0).max(0) as u64;
         let out = self.inner.put_object(req).await?;
         self.forget_pieces(&path);
-        self.objects.lock().unwrap().insert(id, attrs);
+        self.objects.lock().unwrap().insert(id.clone(), attrs);
+        if let Some(notify) = &self.notify {
+            notify(id.0, id.1, size);
+        }
         Ok(out)
     }
 

@@ -19,7 +19,7 @@ use crate::format::{json_batches, DataFormat, JsonLayout};
 use crate::pseudonym::Pseudonymizer;
 use crate::rules::{BulkRules, ColumnarRules};
 use crate::sanitize::{Sanitizer, StreamOptions};
-use crate::transform::columnar::{java_trim, ColumnAction};
+use crate::transform::columnar::{java_trim, source_columns, ColumnAction};
 use crate::transform::{ColumnarProgram, RecordPlan};
 
 /// Runs `psoxy check` on bulk rules.
@@ -107,27 +107,7 @@ fn validate(rules: &BulkRules, p: &Pseudonymizer) -> Result<(), crate::transform
     match rules {
         BulkRules::Record(r) => RecordPlan::compile(r, p).map(|_| ()),
         BulkRules::Columnar(c) => {
-            // A header holding every file column the rules name, once each, lets the plan
-            // compile fully. A name that is a duplicate's new name is not a file column.
-            let key = |n: &str| java_trim(n).to_lowercase();
-            let copies: Vec<String> = c.columns_to_duplicate.values().map(|n| key(n)).collect();
-            let named = c
-                .columns_to_pseudonymize
-                .iter()
-                .chain(&c.columns_to_pseudonymize_if_present)
-                .filter(|n| !copies.contains(&key(n)))
-                .chain(c.columns_to_rename.keys())
-                .chain(c.columns_to_duplicate.keys())
-                .cloned()
-                .chain(c.fields_to_transform.iter().map(|(field, spec)| {
-                    spec.source_column.clone().unwrap_or_else(|| field.clone())
-                }));
-            let mut header: Vec<String> = Vec::new();
-            for name in named {
-                if !header.iter().any(|h| key(h) == key(&name)) {
-                    header.push(name);
-                }
-            }
+            let header = source_columns(c);
             ColumnarProgram::compile(c)?.bind(&header).map(|_| ())
         }
         BulkRules::MultiType(m) => m.file_rules.values().try_for_each(|r| validate(r, p)),
