@@ -11,21 +11,11 @@ use std::time::{Duration, SystemTime};
 
 use common::{psoxy, run, stderr, stdout};
 
-/// `psoxy` with only the settings that reach `s3` (no profile files, no instance metadata).
+/// `psoxy replay` with only the settings that reach `s3`.
 fn replay(s3: &s3_server::TestS3, nowhere: &std::path::Path) -> Command {
     let mut cmd = psoxy();
-    cmd.arg("replay")
-        .env("AWS_ENDPOINT_URL_S3", &s3.endpoint)
-        .env("AWS_ACCESS_KEY_ID", s3_server::ACCESS_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", s3_server::SECRET_KEY)
-        .env("AWS_REGION", s3_server::REGION)
-        .env("S3_FORCE_PATH_STYLE", "true")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", nowhere.join("config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", nowhere.join("credentials"))
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_SESSION_TOKEN");
+    cmd.arg("replay");
+    s3.aim(&mut cmd, nowhere);
     cmd
 }
 

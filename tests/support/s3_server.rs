@@ -196,6 +196,23 @@ pub fn client_for(endpoint: &str) -> Client {
 }
 
 impl TestS3 {
+    /// Points `cmd` (a `psoxy` command) at this server with the usual AWS variables only: the
+    /// server's endpoint and credentials, path-style addresses, and no profile files
+    /// (`nowhere`: an empty folder), instance metadata or other endpoint.
+    pub fn aim(&self, cmd: &mut std::process::Command, nowhere: &std::path::Path) {
+        cmd.env("AWS_ENDPOINT_URL_S3", &self.endpoint)
+            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+            .env("AWS_REGION", REGION)
+            .env("S3_FORCE_PATH_STYLE", "true")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", nowhere.join("config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", nowhere.join("credentials"))
+            .env_remove("AWS_ENDPOINT_URL")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN");
+    }
+
     /// Creates a bucket.
     pub async fn create_bucket(&self, name: &str) {
         self.client
