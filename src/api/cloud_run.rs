@@ -10,7 +10,6 @@
 //! [`ASYNC_EVENT_PATH`], which runs the job ([`run_async_event`]), writes its outcome and
 //! deletes the job. Side outputs (`SIDE_OUTPUT_*`, `gs://`) are written to GCS.
 
-use std::io::Read;
 use std::sync::Arc;
 
 use serde_json::json;
@@ -22,7 +21,7 @@ use crate::bulk::cloud_run::{StorageEvent, FINALIZED};
 use crate::http_server::{plain, Response};
 use crate::settings::catalog::ASYNC_API_REQUEST_QUEUE_URL;
 use crate::storage::gcs::{storage_client, GcsObjects, EMULATOR_HOST};
-use crate::storage::{GcsStore, ObjectPrefix, ObjectStore};
+use crate::storage::{blocking, get_object, GcsStore, ObjectPrefix, ObjectStore};
 
 /// Where the Eventarc trigger of the jobs' bucket delivers its events.
 pub const ASYNC_EVENT_PATH: &str = "/_psoxy/async";
@@ -130,31 +129,16 @@ pub async fn run_async_event(service: &ApiService, event: StorageEvent) -> Respo
         return answer(200, json!({"status": "ignored"}));
     }
     let (reader, bucket, key) = (store.clone(), event.bucket.clone(), event.name.clone());
-    let read = tokio::task::spawn_blocking(move || {
-        let mut text = Vec::new();
-        reader
-            .read(&bucket, &key)?
-            .read_to_end(&mut text)
-            .map_err(|source| crate::storage::StoreError::Local {
-                path: key.into(),
-                source,
-            })?;
-        Ok::<_, crate::storage::StoreError>(text)
-    })
-    .await;
+    let read = blocking(move || get_object(&*reader, &bucket, &key)).await;
     let text = match read {
-        Ok(Ok(text)) => text,
-        Ok(Err(e)) if e.is_not_found() => {
+        Ok(text) => text,
+        Err(e) if e.is_not_found() => {
             tracing::info!(event = %event.id, "the asynchronous request was already run");
             return answer(200, json!({"status": "done"}));
         }
-        Ok(Err(e)) => {
+        Err(e) => {
             tracing::error!(error = %e, "cannot read the queued asynchronous request");
             return answer(503, json!({"error": "STORAGE"}));
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "the job reader stopped");
-            return answer(503, json!({"error": "STOPPED"}));
         }
     };
     let job = match serde_json::from_slice::<AsyncJob>(&text) {
@@ -175,10 +159,8 @@ pub async fn run_async_event(service: &ApiService, event: StorageEvent) -> Respo
         return answer(503, json!({"error": "NOT_RECORDED"}));
     }
     let (store, bucket, key) = (store.clone(), event.bucket, event.name);
-    match tokio::task::spawn_blocking(move || store.delete(&bucket, &key)).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::warn!(error = %e, "the finished job could not be deleted"),
-        Err(e) => tracing::warn!(error = %e, "the finished job could not be deleted"),
+    if let Err(e) = blocking(move || store.delete(&bucket, &key)).await {
+        tracing::warn!(error = %e, "the finished job could not be deleted");
     }
     answer(200, json!({"status": "recorded"}))
 }

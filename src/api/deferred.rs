@@ -18,7 +18,9 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use super::wire::ProxyRequest;
-use crate::storage::{put_gzipped, put_object, ObjectPrefix, ObjectStore, PutOptions, StoreError};
+use crate::storage::{
+    blocking, put_gzipped, put_object, ObjectPrefix, ObjectStore, PutOptions, StoreError,
+};
 
 /// Header asking for the asynchronous answer.
 pub const PREFER_HEADER: &str = "prefer";
@@ -279,11 +281,10 @@ impl AsyncLeg {
                 content_type: Some("application/json".into()),
                 ..PutOptions::default()
             };
-            return tokio::task::spawn_blocking(move || {
+            return blocking(move || {
                 put_object(store.as_ref(), &bucket, &key, options, body.as_bytes())
             })
             .await
-            .map_err(|e| AsyncError::Queue(e.to_string()))?
             .map_err(|e| AsyncError::Queue(e.to_string()));
         }
         if let AsyncQueue::Sqs { client, url } = &self.queue {
@@ -340,7 +341,7 @@ impl AsyncLeg {
         let store = self.store.clone();
         let bucket = self.destination.bucket.clone();
         let written_key = key.clone();
-        tokio::task::spawn_blocking(move || {
+        blocking(move || {
             if success {
                 put_gzipped(store.as_ref(), &bucket, &written_key, options, &bytes)
             } else {
@@ -348,13 +349,6 @@ impl AsyncLeg {
             }
         })
         .await
-        .map_err(|e| AsyncError::Write {
-            key: key.clone(),
-            source: StoreError::Local {
-                path: key.clone().into(),
-                source: std::io::Error::other(e.to_string()),
-            },
-        })?
         .map_err(|source| AsyncError::Write { key, source })
     }
 }

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::storage::{put_gzipped, ObjectPrefix, ObjectStore, PutOptions, StoreError};
+use crate::storage::{blocking, put_gzipped, ObjectPrefix, ObjectStore, PutOptions, StoreError};
 
 /// Where the side outputs go, and the store that writes them.
 #[derive(Clone)]
@@ -83,7 +83,7 @@ impl SideOutputs {
         .collect();
         let store = self.store.clone();
         let content_type = meta.content_type.clone();
-        tokio::task::spawn_blocking(move || -> Result<(), StoreError> {
+        blocking(move || -> Result<(), StoreError> {
             for (destination, body, kind) in writes {
                 let key = destination.key(&format!("{date}/{id}"));
                 let mut metadata = metadata.clone();
@@ -98,9 +98,5 @@ impl SideOutputs {
             Ok(())
         })
         .await
-        .map_err(|e| StoreError::Local {
-            path: "side output".into(),
-            source: std::io::Error::other(e.to_string()),
-        })?
     }
 }

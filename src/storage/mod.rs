@@ -104,6 +104,19 @@ pub enum StoreError {
     /// A key that would leave its bucket's folder (`..`, an absolute path).
     #[error("key `{0}` leaves its folder")]
     KeyOutsideBucket(String),
+    /// The blocking task running store calls panicked or was cancelled ([`blocking`]).
+    #[error("a storage task failed: {0}")]
+    Task(String),
+    /// Reading an object's bytes failed part-way.
+    #[error("{bucket}/{key}: reading the object failed: {source}")]
+    Read {
+        /// The bucket.
+        bucket: String,
+        /// The key.
+        key: String,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 impl StoreError {
@@ -114,7 +127,9 @@ impl StoreError {
             StoreError::S3(e) => e.is_retryable(),
             #[cfg(feature = "gcp")]
             StoreError::Gcs(e) => e.is_retryable(),
-            StoreError::Compose { source, .. } => io_failure_is_retryable(source),
+            StoreError::Compose { source, .. } | StoreError::Read { source, .. } => {
+                io_failure_is_retryable(source)
+            }
             _ => false,
         }
     }
@@ -190,6 +205,31 @@ pub fn put_object(
         source,
     })?;
     sink.commit()
+}
+
+/// Runs `work` (blocking store calls: [`put_object`], [`get_object`], ...) on a blocking
+/// thread, from async code; a task that panicked or was cancelled is [`StoreError::Task`].
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+}
+
+/// Reads the whole object `bucket/key` (blocking): for small objects (queued jobs and
+/// messages), never for inputs, which are streamed.
+pub fn get_object(store: &dyn ObjectStore, bucket: &str, key: &str) -> Result<Vec<u8>, StoreError> {
+    let mut bytes = Vec::new();
+    store
+        .read(bucket, key)?
+        .read_to_end(&mut bytes)
+        .map_err(|source| StoreError::Read {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            source,
+        })?;
+    Ok(bytes)
 }
 
 /// Writes `plain` gzipped as the whole object `bucket/key`, with `Content-Encoding: gzip`

@@ -9,9 +9,9 @@
 
 use sha2::{Digest, Sha256};
 
-use std::io::Read;
-
-use crate::storage::{put_gzipped, put_object, ObjectPrefix, ObjectStore, PutOptions, StoreError};
+use crate::storage::{
+    get_object, put_gzipped, put_object, ObjectPrefix, ObjectStore, PutOptions, StoreError,
+};
 
 /// One queued message.
 #[derive(Debug, Clone)]
@@ -167,21 +167,10 @@ pub fn drain_once(
         .into_iter()
         .filter(|k| k.ends_with(".ndjson"))
         .collect();
-    let read = in_parallel(&keys, |key| {
-        let mut bytes = Vec::new();
-        let reader = match store.read(&queue.bucket, key) {
-            Ok(r) => r,
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        let mut reader = reader;
-        reader
-            .read_to_end(&mut bytes)
-            .map_err(|source| StoreError::Local {
-                path: key.into(),
-                source,
-            })?;
-        Ok(Some((key.clone(), bytes)))
+    let read = in_parallel(&keys, |key| match get_object(store, &queue.bucket, key) {
+        Ok(bytes) => Ok(Some((key.clone(), bytes))),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
     })?;
     let raw: Vec<(String, Vec<u8>)> = read.into_iter().flatten().collect();
     let messages: Vec<Message> = raw

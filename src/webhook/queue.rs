@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::storage::{put_object, ObjectPrefix, ObjectStore, PutOptions, StoreError};
+use crate::storage::{blocking, put_object, ObjectPrefix, ObjectStore, PutOptions, StoreError};
 
 /// Largest sanitized message queued (SQS's classic limit, 256 KiB).
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
@@ -91,23 +91,14 @@ impl Queue {
             Queue::Store { store, prefix } => {
                 let (store, bucket) = (store.clone(), prefix.bucket.clone());
                 let key = prefix.key(&message_name());
-                tokio::task::spawn_blocking(move || {
-                    put_object(
-                        store.as_ref(),
-                        &bucket,
-                        &key,
-                        PutOptions {
-                            content_type: Some("application/x-ndjson".into()),
-                            ..PutOptions::default()
-                        },
-                        message.as_bytes(),
-                    )
+                let options = PutOptions {
+                    content_type: Some("application/x-ndjson".into()),
+                    ..PutOptions::default()
+                };
+                blocking(move || {
+                    put_object(store.as_ref(), &bucket, &key, options, message.as_bytes())
                 })
-                .await
-                .map_err(|e| QueueError::Io {
-                    path: PathBuf::new(),
-                    source: std::io::Error::other(e.to_string()),
-                })??;
+                .await?;
                 Ok(())
             }
         }
