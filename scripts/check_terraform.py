@@ -9,9 +9,9 @@
    function's policy allows exactly the actions its issue lists (plus its own logs and failure
    queue; its parameters or secrets, additional outputs and KMS only in conditional blocks); so
    do the fan-out's policies (the chunk function's, the state machine's, the bulk function's
-   right to start it), and only the state machine's log-delivery and X-Ray statements and the
-   VPC policy's Describe statement name the resource `*`; no policy but the VPC policy has an
-   EC2 action.
+   right to start it), and only the state machine's log-delivery and X-Ray statements name the
+   resource `*` in aws-bulk; no policy but the VPC policy (modules/aws-lambda-vpc-access) has
+   an EC2 action.
 4. Every `#checkov:skip=` comment carries a reason.
 5. Every environment variable the bulk module gives the function, and every SSM parameter it
    creates under the function's prefix, is a setting the binary reads (listed in
@@ -53,7 +53,11 @@
    secretsmanager:GetSecretValue on the instance's own prefix only, PutSecretValue only in
    aws-api, on the ARN of each token it writes; the environment sets SECRETS_STORE then.
 12. vpc_config (the same modules; default null): every Lambda function is placed by it and its
-   role gets the VPC policy only with it (and before the function is made); that policy allows
+   role gets the VPC policy only with it (and before the function is made): each module calls
+   modules/aws-lambda-vpc-access once, with `count = local.use_vpc ? 1 : 0`, its vpc_config,
+   its own account, region and partition and every function's role, and moves the policies it
+   had before (aws_iam_role_policy.vpc[<key>]) there; the functions depend on that call. The
+   shared module's one policy, attached to each role it is given and nothing else, allows
    exactly AWSLambdaVPCAccessExecutionRole's EC2 actions, CreateNetworkInterface only on the
    account's network interfaces and the given subnets and security groups,
    Delete/Assign/UnassignPrivateIpAddresses only on the account's network interfaces in the
@@ -129,9 +133,8 @@ FANOUT_POLICY_CONDITIONAL_ACTIONS = {
     "function_fanout": set(),
 }
 # The statements of aws-bulk's policies that may name the resource `*`: Step Functions' log
-# delivery and X-Ray, and the VPC policy's Describe actions, which AWS documents without
-# resource-level permissions.
-BULK_WILDCARD_STATEMENTS = {("fanout", "DeliverLogs"), ("fanout", "Tracing"), ("vpc", "DescribeNetwork")}
+# delivery and X-Ray (the VPC policy's Describe statement is in modules/aws-lambda-vpc-access).
+BULK_WILDCARD_STATEMENTS = {("fanout", "DeliverLogs"), ("fanout", "Tracing")}
 # What the API function may do: write its own logs; and, in blocks that exist only with their
 # option, read its own parameters (or secrets), write back the rotated refresh token and the
 # shared access token (SSM or Secrets Manager), create, read and delete the shared token's lock,
@@ -170,7 +173,8 @@ BULK_FUNCTION_ALL_ACTIONS = BULK_FUNCTION_ACTIONS | BULK_FUNCTION_CONDITIONAL_AC
 CHUNK_ALL_ACTIONS = FANOUT_POLICY_ACTIONS["chunk"] | FANOUT_POLICY_CONDITIONAL_ACTIONS["chunk"]
 API_FUNCTION_ALL_ACTIONS = API_FUNCTION_ACTIONS | API_FUNCTION_CONDITIONAL_ACTIONS
 WEBHOOK_FUNCTION_ALL_ACTIONS = WEBHOOK_FUNCTION_ACTIONS | WEBHOOK_FUNCTION_CONDITIONAL_ACTIONS
-# The VPC policy of each AWS module (vpc.tf, only with vpc_config; check 12): the EC2 actions of
+# The VPC policy of the AWS modules (modules/aws-lambda-vpc-access, which each module's vpc.tf
+# calls only with vpc_config; check 12): the EC2 actions of
 # AWSLambdaVPCAccessExecutionRole, Create only in the given subnets with the given security
 # groups, Delete/Assign/Unassign only on the account's network interfaces in the region, the
 # Describe actions (no resource-level permission) alone on `*`.
@@ -240,7 +244,9 @@ class Module:
 
 def check_references(module: Module, problems: list, modules_by_dir: dict):
     for path, parsed in module.blocks:
-        for expression in expressions(parsed):
+        # A moved block's `from` names an address that is gone on purpose (its `to` is checked).
+        referring = {**parsed, "moved": [{k: v for k, v in block.items() if k != "from"} for block in parsed.get("moved", [])]}
+        for expression in expressions(referring):
             for match in REFERENCE.finditer(expression):
                 kind, name, attribute, data_kind, data_name, res_kind, res_name = match.groups()
                 where = f"{path}: `{match.group(0)}`"
@@ -327,8 +333,8 @@ def check_policies(module: Module, problems: list):
                         problems.append(f"{path}: {name} policy: extra {sorted(actions - expected)}, missing {sorted(expected - actions)}")
                     if kms_conditional != FANOUT_POLICY_CONDITIONAL_ACTIONS[name]:
                         problems.append(f"{path}: {name} policy: conditional actions {sorted(kms_conditional)}, expected {sorted(FANOUT_POLICY_CONDITIONAL_ACTIONS[name])}")
-                if any(action.startswith("ec2:") for action in actions | kms_conditional) and name != "vpc":
-                    problems.append(f"{path}: policy {name} allows EC2 actions: only the VPC policy (vpc.tf) may")
+                if any(action.startswith("ec2:") for action in actions | kms_conditional) and module.directory.name != VPC_ACCESS_MODULE:
+                    problems.append(f"{path}: policy {name} allows EC2 actions: only the VPC policy (modules/{VPC_ACCESS_MODULE}) may")
                 if module.directory.name == "aws-bulk":
                     for statement, _ in policy_statements(document):
                         if "*" in statement.get("resources", []) and (name, statement.get("sid")) not in BULK_WILDCARD_STATEMENTS:
@@ -868,14 +874,33 @@ WRITTEN_SECRET_ARNS = re.compile(r"for (\w+) in local\.(\w+) : aws_secretsmanage
 SECRETS_STORE_ENVIRONMENT = re.compile(r"""local\.use_secrets_manager \? \{["']SECRETS_STORE["']: ["']AWS_SECRETS_MANAGER["']\} : \{\}""")
 UPPER_WORD = re.compile(r"\b([A-Z][A-Z0-9_]{2,})\b")
 
+# Each AWS module's vpc.tf: the gate, and its call of the shared module with its own account,
+# region and partition (which the locals take from the provider's data sources).
 VPC_LOCALS = {
     "use_vpc": re.compile(r"^\$\{var\.vpc_config != null\}$"),
-    "vpc_subnet_arns": re.compile(r"""^\$\{\[for (\w+) in try\(var\.vpc_config\.subnet_ids, \[\]\) : "arn:\$\{local\.partition\}:ec2:\$\{local\.region\}:\*:subnet/\$\{\1\}"\]\}$"""),
-    "vpc_security_group_arns": re.compile(r"""^\$\{\[for (\w+) in try\(var\.vpc_config\.security_group_ids, \[\]\) : "arn:\$\{local\.partition\}:ec2:\$\{local\.region\}:\*:security-group/\$\{\1\}"\]\}$"""),
-    "vpc_network_interfaces": re.compile(r"^arn:\$\{local\.partition\}:ec2:\$\{local\.region\}:\$\{local\.account_id\}:network-interface/\*$"),
+    "account_id": re.compile(r"^\$\{data\.aws_caller_identity\.current\.account_id\}$"),
+    "region": re.compile(r"^\$\{data\.aws_region\.current\.region\}$"),
+    "partition": re.compile(r"^\$\{data\.aws_partition\.current\.partition\}$"),
 }
-VPC_CREATE_RESOURCES = "${concat([${local.vpc_network_interfaces}], local.vpc_subnet_arns, local.vpc_security_group_arns)}"
-VPC_MANAGE_RESOURCES = ["${local.vpc_network_interfaces}"]
+VPC_ACCESS_MODULE = "aws-lambda-vpc-access"
+VPC_ACCESS_CALL_ARGUMENTS = {
+    "count": "${local.use_vpc ? 1 : 0}",
+    "vpc_config": "${var.vpc_config}",
+    "partition": "${local.partition}",
+    "region": "${local.region}",
+    "account_id": "${local.account_id}",
+}
+# One entry of the call's role_names: a literal key (known at plan time) and a role's name.
+VPC_ROLE_ENTRY = re.compile(r"""['"](\w+)['"]: ['"]\$\{aws_iam_role\.(\w+)(?:\[0\])?\.id\}['"]""")
+# The shared module: the ARNs of the given subnets and security groups (any account: a subnet
+# shared by AWS RAM is the VPC owner's), and the account's network interfaces in the region.
+VPC_ACCESS_LOCALS = {
+    "subnet_arns": re.compile(r"""^\$\{\[for (\w+) in var\.vpc_config\.subnet_ids : "arn:\$\{var\.partition\}:ec2:\$\{var\.region\}:\*:subnet/\$\{\1\}"\]\}$"""),
+    "security_group_arns": re.compile(r"""^\$\{\[for (\w+) in var\.vpc_config\.security_group_ids : "arn:\$\{var\.partition\}:ec2:\$\{var\.region\}:\*:security-group/\$\{\1\}"\]\}$"""),
+    "network_interfaces": re.compile(r"^arn:\$\{var\.partition\}:ec2:\$\{var\.region\}:\$\{var\.account_id\}:network-interface/\*$"),
+}
+VPC_CREATE_RESOURCES = "${concat([${local.network_interfaces}], local.subnet_arns, local.security_group_arns)}"
+VPC_MANAGE_RESOURCES = ["${local.network_interfaces}"]
 LAMBDA_ROLE = re.compile(r"^\$\{aws_iam_role\.(\w+)(?:\[0\])?\.arn\}$")
 
 # What the bulk module's functions may write (s3:PutObject): the sanitized bucket (made here or
@@ -1011,30 +1036,27 @@ def check_secret_names(module: Module, known: set, problems: list):
                 problems.append(f"{path}: secret {name} is named {setting}, which the binary does not read")
 
 
-def check_vpc(module: Module, problems: list):
-    """12. vpc_config: every function of the module in the VPC when it is set, its role with the
-    VPC policy, which exists only then and allows exactly the EC2 actions Lambda needs, each on
-    the narrowest resources AWS allows."""
+def check_vpc_access(module: Module, problems: list):
+    """12. The shared module aws-lambda-vpc-access: one policy, allowing exactly the EC2 actions
+    Lambda needs, each on the narrowest resources AWS allows, attached to each role it is given
+    and to nothing else; nothing else in the module."""
     variable = module_variable(module, "vpc_config")
-    if variable is None:
-        problems.append(f"{module.directory}: no variable vpc_config")
-        return
-    if variable.get("default", "none") is not None or not all(k in str(variable.get("type")) for k in ("subnet_ids", "security_group_ids")):
-        problems.append(f"{module.directory}: variable vpc_config must be an object of subnet_ids and security_group_ids, default null")
-    check_locals(module, VPC_LOCALS, problems)
-    documents = [(path, body) for path, parsed in module.blocks for block in parsed.get("data", [])
-                 for name, body in block.get("aws_iam_policy_document", {}).items() if name == "vpc"]
+    if variable is None or not all(k in str(variable.get("type")) for k in ("subnet_ids", "security_group_ids")):
+        problems.append(f"{module.directory}: variable vpc_config must be an object of subnet_ids and security_group_ids")
+    check_locals(module, VPC_ACCESS_LOCALS, problems)
+    documents = [(path, name, body) for path, parsed in module.blocks for block in parsed.get("data", [])
+                 for name, body in block.get("aws_iam_policy_document", {}).items()]
     if len(documents) != 1:
-        problems.append(f"{module.directory}: no VPC policy (data.aws_iam_policy_document.vpc)")
-    for path, document in documents:
-        if str(document.get("count")) != "${local.use_vpc ? 1 : 0}":
-            problems.append(f"{path}: the VPC policy must exist only with vpc_config (count = local.use_vpc ? 1 : 0)")
+        problems.append(f"{module.directory}: {len(documents)} policy documents, expected the VPC policy alone")
+    for path, _, document in documents:
         allowed = set()
         for statement, conditional, _ in policy_statements(document, with_for_each=True):
             sid = statement.get("sid")
             actions = set(statement.get("actions", []))
             allowed |= actions
             resources = statement.get("resources")
+            if statement.get("effect", "Allow") != "Allow" or conditional or statement.get("condition") or statement.get("not_actions") or statement.get("not_resources"):
+                problems.append(f"{path}: VPC policy statement {sid}: only plain Allow statements (no dynamic, condition, not_actions or not_resources)")
             if actions & VPC_DESCRIBE_ACTIONS or resources == ["*"] or "*" == resources:
                 if not actions <= VPC_DESCRIBE_ACTIONS or resources != ["*"]:
                     problems.append(f"{path}: VPC policy statement {sid}: only {sorted(VPC_DESCRIBE_ACTIONS)} may be, and alone, on `*`")
@@ -1045,26 +1067,69 @@ def check_vpc(module: Module, problems: list):
                 problems.append(f"{path}: VPC policy statement {sid}: {sorted(managed)} only on {VPC_MANAGE_RESOURCES}, not {resources!r}")
         if allowed != VPC_ACTIONS:
             problems.append(f"{path}: VPC policy allows {sorted(allowed)}, expected {sorted(VPC_ACTIONS)}")
-    attached = [(path, body) for path, name, body in module_resources(module, "aws_iam_role_policy")
-                if "data.aws_iam_policy_document.vpc" in str(body.get("policy", ""))]
-    roles = set()
-    for path, body in attached:
-        for_each = str(body.get("for_each", body.get("count", "")))
-        if not for_each.startswith("${local.use_vpc ?"):
-            problems.append(f"{path}: the VPC policy is attached whatever vpc_config (for_each = local.use_vpc ? ...)")
-        roles |= set(re.findall(r"aws_iam_role\.(\w+)", for_each))
+    names = {name for _, name, _ in documents}
+    resources = [(path, kind, name, body) for path, parsed in module.blocks for block in parsed.get("resource", [])
+                 for kind, named in block.items() for name, body in named.items()]
+    attached = [(path, name, body) for path, kind, name, body in resources if kind == "aws_iam_role_policy"]
+    for path, kind, name, body in resources:
+        policy = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.(\w+)\.json\}", str(body.get("policy", "")))
+        if (kind != "aws_iam_role_policy" or policy is None or policy.group(1) not in names
+                or body.get("for_each") != "${var.role_names}" or body.get("role") != "${each.value}" or "count" in body):
+            problems.append(f"{path}: {kind}.{name}: the module holds only the VPC policy, attached to each of var.role_names (for_each = var.role_names, role = each.value)")
+    if len(attached) != 1:
+        problems.append(f"{module.directory}: {len(attached)} aws_iam_role_policy resources, expected one (the VPC policy of each role)")
+
+
+def check_vpc(module: Module, problems: list, modules_by_dir: dict):
+    """12. vpc_config: every function of the module in the VPC when it is set, its role with the
+    VPC policy of modules/aws-lambda-vpc-access, which the module calls only then, before the
+    function is made, and where it moved its former policies."""
+    variable = module_variable(module, "vpc_config")
+    if variable is None:
+        problems.append(f"{module.directory}: no variable vpc_config")
+        return
+    if variable.get("default", "none") is not None or not all(k in str(variable.get("type")) for k in ("subnet_ids", "security_group_ids")):
+        problems.append(f"{module.directory}: variable vpc_config must be an object of subnet_ids and security_group_ids, default null")
+    check_locals(module, VPC_LOCALS, problems)
+    shared = module.directory.parent / VPC_ACCESS_MODULE
+    calls = [name for name in module.modules if called_dir(module, name) == shared.resolve()]
+    if len(calls) != 1:
+        problems.append(f"{module.directory}: {len(calls)} calls of modules/{VPC_ACCESS_MODULE}, expected one (vpc.tf)")
+        return
+    call = calls[0]
+    arguments = module.modules[call]
+    for argument, expected in VPC_ACCESS_CALL_ARGUMENTS.items():
+        if arguments.get(argument) != expected:
+            problems.append(f"{module.directory}: module {call}: {argument} is {arguments.get(argument)!r}, expected {expected!r} (the VPC policy only with vpc_config, on this account and region)")
+    if "for_each" in arguments or "depends_on" in arguments:
+        problems.append(f"{module.directory}: module {call}: only `count = local.use_vpc ? 1 : 0` (moved blocks name its instance [0])")
+    role_names = str(arguments.get("role_names", ""))
+    entries = VPC_ROLE_ENTRY.findall(role_names)
+    roles = {role for _, role in entries}
+    if not entries or len(entries) != len(re.findall(r"aws_iam_role\.", role_names)) or len({key for key, _ in entries}) != len(entries):
+        problems.append(f"{module.directory}: module {call}: role_names must map literal keys (known at plan time) to roles' ids, e.g. {{ function = aws_iam_role.function.id }}, not {role_names!r}")
+    # Each former aws_iam_role_policy.vpc[<key>] moves to the call's instance, so an existing
+    # deployment keeps its policies.
+    shared_module = modules_by_dir.get(shared.resolve())
+    policies = [name for _, name, _ in module_resources(shared_module, "aws_iam_role_policy")] if shared_module else []
+    policy = policies[0] if len(policies) == 1 else "this"
+    moved = {(block.get("from"), block.get("to")) for _, parsed in module.blocks for block in parsed.get("moved", [])}
+    for key, _ in entries:
+        expected = (f'${{aws_iam_role_policy.vpc["{key}"]}}', f'${{module.{call}[0].aws_iam_role_policy.{policy}["{key}"]}}')
+        if expected not in moved:
+            problems.append(f"{module.directory}: no `moved {{ from = aws_iam_role_policy.vpc[\"{key}\"], to = module.{call}[0].aws_iam_role_policy.{policy}[\"{key}\"] }}` (an existing deployment would recreate its VPC policy)")
     for path, name, body in module_resources(module, "aws_lambda_function"):
         role = LAMBDA_ROLE.match(str(body.get("role", "")))
         if role is None or role.group(1) not in roles:
-            problems.append(f"{path}: function {name}: its role does not get the VPC policy with vpc_config")
+            problems.append(f"{path}: function {name}: its role does not get the VPC policy with vpc_config (role_names of module {call})")
         blocks = [d["vpc_config"] for d in body.get("dynamic", []) if "vpc_config" in d]
         content = blocks[0].get("content", [{}])[0] if blocks else {}
         if (len(blocks) != 1 or "var.vpc_config" not in str(blocks[0].get("for_each"))
                 or content.get("subnet_ids") != "${vpc_config.value.subnet_ids}"
                 or content.get("security_group_ids") != "${vpc_config.value.security_group_ids}"):
             problems.append(f"{path}: function {name} is not placed by vpc_config (dynamic \"vpc_config\" over var.vpc_config)")
-        if "${aws_iam_role_policy.vpc}" not in body.get("depends_on", []):
-            problems.append(f"{path}: function {name} does not depend on aws_iam_role_policy.vpc (Lambda checks the role's EC2 grants when it creates the function)")
+        if f"${{module.{call}}}" not in body.get("depends_on", []):
+            problems.append(f"{path}: function {name} does not depend on module.{call} (Lambda checks the role's EC2 grants when it creates the function)")
 
 
 def check_bulk_writes(module: Module, problems: list):
@@ -1121,7 +1186,12 @@ def main(root: str) -> int:
         module = modules_by_dir.get(root_path / "modules" / name)
         if module is not None:
             check_secret_store(module, problems)
-            check_vpc(module, problems)
+            check_vpc(module, problems, modules_by_dir)
+    vpc_access = modules_by_dir.get(root_path / "modules" / VPC_ACCESS_MODULE)
+    if vpc_access is None:
+        problems.append(f"{root_path}: no modules/{VPC_ACCESS_MODULE}")
+    else:
+        check_vpc_access(vpc_access, problems)
     bulk = modules_by_dir.get(root_path / "modules" / "aws-bulk")
     if bulk is None:
         problems.append(f"{root_path}: no modules/aws-bulk")

@@ -134,7 +134,7 @@ resource "aws_lambda_function" "api" {
 
   depends_on = [
     aws_iam_role_policy.function,
-    aws_iam_role_policy.vpc,
+    module.vpc_access,
     aws_ssm_parameter.salt,
     aws_ssm_parameter.rules,
     aws_ssm_parameter.source_secret,

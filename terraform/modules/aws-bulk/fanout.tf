@@ -78,7 +78,7 @@ resource "aws_lambda_function" "chunk" {
 
   depends_on = [
     aws_iam_role_policy.chunk,
-    aws_iam_role_policy.vpc,
+    module.vpc_access,
     aws_ssm_parameter.salt,
     aws_ssm_parameter.rules,
     aws_ssm_parameter.additional_transforms,

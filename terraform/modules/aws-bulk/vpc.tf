@@ -1,64 +1,38 @@
 # Optional VPC placement (vpc_config; null: none of this exists). Every function of the module
 # (the bulk function and, with fanout_enabled, the chunk function) gets its network interfaces
-# in the given subnets with the given security groups. Lambda creates and deletes those
-# interfaces as the function's role, so each role gets, in a policy of its own, no more than
-# the EC2 actions of AWSLambdaVPCAccessExecutionRole:
-#   CreateNetworkInterface  only in the given subnets, with the given security groups;
-#   DeleteNetworkInterface, AssignPrivateIpAddresses, UnassignPrivateIpAddresses
-#                           only on network interfaces of this account and region;
-#   DescribeNetworkInterfaces, DescribeSubnets
-#                           on `*` (AWS documents no resource-level permission for them).
+# in the given subnets with the given security groups, and each function's role the network
+# grants of modules/aws-lambda-vpc-access (AWSLambdaVPCAccessExecutionRole's EC2 actions, create
+# only in those subnets with those groups); the functions depend on it.
 # The subnets need a route to every AWS API the functions call: S3 (a gateway endpoint), SSM or
 # Secrets Manager, SQS (the failure queue), Step Functions with the fan-out, KMS with a
 # customer key: interface endpoints, or a NAT gateway. (Lambda itself delivers the logs.)
 
 locals {
   use_vpc = var.vpc_config != null
-  # Subnets and security groups by id, in any account (a subnet shared with this account by
-  # AWS RAM belongs to the VPC owner's account; ids are unique).
-  vpc_subnet_arns         = [for id in try(var.vpc_config.subnet_ids, []) : "arn:${local.partition}:ec2:${local.region}:*:subnet/${id}"]
-  vpc_security_group_arns = [for id in try(var.vpc_config.security_group_ids, []) : "arn:${local.partition}:ec2:${local.region}:*:security-group/${id}"]
-  # The functions' interfaces are made in this account and region.
-  vpc_network_interfaces = "arn:${local.partition}:ec2:${local.region}:${local.account_id}:network-interface/*"
 }
 
-data "aws_iam_policy_document" "vpc" {
-  count = local.use_vpc ? 1 : 0
+module "vpc_access" {
+  source = "../aws-lambda-vpc-access"
+  count  = local.use_vpc ? 1 : 0
 
-  statement {
-    sid       = "CreateNetworkInterfacesInOwnSubnets"
-    actions   = ["ec2:CreateNetworkInterface"]
-    resources = concat([local.vpc_network_interfaces], local.vpc_subnet_arns, local.vpc_security_group_arns)
-  }
-
-  statement {
-    sid = "ManageNetworkInterfaces"
-    actions = [
-      "ec2:DeleteNetworkInterface",
-      "ec2:AssignPrivateIpAddresses",
-      "ec2:UnassignPrivateIpAddresses",
-    ]
-    resources = [local.vpc_network_interfaces]
-  }
-
-  statement {
-    sid = "DescribeNetwork"
-    actions = [
-      "ec2:DescribeNetworkInterfaces",
-      "ec2:DescribeSubnets",
-    ]
-    resources = ["*"]
-  }
-}
-
-resource "aws_iam_role_policy" "vpc" {
+  vpc_config = var.vpc_config
   # Keys known at plan time; the chunk function's role only with the fan-out.
-  for_each = local.use_vpc ? merge(
+  role_names = merge(
     { function = aws_iam_role.function.id },
     var.fanout_enabled ? { chunk = aws_iam_role.chunk[0].id } : {},
-  ) : {}
+  )
+  partition  = local.partition
+  region     = local.region
+  account_id = local.account_id
+}
 
-  name   = "vpc-network-interfaces"
-  role   = each.value
-  policy = data.aws_iam_policy_document.vpc[0].json
+# The policies were this module's aws_iam_role_policy.vpc: an existing deployment keeps them.
+moved {
+  from = aws_iam_role_policy.vpc["function"]
+  to   = module.vpc_access[0].aws_iam_role_policy.this["function"]
+}
+
+moved {
+  from = aws_iam_role_policy.vpc["chunk"]
+  to   = module.vpc_access[0].aws_iam_role_policy.this["chunk"]
 }

@@ -89,7 +89,7 @@ resource "aws_lambda_function" "webhook" {
 
   depends_on = [
     aws_iam_role_policy.function,
-    aws_iam_role_policy.vpc,
+    module.vpc_access,
     aws_ssm_parameter.salt,
     aws_ssm_parameter.rules,
     aws_secretsmanager_secret_version.setting,
