@@ -69,13 +69,7 @@ async fn with_storage(
     let ApiService::Ready(handler) = service else {
         return Ok(service);
     };
-    let asynchronous = handler
-        .async_settings()
-        .map(|(d, q)| (d.clone(), q.map(str::to_owned)));
-    let side = handler
-        .side_output_settings()
-        .map(|(s, o)| (s.cloned(), o.cloned()));
-    if asynchronous.is_none() && side.is_none() {
+    if !handler.needs_storage() {
         return Ok(ApiService::Ready(handler));
     }
     handler.require_store("gs")?;
@@ -84,8 +78,11 @@ async fn with_storage(
     let objects = GcsObjects::new(emulator.as_deref())?;
     let store: Arc<dyn ObjectStore + Send> =
         Arc::new(GcsStore::new(client, tokio::runtime::Handle::current()).with_objects(objects));
-    let queue = match asynchronous {
-        Some((_, queue)) => {
+    let queue_url = handler
+        .async_settings()
+        .map(|(_, queue)| queue.map(str::to_owned));
+    let queue = match queue_url {
+        Some(queue) => {
             let queue = queue.ok_or(StorageSetupError::NoQueue)?;
             let prefix = ObjectPrefix::parse(&queue, ASYNC_API_REQUEST_QUEUE_URL.name)?;
             prefix.require("gs", ASYNC_API_REQUEST_QUEUE_URL.name)?;

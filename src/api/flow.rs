@@ -390,6 +390,12 @@ impl ApiHandler {
         handler
     }
 
+    /// Whether asynchronous requests or side outputs are configured: the shell must give
+    /// [`ApiHandler::with_outputs`] a store.
+    pub fn needs_storage(&self) -> bool {
+        self.async_settings().is_some() || self.side_output_settings().is_some()
+    }
+
     /// Checks that every location setting (`ASYNC_OUTPUT_DESTINATION`, `SIDE_OUTPUT_*`) is in
     /// the platform's store, `scheme` (`s3` on AWS, `gs` on Google Cloud).
     pub fn require_store(&self, scheme: &'static str) -> Result<(), crate::storage::WrongStore> {

@@ -34,13 +34,7 @@ pub async fn service_from_env() -> ApiService {
     let ApiService::Ready(handler) = service else {
         return service;
     };
-    let asynchronous = handler
-        .async_settings()
-        .map(|(d, q)| (d.clone(), q.map(str::to_owned)));
-    let side = handler
-        .side_output_settings()
-        .map(|(s, o)| (s.cloned(), o.cloned()));
-    if asynchronous.is_none() && side.is_none() {
+    if !handler.needs_storage() {
         return ApiService::Ready(handler);
     }
     if let Err(e) = handler.require_store("s3") {
@@ -53,12 +47,16 @@ pub async fn service_from_env() -> ApiService {
         s3_client(&sdk, handler.s3_path_style()),
         tokio::runtime::Handle::current(),
     ));
-    let queue = match asynchronous {
-        Some((_, Some(url))) => Some(AsyncQueue::Sqs {
+    // The queue's URL, when asynchronous requests are on.
+    let queue_url = handler
+        .async_settings()
+        .map(|(_, queue)| queue.map(str::to_owned));
+    let queue = match queue_url {
+        Some(Some(url)) => Some(AsyncQueue::Sqs {
             client: aws_sdk_sqs::Client::new(&sdk),
             url,
         }),
-        Some((_, None)) => {
+        Some(None) => {
             let problem =
                 "setting ASYNC_API_REQUEST_QUEUE_URL is required with ASYNC_OUTPUT_DESTINATION"
                     .to_owned();
