@@ -56,7 +56,7 @@ fn notifier() -> Option<s3_server::Notify> {
                 return;
             }
             let n = sequence.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let object = psoxy::storage::s3::ListedObject {
+            let object = psoxy::storage::ListedObject {
                 key: key.clone(),
                 size,
                 last_modified: None,

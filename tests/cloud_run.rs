@@ -225,6 +225,76 @@ async fn eventarc_events_sanitize_objects_like_the_cli() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psoxy_replay_sends_stored_objects_to_the_service_again() {
+    gcs::create_bucket("rp-in").await;
+    gcs::create_bucket("rp-out").await;
+    let fake = secrets().await;
+    let mut env = bulk_env(&fake, gcs::host());
+    for (k, v) in env.iter_mut() {
+        if *k == "OUTPUT_BUCKET" {
+            *v = "rp-out".into();
+        }
+    }
+    let service = Service::start("bulk", &env);
+    let plain = std::fs::read(repo("sample-data/hris.csv")).unwrap();
+    gcs::put("rp-in", "exports/hris.csv", plain.clone(), None).await;
+    gcs::put("rp-in", "exports/Jan 2026/hris é.csv", plain.clone(), None).await;
+    gcs::put("rp-in", "exports/bad.csv", hris_rows(3, Some(3)), None).await;
+    gcs::put("rp-in", "elsewhere/hris.csv", plain.clone(), None).await;
+    let replay = |args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_psoxy"));
+        cmd.arg("replay")
+            .args(args)
+            .env("STORAGE_EMULATOR_HOST", gcs::host())
+            .env_remove("PSOXY_ID_TOKEN");
+        common::run(&mut cmd)
+    };
+
+    let dry = replay(&["gs://rp-in/exports/", "--dry-run"]);
+    assert!(dry.status.success(), "{}", common::stderr(&dry));
+    assert!(
+        common::stdout(&dry).contains("dry run: 3 of 3 objects under gs://rp-in/exports/"),
+        "{}",
+        common::stdout(&dry)
+    );
+    let url = format!("{}/", service.url);
+    let o = tokio::task::spawn_blocking(move || {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_psoxy"));
+        cmd.args(["replay", "gs://rp-in/exports/", "--service-url", &url])
+            .env("STORAGE_EMULATOR_HOST", gcs::host())
+            .env("PSOXY_ID_TOKEN", "a-token-the-emulated-service-ignores");
+        common::run(&mut cmd)
+    })
+    .await
+    .unwrap();
+    let (out, err) = (common::stdout(&o), common::stderr(&o));
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(
+        out.contains("2 sanitized, 0 fanned out, 0 skipped, 1 failed"),
+        "{out}{err}"
+    );
+    assert!(
+        err.contains("failed: gs://rp-in/exports/bad.csv: the function failed (input): ")
+            && err.contains("line 3"),
+        "{err}"
+    );
+    assert!(
+        err.contains("gs://rp-in/exports/Jan 2026/hris é.csv: sanitized -> gs://rp-out/exports/Jan 2026/hris é.csv (300 rows)"),
+        "{err}"
+    );
+    // The CLI on the same key (the row shuffle depends on it).
+    let tree = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tree.path().join("exports")).unwrap();
+    std::fs::write(tree.path().join("exports/hris.csv"), &plain).unwrap();
+    let cli = cli_outputs(tree.path(), &["exports/hris.csv"]);
+    assert_eq!(
+        gunzip(&gcs::get("rp-out", "exports/hris.csv").await),
+        cli[0],
+        "the replayed output is the CLI's, byte for byte"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn storage_trouble_is_answered_for_redelivery() {
     let fake = secrets().await;
     // Nothing listens there: every storage request fails to connect.

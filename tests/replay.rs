@@ -113,7 +113,15 @@ fn mistakes_are_explained() {
     let s3 = s3_server::start();
     for (args, says) in [
         (vec!["s3://input"], "--function"),
-        (vec!["gs://input", "--dry-run"], "s3://bucket[/prefix]"),
+        (
+            vec!["file:///input", "--dry-run"],
+            "s3://bucket[/prefix] or gs://bucket[/prefix]",
+        ),
+        (
+            vec!["s3://input", "--service-url", "http://127.0.0.1:9/"],
+            "--service-url is for gs:// buckets",
+        ),
+        (vec!["gs://input"], "--service-url"),
         (
             vec!["s3://input", "--dry-run", "--modified-since", "last week"],
             "an age (90m, 36h, 7d)",

@@ -1,7 +1,8 @@
 //! Re-processing objects already in an input bucket (`psoxy replay`): each object is sent to
 //! the deployed bulk function as a synthetic S3 `ObjectCreated:Put` event, one object per
-//! synchronous invocation, and the function's answer (its report, or its error) is the
-//! object's outcome. The objects are not touched: no copy, no new version, no changed
+//! synchronous invocation ([`ReplayFunction`]), or to the Cloud Run bulk service as the
+//! CloudEvent of a finalized object (`ReplayService`), and the answer (the object's report, or
+//! its error) is the object's outcome. The objects are not touched: no copy, no new version, no changed
 //! `Last-Modified`.
 
 use std::time::{Duration, SystemTime};
@@ -9,45 +10,41 @@ use std::time::{Duration, SystemTime};
 use serde::Deserialize;
 
 use crate::error_text::error_chain;
-use crate::storage::s3::ListedObject;
+use crate::storage::ListedObject;
 
 /// How long one invocation may take: a bulk function runs for at most 15 minutes.
 pub const INVOKE_TIMEOUT: Duration = Duration::from_secs(16 * 60);
 
-/// Why an object could not be replayed. Names the object; never a data value.
+/// Why an object could not be replayed. Names the object (`s3://bucket/key`,
+/// `gs://bucket/key`); never a data value.
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
     /// The invocation itself failed (no permission, no such function, throttled, timed out).
-    #[error("s3://{bucket}/{key}: invoking {function} failed: {detail}")]
+    #[error("{object}: invoking {function} failed: {detail}")]
     Invoke {
-        /// The object's bucket.
-        bucket: String,
-        /// Its key.
-        key: String,
-        /// The function.
+        /// The object.
+        object: String,
+        /// The function or service.
         function: String,
-        /// The SDK's account of the failure.
+        /// What failed.
         detail: String,
     },
     /// The function ran and failed on the object.
-    #[error("s3://{bucket}/{key}: the function failed ({error_type}): {message}")]
+    #[error("{object}: the function failed ({error_type}): {message}")]
     Function {
-        /// The object's bucket.
-        bucket: String,
-        /// Its key.
-        key: String,
-        /// The function's error type (`Psoxy.InvalidInput`, `Psoxy.Retryable`, ...).
+        /// The object.
+        object: String,
+        /// The function's error type (`Psoxy.InvalidInput`, `Psoxy.Retryable`; on Cloud Run
+        /// `input` or `retryable`).
         error_type: String,
         /// The function's message (it names lines and columns, never values).
         message: String,
     },
     /// The function answered something that is not a bulk report.
-    #[error("s3://{bucket}/{key}: the function's answer is not a psoxy bulk report")]
+    #[error("{object}: the answer is not a psoxy bulk report")]
     Answer {
-        /// The object's bucket.
-        bucket: String,
-        /// Its key.
-        key: String,
+        /// The object.
+        object: String,
     },
 }
 
@@ -170,6 +167,7 @@ impl ReplayFunction {
         replay_id: &str,
     ) -> Result<Replayed, ReplayError> {
         let event = replay_event(bucket, object, replay_id);
+        let name = format!("s3://{bucket}/{}", object.key);
         let answer = self
             .client
             .invoke()
@@ -184,48 +182,152 @@ impl ReplayFunction {
                 let body = e.raw_response().and_then(|r| r.body().bytes());
                 match body.and_then(|b| serde_json::from_slice::<FunctionError>(b).ok()) {
                     Some(error) => ReplayError::Function {
-                        bucket: bucket.to_owned(),
-                        key: object.key.clone(),
+                        object: name.clone(),
                         error_type: error.error_type,
                         message: error.error_message,
                     },
                     None => ReplayError::Invoke {
-                        bucket: bucket.to_owned(),
-                        key: object.key.clone(),
+                        object: name.clone(),
                         function: self.name.clone(),
                         detail: error_chain(&e),
                     },
                 }
             })?;
         let payload = answer.payload().map(|b| b.as_ref()).unwrap_or_default();
-        outcome(
-            bucket,
-            &object.key,
-            answer.function_error().is_some(),
-            payload,
-        )
+        outcome(&name, answer.function_error().is_some(), payload)
     }
 }
 
-/// The outcome of `bucket/key` from the function's answer `payload` (`failed`: Lambda marked
-/// it a function error).
-pub fn outcome(
-    bucket: &str,
-    key: &str,
-    failed: bool,
-    payload: &[u8],
-) -> Result<Replayed, ReplayError> {
+/// The deployed Cloud Run bulk service objects are replayed through: each object is POSTed to
+/// it as the binary-mode CloudEvent Eventarc sends for a finalized object.
+#[cfg(feature = "gcp")]
+#[derive(Clone)]
+pub struct ReplayService {
+    http: reqwest::Client,
+    url: String,
+    id_token: Option<String>,
+}
+
+#[cfg(feature = "gcp")]
+impl ReplayService {
+    /// The service at `url`, called with `id_token` (an identity token for the service, as
+    /// `gcloud auth print-identity-token` prints; none for a service that allows anyone).
+    pub fn new(url: &str, id_token: Option<String>) -> ReplayService {
+        ReplayService {
+            http: reqwest::Client::builder()
+                .timeout(INVOKE_TIMEOUT)
+                .build()
+                .unwrap_or_default(),
+            url: url.to_owned(),
+            id_token,
+        }
+    }
+
+    /// The service's URL as given.
+    pub fn name(&self) -> &str {
+        &self.url
+    }
+
+    /// Sends `object`'s event and waits for the service's answer.
+    pub async fn replay(
+        &self,
+        bucket: &str,
+        object: &ListedObject,
+        replay_id: &str,
+    ) -> Result<Replayed, ReplayError> {
+        let time = chrono::DateTime::<chrono::Utc>::from(SystemTime::now())
+            .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+            .to_string();
+        let body = serde_json::json!({
+            "kind": "storage#object",
+            "bucket": bucket,
+            "name": object.key,
+            "size": object.size.to_string(),
+        });
+        let mut request = self
+            .http
+            .post(&self.url)
+            .header("ce-id", format!("{replay_id}-{}", object.key.len()))
+            .header("ce-specversion", "1.0")
+            .header("ce-type", "google.cloud.storage.object.v1.finalized")
+            .header(
+                "ce-source",
+                format!("//storage.googleapis.com/projects/_/buckets/{bucket}"),
+            )
+            .header("ce-subject", format!("objects/{}", object.key))
+            .header("ce-time", time)
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        if let Some(token) = &self.id_token {
+            request = request.bearer_auth(token);
+        }
+        let name = format!("gs://{bucket}/{}", object.key);
+        let failed = |detail: String| ReplayError::Invoke {
+            object: name.clone(),
+            function: self.url.clone(),
+            detail,
+        };
+        let answer = request
+            .send()
+            .await
+            .map_err(|e| failed(error_chain(&e.without_url())))?;
+        let status = answer.status().as_u16();
+        let bytes = answer
+            .bytes()
+            .await
+            .map_err(|e| failed(error_chain(&e.without_url())))?;
+        service_outcome(&name, status, &bytes).map_err(|e| match e {
+            ReplayError::Answer { .. } if status != 200 => failed(format!("HTTP {status}")),
+            e => e,
+        })
+    }
+}
+
+/// The outcome of `object` from the Cloud Run service's answer (`status`, `body`): 200 with
+/// the object's report, 200 or 503 with `{"status": "failed", "error": ...}`.
+pub fn service_outcome(object: &str, status: u16, body: &[u8]) -> Result<Replayed, ReplayError> {
+    #[derive(Deserialize)]
+    struct Failed {
+        status: String,
+        #[serde(default)]
+        retryable: bool,
+        #[serde(default)]
+        error: String,
+    }
+    if let Ok(failed) = serde_json::from_slice::<Failed>(body) {
+        if failed.status == "failed" {
+            return Err(ReplayError::Function {
+                object: object.to_owned(),
+                error_type: if failed.retryable {
+                    "retryable"
+                } else {
+                    "input"
+                }
+                .into(),
+                message: failed.error,
+            });
+        }
+    }
+    match serde_json::from_slice::<Replayed>(body) {
+        Ok(done) if status == 200 => Ok(done),
+        _ => Err(ReplayError::Answer {
+            object: object.to_owned(),
+        }),
+    }
+}
+
+/// The outcome of `object` from the function's answer `payload` (`failed`: Lambda marked it a
+/// function error).
+pub fn outcome(object: &str, failed: bool, payload: &[u8]) -> Result<Replayed, ReplayError> {
     if let Ok(error) = serde_json::from_slice::<FunctionError>(payload) {
         return Err(ReplayError::Function {
-            bucket: bucket.to_owned(),
-            key: key.to_owned(),
+            object: object.to_owned(),
             error_type: error.error_type,
             message: error.error_message,
         });
     }
     let answer = || ReplayError::Answer {
-        bucket: bucket.to_owned(),
-        key: key.to_owned(),
+        object: object.to_owned(),
     };
     if failed {
         return Err(answer());
@@ -279,20 +381,39 @@ mod tests {
     }
 
     #[test]
+    fn cloud_run_answers_become_outcomes() {
+        let done = br#"{"bucket":"in","key":"a.csv","status":"sanitized","outputs":[{"bucket":"out","key":"a.csv","rows":300,"bytes_in":1,"bytes_out":2,"duration_ms":3}]}"#;
+        let replayed = service_outcome("gs://in/a.csv", 200, done).unwrap();
+        assert_eq!(
+            (replayed.status.as_str(), replayed.outputs[0].rows),
+            ("sanitized", 300)
+        );
+        let failed = br#"{"bucket":"in","key":"a.csv","status":"failed","retryable":false,"error":"line 2: short row"}"#;
+        let err = service_outcome("gs://in/a.csv", 200, failed)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("(input)") && err.contains("line 2"), "{err}");
+        assert!(matches!(
+            service_outcome("gs://in/a.csv", 403, b"Forbidden"),
+            Err(ReplayError::Answer { .. })
+        ));
+    }
+
+    #[test]
     fn answers_become_outcomes() {
         let report = br#"{"objects":[{"bucket":"input","key":"a.csv","status":"sanitized","outputs":[{"bucket":"output","key":"a.csv","rows":3,"bytes_in":1,"bytes_out":2,"duration_ms":1}]}]}"#;
-        let done = outcome("input", "a.csv", false, report).unwrap();
+        let done = outcome("s3://input/a.csv", false, report).unwrap();
         assert_eq!(done.status, "sanitized");
         assert_eq!(done.outputs[0].rows, 3);
         assert_eq!(
-            outcome("input", "a.csv", false, br#"{"objects":[]}"#)
+            outcome("s3://input/a.csv", false, br#"{"objects":[]}"#)
                 .unwrap()
                 .status,
             "skipped"
         );
         let error =
             br#"{"errorType":"Psoxy.InvalidInput","errorMessage":"input/a.csv: line 3: short row"}"#;
-        let failed = outcome("input", "a.csv", true, error)
+        let failed = outcome("s3://input/a.csv", true, error)
             .unwrap_err()
             .to_string();
         assert!(
@@ -300,7 +421,7 @@ mod tests {
             "{failed}"
         );
         assert!(matches!(
-            outcome("input", "a.csv", true, b"oops"),
+            outcome("s3://input/a.csv", true, b"oops"),
             Err(ReplayError::Answer { .. })
         ));
     }

@@ -108,7 +108,8 @@ pub enum Command {
     /// Lists the objects under s3://BUCKET/PREFIX (optionally only those modified since a
     /// time), then invokes the function once per object with a synthetic S3 ObjectCreated
     /// event, as the upload did, and waits for its answer: the objects themselves are not
-    /// copied or touched. Use it after changing the rules or the salt, or to re-run uploads
+    /// copied or touched. For gs://BUCKET/PREFIX, each object is POSTed to the Cloud Run bulk
+    /// service (--service-url, with --id-token) as Eventarc's finalized-object event. Use it after changing the rules or the salt, or to re-run uploads
     /// that failed. Prints each object's outcome and a summary; exits 1 if any failed.
     /// Credentials, region and endpoints come from the usual AWS settings (AWS_PROFILE,
     /// AWS_REGION, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_LAMBDA, ...); the caller needs
@@ -118,6 +119,8 @@ pub enum Command {
     ///   psoxy replay s3://acme-hris-input/ --function psoxy-hris --dry-run
     ///   psoxy replay s3://acme-hris-input/exports/ --function psoxy-hris --modified-since 7d
     ///   psoxy replay s3://acme-hris-input/ --function psoxy-hris --modified-since 2026-12-01
+    ///   PSOXY_ID_TOKEN=$(gcloud auth print-identity-token) psoxy replay gs://acme-hris-input/ \
+    ///     --service-url https://psoxy-hris-abc123-ew.a.run.app/
     #[command(verbatim_doc_comment)]
     Replay(ReplayArgs),
     /// Check a deployed bucket pair end to end with a generated sample.
@@ -148,13 +151,27 @@ pub enum Command {
 /// `psoxy replay`.
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// The objects to replay: s3://bucket[/prefix] (every key that starts with the prefix, at
-    /// any depth).
+    /// The objects to replay: s3://bucket[/prefix] or gs://bucket[/prefix] (every key that
+    /// starts with the prefix, at any depth).
     #[arg(value_name = "S3_LOCATION")]
     pub location: String,
-    /// The deployed bulk function: its name, ARN, or name:alias.
+    /// The deployed bulk function (s3:// objects): its name, ARN, or name:alias.
     #[arg(long, value_name = "NAME")]
     pub function: Option<String>,
+    /// The Cloud Run bulk service (gs:// objects): its URL, e.g.
+    /// https://psoxy-hris-abc123-ew.a.run.app/ (each object is POSTed to it as the
+    /// CloudEvent Eventarc sends for a finalized object).
+    #[arg(long, value_name = "URL")]
+    pub service_url: Option<String>,
+    /// An identity token for the Cloud Run service (`gcloud auth print-identity-token`), sent
+    /// as a bearer token. [env: PSOXY_ID_TOKEN]
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "PSOXY_ID_TOKEN",
+        hide_env_values = true
+    )]
+    pub id_token: Option<String>,
     /// Only objects last modified at or after WHEN: a time (2026-12-01T09:00:00Z), a date
     /// (2026-12-01, midnight UTC) or an age (90m, 36h, 7d).
     #[arg(long, value_name = "WHEN")]

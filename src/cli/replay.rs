@@ -12,20 +12,40 @@ use super::{env, CliError, EXIT_FAILED, EXIT_OK};
 use crate::bulk::replay::{ReplayError, ReplayFunction, Replayed};
 use crate::settings::catalog::S3_FORCE_PATH_STYLE;
 use crate::settings::{Flags, Settings};
-use crate::storage::s3::{list_objects, path_style, s3_client, ListedObject};
+use crate::storage::s3::{list_objects, path_style, s3_client};
+use crate::storage::ListedObject;
 
 /// Runs `psoxy replay`.
 pub fn run(args: ReplayArgs) -> Result<i32, CliError> {
-    let (bucket, prefix) = parse_location(&args.location)?;
+    let (scheme, bucket, prefix) = parse_location(&args.location)?;
     let since = args
         .modified_since
         .as_deref()
         .map(|when| parse_since(when, SystemTime::now()))
         .transpose()?;
-    if args.function.is_none() && !args.dry_run {
-        return Err(CliError(
-            "name the deployed bulk function with --function (or list with --dry-run)".into(),
-        ));
+    match (scheme, &args.function, &args.service_url) {
+        ("s3", _, Some(_)) => {
+            return Err(CliError(
+                "--service-url is for gs:// buckets (the Cloud Run service); s3:// objects go to --function".into(),
+            ))
+        }
+        ("gs", Some(_), _) => {
+            return Err(CliError(
+                "--function is for s3:// buckets (the Lambda function); gs:// objects go to --service-url".into(),
+            ))
+        }
+        ("s3", None, _) if !args.dry_run => {
+            return Err(CliError(
+                "name the deployed bulk function with --function (or list with --dry-run)".into(),
+            ))
+        }
+        ("gs", _, None) if !args.dry_run => {
+            return Err(CliError(
+                "give the Cloud Run bulk service's URL with --service-url (or list with --dry-run)"
+                    .into(),
+            ))
+        }
+        _ => {}
     }
     if args.concurrency == 0 {
         return Err(CliError("--concurrency must be at least 1".into()));
@@ -34,21 +54,94 @@ pub fn run(args: ReplayArgs) -> Result<i32, CliError> {
         .enable_all()
         .build()
         .map_err(|e| CliError(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(replay(&args, &bucket, &prefix, since))
+    runtime.block_on(replay(&args, scheme, &bucket, &prefix, since))
+}
+
+/// Where objects are replayed through.
+#[derive(Clone)]
+enum Target {
+    Function(ReplayFunction),
+    #[cfg(feature = "gcp")]
+    Service(crate::bulk::replay::ReplayService),
+}
+
+impl Target {
+    fn name(&self) -> &str {
+        match self {
+            Target::Function(f) => f.name(),
+            #[cfg(feature = "gcp")]
+            Target::Service(s) => s.name(),
+        }
+    }
+
+    async fn replay(
+        &self,
+        bucket: &str,
+        object: &ListedObject,
+        id: &str,
+    ) -> Result<Replayed, ReplayError> {
+        match self {
+            Target::Function(f) => f.replay(bucket, object, id).await,
+            #[cfg(feature = "gcp")]
+            Target::Service(s) => s.replay(bucket, object, id).await,
+        }
+    }
+}
+
+/// The objects under `scheme://bucket/prefix`, and where they would be replayed through.
+async fn list(
+    args: &ReplayArgs,
+    scheme: &str,
+    bucket: &str,
+    prefix: &str,
+) -> Result<(Vec<ListedObject>, Option<Target>), CliError> {
+    let cannot = |e: &dyn std::fmt::Display| {
+        CliError(format!("cannot list {scheme}://{bucket}/{prefix}: {e}"))
+    };
+    if scheme == "s3" {
+        let sdk = crate::aws_sdk::sdk_config().await;
+        let settings = Settings::from_sources(&[&S3_FORCE_PATH_STYLE], &Flags::new(), &env);
+        let s3 = s3_client(&sdk, path_style(&settings));
+        let listed = list_objects(&s3, bucket, prefix)
+            .await
+            .map_err(|e| cannot(&e))?;
+        let target = args
+            .function
+            .as_deref()
+            .map(|f| Target::Function(ReplayFunction::new(&sdk, f)));
+        return Ok((listed, target));
+    }
+    #[cfg(feature = "gcp")]
+    {
+        let emulator = env(crate::storage::gcs::EMULATOR_HOST);
+        let objects =
+            crate::storage::gcs::GcsObjects::new(emulator.as_deref()).map_err(|e| cannot(&e))?;
+        let listed = objects
+            .list_all(bucket, prefix)
+            .await
+            .map_err(|e| cannot(&e))?;
+        let target = args.service_url.as_deref().map(|url| {
+            Target::Service(crate::bulk::replay::ReplayService::new(
+                url,
+                args.id_token.clone(),
+            ))
+        });
+        Ok((listed, target))
+    }
+    #[cfg(not(feature = "gcp"))]
+    Err(CliError(
+        "this psoxy was built without Google Cloud support (the `gcp` feature)".into(),
+    ))
 }
 
 async fn replay(
     args: &ReplayArgs,
+    scheme: &str,
     bucket: &str,
     prefix: &str,
     since: Option<SystemTime>,
 ) -> Result<i32, CliError> {
-    let sdk = crate::aws_sdk::sdk_config().await;
-    let settings = Settings::from_sources(&[&S3_FORCE_PATH_STYLE], &Flags::new(), &env);
-    let s3 = s3_client(&sdk, path_style(&settings));
-    let listed = list_objects(&s3, bucket, prefix)
-        .await
-        .map_err(|e| CliError(format!("cannot list s3://{bucket}/{prefix}: {e}")))?;
+    let (listed, target) = list(args, scheme, bucket, prefix).await?;
     let total = listed.len();
     let (chosen, older): (Vec<ListedObject>, Vec<ListedObject>) = listed
         .into_iter()
@@ -63,10 +156,10 @@ async fn replay(
         format!(" modified since {}", DateTime::<Utc>::from(t).to_rfc3339())
     });
 
-    let Some(function) = args.function.as_deref().filter(|_| !args.dry_run) else {
+    let Some(function) = target.filter(|_| !args.dry_run) else {
         for o in &chosen {
             println!(
-                "s3://{bucket}/{}\t{}\t{}",
+                "{scheme}://{bucket}/{}\t{}\t{}",
                 o.key,
                 o.size,
                 o.last_modified
@@ -74,11 +167,12 @@ async fn replay(
             );
         }
         println!(
-            "dry run: {} of {total} objects under s3://{bucket}/{prefix}{window} ({}) would be replayed{}; nothing was invoked",
+            "dry run: {} of {total} objects under {scheme}://{bucket}/{prefix}{window} ({}) would be replayed{}; nothing was invoked",
             chosen.len(),
             size(bytes),
             args.function
                 .as_deref()
+                .or(args.service_url.as_deref())
                 .map_or(String::new(), |f| format!(" through {f}")),
         );
         return Ok(EXIT_OK);
@@ -86,14 +180,14 @@ async fn replay(
 
     if !args.quiet {
         eprintln!(
-            "replaying {} objects ({}) under s3://{bucket}/{prefix}{window} through {function}, {} at a time ({} older skipped)",
+            "replaying {} objects ({}) under {scheme}://{bucket}/{prefix}{window} through {}, {} at a time ({} older skipped)",
             chosen.len(),
             size(bytes),
+            function.name(),
             args.concurrency,
             older.len()
         );
     }
-    let function = ReplayFunction::new(&sdk, function);
     let replay_id = format!(
         "replay-{:x}",
         SystemTime::now()
@@ -121,13 +215,13 @@ async fn replay(
         let (object, outcome) =
             joined.map_err(|e| CliError(format!("an invocation task failed: {e}")))?;
         tally.done += 1;
-        let line = tally.record(bucket, &object, outcome);
+        let line = tally.record(&format!("{scheme}://{bucket}"), &object, outcome);
         if !args.quiet || line.starts_with("failed") {
             eprintln!("[{}/{count}] {line}", tally.done);
         }
     }
     println!(
-        "replayed {} objects under s3://{bucket}/{prefix}{window} through {} in {:.1} s: {} sanitized, {} fanned out, {} skipped, {} failed",
+        "replayed {} objects under {scheme}://{bucket}/{prefix}{window} through {} in {:.1} s: {} sanitized, {} fanned out, {} skipped, {} failed",
         tally.done,
         function.name(),
         started.elapsed().as_secs_f64(),
@@ -154,7 +248,8 @@ struct Tally {
 }
 
 impl Tally {
-    /// Counts `outcome` and says it in one line.
+    /// Counts `outcome` (of an object in `bucket`, `s3://name` or `gs://name`) and says it in
+    /// one line.
     fn record(
         &mut self,
         bucket: &str,
@@ -171,13 +266,16 @@ impl Tally {
                 let outputs: Vec<String> = done
                     .outputs
                     .iter()
-                    .map(|o| format!("s3://{}/{} ({} rows)", o.bucket, o.key, o.rows))
+                    .map(|o| {
+                        let scheme = bucket.split("://").next().unwrap_or("s3");
+                        format!("{scheme}://{}/{} ({} rows)", o.bucket, o.key, o.rows)
+                    })
                     .collect();
                 if outputs.is_empty() {
-                    format!("s3://{bucket}/{}: {}", object.key, done.status)
+                    format!("{bucket}/{}: {}", object.key, done.status)
                 } else {
                     format!(
-                        "s3://{bucket}/{}: {} -> {}",
+                        "{bucket}/{}: {} -> {}",
                         object.key,
                         done.status,
                         outputs.join(", ")
@@ -192,19 +290,23 @@ impl Tally {
     }
 }
 
-/// `s3://bucket[/prefix]` as the bucket and the key prefix (kept as written: `exports/2026`
-/// selects `exports/2026-01.csv` too).
-fn parse_location(location: &str) -> Result<(String, String), CliError> {
-    let rest = location.strip_prefix("s3://").ok_or_else(|| {
-        CliError(format!(
-            "{location}: give the input bucket as s3://bucket[/prefix]"
-        ))
-    })?;
+/// `s3://bucket[/prefix]` or `gs://bucket[/prefix]` as the scheme, the bucket and the key
+/// prefix (kept as written: `exports/2026` selects `exports/2026-01.csv` too).
+fn parse_location(location: &str) -> Result<(&'static str, String, String), CliError> {
+    let (scheme, rest) = if let Some(rest) = location.strip_prefix("s3://") {
+        ("s3", rest)
+    } else if let Some(rest) = location.strip_prefix("gs://") {
+        ("gs", rest)
+    } else {
+        return Err(CliError(format!(
+            "{location}: give the input bucket as s3://bucket[/prefix] or gs://bucket[/prefix]"
+        )));
+    };
     let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
     if bucket.is_empty() {
         return Err(CliError(format!("{location}: no bucket name")));
     }
-    Ok((bucket.to_owned(), prefix.to_owned()))
+    Ok((scheme, bucket.to_owned(), prefix.to_owned()))
 }
 
 /// `--modified-since`: an RFC 3339 time, a date (midnight UTC), or an age before `now`
@@ -256,13 +358,13 @@ mod tests {
     fn locations_keep_their_prefix_as_written() {
         assert_eq!(
             parse_location("s3://input/exports/2026").unwrap(),
-            ("input".into(), "exports/2026".into())
+            ("s3", "input".into(), "exports/2026".into())
         );
         assert_eq!(
-            parse_location("s3://input").unwrap(),
-            ("input".into(), String::new())
+            parse_location("gs://input").unwrap(),
+            ("gs", "input".into(), String::new())
         );
-        assert!(parse_location("gs://input/x").is_err());
+        assert!(parse_location("file:///input/x").is_err());
         assert!(parse_location("s3:///x").is_err());
     }
 

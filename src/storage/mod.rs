@@ -217,6 +217,17 @@ pub async fn blocking<T: Send + 'static>(
         .map_err(|e| StoreError::Task(e.to_string()))?
 }
 
+/// One listed object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedObject {
+    /// Its key.
+    pub key: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// When it was last written, as S3 reports it.
+    pub last_modified: Option<std::time::SystemTime>,
+}
+
 /// Reads the whole object `bucket/key` (blocking): for small objects (queued jobs and
 /// messages), never for inputs, which are streamed.
 pub fn get_object(store: &dyn ObjectStore, bucket: &str, key: &str) -> Result<Vec<u8>, StoreError> {

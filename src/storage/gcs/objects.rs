@@ -44,6 +44,12 @@ struct ListPage {
 #[derive(Deserialize)]
 struct Item {
     name: String,
+    /// A decimal string, in the JSON API.
+    #[serde(default)]
+    size: Option<String>,
+    /// RFC 3339.
+    #[serde(default)]
+    updated: Option<String>,
 }
 
 impl GcsObjects {
@@ -152,15 +158,53 @@ impl GcsObjects {
         prefix: &str,
         max: usize,
     ) -> Result<Vec<String>, GcsError> {
-        let mut names = Vec::new();
+        let items = self.items(bucket, prefix, Some("/"), max).await?;
+        Ok(items.into_iter().map(|i| i.name).collect())
+    }
+
+    /// Every object of `bucket` whose name starts with `prefix`, at any depth, in name order,
+    /// with its size and update time (what `psoxy replay` re-processes).
+    pub async fn list_all(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<Vec<crate::storage::ListedObject>, GcsError> {
+        let items = self.items(bucket, prefix, None, usize::MAX).await?;
+        Ok(items
+            .into_iter()
+            .map(|i| crate::storage::ListedObject {
+                size: i.size.and_then(|s| s.parse().ok()).unwrap_or(0),
+                last_modified: i
+                    .updated
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+                    .map(std::time::SystemTime::from),
+                key: i.name,
+            })
+            .collect())
+    }
+
+    /// `objects.list`, page by page: at most `max` items, `delimiter` cutting "folders".
+    async fn items(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        delimiter: Option<&str>,
+        max: usize,
+    ) -> Result<Vec<Item>, GcsError> {
+        let mut items = Vec::new();
         let mut token: Option<String> = None;
-        while names.len() < max {
+        while items.len() < max {
             let mut query = vec![
                 ("prefix", prefix.to_owned()),
-                ("delimiter", "/".to_owned()),
-                ("fields", "items(name),nextPageToken".to_owned()),
-                ("maxResults", (max - names.len()).min(PAGE).to_string()),
+                (
+                    "fields",
+                    "items(name,size,updated),nextPageToken".to_owned(),
+                ),
+                ("maxResults", (max - items.len()).min(PAGE).to_string()),
             ];
+            if let Some(d) = delimiter {
+                query.push(("delimiter", d.to_owned()));
+            }
             if let Some(t) = token.take() {
                 query.push(("pageToken", t));
             }
@@ -182,14 +226,14 @@ impl GcsObjects {
                     crate::format::JsonSyntax::of(&e).kind()
                 ))
             })?;
-            names.extend(page.items.into_iter().map(|i| i.name));
+            items.extend(page.items);
             match page.next_page_token {
                 Some(t) if !t.is_empty() => token = Some(t),
                 _ => break,
             }
         }
-        names.truncate(max);
-        Ok(names)
+        items.truncate(max);
+        Ok(items)
     }
 
     /// Deletes `bucket/key`; one already gone is not an error.

@@ -7,17 +7,7 @@ use aws_sdk_s3::Client;
 
 use super::error::classify;
 use super::S3Error;
-
-/// One listed object.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListedObject {
-    /// Its key.
-    pub key: String,
-    /// Its size in bytes.
-    pub size: u64,
-    /// When it was last written, as S3 reports it.
-    pub last_modified: Option<SystemTime>,
-}
+use crate::storage::ListedObject;
 
 /// Every object of `bucket` whose key starts with `prefix`, in key order.
 pub async fn list_objects(

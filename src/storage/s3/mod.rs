@@ -23,7 +23,7 @@ use tokio::runtime::Handle;
 
 pub use client::{client_from_env, path_style, s3_client};
 pub use error::S3Error;
-pub use list::{list_objects, ListedObject};
+pub use list::list_objects;
 pub use multipart::{
     list_multipart_uploads, S3ObjectWriter, DEFAULT_MAX_IN_FLIGHT, DEFAULT_PART_SIZE, MAX_PARTS,
     MIN_PART_SIZE,
