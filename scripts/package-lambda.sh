@@ -3,9 +3,9 @@
 #   target/lambda/psoxy-bulk/bootstrap.zip   (bulk mode, terraform/modules/aws-bulk)
 #   target/lambda/psoxy-api/bootstrap.zip    (API mode, terraform/modules/aws-api)
 #   target/lambda/psoxy-webhook/bootstrap.zip (the webhook collector and its batch handler)
-# with `cargo lambda build --profile dist --arm64 --output-format zip --no-default-features` (the
-# shipping profile: fat LTO; no
-# Google Cloud code; cargo-lambda comes from pip
+# with `cargo lambda build --profile dist --arm64 --output-format zip --no-default-features
+# --features aws,parquet` (the shipping profile: fat LTO; no Google Cloud code; cargo-lambda
+# comes from pip
 # and brings zig as the cross linker, so no other toolchain is needed), then rewrites the zip
 # with fixed timestamps so that rebuilding the same code gives the same bytes, and therefore
 # the same hash in Terraform (no change to deploy). Fails if a package is missing or larger
@@ -25,8 +25,9 @@ fi
 for bin in psoxy-bulk psoxy-api psoxy-webhook; do
   zip=target/lambda/$bin/bootstrap.zip
   rm -f "$zip"
-  # Without the default `gcp` feature: the Google client libraries stay out of the functions.
-  cargo lambda build --profile dist --arm64 --output-format zip --no-default-features --bin "$bin"
+  # Without the `gcp` feature: the Google client libraries stay out of the functions.
+  cargo lambda build --profile dist --arm64 --output-format zip \
+    --no-default-features --features aws,parquet --bin "$bin"
 
   if [ ! -f "$zip" ]; then
     echo "package-lambda: $zip was not produced" >&2

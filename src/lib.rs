@@ -10,7 +10,7 @@
 //!   [`format`] (streaming readers and writers), [`sanitize`] (one input stream -> one
 //!   sanitized stream, in parallel);
 //! * the services: [`settings`] (every setting declared once, one lookup), [`storage`] (the
-//!   object-store trait: S3, GCS, local folders), [`aws_sdk`] and `gcp_sdk` (the AWS and
+//!   object-store trait: S3, GCS, local folders), `aws_sdk` and `gcp_sdk` (the AWS and
 //!   Google client configuration), [`logging`];
 //! * the modes: [`bulk`] (one stored object -> its sanitized outputs; the bulk Lambda shell)
 //!   and [`api`] (the proxy; its Lambda and `psoxy serve` shells), [`webhook`] (the webhook
@@ -18,10 +18,12 @@
 //! * [`cli`]: the `psoxy` command line.
 
 pub mod api;
+#[cfg(feature = "aws")]
 pub mod aws_sdk;
 pub mod bulk;
 pub mod cli;
 pub mod error_text;
+pub mod features;
 pub mod format;
 #[cfg(feature = "gcp")]
 pub mod gcp_sdk;

@@ -2,6 +2,7 @@
 //! (`psoxy sanitize -o`) and through the storage-triggered function (against a real S3 server
 //! on 127.0.0.1). Every case ends in either the expected output or an error naming the object
 //! and the place, and a failed case leaves no output file or object behind.
+#![cfg(all(feature = "aws", feature = "parquet"))]
 
 mod common;
 #[path = "support/function.rs"]

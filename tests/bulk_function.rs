@@ -1,5 +1,6 @@
 //! The storage-triggered function end to end against a real S3-compatible server on
 //! 127.0.0.1 (s3s + s3s-fs, SigV4): events in, sanitized objects out.
+#![cfg(all(feature = "aws", feature = "parquet"))]
 
 mod common;
 #[path = "support/function.rs"]

@@ -1,6 +1,7 @@
 //! A 1 GiB object through the storage-triggered function, against the test S3 server: memory
 //! stays bounded (streamed in, parts uploaded while produced). Its own test process, so the
 //! peak resident memory measured is this run's.
+#![cfg(feature = "aws")]
 
 mod common;
 #[path = "support/function.rs"]

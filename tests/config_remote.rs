@@ -1,6 +1,7 @@
 //! Settings from AWS SSM Parameter Store and Secrets Manager, served by a local moto on
 //! 127.0.0.1: environment first, then the instance prefix, then the shared prefix; errors name
 //! the parameter and never a value.
+#![cfg(feature = "aws")]
 
 mod common;
 #[path = "support/http_stub.rs"]

@@ -2,6 +2,7 @@
 //! folders, many small chunks) and against a real S3 server on loopback (chunks uploading into
 //! the output's multipart upload, Parquet parts copied, gzip bodies framed into one member); a
 //! failing chunk leaves no output and, after the abort, no work objects and no open upload.
+#![cfg(all(feature = "aws", feature = "parquet"))]
 
 #[path = "support/s3_server.rs"]
 mod s3_server;

@@ -5,6 +5,7 @@
 //! (`tests/support/leak.rs`) for original values of pseudonymized or redacted columns and for
 //! emails outside pseudonym tokens. Any hit fails with the hit list. An input the CLI rejects is
 //! fine, as long as it leaves no output file behind.
+#![cfg(all(feature = "aws", feature = "parquet"))]
 
 mod common;
 #[path = "support/function.rs"]

@@ -1,5 +1,6 @@
 //! Parquet is processed one row group at a time: a file with 16x the row groups must not raise
 //! peak RSS by more than a fixed allowance. (Its own test process, so the peak is this test's.)
+#![cfg(feature = "parquet")]
 
 mod common;
 #[path = "support/pyarrow.rs"]

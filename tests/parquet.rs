@@ -1,6 +1,7 @@
 //! Parquet in and out. Inputs are written by pyarrow (an independent implementation) and every
 //! output is read back by pyarrow and checked cell by cell against values computed here with
 //! the library's pseudonymizer.
+#![cfg(feature = "parquet")]
 
 mod common;
 #[path = "support/pyarrow.rs"]

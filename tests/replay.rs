@@ -1,6 +1,7 @@
 //! `psoxy replay` against the in-process S3 server: what it lists, filters and reports, and
 //! how a failed invocation is reported. (Invoking the real function under cargo-lambda's
 //! emulator is in scripts/e2e-lambda.sh.)
+#![cfg(feature = "aws")]
 
 mod common;
 #[path = "support/s3_server.rs"]

@@ -14,6 +14,7 @@
 //! input make a multipart upload of three parts.
 //!
 //! Run with `-- --nocapture` to see the fault -> outcome table (lines starting `FAULT |`).
+#![cfg(feature = "aws")]
 
 #[path = "support/fault_proxy.rs"]
 mod fault_proxy;

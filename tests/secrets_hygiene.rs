@@ -7,6 +7,7 @@
 //! The function runs in-process under a TRACE-level subscriber that captures every log line
 //! (the function's, the AWS SDK's, the test S3 server's) into a buffer; a control checks the
 //! capture did record the function's log lines, so the test can fail.
+#![cfg(feature = "aws")]
 
 mod common;
 #[path = "support/function.rs"]

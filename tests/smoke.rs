@@ -1,5 +1,6 @@
 //! `psoxy smoke` against the in-process S3 server with the bulk function running behind it:
 //! each upload to the input bucket invokes the function, as S3's event notifications do.
+#![cfg(feature = "aws")]
 
 mod common;
 #[path = "support/function.rs"]

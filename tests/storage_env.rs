@@ -1,6 +1,7 @@
 //! `client_from_env` honours the standard AWS settings plus `S3_FORCE_PATH_STYLE`: pointed at the
 //! in-process S3 server by environment variables only. (Its own test binary: it sets the
 //! process environment.)
+#![cfg(feature = "aws")]
 
 #[path = "support/s3_server.rs"]
 mod s3_server;

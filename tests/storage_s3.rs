@@ -1,5 +1,6 @@
 //! The S3 storage layer against a real S3-compatible server (s3s + s3s-fs, in this process, on
 //! 127.0.0.1): the aws-sdk-s3 client talks HTTP with SigV4 to it.
+#![cfg(feature = "aws")]
 
 #[path = "support/s3_server.rs"]
 mod s3_server;

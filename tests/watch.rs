@@ -1,4 +1,5 @@
 //! `psoxy watch --once`: local folders processed exactly as the bulk function would.
+#![cfg(feature = "parquet")]
 
 mod common;
 

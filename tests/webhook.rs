@@ -2,6 +2,7 @@
 //! a KMS key in moto), the forgery catalogue refused with nothing queued, valid webhooks from
 //! two keys queued sanitized and merged into one gzipped NDJSON object in the S3 test server,
 //! and SQS (moto) as the queue.
+#![cfg(feature = "aws")]
 
 mod common;
 #[path = "support/moto.rs"]

@@ -190,6 +190,7 @@ impl AsyncJob {
 #[derive(Clone)]
 pub enum AsyncQueue {
     /// An SQS queue (the function is its trigger).
+    #[cfg(feature = "aws")]
     Sqs {
         /// The client.
         client: aws_sdk_sqs::Client,
@@ -211,6 +212,7 @@ pub enum AsyncQueue {
 impl std::fmt::Debug for AsyncQueue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            #[cfg(feature = "aws")]
             AsyncQueue::Sqs { url, .. } => f.debug_struct("Sqs").field("url", url).finish(),
             AsyncQueue::InProcess(_) => f.write_str("InProcess"),
             AsyncQueue::Store { prefix, .. } => {
@@ -287,6 +289,7 @@ impl AsyncLeg {
             .await
             .map_err(|e| AsyncError::Queue(e.to_string()));
         }
+        #[cfg(feature = "aws")]
         if let AsyncQueue::Sqs { client, url } = &self.queue {
             client
                 .send_message()

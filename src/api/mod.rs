@@ -35,6 +35,7 @@ pub mod flow;
 pub mod gcp_store;
 pub mod ip_allow;
 pub mod keys;
+#[cfg(feature = "aws")]
 pub mod lambda;
 pub mod matching;
 pub mod path_prefix;

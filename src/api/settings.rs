@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(feature = "aws")]
 use super::auth::shared::LockCreation;
 use super::auth::{
     shared_token, AuthSettingsError, CredentialStore, LockTiming, Strategy, AUTH_SETTINGS,
@@ -15,6 +16,7 @@ use super::path_prefix::PathNormalizer;
 use super::rules::{ApiRuleSet, RuleSetError};
 use crate::pseudonym::PseudonymSettings;
 use crate::rules::sha256_hex;
+#[cfg(feature = "aws")]
 use crate::settings::aws::{AwsStore, Creation, SsmLocks};
 use crate::settings::catalog::{
     ALLOWED_DATA_ACCESS_IP_BLOCKS, ASYNC_API_REQUEST_QUEUE_URL, ASYNC_OUTPUT_DESTINATION,
@@ -23,10 +25,13 @@ use crate::settings::catalog::{
     S3_FORCE_PATH_STYLE, SIDE_OUTPUT_ORIGINAL, SIDE_OUTPUT_SANITIZED, SSM_KMS_KEY_ID, TARGET_HOST,
     TLS_VERSION, TRUST_FORWARDED_FOR, UPSTREAM_TIMEOUT_SECONDS, USER_AGENT,
 };
+#[cfg(feature = "aws")]
 use crate::settings::remote::StoreFuture;
+#[cfg(feature = "aws")]
+use crate::settings::SecretStore;
 use crate::settings::{
-    instance_id, pseudonym_settings, Flags, RemoteError, SecretStore, Setting, SettingError,
-    Settings, StoreLocation, PSEUDONYM_SETTINGS,
+    instance_id, pseudonym_settings, Flags, RemoteError, Setting, SettingError, Settings,
+    StoreLocation, PSEUDONYM_SETTINGS,
 };
 
 /// Everything the proxy needs.
@@ -101,6 +106,9 @@ pub enum ApiSettingsError {
     /// The secret store could not be read.
     #[error(transparent)]
     Remote(#[from] RemoteError),
+    /// This build cannot read the secret store.
+    #[error(transparent)]
+    NotBuilt(#[from] crate::features::NotBuilt),
     /// Secret Manager cannot be used.
     #[cfg(feature = "gcp")]
     #[error(transparent)]
@@ -255,6 +263,7 @@ impl ApiSettings {
     }
 }
 
+#[cfg(feature = "aws")]
 /// The secret store as the source credentials use it: rotated refresh tokens and the shared
 /// access token are written to, and read from, the first prefix (the instance namespace); the
 /// shared token's lock is an SSM parameter there.
@@ -264,6 +273,7 @@ struct ApiStore {
     location: StoreLocation,
 }
 
+#[cfg(feature = "aws")]
 impl ApiStore {
     fn name(&self, setting: &str) -> String {
         self.location
@@ -272,6 +282,7 @@ impl ApiStore {
     }
 }
 
+#[cfg(feature = "aws")]
 impl CredentialStore for ApiStore {
     fn write<'a>(&'a self, name: &'a str, value: &'a str) -> StoreFuture<'a, ()> {
         Box::pin(async move { self.store.put(&self.name(name), value).await })
@@ -349,13 +360,37 @@ pub async fn resolve(
     let Some(location) = location else {
         return Ok((Settings::from_sources(&wanted, flags, env), None));
     };
+    aws_store_settings(&wanted, location, flags, env).await
+}
+
+/// Without the `aws` feature there is no SSM or Secrets Manager to read.
+#[cfg(not(feature = "aws"))]
+async fn aws_store_settings(
+    _: &[&'static crate::settings::Setting],
+    _: StoreLocation,
+    _: &Flags,
+    _: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Settings, Option<Arc<dyn CredentialStore>>), ApiSettingsError> {
+    let needed_by = "a secret store (SSM Parameter Store or Secrets Manager)";
+    Err(crate::features::NotBuilt::aws(needed_by).into())
+}
+
+/// The settings from `flags`, `env` and the AWS store at `location`, with that store as the
+/// store of rotated refresh tokens and the shared token.
+#[cfg(feature = "aws")]
+async fn aws_store_settings(
+    wanted: &[&'static crate::settings::Setting],
+    location: StoreLocation,
+    flags: &Flags,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Settings, Option<Arc<dyn CredentialStore>>), ApiSettingsError> {
     let sdk = crate::aws_sdk::sdk_config().await;
     // The key encrypts what is written to the store, so it is read before the store is.
     let kms = Settings::from_sources(&[&SSM_KMS_KEY_ID], flags, env)
         .get(&SSM_KMS_KEY_ID)
         .map(str::to_owned);
     let store = AwsStore::new(location.kind, &sdk, kms);
-    let settings = Settings::resolve(&wanted, flags, env, Some((&location, &store))).await?;
+    let settings = Settings::resolve(wanted, flags, env, Some((&location, &store))).await?;
     let writer: Arc<dyn CredentialStore> = Arc::new(ApiStore {
         store,
         locks: SsmLocks::new(&sdk),

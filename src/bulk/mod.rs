@@ -13,12 +13,14 @@
 pub mod cloud_run;
 pub mod fanout;
 pub mod keys;
+#[cfg(feature = "aws")]
 pub mod lambda;
 mod process;
 pub mod replay;
 pub mod run;
 pub mod settings;
 pub mod smoke;
+#[cfg(feature = "aws")]
 pub mod step_functions;
 mod tap;
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use super::keys::{content_type, output_key, KeyError};
 use super::settings::BulkSettings;
 use super::tap::Tap;
-use crate::format::parquet::ByteRanges;
+use crate::format::byte_ranges::ByteRanges;
 use crate::format::DataFormat;
 use crate::pseudonym::{PseudonymError, Pseudonymizer};
 use crate::sanitize::{EngineError, RuleEngine, SanitizeError, Sanitizer, Stats, StreamOptions};

@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
 
+#[cfg(any(feature = "aws", feature = "gcp"))]
 use crate::error_text::error_chain;
 use crate::storage::ListedObject;
 
@@ -132,11 +133,13 @@ pub fn replay_event(bucket: &str, object: &ListedObject, replay_id: &str) -> ser
 
 /// The deployed function objects are replayed through.
 #[derive(Clone)]
+#[cfg(feature = "aws")]
 pub struct ReplayFunction {
     client: aws_sdk_lambda::Client,
     name: String,
 }
 
+#[cfg(feature = "aws")]
 impl ReplayFunction {
     /// The function `name` (a name, an ARN, or `name:alias`), invoked with a client from
     /// `sdk` whose attempts may last [`INVOKE_TIMEOUT`] (`AWS_ENDPOINT_URL_LAMBDA` points it
@@ -363,6 +366,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "aws")]
     #[test]
     fn the_event_is_an_s3_event_the_function_reads() {
         let object = ListedObject {

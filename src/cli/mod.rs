@@ -4,9 +4,11 @@ mod args;
 mod check;
 mod output;
 mod progress;
+#[cfg(any(feature = "aws", feature = "gcp"))]
 mod replay;
 mod sanitize_cmd;
 mod serve;
+#[cfg(feature = "aws")]
 mod smoke;
 mod watch;
 
@@ -58,7 +60,9 @@ pub fn main() -> i32 {
         Command::Check(args) => check::run(args),
         Command::Watch(args) => watch::run(args),
         Command::Serve(args) => serve::run(args),
+        #[cfg(any(feature = "aws", feature = "gcp"))]
         Command::Replay(args) => replay::run(args),
+        #[cfg(feature = "aws")]
         Command::Smoke(args) => smoke::run(args),
         Command::ApiKey(args) => serve::new_key(args),
     };

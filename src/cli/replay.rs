@@ -9,9 +9,14 @@ use tokio::task::JoinSet;
 
 use super::args::ReplayArgs;
 use super::{env, CliError, EXIT_FAILED, EXIT_OK};
-use crate::bulk::replay::{ReplayError, ReplayFunction, Replayed};
+#[cfg(feature = "aws")]
+use crate::bulk::replay::ReplayFunction;
+use crate::bulk::replay::{ReplayError, Replayed};
+#[cfg(feature = "aws")]
 use crate::settings::catalog::S3_FORCE_PATH_STYLE;
+#[cfg(feature = "aws")]
 use crate::settings::{Flags, Settings};
+#[cfg(feature = "aws")]
 use crate::storage::s3::{list_objects, path_style, s3_client};
 use crate::storage::ListedObject;
 
@@ -60,6 +65,7 @@ pub fn run(args: ReplayArgs) -> Result<i32, CliError> {
 /// Where objects are replayed through.
 #[derive(Clone)]
 enum Target {
+    #[cfg(feature = "aws")]
     Function(ReplayFunction),
     #[cfg(feature = "gcp")]
     Service(crate::bulk::replay::ReplayService),
@@ -68,6 +74,7 @@ enum Target {
 impl Target {
     fn name(&self) -> &str {
         match self {
+            #[cfg(feature = "aws")]
             Target::Function(f) => f.name(),
             #[cfg(feature = "gcp")]
             Target::Service(s) => s.name(),
@@ -81,6 +88,7 @@ impl Target {
         id: &str,
     ) -> Result<Replayed, ReplayError> {
         match self {
+            #[cfg(feature = "aws")]
             Target::Function(f) => f.replay(bucket, object, id).await,
             #[cfg(feature = "gcp")]
             Target::Service(s) => s.replay(bucket, object, id).await,
@@ -98,6 +106,11 @@ async fn list(
     let cannot = |e: &dyn std::fmt::Display| {
         CliError(format!("cannot list {scheme}://{bucket}/{prefix}: {e}"))
     };
+    #[cfg(not(feature = "aws"))]
+    if scheme == "s3" {
+        return Err(cannot(&crate::features::NotBuilt::aws("s3://")));
+    }
+    #[cfg(feature = "aws")]
     if scheme == "s3" {
         let sdk = crate::aws_sdk::sdk_config().await;
         let settings = Settings::from_sources(&[&S3_FORCE_PATH_STYLE], &Flags::new(), &env);
@@ -129,9 +142,7 @@ async fn list(
         Ok((listed, target))
     }
     #[cfg(not(feature = "gcp"))]
-    Err(CliError(
-        "this psoxy was built without Google Cloud support (the `gcp` feature)".into(),
-    ))
+    Err(cannot(&crate::features::NotBuilt::gcp("gs://")))
 }
 
 async fn replay(

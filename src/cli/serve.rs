@@ -155,12 +155,16 @@ fn run_webhook(args: ServeArgs, rules: &Path) -> Result<i32, CliError> {
     let settings = runtime
         .block_on(crate::webhook::settings::resolve(&flags, &env, None))
         .map_err(|e| CliError(e.to_string()))?;
+    #[cfg(feature = "aws")]
     let kms = match settings.get(&ACCEPTED_AUTH_KEYS) {
         Some(keys) if keys.contains("aws-kms:") => Some(aws_sdk_kms::Client::new(
             &runtime.block_on(crate::aws_sdk::sdk_config()),
         )),
         _ => None,
     };
+    // Without AWS, `aws-kms:` entries are refused when the keys are parsed.
+    #[cfg(not(feature = "aws"))]
+    let kms = None;
     let webhook = WebhookSettings::from_settings(&settings, kms).map_err(|e| {
         let hint = match &e {
             crate::webhook::WebhookSettingsError::Setting(SettingError::Missing(name))

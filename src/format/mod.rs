@@ -1,6 +1,7 @@
 //! Streaming readers and writers: compression, character encodings and BOM handling, CSV/TSV,
 //! NDJSON and JSON-array batching, Parquet row groups.
 
+pub mod byte_ranges;
 pub mod charset;
 pub mod compression;
 pub mod csv;
@@ -10,7 +11,9 @@ pub mod json_array;
 pub mod json_cuts;
 mod json_syntax;
 pub mod ndjson;
+#[cfg(feature = "parquet")]
 pub mod parquet;
+#[cfg(feature = "parquet")]
 pub mod parquet_join;
 pub mod split;
 

@@ -26,6 +26,8 @@ use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use parquet::file::reader::{ChunkReader, Length};
 
+pub use super::byte_ranges::ByteRanges;
+
 /// Rows decoded at a time (a batch is the unit of parallel work).
 pub const BATCH_ROWS: usize = 16 * 1024;
 
@@ -89,23 +91,6 @@ enum Source {
     File(File),
     /// A stored object, read by ranges.
     Ranged(RangedObject),
-}
-
-/// Random access to a file's bytes, owned (readers made from it outlive the call that made
-/// it): a stored object read by ranges. Implemented by `crate::storage`.
-pub trait ByteRanges: Send + Sync {
-    /// The size in bytes.
-    fn size(&self) -> u64;
-    /// A streaming reader of the bytes `start..end`.
-    fn read_range(&self, start: u64, end: u64) -> std::io::Result<Box<dyn Read + Send>>;
-    /// Whether a read failed in a way a retry may cure (storage trouble, not bad data).
-    fn failed_retryably(&self) -> bool {
-        false
-    }
-    /// Whether a read failed because the object is no longer the version being read.
-    fn changed(&self) -> bool {
-        false
-    }
 }
 
 /// [`ByteRanges`] as the parquet crate reads files: by offset and length.

@@ -1,8 +1,11 @@
 //! Why an input could not be sanitized: errors that keep their source and say where.
 
 use crate::format::csv::CsvReadError;
+#[cfg(feature = "parquet")]
 use crate::format::parquet::ParquetIoError;
-use crate::transform::{BatchError, PlanError, RowError};
+#[cfg(feature = "parquet")]
+use crate::transform::BatchError;
+use crate::transform::{PlanError, RowError};
 
 use super::pipeline::WorkerPanic;
 
@@ -17,6 +20,7 @@ pub enum SanitizeError {
     #[error(transparent)]
     Row(#[from] RowError),
     /// A Parquet row or batch is bad.
+    #[cfg(feature = "parquet")]
     #[error(transparent)]
     Batch(#[from] BatchError),
     /// The input could not be read (I/O, gzip, CSV structure, Parquet).
@@ -40,6 +44,7 @@ pub enum ReadError {
     #[error(transparent)]
     Csv(#[from] CsvReadError),
     /// Not a readable Parquet file.
+    #[cfg(feature = "parquet")]
     #[error(transparent)]
     Parquet(#[from] ParquetIoError),
 }
@@ -60,9 +65,11 @@ pub enum InternalError {
     #[error(transparent)]
     Io(#[from] std::io::Error),
     /// Arrow failed on a batch already read (reordering rows).
+    #[cfg(feature = "parquet")]
     #[error(transparent)]
     Arrow(#[from] arrow_schema::ArrowError),
     /// The Parquet writer was used after it finished.
+    #[cfg(feature = "parquet")]
     #[error("no Parquet writer")]
     NoParquetWriter,
 }
@@ -73,6 +80,7 @@ impl From<WorkerPanic> for SanitizeError {
     }
 }
 
+#[cfg(feature = "parquet")]
 impl From<ParquetIoError> for SanitizeError {
     fn from(e: ParquetIoError) -> Self {
         ReadError::from(e).into()

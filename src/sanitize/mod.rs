@@ -13,9 +13,11 @@ use std::io::{Read, Write};
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
+use crate::format::byte_ranges::ByteRanges;
 use crate::format::charset::InputEncoding;
 use crate::format::compression::{decoded_reader, CountingReader};
-use crate::format::parquet::{ByteRanges, ParquetInput};
+#[cfg(feature = "parquet")]
+use crate::format::parquet::ParquetInput;
 use crate::format::{media_type, DataFormat};
 use crate::pseudonym::Pseudonymizer;
 use crate::rules::{BulkRules, RecordFormat};
@@ -25,6 +27,7 @@ mod columnar;
 mod emit;
 pub mod engine;
 mod error;
+#[cfg(feature = "parquet")]
 mod parquet;
 pub mod pipeline;
 mod records;
@@ -159,8 +162,18 @@ impl Sanitizer {
         &self.pseudonymizer
     }
 
-    /// The format this input will be read as.
+    /// The format this input will be read as. Parquet is refused when this build has no
+    /// Parquet support (the `parquet` feature).
     pub fn resolve_format(&self, opts: &StreamOptions) -> Result<DataFormat, PlanError> {
+        let format = self.format_by_rules(opts)?;
+        if format == DataFormat::Parquet && !cfg!(feature = "parquet") {
+            return Err(Unsupported::ParquetNotBuilt.into());
+        }
+        Ok(format)
+    }
+
+    /// The format the rules and options mean for this input.
+    fn format_by_rules(&self, opts: &StreamOptions) -> Result<DataFormat, PlanError> {
         let by_name = DataFormat::from_name(&opts.object_key);
         match &self.rules {
             SingleRules::Columnar(c) => {
@@ -273,7 +286,12 @@ impl Sanitizer {
             (SingleRules::Record(plan, _), DataFormat::Csv { delimiter }) => {
                 self.record_csv(plan, decoded, delimiter, json_out, opts, &mut out)?
             }
+            #[cfg(feature = "parquet")]
             (_, DataFormat::Parquet) => self.parquet(decoded, output_format, opts, &mut out)?,
+            #[cfg(not(feature = "parquet"))]
+            (_, DataFormat::Parquet) => {
+                return Err(PlanError::from(Unsupported::ParquetNotBuilt).into())
+            }
             (SingleRules::Columnar(_), DataFormat::Ndjson | DataFormat::JsonArray) => {
                 unreachable!("rejected by resolve_format")
             }
@@ -303,9 +321,17 @@ impl Sanitizer {
             bytes_in,
             progress,
         };
-        let input = ParquetInput::ranged(object)?;
-        self.parquet_input(input, output_format, opts, &mut out)?;
-        out.finish()
+        #[cfg(feature = "parquet")]
+        {
+            self.parquet_input(ParquetInput::ranged(object)?, output_format, opts, &mut out)?;
+            out.finish()
+        }
+        #[cfg(not(feature = "parquet"))]
+        {
+            // resolve_output_format refused it already: Parquet is not built in.
+            let _ = (object, &mut out);
+            Err(PlanError::from(Unsupported::ParquetNotBuilt).into())
+        }
     }
 
     fn max_in_flight(&self) -> usize {
@@ -325,4 +351,42 @@ fn auto_format(content_type: Option<&str>, by_name: Option<DataFormat>) -> DataF
                 .map(|_| DataFormat::JsonArray)
         })
         .unwrap_or(DataFormat::Ndjson)
+}
+
+/// A build without the `parquet` feature (the README's quick first build) refuses Parquet by
+/// name and says how to get it; text formats are unaffected.
+#[cfg(all(test, not(feature = "parquet")))]
+mod without_parquet {
+    use super::*;
+    use crate::pseudonym::PseudonymSettings;
+    use crate::rules::parse_rules_yaml;
+
+    #[test]
+    fn parquet_is_refused_naming_the_feature() {
+        let p = Pseudonymizer::new(&PseudonymSettings {
+            salt: "salt".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        let rules = parse_rules_yaml("columnsToRedact: [SALARY]\n").unwrap();
+        let sanitizer = Sanitizer::new(&rules, Arc::new(p), 1).unwrap();
+        let parquet = StreamOptions {
+            object_key: "hris.parquet".into(),
+            ..Default::default()
+        };
+        let e = sanitizer
+            .sanitize_stream(&b"PAR1"[..], Vec::new(), &parquet, &mut |_| {})
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("without Parquet support"), "{e}");
+        let csv = StreamOptions {
+            object_key: "hris.csv".into(),
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        sanitizer
+            .sanitize_stream(&b"NAME,SALARY\nAda,1\n"[..], &mut out, &csv, &mut |_| {})
+            .unwrap();
+        assert_eq!(out, b"NAME\nAda\n");
+    }
 }

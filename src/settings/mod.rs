@@ -11,6 +11,7 @@
 //! ([`crate::bulk::BulkSettings`], [`crate::api::ApiSettings`]); the pseudonym settings every
 //! mode shares are read by [`pseudonym_settings`].
 
+#[cfg(feature = "aws")]
 pub mod aws;
 pub mod catalog;
 mod error;

@@ -154,7 +154,7 @@ impl ObjectStore for LocalStore {
         bucket: &str,
         key: &str,
         info: &ObjectInfo,
-    ) -> Option<std::sync::Arc<dyn crate::format::parquet::ByteRanges>> {
+    ) -> Option<std::sync::Arc<dyn crate::format::byte_ranges::ByteRanges>> {
         Some(super::range_source(self, bucket, key, info))
     }
 

@@ -14,18 +14,20 @@ use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 
-use crate::format::parquet::ByteRanges;
+use crate::format::byte_ranges::ByteRanges;
 
 #[cfg(feature = "gcp")]
 pub mod gcs;
 pub mod local;
 pub mod prefix;
+#[cfg(feature = "aws")]
 pub mod s3;
 
 #[cfg(feature = "gcp")]
 pub use gcs::{GcsError, GcsStore};
 pub use local::{AtomicFile, LocalStore};
 pub use prefix::{NotAPrefix, ObjectPrefix, WrongStore};
+#[cfg(feature = "aws")]
 pub use s3::{S3Error, S3Store};
 
 /// Metadata of a stored object.
@@ -60,6 +62,7 @@ pub struct PutOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// S3 failed or refused.
+    #[cfg(feature = "aws")]
     #[error(transparent)]
     S3(#[from] S3Error),
     /// GCS failed or refused.
@@ -124,6 +127,7 @@ impl StoreError {
     /// connections); missing objects, refusals and local files are not retried.
     pub fn is_retryable(&self) -> bool {
         match self {
+            #[cfg(feature = "aws")]
             StoreError::S3(e) => e.is_retryable(),
             #[cfg(feature = "gcp")]
             StoreError::Gcs(e) => e.is_retryable(),
@@ -139,6 +143,7 @@ impl StoreError {
     /// Whether the object (or its bucket) does not exist.
     pub fn is_not_found(&self) -> bool {
         match self {
+            #[cfg(feature = "aws")]
             StoreError::S3(e) => e.is_not_found(),
             #[cfg(feature = "gcp")]
             StoreError::Gcs(e) => matches!(e, GcsError::NotFound { .. }),
@@ -151,6 +156,7 @@ impl StoreError {
     /// PreconditionFailed` to `If-Match`, GCS `412` to `ifGenerationMatch`).
     pub fn is_changed(&self) -> bool {
         match self {
+            #[cfg(feature = "aws")]
             StoreError::S3(e) => e.is_changed(),
             #[cfg(feature = "gcp")]
             StoreError::Gcs(e) => matches!(e, GcsError::Changed { .. }),
@@ -164,6 +170,7 @@ impl StoreError {
 /// for its own errors (carried inside the `io::Error`); otherwise transport-like kinds are
 /// retryable and the rest are not.
 pub fn io_failure_is_retryable(e: &std::io::Error) -> bool {
+    #[cfg(feature = "aws")]
     if let Some(s3) = S3Error::from_io_error(e) {
         return s3.is_retryable();
     }
@@ -309,7 +316,7 @@ pub const MIN_SHARED_PART: usize = 5 << 20;
 pub const MAX_PART_NUMBER: u32 = 10_000;
 
 /// A stored object read by ranges, owned (it outlives the call that made it): how Parquet is
-/// read in place ([`crate::format::parquet::ByteRanges`]). Remembers whether a read failed in
+/// read in place ([`crate::format::byte_ranges::ByteRanges`]). Remembers whether a read failed in
 /// a way a retry may cure.
 struct StoredObject<S> {
     store: S,

@@ -15,6 +15,7 @@
 //!   of which columns record paths can reach.
 
 pub mod augment;
+#[cfg(feature = "parquet")]
 pub mod batch;
 mod cell;
 pub mod columnar;
@@ -24,6 +25,7 @@ pub mod record;
 pub mod response;
 pub mod schema;
 
+#[cfg(feature = "parquet")]
 pub use batch::{BatchError, ColumnarBatchPlan, RecordBatchPlan};
 pub use columnar::{ColumnarPlan, ColumnarProgram};
 pub use program::{Program, StepError};
@@ -132,6 +134,9 @@ pub enum Unsupported {
         /// Its Arrow type.
         data_type: String,
     },
+    /// Parquet input or output in a build without the `parquet` feature.
+    #[error("this psoxy was built without Parquet support (the `parquet` feature); build it with the default features")]
+    ParquetNotBuilt,
     /// An `outputSchemaFilter` that does not describe the rows of a Parquet output.
     #[error("outputSchemaFilter must describe an object for Parquet output")]
     SchemaNotObject,

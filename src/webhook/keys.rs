@@ -92,6 +92,9 @@ pub enum KeySettingError {
     /// An entry has no known prefix.
     #[error("ACCEPTED_AUTH_KEYS entry {0}: must start with `base64:` or `aws-kms:`")]
     UnknownKind(usize),
+    /// An `aws-kms:` entry in a build without the `aws` feature.
+    #[error("ACCEPTED_AUTH_KEYS: {0}")]
+    NotBuilt(#[from] crate::features::NotBuilt),
     /// A `base64:` entry is not base64.
     #[error("ACCEPTED_AUTH_KEYS entry {0}: not base64")]
     NotBase64(usize),
@@ -132,11 +135,21 @@ pub enum KeyFetchError {
     },
 }
 
+/// What fetches `aws-kms:` keys: a KMS client. Without the `aws` feature there is none (such
+/// entries are refused when the setting is parsed).
+#[cfg(feature = "aws")]
+pub type KmsClient = aws_sdk_kms::Client;
+/// What fetches `aws-kms:` keys: without the `aws` feature, nothing (such entries are refused
+/// when the setting is parsed).
+#[cfg(not(feature = "aws"))]
+pub type KmsClient = std::convert::Infallible;
+
 /// The accepted keys: those given inline, and those kept in KMS.
 pub struct AcceptedKeys {
     inline: Vec<Arc<VerifyingKey>>,
     kms: Vec<(usize, String)>,
-    client: Option<aws_sdk_kms::Client>,
+    #[cfg_attr(not(feature = "aws"), allow(dead_code))]
+    client: Option<KmsClient>,
     cache: Mutex<Option<(Instant, Vec<Arc<VerifyingKey>>)>>,
 }
 
@@ -153,7 +166,7 @@ impl AcceptedKeys {
     /// Parses the setting. `aws-kms:` keys are fetched with `client` when first needed.
     pub fn parse(
         setting: &str,
-        client: Option<aws_sdk_kms::Client>,
+        client: Option<KmsClient>,
     ) -> Result<AcceptedKeys, KeySettingError> {
         let mut inline = Vec::new();
         let mut kms = Vec::new();
@@ -180,6 +193,10 @@ impl AcceptedKeys {
                 let id = id.trim().trim_start_matches("aws-kms:");
                 if id.is_empty() {
                     return Err(KeySettingError::EmptyKms(index));
+                }
+                if !cfg!(feature = "aws") {
+                    let needed_by = "an `aws-kms:` entry of ACCEPTED_AUTH_KEYS";
+                    return Err(crate::features::NotBuilt::aws(needed_by).into());
                 }
                 kms.push((index, id.to_owned()));
             } else {
@@ -244,6 +261,13 @@ impl AcceptedKeys {
         }
     }
 
+    /// Without the `aws` feature there are no KMS keys to fetch (`parse` refused them).
+    #[cfg(not(feature = "aws"))]
+    async fn fetch(&self) -> Result<Vec<Arc<VerifyingKey>>, KeyFetchError> {
+        Ok(Vec::new())
+    }
+
+    #[cfg(feature = "aws")]
     async fn fetch(&self) -> Result<Vec<Arc<VerifyingKey>>, KeyFetchError> {
         let mut out = Vec::with_capacity(self.kms.len());
         for (index, id) in &self.kms {
@@ -292,6 +316,7 @@ impl AcceptedKeys {
 }
 
 /// The JWT algorithm of a KMS signing algorithm (RSA ones only).
+#[cfg(feature = "aws")]
 fn kms_algorithm(spec: &aws_sdk_kms::types::SigningAlgorithmSpec) -> Option<Algorithm> {
     use aws_sdk_kms::types::SigningAlgorithmSpec as S;
     Some(match spec {
@@ -320,6 +345,16 @@ mod tests {
         base64::engine::general_purpose::STANDARD.encode(der)
     }
 
+    #[cfg(not(feature = "aws"))]
+    #[test]
+    fn aws_kms_entries_are_refused_without_the_aws_feature() {
+        let setting = format!("base64:{},aws-kms:alias/webhooks", spki());
+        let e = AcceptedKeys::parse(&setting, None).unwrap_err().to_string();
+        assert!(e.contains("needs the `aws` feature"), "{e}");
+        assert!(AcceptedKeys::parse(&format!("base64:{}", spki()), None).is_ok());
+    }
+
+    #[cfg(feature = "aws")]
     #[test]
     fn the_setting_parses_and_names_bad_entries_by_position() {
         let keys = AcceptedKeys::parse(

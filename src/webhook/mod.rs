@@ -16,6 +16,7 @@ pub mod collector;
 pub mod cors;
 pub mod jwt;
 pub mod keys;
+#[cfg(feature = "aws")]
 pub mod lambda;
 pub mod queue;
 pub mod server;

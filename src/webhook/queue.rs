@@ -16,6 +16,7 @@ pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 #[derive(Clone)]
 pub enum Queue {
     /// An SQS queue, by URL.
+    #[cfg(feature = "aws")]
     Sqs {
         /// The client.
         client: aws_sdk_sqs::Client,
@@ -37,6 +38,7 @@ pub enum Queue {
 impl std::fmt::Debug for Queue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            #[cfg(feature = "aws")]
             Queue::Sqs { url, .. } => f.debug_struct("Sqs").field("url", url).finish(),
             Queue::Folder(dir) => f.debug_tuple("Folder").field(dir).finish(),
             Queue::Store { prefix, .. } => f.debug_struct("Store").field("prefix", prefix).finish(),
@@ -67,6 +69,7 @@ impl Queue {
     /// Queues one message.
     pub async fn send(&self, message: String) -> Result<(), QueueError> {
         match self {
+            #[cfg(feature = "aws")]
             Queue::Sqs { client, url } => {
                 client
                     .send_message()

@@ -93,7 +93,7 @@ impl WebhookSettings {
     /// Reads the settings (resolved with [`webhook_settings`]); `kms` fetches `aws-kms:` keys.
     pub fn from_settings(
         settings: &Settings,
-        kms: Option<aws_sdk_kms::Client>,
+        kms: Option<super::keys::KmsClient>,
     ) -> Result<WebhookSettings, WebhookSettingsError> {
         let pseudonym = pseudonym_settings(settings)?;
         let rules_text = settings.required(&RULES)?;

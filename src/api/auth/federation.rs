@@ -11,8 +11,10 @@
 //! - **A file** (ours, `MS_FEDERATED_TOKEN_FILE`): whatever keeps it current (e.g. a Kubernetes
 //!   projected token).
 
+#[cfg(feature = "aws")]
 use std::collections::HashMap;
 
+#[cfg(feature = "aws")]
 use aws_sdk_cognitoidentity::error::ProvideErrorMetadata;
 
 /// The federated assertion cannot be obtained. Holds a status or an error code, never a token.
@@ -29,6 +31,9 @@ pub enum FederationError {
         /// The error code or status.
         detail: String,
     },
+    /// This build cannot ask Cognito (no `aws` feature).
+    #[error(transparent)]
+    NotBuilt(#[from] crate::features::NotBuilt),
 }
 
 /// The Cognito developer identity whose OpenID token is the assertion.
@@ -42,6 +47,7 @@ pub struct CognitoIdentity {
     pub developer_provider: String,
     /// The login's identifier (the Entra application's client id).
     pub login: String,
+    #[cfg(feature = "aws")]
     client: tokio::sync::OnceCell<aws_sdk_cognitoidentity::Client>,
 }
 
@@ -58,10 +64,20 @@ impl CognitoIdentity {
             identity_id,
             developer_provider,
             login,
+            #[cfg(feature = "aws")]
             client: tokio::sync::OnceCell::new(),
         }
     }
 
+    #[cfg(not(feature = "aws"))]
+    async fn open_id_token(&self) -> Result<String, FederationError> {
+        Err(
+            crate::features::NotBuilt::aws("IDENTITY_POOL_ID (a Cognito developer identity)")
+                .into(),
+        )
+    }
+
+    #[cfg(feature = "aws")]
     async fn open_id_token(&self) -> Result<String, FederationError> {
         let client = self
             .client

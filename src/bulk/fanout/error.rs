@@ -67,6 +67,7 @@ pub enum FanoutProblem {
     #[error(transparent)]
     NotJsonArray(crate::format::json_cuts::NotJsonArray),
     /// The Parquet parts cannot be joined into one file.
+    #[cfg(feature = "parquet")]
     #[error("{source}")]
     ParquetJoin {
         /// Why.
@@ -114,6 +115,7 @@ impl FanoutError {
                 BulkProblem::Sanitize { retryable, .. } => *retryable,
                 _ => false,
             },
+            #[cfg(feature = "parquet")]
             FanoutProblem::ParquetJoin { retryable, .. } => *retryable,
             _ => false,
         }

@@ -7,9 +7,11 @@ use serde::{Deserialize, Serialize};
 use super::parts::{blocks, capacity};
 use super::{plan_key, Chunk, ChunkParts, FanoutError, FanoutProblem, Job, PlanRef};
 use crate::bulk::{BulkProblem, BulkProcessor, Target, INSTANCE_ID_KEY};
+use crate::format::byte_ranges::ByteRanges;
 use crate::format::charset::InputEncoding;
 use crate::format::compression::is_gzip;
 use crate::format::json_cuts::{json_cuts, JsonRangeScan, JsonRangeScanner};
+#[cfg(feature = "parquet")]
 use crate::format::parquet::ParquetInput;
 use crate::format::split::{csv_header_end, csv_window_cut, cuts, Edges, RangeScan, RangeScanner};
 use crate::format::DataFormat;
@@ -291,6 +293,28 @@ struct Planned<'a> {
     size: u64,
 }
 
+/// The stored size of each row group of a Parquet object, from its footer.
+#[cfg(feature = "parquet")]
+fn row_group_sizes(object: std::sync::Arc<dyn ByteRanges>) -> Result<Vec<u64>, FanoutProblem> {
+    let input = ParquetInput::ranged(object.clone()).map_err(|e| {
+        if object.changed() {
+            return FanoutProblem::Changed;
+        }
+        FanoutProblem::from(BulkProblem::Sanitize {
+            retryable: object.failed_retryably(),
+            source: e.into(),
+        })
+    })?;
+    Ok(input.map(|i| i.row_group_bytes()).unwrap_or_default())
+}
+
+/// Without Parquet support no object is planned as Parquet (`resolve_format` refuses it).
+#[cfg(not(feature = "parquet"))]
+fn row_group_sizes(_: std::sync::Arc<dyn ByteRanges>) -> Result<Vec<u64>, FanoutProblem> {
+    let refused = crate::transform::PlanError::from(crate::transform::Unsupported::ParquetNotBuilt);
+    Err(FanoutProblem::from(BulkProblem::from(refused)))
+}
+
 /// Parquet's chunks: consecutive row groups of about `chunk_bytes` stored bytes together
 /// (from the footer, read by ranges; a row group is never split).
 fn row_group_chunks(
@@ -305,16 +329,7 @@ fn row_group_chunks(
             .ok_or(FanoutProblem::NotSplittable(
                 "this store cannot read ranges",
             ))?;
-    let input = ParquetInput::ranged(object.clone()).map_err(|e| {
-        if object.changed() {
-            return FanoutProblem::Changed;
-        }
-        FanoutProblem::from(BulkProblem::Sanitize {
-            retryable: object.failed_retryably(),
-            source: e.into(),
-        })
-    })?;
-    let sizes = input.map(|i| i.row_group_bytes()).unwrap_or_default();
+    let sizes = row_group_sizes(object)?;
     let mut groups = vec![0usize];
     let mut held = 0u64;
     for (i, size) in sizes.iter().enumerate() {

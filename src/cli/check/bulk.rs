@@ -14,6 +14,7 @@ use crate::format::charset::InputEncoding;
 use crate::format::compression::decoded_reader;
 use crate::format::csv::CsvBatchReader;
 use crate::format::json_array::ArrayPiece;
+#[cfg(feature = "parquet")]
 use crate::format::parquet::{json_lines, rows_as_text, ParquetInput};
 use crate::format::{json_batches, DataFormat, JsonLayout};
 use crate::pseudonym::Pseudonymizer;
@@ -135,29 +136,7 @@ fn sample_table(
     let err = |e: &dyn std::fmt::Display| CliError(format!("{}: {e}", shown(sample)));
     let mut rows = Vec::new();
     if format == DataFormat::Parquet {
-        let batches = parquet_head(sample, max_rows)?;
-        let header = match batches.first() {
-            Some(b) => b
-                .schema()
-                .fields()
-                .iter()
-                .map(|f| f.name().clone())
-                .collect(),
-            None => parquet_file(sample)?
-                .schema()
-                .fields()
-                .iter()
-                .map(|f| f.name().clone())
-                .collect(),
-        };
-        for batch in &batches {
-            for cells in rows_as_text(batch).map_err(|e| err(&e))? {
-                if rows.len() < max_rows {
-                    rows.push((rows.len() as u64 + 1, csv::ByteRecord::from(cells)));
-                }
-            }
-        }
-        return Ok((header, rows));
+        return parquet_table(sample, max_rows);
     }
     let DataFormat::Csv { delimiter } = format else {
         return Err(err(&"not a table format"));
@@ -176,6 +155,67 @@ fn sample_table(
     Ok((header, rows))
 }
 
+/// The header and first `max_rows` rows of a Parquet sample, cells as text.
+#[cfg(feature = "parquet")]
+fn parquet_table(
+    sample: &Path,
+    max_rows: usize,
+) -> Result<(Vec<String>, Vec<NumberedRow>), CliError> {
+    let err = |e: &dyn std::fmt::Display| CliError(format!("{}: {e}", shown(sample)));
+    let batches = parquet_head(sample, max_rows)?;
+    let schema = match batches.first() {
+        Some(b) => b.schema(),
+        None => parquet_file(sample)?.schema(),
+    };
+    let header = schema.fields().iter().map(|f| f.name().clone()).collect();
+    let mut rows = Vec::new();
+    for batch in &batches {
+        for cells in rows_as_text(batch).map_err(|e| err(&e))? {
+            if rows.len() < max_rows {
+                rows.push((rows.len() as u64 + 1, csv::ByteRecord::from(cells)));
+            }
+        }
+    }
+    Ok((header, rows))
+}
+
+/// The first `max_rows` rows of a Parquet sample as JSON records, numbered from 1.
+#[cfg(feature = "parquet")]
+fn parquet_records(sample: &Path, max_rows: usize) -> Result<Vec<(u64, Value)>, CliError> {
+    let err = |e: &dyn std::fmt::Display| CliError(format!("{}: {e}", shown(sample)));
+    let mut records = Vec::new();
+    for batch in parquet_head(sample, max_rows)? {
+        let text = json_lines(&batch).map_err(|e| err(&e))?;
+        for line in text.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            if records.len() >= max_rows {
+                break;
+            }
+            let v: Value = serde_json::from_slice(line).map_err(|e| err(&e))?;
+            records.push((records.len() as u64 + 1, v));
+        }
+    }
+    Ok(records)
+}
+
+/// Without Parquet support no sample resolves to Parquet (`resolve_format` refuses it).
+#[cfg(not(feature = "parquet"))]
+fn parquet_table(sample: &Path, _: usize) -> Result<(Vec<String>, Vec<NumberedRow>), CliError> {
+    Err(not_built(sample))
+}
+
+/// Without Parquet support no sample resolves to Parquet (`resolve_format` refuses it).
+#[cfg(not(feature = "parquet"))]
+fn parquet_records(sample: &Path, _: usize) -> Result<Vec<(u64, Value)>, CliError> {
+    Err(not_built(sample))
+}
+
+#[cfg(not(feature = "parquet"))]
+fn not_built(sample: &Path) -> CliError {
+    let problem = crate::transform::Unsupported::ParquetNotBuilt;
+    CliError(format!("{}: {problem}", shown(sample)))
+}
+
+#[cfg(feature = "parquet")]
 fn parquet_file(sample: &Path) -> Result<ParquetInput, CliError> {
     let err = |e: &dyn std::fmt::Display| CliError(format!("{}: {e}", shown(sample)));
     ParquetInput::spool(open(sample, InputEncoding::Utf8)?)
@@ -183,6 +223,7 @@ fn parquet_file(sample: &Path) -> Result<ParquetInput, CliError> {
         .ok_or_else(|| err(&"empty file"))
 }
 
+#[cfg(feature = "parquet")]
 fn parquet_head(sample: &Path, max_rows: usize) -> Result<Vec<arrow_array::RecordBatch>, CliError> {
     parquet_file(sample)?
         .head(max_rows)
@@ -328,18 +369,7 @@ fn check_records(
                 }
             }
         }
-        DataFormat::Parquet => {
-            for batch in parquet_head(sample, max_rows)? {
-                let text = json_lines(&batch).map_err(|e| err(&e))?;
-                for line in text.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-                    if originals.len() >= max_rows {
-                        break;
-                    }
-                    let v: Value = serde_json::from_slice(line).map_err(|e| err(&e))?;
-                    originals.push((originals.len() as u64 + 1, v));
-                }
-            }
-        }
+        DataFormat::Parquet => originals = parquet_records(sample, max_rows)?,
         DataFormat::Csv { .. } => {
             let (header, rows) = sample_table(sample, format, encoding, max_rows)?;
             let header: Vec<String> = header.iter().map(|h| java_trim(h).to_string()).collect();

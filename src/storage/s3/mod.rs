@@ -77,7 +77,7 @@ impl ObjectStore for S3Store {
         bucket: &str,
         key: &str,
         info: &ObjectInfo,
-    ) -> Option<std::sync::Arc<dyn crate::format::parquet::ByteRanges>> {
+    ) -> Option<std::sync::Arc<dyn crate::format::byte_ranges::ByteRanges>> {
         Some(super::range_source(self, bucket, key, info))
     }
 
