@@ -2,9 +2,9 @@
 # Builds the Cloud Run image of psoxy-gcp as an OCI image layout directory, without a container
 # engine:
 #   target/oci/psoxy-gcp   (oci-layout, index.json, blobs/sha256/...; tag = Cargo.toml's version)
-# 1. `cargo build --profile dist --bin psoxy-gcp` (x86_64-unknown-linux-gnu, glibc; the
-#    shipping profile, fat LTO) and a `--help`
-#    smoke test;
+# 1. `cargo build --profile dist --no-default-features --features gcp,parquet --bin psoxy-gcp`
+#    (x86_64-unknown-linux-gnu, glibc; the shipping profile, fat LTO; no AWS code; the same
+#    features as the image's SBOM in scripts/release.sh) and a `--help` smoke test;
 # 2. scripts/oci_image.py packs the binary, its loader and shared libraries (from ldd), the CA
 #    bundle and minimal /etc files into one reproducible layer (no shell; runs as 65532);
 # 3. builds the layout a second time into another directory and fails unless both give the same
@@ -13,7 +13,8 @@
 # Honours CARGO_TARGET_DIR (the layout then goes to $CARGO_TARGET_DIR/oci/psoxy-gcp),
 # SOURCE_DATE_EPOCH (layer mtimes and the config's `created`; default 0) and PSOXY_IMAGE_TAG.
 #
-# `--profile dev` packages the debug binary instead (into target/oci/psoxy-gcp-dev): the test
+# `--profile dev` packages the debug binary instead (into target/oci/psoxy-gcp-dev; default
+# features, so it reuses the test build): the test
 # suite runs it to check the packaging on every run without a release build (the release
 # build alone takes over 20 minutes on CI's two cores); deploy only the release image.
 set -euo pipefail
@@ -22,7 +23,9 @@ cd "$(dirname "$0")/.."
 profile=dist
 if [ "${1:-}" = "--profile" ]; then profile=${2:?--profile needs dist or dev}; fi
 case "$profile" in
-  dist | release) build=(cargo build --profile dist --bin psoxy-gcp); dir=dist; name=psoxy-gcp ;;
+  dist | release)
+    build=(cargo build --profile dist --no-default-features --features 'gcp,parquet' --bin psoxy-gcp)
+    dir=dist; name=psoxy-gcp ;;
   dev) build=(cargo build --bin psoxy-gcp); dir=debug; name=psoxy-gcp-dev ;;
   *) echo "package-gcp: --profile is dist or dev, not $profile" >&2; exit 2 ;;
 esac
