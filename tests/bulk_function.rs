@@ -150,7 +150,7 @@ async fn keys_with_spaces_plus_signs_and_non_ascii_are_decoded() {
     let rules = text("transforms/hris.yaml");
     let f = function(&s3, &settings(&rules, &[])).await;
     let key = "HR exports/Jan+Feb 2026/hris é ü 日本 (final).csv";
-    assert!(function::encode_event_key(key).contains("%2B"));
+    assert!(psoxy::bulk::replay::encode_event_key(key).contains("%2B"));
     put(&s3, "input", key, hris(), None, None, &[]).await;
     let report = run(&f, &[("input", key)]).await;
     assert_eq!(report.objects[0].key, key);

@@ -215,15 +215,13 @@ pub struct ReplayService {
 impl ReplayService {
     /// The service at `url`, called with `id_token` (an identity token for the service, as
     /// `gcloud auth print-identity-token` prints; none for a service that allows anyone).
-    pub fn new(url: &str, id_token: Option<String>) -> ReplayService {
-        ReplayService {
-            http: reqwest::Client::builder()
-                .timeout(INVOKE_TIMEOUT)
-                .build()
-                .unwrap_or_default(),
+    /// Fails only if no HTTP client can be made (no TLS roots).
+    pub fn new(url: &str, id_token: Option<String>) -> Result<ReplayService, reqwest::Error> {
+        Ok(ReplayService {
+            http: reqwest::Client::builder().timeout(INVOKE_TIMEOUT).build()?,
             url: url.to_owned(),
             id_token,
-        }
+        })
     }
 
     /// The service's URL as given.

@@ -13,11 +13,7 @@ use super::{env, CliError, EXIT_FAILED, EXIT_OK};
 use crate::bulk::replay::ReplayFunction;
 use crate::bulk::replay::{ReplayError, Replayed};
 #[cfg(feature = "aws")]
-use crate::settings::catalog::S3_FORCE_PATH_STYLE;
-#[cfg(feature = "aws")]
-use crate::settings::{Flags, Settings};
-#[cfg(feature = "aws")]
-use crate::storage::s3::{list_objects, path_style, s3_client};
+use crate::storage::s3::{env_client, list_objects};
 use crate::storage::ListedObject;
 
 /// Runs `psoxy replay`.
@@ -113,8 +109,7 @@ async fn list(
     #[cfg(feature = "aws")]
     if scheme == "s3" {
         let sdk = crate::aws_sdk::sdk_config().await;
-        let settings = Settings::from_sources(&[&S3_FORCE_PATH_STYLE], &Flags::new(), &env);
-        let s3 = s3_client(&sdk, path_style(&settings));
+        let s3 = env_client(&sdk);
         let listed = list_objects(&s3, bucket, prefix)
             .await
             .map_err(|e| cannot(&e))?;
@@ -133,12 +128,13 @@ async fn list(
             .list_all(bucket, prefix)
             .await
             .map_err(|e| cannot(&e))?;
-        let target = args.service_url.as_deref().map(|url| {
-            Target::Service(crate::bulk::replay::ReplayService::new(
-                url,
-                args.id_token.clone(),
-            ))
-        });
+        let target = match args.service_url.as_deref() {
+            Some(url) => Some(Target::Service(
+                crate::bulk::replay::ReplayService::new(url, args.id_token.clone())
+                    .map_err(|e| CliError(format!("cannot make an HTTP client: {e}")))?,
+            )),
+            None => None,
+        };
         Ok((listed, target))
     }
     #[cfg(not(feature = "gcp"))]
@@ -226,7 +222,7 @@ async fn replay(
         let (object, outcome) =
             joined.map_err(|e| CliError(format!("an invocation task failed: {e}")))?;
         tally.done += 1;
-        let line = tally.record(&format!("{scheme}://{bucket}"), &object, outcome);
+        let line = tally.record(scheme, bucket, &object, outcome);
         if !args.quiet || line.starts_with("failed") {
             eprintln!("[{}/{count}] {line}", tally.done);
         }
@@ -259,10 +255,11 @@ struct Tally {
 }
 
 impl Tally {
-    /// Counts `outcome` (of an object in `bucket`, `s3://name` or `gs://name`) and says it in
-    /// one line.
+    /// Counts `outcome` (of an object in `scheme://bucket`, `scheme` `s3` or `gs`) and says it
+    /// in one line.
     fn record(
         &mut self,
+        scheme: &str,
         bucket: &str,
         object: &ListedObject,
         outcome: Result<Replayed, ReplayError>,
@@ -277,16 +274,13 @@ impl Tally {
                 let outputs: Vec<String> = done
                     .outputs
                     .iter()
-                    .map(|o| {
-                        let scheme = bucket.split("://").next().unwrap_or("s3");
-                        format!("{scheme}://{}/{} ({} rows)", o.bucket, o.key, o.rows)
-                    })
+                    .map(|o| format!("{scheme}://{}/{} ({} rows)", o.bucket, o.key, o.rows))
                     .collect();
                 if outputs.is_empty() {
-                    format!("{bucket}/{}: {}", object.key, done.status)
+                    format!("{scheme}://{bucket}/{}: {}", object.key, done.status)
                 } else {
                     format!(
-                        "{bucket}/{}: {} -> {}",
+                        "{scheme}://{bucket}/{}: {} -> {}",
                         object.key,
                         done.status,
                         outputs.join(", ")

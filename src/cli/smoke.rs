@@ -13,10 +13,10 @@ use super::{env, pseudonym_lookup, pseudonymizer, shown, CliError, EXIT_FAILED, 
 use crate::bulk::smoke::{checks, sample, Expectation};
 use crate::rules::{load_rules_bytes, sha256_hex, BulkRules};
 use crate::sanitize::{Sanitizer, StreamOptions};
-use crate::settings::catalog::{PSOXY_SALT, S3_FORCE_PATH_STYLE};
-use crate::settings::{Flags, Settings};
+use crate::settings::catalog::PSOXY_SALT;
+use crate::settings::Settings;
 use crate::storage::s3::compose::delete_object;
-use crate::storage::s3::{head_object, path_style, s3_client};
+use crate::storage::s3::{client_from_env, head_object};
 
 /// How often the output bucket is looked at.
 const POLL: Duration = Duration::from_secs(1);
@@ -92,9 +92,7 @@ pub fn run(args: SmokeArgs) -> Result<i32, CliError> {
         .build()
         .map_err(|e| CliError(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
-        let sdk = crate::aws_sdk::sdk_config().await;
-        let settings = Settings::from_sources(&[&S3_FORCE_PATH_STYLE], &Flags::new(), &env);
-        let s3 = s3_client(&sdk, path_style(&settings));
+        let s3 = client_from_env().await;
         let trip = Trip {
             s3: &s3,
             input: (&in_bucket, &in_key),

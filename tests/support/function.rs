@@ -12,33 +12,20 @@ use super::s3_server::{client_for, TestS3};
 
 /// Encodes a key as S3 event notifications do (the library's encoder, which `psoxy replay`
 /// uses).
-pub use psoxy::bulk::replay::encode_event_key;
+use psoxy::bulk::replay::replay_event;
 
-/// An `ObjectCreated:Put` notification naming each `(bucket, key)` (keys given decoded).
+/// An `ObjectCreated:Put` notification naming each `(bucket, key)` (keys given decoded): the
+/// records the library's replay sends, sequencer `01`.
 pub fn event(objects: &[(&str, &str)]) -> S3Event {
     let records: Vec<serde_json::Value> = objects
         .iter()
         .map(|(bucket, key)| {
-            serde_json::json!({
-                "eventVersion": "2.1",
-                "eventSource": "aws:s3",
-                "awsRegion": "us-east-1",
-                "eventTime": "2026-11-23T12:00:00.000Z",
-                "eventName": "ObjectCreated:Put",
-                "userIdentity": {"principalId": "AWS:AIDAEXAMPLE"},
-                "requestParameters": {"sourceIPAddress": "127.0.0.1"},
-                "responseElements": {"x-amz-request-id": "1", "x-amz-id-2": "2"},
-                "s3": {
-                    "s3SchemaVersion": "1.0",
-                    "configurationId": "psoxy-input",
-                    "bucket": {
-                        "name": bucket,
-                        "ownerIdentity": {"principalId": "EXAMPLE"},
-                        "arn": format!("arn:aws:s3:::{bucket}")
-                    },
-                    "object": {"key": encode_event_key(key), "size": 1, "eTag": "0", "sequencer": "01"}
-                }
-            })
+            let object = psoxy::storage::ListedObject {
+                key: key.to_string(),
+                size: 1,
+                last_modified: None,
+            };
+            replay_event(bucket, &object, "01")["Records"][0].take()
         })
         .collect();
     serde_json::from_value(serde_json::json!({ "Records": records })).expect("S3 event")

@@ -23,10 +23,16 @@ pub fn path_style(settings: &Settings) -> bool {
 }
 
 /// An S3 client configured from the environment ([`crate::aws_sdk::sdk_config`], then
-/// [`s3_client`] with `S3_FORCE_PATH_STYLE`). Build it once per process and clone it.
+/// [`env_client`]). Build it once per process and clone it.
 pub async fn client_from_env() -> Client {
+    env_client(&crate::aws_sdk::sdk_config().await)
+}
+
+/// An S3 client of `sdk` with the environment's `S3_FORCE_PATH_STYLE` ([`s3_client`]), for
+/// callers that use the same configuration for other AWS clients too.
+pub fn env_client(sdk: &aws_config::SdkConfig) -> Client {
     let settings = Settings::from_sources(&[&S3_FORCE_PATH_STYLE], &Flags::new(), &|name| {
         std::env::var(name).ok()
     });
-    s3_client(&crate::aws_sdk::sdk_config().await, path_style(&settings))
+    s3_client(sdk, path_style(&settings))
 }

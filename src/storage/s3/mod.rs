@@ -21,7 +21,7 @@ use std::io::Read;
 use aws_sdk_s3::Client;
 use tokio::runtime::Handle;
 
-pub use client::{client_from_env, path_style, s3_client};
+pub use client::{client_from_env, env_client, path_style, s3_client};
 pub use error::S3Error;
 pub use list::list_objects;
 pub use multipart::{
