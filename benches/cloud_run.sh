@@ -16,7 +16,8 @@ if [ "${1:-}" = "--rows" ]; then rows=$2; fi
 target_dir=${CARGO_TARGET_DIR:-target}
 binary=${PSOXY_GCP_BINARY:-}   # an already built binary: no build
 if [ -z "$binary" ]; then
-  cargo build --profile dist --quiet --bin psoxy-gcp
+  # The image's features (scripts/package-gcp.sh): no AWS code.
+  cargo build --profile dist --quiet --no-default-features --features gcp,parquet --bin psoxy-gcp
   binary=$target_dir/dist/psoxy-gcp
 fi
 fake=$(bash scripts/fake-gcs-server.sh)

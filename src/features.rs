@@ -1,6 +1,7 @@
 //! The optional parts of a build (Cargo features): `aws`, `gcp` and `parquet`, all on by
-//! default. A build without one refuses what needs it with [`NotBuilt`], a clear error, rather
-//! than failing obscurely.
+//! default. A build without `aws` or `gcp` refuses what needs it with [`NotBuilt`], a clear
+//! error, rather than failing obscurely (Parquet has its own:
+//! [`crate::transform::Unsupported::ParquetNotBuilt`], where formats are resolved).
 
 /// Something this build cannot do: it was compiled without the feature that does it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

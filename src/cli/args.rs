@@ -122,7 +122,6 @@ pub enum Command {
     ///   PSOXY_ID_TOKEN=$(gcloud auth print-identity-token) psoxy replay gs://acme-hris-input/ \
     ///     --service-url https://psoxy-hris-abc123-ew.a.run.app/
     #[command(verbatim_doc_comment)]
-    #[cfg(any(feature = "aws", feature = "gcp"))]
     Replay(ReplayArgs),
     /// Check a deployed bucket pair end to end with a generated sample.
     ///
@@ -141,7 +140,6 @@ pub enum Command {
     ///   PSOXY_SALT=... psoxy smoke --rules transforms/hris.yaml \
     ///     --input s3://acme-hris-input/ --output s3://acme-hris-sanitized/
     #[command(verbatim_doc_comment)]
-    #[cfg(feature = "aws")]
     Smoke(SmokeArgs),
     /// Make a new caller key for `psoxy serve --keys`.
     ///

@@ -62,8 +62,16 @@ pub fn main() -> i32 {
         Command::Serve(args) => serve::run(args),
         #[cfg(any(feature = "aws", feature = "gcp"))]
         Command::Replay(args) => replay::run(args),
+        #[cfg(not(any(feature = "aws", feature = "gcp")))]
+        Command::Replay(_) => Err(CliError(
+            "psoxy replay needs the `aws` (s3://) or `gcp` (gs://) feature, which this psoxy was built without; build it with the default features".into(),
+        )),
         #[cfg(feature = "aws")]
         Command::Smoke(args) => smoke::run(args),
+        #[cfg(not(feature = "aws"))]
+        Command::Smoke(_) => Err(CliError(
+            crate::features::NotBuilt::aws("psoxy smoke").to_string(),
+        )),
         Command::ApiKey(args) => serve::new_key(args),
     };
     match result {

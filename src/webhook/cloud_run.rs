@@ -101,7 +101,14 @@ pub async fn collector_from_env() -> Result<CollectorHttp, WebhookStartError> {
         remote.as_ref().map(|(l, s)| (l, s as &dyn SecretStore)),
     )
     .await?;
-    let webhook = WebhookSettings::from_settings(&settings, None)?;
+    // The image has no AWS code: its keys parser refuses `aws-kms:` entries as not built in;
+    // on Google Cloud the remedy is a `base64:` key, not another build.
+    let webhook = match WebhookSettings::from_settings(&settings, None) {
+        Err(WebhookSettingsError::Keys(crate::webhook::keys::KeySettingError::NotBuilt {
+            ..
+        })) => return Err(WebhookStartError::AwsKmsKey),
+        parsed => parsed?,
+    };
     match &webhook.auth {
         None => return Err(WebhookStartError::NoTokenCheck),
         Some((keys, _)) if keys.needs_kms() => return Err(WebhookStartError::AwsKmsKey),

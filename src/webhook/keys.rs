@@ -93,8 +93,13 @@ pub enum KeySettingError {
     #[error("ACCEPTED_AUTH_KEYS entry {0}: must start with `base64:` or `aws-kms:`")]
     UnknownKind(usize),
     /// An `aws-kms:` entry in a build without the `aws` feature.
-    #[error("ACCEPTED_AUTH_KEYS: {0}")]
-    NotBuilt(#[from] crate::features::NotBuilt),
+    #[error("ACCEPTED_AUTH_KEYS entry {index}: {problem}")]
+    NotBuilt {
+        /// The entry's position, from 1.
+        index: usize,
+        /// What is not built.
+        problem: crate::features::NotBuilt,
+    },
     /// A `base64:` entry is not base64.
     #[error("ACCEPTED_AUTH_KEYS entry {0}: not base64")]
     NotBase64(usize),
@@ -195,8 +200,8 @@ impl AcceptedKeys {
                     return Err(KeySettingError::EmptyKms(index));
                 }
                 if !cfg!(feature = "aws") {
-                    let needed_by = "an `aws-kms:` entry of ACCEPTED_AUTH_KEYS";
-                    return Err(crate::features::NotBuilt::aws(needed_by).into());
+                    let problem = crate::features::NotBuilt::aws("an `aws-kms:` key");
+                    return Err(KeySettingError::NotBuilt { index, problem });
                 }
                 kms.push((index, id.to_owned()));
             } else {

@@ -96,6 +96,9 @@ pub enum AuthSettingsError {
     /// A setting is missing or invalid.
     #[error(transparent)]
     Setting(#[from] SettingError),
+    /// The settings need a part this build was compiled without (Cognito needs `aws`).
+    #[error(transparent)]
+    NotBuilt(#[from] crate::features::NotBuilt),
     /// Neither `SOURCE_AUTH_STRATEGY_IDENTIFIER` nor `SOURCE_AUTH_STRATEGY` is set.
     #[error("no source authentication strategy: set SOURCE_AUTH_STRATEGY_IDENTIFIER (Psoxy's name) or SOURCE_AUTH_STRATEGY; `none` forwards requests without credentials and must be chosen explicitly")]
     NoStrategy,
@@ -448,6 +451,10 @@ fn psoxy_grant(settings: &Settings) -> Result<TokenGrant, AuthSettingsError> {
         "workload_identity_federation" => {
             let client_id = trimmed(&CLIENT_ID)?;
             let assertion = if let Some(pool) = settings.get(&IDENTITY_POOL_ID) {
+                if !cfg!(feature = "aws") {
+                    let needed_by = "IDENTITY_POOL_ID (a Cognito developer identity)";
+                    return Err(crate::features::NotBuilt::aws(needed_by).into());
+                }
                 AssertionSource::Cognito(Box::new(CognitoIdentity::new(
                     pool.trim().to_owned(),
                     settings.get(&IDENTITY_ID).map(|s| s.trim().to_owned()),
@@ -1043,7 +1050,11 @@ mod tests {
                     ("TOKEN_SCOPE", "https://graph.microsoft.com/.default"),
                     ("IDENTITY_POOL_ID", "us-east-1:abc"),
                 ][..],
-                &["DEVELOPER_NAME_ID is required by this GRANT_TYPE"][..],
+                &[if cfg!(feature = "aws") {
+                    "DEVELOPER_NAME_ID is required by this GRANT_TYPE"
+                } else {
+                    "IDENTITY_POOL_ID (a Cognito developer identity) needs the `aws` feature"
+                }][..],
             ),
             (
                 &[
