@@ -24,7 +24,7 @@ profile=dist
 if [ "${1:-}" = "--profile" ]; then profile=${2:?--profile needs dist or dev}; fi
 case "$profile" in
   dist | release)
-    build=(cargo build --profile dist --no-default-features --features 'gcp,parquet' --bin psoxy-gcp)
+    build=(cargo build --locked --profile dist --no-default-features --features 'gcp,parquet' --bin psoxy-gcp)
     dir=dist; name=psoxy-gcp ;;
   dev) build=(cargo build --bin psoxy-gcp); dir=debug; name=psoxy-gcp-dev ;;
   *) echo "package-gcp: --profile is dist or dev, not $profile" >&2; exit 2 ;;

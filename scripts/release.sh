@@ -100,6 +100,10 @@ done
 
 version=$("$python" -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb"))["package"]["version"])' Cargo.toml)
 out=${out:-target/release-artifacts/$version}
+# Replace only a previous release's folder (it has SHA256SUMS): never a folder of other files.
+if [ -d "$out" ] && [ -n "$(ls -A "$out")" ] && [ ! -f "$out/SHA256SUMS" ]; then
+  die "$out is not empty and not a previous release (no SHA256SUMS): give another --out"
+fi
 build_base=${CARGO_TARGET_DIR:-target}/release-build
 cargo_home=$(realpath -m "${CARGO_HOME:-$HOME/.cargo}")
 
