@@ -1,7 +1,8 @@
 //! The optional parts of a build (Cargo features): `aws`, `gcp` and `parquet`, all on by
-//! default. A build without `aws` or `gcp` refuses what needs it with [`NotBuilt`], a clear
-//! error, rather than failing obscurely (Parquet has its own:
-//! [`crate::transform::Unsupported::ParquetNotBuilt`], where formats are resolved).
+//! default. A build without one refuses what needs it with [`NotBuilt`], a clear error, rather
+//! than failing obscurely. Without `parquet`, `format::parquet` and `format::parquet_join` are
+//! stand-ins (`format/parquet_off.rs`) whose every entry point refuses, and formats resolved
+//! to Parquet are refused up front ([`crate::transform::Unsupported::ParquetNotBuilt`]).
 
 /// Something this build cannot do: it was compiled without the feature that does it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -19,6 +20,14 @@ impl NotBuilt {
         NotBuilt {
             feature: "aws",
             needed_by,
+        }
+    }
+
+    /// Parquet input or output needs the `parquet` feature.
+    pub const fn parquet() -> NotBuilt {
+        NotBuilt {
+            feature: "parquet",
+            needed_by: "Parquet input or output",
         }
     }
 

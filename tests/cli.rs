@@ -443,6 +443,36 @@ fn check_lists_actions_and_warns_about_clear_identifiers() {
     assert!(err.contains("WARNING: column `MANAGER_ID`"), "{err}");
 }
 
+/// `psoxy check` previews a Parquet sample as it does CSV and NDJSON: a table for columnar
+/// rules, records for JSONPath rules.
+#[cfg(feature = "parquet")]
+#[test]
+fn check_previews_parquet_samples() {
+    let check = |rules: &str, sample: &str| {
+        let o = run(psoxy()
+            .args(["check", "--rules"])
+            .arg(repo(&format!("transforms/{rules}")))
+            .arg(repo(&format!("sample-data/{sample}"))));
+        assert!(o.status.success(), "{rules}: {}", stderr(&o));
+        stdout(&o)
+    };
+    let hris = check("hris.yaml", "hris.parquet");
+    assert!(hris.contains("11 columns, 300 rows scanned"), "{hris}");
+    assert!(
+        hris.contains("EMPLOYEE_EMAIL                   pseudonymized"),
+        "{hris}"
+    );
+    let events = check("events.yaml", "events.parquet");
+    assert!(events.contains("200 records scanned"), "{events}");
+    assert!(
+        events
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>()
+                == ["$.attendees[*].email", "pseudonymize", "795"]),
+        "{events}"
+    );
+}
+
 /// `transforms/hris.yaml`, `badge.yaml` and `survey.yaml` mean what Psoxy's default bulk
 /// connector rules mean (the columns pseudonymized, nothing redacted, the default pseudonym
 /// format); the stricter examples beside them add what their names say.

@@ -15,6 +15,10 @@ pub mod ndjson;
 pub mod parquet;
 #[cfg(feature = "parquet")]
 pub mod parquet_join;
+#[cfg(not(feature = "parquet"))]
+mod parquet_off;
+#[cfg(not(feature = "parquet"))]
+pub use parquet_off::{parquet, parquet_join};
 pub mod split;
 
 pub use json_syntax::JsonSyntax;

@@ -429,6 +429,39 @@ impl ParquetInput {
         }
         Ok(out)
     }
+
+    /// The column names and the first `rows` rows (or all), cells as [`rows_as_text`] writes
+    /// them: a preview as a table.
+    pub fn head_table(
+        &self,
+        rows: usize,
+    ) -> Result<(Vec<String>, Vec<Vec<String>>), ParquetIoError> {
+        let header = self
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        let mut table = Vec::new();
+        for batch in self.head(rows)? {
+            table.extend(rows_as_text(&batch)?);
+        }
+        table.truncate(rows);
+        Ok((header, table))
+    }
+
+    /// The first `rows` rows (or all) as NDJSON, as [`json_lines`] writes them: a preview as
+    /// records.
+    pub fn head_json(&self, rows: usize) -> Result<Vec<u8>, ParquetIoError> {
+        let mut text = Vec::new();
+        let mut left = rows;
+        for batch in self.head(rows)? {
+            let take = batch.num_rows().min(left);
+            text.extend(json_lines(&batch.slice(0, take))?);
+            left -= take;
+        }
+        Ok(text)
+    }
 }
 
 #[cfg(test)]
@@ -489,6 +522,20 @@ mod tests {
         let rows = rows_as_text(&input.head(1).unwrap()[0]).unwrap();
         assert_eq!(rows[0], ["0", ""]);
         assert_eq!(rows[1], ["1", "v1"]);
+    }
+
+    #[test]
+    fn previews_stop_at_the_rows_asked_for() {
+        let mut w = ParquetOutput::new(batch(0, 5).schema(), Compression::SNAPPY).unwrap();
+        let mut bytes = w.write(&batch(0, 5), true).unwrap();
+        bytes.extend(w.finish().unwrap());
+        let input = ParquetInput::spool(&bytes[..]).unwrap().unwrap();
+        let (header, rows) = input.head_table(2).unwrap();
+        assert_eq!(header, ["n", "s"]);
+        assert_eq!(rows, [["0", ""], ["1", "v1"]]);
+        let json = String::from_utf8(input.head_json(2).unwrap()).unwrap();
+        assert_eq!(json, "{\"n\":0,\"s\":null}\n{\"n\":1,\"s\":\"v1\"}\n");
+        assert_eq!(input.head_table(9).unwrap().1.len(), 5);
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! Why an input could not be sanitized: errors that keep their source and say where.
 
 use crate::format::csv::CsvReadError;
-#[cfg(feature = "parquet")]
 use crate::format::parquet::ParquetIoError;
 #[cfg(feature = "parquet")]
 use crate::transform::BatchError;
@@ -43,8 +42,7 @@ pub enum ReadError {
     /// The CSV structure is broken.
     #[error(transparent)]
     Csv(#[from] CsvReadError),
-    /// Not a readable Parquet file.
-    #[cfg(feature = "parquet")]
+    /// Not a readable Parquet file (or Parquet is not built in).
     #[error(transparent)]
     Parquet(#[from] ParquetIoError),
 }
@@ -80,7 +78,6 @@ impl From<WorkerPanic> for SanitizeError {
     }
 }
 
-#[cfg(feature = "parquet")]
 impl From<ParquetIoError> for SanitizeError {
     fn from(e: ParquetIoError) -> Self {
         ReadError::from(e).into()

@@ -16,7 +16,6 @@ use std::sync::Arc;
 use crate::format::byte_ranges::ByteRanges;
 use crate::format::charset::InputEncoding;
 use crate::format::compression::{decoded_reader, CountingReader};
-#[cfg(feature = "parquet")]
 use crate::format::parquet::ParquetInput;
 use crate::format::{media_type, DataFormat};
 use crate::pseudonym::Pseudonymizer;
@@ -29,6 +28,32 @@ pub mod engine;
 mod error;
 #[cfg(feature = "parquet")]
 mod parquet;
+#[cfg(not(feature = "parquet"))]
+mod parquet {
+    //! Without the `parquet` feature no Parquet input is ever opened
+    //! (`crate::format::parquet::ParquetInput` has no values), so there is nothing to sanitize.
+    use std::io::Write;
+
+    use super::emit::Emitter;
+    use super::{SanitizeError, Sanitizer, StreamOptions};
+    use crate::format::parquet::ParquetInput;
+    use crate::format::DataFormat;
+
+    impl Sanitizer {
+        pub(super) fn parquet_input<W: Write>(
+            &self,
+            file: Option<ParquetInput>,
+            _: DataFormat,
+            _: &StreamOptions,
+            _: &mut Emitter<'_, W>,
+        ) -> Result<(), SanitizeError> {
+            match file {
+                None => Ok(()),
+                Some(never) => match never {},
+            }
+        }
+    }
+}
 pub mod pipeline;
 mod records;
 mod shuffle;
@@ -167,7 +192,7 @@ impl Sanitizer {
     pub fn resolve_format(&self, opts: &StreamOptions) -> Result<DataFormat, PlanError> {
         let format = self.format_by_rules(opts)?;
         if format == DataFormat::Parquet && !cfg!(feature = "parquet") {
-            return Err(Unsupported::ParquetNotBuilt.into());
+            return Err(Unsupported::ParquetNotBuilt(crate::features::NotBuilt::parquet()).into());
         }
         Ok(format)
     }
@@ -286,11 +311,9 @@ impl Sanitizer {
             (SingleRules::Record(plan, _), DataFormat::Csv { delimiter }) => {
                 self.record_csv(plan, decoded, delimiter, json_out, opts, &mut out)?
             }
-            #[cfg(feature = "parquet")]
-            (_, DataFormat::Parquet) => self.parquet(decoded, output_format, opts, &mut out)?,
-            #[cfg(not(feature = "parquet"))]
             (_, DataFormat::Parquet) => {
-                return Err(PlanError::from(Unsupported::ParquetNotBuilt).into())
+                let file = ParquetInput::spool(decoded)?;
+                self.parquet_input(file, output_format, opts, &mut out)?
             }
             (SingleRules::Columnar(_), DataFormat::Ndjson | DataFormat::JsonArray) => {
                 unreachable!("rejected by resolve_format")
@@ -321,17 +344,8 @@ impl Sanitizer {
             bytes_in,
             progress,
         };
-        #[cfg(feature = "parquet")]
-        {
-            self.parquet_input(ParquetInput::ranged(object)?, output_format, opts, &mut out)?;
-            out.finish()
-        }
-        #[cfg(not(feature = "parquet"))]
-        {
-            // resolve_output_format refused it already: Parquet is not built in.
-            let _ = (object, &mut out);
-            Err(PlanError::from(Unsupported::ParquetNotBuilt).into())
-        }
+        self.parquet_input(ParquetInput::ranged(object)?, output_format, opts, &mut out)?;
+        out.finish()
     }
 
     fn max_in_flight(&self) -> usize {
@@ -378,7 +392,7 @@ mod without_parquet {
             .sanitize_stream(&b"PAR1"[..], Vec::new(), &parquet, &mut |_| {})
             .unwrap_err()
             .to_string();
-        assert!(e.contains("without Parquet support"), "{e}");
+        assert!(e.contains("needs the `parquet` feature"), "{e}");
         let csv = StreamOptions {
             object_key: "hris.csv".into(),
             ..Default::default()

@@ -1,7 +1,7 @@
 //! Parquet input: row groups decoded in batches, transformed in parallel, written as Parquet
 //! (row groups where the input had them), CSV or JSON records.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 
 use arrow_array::RecordBatch;
 
@@ -15,19 +15,8 @@ use crate::format::DataFormat;
 use crate::transform::{ColumnarBatchPlan, RecordBatchPlan, RecordPlan};
 
 impl Sanitizer {
-    /// Parquet in, one row group at a time; Parquet, CSV or JSON out.
-    pub(super) fn parquet<W: Write>(
-        &self,
-        input: Box<dyn BufRead + Send + '_>,
-        output_format: DataFormat,
-        opts: &StreamOptions,
-        out: &mut Emitter<'_, W>,
-    ) -> Result<(), SanitizeError> {
-        let file = ParquetInput::spool(input)?;
-        self.parquet_input(file, output_format, opts, out)
-    }
-
-    /// An opened Parquet input (`None`: empty) sanitized into `out`.
+    /// An opened Parquet input (`None`: empty) sanitized into `out`: one row group at a time;
+    /// Parquet, CSV or JSON out.
     pub(super) fn parquet_input<W: Write>(
         &self,
         file: Option<ParquetInput>,

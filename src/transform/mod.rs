@@ -135,8 +135,8 @@ pub enum Unsupported {
         data_type: String,
     },
     /// Parquet input or output in a build without the `parquet` feature.
-    #[error("this psoxy was built without Parquet support (the `parquet` feature); build it with the default features")]
-    ParquetNotBuilt,
+    #[error(transparent)]
+    ParquetNotBuilt(crate::features::NotBuilt),
     /// An `outputSchemaFilter` that does not describe the rows of a Parquet output.
     #[error("outputSchemaFilter must describe an object for Parquet output")]
     SchemaNotObject,

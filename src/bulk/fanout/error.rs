@@ -67,7 +67,6 @@ pub enum FanoutProblem {
     #[error(transparent)]
     NotJsonArray(crate::format::json_cuts::NotJsonArray),
     /// The Parquet parts cannot be joined into one file.
-    #[cfg(feature = "parquet")]
     #[error("{source}")]
     ParquetJoin {
         /// Why.
@@ -115,7 +114,6 @@ impl FanoutError {
                 BulkProblem::Sanitize { retryable, .. } => *retryable,
                 _ => false,
             },
-            #[cfg(feature = "parquet")]
             FanoutProblem::ParquetJoin { retryable, .. } => *retryable,
             _ => false,
         }

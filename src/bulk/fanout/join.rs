@@ -10,7 +10,6 @@ use super::plan::{failure, in_parallel, in_parallel_or, target_of, ChunkReport};
 use super::{part_key, plan_key, summary_key, Chunk, FanoutError, FanoutProblem, Job, PlanRef};
 use crate::bulk::{BulkProblem, BulkProcessor};
 use crate::format::gzip_chunks::{gzip_header, gzip_trailer, DeflateChunk, DeflateSummary};
-#[cfg(feature = "parquet")]
 use crate::format::parquet_join::{joined_tail, ParquetPart};
 use crate::format::DataFormat;
 use crate::storage::{
@@ -428,23 +427,8 @@ impl Parts<'_> {
     }
 }
 
-/// Without Parquet support no job joins Parquet parts (`resolve_format` refuses Parquet).
-#[cfg(not(feature = "parquet"))]
-fn parquet_parts(
-    _: &dyn ObjectStore,
-    job: &Job,
-    _: &str,
-    _: &[(String, ObjectInfo)],
-) -> Result<(Vec<Segment>, Vec<u8>), FanoutError> {
-    let refused = crate::transform::PlanError::from(crate::transform::Unsupported::ParquetNotBuilt);
-    Err(failure(job, None)(FanoutProblem::from(BulkProblem::from(
-        refused,
-    ))))
-}
-
 /// The pieces of a Parquet output made of `parts` (key, stored part): each part's data, read
 /// in place, and the joined file's tail. The parts' footers are read in parallel.
-#[cfg(feature = "parquet")]
 fn parquet_parts(
     store: &dyn ObjectStore,
     job: &Job,

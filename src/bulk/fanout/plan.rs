@@ -11,7 +11,6 @@ use crate::format::byte_ranges::ByteRanges;
 use crate::format::charset::InputEncoding;
 use crate::format::compression::is_gzip;
 use crate::format::json_cuts::{json_cuts, JsonRangeScan, JsonRangeScanner};
-#[cfg(feature = "parquet")]
 use crate::format::parquet::ParquetInput;
 use crate::format::split::{csv_header_end, csv_window_cut, cuts, Edges, RangeScan, RangeScanner};
 use crate::format::DataFormat;
@@ -294,7 +293,6 @@ struct Planned<'a> {
 }
 
 /// The stored size of each row group of a Parquet object, from its footer.
-#[cfg(feature = "parquet")]
 fn row_group_sizes(object: std::sync::Arc<dyn ByteRanges>) -> Result<Vec<u64>, FanoutProblem> {
     let input = ParquetInput::ranged(object.clone()).map_err(|e| {
         if object.changed() {
@@ -306,13 +304,6 @@ fn row_group_sizes(object: std::sync::Arc<dyn ByteRanges>) -> Result<Vec<u64>, F
         })
     })?;
     Ok(input.map(|i| i.row_group_bytes()).unwrap_or_default())
-}
-
-/// Without Parquet support no object is planned as Parquet (`resolve_format` refuses it).
-#[cfg(not(feature = "parquet"))]
-fn row_group_sizes(_: std::sync::Arc<dyn ByteRanges>) -> Result<Vec<u64>, FanoutProblem> {
-    let refused = crate::transform::PlanError::from(crate::transform::Unsupported::ParquetNotBuilt);
-    Err(FanoutProblem::from(BulkProblem::from(refused)))
 }
 
 /// Parquet's chunks: consecutive row groups of about `chunk_bytes` stored bytes together

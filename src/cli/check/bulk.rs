@@ -14,8 +14,7 @@ use crate::format::charset::InputEncoding;
 use crate::format::compression::decoded_reader;
 use crate::format::csv::CsvBatchReader;
 use crate::format::json_array::ArrayPiece;
-#[cfg(feature = "parquet")]
-use crate::format::parquet::{json_lines, rows_as_text, ParquetInput};
+use crate::format::parquet::ParquetInput;
 use crate::format::{json_batches, DataFormat, JsonLayout};
 use crate::pseudonym::Pseudonymizer;
 use crate::rules::{BulkRules, ColumnarRules};
@@ -156,78 +155,43 @@ fn sample_table(
 }
 
 /// The header and first `max_rows` rows of a Parquet sample, cells as text.
-#[cfg(feature = "parquet")]
 fn parquet_table(
     sample: &Path,
     max_rows: usize,
 ) -> Result<(Vec<String>, Vec<NumberedRow>), CliError> {
-    let err = |e: &dyn std::fmt::Display| CliError(format!("{}: {e}", shown(sample)));
-    let batches = parquet_head(sample, max_rows)?;
-    let schema = match batches.first() {
-        Some(b) => b.schema(),
-        None => parquet_file(sample)?.schema(),
-    };
-    let header = schema.fields().iter().map(|f| f.name().clone()).collect();
-    let mut rows = Vec::new();
-    for batch in &batches {
-        for cells in rows_as_text(batch).map_err(|e| err(&e))? {
-            if rows.len() < max_rows {
-                rows.push((rows.len() as u64 + 1, csv::ByteRecord::from(cells)));
-            }
-        }
-    }
+    let (header, cells) = parquet_file(sample)?
+        .head_table(max_rows)
+        .map_err(|e| sample_error(sample, &e))?;
+    let rows = (1..)
+        .zip(cells)
+        .map(|(n, cells)| (n, csv::ByteRecord::from(cells)))
+        .collect();
     Ok((header, rows))
 }
 
 /// The first `max_rows` rows of a Parquet sample as JSON records, numbered from 1.
-#[cfg(feature = "parquet")]
 fn parquet_records(sample: &Path, max_rows: usize) -> Result<Vec<(u64, Value)>, CliError> {
-    let err = |e: &dyn std::fmt::Display| CliError(format!("{}: {e}", shown(sample)));
-    let mut records = Vec::new();
-    for batch in parquet_head(sample, max_rows)? {
-        let text = json_lines(&batch).map_err(|e| err(&e))?;
-        for line in text.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-            if records.len() >= max_rows {
-                break;
-            }
-            let v: Value = serde_json::from_slice(line).map_err(|e| err(&e))?;
-            records.push((records.len() as u64 + 1, v));
-        }
-    }
-    Ok(records)
+    let text = parquet_file(sample)?
+        .head_json(max_rows)
+        .map_err(|e| sample_error(sample, &e))?;
+    let lines = text.split(|b| *b == b'\n').filter(|l| !l.is_empty());
+    (1..)
+        .zip(lines)
+        .map(|(n, line)| {
+            let v: Value = serde_json::from_slice(line).map_err(|e| sample_error(sample, &e))?;
+            Ok((n, v))
+        })
+        .collect()
 }
 
-/// Without Parquet support no sample resolves to Parquet (`resolve_format` refuses it).
-#[cfg(not(feature = "parquet"))]
-fn parquet_table(sample: &Path, _: usize) -> Result<(Vec<String>, Vec<NumberedRow>), CliError> {
-    Err(not_built(sample))
-}
-
-/// Without Parquet support no sample resolves to Parquet (`resolve_format` refuses it).
-#[cfg(not(feature = "parquet"))]
-fn parquet_records(sample: &Path, _: usize) -> Result<Vec<(u64, Value)>, CliError> {
-    Err(not_built(sample))
-}
-
-#[cfg(not(feature = "parquet"))]
-fn not_built(sample: &Path) -> CliError {
-    let problem = crate::transform::Unsupported::ParquetNotBuilt;
-    CliError(format!("{}: {problem}", shown(sample)))
-}
-
-#[cfg(feature = "parquet")]
 fn parquet_file(sample: &Path) -> Result<ParquetInput, CliError> {
-    let err = |e: &dyn std::fmt::Display| CliError(format!("{}: {e}", shown(sample)));
     ParquetInput::spool(open(sample, InputEncoding::Utf8)?)
-        .map_err(|e| err(&e))?
-        .ok_or_else(|| err(&"empty file"))
+        .map_err(|e| sample_error(sample, &e))?
+        .ok_or_else(|| sample_error(sample, &"empty file"))
 }
 
-#[cfg(feature = "parquet")]
-fn parquet_head(sample: &Path, max_rows: usize) -> Result<Vec<arrow_array::RecordBatch>, CliError> {
-    parquet_file(sample)?
-        .head(max_rows)
-        .map_err(|e| CliError(format!("{}: {e}", shown(sample))))
+fn sample_error(sample: &Path, e: &dyn std::fmt::Display) -> CliError {
+    CliError(format!("{}: {e}", shown(sample)))
 }
 
 fn check_columnar(
