@@ -101,13 +101,18 @@ pub fn encode_event_key(key: &str) -> String {
     out
 }
 
+/// `at` as an event's time, as S3 and GCS write it: UTC, milliseconds (`2026-12-07T08:15:00.123Z`).
+fn event_time(at: SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(at)
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
 /// The synthetic `ObjectCreated:Put` event of `object` in `bucket`, as S3 sends it. Its
 /// sequencer is new at every replay (`replay_id`), so a large object starts a new fan-out
 /// rather than finding the execution of its upload.
 pub fn replay_event(bucket: &str, object: &ListedObject, replay_id: &str) -> serde_json::Value {
-    let time = chrono::DateTime::<chrono::Utc>::from(SystemTime::now())
-        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-        .to_string();
+    let time = event_time(SystemTime::now());
     serde_json::json!({
         "Records": [{
             "eventVersion": "2.1",
@@ -236,9 +241,7 @@ impl ReplayService {
         object: &ListedObject,
         replay_id: &str,
     ) -> Result<Replayed, ReplayError> {
-        let time = chrono::DateTime::<chrono::Utc>::from(SystemTime::now())
-            .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-            .to_string();
+        let time = event_time(SystemTime::now());
         let body = serde_json::json!({
             "kind": "storage#object",
             "bucket": bucket,
@@ -345,6 +348,12 @@ pub fn outcome(object: &str, failed: bool, payload: &[u8]) -> Result<Replayed, R
 mod tests {
     use super::*;
     use crate::bulk::keys::decode_event_key;
+
+    #[test]
+    fn event_times_are_utc_with_milliseconds() {
+        let at = SystemTime::UNIX_EPOCH + Duration::from_millis(1_796_631_300_045);
+        assert_eq!(event_time(at), "2026-12-07T08:15:00.045Z");
+    }
 
     #[test]
     fn event_keys_encode_as_s3_does_and_decode_back() {

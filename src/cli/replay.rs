@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use tokio::task::JoinSet;
 
 use super::args::ReplayArgs;
-use super::{env, CliError, EXIT_FAILED, EXIT_OK};
+use super::{CliError, EXIT_FAILED, EXIT_OK};
 #[cfg(feature = "aws")]
 use crate::bulk::replay::ReplayFunction;
 use crate::bulk::replay::{ReplayError, Replayed};
@@ -121,7 +121,7 @@ async fn list(
     }
     #[cfg(feature = "gcp")]
     {
-        let emulator = env(crate::storage::gcs::EMULATOR_HOST);
+        let emulator = super::env(crate::storage::gcs::EMULATOR_HOST);
         let objects =
             crate::storage::gcs::GcsObjects::new(emulator.as_deref()).map_err(|e| cannot(&e))?;
         let listed = objects

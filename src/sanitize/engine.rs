@@ -128,15 +128,10 @@ impl RuleEngine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pseudonym::PseudonymSettings;
     use crate::rules::parse_rules_yaml;
 
     fn engine(yaml: &str) -> Result<RuleEngine, EngineError> {
-        let p = Pseudonymizer::new(&PseudonymSettings {
-            salt: "salt".into(),
-            ..Default::default()
-        })
-        .unwrap();
+        let p = Pseudonymizer::salted("salt");
         RuleEngine::new(parse_rules_yaml(yaml).unwrap(), Arc::new(p), 1)
     }
 

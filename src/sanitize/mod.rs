@@ -372,16 +372,11 @@ fn auto_format(content_type: Option<&str>, by_name: Option<DataFormat>) -> DataF
 #[cfg(all(test, not(feature = "parquet")))]
 mod without_parquet {
     use super::*;
-    use crate::pseudonym::PseudonymSettings;
     use crate::rules::parse_rules_yaml;
 
     #[test]
     fn parquet_is_refused_naming_the_feature() {
-        let p = Pseudonymizer::new(&PseudonymSettings {
-            salt: "salt".into(),
-            ..Default::default()
-        })
-        .unwrap();
+        let p = Pseudonymizer::salted("salt");
         let rules = parse_rules_yaml("columnsToRedact: [SALARY]\n").unwrap();
         let sanitizer = Sanitizer::new(&rules, Arc::new(p), 1).unwrap();
         let parquet = StreamOptions {

@@ -56,15 +56,10 @@ pub(super) fn shuffle_order(rows: usize, seed: &[u8; 32], batch_seq: u64) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pseudonym::PseudonymSettings;
 
     #[test]
     fn each_fan_out_chunk_is_shuffled_its_own_way() {
-        let p = Pseudonymizer::new(&PseudonymSettings {
-            salt: "salt".into(),
-            ..Default::default()
-        })
-        .unwrap();
+        let p = Pseudonymizer::salted("salt");
         let whole = shuffle_seed(&p, "hris/export.csv", 0);
         let first = shuffle_seed(&p, "hris/export.csv", 1);
         let second = shuffle_seed(&p, "hris/export.csv", 2);

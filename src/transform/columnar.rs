@@ -479,7 +479,6 @@ mod tests {
         ColumnarProgram::compile(rules)?.bind(header)
     }
     use crate::format::csv::{quote_free, writer, CsvRecords};
-    use crate::pseudonym::PseudonymSettings;
     use crate::rules::{parse_rules_yaml, BulkRules};
     use proptest::prelude::*;
 
@@ -502,7 +501,7 @@ mod tests {
             let columns = if single { "columnsToPseudonymize: [A]\n" } else { "columnsToPseudonymize: [A]\ncolumnsToRedact: [C]\n" };
             let yaml = format!("{columns}pseudonymFormat: {format}\n");
             let plan = bind(&rules(&yaml), &header).unwrap();
-            let p = Pseudonymizer::new(&PseudonymSettings { salt: "s".into(), ..Default::default() }).unwrap();
+            let p = Pseudonymizer::salted("s");
             let mut text = String::new();
             for row in &cells {
                 let mut w = writer(false, 0);
@@ -558,11 +557,7 @@ mod tests {
     }
 
     fn run(plan: &ColumnarPlan, cells: &[&str]) -> Vec<String> {
-        let p = Pseudonymizer::new(&PseudonymSettings {
-            salt: "salt".into(),
-            ..Default::default()
-        })
-        .unwrap();
+        let p = Pseudonymizer::salted("salt");
         let mut out = Vec::new();
         plan.transform_row(&csv::ByteRecord::from(cells.to_vec()), 2, &p, &mut out)
             .unwrap();
@@ -677,11 +672,7 @@ mod tests {
     #[test]
     fn short_rows_blank_cells_and_invalid_utf8() {
         let plan = bind(&rules("columnsToPseudonymize: [a]"), &header(&["a", "b"])).unwrap();
-        let p = Pseudonymizer::new(&PseudonymSettings {
-            salt: "salt".into(),
-            ..Default::default()
-        })
-        .unwrap();
+        let p = Pseudonymizer::salted("salt");
         let mut out = Vec::new();
         let err = plan
             .transform_row(&csv::ByteRecord::from(vec!["1"]), 7, &p, &mut out)

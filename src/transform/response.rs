@@ -183,11 +183,7 @@ mod tests {
             "      - !<pseudonymize> {jsonPaths: [$.a], includeReversible: true}\n",
         ))
         .unwrap();
-        let p = Pseudonymizer::new(&PseudonymSettings {
-            salt: "salt".into(),
-            ..Default::default()
-        })
-        .unwrap();
+        let p = Pseudonymizer::salted("salt");
         let e = plan.check_keys(&p).unwrap_err();
         assert!(e.to_string().contains("PSOXY_ENCRYPTION_KEY"), "{e}");
     }
