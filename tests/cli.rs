@@ -443,26 +443,28 @@ fn check_lists_actions_and_warns_about_clear_identifiers() {
     assert!(err.contains("WARNING: column `MANAGER_ID`"), "{err}");
 }
 
+/// `psoxy check --rules transforms/RULES sample-data/SAMPLE`, which must pass: its output.
+fn check_sample(rules: &str, sample: &str) -> String {
+    let o = run(psoxy()
+        .args(["check", "--rules"])
+        .arg(repo(&format!("transforms/{rules}")))
+        .arg(repo(&format!("sample-data/{sample}"))));
+    assert!(o.status.success(), "{rules}: {}", stderr(&o));
+    stdout(&o)
+}
+
 /// `psoxy check` previews a Parquet sample as it does CSV and NDJSON: a table for columnar
 /// rules, records for JSONPath rules.
 #[cfg(feature = "parquet")]
 #[test]
 fn check_previews_parquet_samples() {
-    let check = |rules: &str, sample: &str| {
-        let o = run(psoxy()
-            .args(["check", "--rules"])
-            .arg(repo(&format!("transforms/{rules}")))
-            .arg(repo(&format!("sample-data/{sample}"))));
-        assert!(o.status.success(), "{rules}: {}", stderr(&o));
-        stdout(&o)
-    };
-    let hris = check("hris.yaml", "hris.parquet");
+    let hris = check_sample("hris.yaml", "hris.parquet");
     assert!(hris.contains("11 columns, 300 rows scanned"), "{hris}");
     assert!(
         hris.contains("EMPLOYEE_EMAIL                   pseudonymized"),
         "{hris}"
     );
-    let events = check("events.yaml", "events.parquet");
+    let events = check_sample("events.yaml", "events.parquet");
     assert!(events.contains("200 records scanned"), "{events}");
     assert!(
         events
@@ -478,37 +480,29 @@ fn check_previews_parquet_samples() {
 /// format); the stricter examples beside them add what their names say.
 #[test]
 fn default_bulk_rules_mean_psoxys_and_the_strict_ones_add_to_them() {
-    let actions = |rules: &str, sample: &str| {
-        let o = run(psoxy()
-            .args(["check", "--rules"])
-            .arg(repo(&format!("transforms/{rules}")))
-            .arg(repo(&format!("sample-data/{sample}"))));
-        assert!(o.status.success(), "{rules}: {}", stderr(&o));
-        stdout(&o)
-    };
     let has = |table: &str, column: &str, action: &str| {
         table
             .lines()
             .any(|l| l.split_whitespace().collect::<Vec<_>>() == [column, action])
     };
-    let hris = actions("hris.yaml", "hris.csv");
+    let hris = check_sample("hris.yaml", "hris.csv");
     for column in ["EMPLOYEE_ID", "EMPLOYEE_EMAIL", "MANAGER_ID"] {
         assert!(has(&hris, column, "pseudonymized"), "{column}: {hris}");
     }
-    let badge = actions("badge.yaml", "badge.csv");
+    let badge = check_sample("badge.yaml", "badge.csv");
     assert!(has(&badge, "EMPLOYEE_ID", "pseudonymized"), "{badge}");
     assert!(has(&badge, "BADGE_ID", "clear"), "{badge}");
-    let survey = actions("survey.yaml", "survey.csv");
+    let survey = check_sample("survey.yaml", "survey.csv");
     assert!(has(&survey, "EMPLOYEE_ID", "pseudonymized"), "{survey}");
     assert!(has(&survey, "EMPLOYEE_EMAIL", "pseudonymized"), "{survey}");
     assert!(has(&survey, "COMMENT", "clear"), "{survey}");
 
-    let strict_badge = actions("badge-with-badge-id.yaml", "badge.csv");
+    let strict_badge = check_sample("badge-with-badge-id.yaml", "badge.csv");
     assert!(
         has(&strict_badge, "BADGE_ID", "pseudonymized"),
         "{strict_badge}"
     );
-    let strict_survey = actions("survey-without-comments.yaml", "survey.csv");
+    let strict_survey = check_sample("survey-without-comments.yaml", "survey.csv");
     assert!(
         strict_survey
             .lines()
