@@ -85,6 +85,16 @@ pub fn is_sqs_event(event: &Value) -> bool {
         == Some("aws:sqs")
 }
 
+/// The answer to an SQS batch (the event source mapping reports batch item failures): the
+/// messages `failed` names return to the queue, the others are deleted.
+pub fn batch_item_failures<'a>(failed: impl IntoIterator<Item = &'a str>) -> Value {
+    let items: Vec<Value> = failed
+        .into_iter()
+        .map(|id| json!({"itemIdentifier": id}))
+        .collect();
+    json!({"batchItemFailures": items})
+}
+
 /// Handles one invocation of the API function: a function URL request, or a batch of
 /// asynchronous requests.
 pub async fn handle_event(service: &ApiService, event: Value) -> Result<Value, EventError> {
@@ -103,10 +113,10 @@ pub async fn handle_event(service: &ApiService, event: Value) -> Result<Value, E
             };
             if let Err(problem) = done {
                 tracing::error!(message = %id, %problem, "an asynchronous request returns to the queue");
-                failures.push(json!({"itemIdentifier": id}));
+                failures.push(id);
             }
         }
-        return Ok(json!({"batchItemFailures": failures}));
+        return Ok(batch_item_failures(failures.iter().map(String::as_str)));
     }
     let answer = match serde_json::from_value::<ApiGatewayV2httpRequest>(event) {
         Ok(request) => match function_url_request(request) {
@@ -220,6 +230,15 @@ pub fn finish_answer(mut r: ProxyResponse, accept_encoding: Option<&str>) -> Pro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batch_item_failures_are_in_the_shape_lambda_reads() {
+        assert_eq!(
+            batch_item_failures(["m-1", "m-2"]),
+            json!({"batchItemFailures": [{"itemIdentifier": "m-1"}, {"itemIdentifier": "m-2"}]})
+        );
+        assert_eq!(batch_item_failures([]), json!({"batchItemFailures": []}));
+    }
 
     fn answer(body: Vec<u8>) -> ProxyResponse {
         ProxyResponse {

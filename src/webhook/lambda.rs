@@ -8,14 +8,15 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
 use aws_lambda_events::event::sqs::SqsEvent;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::batch::{merge, write_batch, Message};
 use super::collector::Collector;
 use super::queue::Queue;
 use super::settings::{resolve, WebhookSettings};
 use crate::api::lambda::{
-    function_url_request, function_url_response, is_sqs_event, undecodable_body,
+    batch_item_failures, function_url_request, function_url_response, is_sqs_event,
+    undecodable_body,
 };
 use crate::api::wire::ProxyResponse;
 use crate::settings::aws::AwsStore;
@@ -176,11 +177,6 @@ impl WebhookFunction {
                 merged.merged.iter().chain(&merged.failed).collect()
             }
         };
-        Ok(json!({
-            "batchItemFailures": failed
-                .iter()
-                .map(|id| json!({"itemIdentifier": id}))
-                .collect::<Vec<_>>()
-        }))
+        Ok(batch_item_failures(failed.iter().map(|id| id.as_str())))
     }
 }
