@@ -473,6 +473,29 @@ fn check_previews_parquet_samples() {
                 == ["$.attendees[*].email", "pseudonymize", "795"]),
         "{events}"
     );
+    // --rows cuts the preview inside a row group (hris.parquet's hold 100 rows,
+    // events.parquet's 64).
+    for (rules, sample, rows, scanned) in [
+        (
+            "hris.yaml",
+            "hris.parquet",
+            "150",
+            "11 columns, 150 rows scanned",
+        ),
+        (
+            "events.yaml",
+            "events.parquet",
+            "100",
+            "100 records scanned",
+        ),
+    ] {
+        let o = run(psoxy()
+            .args(["check", "--rows", rows, "--rules"])
+            .arg(repo(&format!("transforms/{rules}")))
+            .arg(repo(&format!("sample-data/{sample}"))));
+        assert!(o.status.success(), "{rules}: {}", stderr(&o));
+        assert!(stdout(&o).contains(scanned), "{}", stdout(&o));
+    }
 }
 
 /// `transforms/hris.yaml`, `badge.yaml` and `survey.yaml` mean what Psoxy's default bulk

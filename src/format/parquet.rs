@@ -68,6 +68,9 @@ pub enum ParquetIoError {
         /// Where the decoder panicked.
         panic: super::decoder_panic::DecoderPanic,
     },
+    /// Rows read fine but cannot be shown as JSON (a type Arrow's JSON writer lacks).
+    #[error("cannot show the rows as JSON: {0}")]
+    AsJson(#[source] arrow_schema::ArrowError),
     /// A cell could not be displayed as text.
     #[error("not a readable Parquet file: {0}")]
     Display(#[from] std::fmt::Error),
@@ -457,7 +460,7 @@ impl ParquetInput {
         let mut left = rows;
         for batch in self.head(rows)? {
             let take = batch.num_rows().min(left);
-            text.extend(json_lines(&batch.slice(0, take))?);
+            text.extend(json_lines(&batch.slice(0, take)).map_err(ParquetIoError::AsJson)?);
             left -= take;
         }
         Ok(text)
@@ -524,18 +527,45 @@ mod tests {
         assert_eq!(rows[1], ["1", "v1"]);
     }
 
-    #[test]
-    fn previews_stop_at_the_rows_asked_for() {
-        let mut w = ParquetOutput::new(batch(0, 5).schema(), Compression::SNAPPY).unwrap();
-        let mut bytes = w.write(&batch(0, 5), true).unwrap();
+    /// A file of `groups`, one row group each, as bytes.
+    fn file_of(groups: &[RecordBatch]) -> Vec<u8> {
+        let mut w = ParquetOutput::new(batch(0, 0).schema(), Compression::SNAPPY).unwrap();
+        let mut bytes = Vec::new();
+        for g in groups {
+            bytes.extend(w.write(g, true).unwrap());
+        }
         bytes.extend(w.finish().unwrap());
+        bytes
+    }
+
+    #[test]
+    fn previews_stop_at_the_rows_asked_for_across_row_groups() {
+        let bytes = file_of(&[batch(0, 3), batch(3, 3)]);
         let input = ParquetInput::spool(&bytes[..]).unwrap().unwrap();
-        let (header, rows) = input.head_table(2).unwrap();
+        assert_eq!(input.row_group_rows(), [3, 3]);
+        let (header, rows) = input.head_table(4).unwrap();
         assert_eq!(header, ["n", "s"]);
-        assert_eq!(rows, [["0", ""], ["1", "v1"]]);
-        let json = String::from_utf8(input.head_json(2).unwrap()).unwrap();
-        assert_eq!(json, "{\"n\":0,\"s\":null}\n{\"n\":1,\"s\":\"v1\"}\n");
-        assert_eq!(input.head_table(9).unwrap().1.len(), 5);
+        assert_eq!(rows, [["0", ""], ["1", "v1"], ["2", "v2"], ["3", ""]]);
+        let json = String::from_utf8(input.head_json(4).unwrap()).unwrap();
+        let ns: Vec<&str> = json.lines().collect();
+        assert_eq!(ns.len(), 4, "{json}");
+        assert_eq!(ns[0], "{\"n\":0,\"s\":null}");
+        assert_eq!(ns[3], "{\"n\":3,\"s\":null}");
+        assert_eq!(input.head_table(9).unwrap().1.len(), 6);
+        assert_eq!(
+            input.head_json(9).unwrap().split(|b| *b == b'\n').count(),
+            7
+        );
+    }
+
+    #[test]
+    fn a_file_without_rows_previews_its_header() {
+        let bytes = file_of(&[]);
+        let input = ParquetInput::spool(&bytes[..]).unwrap().unwrap();
+        let (header, rows) = input.head_table(10).unwrap();
+        assert_eq!(header, ["n", "s"]);
+        assert!(rows.is_empty());
+        assert!(input.head_json(10).unwrap().is_empty());
     }
 
     #[test]

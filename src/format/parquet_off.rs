@@ -96,14 +96,41 @@ pub mod parquet_join {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::parquet::ParquetInput;
-    use super::parquet_join::joined_tail;
+    use super::parquet_join::{joined_tail, ParquetPart};
+    use crate::format::byte_ranges::ByteRanges;
+
+    /// An object of four bytes that is never read.
+    struct Untouched;
+
+    impl ByteRanges for Untouched {
+        fn size(&self) -> u64 {
+            4
+        }
+
+        fn read_range(&self, _: u64, _: u64) -> std::io::Result<Box<dyn std::io::Read + Send>> {
+            unreachable!("a build without Parquet reads nothing")
+        }
+    }
 
     #[test]
     fn every_way_in_names_the_feature() {
-        let e = ParquetInput::spool(&b"PAR1"[..]).unwrap_err().to_string();
-        assert!(e.contains("needs the `parquet` feature"), "{e}");
-        let e = joined_tail(&[]).unwrap_err().to_string();
-        assert!(e.contains("needs the `parquet` feature"), "{e}");
+        let object: Arc<dyn ByteRanges> = Arc::new(Untouched);
+        let refusals = [
+            ParquetInput::spool(&b"PAR1"[..])
+                .err()
+                .map(|e| e.to_string()),
+            ParquetInput::ranged(object.clone())
+                .err()
+                .map(|e| e.to_string()),
+            ParquetPart::read(object).err().map(|e| e.to_string()),
+            joined_tail(&[]).err().map(|e| e.to_string()),
+        ];
+        for e in refusals {
+            let e = e.expect("refused");
+            assert!(e.contains("needs the `parquet` feature"), "{e}");
+        }
     }
 }

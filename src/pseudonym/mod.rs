@@ -265,19 +265,6 @@ fn derive_or_reuse(
     }
 }
 
-/// For unit tests across the crate.
-#[cfg(test)]
-impl Pseudonymizer {
-    /// A pseudonymizer of the default settings with `salt`: no key, default formats.
-    pub(crate) fn salted(salt: &str) -> Pseudonymizer {
-        Pseudonymizer::new(&PseudonymSettings {
-            salt: salt.into(),
-            ..Default::default()
-        })
-        .expect("a salt alone is a valid setting")
-    }
-}
-
 impl Pseudonymizer {
     /// Validates the settings and derives the AES keys that are configured.
     ///
@@ -539,6 +526,19 @@ fn hash_mismatch() -> PseudonymError {
     PseudonymError::InvalidToken(
         "embedded hash does not match the decrypted value (wrong salt or key?)".to_owned(),
     )
+}
+
+/// For unit tests across the crate.
+#[cfg(test)]
+impl Pseudonymizer {
+    /// A pseudonymizer of the default settings with `salt`: no key, default formats.
+    pub(crate) fn salted(salt: &str) -> Pseudonymizer {
+        Pseudonymizer::new(&PseudonymSettings {
+            salt: salt.into(),
+            ..Default::default()
+        })
+        .expect("a salt alone is a valid setting")
+    }
 }
 
 #[cfg(test)]

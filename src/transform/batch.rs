@@ -732,7 +732,6 @@ mod tests {
     }
 
     use super::*;
-    use crate::pseudonym::PseudonymSettings;
     use crate::rules::{parse_rules_yaml, BulkRules};
 
     fn schema() -> Schema {
@@ -758,11 +757,7 @@ mod tests {
         else {
             panic!("record rules")
         };
-        let p = Pseudonymizer::new(&PseudonymSettings {
-            salt: "s".into(),
-            ..Default::default()
-        })
-        .unwrap();
+        let p = Pseudonymizer::salted("s");
         let plan = RecordPlan::compile(&r, &p).unwrap();
         RecordBatchPlan::compile(&plan, &schema(), all).unwrap()
     }
